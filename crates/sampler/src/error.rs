@@ -1,0 +1,87 @@
+//! The sampler's errors, classified by what the caller should do about them.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A `Result` with the sampler's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while sampling.
+///
+/// A failed read is always an error (or, inside a tick, a process leaving the series); the
+/// sampler never turns a failure into a zero reading.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The process exited (or its PID now belongs to another process). This is the normal end
+    /// of a process's series, not a failure.
+    #[error("process {pid} has exited")]
+    ProcessGone {
+        /// The PID that is gone.
+        pid: u32,
+    },
+    /// The OS refused to show this process's memory to us.
+    #[error("permission denied: {call} for pid {pid}; {hint}")]
+    PermissionDenied {
+        /// The process we asked about.
+        pid: u32,
+        /// The call or file that was refused.
+        call: &'static str,
+        /// How to get access.
+        hint: &'static str,
+    },
+    /// This metric or operation does not exist on this OS.
+    #[error("{what} is not supported on this operating system")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+    },
+    /// Reading a file failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+    /// A system call failed with an error the sampler has no better name for.
+    #[error("{call} failed with OS error {code} ({})", io::Error::from_raw_os_error(*code))]
+    Os {
+        /// The call.
+        call: &'static str,
+        /// The `errno` or kernel return code.
+        code: i32,
+    },
+    /// The kernel answered with something we cannot decode.
+    #[error("cannot decode {what}: {detail}")]
+    Decode {
+        /// What was being decoded (a file name or a kernel structure).
+        what: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// `true` for [`Error::ProcessGone`], the normal end of a process's series.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Error::ProcessGone { .. })
+    }
+
+    pub(crate) fn decode(what: &'static str, detail: impl Into<String>) -> Error {
+        Error::Decode {
+            what,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A process the sampler selected but could not (or can no longer) read, reported once.
+#[derive(Debug)]
+pub struct ProcessFailure {
+    /// Which process.
+    pub id: crate::ProcessId,
+    /// Why.
+    pub error: Error,
+}

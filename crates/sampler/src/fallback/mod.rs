@@ -1,0 +1,125 @@
+//! The backend for OSes that are neither Linux nor macOS, on the `sysinfo` crate.
+//!
+//! sysinfo gives RSS, virtual size, parent, start time (whole seconds), name and command line
+//! per process, and total, free, available and swap for the system. Everything else is `None`.
+//! sysinfo reports a process it cannot read as absent, so here a process that cannot be read
+//! looks the same as one that exited.
+
+use crate::error::{Error, Result};
+use crate::sampler::{Backend, Identity};
+use crate::types::{HostInfo, ProcessId, ProcessSample, SystemSample};
+use std::time::Duration;
+use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+
+pub(crate) struct Fallback {
+    host: HostInfo,
+    sys: System,
+}
+
+impl Fallback {
+    pub(crate) fn new() -> Result<Fallback> {
+        let mut sys = System::new();
+        sys.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        if sys.total_memory() == 0 {
+            return Err(Error::Unsupported {
+                what: "reading memory through sysinfo",
+            });
+        }
+        Ok(Fallback {
+            host: HostInfo {
+                os: std::env::consts::OS,
+                os_version: System::os_version(),
+                arch: std::env::consts::ARCH,
+                total_memory_bytes: sys.total_memory(),
+                // sysinfo does not report the page size.
+                page_size_bytes: None,
+            },
+            sys,
+        })
+    }
+
+    fn refresh(&mut self, pid: u32, kind: ProcessRefreshKind) -> Result<&sysinfo::Process> {
+        let p = Pid::from_u32(pid);
+        self.sys
+            .refresh_processes_specifics(ProcessesToUpdate::Some(&[p]), true, kind);
+        self.sys.process(p).ok_or(Error::ProcessGone { pid })
+    }
+}
+
+impl Backend for Fallback {
+    type Handle = ();
+
+    fn host(&self) -> &HostInfo {
+        &self.host
+    }
+
+    fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
+        self.sys.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing(),
+        );
+        out.clear();
+        out.extend(self.sys.processes().keys().map(|p| p.as_u32()));
+        Ok(())
+    }
+
+    fn identify(&mut self, pid: u32) -> Result<Identity> {
+        let p = self.refresh(pid, ProcessRefreshKind::nothing())?;
+        Ok(Identity {
+            start_time_us: p.start_time().saturating_mul(1_000_000),
+            ppid: p.parent().map_or(0, |p| p.as_u32()),
+            name: p.name().to_string_lossy().into_owned(),
+        })
+    }
+
+    fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
+        let kind = ProcessRefreshKind::nothing()
+            .with_cmd(UpdateKind::Always)
+            .with_exe(UpdateKind::Always);
+        let p = self.refresh(pid, kind)?;
+        let argv = p
+            .cmd()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let exe = p.exe().map(|e| e.to_string_lossy().into_owned());
+        Ok((exe, argv))
+    }
+
+    fn open(&mut self, id: ProcessId) -> Result<()> {
+        if self.identify(id.pid)?.start_time_us != id.start_time_us {
+            return Err(Error::ProcessGone { pid: id.pid });
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, _handle: &mut (), out: &mut ProcessSample) -> Result<()> {
+        let id = out.id;
+        let p = self.refresh(id.pid, ProcessRefreshKind::nothing().with_memory())?;
+        if p.start_time().saturating_mul(1_000_000) != id.start_time_us {
+            return Err(Error::ProcessGone { pid: id.pid });
+        }
+        out.ppid = p.parent().map_or(out.ppid, |p| p.as_u32());
+        out.rss_bytes = p.memory();
+        out.virtual_bytes = Some(p.virtual_memory());
+        Ok(())
+    }
+
+    fn system(&mut self, out: &mut SystemSample) -> Result<()> {
+        self.sys.refresh_memory();
+        let s = &self.sys;
+        *out = SystemSample {
+            total_bytes: s.total_memory(),
+            free_bytes: Some(s.free_memory()),
+            available_bytes: Some(s.available_memory()),
+            swap_total_bytes: Some(s.total_swap()),
+            swap_used_bytes: Some(s.used_swap()),
+            free_percent: (s.total_memory() > 0)
+                .then(|| s.available_memory() as f64 * 100.0 / s.total_memory() as f64),
+            stats_age: Duration::ZERO,
+            ..SystemSample::default()
+        };
+        Ok(())
+    }
+}

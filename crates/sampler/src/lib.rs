@@ -1,0 +1,140 @@
+//! # memtide-sampler
+//!
+//! Reads per-process and system memory straight from the kernel, cheaply enough to run at
+//! sub-second intervals for hours, and without ever spawning a subprocess. It is the part of
+//! [memtide](https://github.com/memtide/memtide) that other Rust tools can embed.
+//!
+//! ```no_run
+//! use memtide_sampler::{ProcessSelector, Sampler};
+//!
+//! # fn main() -> Result<(), memtide_sampler::Error> {
+//! // Follow every Ollama process (serve, runners, their children).
+//! let mut sampler = Sampler::new(ProcessSelector::Ollama)?;
+//! for _ in 0..3 {
+//!     let tick = sampler.tick()?;
+//!     println!("free: {:?} %", tick.system.free_percent);
+//!     for p in tick.processes {
+//!         println!("{} {}: rss {} B, footprint {:?} B", p.id.pid, p.name, p.rss_bytes, p.footprint_bytes);
+//!     }
+//!     for gone in tick.exited {
+//!         println!("{gone} exited");
+//!     }
+//!     std::thread::sleep(std::time::Duration::from_millis(250));
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`Sampler`] follows the processes a [`ProcessSelector`] picks: by name or command line, by
+//! PID, by descent from a PID (children born later included), or all. Each call to
+//! [`Sampler::tick`] reads the system and every followed process once and says which processes
+//! started and which exited since the last tick. A process is known by its [`ProcessId`],
+//! PID *and* start time, so a reused PID is a new process.
+//!
+//! ## Platform support
+//!
+//! - **Linux**: `/proc`. Each followed process's `status` file and the system's `meminfo`,
+//!   `vmstat` and `pressure/memory` are opened once and re-read from offset 0 on every tick.
+//!   Pressure levels are derived from PSI (see [`procfs::pressure_from_psi`]).
+//! - **macOS**: `proc_pid_rusage`, `proc_pidinfo`, `proc_listallpids`, `sysctl` and
+//!   `host_statistics64`, with no subprocess.
+//! - **Other OSes**: the `sysinfo` crate, with fewer fields (the rest are `None`).
+//!
+//! A field an OS does not have is `None`; `docs/metrics.md` in the repository lists every
+//! field's source on each OS, its unit, and the privileges it needs. The parsers and decoders
+//! for each OS's raw data ([`procfs`]) are plain functions that compile and are tested
+//! everywhere.
+//!
+//! ## Overhead
+//!
+//! A process's command line is read once, when it is first seen. Listing PIDs and reading the
+//! followed processes reuse the same buffers and open files, so once the set of processes is
+//! stable a tick allocates nothing (apart from the reference counts of process names). The
+//! repository's benchmarks measure a tick against the bare kernel reads.
+//!
+//! ## Errors
+//!
+//! Every error is an [`Error`], classified by what to do about it: [`Error::ProcessGone`] is
+//! the normal end of a process's series; [`Error::PermissionDenied`] says how to get access;
+//! [`Error::Unsupported`] means the OS lacks the thing; [`Error::Io`] names the file. A failed
+//! read is never reported as a zero. Inside a tick, a followed process that ends is listed in
+//! [`Tick::exited`], and one that cannot be read in [`Tick::failures`], once.
+
+#![deny(missing_docs)]
+
+mod error;
+pub mod procfs;
+mod sampler;
+mod selector;
+mod types;
+
+pub use error::{Error, ProcessFailure, Result};
+pub use sampler::Tick;
+pub use selector::ProcessSelector;
+pub use types::{
+    HostInfo, PressureLevel, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime,
+};
+
+use std::sync::Arc;
+
+// The one place that picks the OS backend.
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux::Linux as Os;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod fallback;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+use fallback::Fallback as Os;
+
+/// Samples system memory and the memory of selected processes.
+///
+/// Create one, then call [`Sampler::tick`] at the interval you want. It keeps files and
+/// buffers open between ticks, so keep it rather than making a new one each time.
+pub struct Sampler {
+    core: sampler::Core<Os>,
+}
+
+impl Sampler {
+    /// A sampler following the processes `selector` picks. Fails if the OS's memory
+    /// interfaces cannot be opened (for example `/proc` is not mounted).
+    pub fn new(selector: ProcessSelector) -> Result<Sampler> {
+        Ok(Sampler {
+            core: sampler::Core::new(Os::new()?, selector),
+        })
+    }
+
+    /// Facts about this machine: OS, architecture, RAM, page size.
+    pub fn host(&self) -> &HostInfo {
+        self.core.host()
+    }
+
+    /// The selector this sampler was made with.
+    pub fn selector(&self) -> &ProcessSelector {
+        self.core.selector()
+    }
+
+    /// Takes one sample of the system and of every followed process, finding processes that
+    /// started or exited since the last tick. The result borrows the sampler's buffers until
+    /// the next call.
+    pub fn tick(&mut self) -> Result<Tick<'_>> {
+        self.core.tick()
+    }
+
+    /// Reads system memory alone.
+    pub fn system(&mut self) -> Result<SystemSample> {
+        self.core.system()
+    }
+
+    /// Reads one process once, whether the selector picks it or not, with its command line.
+    /// An exited process gives [`Error::ProcessGone`].
+    pub fn inspect(&mut self, pid: u32) -> Result<(ProcessSample, ProcessInfo)> {
+        self.core.sample_pid(pid)
+    }
+
+    /// The processes followed now, in the order they were first seen.
+    pub fn followed(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
+        self.core.followed()
+    }
+}

@@ -1,0 +1,257 @@
+//! The Linux backend: `/proc`, with the files of followed processes and of the system kept open
+//! and re-read from offset 0 on every tick (`pread`), into buffers that are reused.
+
+mod ffi;
+
+use crate::error::{Error, Result};
+use crate::procfs;
+use crate::sampler::{Backend, Identity};
+use crate::types::{HostInfo, ProcessId, ProcessSample, SystemSample};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+const PERMISSION_HINT: &str =
+    "run memtide as the user that runs the process (for Ollama's systemd service, `ollama`), or with sudo";
+
+/// A file opened once and re-read from the start on every tick.
+struct Kept {
+    file: File,
+    path: PathBuf,
+}
+
+impl Kept {
+    fn open(path: PathBuf) -> io::Result<Kept> {
+        Ok(Kept {
+            file: File::open(&path)?,
+            path,
+        })
+    }
+
+    /// Reads the whole file into `buf` (grown when a read fills it) and returns the text.
+    fn read<'b>(&self, buf: &'b mut Vec<u8>) -> io::Result<&'b str> {
+        if buf.len() < 4096 {
+            buf.resize(4096, 0);
+        }
+        loop {
+            let n = self.file.read_at(buf, 0)?;
+            if n < buf.len() {
+                // These files are ASCII but for process names, which may hold any byte; a name
+                // that is not UTF-8 is rare enough to fail the read rather than allocate.
+                return std::str::from_utf8(&buf[..n])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            let grown = buf.len() * 2;
+            buf.resize(grown, 0);
+        }
+    }
+}
+
+/// Turns an I/O error on a process's file into the error the caller should act on.
+fn process_error(pid: u32, what: &'static str, path: PathBuf, e: io::Error) -> Error {
+    match (e.kind(), e.raw_os_error()) {
+        (io::ErrorKind::NotFound, _) | (_, Some(libc::ESRCH)) => Error::ProcessGone { pid },
+        (io::ErrorKind::PermissionDenied, _) => Error::PermissionDenied {
+            pid,
+            call: what,
+            hint: PERMISSION_HINT,
+        },
+        _ => Error::Io { path, source: e },
+    }
+}
+
+fn system_error(path: &str, e: io::Error) -> Error {
+    Error::Io {
+        path: path.into(),
+        source: e,
+    }
+}
+
+fn proc_path(pid: u32, file: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/{file}"))
+}
+
+pub(crate) struct Linux {
+    host: HostInfo,
+    page_size: u64,
+    boot_time_s: u64,
+    ticks_per_s: u64,
+    proc_dir: ffi::ProcDir,
+    meminfo: Kept,
+    vmstat: Kept,
+    /// `None` on kernels without PSI.
+    psi: Option<Kept>,
+    buf: Vec<u8>,
+    buf2: Vec<u8>,
+}
+
+/// The handle of a followed process: its `status` file, kept open. The open file belongs to the
+/// process, not to the PID: once the process is reaped, reads fail with `ESRCH` even if the PID
+/// has been given to another process.
+pub(crate) struct Handle {
+    status: Kept,
+}
+
+impl Linux {
+    pub(crate) fn new() -> Result<Linux> {
+        let page_size = ffi::page_size().map_err(|e| Error::Os {
+            call: "sysconf(_SC_PAGESIZE)",
+            code: e.raw_os_error().unwrap_or(0),
+        })?;
+        let ticks_per_s = ffi::clock_ticks_per_second().map_err(|e| Error::Os {
+            call: "sysconf(_SC_CLK_TCK)",
+            code: e.raw_os_error().unwrap_or(0),
+        })?;
+        let stat =
+            std::fs::read_to_string("/proc/stat").map_err(|e| system_error("/proc/stat", e))?;
+        let boot_time_s = procfs::parse_boot_time(&stat)?;
+        let open = |p: &str| Kept::open(p.into()).map_err(|e| system_error(p, e));
+        let meminfo = open("/proc/meminfo")?;
+        let vmstat = open("/proc/vmstat")?;
+        let mut buf = Vec::new();
+        // The file exists but fails to read when PSI was disabled at boot (`psi=0`).
+        let psi = Kept::open("/proc/pressure/memory".into())
+            .ok()
+            .filter(|k| k.read(&mut buf).is_ok());
+        let total = procfs::parse_meminfo(
+            meminfo
+                .read(&mut buf)
+                .map_err(|e| system_error("/proc/meminfo", e))?,
+        )?
+        .mem_total
+        .unwrap_or(0);
+        let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_owned());
+        Ok(Linux {
+            host: HostInfo {
+                os: std::env::consts::OS,
+                os_version,
+                arch: std::env::consts::ARCH,
+                total_memory_bytes: total,
+                page_size_bytes: Some(page_size),
+            },
+            page_size,
+            boot_time_s,
+            ticks_per_s,
+            proc_dir: ffi::ProcDir::open().map_err(|e| system_error("/proc", e))?,
+            meminfo,
+            vmstat,
+            psi,
+            buf,
+            buf2: Vec::new(),
+        })
+    }
+
+    fn read_stat(&mut self, pid: u32) -> Result<Identity> {
+        let path = proc_path(pid, "stat");
+        let text = Kept::open(path.clone())
+            .and_then(|k| k.read(&mut self.buf))
+            .map_err(|e| process_error(pid, "/proc/[pid]/stat", path, e))?;
+        let stat = procfs::parse_stat(text)?;
+        if stat.state == 'Z' || stat.state == 'X' {
+            // Exited; only the parent's wait() is missing.
+            return Err(Error::ProcessGone { pid });
+        }
+        Ok(Identity {
+            start_time_us: procfs::start_time_us(
+                self.boot_time_s,
+                stat.start_ticks,
+                self.ticks_per_s,
+            ),
+            ppid: stat.ppid,
+            name: stat.comm.to_owned(),
+        })
+    }
+}
+
+impl Backend for Linux {
+    type Handle = Handle;
+
+    fn host(&self) -> &HostInfo {
+        &self.host
+    }
+
+    fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
+        self.proc_dir
+            .pids(out)
+            .map_err(|e| system_error("/proc", e))
+    }
+
+    fn identify(&mut self, pid: u32) -> Result<Identity> {
+        self.read_stat(pid)
+    }
+
+    fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
+        let path = proc_path(pid, "cmdline");
+        let bytes =
+            std::fs::read(&path).map_err(|e| process_error(pid, "/proc/[pid]/cmdline", path, e))?;
+        // The exe link needs ptrace access; without it the path is simply unknown.
+        let exe = std::fs::read_link(proc_path(pid, "exe"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        Ok((exe, procfs::parse_cmdline(&bytes)))
+    }
+
+    fn open(&mut self, id: ProcessId) -> Result<Handle> {
+        let path = proc_path(id.pid, "status");
+        let status = Kept::open(path.clone())
+            .map_err(|e| process_error(id.pid, "/proc/[pid]/status", path, e))?;
+        // The file was opened before this check, so if the PID still has the start time we
+        // identified, the open file belongs to that process.
+        if self.read_stat(id.pid)?.start_time_us != id.start_time_us {
+            return Err(Error::ProcessGone { pid: id.pid });
+        }
+        Ok(Handle { status })
+    }
+
+    fn read(&mut self, handle: &mut Handle, out: &mut ProcessSample) -> Result<()> {
+        let pid = out.id.pid;
+        let text = match handle.status.read(&mut self.buf) {
+            Ok(t) => t,
+            Err(e) => {
+                let path = handle.status.path.clone();
+                return Err(process_error(pid, "/proc/[pid]/status", path, e));
+            }
+        };
+        let st = procfs::parse_status(text)?;
+        // A zombie keeps its status file but has no memory lines left.
+        let (Some(rss), false) = (st.vm_rss, st.state == Some('Z')) else {
+            return Err(Error::ProcessGone { pid });
+        };
+        if let Some(ppid) = st.ppid {
+            out.ppid = ppid;
+        }
+        out.rss_bytes = rss;
+        out.footprint_bytes = st.footprint();
+        out.peak_footprint_bytes = None;
+        out.peak_rss_bytes = st.vm_hwm;
+        out.virtual_bytes = st.vm_size;
+        out.wired_bytes = st.vm_lck;
+        out.swapped_bytes = st.vm_swap;
+        Ok(())
+    }
+
+    fn system(&mut self, out: &mut SystemSample) -> Result<()> {
+        let meminfo = procfs::parse_meminfo(
+            self.meminfo
+                .read(&mut self.buf)
+                .map_err(|e| system_error("/proc/meminfo", e))?,
+        )?;
+        let vmstat = procfs::parse_vmstat(
+            self.vmstat
+                .read(&mut self.buf2)
+                .map_err(|e| system_error("/proc/vmstat", e))?,
+        )?;
+        let psi = match &self.psi {
+            Some(k) => Some(procfs::parse_psi(
+                k.read(&mut self.buf)
+                    .map_err(|e| system_error("/proc/pressure/memory", e))?,
+            )?),
+            None => None,
+        };
+        *out = procfs::system_sample(&meminfo, &vmstat, psi.as_ref(), self.page_size);
+        Ok(())
+    }
+}

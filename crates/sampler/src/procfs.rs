@@ -1,0 +1,749 @@
+//! Pure parsers for the Linux `/proc` files the sampler reads.
+//!
+//! They take the text of a file and return typed values with units already converted to bytes
+//! (the kernel's "kB" means KiB: `fs/proc/task_mmu.c` and `fs/proc/meminfo.c` print
+//! `pages << (PAGE_SHIFT - 10)`). They compile and are tested on every OS; only the reads in the
+//! Linux backend are Linux-only. They parse by label, ignore labels they do not know, and
+//! return an error (never a zero) when a value they need is missing or malformed.
+//!
+//! Field meanings follow the kernel's `Documentation/filesystems/proc.rst` and
+//! `Documentation/accounting/psi.rst`.
+
+use crate::error::{Error, Result};
+use crate::types::{PressureLevel, SystemSample};
+use std::time::Duration;
+
+/// PSI `some avg10` (in %) at or above which the pressure level is [`PressureLevel::Warning`].
+///
+/// `some` is the share of time in which at least one runnable task was stalled waiting for
+/// memory (reclaim, refaults, swap-in). At 10 % of the last ten seconds, reclaim is costing
+/// user-visible latency: the Linux counterpart of macOS's yellow state, where the compressor and
+/// the page-out daemon are busy. Idle and lightly loaded machines sit at 0.00.
+pub const PSI_WARNING_SOME_AVG10: f64 = 10.0;
+
+/// PSI `full avg10` (in %) at or above which the pressure level is [`PressureLevel::Critical`].
+///
+/// `full` is the share of time in which *all* non-idle tasks were stalled on memory at once: the
+/// machine did no useful work. A tenth of the last ten seconds lost that way is thrashing, the
+/// counterpart of macOS's red state. It is deliberately far below the 60 % that systemd-oomd
+/// uses by default before it kills a cgroup: we want to show the stall, not the kill.
+pub const PSI_CRITICAL_FULL_AVG10: f64 = 10.0;
+
+fn kib(what: &'static str, v: &str) -> Result<u64> {
+    let n: u64 = v
+        .parse()
+        .map_err(|_| Error::decode(what, format!("`{v}` is not a whole number")))?;
+    n.checked_mul(1024)
+        .ok_or_else(|| Error::decode(what, format!("{v} kB overflows")))
+}
+
+/// Splits `Key:   value kB` into the key and the number's text. The unit, if any, is dropped:
+/// every line with a unit in these files says `kB`.
+fn key_value(line: &str) -> Option<(&str, &str)> {
+    let (key, rest) = line.split_once(':')?;
+    let value = rest.split_ascii_whitespace().next()?;
+    Some((key, value))
+}
+
+/// The fields of `/proc/[pid]/stat` the sampler uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat<'a> {
+    /// Field 1.
+    pub pid: u32,
+    /// Field 2, without the parentheses. It may contain spaces and parentheses itself.
+    pub comm: &'a str,
+    /// Field 3: `R`, `S`, `D`, `Z`, ...
+    pub state: char,
+    /// Field 4.
+    pub ppid: u32,
+    /// Field 22: when the process started, in clock ticks since boot.
+    pub start_ticks: u64,
+}
+
+/// Parses `/proc/[pid]/stat`. The command name is found between the first `(` and the *last*
+/// `)`, since a process may name itself `a) b (c`.
+pub fn parse_stat(text: &str) -> Result<Stat<'_>> {
+    const WHAT: &str = "/proc/[pid]/stat";
+    let open = text
+        .find('(')
+        .ok_or_else(|| Error::decode(WHAT, "no `(` before the command name"))?;
+    let close = text
+        .rfind(')')
+        .filter(|&c| c > open)
+        .ok_or_else(|| Error::decode(WHAT, "no `)` after the command name"))?;
+    let pid = text[..open]
+        .trim()
+        .parse()
+        .map_err(|_| Error::decode(WHAT, "field 1 (pid) is not a number"))?;
+    let comm = &text[open + 1..close];
+    // Fields from 3 on, so field N is at index N - 3.
+    let mut rest = text[close + 1..].split_ascii_whitespace();
+    let state = rest
+        .next()
+        .and_then(|s| s.chars().next())
+        .ok_or_else(|| Error::decode(WHAT, "field 3 (state) is missing"))?;
+    let ppid = rest
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::decode(WHAT, "field 4 (ppid) is missing or not a number"))?;
+    // Field 22 is 18 fields after field 4.
+    let start_ticks = rest
+        .nth(17)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::decode(WHAT, "field 22 (starttime) is missing or not a number"))?;
+    Ok(Stat {
+        pid,
+        comm,
+        state,
+        ppid,
+        start_ticks,
+    })
+}
+
+/// `/proc/[pid]/statm`, converted to bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statm {
+    /// Virtual size (same as `VmSize`).
+    pub size_bytes: u64,
+    /// Resident set size (same as `VmRSS`).
+    pub resident_bytes: u64,
+    /// Resident shared pages (`RssFile + RssShmem`).
+    pub shared_bytes: u64,
+    /// Text (code).
+    pub text_bytes: u64,
+    /// Data and stack.
+    pub data_bytes: u64,
+}
+
+/// Parses `/proc/[pid]/statm`: seven numbers in pages. Needs the page size to give bytes.
+pub fn parse_statm(text: &str, page_size: u64) -> Result<Statm> {
+    const WHAT: &str = "/proc/[pid]/statm";
+    let mut nums = [0u64; 7];
+    let mut fields = text.split_ascii_whitespace();
+    for (i, slot) in nums.iter_mut().enumerate() {
+        let f = fields
+            .next()
+            .ok_or_else(|| Error::decode(WHAT, format!("{} numbers, expected 7", i)))?;
+        *slot = f
+            .parse::<u64>()
+            .map_err(|_| Error::decode(WHAT, format!("field {} `{f}` is not a number", i + 1)))?
+            .saturating_mul(page_size);
+    }
+    Ok(Statm {
+        size_bytes: nums[0],
+        resident_bytes: nums[1],
+        shared_bytes: nums[2],
+        text_bytes: nums[3],
+        data_bytes: nums[5],
+    })
+}
+
+/// The fields of `/proc/[pid]/status` the sampler uses, in bytes.
+///
+/// The memory lines are absent for kernel threads and zombies; then the `Option`s are `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status<'a> {
+    /// `Name`.
+    pub name: &'a str,
+    /// First letter of `State`.
+    pub state: Option<char>,
+    /// `PPid`.
+    pub ppid: Option<u32>,
+    /// `VmSize`.
+    pub vm_size: Option<u64>,
+    /// `VmLck`: mlocked memory.
+    pub vm_lck: Option<u64>,
+    /// `VmHWM`: peak RSS.
+    pub vm_hwm: Option<u64>,
+    /// `VmRSS` = `RssAnon + RssFile + RssShmem`.
+    pub vm_rss: Option<u64>,
+    /// `RssAnon`.
+    pub rss_anon: Option<u64>,
+    /// `RssFile`.
+    pub rss_file: Option<u64>,
+    /// `RssShmem`.
+    pub rss_shmem: Option<u64>,
+    /// `VmSwap`: private anonymous memory in swap (zswap included).
+    pub vm_swap: Option<u64>,
+}
+
+impl Status<'_> {
+    /// The footprint as the sampler defines it on Linux: `RssAnon + RssShmem + VmSwap`.
+    ///
+    /// That is the memory the process alone keeps dirty: its anonymous pages in RAM, its shared
+    /// memory pages, and what of its anonymous memory was pushed to swap or zswap. Clean
+    /// file-backed pages (an mmapped model file that is only read) are left out, as macOS's
+    /// `phys_footprint` leaves them out. `None` when any of the three is missing.
+    pub fn footprint(&self) -> Option<u64> {
+        Some(self.rss_anon? + self.rss_shmem? + self.vm_swap?)
+    }
+}
+
+/// Parses `/proc/[pid]/status`.
+pub fn parse_status(text: &str) -> Result<Status<'_>> {
+    const WHAT: &str = "/proc/[pid]/status";
+    let mut s = Status::default();
+    let mut saw_name = false;
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let value = rest.trim();
+        let slot = match key {
+            "Name" => {
+                s.name = value;
+                saw_name = true;
+                continue;
+            }
+            "State" => {
+                s.state = value.chars().next();
+                continue;
+            }
+            "PPid" => {
+                s.ppid =
+                    Some(value.parse().map_err(|_| {
+                        Error::decode(WHAT, format!("PPid `{value}` is not a number"))
+                    })?);
+                continue;
+            }
+            "VmSize" => &mut s.vm_size,
+            "VmLck" => &mut s.vm_lck,
+            "VmHWM" => &mut s.vm_hwm,
+            "VmRSS" => &mut s.vm_rss,
+            "RssAnon" => &mut s.rss_anon,
+            "RssFile" => &mut s.rss_file,
+            "RssShmem" => &mut s.rss_shmem,
+            "VmSwap" => &mut s.vm_swap,
+            _ => continue,
+        };
+        let number = value.split_ascii_whitespace().next().unwrap_or("");
+        *slot = Some(kib(WHAT, number)?);
+    }
+    if !saw_name {
+        return Err(Error::decode(WHAT, "no `Name:` line"));
+    }
+    Ok(s)
+}
+
+/// Splits `/proc/[pid]/cmdline` into its arguments.
+///
+/// The file holds the arguments each ended by a NUL. A process that rewrites its own argv
+/// (setproctitle) may leave one string with spaces and no NUL; that comes back as one argument.
+/// Kernel threads and zombies have an empty file, which gives an empty vector. Bytes that are
+/// not UTF-8 are replaced, so that a strange argument never hides the others.
+pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// The fields of `/proc/meminfo` the sampler uses, in bytes. A line the kernel did not print
+/// (older kernels have no `Zswap`, a truncated capture may stop anywhere) is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meminfo {
+    /// `MemTotal`.
+    pub mem_total: Option<u64>,
+    /// `MemFree`.
+    pub mem_free: Option<u64>,
+    /// `MemAvailable` (Linux ≥ 3.14).
+    pub mem_available: Option<u64>,
+    /// `Active`.
+    pub active: Option<u64>,
+    /// `Inactive`.
+    pub inactive: Option<u64>,
+    /// `Active(anon)`.
+    pub active_anon: Option<u64>,
+    /// `Inactive(anon)`.
+    pub inactive_anon: Option<u64>,
+    /// `Active(file)`.
+    pub active_file: Option<u64>,
+    /// `Inactive(file)`.
+    pub inactive_file: Option<u64>,
+    /// `Unevictable`.
+    pub unevictable: Option<u64>,
+    /// `SwapTotal`.
+    pub swap_total: Option<u64>,
+    /// `SwapFree`.
+    pub swap_free: Option<u64>,
+    /// `Zswap`: memory the zswap pool occupies.
+    pub zswap: Option<u64>,
+    /// `Zswapped`: uncompressed size of what zswap holds.
+    pub zswapped: Option<u64>,
+}
+
+/// Parses `/proc/meminfo`.
+pub fn parse_meminfo(text: &str) -> Result<Meminfo> {
+    const WHAT: &str = "/proc/meminfo";
+    let mut m = Meminfo::default();
+    for line in text.lines() {
+        let Some((key, value)) = key_value(line) else {
+            continue;
+        };
+        let slot = match key {
+            "MemTotal" => &mut m.mem_total,
+            "MemFree" => &mut m.mem_free,
+            "MemAvailable" => &mut m.mem_available,
+            "Active" => &mut m.active,
+            "Inactive" => &mut m.inactive,
+            "Active(anon)" => &mut m.active_anon,
+            "Inactive(anon)" => &mut m.inactive_anon,
+            "Active(file)" => &mut m.active_file,
+            "Inactive(file)" => &mut m.inactive_file,
+            "Unevictable" => &mut m.unevictable,
+            "SwapTotal" => &mut m.swap_total,
+            "SwapFree" => &mut m.swap_free,
+            "Zswap" => &mut m.zswap,
+            "Zswapped" => &mut m.zswapped,
+            _ => continue,
+        };
+        *slot = Some(kib(WHAT, value)?);
+    }
+    if m.mem_total.is_none() {
+        return Err(Error::decode(WHAT, "no `MemTotal:` line"));
+    }
+    Ok(m)
+}
+
+/// The cumulative counters of `/proc/vmstat` the sampler uses. `pgpgin`/`pgpgout` are in KiB,
+/// the others in pages, as the kernel prints them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Vmstat {
+    /// `pgpgin`: KiB read in from block devices.
+    pub pgpgin_kib: Option<u64>,
+    /// `pgpgout`: KiB written out to block devices.
+    pub pgpgout_kib: Option<u64>,
+    /// `pswpin`: pages swapped in.
+    pub pswpin: Option<u64>,
+    /// `pswpout`: pages swapped out.
+    pub pswpout: Option<u64>,
+    /// `zswpin`: pages loaded back from zswap.
+    pub zswpin: Option<u64>,
+    /// `zswpout`: pages stored into zswap.
+    pub zswpout: Option<u64>,
+}
+
+/// Parses `/proc/vmstat` (`name value` per line).
+pub fn parse_vmstat(text: &str) -> Result<Vmstat> {
+    const WHAT: &str = "/proc/vmstat";
+    let mut v = Vmstat::default();
+    for line in text.lines() {
+        let mut it = line.split_ascii_whitespace();
+        let (Some(key), Some(value)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let slot = match key {
+            "pgpgin" => &mut v.pgpgin_kib,
+            "pgpgout" => &mut v.pgpgout_kib,
+            "pswpin" => &mut v.pswpin,
+            "pswpout" => &mut v.pswpout,
+            "zswpin" => &mut v.zswpin,
+            "zswpout" => &mut v.zswpout,
+            _ => continue,
+        };
+        *slot = Some(
+            value
+                .parse()
+                .map_err(|_| Error::decode(WHAT, format!("{key} `{value}` is not a number")))?,
+        );
+    }
+    Ok(v)
+}
+
+/// One line of a PSI file.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PsiLine {
+    /// Share of the last 10 s stalled, in %.
+    pub avg10: f64,
+    /// Share of the last 60 s stalled, in %.
+    pub avg60: f64,
+    /// Share of the last 300 s stalled, in %.
+    pub avg300: f64,
+    /// Cumulative stall time in microseconds; some dumpers (Android ANR reports) omit it.
+    pub total_us: Option<u64>,
+}
+
+/// `/proc/pressure/memory`: the `some` and `full` lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Psi {
+    /// At least one task stalled.
+    pub some: Option<PsiLine>,
+    /// All non-idle tasks stalled.
+    pub full: Option<PsiLine>,
+}
+
+/// Parses a PSI file (`some avg10=… avg60=… avg300=… total=…`, then a `full` line). Lines
+/// that start with neither word are ignored; `total=` may be missing.
+pub fn parse_psi(text: &str) -> Result<Psi> {
+    const WHAT: &str = "/proc/pressure/memory";
+    let mut psi = Psi::default();
+    for line in text.lines() {
+        let mut words = line.split_ascii_whitespace();
+        let slot = match words.next() {
+            Some("some") => &mut psi.some,
+            Some("full") => &mut psi.full,
+            _ => continue,
+        };
+        let mut l = PsiLine::default();
+        let (mut a10, mut a60, mut a300) = (false, false, false);
+        for word in words {
+            let Some((k, v)) = word.split_once('=') else {
+                continue;
+            };
+            let bad = || Error::decode(WHAT, format!("`{word}` is not a number"));
+            match k {
+                "avg10" => (l.avg10, a10) = (v.parse().map_err(|_| bad())?, true),
+                "avg60" => (l.avg60, a60) = (v.parse().map_err(|_| bad())?, true),
+                "avg300" => (l.avg300, a300) = (v.parse().map_err(|_| bad())?, true),
+                "total" => l.total_us = Some(v.parse().map_err(|_| bad())?),
+                _ => {}
+            }
+        }
+        if !(a10 && a60 && a300) {
+            return Err(Error::decode(WHAT, format!("`{line}` lacks an average")));
+        }
+        *slot = Some(l);
+    }
+    if psi.some.is_none() {
+        return Err(Error::decode(WHAT, "no `some` line"));
+    }
+    Ok(psi)
+}
+
+/// The pressure level PSI implies: critical when `full avg10` reaches
+/// [`PSI_CRITICAL_FULL_AVG10`], warning when `some avg10` reaches [`PSI_WARNING_SOME_AVG10`],
+/// else normal. `None` when there is no `some` line to judge by.
+pub fn pressure_from_psi(psi: &Psi) -> Option<PressureLevel> {
+    let some = psi.some?;
+    if psi.full.is_some_and(|f| f.avg10 >= PSI_CRITICAL_FULL_AVG10) {
+        Some(PressureLevel::Critical)
+    } else if some.avg10 >= PSI_WARNING_SOME_AVG10 {
+        Some(PressureLevel::Warning)
+    } else {
+        Some(PressureLevel::Normal)
+    }
+}
+
+/// Reads `btime` (boot time, seconds since the Unix epoch) from `/proc/stat`.
+pub fn parse_boot_time(proc_stat: &str) -> Result<u64> {
+    proc_stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::decode("/proc/stat", "no numeric `btime` line"))
+}
+
+/// Converts a start time in clock ticks since boot to microseconds since the Unix epoch.
+pub fn start_time_us(boot_time_s: u64, start_ticks: u64, ticks_per_s: u64) -> u64 {
+    let ticks_per_s = ticks_per_s.max(1);
+    let secs = start_ticks / ticks_per_s;
+    let frac_us = (start_ticks % ticks_per_s) * 1_000_000 / ticks_per_s;
+    (boot_time_s + secs) * 1_000_000 + frac_us
+}
+
+/// Builds a [`SystemSample`] from the three system files. `psi` is `None` when the kernel has
+/// no PSI (built without `CONFIG_PSI` or booted with `psi=0`).
+pub fn system_sample(
+    meminfo: &Meminfo,
+    vmstat: &Vmstat,
+    psi: Option<&Psi>,
+    page_size: u64,
+) -> SystemSample {
+    let add = |a: Option<u64>, b: Option<u64>| Some(a? + b?);
+    let pages = |p: Option<u64>| p.map(|p| p.saturating_mul(page_size));
+    let total = meminfo.mem_total.unwrap_or(0);
+    let free_percent = match (meminfo.mem_available, meminfo.mem_total) {
+        (Some(a), Some(t)) if t > 0 => Some(a as f64 * 100.0 / t as f64),
+        _ => None,
+    };
+    SystemSample {
+        total_bytes: total,
+        free_bytes: meminfo.mem_free,
+        available_bytes: meminfo.mem_available,
+        active_bytes: meminfo.active,
+        inactive_bytes: meminfo.inactive,
+        speculative_bytes: None,
+        wired_bytes: meminfo.unevictable,
+        purgeable_bytes: None,
+        compressor_bytes: meminfo.zswap,
+        compressed_bytes: meminfo.zswapped,
+        file_backed_bytes: add(meminfo.active_file, meminfo.inactive_file),
+        anonymous_bytes: add(meminfo.active_anon, meminfo.inactive_anon),
+        swap_total_bytes: meminfo.swap_total,
+        swap_used_bytes: match (meminfo.swap_total, meminfo.swap_free) {
+            (Some(t), Some(f)) => Some(t.saturating_sub(f)),
+            _ => None,
+        },
+        pageins_bytes: vmstat.pgpgin_kib.map(|k| k.saturating_mul(1024)),
+        pageouts_bytes: vmstat.pgpgout_kib.map(|k| k.saturating_mul(1024)),
+        swapins_bytes: pages(vmstat.pswpin),
+        swapouts_bytes: pages(vmstat.pswpout),
+        compressions_bytes: pages(vmstat.zswpout),
+        decompressions_bytes: pages(vmstat.zswpin),
+        free_percent,
+        pressure: psi.and_then(pressure_from_psi),
+        psi_some_avg10: psi.and_then(|p| p.some).map(|l| l.avg10),
+        psi_full_avg10: psi.and_then(|p| p.full).map(|l| l.avg10),
+        psi_some_total_us: psi.and_then(|p| p.some).and_then(|l| l.total_us),
+        psi_full_total_us: psi.and_then(|p| p.full).and_then(|l| l.total_us),
+        stats_age: Duration::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../tests/fixtures/", $name))
+        };
+    }
+
+    #[test]
+    fn stat_takes_the_name_between_first_and_last_parenthesis() {
+        let s = parse_stat(fixture!("proc-pid-stat-comm-with-parens.txt")).unwrap();
+        assert_eq!(s.pid, 2711);
+        assert_eq!(s.comm, "a) b (c");
+        assert_eq!(s.state, 'R');
+        assert_eq!(s.ppid, 2708);
+        assert_eq!(s.start_ticks, 22971);
+    }
+
+    #[test]
+    fn stat_of_a_running_and_a_zombie_process() {
+        let s = parse_stat(fixture!("proc-pid-stat-python.txt")).unwrap();
+        assert_eq!(
+            (s.pid, s.comm, s.state, s.ppid),
+            (2752, "python3", 'S', 2708)
+        );
+        assert_eq!(s.start_ticks, 22984);
+        let z = parse_stat(fixture!("proc-pid-stat-zombie.txt")).unwrap();
+        assert_eq!((z.comm, z.state, z.start_ticks), ("sleep", 'Z', 22427));
+    }
+
+    #[test]
+    fn stat_rejects_truncated_and_garbage_text() {
+        let full = fixture!("proc-pid-stat-python.txt");
+        for cut in [0, 5, 14, 20, 60] {
+            assert!(parse_stat(&full[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(parse_stat("garbage").is_err());
+        assert!(parse_stat("12 (x) S notanumber").is_err());
+    }
+
+    #[test]
+    fn start_time_joins_boot_time_and_ticks() {
+        let btime = parse_boot_time(fixture!("proc-stat-btime.txt")).unwrap();
+        assert_eq!(btime, 1_795_401_048);
+        // 22984 ticks at 100 Hz = 229.84 s after boot.
+        assert_eq!(start_time_us(btime, 22984, 100), 1_795_401_277_840_000);
+        assert!(parse_boot_time("cpu 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn statm_is_pages_times_page_size_and_matches_status() {
+        let m = parse_statm(fixture!("proc-pid-statm-python.txt"), 4096).unwrap();
+        assert_eq!(m.resident_bytes, 16175 * 4096);
+        assert_eq!(m.size_bytes, 16942 * 4096);
+        assert_eq!(m.shared_bytes, 1659 * 4096);
+        let st = parse_status(fixture!("proc-pid-status-python.txt")).unwrap();
+        // Taken a moment apart from the same process: RSS and VmSize agree exactly.
+        assert_eq!(Some(m.resident_bytes), st.vm_rss);
+        assert_eq!(Some(m.size_bytes), st.vm_size);
+        assert!(parse_statm("1 2 3", 4096).is_err());
+        assert!(parse_statm("1 2 x 4 5 6 7", 4096).is_err());
+    }
+
+    #[test]
+    fn status_fields_are_kib_times_1024() {
+        let s = parse_status(fixture!("proc-pid-status-ubuntu-6.14-aarch64.txt")).unwrap();
+        assert_eq!(s.name, "gnome-terminal-");
+        assert_eq!(s.state, Some('S'));
+        assert_eq!(s.ppid, Some(1875));
+        assert_eq!(s.vm_rss, Some(56284 * 1024));
+        assert_eq!(s.vm_hwm, Some(56420 * 1024));
+        assert_eq!(s.vm_size, Some(645228 * 1024));
+        assert_eq!(s.vm_lck, Some(0));
+        assert_eq!(s.vm_swap, Some(0));
+        // proc.rst: VmRSS = RssAnon + RssFile + RssShmem.
+        assert_eq!(
+            s.vm_rss.unwrap(),
+            s.rss_anon.unwrap() + s.rss_file.unwrap() + s.rss_shmem.unwrap()
+        );
+        assert_eq!(s.footprint(), Some((11260 + 3868) * 1024));
+    }
+
+    #[test]
+    fn status_footprint_of_a_process_holding_50_mib() {
+        let s = parse_status(fixture!("proc-pid-status-python.txt")).unwrap();
+        assert_eq!(s.name, "python3");
+        let fp = s.footprint().unwrap();
+        assert!(fp >= 50 * MIB, "footprint {fp}");
+        assert_eq!(fp, 58064 * 1024);
+    }
+
+    #[test]
+    fn zombie_status_has_no_memory() {
+        let s = parse_status(fixture!("proc-pid-status-zombie.txt")).unwrap();
+        assert_eq!(s.state, Some('Z'));
+        assert_eq!(s.vm_rss, None);
+        assert_eq!(s.footprint(), None);
+    }
+
+    #[test]
+    fn status_errors_name_the_field() {
+        let e = parse_status("Name:\tx\nVmRSS:\t12x kB\n").unwrap_err();
+        assert!(e.to_string().contains("12x"), "{e}");
+        assert!(parse_status("").is_err());
+        assert!(parse_status("\u{0}\u{1}garbage").is_err());
+    }
+
+    #[test]
+    fn cmdline_splits_on_nul_and_keeps_spaces() {
+        let argv = parse_cmdline(include_bytes!(
+            "../tests/fixtures/proc-pid-cmdline-bash-arg-with-space.bin"
+        ));
+        assert_eq!(argv, ["bash", "-c", "sleep 300; true", "arg with space"]);
+        assert!(parse_cmdline(b"").is_empty());
+        // setproctitle style: one string, no trailing NUL.
+        assert_eq!(
+            parse_cmdline(b"nginx: worker process"),
+            ["nginx: worker process"]
+        );
+        assert_eq!(parse_cmdline(b"a\0\xff\0"), ["a", "\u{fffd}"]);
+    }
+
+    #[test]
+    fn meminfo_full_and_truncated() {
+        let m = parse_meminfo(fixture!("proc-meminfo-full.txt")).unwrap();
+        assert_eq!(m.mem_total, Some(24684092 * 1024));
+        assert_eq!(m.mem_available, Some(24360256 * 1024));
+        assert_eq!(m.zswap, Some(0));
+        assert_eq!(m.unevictable, Some(10224 * 1024));
+
+        let p = parse_meminfo(fixture!("proc-meminfo-uutils-389-32g-PARTIAL.txt")).unwrap();
+        assert_eq!(p.mem_total, Some(32582172 * 1024));
+        assert_eq!(p.swap_total, Some(23437308 * 1024));
+        assert_eq!(p.active_anon, Some(7464 * 1024));
+        // Active = Active(anon) + Active(file) in the kernel's own figures.
+        assert_eq!(p.active, Some((7464 + 2982988) * 1024));
+
+        // A capture cut in the middle: lines present are read, the rest are None.
+        let text = fixture!("proc-meminfo-uutils-389-32g-PARTIAL.txt");
+        let cut = &text[..text.find("SwapTotal").unwrap()];
+        let c = parse_meminfo(cut).unwrap();
+        assert_eq!(c.mem_free, Some(14404020 * 1024));
+        assert_eq!((c.swap_total, c.zswap), (None, None));
+
+        assert!(parse_meminfo("Buffers: 5 kB\n").is_err(), "no MemTotal");
+        assert!(parse_meminfo("MemTotal: lots kB\n").is_err());
+    }
+
+    #[test]
+    fn vmstat_counters() {
+        let v = parse_vmstat(fixture!("proc-vmstat.txt")).unwrap();
+        assert_eq!(v.pgpgin_kib, Some(1033817));
+        assert_eq!(v.pgpgout_kib, Some(2360912));
+        assert_eq!(
+            (v.pswpin, v.pswpout, v.zswpin, v.zswpout),
+            (Some(0), Some(0), Some(0), Some(0))
+        );
+        assert!(parse_vmstat("pswpin x\n").is_err());
+        assert_eq!(parse_vmstat("").unwrap(), Vmstat::default());
+    }
+
+    /// The lines of one resource's block in a capture that holds several.
+    fn section(text: &str, header: &str) -> String {
+        text.lines()
+            .skip_while(|l| !l.contains(header))
+            .skip(1)
+            .take_while(|l| l.starts_with("some") || l.starts_with("full"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn psi_with_and_without_totals() {
+        let idle = parse_psi(fixture!("proc-pressure-memory.txt")).unwrap();
+        assert_eq!(idle.some.unwrap().total_us, Some(0));
+        assert_eq!(pressure_from_psi(&idle), Some(PressureLevel::Normal));
+
+        let text = section(
+            fixture!("proc-pressure-samples-android-kernel-comment.txt"),
+            "cat memory",
+        );
+        let p = parse_psi(&text).unwrap();
+        assert_eq!(p.some.unwrap().total_us, Some(29705314));
+        assert_eq!(p.full.unwrap().total_us, Some(17234456));
+
+        let text = section(
+            fixture!("proc-pressure-memory-android-anr-no-total.txt"),
+            "/proc/pressure/memory",
+        );
+        let anr = parse_psi(&text).unwrap();
+        let (some, full) = (anr.some.unwrap(), anr.full.unwrap());
+        assert_eq!((some.avg10, some.avg60, some.avg300), (82.71, 58.68, 20.55));
+        assert_eq!((full.avg10, full.total_us), (51.17, None));
+        assert_eq!(pressure_from_psi(&anr), Some(PressureLevel::Critical));
+    }
+
+    #[test]
+    fn psi_levels_follow_the_named_thresholds() {
+        let line = |avg10| PsiLine {
+            avg10,
+            ..PsiLine::default()
+        };
+        let level = |some, full| {
+            pressure_from_psi(&Psi {
+                some: Some(line(some)),
+                full: Some(line(full)),
+            })
+        };
+        assert_eq!(level(0.0, 0.0), Some(PressureLevel::Normal));
+        assert_eq!(
+            level(PSI_WARNING_SOME_AVG10 - 0.01, 0.0),
+            Some(PressureLevel::Normal)
+        );
+        assert_eq!(
+            level(PSI_WARNING_SOME_AVG10, 0.0),
+            Some(PressureLevel::Warning)
+        );
+        assert_eq!(
+            level(50.0, PSI_CRITICAL_FULL_AVG10),
+            Some(PressureLevel::Critical)
+        );
+        assert_eq!(pressure_from_psi(&Psi::default()), None);
+        assert!(parse_psi("some avg10=1.0\n").is_err(), "missing averages");
+        assert!(
+            parse_psi("full avg10=0.00 avg60=0.00 avg300=0.00\n").is_err(),
+            "no some line"
+        );
+        assert!(parse_psi("some avg10=x avg60=0 avg300=0\n").is_err());
+    }
+
+    #[test]
+    fn system_sample_from_real_files() {
+        let m = parse_meminfo(fixture!("proc-meminfo-uutils-389-32g-PARTIAL.txt")).unwrap();
+        let v = parse_vmstat(fixture!("proc-vmstat.txt")).unwrap();
+        let s = system_sample(&m, &v, None, 4096);
+        assert_eq!(s.total_bytes, 32582172 * 1024);
+        let pct = s.free_percent.unwrap();
+        assert!((pct - 21731464.0 * 100.0 / 32582172.0).abs() < 1e-9);
+        assert_eq!(s.swap_used_bytes, Some(0));
+        assert_eq!(s.anonymous_bytes, Some((7464 + 8366504) * 1024));
+        assert_eq!(s.file_backed_bytes, Some((2982988 + 4637776) * 1024));
+        assert_eq!(s.pageins_bytes, Some(1033817 * 1024));
+        // What Linux lacks is None, never 0.
+        assert_eq!(s.speculative_bytes, None);
+        assert_eq!(s.purgeable_bytes, None);
+        assert_eq!((s.pressure, s.psi_some_avg10), (None, None));
+        assert_eq!(s.stats_age, Duration::ZERO);
+    }
+}

@@ -1,0 +1,458 @@
+//! The OS-independent part of sampling: which processes to follow, when they start and end, and
+//! the buffers reused from tick to tick. The OS backends only read.
+
+use crate::error::{ProcessFailure, Result};
+use crate::selector::{Candidate, ProcessSelector};
+use crate::types::{HostInfo, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// What a backend learns of a PID the first time it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub start_time_us: u64,
+    pub ppid: u32,
+    pub name: String,
+}
+
+/// The reads one OS offers. Implementations keep whatever handles they like in `Handle`.
+pub(crate) trait Backend {
+    /// What the backend keeps open per followed process.
+    type Handle;
+    fn host(&self) -> &HostInfo;
+    /// Every PID alive now, into `out` (cleared first). Must not allocate once `out` is large
+    /// enough.
+    fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()>;
+    /// Identity of `pid`; [`Error::ProcessGone`] if there is no such process.
+    fn identify(&mut self, pid: u32) -> Result<Identity>;
+    /// Executable path (if known) and argv of `pid`.
+    fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)>;
+    /// Prepares to sample `id`, failing with [`Error::ProcessGone`] if `id.pid` now belongs to
+    /// another process.
+    fn open(&mut self, id: ProcessId) -> Result<Self::Handle>;
+    /// Reads the process's memory into `out` (whose `id`, `ppid` and `name` are set).
+    fn read(&mut self, handle: &mut Self::Handle, out: &mut ProcessSample) -> Result<()>;
+    /// Reads system memory into `out`.
+    fn system(&mut self, out: &mut SystemSample) -> Result<()>;
+}
+
+/// What the sampler remembers of every PID in the process table, followed or not, so that
+/// each process is judged once.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    start_time_us: u64,
+    /// Inside a tree a rule selects (the root or a descendant).
+    in_tree: bool,
+    /// The tick in which this PID was last listed.
+    seen: u64,
+}
+
+struct Followed<H> {
+    info: Arc<ProcessInfo>,
+    handle: H,
+}
+
+/// One tick's results, borrowed from the sampler until the next tick.
+#[derive(Debug)]
+pub struct Tick<'a> {
+    /// When the tick was taken.
+    pub time: TickTime,
+    /// System memory.
+    pub system: &'a SystemSample,
+    /// One sample per followed process, in the order they were first seen.
+    pub processes: &'a [ProcessSample],
+    /// Processes selected for the first time in this tick (their samples are in `processes`).
+    pub started: &'a [Arc<ProcessInfo>],
+    /// Followed processes that ended since the previous tick. They are not in `processes`.
+    pub exited: &'a [ProcessId],
+    /// Selected processes that could not be read (for example another user's, without
+    /// privileges). Each is reported once and then left alone.
+    pub failures: &'a [ProcessFailure],
+}
+
+impl Tick<'_> {
+    /// The facts of a process that started in this tick (in the first tick, of every followed
+    /// process).
+    pub fn started_info(&self, id: ProcessId) -> Option<&Arc<ProcessInfo>> {
+        self.started.iter().find(|i| i.id == id)
+    }
+}
+
+pub(crate) struct Core<B: Backend> {
+    backend: B,
+    selector: ProcessSelector,
+    created: Instant,
+    tick_no: u64,
+    known: HashMap<u32, Known>,
+    followed: Vec<Followed<B::Handle>>,
+    pids: Vec<u32>,
+    fresh: Vec<(u32, Identity)>,
+    system: SystemSample,
+    processes: Vec<ProcessSample>,
+    started: Vec<Arc<ProcessInfo>>,
+    exited: Vec<ProcessId>,
+    failures: Vec<ProcessFailure>,
+}
+
+impl<B: Backend> Core<B> {
+    pub(crate) fn new(backend: B, selector: ProcessSelector) -> Core<B> {
+        Core {
+            backend,
+            selector,
+            created: Instant::now(),
+            tick_no: 0,
+            known: HashMap::new(),
+            followed: Vec::new(),
+            pids: Vec::new(),
+            fresh: Vec::new(),
+            system: SystemSample::default(),
+            processes: Vec::new(),
+            started: Vec::new(),
+            exited: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    pub(crate) fn host(&self) -> &HostInfo {
+        self.backend.host()
+    }
+
+    pub(crate) fn selector(&self) -> &ProcessSelector {
+        &self.selector
+    }
+
+    pub(crate) fn followed(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
+        self.followed.iter().map(|f| &f.info)
+    }
+
+    pub(crate) fn system(&mut self) -> Result<SystemSample> {
+        let mut s = SystemSample::default();
+        self.backend.system(&mut s)?;
+        Ok(s)
+    }
+
+    pub(crate) fn sample_pid(&mut self, pid: u32) -> Result<(ProcessSample, ProcessInfo)> {
+        let ident = self.backend.identify(pid)?;
+        let id = ProcessId {
+            pid,
+            start_time_us: ident.start_time_us,
+        };
+        let mut handle = self.backend.open(id)?;
+        let (exe, argv) = self.backend.command_line(pid).unwrap_or_default();
+        let name: Arc<str> = Arc::from(ident.name.as_str());
+        let mut sample = ProcessSample::empty(id, ident.ppid, name.clone());
+        self.backend.read(&mut handle, &mut sample)?;
+        let info = ProcessInfo {
+            id,
+            ppid: ident.ppid,
+            name,
+            exe,
+            argv,
+        };
+        Ok((sample, info))
+    }
+
+    pub(crate) fn tick(&mut self) -> Result<Tick<'_>> {
+        let time = TickTime {
+            wall: SystemTime::now(),
+            elapsed: self.created.elapsed(),
+        };
+        self.tick_no += 1;
+        let now = self.tick_no;
+        self.processes.clear();
+        self.started.clear();
+        self.exited.clear();
+        self.failures.clear();
+        self.fresh.clear();
+
+        self.backend.system(&mut self.system)?;
+        self.backend.list_pids(&mut self.pids)?;
+
+        // Mark every listed PID; collect the ones never seen.
+        let mut unseen = Vec::new();
+        for &pid in &self.pids {
+            match self.known.get_mut(&pid) {
+                Some(k) => k.seen = now,
+                None => unseen.push(pid),
+            }
+        }
+
+        // Read the followed processes. One that is gone leaves the series; if its PID is still
+        // listed, the PID now belongs to a new process, judged below like any new one.
+        let mut i = 0;
+        while i < self.followed.len() {
+            let f = &mut self.followed[i];
+            let mut sample = ProcessSample::empty(f.info.id, f.info.ppid, f.info.name.clone());
+            match self.backend.read(&mut f.handle, &mut sample) {
+                Ok(()) => {
+                    self.processes.push(sample);
+                    i += 1;
+                }
+                Err(e) => {
+                    let f = self.followed.remove(i);
+                    let pid = f.info.id.pid;
+                    if !e.is_gone() {
+                        self.failures.push(ProcessFailure {
+                            id: f.info.id,
+                            error: e,
+                        });
+                    }
+                    self.exited.push(f.info.id);
+                    if self.known.get(&pid).is_some_and(|k| k.seen == now) {
+                        self.known.remove(&pid);
+                        unseen.push(pid);
+                    }
+                }
+            }
+        }
+
+        // Forget PIDs that are no longer listed.
+        self.known.retain(|_, k| k.seen == now);
+
+        if !unseen.is_empty() {
+            self.admit(unseen, now);
+        }
+        Ok(Tick {
+            time,
+            system: &self.system,
+            processes: &self.processes,
+            started: &self.started,
+            exited: &self.exited,
+            failures: &self.failures,
+        })
+    }
+
+    /// Judges PIDs seen for the first time, parents before children.
+    fn admit(&mut self, unseen: Vec<u32>, now: u64) {
+        for pid in unseen {
+            match self.backend.identify(pid) {
+                Ok(ident) => self.fresh.push((pid, ident)),
+                // Gone already, or not ours to see: nothing to follow.
+                Err(_) => continue,
+            }
+        }
+        // A parent always starts before its children.
+        self.fresh.sort_by_key(|(_, ident)| ident.start_time_us);
+        let fresh = std::mem::take(&mut self.fresh);
+        for (pid, ident) in &fresh {
+            let (pid, ident) = (*pid, ident);
+            let id = ProcessId {
+                pid,
+                start_time_us: ident.start_time_us,
+            };
+            // Every process listed in the first tick was alive when sampling began; any PID
+            // first listed later belongs to a process born since.
+            let preexisting = self.tick_no == 1;
+            let want_argv = self.selector.needs_command_line();
+            let (exe, argv) = if want_argv {
+                self.backend.command_line(pid).unwrap_or_default()
+            } else {
+                (None, Vec::new())
+            };
+            let verdict = self.selector.judge(&Candidate {
+                pid,
+                name: &ident.name,
+                argv: &argv,
+                preexisting,
+            });
+            let parent_in_tree = self.selector.has_trees()
+                && self
+                    .known
+                    .get(&ident.ppid)
+                    .is_some_and(|p| p.in_tree && p.start_time_us <= ident.start_time_us);
+            let in_tree = verdict.tree_root || parent_in_tree;
+            self.known.insert(
+                pid,
+                Known {
+                    start_time_us: ident.start_time_us,
+                    in_tree,
+                    seen: now,
+                },
+            );
+            if !(verdict.direct || in_tree) {
+                continue;
+            }
+            let (exe, argv) = if want_argv {
+                (exe, argv)
+            } else {
+                self.backend.command_line(pid).unwrap_or_default()
+            };
+            let info = Arc::new(ProcessInfo {
+                id,
+                ppid: ident.ppid,
+                name: Arc::from(ident.name.as_str()),
+                exe,
+                argv,
+            });
+            let opened = self.backend.open(id).and_then(|mut handle| {
+                let mut sample = ProcessSample::empty(id, info.ppid, info.name.clone());
+                self.backend.read(&mut handle, &mut sample)?;
+                Ok((handle, sample))
+            });
+            match opened {
+                Ok((handle, sample)) => {
+                    self.processes.push(sample);
+                    self.started.push(info.clone());
+                    self.followed.push(Followed { info, handle });
+                }
+                Err(e) if e.is_gone() => {}
+                // Not retried: the PID stays in `known` and is judged again only when another
+                // process takes it.
+                Err(e) => self.failures.push(ProcessFailure { id, error: e }),
+            }
+        }
+        self.fresh = fresh;
+        self.fresh.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    /// A process table the test edits between ticks.
+    #[derive(Default)]
+    struct Table {
+        host: Option<HostInfo>,
+        procs: HashMap<u32, (Identity, Vec<String>, u64)>,
+        identify_calls: usize,
+        argv_calls: usize,
+    }
+
+    impl Table {
+        fn spawn(&mut self, pid: u32, start: u64, ppid: u32, name: &str, rss: u64) {
+            let ident = Identity {
+                start_time_us: start,
+                ppid,
+                name: name.into(),
+            };
+            self.procs.insert(pid, (ident, vec![name.to_owned()], rss));
+        }
+    }
+
+    impl Backend for Table {
+        type Handle = ProcessId;
+        fn host(&self) -> &HostInfo {
+            self.host.as_ref().unwrap()
+        }
+        fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
+            out.clear();
+            out.extend(self.procs.keys().copied());
+            Ok(())
+        }
+        fn identify(&mut self, pid: u32) -> Result<Identity> {
+            self.identify_calls += 1;
+            self.procs
+                .get(&pid)
+                .map(|p| p.0.clone())
+                .ok_or(Error::ProcessGone { pid })
+        }
+        fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
+            self.argv_calls += 1;
+            let p = self.procs.get(&pid).ok_or(Error::ProcessGone { pid })?;
+            Ok((None, p.1.clone()))
+        }
+        fn open(&mut self, id: ProcessId) -> Result<ProcessId> {
+            Ok(id)
+        }
+        fn read(&mut self, h: &mut ProcessId, out: &mut ProcessSample) -> Result<()> {
+            match self.procs.get(&h.pid) {
+                Some(p) if p.0.start_time_us == h.start_time_us => {
+                    out.rss_bytes = p.2;
+                    Ok(())
+                }
+                _ => Err(Error::ProcessGone { pid: h.pid }),
+            }
+        }
+        fn system(&mut self, out: &mut SystemSample) -> Result<()> {
+            out.total_bytes = 1;
+            Ok(())
+        }
+    }
+
+    fn core(selector: ProcessSelector) -> Core<Table> {
+        let mut t = Table {
+            host: Some(HostInfo {
+                os: "test",
+                os_version: None,
+                arch: "test",
+                total_memory_bytes: 1,
+                page_size_bytes: Some(4096),
+            }),
+            ..Table::default()
+        };
+        t.spawn(1, 10, 0, "init", 1);
+        Core::new(t, selector)
+    }
+
+    fn pids(tick: &Tick<'_>) -> Vec<(u32, u64)> {
+        tick.processes
+            .iter()
+            .map(|p| (p.id.pid, p.id.start_time_us))
+            .collect()
+    }
+
+    #[test]
+    fn a_reused_pid_is_a_new_identity() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(100, 1_000)]);
+        assert_eq!(t.started.len(), 1);
+
+        // The runner exits and, before the next tick, another runner gets PID 100.
+        c.backend.spawn(100, 2_000, 1, "runner", 7);
+        let t = c.tick().unwrap();
+        let old = ProcessId {
+            pid: 100,
+            start_time_us: 1_000,
+        };
+        assert_eq!(t.exited, [old]);
+        assert_eq!(pids(&t), [(100, 2_000)]);
+        assert_eq!(t.started[0].id.start_time_us, 2_000);
+        assert_eq!(t.processes[0].rss_bytes, 7);
+    }
+
+    #[test]
+    fn command_lines_are_read_once_per_identity() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        c.backend.spawn(200, 1_000, 1, "other", 5);
+        c.tick().unwrap();
+        let (ids, argvs) = (c.backend.identify_calls, c.backend.argv_calls);
+        assert_eq!((ids, argvs), (3, 3));
+        for _ in 0..5 {
+            c.tick().unwrap();
+        }
+        assert_eq!(
+            (c.backend.identify_calls, c.backend.argv_calls),
+            (ids, argvs)
+        );
+    }
+
+    #[test]
+    fn descendants_born_later_are_followed_and_exits_reported() {
+        let mut c = core(ProcessSelector::DescendantsOf(100));
+        c.backend.spawn(100, 1_000, 1, "parent", 1);
+        c.backend.spawn(300, 900, 1, "unrelated", 1);
+        assert_eq!(pids(&c.tick().unwrap()), [(100, 1_000)]);
+        // A child and a grandchild appear in the same tick.
+        c.backend.spawn(102, 3_000, 101, "grandchild", 1);
+        c.backend.spawn(101, 2_000, 100, "child", 1);
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(100, 1_000), (101, 2_000), (102, 3_000)]);
+        assert_eq!(t.started.len(), 2);
+        c.backend.procs.remove(&101);
+        let t = c.tick().unwrap();
+        assert_eq!(t.exited.len(), 1);
+        assert_eq!(t.exited[0].pid, 101);
+        assert_eq!(pids(&t), [(100, 1_000), (102, 3_000)]);
+        // A process that takes a PID given on the command line later is not selected.
+        let mut c = core(ProcessSelector::Pids(vec![500]));
+        c.tick().unwrap();
+        c.backend.spawn(500, 5_000, 1, "late", 1);
+        assert!(c.tick().unwrap().processes.is_empty());
+    }
+}

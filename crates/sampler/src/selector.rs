@@ -1,0 +1,223 @@
+//! Which processes a [`crate::Sampler`] follows.
+
+/// Which processes to sample.
+///
+/// A selector is applied once to each process identity, when the sampler first sees it. The
+/// rules that include descendants also take in processes born after sampling began.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ProcessSelector {
+    /// Every Ollama process and its descendants: `ollama serve`, every runner generation
+    /// (`ollama runner`, `ollama_llama_server`, `llama-server`, `ollama runner --mlx-engine`,
+    /// `ollama-mlx`), the Ollama app, and `ollama run` clients. See
+    /// [`ProcessSelector::is_ollama`].
+    #[default]
+    Ollama,
+    /// Processes whose name or command line contains any of these strings, ignoring ASCII case.
+    Match(Vec<String>),
+    /// These PIDs, as the processes that hold them when sampling starts. A process that later
+    /// gets one of these PIDs is another process and is not selected.
+    Pids(Vec<u32>),
+    /// This process (as it is when sampling starts) and all its descendants, including those
+    /// born later.
+    DescendantsOf(u32),
+    /// Every process.
+    All,
+    /// Every process that any of these selects.
+    Any(Vec<ProcessSelector>),
+}
+
+/// What a selector sees of a process when it decides.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate<'a> {
+    pub pid: u32,
+    pub name: &'a str,
+    pub argv: &'a [String],
+    /// The process was alive when sampling started.
+    pub preexisting: bool,
+}
+
+/// A selector's decision on one process, before ancestry is taken into account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Selected for itself.
+    pub direct: bool,
+    /// The root of a tree whose descendants are selected too.
+    pub tree_root: bool,
+}
+
+impl ProcessSelector {
+    /// Whether deciding needs the command line (the sampler reads it only then, or when the
+    /// process is selected).
+    pub(crate) fn needs_command_line(&self) -> bool {
+        match self {
+            ProcessSelector::Ollama | ProcessSelector::Match(_) => true,
+            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::needs_command_line),
+            _ => false,
+        }
+    }
+
+    /// Whether any rule selects descendants.
+    pub(crate) fn has_trees(&self) -> bool {
+        match self {
+            ProcessSelector::Ollama | ProcessSelector::DescendantsOf(_) => true,
+            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::has_trees),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn judge(&self, c: &Candidate<'_>) -> Verdict {
+        match self {
+            ProcessSelector::Ollama => Verdict {
+                direct: false,
+                tree_root: ProcessSelector::is_ollama(c.name, c.argv),
+            },
+            ProcessSelector::Match(patterns) => Verdict {
+                direct: patterns.iter().any(|p| matches_pattern(p, c.name, c.argv)),
+                tree_root: false,
+            },
+            ProcessSelector::Pids(pids) => Verdict {
+                direct: c.preexisting && pids.contains(&c.pid),
+                tree_root: false,
+            },
+            ProcessSelector::DescendantsOf(root) => Verdict {
+                direct: false,
+                tree_root: c.preexisting && c.pid == *root,
+            },
+            ProcessSelector::All => Verdict {
+                direct: true,
+                tree_root: false,
+            },
+            ProcessSelector::Any(v) => v.iter().fold(Verdict::default(), |acc, s| {
+                let one = s.judge(c);
+                Verdict {
+                    direct: acc.direct || one.direct,
+                    tree_root: acc.tree_root || one.tree_root,
+                }
+            }),
+        }
+    }
+
+    /// Whether a process with this kernel name and argument vector is one of Ollama's.
+    ///
+    /// It looks at the kernel's short name and at the executable's file name (argv\[0\]), so
+    /// that it works whether or not the command line could be read: names starting with
+    /// `ollama` (`ollama`, `ollama_llama_server` and its 15-byte truncation `ollama_llama_se`,
+    /// `ollama-runner`, `ollama-mlx`, the app's `Ollama`), and `llama-server`, which Ollama
+    /// ships as its runner since v0.30. An argv with `--mlx-engine` is an Ollama MLX runner
+    /// whatever its executable is called.
+    pub fn is_ollama(name: &str, argv: &[String]) -> bool {
+        fn ollama_name(n: &str) -> bool {
+            let n = n.as_bytes();
+            (n.len() >= 6 && n[..6].eq_ignore_ascii_case(b"ollama")) || n == b"llama-server"
+        }
+        let exe = argv.first().map(|a| {
+            a.rsplit(['/', '\\'])
+                .next()
+                .unwrap_or(a)
+                .trim_end_matches(".exe")
+        });
+        ollama_name(name)
+            || exe.is_some_and(ollama_name)
+            || argv.iter().any(|a| a == "--mlx-engine")
+    }
+}
+
+/// ASCII-case-insensitive substring test against the name and every argument.
+fn matches_pattern(pattern: &str, name: &str, argv: &[String]) -> bool {
+    if pattern.is_empty() {
+        return true;
+    }
+    let contains = |hay: &str| {
+        hay.as_bytes()
+            .windows(pattern.len())
+            .any(|w| w.eq_ignore_ascii_case(pattern.as_bytes()))
+    };
+    // A pattern with spaces may span arguments, so also try the joined command line.
+    contains(name)
+        || argv.iter().any(|a| contains(a))
+        || (pattern.contains(' ') && contains(&argv.join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    fn cand<'a>(name: &'a str, argv: &'a [String]) -> Candidate<'a> {
+        Candidate {
+            pid: 10,
+            name,
+            argv,
+            preexisting: true,
+        }
+    }
+
+    #[test]
+    fn ollama_rule_matches_every_runner_generation() {
+        let yes = [
+            ("ollama", "/usr/local/bin/ollama serve"),
+            ("ollama", "/Applications/Ollama.app/Contents/Resources/ollama runner --model /m/blobs/sha256-ab --port 5"),
+            ("ollama_llama_se", "/tmp/ollama1/runners/metal/ollama_llama_server --model /m --port 1"),
+            ("llama-server", "/usr/local/lib/ollama/llama-server --model /m --port 2"),
+            ("ollama", "ollama runner --mlx-engine --model qwen3.5:4b-nvfp4 --port 3"),
+            ("Ollama", "/Applications/Ollama.app/Contents/MacOS/Ollama"),
+            ("ollama-mlx", "ollama-mlx runner --image-engine --model x --port 4"),
+            // An unreadable command line: the kernel name decides.
+            ("ollama_llama_se", ""),
+        ];
+        for (name, cmd) in yes {
+            let a = if cmd.is_empty() { vec![] } else { argv(cmd) };
+            assert!(ProcessSelector::is_ollama(name, &a), "{name}: {cmd}");
+            assert!(ProcessSelector::Ollama.judge(&cand(name, &a)).tree_root);
+        }
+        let no = [
+            ("bash", "bash -c tail -f ollama.log"),
+            ("vim", "vim notes-about-ollama.md"),
+            ("llama", "llama --port 1"),
+        ];
+        for (name, cmd) in no {
+            assert!(
+                !ProcessSelector::is_ollama(name, &argv(cmd)),
+                "{name}: {cmd}"
+            );
+        }
+    }
+
+    #[test]
+    fn match_is_case_insensitive_substring_of_name_or_arguments() {
+        let s = ProcessSelector::Match(vec!["QWEN".into()]);
+        assert!(s.judge(&cand("x", &argv("run --model qwen3:8b"))).direct);
+        assert!(!s.judge(&cand("x", &argv("run --model gemma"))).direct);
+        let spaced = ProcessSelector::Match(vec!["--model gemma".into()]);
+        assert!(spaced.judge(&cand("x", &argv("run --model gemma"))).direct);
+    }
+
+    #[test]
+    fn pids_and_trees_only_take_processes_alive_at_start() {
+        let a = argv("x");
+        let mut c = cand("x", &a);
+        assert!(ProcessSelector::Pids(vec![10]).judge(&c).direct);
+        assert!(ProcessSelector::DescendantsOf(10).judge(&c).tree_root);
+        c.preexisting = false;
+        assert!(!ProcessSelector::Pids(vec![10]).judge(&c).direct);
+        assert!(!ProcessSelector::DescendantsOf(10).judge(&c).tree_root);
+    }
+
+    #[test]
+    fn any_unites_its_rules() {
+        let a = argv("x");
+        let s = ProcessSelector::Any(vec![
+            ProcessSelector::Pids(vec![10]),
+            ProcessSelector::DescendantsOf(10),
+        ]);
+        let v = s.judge(&cand("x", &a));
+        assert!(v.direct && v.tree_root);
+        assert!(s.has_trees());
+        assert!(!s.needs_command_line());
+        assert!(ProcessSelector::Any(vec![ProcessSelector::Match(vec![])]).needs_command_line());
+    }
+}

@@ -1,0 +1,252 @@
+//! The samples the sampler produces. These types are the same on every OS: a metric an OS does
+//! not have is `None`, never `0` and never a missing field. `docs/metrics.md` lists, for every
+//! field, where each OS reads it, its unit and the privileges it needs.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The identity of a process: its PID together with its start time.
+///
+/// PIDs are reused by the kernel; a process that gets the PID of one that exited is a *new*
+/// process, with a new start time, and so a new `ProcessId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessId {
+    /// The process ID.
+    pub pid: u32,
+    /// When the process started, in microseconds since the Unix epoch (UTC).
+    ///
+    /// macOS: `pbi_start_tvsec`/`pbi_start_tvusec` from `PROC_PIDTBSDINFO`, exact to the
+    /// microsecond. Linux: the boot time from `/proc/stat` (`btime`, whole seconds, read once per
+    /// sampler) plus field 22 of `/proc/[pid]/stat` (clock ticks since boot), so it is exact
+    /// *relative to other processes of the same sampler*, and within about a second as a wall
+    /// clock time. Its resolution is one clock tick (10 ms at the usual 100 Hz), so two
+    /// processes would share an identity only if the kernel handed the same PID out twice
+    /// within 10 ms, which takes a full wrap of the PID space (`pid_max`, 4 194 304 on 64-bit
+    /// systems) in that time.
+    pub start_time_us: u64,
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {} (started {} µs)", self.pid, self.start_time_us)
+    }
+}
+
+/// The memory pressure level, in the three steps macOS reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PressureLevel {
+    /// No pressure: macOS level 1; Linux PSI below [`crate::procfs::PSI_WARNING_SOME_AVG10`].
+    Normal,
+    /// The system is reclaiming memory hard: macOS level 2 (yellow in Activity Monitor).
+    Warning,
+    /// The system is thrashing or about to kill processes: macOS level 4 (red).
+    Critical,
+}
+
+impl PressureLevel {
+    /// The lowercase name used in files and reports: `normal`, `warning` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PressureLevel::Normal => "normal",
+            PressureLevel::Warning => "warning",
+            PressureLevel::Critical => "critical",
+        }
+    }
+
+    /// Parses the names written by [`PressureLevel::as_str`].
+    pub fn from_name(name: &str) -> Option<PressureLevel> {
+        match name {
+            "normal" => Some(PressureLevel::Normal),
+            "warning" => Some(PressureLevel::Warning),
+            "critical" => Some(PressureLevel::Critical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PressureLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// System-wide memory at one instant. Every byte value is in bytes.
+///
+/// The page-queue fields and cumulative counters are read on macOS from `host_statistics64`,
+/// which the kernel rate-limits; [`SystemSample::stats_age`] says how old they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemSample {
+    /// Physical memory installed (macOS `hw.memsize`; Linux `MemTotal`).
+    pub total_bytes: u64,
+    /// Memory nobody uses (macOS `vm.page_free_count`, the `vm_stat` "Pages free" figure, which
+    /// excludes speculative pages; Linux `MemFree`).
+    pub free_bytes: Option<u64>,
+    /// Memory that can be given to a new allocation without swapping (Linux `MemAvailable`;
+    /// macOS free + speculative + inactive + purgeable pages, see `docs/metrics.md`).
+    pub available_bytes: Option<u64>,
+    /// Pages on the active queue.
+    pub active_bytes: Option<u64>,
+    /// Pages on the inactive queue.
+    pub inactive_bytes: Option<u64>,
+    /// macOS speculative (read-ahead) pages, which the kernel counts as free. Linux: `None`.
+    pub speculative_bytes: Option<u64>,
+    /// Memory that cannot be paged out. macOS: wired pages, which on macOS include the
+    /// throttled queue and Metal/GPU allocations. Linux: `Unevictable` (mlocked and ramfs
+    /// pages); kernel allocations are not in it.
+    pub wired_bytes: Option<u64>,
+    /// macOS volatile purgeable pages, which the kernel may drop at any time. Linux: `None`.
+    pub purgeable_bytes: Option<u64>,
+    /// Physical memory the compressor occupies (macOS "Pages occupied by compressor"; Linux
+    /// `Zswap`, the zswap pool size).
+    pub compressor_bytes: Option<u64>,
+    /// Logical size of what is stored compressed (macOS "Pages stored in compressor"; Linux
+    /// `Zswapped`).
+    pub compressed_bytes: Option<u64>,
+    /// File-backed pageable pages (macOS `vm.page_pageable_external_count`; Linux
+    /// `Active(file) + Inactive(file)`).
+    pub file_backed_bytes: Option<u64>,
+    /// Anonymous pageable pages (macOS `vm.page_pageable_internal_count`; Linux
+    /// `Active(anon) + Inactive(anon)`).
+    pub anonymous_bytes: Option<u64>,
+    /// Swap space that exists (macOS grows and shrinks it with swap files).
+    pub swap_total_bytes: Option<u64>,
+    /// Swap space in use.
+    pub swap_used_bytes: Option<u64>,
+    /// Cumulative bytes paged in from files since boot (macOS pageins × page size; Linux
+    /// `pgpgin`, KiB read from block devices, × 1024).
+    pub pageins_bytes: Option<u64>,
+    /// Cumulative bytes paged out to files since boot (macOS pageouts; Linux `pgpgout`).
+    pub pageouts_bytes: Option<u64>,
+    /// Cumulative bytes swapped in since boot (macOS swapins; Linux `pswpin` pages).
+    pub swapins_bytes: Option<u64>,
+    /// Cumulative bytes swapped out since boot (macOS swapouts; Linux `pswpout` pages).
+    pub swapouts_bytes: Option<u64>,
+    /// Cumulative bytes (uncompressed size) put into the compressor since boot (macOS
+    /// compressions; Linux `zswpout` pages).
+    pub compressions_bytes: Option<u64>,
+    /// Cumulative bytes (uncompressed size) taken out of the compressor since boot (macOS
+    /// decompressions; Linux `zswpin` pages).
+    pub decompressions_bytes: Option<u64>,
+    /// Percentage of memory free, 0–100. macOS: `kern.memorystatus_level`, the figure
+    /// `memory_pressure` prints as "System-wide memory free percentage". Linux:
+    /// `MemAvailable / MemTotal × 100`.
+    pub free_percent: Option<f64>,
+    /// The pressure level. macOS: `kern.memorystatus_vm_pressure_level`. Linux: derived from
+    /// PSI, see [`crate::procfs::pressure_from_psi`]; `None` without PSI.
+    pub pressure: Option<PressureLevel>,
+    /// Linux PSI: percentage of the last 10 s in which at least one task stalled on memory.
+    pub psi_some_avg10: Option<f64>,
+    /// Linux PSI: percentage of the last 10 s in which all non-idle tasks stalled on memory.
+    pub psi_full_avg10: Option<f64>,
+    /// Linux PSI: cumulative time at least one task stalled on memory, in microseconds.
+    pub psi_some_total_us: Option<u64>,
+    /// Linux PSI: cumulative time all non-idle tasks stalled on memory, in microseconds.
+    pub psi_full_total_us: Option<u64>,
+    /// How long ago the page-queue fields (active, inactive, wired, compressor, compressed)
+    /// and the cumulative counters were read fresh from the kernel. Zero when every field was
+    /// read for this sample, as on Linux. On macOS those fields come from `host_statistics64`,
+    /// which the sampler reads at most once per second (the kernel serves a cached copy to
+    /// callers that ask more often), so between reads they carry the last fresh values with
+    /// their age.
+    pub stats_age: Duration,
+}
+
+/// One process's memory at one instant. Every byte value is in bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessSample {
+    /// Who this is.
+    pub id: ProcessId,
+    /// The parent's PID now (it changes when the parent exits and the process is re-parented).
+    pub ppid: u32,
+    /// The short name the kernel keeps (macOS `pbi_comm`, Linux `comm`; both truncated to 15
+    /// or 16 bytes, e.g. `ollama_llama_se`).
+    pub name: Arc<str>,
+    /// Resident set size: pages of this process in RAM, shared and file-backed ones included.
+    /// macOS `ri_resident_size`; Linux `VmRSS`.
+    pub rss_bytes: u64,
+    /// What the process costs the system: its dirty private memory, compressed or swapped
+    /// parts included. macOS `ri_phys_footprint` (Activity Monitor's "Memory" column; includes
+    /// Metal buffers). Linux `RssAnon + RssShmem + VmSwap`.
+    pub footprint_bytes: Option<u64>,
+    /// Highest footprint since the process started (macOS `ri_lifetime_max_phys_footprint`).
+    /// Linux: `None` (the kernel keeps no such peak).
+    pub peak_footprint_bytes: Option<u64>,
+    /// Highest RSS since the process started (Linux `VmHWM`). macOS: `None`.
+    pub peak_rss_bytes: Option<u64>,
+    /// Virtual address space size (macOS `pti_virtual_size`, huge on arm64; Linux `VmSize`).
+    pub virtual_bytes: Option<u64>,
+    /// Memory wired for this process (macOS `ri_wired_size`; Linux `VmLck`, mlocked pages).
+    pub wired_bytes: Option<u64>,
+    /// Memory of this process in swap (Linux `VmSwap`). macOS: `None` (compressed and swapped
+    /// pages are inside the footprint and not reported apart).
+    pub swapped_bytes: Option<u64>,
+}
+
+impl ProcessSample {
+    /// An empty sample for `id`, to be filled by a backend.
+    pub(crate) fn empty(id: ProcessId, ppid: u32, name: Arc<str>) -> ProcessSample {
+        ProcessSample {
+            id,
+            ppid,
+            name,
+            rss_bytes: 0,
+            footprint_bytes: None,
+            peak_footprint_bytes: None,
+            peak_rss_bytes: None,
+            virtual_bytes: None,
+            wired_bytes: None,
+            swapped_bytes: None,
+        }
+    }
+}
+
+/// What the sampler knows of a process that does not change while it lives. Read once per
+/// identity (the command line is never read again on later ticks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Who this is.
+    pub id: ProcessId,
+    /// The parent's PID when the process was first seen.
+    pub ppid: u32,
+    /// The kernel's short name (see [`ProcessSample::name`]).
+    pub name: Arc<str>,
+    /// The executable's path, where the OS tells it (macOS: the path `KERN_PROCARGS2` starts
+    /// with; Linux: the `/proc/[pid]/exe` link, which needs the same privileges as `ptrace`).
+    pub exe: Option<String>,
+    /// The full argument vector. Empty when the OS would not give it (another user's process
+    /// on macOS, a kernel thread or zombie on Linux).
+    pub argv: Vec<String>,
+}
+
+impl ProcessInfo {
+    /// The command line joined with spaces, for display and for pattern matching.
+    pub fn command_line(&self) -> String {
+        self.argv.join(" ")
+    }
+}
+
+/// Facts about the host that hold for the life of the sampler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    /// `linux`, `macos`, or whatever `std::env::consts::OS` says.
+    pub os: &'static str,
+    /// The kernel or OS release (Linux `/proc/sys/kernel/osrelease`; macOS `kern.osproductversion`).
+    pub os_version: Option<String>,
+    /// `x86_64`, `aarch64`, ...
+    pub arch: &'static str,
+    /// Physical memory, in bytes.
+    pub total_memory_bytes: u64,
+    /// The VM page size, in bytes (16384 on Apple Silicon, 4096 on most others); `None`
+    /// where the backend cannot tell.
+    pub page_size_bytes: Option<u64>,
+}
+
+/// When a tick was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickTime {
+    /// Wall clock time, taken at the start of the tick.
+    pub wall: SystemTime,
+    /// Monotonic time since the sampler was created.
+    pub elapsed: Duration,
+}

@@ -1,0 +1,302 @@
+//! Truth tests: real child processes do known things, and the sampler must see exactly that.
+//!
+//! The children are this test binary run again with `MEMTIDE_TRUTH_CHILD=1`, which makes the
+//! ignored test `child` obey commands on its standard input.
+
+use memtide_sampler::{Error, ProcessSelector, Sampler};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const MIB: u64 = 1024 * 1024;
+
+/// How much the child allocates and touches.
+const ALLOC_MIB: u64 = 256;
+
+/// How far below 256 MiB a reading may fall. Linux keeps RSS counters per CPU and folds them
+/// into the total in batches, so a reading may lag the truth by a few hundred KiB per CPU;
+/// 4 MiB covers that on machines with up to a few dozen CPUs, and is still 1.6 % of the
+/// allocation.
+const TOLERANCE_BELOW: u64 = 4 * MIB;
+
+/// How far above 256 MiB a reading may go: the allocator's and the test harness's own pages.
+/// A reading twice as high (a unit counted twice) fails.
+const TOLERANCE_ABOVE: u64 = 64 * MIB;
+
+/// Forks are serialised, so that the PID-reuse test can predict the next PID.
+static SPAWN: Mutex<()> = Mutex::new(());
+
+struct Kid {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Kid {
+    fn spawn() -> Kid {
+        let _guard = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        Kid::spawn_unlocked()
+    }
+
+    fn spawn_unlocked() -> Kid {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("MEMTIDE_TRUTH_CHILD", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the child");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut kid = Kid {
+            child,
+            stdin,
+            stdout,
+        };
+        assert_eq!(kid.answer(), "ready");
+        kid
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The child's next answer (lines the test harness prints are skipped).
+    fn answer(&mut self) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "child died");
+            // The harness may print `test child ... ` on the same line first.
+            if let Some((_, a)) = line.trim_end().split_once("memtide-child: ") {
+                return a.to_owned();
+            }
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        self.answer()
+    }
+}
+
+impl Drop for Kid {
+    /// Asks the child to exit (so that it ends its own children first), and kills it if it
+    /// has not within two seconds.
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "exit");
+        let _ = self.stdin.flush();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side: obeys `alloc N`, `spawn` and `exit`.
+#[test]
+#[ignore = "run by the truth tests as their child process"]
+fn child() {
+    if std::env::var_os("MEMTIDE_TRUTH_CHILD").is_none() {
+        return;
+    }
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let mut kids: Vec<Kid> = Vec::new();
+    println!("memtide-child: ready");
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("alloc") => {
+                let mib: usize = words.next().unwrap().parse().unwrap();
+                let mut v = vec![0u8; mib << 20];
+                // Write one byte in every 4 KiB so that every page is really there.
+                for i in (0..v.len()).step_by(4096) {
+                    v[i] = 1;
+                }
+                held.push(std::hint::black_box(v));
+                println!("memtide-child: ok");
+            }
+            Some("spawn") => {
+                let kid = Kid::spawn_unlocked();
+                println!("memtide-child: {}", kid.pid());
+                kids.push(kid);
+            }
+            _ => break,
+        }
+    }
+    drop(kids);
+    std::process::exit(0);
+}
+
+#[test]
+fn touching_256_mib_raises_rss_and_footprint_by_256_mib() {
+    let mut kid = Kid::spawn();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![kid.pid()])).unwrap();
+    let before = sampler.tick().unwrap().processes[0].clone();
+    assert_eq!(before.id.pid, kid.pid());
+    assert_eq!(kid.ask(&format!("alloc {ALLOC_MIB}")), "ok");
+    let after = sampler.tick().unwrap().processes[0].clone();
+    assert_eq!(after.id, before.id, "same process, same identity");
+
+    let range = ALLOC_MIB * MIB - TOLERANCE_BELOW..=ALLOC_MIB * MIB + TOLERANCE_ABOVE;
+    let rss_rise = after.rss_bytes - before.rss_bytes;
+    assert!(
+        range.contains(&rss_rise),
+        "rss rose by {} MiB",
+        rss_rise / MIB
+    );
+    if cfg!(any(target_os = "linux", target_os = "macos")) {
+        let fp_rise = after.footprint_bytes.unwrap() - before.footprint_bytes.unwrap();
+        assert!(
+            range.contains(&fp_rise),
+            "footprint rose by {} MiB",
+            fp_rise / MIB
+        );
+        // The peak follows the rise on each OS that has one.
+        let peak = after.peak_rss_bytes.or(after.peak_footprint_bytes).unwrap();
+        assert!(peak >= after.rss_bytes.min(after.footprint_bytes.unwrap()));
+    }
+}
+
+#[test]
+fn an_exited_child_is_gone_and_dropped() {
+    let mut kid = Kid::spawn();
+    let pid = kid.pid();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![pid])).unwrap();
+    let id = sampler.tick().unwrap().processes[0].id;
+    writeln!(kid.stdin, "exit").unwrap();
+
+    // Not reaped yet (a zombie): already gone, since its memory is.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tick = sampler.tick().unwrap();
+        if !tick.exited.is_empty() {
+            assert_eq!(tick.exited, [id]);
+            assert!(tick.processes.is_empty());
+            break;
+        }
+        assert_eq!(tick.processes.len(), 1);
+        assert!(Instant::now() < deadline, "the exit was never noticed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(matches!(sampler.inspect(pid), Err(Error::ProcessGone { pid: p }) if p == pid));
+    kid.child.wait().unwrap();
+    // Reaped: still gone, and the selector never takes it up again.
+    assert!(matches!(
+        sampler.inspect(pid),
+        Err(Error::ProcessGone { .. })
+    ));
+    let tick = sampler.tick().unwrap();
+    assert!(tick.processes.is_empty() && tick.exited.is_empty());
+    assert_eq!(sampler.followed().count(), 0);
+}
+
+#[test]
+fn a_grandchild_born_after_sampling_began_is_found() {
+    let mut kid = Kid::spawn();
+    let mut sampler = Sampler::new(ProcessSelector::DescendantsOf(kid.pid())).unwrap();
+    let first: Vec<u32> = sampler
+        .tick()
+        .unwrap()
+        .processes
+        .iter()
+        .map(|p| p.id.pid)
+        .collect();
+    assert_eq!(first, [kid.pid()]);
+
+    let grandchild: u32 = kid.ask("spawn").parse().unwrap();
+    let tick = sampler.tick().unwrap();
+    let pids: Vec<u32> = tick.processes.iter().map(|p| p.id.pid).collect();
+    assert_eq!(pids, [kid.pid(), grandchild]);
+    assert_eq!(tick.started.len(), 1);
+    let info = &tick.started[0];
+    assert_eq!((info.id.pid, info.ppid), (grandchild, kid.pid()));
+    assert!(
+        info.argv.iter().any(|a| a == "--exact"),
+        "argv {:?}",
+        info.argv
+    );
+    assert!(tick.processes[1].rss_bytes > 0);
+}
+
+#[test]
+fn the_sampler_sees_its_own_test_process_by_name() {
+    let kid = Kid::spawn();
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_name().unwrap().to_str().unwrap();
+    // The kernel keeps the first 15 bytes of the name; match on a shorter piece.
+    let mut sampler = Sampler::new(ProcessSelector::Match(vec![name[..6].to_owned()])).unwrap();
+    let tick = sampler.tick().unwrap();
+    let me = std::process::id();
+    assert!(tick.processes.iter().any(|p| p.id.pid == me));
+    assert!(tick.processes.iter().any(|p| p.id.pid == kid.pid()));
+    let sys = tick.system;
+    assert!(sys.total_bytes > 0);
+    assert!(sys.free_percent.is_some_and(|p| (0.0..=100.0).contains(&p)));
+    assert!(sys.available_bytes.unwrap() <= sys.total_bytes);
+}
+
+/// Forces the kernel to give a dead child's PID to a new child (Linux, as root: the next PID
+/// is set through `/proc/sys/kernel/ns_last_pid`), and checks that the sampler ends the first
+/// identity and starts a second one under the same PID.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_new_process_under_a_reused_pid_is_a_new_identity() {
+    const NS_LAST_PID: &str = "/proc/sys/kernel/ns_last_pid";
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .open(NS_LAST_PID)
+        .is_err()
+    {
+        eprintln!("skipped: {NS_LAST_PID} is not writable (needs root)");
+        return;
+    }
+    let _guard = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_name().unwrap().to_str().unwrap()[..6].to_owned();
+    let mut sampler = Sampler::new(ProcessSelector::Match(vec![name])).unwrap();
+    sampler.tick().unwrap();
+
+    for _attempt in 0..20 {
+        let mut first = Kid::spawn_unlocked();
+        let pid = first.pid();
+        let tick = sampler.tick().unwrap();
+        let old: memtide_sampler::ProcessId =
+            tick.started.iter().find(|i| i.id.pid == pid).unwrap().id;
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
+        // Linux keeps start times in clock ticks (10 ms at the usual 100 Hz): let one pass, so
+        // that the two processes differ in start time as well as in being two processes.
+        std::thread::sleep(Duration::from_millis(30));
+
+        std::fs::write(NS_LAST_PID, (pid - 1).to_string()).unwrap();
+        let second = Kid::spawn_unlocked();
+        if second.pid() != pid {
+            continue; // another fork on the machine took it; try again
+        }
+        let tick = sampler.tick().unwrap();
+        // (Other tests' children match the name too, and come and go.)
+        let exited: Vec<_> = tick.exited.iter().filter(|i| i.pid == pid).collect();
+        assert_eq!(exited, [&old]);
+        let new = tick.started.iter().find(|i| i.id.pid == pid).unwrap().id;
+        assert_ne!(new.start_time_us, old.start_time_us);
+        assert!(new.start_time_us > old.start_time_us);
+        assert_eq!(tick.processes.iter().filter(|p| p.id.pid == pid).count(), 1);
+        return;
+    }
+    panic!("the kernel never handed out the same PID twice in 20 attempts");
+}
