@@ -4,7 +4,7 @@
 //! sub-second intervals for hours, and without ever spawning a subprocess. It is the part of
 //! [memtide](https://github.com/memtide/memtide) that other Rust tools can embed.
 //!
-//! ```no_run
+//! ```
 //! use memtide_sampler::{ProcessSelector, Sampler};
 //!
 //! # fn main() -> Result<(), memtide_sampler::Error> {
@@ -19,7 +19,7 @@
 //!     for gone in tick.exited {
 //!         println!("{gone} exited");
 //!     }
-//!     std::thread::sleep(std::time::Duration::from_millis(250));
+//!     std::thread::sleep(std::time::Duration::from_millis(100));
 //! }
 //! # Ok(())
 //! # }
@@ -36,13 +36,17 @@
 //! - **Linux**: `/proc`. Each followed process's `status` file and the system's `meminfo`,
 //!   `vmstat` and `pressure/memory` are opened once and re-read from offset 0 on every tick.
 //!   Pressure levels are derived from PSI (see [`procfs::pressure_from_psi`]).
-//! - **macOS**: `proc_pid_rusage`, `proc_pidinfo`, `proc_listallpids`, `sysctl` and
-//!   `host_statistics64`, with no subprocess.
+//! - **macOS**: `proc_listallpids` and one `proc_pid_rusage` per followed process per tick;
+//!   `sysctl` for the counters that are cheap and fresh (free, speculative, purgeable,
+//!   anonymous and file-backed pages, compressor bytes, free %, pressure level, swap); and
+//!   `host_statistics64` at most once a second for the page queues and cumulative counters,
+//!   because the kernel rate-limits it (see [`SystemSample::stats_age`]). `PROC_PIDTBSDINFO`
+//!   and `KERN_PROCARGS2` once per process. The decoders ([`darwin`]) are tested on every OS.
 //! - **Other OSes**: the `sysinfo` crate, with fewer fields (the rest are `None`).
 //!
 //! A field an OS does not have is `None`; `docs/metrics.md` in the repository lists every
 //! field's source on each OS, its unit, and the privileges it needs. The parsers and decoders
-//! for each OS's raw data ([`procfs`]) are plain functions that compile and are tested
+//! for each OS's raw data ([`procfs`], [`darwin`]) are plain functions that compile and are tested
 //! everywhere.
 //!
 //! ## Overhead
@@ -61,7 +65,10 @@
 //! [`Tick::exited`], and one that cannot be read in [`Tick::failures`], once.
 
 #![deny(missing_docs)]
+// Unsafe code lives only in each OS backend's `ffi` module, which allows it.
+#![deny(unsafe_code)]
 
+pub mod darwin;
 mod error;
 pub mod procfs;
 mod sampler;
@@ -82,6 +89,11 @@ use std::sync::Arc;
 mod linux;
 #[cfg(target_os = "linux")]
 use linux::Linux as Os;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos::Macos as Os;
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod fallback;

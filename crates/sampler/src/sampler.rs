@@ -228,8 +228,18 @@ impl<B: Backend> Core<B> {
         for pid in unseen {
             match self.backend.identify(pid) {
                 Ok(ident) => self.fresh.push((pid, ident)),
-                // Gone already, or not ours to see: nothing to follow.
-                Err(_) => continue,
+                // Gone already (a zombie stays listed until reaped), or not ours to see:
+                // nothing to follow. Remembered, so that it is not asked again every tick.
+                Err(_) => {
+                    self.known.insert(
+                        pid,
+                        Known {
+                            start_time_us: 0,
+                            in_tree: false,
+                            seen: now,
+                        },
+                    );
+                }
             }
         }
         // A parent always starts before its children.

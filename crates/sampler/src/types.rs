@@ -17,7 +17,8 @@ pub struct ProcessId {
     /// When the process started, in microseconds since the Unix epoch (UTC).
     ///
     /// macOS: `pbi_start_tvsec`/`pbi_start_tvusec` from `PROC_PIDTBSDINFO`, exact to the
-    /// microsecond. Linux: the boot time from `/proc/stat` (`btime`, whole seconds, read once per
+    /// microsecond (0 for another user's process, whose start time the kernel does not
+    /// show). Linux: the boot time from `/proc/stat` (`btime`, whole seconds, read once per
     /// sampler) plus field 22 of `/proc/[pid]/stat` (clock ticks since boot), so it is exact
     /// *relative to other processes of the same sampler*, and within about a second as a wall
     /// clock time. Its resolution is one clock tick (10 ms at the usual 100 Hz), so two
@@ -82,8 +83,8 @@ pub struct SystemSample {
     /// Memory nobody uses (macOS `vm.page_free_count`, the `vm_stat` "Pages free" figure, which
     /// excludes speculative pages; Linux `MemFree`).
     pub free_bytes: Option<u64>,
-    /// Memory that can be given to a new allocation without swapping (Linux `MemAvailable`;
-    /// macOS free + speculative + inactive + purgeable pages, see `docs/metrics.md`).
+    /// Memory that can be given to a new allocation without compressing or swapping (Linux
+    /// `MemAvailable`; macOS free + file-backed + purgeable pages, see `docs/metrics.md`).
     pub available_bytes: Option<u64>,
     /// Pages on the active queue.
     pub active_bytes: Option<u64>,
@@ -157,7 +158,8 @@ pub struct SystemSample {
 pub struct ProcessSample {
     /// Who this is.
     pub id: ProcessId,
-    /// The parent's PID now (it changes when the parent exits and the process is re-parented).
+    /// The parent's PID. Linux: read every tick (it changes when the parent exits and the
+    /// process is re-parented). macOS: as it was when the process was first seen.
     pub ppid: u32,
     /// The short name the kernel keeps (macOS `pbi_comm`, Linux `comm`; both truncated to 15
     /// or 16 bytes, e.g. `ollama_llama_se`).
@@ -174,7 +176,7 @@ pub struct ProcessSample {
     pub peak_footprint_bytes: Option<u64>,
     /// Highest RSS since the process started (Linux `VmHWM`). macOS: `None`.
     pub peak_rss_bytes: Option<u64>,
-    /// Virtual address space size (macOS `pti_virtual_size`, huge on arm64; Linux `VmSize`).
+    /// Virtual address space size (Linux `VmSize`). macOS: `None`; see `docs/metrics.md`.
     pub virtual_bytes: Option<u64>,
     /// Memory wired for this process (macOS `ri_wired_size`; Linux `VmLck`, mlocked pages).
     pub wired_bytes: Option<u64>,

@@ -1,11 +1,15 @@
 //! Truth tests: real child processes do known things, and the sampler must see exactly that.
 //!
 //! The children are this test binary run again with `MEMTIDE_TRUTH_CHILD=1`, which makes the
-//! ignored test `child` obey commands on its standard input.
+//! ignored test `child` obey commands on its standard input. A counting allocator checks that
+//! a tick with a stable set of processes allocates nothing.
 
 use memtide_sampler::{Error, ProcessSelector, Sampler};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -299,4 +303,102 @@ fn a_new_process_under_a_reused_pid_is_a_new_identity() {
         return;
     }
     panic!("the kernel never handed out the same PID twice in 20 attempts");
+}
+
+/// macOS: the kernel's free percentage and pressure level, read by sysctl, are in range, and the
+/// page-queue fields from host_statistics64 are there with their age.
+#[cfg(target_os = "macos")]
+#[test]
+fn macos_free_percent_pressure_and_page_queues() {
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![])).unwrap();
+    let s = sampler.tick().unwrap().system.clone();
+    let pct = s.free_percent.expect("kern.memorystatus_level");
+    assert!((0.0..=100.0).contains(&pct), "{pct}");
+    assert!(s.pressure.is_some(), "kern.memorystatus_vm_pressure_level");
+    assert!(s.wired_bytes.unwrap() > 0 && s.active_bytes.unwrap() > 0);
+    assert!(s.wired_bytes.unwrap() < s.total_bytes);
+    assert!(s.swap_total_bytes.is_some());
+    assert!(s.stats_age < Duration::from_secs(1));
+    // The next tick, well within a second, reuses that reading and says how old it is.
+    let again = sampler.tick().unwrap().system.clone();
+    assert!(again.stats_age < Duration::from_secs(2));
+    assert_eq!(sampler.host().page_size_bytes.map(|p| p % 4096), Some(0));
+}
+
+/// Counts the allocations of threads that ask for it; forwards everything to the system.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
+// on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn a_stable_tick_allocates_nothing() {
+    // Hold off the other tests' children while counting: each new PID costs an allocation.
+    let _guard = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut children: Vec<_> = (0..10)
+        .map(|_| {
+            Command::new("sleep")
+                .arg("60")
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("spawn sleep")
+        })
+        .collect();
+    let pids = children.iter().map(|c| c.id()).collect();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(pids)).unwrap();
+    for _ in 0..3 {
+        assert_eq!(sampler.tick().unwrap().processes.len(), 10);
+    }
+
+    // Other processes on the machine may start during the run, and a tick that meets a new
+    // PID reads its identity (which allocates). Such ticks are rare; a tick that allocates
+    // by itself would allocate every time.
+    let mut quiet_ticks = 0;
+    for _ in 0..100 {
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        COUNTING.with(|c| c.set(true));
+        let n = sampler.tick().unwrap().processes.len();
+        COUNTING.with(|c| c.set(false));
+        assert_eq!(n, 10);
+        if ALLOCATIONS.load(Ordering::Relaxed) == before {
+            quiet_ticks += 1;
+        }
+    }
+    for c in &mut children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(
+        quiet_ticks >= 90,
+        "only {quiet_ticks} of 100 ticks allocated nothing"
+    );
 }

@@ -1,6 +1,7 @@
 //! The Linux backend: `/proc`, with the files of followed processes and of the system kept open
 //! and re-read from offset 0 on every tick (`pread`), into buffers that are reused.
 
+#[allow(unsafe_code)]
 mod ffi;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,353 @@
+//! Every `unsafe` call of the macOS backend. Each function wraps one kernel interface, with the
+//! structures laid out by the `libc` and `mach2` crates, and hands back plain values for the
+//! decoders in `crate::darwin`. Out-parameters are read only after the return code says they
+//! were written.
+//!
+//! References are to xnu (`bsd/kern/proc_info.c`, `bsd/kern/kern_sysctl.c`,
+//! `osfmk/kern/host.c`) and Apple's `libproc.h`, as summarised in the repository's platform
+//! notes.
+
+use crate::darwin::VmStatistics64;
+use std::ffi::CStr;
+use std::io;
+use std::mem::{offset_of, size_of, MaybeUninit};
+
+use mach2::kern_return::{kern_return_t, KERN_SUCCESS};
+use mach2::message::mach_msg_type_number_t;
+use mach2::port::mach_port_t;
+use mach2::vm_statistics::vm_statistics64;
+use mach2::vm_types::integer_t;
+
+/// `proc_listallpids` into `pids` (grown as needed), then the positive PIDs into `out`.
+///
+/// libproc's `proc_listallpids` returns the number of PIDs written (it divides
+/// `proc_listpids`'s byte count by `sizeof(int)`); a full buffer may mean more were left out,
+/// so it is grown and the call repeated.
+pub(super) fn list_all_pids(pids: &mut Vec<libc::pid_t>, out: &mut Vec<u32>) -> io::Result<()> {
+    if pids.len() < 1024 {
+        pids.resize(1024, 0);
+    }
+    loop {
+        let bytes = libc::c_int::try_from(pids.len() * size_of::<libc::pid_t>())
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+        // SAFETY: the buffer is `pids.len()` initialised pid_t's, and `bytes` is its size.
+        let n = unsafe { libc::proc_listallpids(pids.as_mut_ptr().cast(), bytes) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        if n < pids.len() {
+            out.clear();
+            out.extend(pids[..n].iter().filter(|&&p| p > 0).map(|&p| p as u32));
+            return Ok(());
+        }
+        let grown = pids.len() * 2;
+        pids.resize(grown, 0);
+    }
+}
+
+/// What `PROC_PIDTBSDINFO` tells of a process.
+pub(super) struct BsdInfo {
+    pub ppid: u32,
+    /// `pbi_name` (up to 32 bytes), or `pbi_comm` (16) when the longer name is empty.
+    pub name: String,
+    /// `pbi_start_tvsec`/`pbi_start_tvusec` in microseconds since the Unix epoch.
+    pub start_us: u64,
+}
+
+fn c_chars(field: &[libc::c_char]) -> Vec<u8> {
+    field.iter().map(|&c| c as u8).collect()
+}
+
+/// `proc_pidinfo(pid, flavor, 0, …)` into a `T`, which must be the structure the kernel
+/// returns for `flavor` (as `libc` lays it out). The kernel returns the bytes it wrote; fewer
+/// than a whole `T` is an error.
+fn pidinfo<T: Copy>(pid: u32, flavor: libc::c_int) -> io::Result<T> {
+    let size = size_of::<T>() as libc::c_int;
+    let mut info = MaybeUninit::<T>::zeroed();
+    // SAFETY: the buffer is a T of `size` bytes, the structure `flavor` returns; the kernel
+    // writes at most `size` bytes.
+    let n = unsafe {
+        libc::proc_pidinfo(
+            pid as libc::c_int,
+            flavor,
+            0,
+            info.as_mut_ptr().cast(),
+            size,
+        )
+    };
+    if n <= 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if n != size {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("proc_pidinfo flavor {flavor} wrote {n} of {size} bytes"),
+        ));
+    }
+    // SAFETY: the call filled all `size` bytes (checked above), and T is a plain C structure.
+    Ok(unsafe { info.assume_init() })
+}
+
+/// `PROC_PIDTBSDINFO`. Needs the same user as the target, or root (`proc_security_policy`
+/// with `CHECK_SAME_USER`): `EPERM` otherwise. Zombies give `ESRCH` (they are returned only
+/// when the argument is non-zero).
+pub(super) fn bsd_info(pid: u32) -> io::Result<BsdInfo> {
+    let info: libc::proc_bsdinfo = pidinfo(pid, libc::PROC_PIDTBSDINFO)?;
+    let mut name = crate::darwin::c_name(&c_chars(&info.pbi_name));
+    if name.is_empty() {
+        name = crate::darwin::c_name(&c_chars(&info.pbi_comm));
+    }
+    Ok(BsdInfo {
+        ppid: info.pbi_ppid,
+        name,
+        start_us: info
+            .pbi_start_tvsec
+            .saturating_mul(1_000_000)
+            .saturating_add(info.pbi_start_tvusec),
+    })
+}
+
+/// `PROC_PIDT_SHORTBSDINFO`: parent and short name, without the same-user check, for
+/// processes of other users. Gives no start time.
+pub(super) fn short_bsd_info(pid: u32) -> io::Result<(u32, String)> {
+    let info: libc::proc_bsdshortinfo = pidinfo(pid, libc::PROC_PIDT_SHORTBSDINFO)?;
+    Ok((
+        info.pbsi_ppid,
+        crate::darwin::c_name(&c_chars(&info.pbsi_comm)),
+    ))
+}
+
+/// The `rusage_info_v4` fields the sampler uses (`bsd/sys/resource.h`).
+pub(super) struct Rusage {
+    pub resident_size: u64,
+    pub phys_footprint: u64,
+    pub wired_size: u64,
+    pub lifetime_max_phys_footprint: u64,
+    /// In `mach_absolute_time` units; used only to tell one process from another.
+    pub proc_start_abstime: u64,
+    /// Non-zero once the process has exited (a zombie).
+    pub proc_exit_abstime: u64,
+}
+
+/// `proc_pid_rusage(pid, RUSAGE_INFO_V4, …)`. Same-user or root, else `EPERM`; `ESRCH` when
+/// there is no such process.
+pub(super) fn rusage(pid: u32) -> io::Result<Rusage> {
+    let mut info = MaybeUninit::<libc::rusage_info_v4>::zeroed();
+    // SAFETY: for RUSAGE_INFO_V4 the kernel writes one rusage_info_v4, which the buffer is.
+    // libc declares the parameter as `*mut rusage_info_t` (a `void **`) although the kernel
+    // takes a pointer to the structure, hence the cast.
+    let rc = unsafe {
+        libc::proc_pid_rusage(
+            pid as libc::c_int,
+            libc::RUSAGE_INFO_V4,
+            info.as_mut_ptr().cast::<libc::rusage_info_t>(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the call returned 0, so the structure was filled.
+    let info = unsafe { info.assume_init() };
+    Ok(Rusage {
+        resident_size: info.ri_resident_size,
+        phys_footprint: info.ri_phys_footprint,
+        wired_size: info.ri_wired_size,
+        lifetime_max_phys_footprint: info.ri_lifetime_max_phys_footprint,
+        proc_start_abstime: info.ri_proc_start_abstime,
+        proc_exit_abstime: info.ri_proc_exit_abstime,
+    })
+}
+
+/// A sysctl name resolved once to its numeric MIB, so that each later read is one `sysctl`
+/// call with no name lookup in the kernel.
+pub(super) struct Mib {
+    /// Room for the deepest name: the kernel's `CTL_MAXNAME` is 12 (`sys/sysctl.h`).
+    mib: [libc::c_int; 16],
+    len: usize,
+    pub name: &'static CStr,
+}
+
+impl Mib {
+    /// `sysctlnametomib`; `ENOENT` when this kernel has no such name.
+    pub(super) fn resolve(name: &'static CStr) -> io::Result<Mib> {
+        let mut mib = [0 as libc::c_int; 16];
+        let mut len: libc::size_t = mib.len();
+        // SAFETY: `name` is NUL-terminated; `mib` has room for `len` entries, and the kernel
+        // writes back how many it used.
+        let rc = unsafe { libc::sysctlnametomib(name.as_ptr(), mib.as_mut_ptr(), &mut len) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mib { mib, len, name })
+    }
+
+    pub(super) fn from_parts(parts: &[libc::c_int], name: &'static CStr) -> Mib {
+        let mut mib = [0 as libc::c_int; 16];
+        mib[..parts.len()].copy_from_slice(parts);
+        Mib {
+            mib,
+            len: parts.len(),
+            name,
+        }
+    }
+
+    /// Reads the value into `buf`, returning how many bytes the kernel wrote.
+    fn read_into(&self, buf: *mut libc::c_void, capacity: usize) -> io::Result<usize> {
+        let mut len: libc::size_t = capacity;
+        // SAFETY: the MIB holds `self.len` valid entries; `buf` has room for `capacity` bytes
+        // and the kernel writes at most `len`, then stores the size it wrote in `len`.
+        let rc = unsafe {
+            libc::sysctl(
+                self.mib.as_ptr() as *mut libc::c_int,
+                self.len as libc::c_uint,
+                buf,
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(len)
+    }
+
+    /// An integer sysctl of 4 or 8 bytes (`SYSCTL_INT`, `SYSCTL_UINT`, `SYSCTL_QUAD`), as raw
+    /// native-endian bytes widened to 8.
+    fn read_word(&self) -> io::Result<([u8; 8], usize)> {
+        let mut v = [0u8; 8];
+        match self.read_into(v.as_mut_ptr().cast(), v.len())? {
+            n @ (4 | 8) => Ok((v, n)),
+            n => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{:?} returned {n} bytes, not an integer", self.name),
+            )),
+        }
+    }
+
+    /// A signed integer sysctl (levels are `SYSCTL_INT`).
+    pub(super) fn read_int(&self) -> io::Result<i64> {
+        Ok(match self.read_word()? {
+            (v, 4) => i64::from(i32::from_ne_bytes([v[0], v[1], v[2], v[3]])),
+            (v, _) => i64::from_ne_bytes(v),
+        })
+    }
+
+    /// An unsigned integer sysctl (page counts are `SYSCTL_UINT`, byte counts `SYSCTL_QUAD`).
+    pub(super) fn read_uint(&self) -> io::Result<u64> {
+        Ok(match self.read_word()? {
+            (v, 4) => u64::from(u32::from_ne_bytes([v[0], v[1], v[2], v[3]])),
+            (v, _) => u64::from_ne_bytes(v),
+        })
+    }
+
+    /// `vm.swapusage`: a `struct xsw_usage`. Returns total, available and used bytes.
+    pub(super) fn read_swap(&self) -> io::Result<(u64, u64, u64)> {
+        let mut x = MaybeUninit::<libc::xsw_usage>::zeroed();
+        let size = size_of::<libc::xsw_usage>();
+        let n = self.read_into(x.as_mut_ptr().cast(), size)?;
+        if n != size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("vm.swapusage returned {n} bytes, not {size}"),
+            ));
+        }
+        // SAFETY: the kernel wrote the whole structure (checked above).
+        let x = unsafe { x.assume_init() };
+        Ok((x.xsu_total, x.xsu_avail, x.xsu_used))
+    }
+
+    /// A string sysctl such as `kern.osproductversion`.
+    pub(super) fn read_string(&self) -> io::Result<String> {
+        let mut buf = [0u8; 256];
+        let n = self.read_into(buf.as_mut_ptr().cast(), buf.len())?;
+        Ok(crate::darwin::c_name(&buf[..n]))
+    }
+
+    /// `KERN_PROCARGS2` for the MIB's process into `buf` (sized to `kern.argmax`); the bytes
+    /// the kernel wrote.
+    pub(super) fn read_bytes<'b>(&self, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
+        let n = self.read_into(buf.as_mut_ptr().cast(), buf.len())?;
+        Ok(&buf[..n.min(buf.len())])
+    }
+}
+
+/// The host port, obtained once. `mach_host_self` adds a send right each time it is called,
+/// so the sampler keeps one and releases it when dropped.
+pub(super) struct HostPort(mach_port_t);
+
+impl HostPort {
+    pub(super) fn new() -> HostPort {
+        // SAFETY: mach_host_self has no preconditions.
+        HostPort(unsafe { mach2::mach_init::mach_host_self() })
+    }
+
+    /// `host_statistics64(HOST_VM_INFO64)`: the counts and how many `integer_t`s the kernel
+    /// filled. Non-platform binaries are rate-limited per flavor (a random 2 to 10 fresh
+    /// answers a second, then a cached copy: `osfmk/kern/host.c` `rate_limit_host_statistics`).
+    pub(super) fn vm_statistics(&self) -> Result<(VmStatistics64, u32), kern_return_t> {
+        let mut s = MaybeUninit::<vm_statistics64>::zeroed();
+        let mut count: mach_msg_type_number_t = mach2::host_info::HOST_VM_INFO64_COUNT;
+        // SAFETY: `s` is a vm_statistics64 of HOST_VM_INFO64_COUNT integer_t's, which `count`
+        // says; the kernel fills at most that and writes back how much it filled.
+        let kr = unsafe {
+            libc::host_statistics64(
+                self.0,
+                libc::HOST_VM_INFO64,
+                s.as_mut_ptr().cast::<integer_t>(),
+                &mut count,
+            )
+        };
+        if kr != KERN_SUCCESS {
+            return Err(kr);
+        }
+        // SAFETY: the call succeeded; the structure was zeroed, so fields past `count` (which
+        // the decoder refuses to read) are zero rather than uninitialised.
+        let s = unsafe { s.assume_init() };
+        let v = VmStatistics64 {
+            free_count: u64::from(s.free_count),
+            active_count: u64::from(s.active_count),
+            inactive_count: u64::from(s.inactive_count),
+            wire_count: u64::from(s.wire_count),
+            speculative_count: u64::from(s.speculative_count),
+            throttled_count: u64::from(s.throttled_count),
+            purgeable_count: u64::from(s.purgeable_count),
+            compressor_page_count: u64::from(s.compressor_page_count),
+            external_page_count: u64::from(s.external_page_count),
+            internal_page_count: u64::from(s.internal_page_count),
+            total_uncompressed_pages_in_compressor: s.total_uncompressed_pages_in_compressor,
+            faults: s.faults,
+            zero_fill_count: s.zero_fill_count,
+            purges: s.purges,
+            pageins: s.pageins,
+            pageouts: s.pageouts,
+            swapins: s.swapins,
+            swapouts: s.swapouts,
+            compressions: s.compressions,
+            decompressions: s.decompressions,
+        };
+        Ok((v, count))
+    }
+}
+
+/// The count of `integer_t`s up to and including `total_uncompressed_pages_in_compressor`,
+/// the last field the sampler reads (revision 1 of `vm_statistics64`).
+pub(super) const VM_INFO64_REQUIRED_COUNT: u32 =
+    (offset_of!(vm_statistics64, swapped_count) / size_of::<integer_t>()) as u32;
+
+impl Drop for HostPort {
+    fn drop(&mut self) {
+        // SAFETY: the port is a send right this value owns and never uses again.
+        unsafe {
+            mach2::mach_port::mach_port_deallocate(mach2::traps::mach_task_self(), self.0);
+        }
+    }
+}
+
+/// The kernel's page size, the unit of `host_statistics64` and of the `vm.page_*` counts
+/// (`vm_stat` prints `vm_kernel_page_size` in its header).
+pub(super) fn kernel_page_size() -> u64 {
+    // SAFETY: a constant the runtime initialises before main; reading it has no side effect.
+    unsafe { mach2::vm_page_size::vm_kernel_page_size as u64 }
+}

@@ -1,0 +1,286 @@
+//! The macOS backend: libproc, sysctl and Mach, never a subprocess.
+//!
+//! Per tick: `proc_listallpids`, one `proc_pid_rusage` per followed process, and the plain
+//! sysctls that are cheap and not rate-limited (`vm.page_*_count`, `vm.compressor_bytes_used`,
+//! `kern.memorystatus_level`, `kern.memorystatus_vm_pressure_level`, `vm.swapusage`). At most
+//! once a second: `host_statistics64(HOST_VM_INFO64)` for the page queues and the cumulative
+//! counters. Once per process: `PROC_PIDTBSDINFO` and `KERN_PROCARGS2`.
+
+#[allow(unsafe_code)]
+mod ffi;
+
+use crate::darwin::{self, DarwinSystem, FastCounters, SlowCounts, VmCounts, VmStatistics64};
+use crate::error::{Error, Result};
+use crate::sampler::{Backend, Identity};
+use crate::types::{HostInfo, ProcessId, ProcessSample, SystemSample};
+use ffi::Mib;
+use std::io;
+use std::time::{Duration, Instant};
+
+const PERMISSION_HINT: &str =
+    "run memtide as the user that runs Ollama (the Ollama app and Homebrew run it as you), or with sudo";
+
+/// How often `host_statistics64` is asked. xnu serves a non-platform binary a random 2 to 10
+/// fresh answers per flavor per second and a cached copy after that, so asking more often
+/// than once a second buys nothing and risks stale data passing as fresh.
+const HOST_STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+fn os_error(call: &'static str, e: &io::Error) -> Error {
+    Error::Os {
+        call,
+        code: e.raw_os_error().unwrap_or(0),
+    }
+}
+
+/// Maps a failed per-process call to what the caller should do.
+fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ESRCH) => Error::ProcessGone { pid },
+        Some(libc::EPERM) => Error::PermissionDenied {
+            pid,
+            call,
+            hint: PERMISSION_HINT,
+        },
+        _ => os_error(call, &e),
+    }
+}
+
+struct FastMibs {
+    free: Option<Mib>,
+    speculative: Option<Mib>,
+    purgeable: Option<Mib>,
+    internal: Option<Mib>,
+    external: Option<Mib>,
+    compressor_bytes: Option<Mib>,
+    memorystatus_level: Option<Mib>,
+    pressure_level: Option<Mib>,
+    swapusage: Option<Mib>,
+}
+
+pub(crate) struct Macos {
+    host: HostInfo,
+    host_port: ffi::HostPort,
+    page_size: u64,
+    pid_buf: Vec<libc::pid_t>,
+    args_buf: Vec<u8>,
+    mibs: FastMibs,
+    /// The last fresh `host_statistics64` reading, when it was read, and the raw struct (to
+    /// recognise the kernel's cached copy, which repeats it exactly).
+    slow: Option<(VmCounts, Instant, VmStatistics64)>,
+    last_ask: Option<Instant>,
+}
+
+/// What is kept per followed process: the start time the kernel reports in
+/// `proc_pid_rusage`, so that a PID taken by another process is noticed on the next read.
+pub(crate) struct Handle {
+    start_abstime: u64,
+}
+
+impl Macos {
+    pub(crate) fn new() -> Result<Macos> {
+        let resolve = |name: &'static std::ffi::CStr| Mib::resolve(name).ok();
+        let memsize = Mib::resolve(c"hw.memsize")
+            .and_then(|m| m.read_uint())
+            .map_err(|e| os_error("sysctl hw.memsize", &e))?;
+        let os_version = resolve(c"kern.osproductversion").and_then(|m| m.read_string().ok());
+        let page_size = ffi::kernel_page_size();
+        let argmax = Mib::from_parts(&[libc::CTL_KERN, libc::KERN_ARGMAX], c"kern.argmax")
+            .read_int()
+            .map_err(|e| os_error("sysctl kern.argmax", &e))?;
+        Ok(Macos {
+            host: HostInfo {
+                os: std::env::consts::OS,
+                os_version,
+                arch: std::env::consts::ARCH,
+                total_memory_bytes: memsize,
+                page_size_bytes: Some(page_size),
+            },
+            host_port: ffi::HostPort::new(),
+            page_size,
+            pid_buf: Vec::new(),
+            args_buf: vec![0; usize::try_from(argmax).unwrap_or(0).max(4096)],
+            mibs: FastMibs {
+                free: resolve(c"vm.page_free_count"),
+                speculative: resolve(c"vm.page_speculative_count"),
+                purgeable: resolve(c"vm.page_purgeable_count"),
+                internal: resolve(c"vm.page_pageable_internal_count"),
+                external: resolve(c"vm.page_pageable_external_count"),
+                compressor_bytes: resolve(c"vm.compressor_bytes_used"),
+                memorystatus_level: resolve(c"kern.memorystatus_level"),
+                pressure_level: resolve(c"kern.memorystatus_vm_pressure_level"),
+                swapusage: resolve(c"vm.swapusage"),
+            },
+            slow: None,
+            last_ask: None,
+        })
+    }
+
+    /// Asks `host_statistics64` if a second has passed since the last ask, and returns the
+    /// freshest real reading with its age. An answer identical to the previous one, cumulative
+    /// fault counter included, is the kernel's cached copy and does not reset the age.
+    fn slow_counts(&mut self, now: Instant) -> Result<Option<SlowCounts>> {
+        let due = self
+            .last_ask
+            .is_none_or(|t| now.duration_since(t) >= HOST_STATS_INTERVAL);
+        if due {
+            self.last_ask = Some(now);
+            let (raw, count) = self.host_port.vm_statistics().map_err(|kr| Error::Os {
+                call: "host_statistics64(HOST_VM_INFO64)",
+                code: kr,
+            })?;
+            let repeated = self.slow.as_ref().is_some_and(|(_, _, prev)| *prev == raw);
+            if !repeated {
+                let counts = raw.decode(count, ffi::VM_INFO64_REQUIRED_COUNT)?;
+                self.slow = Some((counts, now, raw));
+            }
+        }
+        Ok(self.slow.as_ref().map(|(counts, at, _)| SlowCounts {
+            counts: *counts,
+            age: now.duration_since(*at),
+        }))
+    }
+}
+
+fn read_pages(m: &Option<Mib>) -> Result<Option<u64>> {
+    m.as_ref()
+        .map(|m| m.read_uint())
+        .transpose()
+        .map_err(|e| os_error("sysctl vm.page_*", &e))
+}
+
+impl Backend for Macos {
+    type Handle = Handle;
+
+    fn host(&self) -> &HostInfo {
+        &self.host
+    }
+
+    fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
+        ffi::list_all_pids(&mut self.pid_buf, out).map_err(|e| os_error("proc_listallpids", &e))
+    }
+
+    fn identify(&mut self, pid: u32) -> Result<Identity> {
+        match ffi::bsd_info(pid) {
+            Ok(info) => Ok(Identity {
+                start_time_us: info.start_us,
+                ppid: info.ppid,
+                name: info.name,
+            }),
+            // Another user's process: its parent and name are still public, its start time is
+            // not. It can be selected, and then reports PermissionDenied when read.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                let (ppid, name) = ffi::short_bsd_info(pid)
+                    .map_err(|e| process_error(pid, "proc_pidinfo(PROC_PIDT_SHORTBSDINFO)", e))?;
+                Ok(Identity {
+                    start_time_us: 0,
+                    ppid,
+                    name,
+                })
+            }
+            Err(e) => Err(process_error(pid, "proc_pidinfo(PROC_PIDTBSDINFO)", e)),
+        }
+    }
+
+    fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
+        let mib = Mib::from_parts(
+            &[libc::CTL_KERN, libc::KERN_PROCARGS2, pid as libc::c_int],
+            c"kern.procargs2",
+        );
+        let bytes = match mib.read_bytes(&mut self.args_buf) {
+            Ok(b) => b,
+            // kern_sysctl.c answers EINVAL, not EPERM, for another user's process (and for
+            // zombies and processes with no user stack).
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                return Err(Error::PermissionDenied {
+                    pid,
+                    call: "sysctl KERN_PROCARGS2",
+                    hint: PERMISSION_HINT,
+                })
+            }
+            Err(e) => return Err(process_error(pid, "sysctl KERN_PROCARGS2", e)),
+        };
+        let args = darwin::decode_procargs2(bytes)?;
+        Ok((Some(args.exe), args.argv))
+    }
+
+    fn open(&mut self, id: ProcessId) -> Result<Handle> {
+        let r = ffi::rusage(id.pid).map_err(|e| process_error(id.pid, "proc_pid_rusage", e))?;
+        // Identify again after: if the PID still has the start time we identified, the
+        // rusage start time above belongs to the same process.
+        let info = ffi::bsd_info(id.pid)
+            .map_err(|e| process_error(id.pid, "proc_pidinfo(PROC_PIDTBSDINFO)", e))?;
+        if info.start_us != id.start_time_us || r.proc_exit_abstime != 0 {
+            return Err(Error::ProcessGone { pid: id.pid });
+        }
+        Ok(Handle {
+            start_abstime: r.proc_start_abstime,
+        })
+    }
+
+    fn read(&mut self, handle: &mut Handle, out: &mut ProcessSample) -> Result<()> {
+        let pid = out.id.pid;
+        let r = ffi::rusage(pid).map_err(|e| process_error(pid, "proc_pid_rusage", e))?;
+        // A zombie still answers, with its exit time set; a new process under the same PID
+        // answers with another start time.
+        if r.proc_exit_abstime != 0 || r.proc_start_abstime != handle.start_abstime {
+            return Err(Error::ProcessGone { pid });
+        }
+        out.rss_bytes = r.resident_size;
+        out.footprint_bytes = Some(r.phys_footprint);
+        out.peak_footprint_bytes = Some(r.lifetime_max_phys_footprint);
+        out.peak_rss_bytes = None;
+        // pti_virtual_size would need a second call per process per tick, and on arm64 it is
+        // dominated by the shared-region reservation (hundreds of GB) rather than the process.
+        out.virtual_bytes = None;
+        out.wired_bytes = Some(r.wired_size);
+        out.swapped_bytes = None;
+        Ok(())
+    }
+
+    fn system(&mut self, out: &mut SystemSample) -> Result<()> {
+        let now = Instant::now();
+        let slow = self.slow_counts(now)?;
+        let m = &self.mibs;
+        let fast = FastCounters {
+            free_pages: read_pages(&m.free)?,
+            speculative_pages: read_pages(&m.speculative)?,
+            purgeable_pages: read_pages(&m.purgeable)?,
+            internal_pages: read_pages(&m.internal)?,
+            external_pages: read_pages(&m.external)?,
+            compressor_bytes_used: read_pages(&m.compressor_bytes)?,
+        };
+        let free_percent = match &m.memorystatus_level {
+            Some(mib) => Some(darwin::decode_free_percent(
+                mib.read_int()
+                    .map_err(|e| os_error("sysctl kern.memorystatus_level", &e))?,
+            )?),
+            None => None,
+        };
+        let pressure = match &m.pressure_level {
+            Some(mib) => Some(darwin::decode_pressure_level(mib.read_int().map_err(
+                |e| os_error("sysctl kern.memorystatus_vm_pressure_level", &e),
+            )?)?),
+            None => None,
+        };
+        let swap = match &m.swapusage {
+            Some(mib) => {
+                let (total, avail, used) = mib
+                    .read_swap()
+                    .map_err(|e| os_error("sysctl vm.swapusage", &e))?;
+                Some(darwin::decode_swap(total, avail, used)?)
+            }
+            None => None,
+        };
+        *out = DarwinSystem {
+            memsize: self.host.total_memory_bytes,
+            page_size: self.page_size,
+            slow,
+            fast,
+            free_percent,
+            pressure,
+            swap,
+        }
+        .to_system();
+        Ok(())
+    }
+}
