@@ -1,10 +1,16 @@
 //! The `memtide` command line.
 
-use anyhow::{Context, Result};
+mod convert;
+mod poller;
+mod record;
+mod snapshot;
+
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use memtide_render::format_bytes;
-use memtide_sampler::{ProcessSelector, Sampler};
-use std::io::Write;
+use memtide_model::trace;
+use memtide_sampler::ProcessSelector;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// What did memory do while my local models ran?
 #[derive(Parser)]
@@ -16,19 +22,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print system memory and the memory of the selected processes, once.
+    /// Record system and process memory, and Ollama's loaded models, into a trace directory.
     ///
-    /// With no selection it shows every Ollama process: `ollama serve`, every runner
-    /// generation, and their descendants.
-    #[command(
-        after_help = "Examples:\n  memtide snapshot\n  memtide snapshot --pid 4242\n  memtide snapshot --match llama-server --match python"
-    )]
-    Snapshot(Selection),
+    /// With no selection it follows every Ollama process: `ollama serve`, every runner
+    /// generation (`ollama runner`, `ollama_llama_server`, `llama-server`, MLX runners) and
+    /// their descendants, including those started during the recording. Stop it with Ctrl-C
+    /// (or SIGTERM, or --duration): the files are complete either way, and a recorder killed
+    /// outright loses at most its last tick.
+    #[command(after_help = "\
+Examples:
+  memtide record                                  every Ollama process, until Ctrl-C
+  memtide record --duration 10m --interval 100ms
+  memtide record --pid 4242 --no-ollama --out trace-4242
+  memtide record --match llama-server --ollama http://127.0.0.1:11435
+
+The trace directory holds meta.json, system.csv, processes.csv, identities.csv,
+ollama_polls.csv and models.csv; docs/trace-format.md describes every column.")]
+    Record(RecordArgs),
+    /// Print system memory, the selected processes and Ollama's loaded models, once.
+    ///
+    /// What people ran `vm_stat`, `memory_pressure`, `sysctl vm.swapusage` and `ollama ps`
+    /// for, in one reading. With no selection it shows every Ollama process.
+    #[command(after_help = "\
+Examples:
+  memtide snapshot
+  memtide snapshot --json | jq .system.free_percent
+  memtide snapshot --pid 4242 --no-ollama")]
+    Snapshot(SnapshotArgs),
 }
 
-/// Which processes to look at.
-#[derive(Args)]
-struct Selection {
+/// Which processes to follow.
+#[derive(Args, Clone)]
+pub struct Selection {
     /// Processes whose name or command line contains PATTERN (ASCII case ignored). Repeatable.
     #[arg(long = "match", value_name = "PATTERN")]
     patterns: Vec<String>,
@@ -44,7 +69,7 @@ struct Selection {
 }
 
 impl Selection {
-    fn selector(&self) -> ProcessSelector {
+    pub fn selector(&self) -> ProcessSelector {
         let mut rules = Vec::new();
         if !self.patterns.is_empty() {
             rules.push(ProcessSelector::Match(self.patterns.clone()));
@@ -64,12 +89,87 @@ impl Selection {
             _ => ProcessSelector::Any(rules),
         }
     }
+
+    pub fn to_meta(&self) -> trace::Selection {
+        trace::Selection {
+            ollama_default: self.patterns.is_empty()
+                && self.pids.is_empty()
+                && self.children_of.is_none()
+                && !self.all,
+            patterns: self.patterns.clone(),
+            pids: self.pids.clone(),
+            children_of: self.children_of,
+            all: self.all,
+        }
+    }
+}
+
+/// Where Ollama is.
+#[derive(Args, Clone)]
+pub struct OllamaArgs {
+    /// Ollama's URL [default: $OLLAMA_HOST, read as Ollama reads it, else http://127.0.0.1:11434]
+    #[arg(long, value_name = "URL")]
+    ollama: Option<String>,
+    /// Do not ask Ollama anything.
+    #[arg(long, conflicts_with = "ollama")]
+    no_ollama: bool,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (try 250ms, 1s, 10m)"))?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+fn interval(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d < Duration::from_millis(10) {
+        return Err("must be at least 10ms".into());
+    }
+    Ok(d)
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// Time between samples, e.g. 100ms, 1s.
+    #[arg(long, default_value = "250ms", value_parser = interval)]
+    interval: Duration,
+    /// Stop after this long, e.g. 30s, 10m [default: until Ctrl-C]
+    #[arg(long, value_parser = duration)]
+    duration: Option<Duration>,
+    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory]
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    ollama: OllamaArgs,
+    /// Time between polls of Ollama's /api/ps.
+    #[arg(long, default_value = "1s", value_parser = interval)]
+    ollama_interval: Duration,
+    /// No status line and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct SnapshotArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    ollama: OllamaArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Snapshot(sel) => snapshot(&sel),
+        Command::Record(a) => start_record(a),
+        Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
     };
     if let Err(e) = result {
         // A closed pipe (`memtide snapshot | head`) is not an error.
@@ -84,75 +184,23 @@ fn main() {
     }
 }
 
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), format_bytes)
-}
-
-fn snapshot(sel: &Selection) -> Result<()> {
-    let mut sampler = Sampler::new(sel.selector()).context("cannot start sampling")?;
-    let host = sampler.host().clone();
-    let tick = sampler.tick().context("cannot take a sample")?;
-    let s = tick.system;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} {} {}, {} RAM",
-        host.os,
-        host.os_version.as_deref().unwrap_or(""),
-        host.arch,
-        format_bytes(host.total_memory_bytes)
-    )?;
-    let pct = s
-        .free_percent
-        .map_or_else(|| "-".to_owned(), |p| format!("{p:.1} %"));
-    let pressure = s.pressure.map_or("-", |p| p.as_str());
-    writeln!(out, "free {pct}, pressure {pressure}")?;
-    let rows = [
-        ("free", s.free_bytes),
-        ("available", s.available_bytes),
-        ("active", s.active_bytes),
-        ("inactive", s.inactive_bytes),
-        ("speculative", s.speculative_bytes),
-        ("wired", s.wired_bytes),
-        ("purgeable", s.purgeable_bytes),
-        ("compressor", s.compressor_bytes),
-        ("compressed", s.compressed_bytes),
-        ("file-backed", s.file_backed_bytes),
-        ("anonymous", s.anonymous_bytes),
-        ("swap used", s.swap_used_bytes),
-        ("swap total", s.swap_total_bytes),
-    ];
-    for (label, v) in rows {
-        writeln!(out, "  {label:<12} {:>10}", opt_bytes(v))?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  COMMAND",
-        "PID", "PPID", "NAME", "RSS", "FOOTPRINT", "PEAK"
-    )?;
-    for p in tick.processes {
-        let command = tick
-            .started_info(p.id)
-            .map(|i| i.command_line())
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  {}",
-            p.id.pid,
-            p.ppid,
-            p.name,
-            format_bytes(p.rss_bytes),
-            opt_bytes(p.footprint_bytes),
-            opt_bytes(p.peak_footprint_bytes.or(p.peak_rss_bytes)),
-            command
-        )?;
-    }
-    if tick.processes.is_empty() {
-        writeln!(out, "(no process matched)")?;
-    }
-    for f in tick.failures {
-        eprintln!("memtide: pid {}: {}", f.id.pid, f.error);
-    }
-    Ok(())
+fn start_record(a: RecordArgs) -> Result<()> {
+    let (tx, stop) = std::sync::mpsc::channel();
+    // SIGINT and SIGTERM (the `termination` feature) both end the recording cleanly.
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    record::run(
+        record::Options {
+            interval: a.interval,
+            duration: a.duration,
+            out: a.out,
+            selection: a.selection,
+            ollama: a.ollama.ollama,
+            no_ollama: a.ollama.no_ollama,
+            ollama_interval: a.ollama_interval,
+            quiet: a.quiet,
+        },
+        stop,
+    )
 }

@@ -15,4 +15,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod manifests;
 pub mod ollama;
+pub mod trace;

@@ -1,4 +1,13 @@
-//! Where the Ollama server is.
+//! Ollama's HTTP API as memtide uses it: where the server is, `/api/ps` and `/api/version`.
+//!
+//! The response types accept every version's shape (see the repository's platform notes,
+//! §5.1): `size_vram` absent before v0.1.42 when a model was on the CPU only,
+//! `context_length` absent before v0.10, `modified_at` present in v0.1.38–v0.1.41, times with
+//! nanoseconds and the server's local offset, the year-2318 `expires_at` of `keep_alive: -1`,
+//! and fields added later (ignored).
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::time::{Duration, Instant};
 
 /// Ollama's port when none is given.
 pub const DEFAULT_PORT: u16 = 11434;
@@ -54,9 +63,357 @@ fn split_host_port(s: &str) -> Option<(&str, &str)> {
     (!host.contains(':')).then_some((host, port))
 }
 
+/// `GET /api/ps`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PsResponse {
+    /// The loaded models, longest remaining keep-alive first. `null` is read as none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub models: Vec<RunningModel>,
+}
+
+/// One loaded model, as `/api/ps` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunningModel {
+    /// Short display name, e.g. `qwen3:8b`.
+    #[serde(default)]
+    pub name: String,
+    /// Same as `name` in every version so far.
+    #[serde(default)]
+    pub model: String,
+    /// Ollama's estimate of the runner's total memory, in bytes (KV cache included).
+    #[serde(default)]
+    pub size: u64,
+    /// Hex SHA-256 of the model's manifest (the first 12 characters are `ollama ps`'s ID).
+    #[serde(default)]
+    pub digest: String,
+    /// What the model is.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub details: ModelDetails,
+    /// When the model will be unloaded. `None` when the server sent none.
+    #[serde(default, with = "opt_timestamp")]
+    pub expires_at: Option<jiff::Timestamp>,
+    /// The part of `size` on the GPU, in bytes (all of it on Apple Silicon). Absent before
+    /// v0.1.42 for CPU-only models.
+    #[serde(default)]
+    pub size_vram: Option<u64>,
+    /// The context length the runner was loaded with (v0.10+).
+    #[serde(default)]
+    pub context_length: Option<u64>,
+}
+
+/// `details` of a model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ModelDetails {
+    #[serde(default)]
+    pub parent_model: String,
+    #[serde(default)]
+    pub format: String,
+    #[serde(default)]
+    pub family: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub families: Vec<String>,
+    #[serde(default)]
+    pub parameter_size: String,
+    #[serde(default)]
+    pub quantization_level: String,
+}
+
+/// `GET /api/version`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionResponse {
+    /// For example `0.30.7`.
+    pub version: String,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// RFC 3339 times with any offset and up to nanoseconds, as Go's `time.Time` marshals them.
+mod opt_timestamp {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<jiff::Timestamp>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) if s.is_empty() => Ok(None),
+            Some(s) => s
+                .parse::<jiff::Timestamp>()
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("expires_at `{s}`: {e}"))),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(t: &Option<jiff::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Why a request to Ollama gave no answer memtide can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OllamaError {
+    /// Nothing answered: connection refused, host not found, reset.
+    #[error("Ollama at {url} is unreachable: {detail}")]
+    Unreachable {
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The server did not answer within the timeout.
+    #[error("Ollama at {url} did not answer within {timeout_ms} ms")]
+    Timeout {
+        /// The URL asked.
+        url: String,
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("Ollama at {url} answered HTTP {status}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The answer was not the JSON expected.
+    #[error("Ollama at {url} sent a response memtide cannot read: {detail}")]
+    BadResponse {
+        /// The URL asked.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl OllamaError {
+    /// A one-word kind for trace files: `unreachable`, `timeout`, `http_error` or
+    /// `bad_response`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OllamaError::Unreachable { .. } => "unreachable",
+            OllamaError::Timeout { .. } => "timeout",
+            OllamaError::Http { .. } => "http_error",
+            OllamaError::BadResponse { .. } => "bad_response",
+        }
+    }
+}
+
+/// Parses a `/api/ps` body.
+pub fn parse_ps(body: &str) -> Result<PsResponse, serde_json::Error> {
+    serde_json::from_str(body)
+}
+
+/// A blocking client for the two endpoints memtide reads. Plain HTTP only, which is what a
+/// local Ollama speaks.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    timeout: Duration,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client for `base_url` (see [`base_url`]) whose every request gives up after
+    /// `timeout`.
+    pub fn new(base_url: &str, timeout: Duration) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Client {
+            base: base_url.trim_end_matches('/').to_owned(),
+            timeout,
+            agent,
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn get(&self, path: &str) -> Result<String, OllamaError> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| self.failure(&url, e))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(OllamaError::Http { url, status });
+        }
+        resp.body_mut()
+            .read_to_string()
+            .map_err(|e| match self.failure(&url, e) {
+                OllamaError::Unreachable { url, detail } => {
+                    OllamaError::BadResponse { url, detail }
+                }
+                other => other,
+            })
+    }
+
+    fn failure(&self, url: &str, e: ureq::Error) -> OllamaError {
+        match e {
+            ureq::Error::Timeout(_) => OllamaError::Timeout {
+                url: url.to_owned(),
+                timeout_ms: self.timeout.as_millis() as u64,
+            },
+            ureq::Error::StatusCode(status) => OllamaError::Http {
+                url: url.to_owned(),
+                status,
+            },
+            ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                OllamaError::Timeout {
+                    url: url.to_owned(),
+                    timeout_ms: self.timeout.as_millis() as u64,
+                }
+            }
+            ureq::Error::Protocol(_) | ureq::Error::BodyExceedsLimit(_) => {
+                OllamaError::BadResponse {
+                    url: url.to_owned(),
+                    detail: e.to_string(),
+                }
+            }
+            other => OllamaError::Unreachable {
+                url: url.to_owned(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// `GET /api/ps`, with how long it took.
+    pub fn ps(&self) -> (Result<PsResponse, OllamaError>, Duration) {
+        let started = Instant::now();
+        let result = self.get("/api/ps").and_then(|body| {
+            parse_ps(&body).map_err(|e| OllamaError::BadResponse {
+                url: format!("{}/api/ps", self.base),
+                detail: e.to_string(),
+            })
+        });
+        (result, started.elapsed())
+    }
+
+    /// `GET /api/version`.
+    pub fn version(&self) -> Result<String, OllamaError> {
+        let body = self.get("/api/version")?;
+        serde_json::from_str::<VersionResponse>(&body)
+            .map(|v| v.version)
+            .map_err(|e| OllamaError::BadResponse {
+                url: format!("{}/api/version", self.base),
+                detail: e.to_string(),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../tests/fixtures/", $name))
+        };
+    }
+
+    #[test]
+    fn ps_of_v0_10_and_later_two_models() {
+        let ps = parse_ps(fixture!("ollama-bash-lib-demo-two-models-2025-07-29.json")).unwrap();
+        assert_eq!(ps.models.len(), 2);
+        let m = &ps.models[0];
+        assert_eq!(
+            (m.name.as_str(), m.size, m.size_vram),
+            ("granite3.3:2b", 2686878533, Some(2686878533))
+        );
+        assert_eq!(m.context_length, Some(4096));
+        assert_eq!(m.details.families, ["granite"]);
+        assert_eq!(m.details.quantization_level, "Q4_K_M");
+        // 20:47:55.827998 at +02:00 is 18:47:55.827998 UTC.
+        assert_eq!(
+            m.expires_at.unwrap().to_string(),
+            "2025-07-29T18:47:55.827998Z"
+        );
+    }
+
+    #[test]
+    fn ps_of_v0_1_42_without_context_length() {
+        let ps = parse_ps(fixture!("ollama-docs-api.md-v0.1.42-mistral.json")).unwrap();
+        let m = &ps.models[0];
+        assert_eq!(m.name, "mistral:latest");
+        assert_eq!(m.context_length, None);
+        assert_eq!(m.size_vram, Some(5137025024));
+        assert_eq!(
+            m.expires_at.unwrap().to_string(),
+            "2024-06-04T21:38:31.83753Z"
+        );
+    }
+
+    #[test]
+    fn ps_partial_offload_from_the_openapi_example() {
+        let ps = parse_ps(fixture!("ollama-docs-openapi-gemma4.json")).unwrap();
+        let m = &ps.models[0];
+        assert!(m.size_vram.unwrap() < m.size);
+        assert_eq!(m.digest.len(), 64);
+    }
+
+    #[test]
+    fn ps_of_v0_1_38_to_41_cpu_only_with_modified_at() {
+        // The v0.1.42 example as v0.1.38-41 sent it for a CPU-only model: `size_vram` omitted
+        // (omitempty) and a zero `modified_at`.
+        let body = fixture!("ollama-docs-api.md-v0.1.42-mistral.json").replace(
+            "\"size_vram\": 5137025024",
+            "\"modified_at\": \"0001-01-01T00:00:00Z\"",
+        );
+        let m = &parse_ps(&body).unwrap().models[0];
+        assert_eq!(m.size_vram, None);
+        assert_eq!(m.size, 5137025024);
+    }
+
+    #[test]
+    fn ps_keep_alive_forever_and_nanoseconds() {
+        let body = r#"{"models":[{"name":"qwen3:8b","model":"qwen3:8b","size":1,"digest":"ab",
+            "details":{"families":null},"expires_at":"2318-04-11T23:47:16.854775807-07:00",
+            "size_vram":1,"context_length":8192,"added_later":{"x":1}}]}"#;
+        let m = &parse_ps(body).unwrap().models[0];
+        assert_eq!(
+            m.expires_at.unwrap().to_string(),
+            "2318-04-12T06:47:16.854775807Z"
+        );
+        assert!(m.details.families.is_empty());
+    }
+
+    #[test]
+    fn ps_empty_null_and_garbage() {
+        assert!(parse_ps(r#"{"models":[]}"#).unwrap().models.is_empty());
+        assert!(parse_ps(r#"{"models":null}"#).unwrap().models.is_empty());
+        assert!(parse_ps("<html>").is_err());
+        assert!(parse_ps(r#"{"models":[{"size":"big"}]}"#).is_err());
+        assert!(parse_ps(r#"{"models":[{"expires_at":"tomorrow"}]}"#).is_err());
+    }
+
+    #[test]
+    fn version_bodies() {
+        for (text, want) in [
+            (fixture!("ollama-0.30.7.txt"), "0.30.7"),
+            (fixture!("ollama-0.24.0-mac-lan.txt"), "0.24.0"),
+        ] {
+            let body = text.lines().find(|l| l.starts_with('{')).unwrap();
+            let v: VersionResponse = serde_json::from_str(body).unwrap();
+            assert_eq!(v.version, want);
+        }
+    }
 
     #[test]
     fn ollama_host_forms() {

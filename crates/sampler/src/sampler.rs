@@ -265,6 +265,7 @@ impl<B: Backend> Core<B> {
                 name: &ident.name,
                 argv: &argv,
                 preexisting,
+                is_self: pid == std::process::id(),
             });
             let parent_in_tree = self.selector.has_trees()
                 && self

@@ -14,6 +14,8 @@ pub enum ProcessSelector {
     #[default]
     Ollama,
     /// Processes whose name or command line contains any of these strings, ignoring ASCII case.
+    /// The sampling process itself is never matched this way (its own command line usually
+    /// holds the pattern).
     Match(Vec<String>),
     /// These PIDs, as the processes that hold them when sampling starts. A process that later
     /// gets one of these PIDs is another process and is not selected.
@@ -35,6 +37,8 @@ pub(crate) struct Candidate<'a> {
     pub argv: &'a [String],
     /// The process was alive when sampling started.
     pub preexisting: bool,
+    /// The process is the one sampling.
+    pub is_self: bool,
 }
 
 /// A selector's decision on one process, before ancestry is taken into account.
@@ -73,7 +77,7 @@ impl ProcessSelector {
                 tree_root: ProcessSelector::is_ollama(c.name, c.argv),
             },
             ProcessSelector::Match(patterns) => Verdict {
-                direct: patterns.iter().any(|p| matches_pattern(p, c.name, c.argv)),
+                direct: !c.is_self && patterns.iter().any(|p| matches_pattern(p, c.name, c.argv)),
                 tree_root: false,
             },
             ProcessSelector::Pids(pids) => Verdict {
@@ -153,6 +157,7 @@ mod tests {
             name,
             argv,
             preexisting: true,
+            is_self: false,
         }
     }
 
@@ -192,6 +197,10 @@ mod tests {
         let s = ProcessSelector::Match(vec!["QWEN".into()]);
         assert!(s.judge(&cand("x", &argv("run --model qwen3:8b"))).direct);
         assert!(!s.judge(&cand("x", &argv("run --model gemma"))).direct);
+        let own = argv("memtide record --match qwen");
+        let mut me = cand("x", &own);
+        me.is_self = true;
+        assert!(!s.judge(&me).direct, "the sampler's own process");
         let spaced = ProcessSelector::Match(vec!["--model gemma".into()]);
         assert!(spaced.judge(&cand("x", &argv("run --model gemma"))).direct);
     }

@@ -1,0 +1,564 @@
+//! The trace directory: what `memtide record` writes and `memtide report`/`render` read.
+//!
+//! `docs/trace-format.md` in the repository specifies every file and column. In short:
+//! `meta.json`, and CSV files with a header row, one record per line, byte values as
+//! integers, times as UTC RFC 3339 with milliseconds (`time_utc`) plus milliseconds since the
+//! recording started on a monotonic clock (`t_ms`). An empty cell is a value the OS or the
+//! source does not have.
+
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The version of the trace format this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `meta.json`.
+pub const META_FILE: &str = "meta.json";
+/// One row per tick.
+pub const SYSTEM_FILE: &str = "system.csv";
+/// One row per followed process per tick.
+pub const PROCESSES_FILE: &str = "processes.csv";
+/// One row per process identity.
+pub const IDENTITIES_FILE: &str = "identities.csv";
+/// One row per `/api/ps` poll.
+pub const POLLS_FILE: &str = "ollama_polls.csv";
+/// One row per loaded model per successful poll.
+pub const MODELS_FILE: &str = "models.csv";
+
+/// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
+pub fn utc_ms(t: SystemTime) -> String {
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        // Outside jiff's range (years before -9999 or after 9999): not a clock reading.
+        Err(_) => String::new(),
+    }
+}
+
+/// Formats a timestamp like [`utc_ms`].
+pub fn timestamp_utc_ms(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `meta.json`: what was recorded, where, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// The memtide version that wrote the trace.
+    pub memtide_version: String,
+    /// `linux`, `macos`, ...
+    pub os: String,
+    /// Kernel or OS release.
+    pub os_version: Option<String>,
+    /// `aarch64`, `x86_64`, ...
+    pub arch: String,
+    /// Physical memory, bytes.
+    pub total_memory_bytes: u64,
+    /// VM page size, bytes.
+    pub page_size_bytes: Option<u64>,
+    /// The sampling interval, milliseconds.
+    pub interval_ms: u64,
+    /// Which processes were followed, as the user asked for them.
+    pub selection: Selection,
+    /// When recording started (UTC, ms).
+    pub start_utc: String,
+    /// When recording ended; absent while recording, or if the recorder was killed.
+    pub end_utc: Option<String>,
+    /// Ticks recorded (written at the end).
+    pub samples: Option<u64>,
+    /// Ticks that could not be taken on time (written at the end).
+    pub missed_ticks: Option<u64>,
+    /// The Ollama server polled, if any.
+    pub ollama: Option<OllamaMeta>,
+}
+
+/// The process selection of a recording.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// `true` when no rule was given and every Ollama process was followed.
+    pub ollama_default: bool,
+    /// `--match` patterns.
+    pub patterns: Vec<String>,
+    /// `--pid` values.
+    pub pids: Vec<u32>,
+    /// `--children-of`.
+    pub children_of: Option<u32>,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// The Ollama server a recording polled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OllamaMeta {
+    /// Base URL.
+    pub url: String,
+    /// `/api/version` at the start, if it answered.
+    pub version: Option<String>,
+    /// Polling interval, milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+/// A row of `system.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SystemRow {
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub total_bytes: u64,
+    pub free_bytes: Option<u64>,
+    pub available_bytes: Option<u64>,
+    pub active_bytes: Option<u64>,
+    pub inactive_bytes: Option<u64>,
+    pub speculative_bytes: Option<u64>,
+    pub wired_bytes: Option<u64>,
+    pub purgeable_bytes: Option<u64>,
+    pub compressor_bytes: Option<u64>,
+    pub compressed_bytes: Option<u64>,
+    pub file_backed_bytes: Option<u64>,
+    pub anonymous_bytes: Option<u64>,
+    pub swap_total_bytes: Option<u64>,
+    pub swap_used_bytes: Option<u64>,
+    pub pageins_bytes: Option<u64>,
+    pub pageouts_bytes: Option<u64>,
+    pub swapins_bytes: Option<u64>,
+    pub swapouts_bytes: Option<u64>,
+    pub compressions_bytes: Option<u64>,
+    pub decompressions_bytes: Option<u64>,
+    pub free_percent: Option<f64>,
+    /// `normal`, `warning` or `critical`.
+    pub pressure: Option<String>,
+    pub psi_some_avg10: Option<f64>,
+    pub psi_full_avg10: Option<f64>,
+    pub psi_some_total_us: Option<u64>,
+    pub psi_full_total_us: Option<u64>,
+    /// Age of the page-queue fields and counters, milliseconds (0 where read every tick).
+    pub stats_age_ms: u64,
+}
+
+/// A row of `processes.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ProcessRow {
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub pid: u32,
+    /// With `pid`, the identity: microseconds since the Unix epoch.
+    pub start_time_us: u64,
+    pub ppid: u32,
+    pub rss_bytes: u64,
+    pub footprint_bytes: Option<u64>,
+    pub peak_footprint_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub virtual_bytes: Option<u64>,
+    pub wired_bytes: Option<u64>,
+    pub swapped_bytes: Option<u64>,
+}
+
+/// A row of `identities.csv`: one process, for its whole life.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRow {
+    /// The PID.
+    pub pid: u32,
+    /// With `pid`, the identity: microseconds since the Unix epoch.
+    pub start_time_us: u64,
+    /// The start time as UTC RFC 3339 with milliseconds (empty when unknown).
+    pub start_utc: String,
+    /// Parent PID when first seen.
+    pub ppid: u32,
+    /// The kernel's short name.
+    pub name: String,
+    /// The executable's path, where known.
+    pub exe: Option<String>,
+    /// The argument vector, as a JSON array of strings.
+    pub argv_json: String,
+    /// Model names resolved at record time from the runner's `--model` blob path through
+    /// Ollama's manifests, separated by `;` (several names can share one blob).
+    pub models: String,
+    /// First tick in which it was sampled (UTC, ms).
+    pub first_seen_utc: String,
+    /// Last tick in which it was sampled.
+    pub last_seen_utc: String,
+    /// `true` once it exited during the recording.
+    pub exited: bool,
+    /// The first tick in which it was found gone.
+    pub exited_utc: Option<String>,
+    /// Set when the process was selected but could not be read, with why.
+    pub error: Option<String>,
+}
+
+impl IdentityRow {
+    /// The argument vector decoded from [`IdentityRow::argv_json`].
+    pub fn argv(&self) -> Vec<String> {
+        serde_json::from_str(&self.argv_json).unwrap_or_default()
+    }
+}
+
+/// A row of `ollama_polls.csv`: what one `/api/ps` poll gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRow {
+    /// When the poll was sent.
+    pub time_utc: String,
+    /// The same on the recording's monotonic clock.
+    pub t_ms: u64,
+    /// `ok`, `unreachable`, `timeout`, `http_error` or `bad_response`.
+    pub outcome: String,
+    /// How long the answer took, milliseconds.
+    pub latency_ms: u64,
+    /// Models loaded (0 with outcome `ok` means none; empty when the poll failed).
+    pub models_loaded: Option<u32>,
+    /// The error, when the poll failed.
+    pub error: Option<String>,
+}
+
+/// A row of `models.csv`: one loaded model in one successful poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ModelRow {
+    /// The poll's time, as in `ollama_polls.csv`.
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub name: String,
+    pub model: String,
+    /// The manifest digest.
+    pub digest: String,
+    pub size_bytes: u64,
+    pub size_vram_bytes: Option<u64>,
+    pub context_length: Option<u64>,
+    /// UTC, ms; far in the future (year 2318) for `keep_alive: -1`.
+    pub expires_at_utc: Option<String>,
+    pub format: String,
+    pub family: String,
+    /// `families` joined with `;`.
+    pub families: String,
+    pub parameter_size: String,
+    pub quantization_level: String,
+    pub parent_model: String,
+}
+
+/// Why a trace file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// A file could not be created or written (disk full, directory removed, ...).
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+    /// A file was read but is not what the format says.
+    #[error("{}: {detail}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line when known.
+        detail: String,
+    },
+}
+
+fn write_err(path: &Path, source: impl Into<io::Error>) -> TraceError {
+    TraceError::Write {
+        path: path.to_owned(),
+        source: source.into(),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that a reader (or a
+/// crash) sees the old file or the new one, never half of one.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), TraceError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(|e| write_err(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| write_err(&tmp, e))?;
+    f.flush().map_err(|e| write_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| write_err(path, e))
+}
+
+/// A CSV file written row by row and flushed when asked.
+struct CsvOut {
+    path: PathBuf,
+    w: csv::Writer<File>,
+}
+
+impl CsvOut {
+    fn create(path: PathBuf) -> Result<CsvOut, TraceError> {
+        let file = File::create(&path).map_err(|e| write_err(&path, e))?;
+        Ok(CsvOut {
+            // The header is written explicitly at creation, so that a file with no rows still
+            // has one.
+            w: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(file),
+            path,
+        })
+    }
+
+    fn write<T: Serialize>(&mut self, row: &T) -> Result<(), TraceError> {
+        self.w.serialize(row).map_err(|e| write_err(&self.path, e))
+    }
+
+    fn flush(&mut self) -> Result<(), TraceError> {
+        self.w.flush().map_err(|e| write_err(&self.path, e))
+    }
+}
+
+/// Writes a trace directory. Rows go out as they come; [`TraceWriter::flush`] hands them to
+/// the OS (call it every tick, so that a killed recorder loses at most one tick). `meta.json`
+/// and `identities.csv` are replaced whole, atomically, whenever they change.
+pub struct TraceWriter {
+    dir: PathBuf,
+    meta: Meta,
+    system: CsvOut,
+    processes: CsvOut,
+    polls: CsvOut,
+    models: CsvOut,
+}
+
+impl TraceWriter {
+    /// Creates `dir` (and its parents) and every file of the trace, and writes `meta`.
+    pub fn create(dir: &Path, meta: Meta) -> Result<TraceWriter, TraceError> {
+        std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+        let mut w = TraceWriter {
+            dir: dir.to_owned(),
+            system: CsvOut::create(dir.join(SYSTEM_FILE))?,
+            processes: CsvOut::create(dir.join(PROCESSES_FILE))?,
+            polls: CsvOut::create(dir.join(POLLS_FILE))?,
+            models: CsvOut::create(dir.join(MODELS_FILE))?,
+            meta,
+        };
+        // Header rows exist from the start, even for files that stay empty.
+        w.system
+            .w
+            .write_record(header::<SystemRow>())
+            .map_err(|e| write_err(&w.system.path, e))?;
+        w.processes
+            .w
+            .write_record(header::<ProcessRow>())
+            .map_err(|e| write_err(&w.processes.path, e))?;
+        w.polls
+            .w
+            .write_record(header::<PollRow>())
+            .map_err(|e| write_err(&w.polls.path, e))?;
+        w.models
+            .w
+            .write_record(header::<ModelRow>())
+            .map_err(|e| write_err(&w.models.path, e))?;
+        w.set_identities(&[])?;
+        w.write_meta()?;
+        w.flush()?;
+        Ok(w)
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The metadata as written so far.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Changes `meta.json` (for example once Ollama's version is known) and rewrites it.
+    pub fn update_meta(&mut self, change: impl FnOnce(&mut Meta)) -> Result<(), TraceError> {
+        change(&mut self.meta);
+        self.write_meta()
+    }
+
+    fn write_meta(&self) -> Result<(), TraceError> {
+        let path = self.dir.join(META_FILE);
+        let mut json = serde_json::to_vec_pretty(&self.meta).map_err(|e| write_err(&path, e))?;
+        json.push(b'\n');
+        replace_file(&path, &json)
+    }
+
+    /// Appends a row to `system.csv`.
+    pub fn system(&mut self, row: &SystemRow) -> Result<(), TraceError> {
+        self.system.write(row)
+    }
+
+    /// Appends a row to `processes.csv`.
+    pub fn process(&mut self, row: &ProcessRow) -> Result<(), TraceError> {
+        self.processes.write(row)
+    }
+
+    /// Appends a poll, and its models, to `ollama_polls.csv` and `models.csv`.
+    pub fn poll(&mut self, poll: &PollRow, models: &[ModelRow]) -> Result<(), TraceError> {
+        self.polls.write(poll)?;
+        for m in models {
+            self.models.write(m)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces `identities.csv` with these rows.
+    pub fn set_identities(&mut self, rows: &[IdentityRow]) -> Result<(), TraceError> {
+        let path = self.dir.join(IDENTITIES_FILE);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.write_record(header::<IdentityRow>())
+            .map_err(|e| write_err(&path, e))?;
+        for r in rows {
+            w.serialize(r).map_err(|e| write_err(&path, e))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| write_err(&path, e.into_error()))?;
+        replace_file(&path, &bytes)
+    }
+
+    /// Hands every row written so far to the OS.
+    pub fn flush(&mut self) -> Result<(), TraceError> {
+        self.system.flush()?;
+        self.processes.flush()?;
+        self.polls.flush()?;
+        self.models.flush()
+    }
+
+    /// Flushes, and rewrites `meta.json` with the end time and the counts.
+    pub fn finish(
+        &mut self,
+        end: SystemTime,
+        samples: u64,
+        missed_ticks: u64,
+    ) -> Result<(), TraceError> {
+        self.flush()?;
+        self.meta.end_utc = Some(utc_ms(end));
+        self.meta.samples = Some(samples);
+        self.meta.missed_ticks = Some(missed_ticks);
+        self.write_meta()
+    }
+}
+
+/// The column names of a row type, in order, from its serde field names.
+pub fn header<T: Serialize + Default>() -> Vec<String> {
+    // Serialising a default row with headers on gives the header line first.
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(Vec::new());
+    if w.serialize(T::default()).is_err() {
+        return Vec::new();
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[..]);
+    r.records()
+        .next()
+        .and_then(Result::ok)
+        .map(|rec| rec.iter().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn meta() -> Meta {
+        Meta {
+            format_version: FORMAT_VERSION,
+            memtide_version: "0.1.0".into(),
+            os: "linux".into(),
+            os_version: Some("6.1".into()),
+            arch: "x86_64".into(),
+            total_memory_bytes: 1 << 34,
+            page_size_bytes: Some(4096),
+            interval_ms: 250,
+            selection: Selection {
+                ollama_default: true,
+                ..Selection::default()
+            },
+            start_utc: utc_ms(UNIX_EPOCH + Duration::from_millis(1_747_214_703_250)),
+            end_utc: None,
+            samples: None,
+            missed_ticks: None,
+            ollama: None,
+        }
+    }
+
+    #[test]
+    fn utc_milliseconds() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_747_214_703_250_999);
+        assert_eq!(utc_ms(t), "2025-05-14T09:25:03.250Z");
+        assert_eq!(utc_ms(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn headers_follow_the_row_types() {
+        let h = header::<ProcessRow>();
+        assert_eq!(&h[..4], ["time_utc", "t_ms", "pid", "start_time_us"]);
+        assert_eq!(header::<SystemRow>().len(), 29);
+        assert!(header::<IdentityRow>().contains(&"argv_json".to_owned()));
+    }
+
+    #[test]
+    fn a_written_trace_reads_back_and_meta_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::create(dir.path(), meta()).unwrap();
+        let row = SystemRow {
+            time_utc: "2025-05-14T09:25:03.250Z".into(),
+            t_ms: 0,
+            total_bytes: 1 << 34,
+            free_bytes: Some(5),
+            pressure: Some("normal".into()),
+            ..SystemRow::default()
+        };
+        w.system(&row).unwrap();
+        w.set_identities(&[IdentityRow {
+            pid: 7,
+            argv_json: serde_json::to_string(&["a b", "c"]).unwrap(),
+            ..IdentityRow::default()
+        }])
+        .unwrap();
+        w.flush().unwrap();
+
+        // Before finish: readable, no end time.
+        let m: Meta =
+            serde_json::from_slice(&std::fs::read(dir.path().join(META_FILE)).unwrap()).unwrap();
+        assert_eq!(m.end_utc, None);
+        let mut r = csv::Reader::from_path(dir.path().join(SYSTEM_FILE)).unwrap();
+        let back: Vec<SystemRow> = r.deserialize().collect::<Result<_, _>>().unwrap();
+        assert_eq!(back, [row]);
+        let text = std::fs::read_to_string(dir.path().join(SYSTEM_FILE)).unwrap();
+        // A missing value is an empty cell, never 0.
+        assert!(text.lines().nth(1).unwrap().contains(",5,,"), "{text}");
+        let mut r = csv::Reader::from_path(dir.path().join(IDENTITIES_FILE)).unwrap();
+        let ids: Vec<IdentityRow> = r.deserialize().collect::<Result<_, _>>().unwrap();
+        assert_eq!(ids[0].argv(), ["a b", "c"]);
+
+        w.finish(UNIX_EPOCH + Duration::from_secs(1_747_214_710), 4, 1)
+            .unwrap();
+        let m: Meta =
+            serde_json::from_slice(&std::fs::read(dir.path().join(META_FILE)).unwrap()).unwrap();
+        assert_eq!(m.end_utc.as_deref(), Some("2025-05-14T09:25:10.000Z"));
+        assert_eq!((m.samples, m.missed_ticks), (Some(4), Some(1)));
+        let empty = std::fs::read_to_string(dir.path().join(MODELS_FILE)).unwrap();
+        assert!(empty.starts_with("time_utc,t_ms,name,"));
+    }
+
+    #[test]
+    fn a_write_error_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::create(&dir.path().join("t"), meta()).unwrap();
+        std::fs::remove_dir_all(dir.path().join("t")).unwrap();
+        let e = w.set_identities(&[]).unwrap_err();
+        assert!(
+            e.to_string().contains("identities.tmp") || e.to_string().contains("identities.csv"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! From the sampler's types to the trace format's rows.
+
+use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
+use memtide_model::{manifests, ollama};
+use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
+    SystemRow {
+        time_utc: time_utc.to_owned(),
+        t_ms,
+        total_bytes: s.total_bytes,
+        free_bytes: s.free_bytes,
+        available_bytes: s.available_bytes,
+        active_bytes: s.active_bytes,
+        inactive_bytes: s.inactive_bytes,
+        speculative_bytes: s.speculative_bytes,
+        wired_bytes: s.wired_bytes,
+        purgeable_bytes: s.purgeable_bytes,
+        compressor_bytes: s.compressor_bytes,
+        compressed_bytes: s.compressed_bytes,
+        file_backed_bytes: s.file_backed_bytes,
+        anonymous_bytes: s.anonymous_bytes,
+        swap_total_bytes: s.swap_total_bytes,
+        swap_used_bytes: s.swap_used_bytes,
+        pageins_bytes: s.pageins_bytes,
+        pageouts_bytes: s.pageouts_bytes,
+        swapins_bytes: s.swapins_bytes,
+        swapouts_bytes: s.swapouts_bytes,
+        compressions_bytes: s.compressions_bytes,
+        decompressions_bytes: s.decompressions_bytes,
+        // Two decimals: the kernel's own figures have no more.
+        free_percent: s.free_percent.map(|p| (p * 100.0).round() / 100.0),
+        pressure: s.pressure.map(|p| p.as_str().to_owned()),
+        psi_some_avg10: s.psi_some_avg10,
+        psi_full_avg10: s.psi_full_avg10,
+        psi_some_total_us: s.psi_some_total_us,
+        psi_full_total_us: s.psi_full_total_us,
+        stats_age_ms: s.stats_age.as_millis() as u64,
+    }
+}
+
+pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
+    ProcessRow {
+        time_utc: time_utc.to_owned(),
+        t_ms,
+        pid: p.id.pid,
+        start_time_us: p.id.start_time_us,
+        ppid: p.ppid,
+        rss_bytes: p.rss_bytes,
+        footprint_bytes: p.footprint_bytes,
+        peak_footprint_bytes: p.peak_footprint_bytes,
+        peak_rss_bytes: p.peak_rss_bytes,
+        virtual_bytes: p.virtual_bytes,
+        wired_bytes: p.wired_bytes,
+        swapped_bytes: p.swapped_bytes,
+    }
+}
+
+/// A new identity's row, first and last seen at `seen`.
+pub fn identity_row(info: &ProcessInfo, models: &[String], seen: &str) -> IdentityRow {
+    let start = if info.id.start_time_us > 0 {
+        utc_ms(UNIX_EPOCH + Duration::from_micros(info.id.start_time_us))
+    } else {
+        String::new()
+    };
+    IdentityRow {
+        pid: info.id.pid,
+        start_time_us: info.id.start_time_us,
+        start_utc: start,
+        ppid: info.ppid,
+        name: info.name.to_string(),
+        exe: info.exe.clone(),
+        argv_json: serde_json::to_string(&info.argv).unwrap_or_else(|_| "[]".into()),
+        models: models.join(";"),
+        first_seen_utc: seen.to_owned(),
+        last_seen_utc: seen.to_owned(),
+        exited: false,
+        exited_utc: None,
+        error: None,
+    }
+}
+
+pub fn poll_rows(
+    time_utc: &str,
+    t_ms: u64,
+    result: &Result<ollama::PsResponse, ollama::OllamaError>,
+    latency: Duration,
+) -> (PollRow, Vec<ModelRow>) {
+    let latency_ms = latency.as_millis() as u64;
+    match result {
+        Ok(ps) => {
+            let poll = PollRow {
+                time_utc: time_utc.to_owned(),
+                t_ms,
+                outcome: "ok".into(),
+                latency_ms,
+                models_loaded: Some(ps.models.len() as u32),
+                error: None,
+            };
+            let models = ps
+                .models
+                .iter()
+                .map(|m| ModelRow {
+                    time_utc: time_utc.to_owned(),
+                    t_ms,
+                    name: m.name.clone(),
+                    model: m.model.clone(),
+                    digest: m.digest.clone(),
+                    size_bytes: m.size,
+                    size_vram_bytes: m.size_vram,
+                    context_length: m.context_length,
+                    expires_at_utc: m.expires_at.map(memtide_model::trace::timestamp_utc_ms),
+                    format: m.details.format.clone(),
+                    family: m.details.family.clone(),
+                    families: m.details.families.join(";"),
+                    parameter_size: m.details.parameter_size.clone(),
+                    quantization_level: m.details.quantization_level.clone(),
+                    parent_model: m.details.parent_model.clone(),
+                })
+                .collect();
+            (poll, models)
+        }
+        Err(e) => (
+            PollRow {
+                time_utc: time_utc.to_owned(),
+                t_ms,
+                outcome: e.kind().into(),
+                latency_ms,
+                models_loaded: None,
+                error: Some(e.to_string()),
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+/// Resolves runners' blob paths to model names, loading each models directory's manifests
+/// once (and again when a blob is not found, in case a model was pulled meanwhile).
+#[derive(Default)]
+pub struct ModelNames {
+    indexes: HashMap<PathBuf, manifests::ManifestIndex>,
+}
+
+impl ModelNames {
+    pub fn for_argv(&mut self, argv: &[String]) -> Vec<String> {
+        let Some(arg) = manifests::model_arg(argv) else {
+            return Vec::new();
+        };
+        let (Some(hex), Some(dir)) = (
+            manifests::blob_digest(arg),
+            manifests::models_dir_of_blob(arg),
+        ) else {
+            return Vec::new();
+        };
+        if let Some(index) = self.indexes.get(&dir) {
+            let names = index.names(hex);
+            if !names.is_empty() {
+                return names;
+            }
+        }
+        match manifests::ManifestIndex::load(&dir) {
+            Ok(index) => {
+                let names = index.names(hex);
+                self.indexes.insert(dir, index);
+                names
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+pub fn now_utc() -> (SystemTime, String) {
+    let t = SystemTime::now();
+    (t, utc_ms(t))
+}

@@ -1,0 +1,240 @@
+//! `memtide snapshot`: one reading of everything, as a table or as JSON.
+
+use crate::convert::{self, ModelNames};
+use crate::{poller, OllamaArgs, Selection};
+use anyhow::{Context, Result};
+use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
+use memtide_model::trace::{self, ProcessRow, SystemRow};
+use memtide_render::format_bytes;
+use memtide_sampler::{HostInfo, Sampler};
+use serde::Serialize;
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Serialize)]
+struct Snapshot {
+    time_utc: String,
+    host: Host,
+    system: SystemRow,
+    processes: Vec<Process>,
+    ollama: Option<Ollama>,
+}
+
+#[derive(Serialize)]
+struct Host {
+    os: String,
+    os_version: Option<String>,
+    arch: String,
+    total_memory_bytes: u64,
+    page_size_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Process {
+    #[serde(flatten)]
+    sample: ProcessRow,
+    name: String,
+    exe: Option<String>,
+    argv: Vec<String>,
+    /// Model names resolved from the `--model` blob path.
+    models: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Ollama {
+    url: String,
+    /// `ok`, `unreachable`, `timeout`, `http_error` or `bad_response`.
+    outcome: String,
+    error: Option<String>,
+    models: Vec<ollama::RunningModel>,
+}
+
+fn host(h: &HostInfo) -> Host {
+    Host {
+        os: h.os.into(),
+        os_version: h.os_version.clone(),
+        arch: h.arch.into(),
+        total_memory_bytes: h.total_memory_bytes,
+        page_size_bytes: h.page_size_bytes,
+    }
+}
+
+pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> {
+    let mut sampler = Sampler::new(sel.selector()).context("cannot start sampling")?;
+    let host = host(sampler.host());
+    let poll = (!ollama_args.no_ollama).then(|| {
+        let env = std::env::var("OLLAMA_HOST").ok();
+        let url = ollama::base_url(ollama_args.ollama.as_deref(), env.as_deref());
+        let client = Client::new(&url, poller::request_timeout(Duration::from_secs(2)));
+        // Asked on its own thread while the sampler reads the kernel.
+        std::thread::spawn(move || (url, client.ps().0))
+    });
+    let tick = sampler.tick().context("cannot take a sample")?;
+    let (_, time_utc) = convert::now_utc();
+    let mut names = ModelNames::default();
+    let processes = tick
+        .processes
+        .iter()
+        .map(|p| {
+            let info = tick.started_info(p.id);
+            let argv = info.map(|i| i.argv.clone()).unwrap_or_default();
+            Process {
+                sample: convert::process_row(&time_utc, 0, p),
+                name: p.name.to_string(),
+                exe: info.and_then(|i| i.exe.clone()),
+                models: names.for_argv(&argv),
+                argv,
+            }
+        })
+        .collect();
+    let snap = Snapshot {
+        system: convert::system_row(&time_utc, 0, tick.system),
+        time_utc: time_utc.clone(),
+        host,
+        processes,
+        ollama: poll.map(|h| {
+            let (url, result) = h.join().unwrap_or_else(|_| {
+                (
+                    String::new(),
+                    Err(OllamaError::Unreachable {
+                        url: String::new(),
+                        detail: "poller failed".into(),
+                    }),
+                )
+            });
+            ollama_view(url, result)
+        }),
+    };
+    for f in tick.failures {
+        eprintln!("memtide: pid {}: {}", f.id.pid, f.error);
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &snap)?;
+        writeln!(out)?;
+    } else {
+        print_table(&mut out, &snap)?;
+    }
+    Ok(())
+}
+
+fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
+    match result {
+        Ok(ps) => Ollama {
+            url,
+            outcome: "ok".into(),
+            error: None,
+            models: ps.models,
+        },
+        Err(e) => Ollama {
+            url,
+            outcome: e.kind().into(),
+            error: Some(e.to_string()),
+            models: Vec::new(),
+        },
+    }
+}
+
+fn opt_bytes(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_owned(), format_bytes)
+}
+
+fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
+    let h = &snap.host;
+    let s = &snap.system;
+    writeln!(
+        out,
+        "{} {} {}, {} RAM, at {}",
+        h.os,
+        h.os_version.as_deref().unwrap_or(""),
+        h.arch,
+        format_bytes(h.total_memory_bytes),
+        snap.time_utc
+    )?;
+    let pct = s
+        .free_percent
+        .map_or_else(|| "-".to_owned(), |p| format!("{p:.1} %"));
+    writeln!(
+        out,
+        "free {pct}, pressure {}",
+        s.pressure.as_deref().unwrap_or("-")
+    )?;
+    let rows = [
+        ("free", s.free_bytes),
+        ("available", s.available_bytes),
+        ("active", s.active_bytes),
+        ("inactive", s.inactive_bytes),
+        ("speculative", s.speculative_bytes),
+        ("wired", s.wired_bytes),
+        ("purgeable", s.purgeable_bytes),
+        ("compressor", s.compressor_bytes),
+        ("compressed", s.compressed_bytes),
+        ("file-backed", s.file_backed_bytes),
+        ("anonymous", s.anonymous_bytes),
+        ("swap used", s.swap_used_bytes),
+        ("swap total", s.swap_total_bytes),
+    ];
+    for (label, v) in rows {
+        writeln!(out, "  {label:<12} {:>10}", opt_bytes(v))?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  COMMAND",
+        "PID", "PPID", "NAME", "RSS", "FOOTPRINT", "PEAK"
+    )?;
+    for p in &snap.processes {
+        let r = &p.sample;
+        let models = if p.models.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", p.models.join(", "))
+        };
+        writeln!(
+            out,
+            "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  {}{}",
+            r.pid,
+            r.ppid,
+            p.name,
+            format_bytes(r.rss_bytes),
+            opt_bytes(r.footprint_bytes),
+            opt_bytes(r.peak_footprint_bytes.or(r.peak_rss_bytes)),
+            p.argv.join(" "),
+            models
+        )?;
+    }
+    if snap.processes.is_empty() {
+        writeln!(out, "(no process matched)")?;
+    }
+    if let Some(o) = &snap.ollama {
+        writeln!(out)?;
+        match &o.error {
+            Some(e) => writeln!(out, "ollama: {e}")?,
+            None if o.models.is_empty() => writeln!(out, "ollama at {}: no model loaded", o.url)?,
+            None => {
+                writeln!(out, "ollama at {}:", o.url)?;
+                writeln!(
+                    out,
+                    "  {:<28} {:<12} {:>10} {:>10} {:>8}  UNTIL (UTC)",
+                    "NAME", "ID", "SIZE", "VRAM", "CONTEXT"
+                )?;
+                for m in &o.models {
+                    writeln!(
+                        out,
+                        "  {:<28} {:<12} {:>10} {:>10} {:>8}  {}",
+                        m.name,
+                        m.digest.get(..12).unwrap_or(&m.digest),
+                        format_bytes(m.size),
+                        opt_bytes(m.size_vram),
+                        m.context_length
+                            .map_or_else(|| "-".into(), |c| c.to_string()),
+                        m.expires_at
+                            .map(trace::timestamp_utc_ms)
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
