@@ -149,10 +149,11 @@ impl ModelNames {
         let Some(arg) = manifests::model_arg(argv) else {
             return Vec::new();
         };
-        let (Some(hex), Some(dir)) = (
-            manifests::blob_digest(arg),
-            manifests::models_dir_of_blob(arg),
-        ) else {
+        let Some(hex) = manifests::blob_digest(arg) else {
+            return Vec::new();
+        };
+        // The manifests sit next to the blobs; failing that, where Ollama keeps them by default.
+        let Some(dir) = manifests::models_dir_of_blob(arg).or_else(default_models_dir) else {
             return Vec::new();
         };
         if let Some(index) = self.indexes.get(&dir) {
@@ -170,6 +171,14 @@ impl ModelNames {
             Err(_) => Vec::new(),
         }
     }
+}
+
+/// `$OLLAMA_MODELS`, else `~/.ollama/models` (Ollama's `envconfig.Models()`).
+fn default_models_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("OLLAMA_MODELS").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ollama").join("models"))
 }
 
 pub fn now_utc() -> (SystemTime, String) {
