@@ -15,6 +15,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod events;
 pub mod manifests;
 pub mod ollama;
+pub mod runner;
+pub mod timeline;
 pub mod trace;

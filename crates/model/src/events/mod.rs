@@ -1,0 +1,643 @@
+//! What happened in a trace: which runner served which model, and the events a person looks
+//! for. Each detector lives in its own module with its thresholds as named constants;
+//! `docs/events.md` explains each. [`analyze`] runs them all over a [`Timeline`].
+
+pub mod divergence;
+pub mod growth;
+pub mod low_memory;
+pub mod model_changes;
+pub mod overlap;
+pub mod pressure;
+
+use crate::runner::{self, NameSource, Role};
+use crate::timeline::{ProcessTimeline, Timeline};
+use crate::trace::{timestamp_utc_ms, SystemRow};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How far before a runner's first sample a model's first appearance in `/api/ps` may be and
+/// still be matched to it: 5 s, for polls and samples that are not simultaneous.
+pub const API_PS_MATCH_BEFORE_MS: u64 = 5_000;
+
+/// How far after a runner's first sample a model's first appearance may be and still be
+/// matched to it: 120 s, because `/api/ps` lists a model only once its runner has loaded it,
+/// and a large model can take a minute or more to load from disk.
+pub const API_PS_MATCH_AFTER_MS: u64 = 120_000;
+
+/// Options of the analysis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Free percentage under which memory counts as low (default
+    /// [`low_memory::LOW_MEMORY_FREE_PERCENT`]).
+    pub low_free_percent: f64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            low_free_percent: low_memory::LOW_MEMORY_FREE_PERCENT,
+        }
+    }
+}
+
+/// A process of the trace with its role, and for runners the model it served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessReport {
+    /// The PID.
+    pub pid: u32,
+    /// With the PID, the identity.
+    pub start_time_us: u64,
+    /// Its role.
+    pub role: Role,
+    /// The kernel's short name.
+    pub name: String,
+    /// The command line, joined with spaces.
+    pub command: String,
+    /// The model it served (runners only).
+    pub model: Option<String>,
+    /// Where that name came from.
+    pub name_source: NameSource,
+    /// First sample (UTC).
+    pub first_utc: Option<String>,
+    /// Last sample (UTC).
+    pub last_utc: Option<String>,
+    /// First sample, `t_ms`.
+    pub first_ms: Option<u64>,
+    /// Last sample, `t_ms`.
+    pub last_ms: Option<u64>,
+    /// Whether it exited during the recording.
+    pub exited: bool,
+    /// Highest footprint (RSS where the OS has none).
+    pub peak_footprint_bytes: Option<u64>,
+    /// Highest RSS.
+    pub peak_rss_bytes: Option<u64>,
+    /// The last footprint sampled.
+    pub last_footprint_bytes: Option<u64>,
+    /// The largest `size` `/api/ps` reported for its model while it lived.
+    pub ollama_size_bytes: Option<u64>,
+}
+
+/// System memory at one moment, for the sentences of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moment {
+    /// `t_ms`.
+    pub t_ms: u64,
+    /// UTC, ms.
+    pub time_utc: String,
+    /// Free %.
+    pub free_percent: Option<f64>,
+    /// Wired bytes.
+    pub wired_bytes: Option<u64>,
+    /// Compressor bytes.
+    pub compressor_bytes: Option<u64>,
+    /// Swap used.
+    pub swap_used_bytes: Option<u64>,
+    /// Pressure level.
+    pub pressure: Option<String>,
+}
+
+/// A model `/api/ps` listed, with its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedModel {
+    /// Its name.
+    pub name: String,
+    /// Its `size`.
+    pub size_bytes: u64,
+    /// Its `size_vram`.
+    pub size_vram_bytes: Option<u64>,
+}
+
+/// A runner as an event refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerRef {
+    /// Its PID.
+    pub pid: u32,
+    /// The model it served, if known.
+    pub model: Option<String>,
+    /// Its highest footprint within the event's interval.
+    pub peak_footprint_bytes: Option<u64>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A model runner's first sample.
+    RunnerStart {
+        /// Which.
+        runner: RunnerRef,
+    },
+    /// A model runner exited.
+    RunnerExit {
+        /// Which.
+        runner: RunnerRef,
+        /// Its footprint in its last sample.
+        last_footprint_bytes: Option<u64>,
+    },
+    /// `/api/ps` listed a model.
+    ModelLoad {
+        /// Which.
+        model: ListedModel,
+        /// It was already loaded at the first poll.
+        before_recording: bool,
+    },
+    /// `/api/ps` stopped listing a model.
+    ModelUnload {
+        /// Its name.
+        name: String,
+        /// Its size at the last poll that listed it.
+        last_size_bytes: u64,
+    },
+    /// Two model runners alive at once.
+    Overlap {
+        /// The one that was alive first.
+        first: RunnerRef,
+        /// The one that started while it was.
+        second: RunnerRef,
+        /// The system at the worst moment of the overlap (lowest free %).
+        worst: Option<Moment>,
+        /// What `/api/ps` listed closest to that moment.
+        ollama_models: Vec<ListedModel>,
+    },
+    /// Free memory under the threshold.
+    LowMemory {
+        /// The threshold, %.
+        threshold_percent: f64,
+        /// The system at the lowest point.
+        worst: Option<Moment>,
+    },
+    /// The kernel's pressure level at warning or critical.
+    Pressure {
+        /// `warning` or `critical`.
+        worst: String,
+    },
+    /// Swap used grew.
+    SwapGrowth {
+        /// From, bytes.
+        from_bytes: u64,
+        /// To, bytes.
+        to_bytes: u64,
+    },
+    /// The compressor grew.
+    CompressorGrowth {
+        /// From, bytes.
+        from_bytes: u64,
+        /// To, bytes.
+        to_bytes: u64,
+    },
+    /// The extreme of a series.
+    Peak {
+        /// `free_percent` (its minimum), `wired_bytes`, `compressor_bytes`, `swap_used_bytes`,
+        /// or `footprint_bytes` of a process.
+        series: String,
+        /// The process, for per-process peaks.
+        pid: Option<u32>,
+        /// The model, for runners.
+        model: Option<String>,
+        /// The value.
+        value: f64,
+    },
+    /// Ollama's size and the measured footprint of the same runner differ by the ratio in
+    /// [`divergence::SIZE_DIVERGENCE_RATIO`] or more.
+    SizeDivergence {
+        /// The runner.
+        runner: RunnerRef,
+        /// `/api/ps` `size`.
+        ollama_size_bytes: u64,
+        /// Measured ÷ reported.
+        ratio: f64,
+    },
+}
+
+/// An event at a time (and for intervals, until a time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `t_ms` of the start.
+    pub t_ms: u64,
+    /// UTC of the start.
+    pub time_utc: String,
+    /// `t_ms` of the end, for intervals.
+    pub end_ms: Option<u64>,
+    /// UTC of the end.
+    pub end_utc: Option<String>,
+    /// What.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The analysis of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Every process, with its role.
+    pub processes: Vec<ProcessReport>,
+    /// The events, in time order.
+    pub events: Vec<Event>,
+}
+
+fn utc(tl: &Timeline, t_ms: u64) -> String {
+    tl.wall(t_ms).map(timestamp_utc_ms).unwrap_or_default()
+}
+
+fn moment(tl: &Timeline, row: &SystemRow) -> Moment {
+    Moment {
+        t_ms: row.t_ms,
+        time_utc: row.time_utc.clone(),
+        free_percent: row.free_percent,
+        wired_bytes: row.wired_bytes,
+        compressor_bytes: row.compressor_bytes,
+        swap_used_bytes: row.swap_used_bytes,
+        pressure: row.pressure.clone(),
+    }
+    .with_time(tl)
+}
+
+impl Moment {
+    fn with_time(mut self, tl: &Timeline) -> Moment {
+        if self.time_utc.is_empty() {
+            self.time_utc = utc(tl, self.t_ms);
+        }
+        self
+    }
+}
+
+/// The system row with the lowest free % in `[start, end]` (the latest row at or before
+/// `start` when none falls inside).
+fn worst_moment(tl: &Timeline, start: u64, end: u64) -> Option<Moment> {
+    let inside = tl
+        .system
+        .iter()
+        .filter(|r| r.t_ms >= start && r.t_ms <= end)
+        .min_by(|a, b| {
+            let fa = a.free_percent.unwrap_or(f64::INFINITY);
+            let fb = b.free_percent.unwrap_or(f64::INFINITY);
+            fa.total_cmp(&fb)
+        });
+    let row = inside.or_else(|| tl.system.iter().rev().find(|r| r.t_ms <= start))?;
+    Some(moment(tl, row))
+}
+
+/// The models the successful poll closest to `t_ms` listed.
+fn listed_near(tl: &Timeline, t_ms: u64) -> Vec<ListedModel> {
+    let Some(poll) = tl
+        .polls
+        .iter()
+        .filter(|p| p.outcome == "ok")
+        .min_by_key(|p| p.t_ms.abs_diff(t_ms))
+    else {
+        return Vec::new();
+    };
+    tl.models
+        .iter()
+        .filter(|m| m.t_ms == poll.t_ms && m.time_utc == poll.time_utc)
+        .map(|m| ListedModel {
+            name: m.name.clone(),
+            size_bytes: m.size_bytes,
+            size_vram_bytes: m.size_vram_bytes,
+        })
+        .collect()
+}
+
+fn peak_in(p: &ProcessTimeline, start: u64, end: u64) -> Option<u64> {
+    p.rows
+        .iter()
+        .filter(|r| r.t_ms >= start && r.t_ms <= end)
+        .map(|r| r.footprint_bytes.unwrap_or(r.rss_bytes))
+        .max()
+}
+
+/// Successful polls as [`model_changes::Poll`]s.
+fn successful_polls(tl: &Timeline) -> Vec<model_changes::Poll> {
+    let mut by_poll: BTreeMap<(u64, &str), Vec<(String, u64)>> = BTreeMap::new();
+    for p in tl.polls.iter().filter(|p| p.outcome == "ok") {
+        by_poll.entry((p.t_ms, p.time_utc.as_str())).or_default();
+    }
+    for m in &tl.models {
+        if let Some(v) = by_poll.get_mut(&(m.t_ms, m.time_utc.as_str())) {
+            v.push((m.name.clone(), m.size_bytes));
+        }
+    }
+    by_poll
+        .into_iter()
+        .map(|((t_ms, _), models)| model_changes::Poll { t_ms, models })
+        .collect()
+}
+
+/// Names each model runner: from its argv (MLX), from the manifests resolved while recording,
+/// or else by matching `/api/ps` (see [`API_PS_MATCH_BEFORE_MS`], [`API_PS_MATCH_AFTER_MS`]).
+fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_changes::Change]) {
+    for (p, timeline) in procs.iter_mut().zip(&tl.processes) {
+        if let Role::Runner { engine, model_arg } = &p.role {
+            if matches!(engine.as_str(), "mlx" | "image") {
+                p.model = Some(model_arg.clone());
+                p.name_source = NameSource::Argv;
+            } else if !timeline.identity.models.is_empty() {
+                // Several names for one blob are aliases; the first is shown, all are kept.
+                p.model = Some(timeline.identity.models.replace(';', ", "));
+                p.name_source = NameSource::Manifest;
+            }
+        }
+    }
+    let mut claimed: BTreeSet<String> = procs.iter().filter_map(|p| p.model.clone()).collect();
+    let mut order: Vec<usize> = (0..procs.len())
+        .filter(|&i| procs[i].role.is_model_runner() && procs[i].model.is_none())
+        .collect();
+    order.sort_by_key(|&i| procs[i].first_ms);
+    for i in order {
+        let Some(start) = procs[i].first_ms else {
+            continue;
+        };
+        let peak = procs[i].peak_footprint_bytes.unwrap_or(0);
+        let best = loads
+            .iter()
+            .filter_map(|c| match c {
+                model_changes::Change::Load {
+                    t_ms,
+                    name,
+                    size_bytes,
+                    ..
+                } if !claimed.contains(name)
+                    && *t_ms + API_PS_MATCH_BEFORE_MS >= start
+                    && *t_ms <= start + API_PS_MATCH_AFTER_MS =>
+                {
+                    Some((t_ms.abs_diff(start), size_bytes.abs_diff(peak), name))
+                }
+                _ => None,
+            })
+            .min();
+        if let Some((_, _, name)) = best {
+            procs[i].model = Some(name.clone());
+            procs[i].name_source = NameSource::ApiPs;
+            claimed.insert(name.clone());
+        }
+    }
+}
+
+/// Runs every detector over the timeline.
+pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
+    let interval = tl.interval_ms();
+    let mut procs: Vec<ProcessReport> = tl
+        .processes
+        .iter()
+        .map(|p| {
+            let argv = p.identity.argv();
+            let span = p.span();
+            let fp = p.footprint(interval).max().map(|(_, v)| v as u64);
+            let rss = p.rss(interval).max().map(|(_, v)| v as u64);
+            ProcessReport {
+                pid: p.identity.pid,
+                start_time_us: p.identity.start_time_us,
+                role: runner::classify(&p.identity.name, &argv),
+                name: p.identity.name.clone(),
+                command: argv.join(" "),
+                model: None,
+                name_source: NameSource::Unknown,
+                first_utc: span.map(|s| utc(tl, s.0)),
+                last_utc: span.map(|s| utc(tl, s.1)),
+                first_ms: span.map(|s| s.0),
+                last_ms: span.map(|s| s.1),
+                exited: p.identity.exited,
+                peak_footprint_bytes: fp,
+                peak_rss_bytes: rss,
+                last_footprint_bytes: p.last_footprint(),
+                ollama_size_bytes: None,
+            }
+        })
+        .collect();
+
+    let polls = successful_polls(tl);
+    let changes = model_changes::changes(&polls);
+    name_runners(tl, &mut procs, &changes);
+    for p in procs.iter_mut() {
+        let (Some(model), Some(first), Some(last)) = (&p.model, p.first_ms, p.last_ms) else {
+            continue;
+        };
+        let names: Vec<&str> = model.split(", ").collect();
+        p.ollama_size_bytes = tl
+            .models
+            .iter()
+            .filter(|m| names.contains(&m.name.as_str()))
+            .filter(|m| {
+                m.t_ms + API_PS_MATCH_BEFORE_MS >= first && m.t_ms <= last + API_PS_MATCH_BEFORE_MS
+            })
+            .map(|m| m.size_bytes)
+            .max();
+    }
+
+    let mut events = Vec::new();
+    let mut push = |t_ms: u64, end_ms: Option<u64>, kind: EventKind| {
+        events.push(Event {
+            t_ms,
+            time_utc: utc(tl, t_ms),
+            end_ms,
+            end_utc: end_ms.map(|e| utc(tl, e)),
+            kind,
+        })
+    };
+    let runner_ref = |p: &ProcessReport, peak: Option<u64>| RunnerRef {
+        pid: p.pid,
+        model: p.model.clone(),
+        peak_footprint_bytes: peak,
+    };
+
+    // Runner starts and exits, and each runner's size against Ollama's.
+    for p in procs.iter().filter(|p| p.role.is_model_runner()) {
+        let (Some(first), Some(last)) = (p.first_ms, p.last_ms) else {
+            continue;
+        };
+        push(
+            first,
+            None,
+            EventKind::RunnerStart {
+                runner: runner_ref(p, None),
+            },
+        );
+        if p.exited {
+            push(
+                last,
+                None,
+                EventKind::RunnerExit {
+                    runner: runner_ref(p, p.peak_footprint_bytes),
+                    last_footprint_bytes: p.last_footprint_bytes,
+                },
+            );
+        }
+        if let (Some(size), Some(fp)) = (p.ollama_size_bytes, p.peak_footprint_bytes) {
+            if let Some(ratio) = divergence::diverges(size, fp) {
+                push(
+                    first,
+                    Some(last),
+                    EventKind::SizeDivergence {
+                        runner: runner_ref(p, Some(fp)),
+                        ollama_size_bytes: size,
+                        ratio,
+                    },
+                );
+            }
+        }
+    }
+
+    for c in &changes {
+        match c {
+            model_changes::Change::Load {
+                t_ms,
+                name,
+                size_bytes,
+                before_recording,
+            } => {
+                let vram = tl
+                    .models
+                    .iter()
+                    .find(|m| m.t_ms == *t_ms && &m.name == name)
+                    .and_then(|m| m.size_vram_bytes);
+                push(
+                    *t_ms,
+                    None,
+                    EventKind::ModelLoad {
+                        model: ListedModel {
+                            name: name.clone(),
+                            size_bytes: *size_bytes,
+                            size_vram_bytes: vram,
+                        },
+                        before_recording: *before_recording,
+                    },
+                )
+            }
+            model_changes::Change::Unload {
+                t_ms,
+                name,
+                last_size_bytes,
+            } => push(
+                *t_ms,
+                None,
+                EventKind::ModelUnload {
+                    name: name.clone(),
+                    last_size_bytes: *last_size_bytes,
+                },
+            ),
+        }
+    }
+
+    // Overlaps of model runners.
+    let runners: Vec<usize> = (0..procs.len())
+        .filter(|&i| procs[i].role.is_model_runner() && procs[i].first_ms.is_some())
+        .collect();
+    let lives: Vec<overlap::Life> = runners
+        .iter()
+        .map(|&i| overlap::Life {
+            start_ms: procs[i].first_ms.unwrap_or(0),
+            end_ms: procs[i].last_ms.unwrap_or(0),
+        })
+        .collect();
+    for o in overlap::overlaps(&lives) {
+        let (a, b) = (runners[o.first], runners[o.second]);
+        let worst = worst_moment(tl, o.start_ms, o.end_ms);
+        let listed = listed_near(tl, worst.as_ref().map_or(o.start_ms, |w| w.t_ms));
+        push(
+            o.start_ms,
+            Some(o.end_ms),
+            EventKind::Overlap {
+                first: runner_ref(&procs[a], peak_in(&tl.processes[a], o.start_ms, o.end_ms)),
+                second: runner_ref(&procs[b], peak_in(&tl.processes[b], o.start_ms, o.end_ms)),
+                worst,
+                ollama_models: listed,
+            },
+        );
+    }
+
+    // System: low memory, pressure, growth, peaks.
+    let free = tl.system_series(|r| r.free_percent);
+    for i in low_memory::intervals(&free, opts.low_free_percent) {
+        let worst = tl
+            .system
+            .iter()
+            .find(|r| r.t_ms == i.min_at_ms)
+            .map(|r| moment(tl, r));
+        push(
+            i.start_ms,
+            Some(i.end_ms),
+            EventKind::LowMemory {
+                threshold_percent: opts.low_free_percent,
+                worst,
+            },
+        );
+    }
+    let levels: Vec<(u64, Option<&str>)> = tl
+        .system
+        .iter()
+        .map(|r| (r.t_ms, r.pressure.as_deref()))
+        .collect();
+    for i in pressure::intervals(&levels) {
+        push(
+            i.start_ms,
+            Some(i.end_ms),
+            EventKind::Pressure { worst: i.worst },
+        );
+    }
+    let swap = tl.system_series(|r| r.swap_used_bytes.map(|v| v as f64));
+    for g in growth::episodes(&swap, growth::SWAP_GROWTH_MIN_BYTES) {
+        push(
+            g.start_ms,
+            Some(g.end_ms),
+            EventKind::SwapGrowth {
+                from_bytes: g.from as u64,
+                to_bytes: g.to as u64,
+            },
+        );
+    }
+    let comp = tl.system_series(|r| r.compressor_bytes.map(|v| v as f64));
+    for g in growth::episodes(&comp, growth::COMPRESSOR_GROWTH_MIN_BYTES) {
+        push(
+            g.start_ms,
+            Some(g.end_ms),
+            EventKind::CompressorGrowth {
+                from_bytes: g.from as u64,
+                to_bytes: g.to as u64,
+            },
+        );
+    }
+    let peak = |series: &str, found: Option<(u64, f64)>| {
+        found.map(|(t, v)| {
+            (
+                t,
+                EventKind::Peak {
+                    series: series.into(),
+                    pid: None,
+                    model: None,
+                    value: v,
+                },
+            )
+        })
+    };
+    let system_peaks = [
+        peak("free_percent", free.min()),
+        peak(
+            "wired_bytes",
+            tl.system_series(|r| r.wired_bytes.map(|v| v as f64)).max(),
+        ),
+        peak("compressor_bytes", comp.max()),
+        peak("swap_used_bytes", swap.max()),
+    ];
+    for (t, kind) in system_peaks.into_iter().flatten() {
+        push(t, None, kind);
+    }
+    for (p, timeline) in procs.iter().zip(&tl.processes) {
+        if let Some((t, v)) = timeline.footprint(interval).max() {
+            push(
+                t,
+                None,
+                EventKind::Peak {
+                    series: "footprint_bytes".into(),
+                    pid: Some(p.pid),
+                    model: p.model.clone(),
+                    value: v,
+                },
+            );
+        }
+    }
+
+    events.sort_by_key(|e| e.t_ms);
+    Analysis {
+        processes: procs,
+        events,
+    }
+}

@@ -1,0 +1,234 @@
+//! What an Ollama-related process is, from its name and argument vector, for every runner
+//! generation Ollama has shipped (platform notes §5.3):
+//!
+//! | Ollama | runner command line |
+//! |---|---|
+//! | ≤ v0.1.17 | `ollama-runner --model <blob> … --port N` |
+//! | v0.1.32 – v0.5.1 | `…/runners/<variant>/ollama_llama_server --model <blob> … --port N` |
+//! | v0.5.2 – v0.24 | `ollama runner [--ollama-engine] --model <blob> [...] --port N` |
+//! | v0.12.4+ | `ollama runner --ollama-engine --port N`: a GPU discovery probe, no model |
+//! | v0.14 – v0.3x | `ollama[-mlx] runner --image-engine`/`--imagegen-engine --model <name>` |
+//! | v0.16+ | `ollama runner --mlx-engine --model <name> --port N` (the name, not a path) |
+//! | v0.30+ | `…/llama-server --model <blob> --port N …`; without `--model`, a discovery probe |
+
+use crate::manifests;
+use serde::{Deserialize, Serialize};
+
+/// The part a process plays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Role {
+    /// A process that serves one model.
+    Runner {
+        /// Which runner family: `ollama_llama_server`, `ollama runner`, `ollama engine`,
+        /// `llama-server`, `mlx`, `image`, `ollama-runner`.
+        engine: String,
+        /// The `--model` argument: a blob path for GGUF runners, a model name for MLX and
+        /// image runners.
+        model_arg: String,
+    },
+    /// A runner started without a model to probe the GPUs; it never holds a model.
+    Discovery,
+    /// `ollama serve`, the scheduler.
+    Serve,
+    /// The desktop app (`Ollama.app`).
+    App,
+    /// A client command: `ollama run`, `ollama pull`, ...
+    Client {
+        /// The subcommand.
+        command: String,
+    },
+    /// Anything else the user chose to follow.
+    Other,
+}
+
+impl Role {
+    /// A short label: `runner`, `discovery runner`, `serve`, `app`, `client`, `process`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Role::Runner { .. } => "runner",
+            Role::Discovery => "discovery runner",
+            Role::Serve => "ollama serve",
+            Role::App => "Ollama app",
+            Role::Client { .. } => "ollama client",
+            Role::Other => "process",
+        }
+    }
+
+    /// `true` for a runner that holds a model.
+    pub fn is_model_runner(&self) -> bool {
+        matches!(self, Role::Runner { .. })
+    }
+}
+
+fn base(path: &str) -> &str {
+    path.rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".exe")
+}
+
+/// Classifies a process from its kernel name and argument vector (either may be empty).
+pub fn classify(name: &str, argv: &[String]) -> Role {
+    if argv.is_empty() {
+        // Another user's process, or one that exited before its command line was read: the
+        // name alone cannot tell a model runner from a discovery probe.
+        return Role::Other;
+    }
+    let exe = argv.first().map(|a| base(a)).unwrap_or(name);
+    let has = |flag: &str| argv.iter().any(|a| a == flag);
+    let model = manifests::model_arg(argv).map(str::to_owned);
+    let sub = argv.get(1).map(String::as_str);
+    let runnerish = |engine: &str| match &model {
+        Some(m) => Role::Runner {
+            engine: engine.to_owned(),
+            model_arg: m.clone(),
+        },
+        None => Role::Discovery,
+    };
+    let exe_lower = exe.to_ascii_lowercase();
+    match exe_lower.as_str() {
+        // The kernel truncates the name to 15 bytes.
+        "ollama_llama_server" | "ollama_llama_se" => runnerish("ollama_llama_server"),
+        "llama-server" => runnerish("llama-server"),
+        "ollama-runner" => runnerish("ollama-runner"),
+        "ollama" | "ollama-mlx" if sub == Some("runner") => {
+            let engine = if has("--mlx-engine") {
+                "mlx"
+            } else if has("--image-engine") || has("--imagegen-engine") {
+                "image"
+            } else if has("--ollama-engine") {
+                "ollama engine"
+            } else {
+                "ollama runner"
+            };
+            runnerish(engine)
+        }
+        "ollama" if sub == Some("serve") => Role::Serve,
+        "ollama"
+            if exe == "Ollama" || argv.iter().any(|a| a.contains("/Contents/MacOS/Ollama")) =>
+        {
+            Role::App
+        }
+        "ollama" => match sub {
+            Some(s) if !s.starts_with('-') => Role::Client {
+                command: s.to_owned(),
+            },
+            _ => Role::Client {
+                command: String::new(),
+            },
+        },
+        _ if has("--mlx-engine") => runnerish("mlx"),
+        _ => Role::Other,
+    }
+}
+
+/// Where a runner's model name came from, in order of trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// The runner's own argument vector names the model (MLX and image runners).
+    Argv,
+    /// The blob path in its argv, resolved through Ollama's manifests while recording.
+    Manifest,
+    /// Inferred from `/api/ps`: a model that appeared when the runner started, of a size
+    /// close to the runner's footprint.
+    ApiPs,
+    /// Nothing tells.
+    Unknown,
+}
+
+impl NameSource {
+    /// How a report says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NameSource::Argv => "named in its command line",
+            NameSource::Manifest => "from its model blob, through Ollama's manifests",
+            NameSource::ApiPs => "inferred from /api/ps timing and size",
+            NameSource::Unknown => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    fn engine(role: &Role) -> &str {
+        match role {
+            Role::Runner { engine, .. } => engine,
+            _ => panic!("not a runner: {role:?}"),
+        }
+    }
+
+    #[test]
+    fn every_runner_generation() {
+        let blob = "/Users/a/.ollama/models/blobs/sha256-ff1d1fc78170d787ee1201778e2dd65ea211654ca5fb7d69b5a2e7b123a50373";
+        let cases = [
+            ("ollama-runner", format!("/tmp/ollama1/metal/bin/ollama-runner --model {blob} --ctx-size 2048 --port 1"), "ollama-runner"),
+            ("ollama_llama_se", format!("/var/folders/x/T/ollama123/runners/metal/ollama_llama_server --model {blob} --ctx-size 2048 --batch-size 512 --embedding --n-gpu-layers 33 --port 52433"), "ollama_llama_server"),
+            ("ollama", format!("/Applications/Ollama.app/Contents/Resources/ollama runner --model {blob} --ctx-size 4096 --batch-size 512 --n-gpu-layers 31 --threads 4 --no-mmap --parallel 1 --port 52433"), "ollama runner"),
+            ("ollama", format!("/opt/homebrew/Cellar/ollama/0.17.0/bin/ollama runner --ollama-engine --model {blob} --port 54686"), "ollama engine"),
+            ("ollama", "/Applications/Ollama.app/Contents/Resources/ollama runner --mlx-engine --model qwen3.5:4b-nvfp4 --port 56840".to_owned(), "mlx"),
+            ("ollama", "ollama runner --imagegen-engine --model x/flux2:latest --port 3".to_owned(), "image"),
+            ("llama-server", format!("/usr/local/lib/ollama/llama-server --model {blob} --port 4 --host 127.0.0.1 --no-webui --offline -c 8192 -np 1"), "llama-server"),
+        ];
+        for (name, cmd, want) in cases {
+            let role = classify(name, &argv(&cmd));
+            assert_eq!(engine(&role), want, "{cmd}");
+            assert!(role.is_model_runner());
+        }
+        // The MLX runner's model argument is the name itself.
+        let mlx = classify(
+            "ollama",
+            &argv("ollama runner --mlx-engine --model qwen3.5:4b-nvfp4 --port 1"),
+        );
+        assert_eq!(
+            mlx,
+            Role::Runner {
+                engine: "mlx".into(),
+                model_arg: "qwen3.5:4b-nvfp4".into()
+            }
+        );
+    }
+
+    #[test]
+    fn discovery_runners_serve_app_and_clients() {
+        assert_eq!(
+            classify(
+                "ollama",
+                &argv("/usr/bin/ollama runner --ollama-engine --port 40123")
+            ),
+            Role::Discovery
+        );
+        assert_eq!(
+            classify("llama-server", &argv("/usr/lib/ollama/llama-server --port 5 --host 127.0.0.1 --no-webui --offline --verbose")),
+            Role::Discovery
+        );
+        assert_eq!(
+            classify("ollama", &argv("/usr/local/bin/ollama serve")),
+            Role::Serve
+        );
+        assert_eq!(
+            classify(
+                "Ollama",
+                &argv("/Applications/Ollama.app/Contents/MacOS/Ollama")
+            ),
+            Role::App
+        );
+        assert_eq!(
+            classify("ollama", &argv("ollama run qwen3:8b --verbose")),
+            Role::Client {
+                command: "run".into()
+            }
+        );
+        assert_eq!(classify("bash", &argv("bash")), Role::Other);
+        // No command line (another user's process): not enough to tell.
+        assert_eq!(classify("ollama_llama_se", &[]), Role::Other);
+        assert_eq!(classify("ollama", &[]), Role::Other);
+    }
+}
