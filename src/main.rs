@@ -1,8 +1,10 @@
 //! The `memtide` command line.
 
 mod convert;
+mod import;
 mod poller;
 mod record;
+mod report;
 mod snapshot;
 
 use anyhow::Result;
@@ -49,6 +51,71 @@ Examples:
   memtide snapshot --json | jq .system.free_percent
   memtide snapshot --pid 4242 --no-ollama")]
     Snapshot(SnapshotArgs),
+    /// Tell what happened in a trace: which runner served which model, when runners overlapped,
+    /// when memory ran low, what grew, and the peaks.
+    ///
+    /// Works on traces written by `memtide record` and by `memtide import`. Times are shown in
+    /// local time, with the UTC offset stated.
+    #[command(after_help = "\
+Examples:
+  memtide report memtide-20260514-092503
+  memtide report trace --format markdown > report.md
+  memtide report trace --format json | jq '.events[] | select(.type == \"overlap\")'")]
+    Report(ReportArgs),
+    /// Convert the seed's shell-loop trace files into a trace directory.
+    ///
+    /// Reads the `ps` TSV (`ts pid ppid comm rss_kb vsz_kb command`) and the system log of
+    /// `===== <UTC time> =====` blocks holding `vm_stat`, `memory_pressure`,
+    /// `sysctl vm.swapusage`, `ollama ps` and `/api/ps` output. Either file alone is enough.
+    /// Malformed rows and blocks are skipped with a warning naming their line.
+    #[command(after_help = "\
+Examples:
+  memtide import --ps-tsv ollama-process-memtrace-20260514-092503.tsv \\
+                 --system-log system-memtrace-20260514-092503.log --out trace
+  memtide report trace")]
+    Import(ImportArgs),
+    /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
+    /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
+    #[command(hide = true)]
+    Runner(RunnerArgs),
+}
+
+#[derive(Args)]
+struct RunnerArgs {
+    /// The model it pretends to serve.
+    #[arg(long)]
+    model: String,
+    /// The port it pretends to listen on.
+    #[arg(long)]
+    port: u16,
+    /// MiB to allocate and touch at start.
+    #[arg(long, default_value_t = 0)]
+    mib: usize,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The per-process TSV of the seed's `ps` loop.
+    #[arg(long, value_name = "FILE")]
+    ps_tsv: Option<PathBuf>,
+    /// The system log of the seed's `vm_stat`/`memory_pressure`/`ollama ps` loop.
+    #[arg(long, value_name = "FILE")]
+    system_log: Option<PathBuf>,
+    /// The trace directory to write.
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The trace directory.
+    dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: report::Format,
+    /// Free memory (in %) under which an interval is reported as low.
+    #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
+    low_free_percent: f64,
 }
 
 /// Which processes to follow.
@@ -170,6 +237,9 @@ fn main() {
     let result = match cli.command {
         Command::Record(a) => start_record(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
+        Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent),
+        Command::Import(a) => import::run(a.ps_tsv.as_deref(), a.system_log.as_deref(), &a.out),
+        Command::Runner(a) => fake_runner(&a),
     };
     if let Err(e) = result {
         // A closed pipe (`memtide snapshot | head`) is not an error.
@@ -181,6 +251,21 @@ fn main() {
         }
         eprintln!("memtide: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Holds `mib` MiB of touched memory until killed.
+fn fake_runner(a: &RunnerArgs) -> Result<()> {
+    let _ = (&a.model, a.port);
+    let mut held = vec![0u8; a.mib << 20];
+    // One write per 4 KiB page, so that every page is resident.
+    for i in (0..held.len()).step_by(4096) {
+        held[i] = 1;
+    }
+    let held = std::hint::black_box(held);
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+        std::hint::black_box(&held);
     }
 }
 

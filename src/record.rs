@@ -74,6 +74,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
             version: None,
             poll_interval_ms: opts.ollama_interval.as_millis() as u64,
         }),
+        source: Some("memtide record".into()),
     };
     let writer = TraceWriter::create(&out, meta)?;
     let mut poller = match client {

@@ -419,13 +419,13 @@ fn models_dir(root: &Path) -> PathBuf {
     models
 }
 
-/// A process whose argv looks like an Ollama runner's: `sh -c 'sleep 30' <token> runner
-/// --model <blob> --port N`.
-fn fake_runner(token: &str, blob: &Path) -> Child {
-    Command::new("sh")
-        .args(["-c", "sleep 30", token, "runner", "--model"])
+/// A stand-in runner: memtide's hidden `runner` subcommand, whose argv has a real runner's
+/// shape (`<exe> runner --model <blob> --port N`) and which holds `mib` MiB.
+fn fake_runner(blob: &Path, mib: u32) -> Child {
+    memtide()
+        .args(["runner", "--model"])
         .arg(blob)
-        .args(["--port", "50123"])
+        .args(["--port", "50123", "--mib", &mib.to_string()])
         .spawn()
         .unwrap()
 }
@@ -434,9 +434,10 @@ fn fake_runner(token: &str, blob: &Path) -> Child {
 fn a_runner_exits_and_a_new_one_starts() {
     let dir = tempfile::tempdir().unwrap();
     let blob = models_dir(dir.path()).join(format!("blobs/sha256-{HEX}"));
-    let token = format!("memtide-test-runner-{}", std::process::id());
+    // The blob's path is unique to this test: matching it selects only its runners.
+    let token = blob.display().to_string();
     let out = dir.path().join("t");
-    let mut first = fake_runner(&token, &blob);
+    let mut first = fake_runner(&blob, 1);
     let mut rec = memtide()
         .args([
             "record",
@@ -456,7 +457,7 @@ fn a_runner_exits_and_a_new_one_starts() {
     std::thread::sleep(Duration::from_millis(700));
     first.kill().unwrap();
     first.wait().unwrap();
-    let mut second = fake_runner(&token, &blob);
+    let mut second = fake_runner(&blob, 1);
     assert!(rec.wait().unwrap().success());
     second.kill().unwrap();
     second.wait().unwrap();
@@ -725,4 +726,259 @@ fn snapshot_says_when_ollama_is_unreachable() {
     ]);
     assert!(ok);
     assert!(out.contains("unreachable"), "{out}");
+}
+
+const SEED_TSV: &str = "tests/fixtures/seed/ollama-process-memtrace-20260514-092500.tsv";
+const SEED_LOG: &str = "tests/fixtures/seed/system-memtrace-20260514-092500.log";
+
+fn seed_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn import_seed(out: &Path) -> Output {
+    memtide()
+        .args(["import", "--ps-tsv"])
+        .arg(seed_path(SEED_TSV))
+        .arg("--system-log")
+        .arg(seed_path(SEED_LOG))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    let o = memtide()
+        .args(["report", "--format", "json"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn events_of<'a>(r: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == kind)
+        .collect()
+}
+
+#[test]
+fn import_then_report_tells_the_overlap_with_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("imported");
+    let o = import_seed(&out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The malformed row and block are named by line, and skipped.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ollama-process-memtrace-20260514-092500.tsv:82: pid `not-a-pid`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("system-memtrace-20260514-092500.log:217:"),
+        "{err}"
+    );
+
+    let text = memtide()
+        .args(["report"])
+        .arg(&out)
+        .env("TZ", "Europe/Zurich")
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    let sentence = text
+        .lines()
+        .find(|l| l.contains("still alive"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        sentence.contains(
+            "At 11:25:17.000, runner PID 61864 for llama3.2:3b was still alive while runner PID 62010 for granite3.3:2b started (until 11:25:24.000"
+        ),
+        "{sentence}"
+    );
+    // The worst moment of the overlap: memory_pressure said 22 %; vm_stat's wired pages
+    // 267557 × 16 KiB = 4.08 GiB; the compressor 697153 × 16 KiB = 10.6 GiB; swap 2743.50 MiB.
+    assert!(
+        sentence.contains("at 11:25:20.000 free memory was 22 %, wired memory was 4.08 GiB, compressor was 10.6 GiB, and swap used was 2.68 GiB"),
+        "{sentence}"
+    );
+    assert!(
+        sentence.contains("ollama ps reported granite3.3:2b (2.50 GiB), llama3.2:3b (3.14 GiB)"),
+        "{sentence}"
+    );
+    assert!(text.contains("local time, UTC+02:00"), "{text}");
+
+    let r = report_json(&out);
+    assert_eq!(r["report_version"], 1);
+    let overlap = events_of(&r, "overlap");
+    assert_eq!(overlap.len(), 1);
+    assert_eq!(overlap[0]["first"]["pid"], 61864);
+    assert_eq!(overlap[0]["second"]["model"], "granite3.3:2b");
+    assert_eq!(overlap[0]["worst"]["wired_bytes"], 267557u64 * 16384);
+    let low = events_of(&r, "low_memory");
+    assert_eq!(low.len(), 1, "22 % then 27 % is one interval");
+    assert_eq!(
+        (low[0]["t_ms"].as_u64(), low[0]["end_ms"].as_u64()),
+        (Some(20000), Some(25000))
+    );
+    assert_eq!(events_of(&r, "swap_growth").len(), 1);
+    assert_eq!(events_of(&r, "runner_exit")[0]["runner"]["pid"], 61864);
+    let loads: Vec<&str> = events_of(&r, "model_load")
+        .iter()
+        .map(|e| e["model"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(loads, ["llama3.2:3b", "granite3.3:2b"]);
+    assert_eq!(events_of(&r, "model_unload")[0]["name"], "llama3.2:3b");
+    let models = r["models"].as_array().unwrap();
+    assert_eq!(
+        models[0]["name_source"], "api_ps",
+        "no manifests on this machine: inferred"
+    );
+    assert_eq!(models[0]["runner_pids"][0], 61864);
+    // The client and serve are labelled, not counted as models.
+    let roles: Vec<&str> = r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["role"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["serve", "client", "runner", "runner"]);
+}
+
+#[test]
+fn import_accepts_either_file_alone_and_refuses_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = memtide()
+        .args(["import", "--ps-tsv"])
+        .arg(seed_path(SEED_TSV))
+        .arg("--out")
+        .arg(dir.path().join("p"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report_json(&dir.path().join("p"));
+    assert_eq!(
+        events_of(&r, "overlap").len(),
+        1,
+        "the runners alone show the overlap"
+    );
+    let o = memtide()
+        .args(["import", "--system-log"])
+        .arg(seed_path(SEED_LOG))
+        .arg("--out")
+        .arg(dir.path().join("s"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let r = report_json(&dir.path().join("s"));
+    assert_eq!(events_of(&r, "low_memory").len(), 1);
+    let o = memtide()
+        .args(["import", "--out"])
+        .arg(dir.path().join("n"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--ps-tsv"));
+}
+
+#[test]
+fn report_of_a_recording_gives_the_same_kinds_of_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_dir(dir.path());
+    let blob = models.join(format!("blobs/sha256-{HEX}"));
+    let ollama = FakeOllama::start(Mode::Json(r#"{"models":[]}"#.to_owned()));
+    let token = blob.display().to_string();
+    let out = dir.path().join("t");
+    let mut first = fake_runner(&blob, 16);
+    let mut rec = memtide()
+        .args([
+            "record",
+            "--quiet",
+            "--interval",
+            "50ms",
+            "--duration",
+            "2500ms",
+            "--match",
+            &token,
+        ])
+        .args([
+            "--ollama",
+            &ollama.url,
+            "--ollama-interval",
+            "200ms",
+            "--out",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ollama.set(Mode::Json(TWO_MODELS.to_owned()));
+    let mut second = fake_runner(&blob, 16);
+    std::thread::sleep(Duration::from_millis(700));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(rec.wait().unwrap().success());
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let r = report_json(&out);
+    let kinds: std::collections::BTreeSet<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for k in [
+        "runner_start",
+        "runner_exit",
+        "overlap",
+        "model_load",
+        "peak",
+    ] {
+        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+    }
+    let overlap = &events_of(&r, "overlap")[0];
+    assert_eq!(overlap["first"]["pid"], first.id());
+    assert_eq!(overlap["second"]["pid"], second.id());
+    assert_eq!(
+        overlap["first"]["model"], "llama3.2:3b",
+        "resolved through the manifests"
+    );
+    assert_eq!(r["models"][0]["name_source"], "manifest");
+    assert!(overlap["worst"]["free_percent"].as_f64().is_some());
+}
+
+#[test]
+fn report_of_a_missing_or_broken_trace_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = memtide()
+        .arg("report")
+        .arg(dir.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("meta.json"));
+    // A trace whose system.csv has a bad row in the middle.
+    let out = dir.path().join("t");
+    assert!(import_seed(&out).status.success());
+    let path = out.join("system.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text = text.replacen(
+        "\n2026-05-14T09:25:05.000Z,5000,",
+        "\n2026-05-14T09:25:05.000Z,five,",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let o = memtide().arg("report").arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("system.csv") && err.contains("line 3"),
+        "{err}"
+    );
 }

@@ -18,6 +18,8 @@
 pub mod events;
 pub mod manifests;
 pub mod ollama;
+pub mod report;
 pub mod runner;
+pub mod seed;
 pub mod timeline;
 pub mod trace;

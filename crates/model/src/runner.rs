@@ -104,6 +104,13 @@ pub fn classify(name: &str, argv: &[String]) -> Role {
             };
             runnerish(engine)
         }
+        // `os.Executable() runner …`: Ollama starts its runners from its own binary, whatever
+        // that binary is called (a renamed or wrapped install, memtide's demo).
+        _ if sub == Some("runner") && has("--port") => runnerish(if has("--ollama-engine") {
+            "ollama engine"
+        } else {
+            "ollama runner"
+        }),
         "ollama" if sub == Some("serve") => Role::Serve,
         "ollama"
             if exe == "Ollama" || argv.iter().any(|a| a.contains("/Contents/MacOS/Ollama")) =>
@@ -227,6 +234,17 @@ mod tests {
             }
         );
         assert_eq!(classify("bash", &argv("bash")), Role::Other);
+        // Ollama's binary under another name still starts runners as `<exe> runner`.
+        assert!(classify(
+            "memtide",
+            &argv("/x/memtide runner --model qwen3:8b --port 5")
+        )
+        .is_model_runner());
+        assert_eq!(
+            classify("tool", &argv("tool runner")),
+            Role::Other,
+            "no --port: not a runner"
+        );
         // No command line (another user's process): not enough to tell.
         assert_eq!(classify("ollama_llama_se", &[]), Role::Other);
         assert_eq!(classify("ollama", &[]), Role::Other);

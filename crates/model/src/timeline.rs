@@ -149,6 +149,20 @@ pub struct Timeline {
     pub models: Vec<ModelRow>,
     /// What was skipped while reading (a torn last line after a crash).
     pub warnings: Vec<String>,
+    /// The usual step between system samples, in ms: the median gap, which is the recording
+    /// interval for `memtide record` and the system loop's period for an imported trace.
+    pub system_step_ms: u64,
+}
+
+/// The median gap between consecutive times.
+fn median_step(t: &[u64]) -> Option<u64> {
+    let mut gaps: Vec<u64> = t
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|&g| g > 0)
+        .collect();
+    gaps.sort_unstable();
+    gaps.get(gaps.len() / 2).copied()
 }
 
 /// Reads a CSV file of `T` rows. A malformed *last* line is what a recorder killed mid-write
@@ -249,7 +263,10 @@ impl Timeline {
             });
         }
         processes.sort_by_key(|p| p.span().map_or(u64::MAX, |s| s.0));
+        let times: Vec<u64> = system.iter().map(|r| r.t_ms).collect();
+        let system_step_ms = median_step(&times).unwrap_or(meta.interval_ms);
         Ok(Timeline {
+            system_step_ms,
             dir: dir.to_owned(),
             meta,
             system,
@@ -269,7 +286,7 @@ impl Timeline {
     pub fn system_series(&self, f: impl Fn(&SystemRow) -> Option<f64>) -> Series {
         Series::from_points(
             self.system.iter().map(|r| (r.t_ms, f(r))),
-            self.meta.interval_ms,
+            self.system_step_ms,
         )
     }
 

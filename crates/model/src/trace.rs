@@ -73,6 +73,10 @@ pub struct Meta {
     pub missed_ticks: Option<u64>,
     /// The Ollama server polled, if any.
     pub ollama: Option<OllamaMeta>,
+    /// What wrote the trace: `memtide record`, or `memtide import` for a trace converted from
+    /// the seed's shell-loop files. Absent means `memtide record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The process selection of a recording.
@@ -487,6 +491,7 @@ mod tests {
             samples: None,
             missed_ticks: None,
             ollama: None,
+            source: None,
         }
     }
 

@@ -1,8 +1,8 @@
 //! # memtide-render
 //!
 //! Turns memtide's traces into what a person reads: charts (SVG, PNG, HTML) and reports. It
-//! reads traces through `memtide-model` and never touches the kernel. Today it holds the
-//! number formatting that every chart label and report line shares.
+//! reads traces through `memtide-model` and never touches the kernel: [`report`] writes a
+//! report as text or Markdown; [`format_bytes`] is the number formatting every label shares.
 //!
 //! ```
 //! use memtide_render::format_bytes;
@@ -12,6 +12,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod report;
 
 /// Formats a byte count in binary units (KiB, MiB, GiB, TiB; powers of 1024), with three
 /// significant digits from 1 KiB up: `512 B`, `1.00 KiB`, `12.3 MiB`, `256 MiB`, `1.50 GiB`.

@@ -67,12 +67,14 @@ pub struct ProcessReport {
     pub last_ms: Option<u64>,
     /// Whether it exited during the recording.
     pub exited: bool,
-    /// Highest footprint (RSS where the OS has none).
+    /// Highest footprint (`None` where the trace has none, as in imported traces).
     pub peak_footprint_bytes: Option<u64>,
     /// Highest RSS.
     pub peak_rss_bytes: Option<u64>,
-    /// The last footprint sampled.
+    /// The last footprint sampled (RSS where the trace has no footprint).
     pub last_footprint_bytes: Option<u64>,
+    /// `footprint`, or `rss` when the trace has no footprint for this process.
+    pub metric: String,
     /// The largest `size` `/api/ps` reported for its model while it lived.
     pub ollama_size_bytes: Option<u64>,
 }
@@ -114,8 +116,11 @@ pub struct RunnerRef {
     pub pid: u32,
     /// The model it served, if known.
     pub model: Option<String>,
-    /// Its highest footprint within the event's interval.
-    pub peak_footprint_bytes: Option<u64>,
+    /// Its highest memory within the event's interval: footprint, or RSS where the trace has
+    /// no footprint (see `peak_metric`).
+    pub peak_bytes: Option<u64>,
+    /// `footprint` or `rss`: what `peak_bytes` measures.
+    pub peak_metric: String,
 }
 
 /// What happened.
@@ -346,7 +351,10 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
         let Some(start) = procs[i].first_ms else {
             continue;
         };
-        let peak = procs[i].peak_footprint_bytes.unwrap_or(0);
+        let peak = procs[i]
+            .peak_footprint_bytes
+            .or(procs[i].peak_rss_bytes)
+            .unwrap_or(0);
         let best = loads
             .iter()
             .filter_map(|c| match c {
@@ -381,8 +389,13 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         .map(|p| {
             let argv = p.identity.argv();
             let span = p.span();
-            let fp = p.footprint(interval).max().map(|(_, v)| v as u64);
+            let fp = p.rows.iter().filter_map(|r| r.footprint_bytes).max();
             let rss = p.rss(interval).max().map(|(_, v)| v as u64);
+            let metric = if p.rows.iter().any(|r| r.footprint_bytes.is_some()) {
+                "footprint"
+            } else {
+                "rss"
+            };
             ProcessReport {
                 pid: p.identity.pid,
                 start_time_us: p.identity.start_time_us,
@@ -399,6 +412,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 peak_footprint_bytes: fp,
                 peak_rss_bytes: rss,
                 last_footprint_bytes: p.last_footprint(),
+                metric: metric.into(),
                 ollama_size_bytes: None,
             }
         })
@@ -436,7 +450,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     let runner_ref = |p: &ProcessReport, peak: Option<u64>| RunnerRef {
         pid: p.pid,
         model: p.model.clone(),
-        peak_footprint_bytes: peak,
+        peak_bytes: peak,
+        peak_metric: p.metric.clone(),
     };
 
     // Runner starts and exits, and each runner's size against Ollama's.
@@ -456,12 +471,15 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 last,
                 None,
                 EventKind::RunnerExit {
-                    runner: runner_ref(p, p.peak_footprint_bytes),
+                    runner: runner_ref(p, p.peak_footprint_bytes.or(p.peak_rss_bytes)),
                     last_footprint_bytes: p.last_footprint_bytes,
                 },
             );
         }
-        if let (Some(size), Some(fp)) = (p.ollama_size_bytes, p.peak_footprint_bytes) {
+        if let (Some(size), Some(fp)) = (
+            p.ollama_size_bytes,
+            p.peak_footprint_bytes.or(p.peak_rss_bytes),
+        ) {
             if let Some(ratio) = divergence::diverges(size, fp) {
                 push(
                     first,
@@ -626,7 +644,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 t,
                 None,
                 EventKind::Peak {
-                    series: "footprint_bytes".into(),
+                    series: format!("{}_bytes", p.metric),
                     pid: Some(p.pid),
                     model: p.model.clone(),
                     value: v,

@@ -1,0 +1,624 @@
+//! Parsers for the two files of the seed's shell-loop workflow, which people already recorded
+//! before memtide existed:
+//!
+//! - the process trace: a TSV with the header `ts pid ppid comm rss_kb vsz_kb command`, one row
+//!   per matching process per second (`ps -axo pid=,ppid=,comm=,rss=,vsz=,command=`);
+//! - the system log: blocks opened by `===== <UTC time> =====`, each holding the output of
+//!   `vm_stat`, `memory_pressure`, `sysctl vm.swapusage`, `ollama ps` and `curl /api/ps | jq .`.
+//!
+//! Real outputs vary (platform notes §7): every section is found by its own first line, parsed
+//! by label, and may be missing or empty. A malformed row or block is skipped with a warning
+//! that names its line; nothing here panics. The `vm_stat` text of a block is returned as is,
+//! for the sampler's decoder (`memtide_sampler::darwin`), which the importer calls.
+
+use crate::ollama::{PsResponse, RunningModel};
+
+/// A warning about input that was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// One row of the process TSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PsRow {
+    /// The row's time.
+    pub time: jiff::Timestamp,
+    /// PID.
+    pub pid: u32,
+    /// Parent PID.
+    pub ppid: u32,
+    /// `comm` as `ps` printed it (macOS prints the executable's path).
+    pub comm: String,
+    /// RSS in bytes (`rss_kb` × 1024).
+    pub rss_bytes: u64,
+    /// Virtual size in bytes (`vsz_kb` × 1024).
+    pub vsz_bytes: u64,
+    /// The command line as `ps` joined it.
+    pub command: String,
+}
+
+fn parse_time(s: &str) -> Option<jiff::Timestamp> {
+    s.trim().parse().ok()
+}
+
+/// Parses the process TSV. A header line is optional; rows with too few fields or bad
+/// numbers are skipped with a warning.
+pub fn parse_ps_tsv(text: &str) -> (Vec<PsRow>, Vec<Warning>) {
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() || line.starts_with("ts\t") {
+            continue;
+        }
+        let f: Vec<&str> = line.splitn(7, '\t').collect();
+        let parsed = (|| {
+            if f.len() < 6 {
+                return Err(format!("{} tab-separated fields, expected 7", f.len()));
+            }
+            let time = parse_time(f[0]).ok_or_else(|| format!("`{}` is not a UTC time", f[0]))?;
+            let num = |k: &str, v: &str| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{k} `{v}` is not a number"))
+            };
+            Ok(PsRow {
+                time,
+                pid: num("pid", f[1])? as u32,
+                ppid: num("ppid", f[2])? as u32,
+                comm: f[3].trim().to_owned(),
+                rss_bytes: num("rss_kb", f[4])?.saturating_mul(1024),
+                vsz_bytes: num("vsz_kb", f[5])?.saturating_mul(1024),
+                command: f.get(6).map_or("", |c| c.trim()).to_owned(),
+            })
+        })();
+        match parsed {
+            Ok(r) => rows.push(r),
+            Err(message) => warnings.push(Warning {
+                line: line_no,
+                message,
+            }),
+        }
+    }
+    (rows, warnings)
+}
+
+/// Splits a `ps`-joined command line into arguments. Spaces inside arguments are lost by
+/// `ps`; the one place that matters, a `--model` path with spaces (`/Users/First Last/…`),
+/// is put back together: everything after `--model` up to the next option is one argument.
+pub fn split_command(command: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // 0: ordinary; 1: the last word was `--model`; 2: the last word is a `--model` value.
+    let mut state = 0;
+    for word in command.split_whitespace() {
+        match state {
+            2 if !word.starts_with('-') => {
+                if let Some(value) = out.last_mut() {
+                    value.push(' ');
+                    value.push_str(word);
+                }
+                continue;
+            }
+            1 if !word.starts_with('-') => {
+                out.push(word.to_owned());
+                state = 2;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(word.to_owned());
+        state = if word == "--model" || word == "-m" {
+            1
+        } else {
+            0
+        };
+    }
+    out
+}
+
+/// What `memory_pressure` said.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MemoryPressure {
+    /// "The system has N" (bytes).
+    pub total_bytes: Option<u64>,
+    /// "System-wide memory free percentage: N%".
+    pub free_percent: Option<f64>,
+}
+
+/// What `sysctl vm.swapusage` said, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SwapUsage {
+    /// `total =`.
+    pub total_bytes: u64,
+    /// `used =`.
+    pub used_bytes: u64,
+}
+
+/// One row of an `ollama ps` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OllamaPsRow {
+    /// NAME.
+    pub name: String,
+    /// ID (first 12 hex of the manifest digest).
+    pub id: String,
+    /// SIZE, back to bytes from Ollama's decimal units (lossy: `4.0 GB` is 4 000 000 000).
+    pub size_bytes: Option<u64>,
+    /// PROCESSOR, as printed.
+    pub processor: String,
+    /// CONTEXT (v0.10+).
+    pub context: Option<u64>,
+    /// UNTIL, as printed.
+    pub until: String,
+}
+
+/// One `===== time =====` block of the system log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Block {
+    /// The line of the `=====` header.
+    pub line: usize,
+    /// Its time.
+    pub time: Option<jiff::Timestamp>,
+    /// The `vm_stat` output, as text.
+    pub vm_stat: Option<String>,
+    /// What `memory_pressure` said.
+    pub memory_pressure: Option<MemoryPressure>,
+    /// What `sysctl vm.swapusage` said.
+    pub swap: Option<SwapUsage>,
+    /// The `ollama ps` table (empty when it had only a header).
+    pub ollama_ps: Option<Vec<OllamaPsRow>>,
+    /// `ollama ps` failed to reach the server (`Error: …`).
+    pub ollama_error: Option<String>,
+    /// The `/api/ps` JSON.
+    pub api_ps: Option<PsResponse>,
+}
+
+/// Parses `total = 2048.00M  used = 990.81M  free = 1057.19M  (encrypted)`, with or without
+/// the `vm.swapusage:` prefix, with `,` or `.` as the decimal mark, and `K`/`M`/`G` units.
+pub fn parse_swapusage(line: &str) -> Option<SwapUsage> {
+    let line = line.trim().trim_start_matches("vm.swapusage:").trim();
+    let value = |key: &str| -> Option<u64> {
+        let rest = line
+            .split(key)
+            .nth(1)?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim_start();
+        let token = rest.split_whitespace().next()?;
+        let (num, unit) = token.split_at(token.find(|c: char| c.is_ascii_alphabetic())?);
+        let n: f64 = num.replace(',', ".").parse().ok()?;
+        let mult = match unit {
+            "K" => 1024.0,
+            "M" => 1024.0 * 1024.0,
+            "G" => 1024.0 * 1024.0 * 1024.0,
+            _ => return None,
+        };
+        Some((n * mult).round() as u64)
+    };
+    Some(SwapUsage {
+        total_bytes: value("total")?,
+        used_bytes: value("used")?,
+    })
+}
+
+/// `format.HumanBytes` back to bytes: decimal units (`KB` = 1000), `N B` below 1000.
+fn parse_human_bytes(s: &str) -> Option<u64> {
+    let mut it = s.split_whitespace();
+    let n: f64 = it.next()?.parse().ok()?;
+    let mult = match it.next()? {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        _ => return None,
+    };
+    Some((n * mult).round() as u64)
+}
+
+/// Splits a table line into cells: on tabs (Ollama ≤ v0.3.10, which also pads with spaces)
+/// or on runs of two or more spaces (v0.3.11+).
+fn cells(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in line.split('\t') {
+        let mut cur = String::new();
+        let mut spaces = 0;
+        for ch in part.chars() {
+            if ch == ' ' {
+                spaces += 1;
+                continue;
+            }
+            if spaces >= 2 && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            } else if spaces == 1 && !cur.is_empty() {
+                cur.push(' ');
+            }
+            spaces = 0;
+            cur.push(ch);
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+    }
+    out
+}
+
+/// Parses an `ollama ps` table (header line first). Columns are found by the header's names,
+/// so the 5- and 6-column layouts both work.
+pub fn parse_ollama_ps(lines: &[&str]) -> Option<Vec<OllamaPsRow>> {
+    let header = cells(lines.first()?);
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (name_i, id_i, size_i) = (col("NAME")?, col("ID")?, col("SIZE")?);
+    let (proc_i, ctx_i, until_i) = (col("PROCESSOR"), col("CONTEXT"), col("UNTIL"));
+    let mut rows = Vec::new();
+    for line in &lines[1..] {
+        let c = cells(line);
+        if c.len() < 3 {
+            continue;
+        }
+        let get = |i: Option<usize>| i.and_then(|i| c.get(i)).cloned().unwrap_or_default();
+        rows.push(OllamaPsRow {
+            name: get(Some(name_i)),
+            id: get(Some(id_i)),
+            size_bytes: parse_human_bytes(&get(Some(size_i))),
+            processor: get(proc_i),
+            context: get(ctx_i).parse().ok(),
+            until: get(until_i),
+        });
+    }
+    Some(rows)
+}
+
+impl OllamaPsRow {
+    /// As an `/api/ps` entry, for a block that has the table but no JSON. The size is lossy
+    /// (see [`OllamaPsRow::size_bytes`]).
+    pub fn to_running_model(&self) -> RunningModel {
+        RunningModel {
+            name: self.name.clone(),
+            model: self.name.clone(),
+            size: self.size_bytes.unwrap_or(0),
+            digest: self.id.clone(),
+            context_length: self.context,
+            ..RunningModel::default()
+        }
+    }
+}
+
+fn header_time(line: &str) -> Option<Option<jiff::Timestamp>> {
+    let inner = line.trim().strip_prefix("=====")?.strip_suffix("=====")?;
+    Some(parse_time(inner))
+}
+
+/// Parses the system log into blocks. A block whose header time cannot be read is skipped
+/// with a warning; so is a section that starts but cannot be parsed.
+pub fn parse_system_log(text: &str) -> (Vec<Block>, Vec<Warning>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut blocks = Vec::new();
+    let mut warnings = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(time) = header_time(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        let mut end = i + 1;
+        while end < lines.len() && header_time(lines[end]).is_none() {
+            end += 1;
+        }
+        match time {
+            Some(t) => {
+                let (block, w) = parse_block(&lines[start + 1..end], start + 2, t);
+                warnings.extend(w);
+                blocks.push(Block {
+                    line: start + 1,
+                    ..block
+                });
+            }
+            None => warnings.push(Warning {
+                line: start + 1,
+                message: format!(
+                    "`{}` has no readable UTC time; block skipped",
+                    lines[start].trim()
+                ),
+            }),
+        }
+        i = end;
+    }
+    (blocks, warnings)
+}
+
+fn parse_block(lines: &[&str], first_line: usize, time: jiff::Timestamp) -> (Block, Vec<Warning>) {
+    let mut b = Block {
+        time: Some(time),
+        ..Block::default()
+    };
+    let mut warnings = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let t = line.trim();
+        let here = first_line + i;
+        if t.starts_with("Mach Virtual Memory Statistics") {
+            let mut j = i + 1;
+            while j < lines.len() && lines[j].trim_end().ends_with('.') && lines[j].contains(':') {
+                j += 1;
+            }
+            b.vm_stat = Some(lines[i..j].join("\n"));
+            i = j;
+        } else if t.starts_with("The system has") {
+            let mut mp = MemoryPressure {
+                total_bytes: t
+                    .strip_prefix("The system has")
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|n| n.parse().ok()),
+                ..MemoryPressure::default()
+            };
+            let mut j = i + 1;
+            while j < lines.len() {
+                let l = lines[j].trim();
+                if let Some(p) = l.strip_prefix("System-wide memory free percentage:") {
+                    mp.free_percent = p.trim().trim_end_matches('%').trim().parse().ok();
+                    if mp.free_percent.is_none() {
+                        warnings.push(Warning {
+                            line: first_line + j,
+                            message: format!("`{l}`: no percentage"),
+                        });
+                    }
+                    j += 1;
+                    break;
+                }
+                if header_like(l) {
+                    break;
+                }
+                j += 1;
+            }
+            b.memory_pressure = Some(mp);
+            i = j;
+        } else if t.starts_with("vm.swapusage") || t.starts_with("total =") {
+            match parse_swapusage(t) {
+                Some(s) => b.swap = Some(s),
+                None => warnings.push(Warning {
+                    line: here,
+                    message: format!("`{t}` is not a swap usage line"),
+                }),
+            }
+            i += 1;
+        } else if t.starts_with("NAME") && t.contains("ID") && t.contains("SIZE") {
+            let mut j = i + 1;
+            while j < lines.len()
+                && !lines[j].trim().is_empty()
+                && !lines[j].trim_start().starts_with('{')
+            {
+                j += 1;
+            }
+            match parse_ollama_ps(&lines[i..j]) {
+                Some(rows) => b.ollama_ps = Some(rows),
+                None => warnings.push(Warning {
+                    line: here,
+                    message: "an `ollama ps` table without NAME, ID and SIZE columns".into(),
+                }),
+            }
+            i = j;
+        } else if t.starts_with("Error:") && b.ollama_ps.is_none() {
+            b.ollama_error = Some(t.to_owned());
+            i += 1;
+        } else if t.starts_with('{') {
+            // jq pretty-prints; the object ends at the line where the braces balance.
+            let mut depth = 0i64;
+            let mut j = i;
+            let mut closed = false;
+            while j < lines.len() {
+                for ch in lines[j].chars() {
+                    match ch {
+                        '{' | '[' => depth += 1,
+                        '}' | ']' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                j += 1;
+                if depth <= 0 {
+                    closed = true;
+                    break;
+                }
+            }
+            let json = lines[i..j].join("\n");
+            match (closed, crate::ollama::parse_ps(&json)) {
+                (true, Ok(ps)) => b.api_ps = Some(ps),
+                (_, Err(e)) => warnings.push(Warning {
+                    line: here,
+                    message: format!("/api/ps JSON skipped: {e}"),
+                }),
+                (false, Ok(_)) => warnings.push(Warning {
+                    line: here,
+                    message: "/api/ps JSON is cut short".into(),
+                }),
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    (b, warnings)
+}
+
+/// A line that starts another section.
+fn header_like(l: &str) -> bool {
+    l.starts_with("Mach Virtual Memory")
+        || l.starts_with("vm.swapusage")
+        || l.starts_with("total =")
+        || l.starts_with("NAME")
+        || l.starts_with('{')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../tests/fixtures/seed/", $name))
+        };
+    }
+
+    #[test]
+    fn swapusage_variants() {
+        let m = 1024.0 * 1024.0;
+        let mib = |v: f64| (v * m).round() as u64;
+        let cases = [
+            (fixture!("fastfetch-245-zero-swap-encrypted.txt"), 0.0, 0.0),
+            (fixture!("oct-2026-16g-990M-used.txt"), 2048.0, 990.81),
+            (
+                fixture!("orbstack-notes-no-encrypted-suffix.txt"),
+                2048.0,
+                605.88,
+            ),
+            (fixture!("px-80-4096M.txt"), 4096.0, 2743.50),
+        ];
+        for (text, total, used) in cases {
+            let s = parse_swapusage(text.trim()).unwrap();
+            assert_eq!(
+                (s.total_bytes, s.used_bytes),
+                (mib(total), mib(used)),
+                "{text}"
+            );
+        }
+        let comma = parse_swapusage("total = 1024,00M  used = 512,50M  free = 511,50M  ").unwrap();
+        assert_eq!(comma.used_bytes, mib(512.5));
+        assert_eq!(
+            parse_swapusage("vm.swapusage: total = 2.00G  used = 1.00G  free = 1.00G")
+                .unwrap()
+                .total_bytes,
+            2 << 30
+        );
+        assert!(parse_swapusage("total = lots").is_none());
+    }
+
+    #[test]
+    fn ollama_ps_tables_of_every_layout() {
+        let t = |text: &str| {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let start = lines.iter().position(|l| l.starts_with("NAME")).unwrap();
+            let end = lines[start + 1..]
+                .iter()
+                .position(|l| l.starts_with('%') || l.starts_with("NAME") || l.ends_with(':'))
+                .map_or(lines.len(), |e| start + 1 + e);
+            parse_ollama_ps(&lines[start..end]).unwrap()
+        };
+        let two = t(fixture!("ollama-bash-lib-demo-two-models-2025-07-29.txt"));
+        assert_eq!(two.len(), 2);
+        assert_eq!(
+            (two[0].name.as_str(), two[0].id.as_str(), two[0].size_bytes),
+            ("granite3.3:2b", "07bd1f170855", Some(2_700_000_000))
+        );
+        assert_eq!(
+            (two[1].context, two[1].until.as_str()),
+            (Some(4096), "4 minutes from now")
+        );
+        let tab = t(fixture!("ollama-9527-tab-padded-old-format.txt"));
+        assert_eq!(
+            (tab[0].name.as_str(), tab[0].size_bytes, tab[0].context),
+            ("llama3:70b", Some(42_000_000_000), None)
+        );
+        assert_eq!(tab[0].until, "4 minutes from now");
+        let partial = t(fixture!("gpt-oss-20b-partial-64-36.txt"));
+        assert_eq!(partial[0].processor, "64%/36% CPU/GPU");
+        let forever = t(fixture!("linux-amd-qwen3.8-27b-forever-keepalive.txt"));
+        assert_eq!(
+            (forever[0].until.as_str(), forever[0].context),
+            ("Forever", Some(98304))
+        );
+        let old = t(fixture!("pre-0.10-gemma3-27b-partial-25-75.txt"));
+        assert_eq!(
+            (
+                old[0].name.as_str(),
+                old[0].processor.as_str(),
+                old[0].context
+            ),
+            ("gemma3:27b", "25%/75% CPU/GPU", None)
+        );
+        let empty =
+            parse_ollama_ps(&["NAME    ID    SIZE    PROCESSOR    CONTEXT    UNTIL"]).unwrap();
+        assert!(empty.is_empty());
+        assert!(parse_ollama_ps(&["no table here"]).is_none());
+    }
+
+    #[test]
+    fn ps_rows_and_commands() {
+        let text = "ts\tpid\tppid\tcomm\trss_kb\tvsz_kb\tcommand\n\
+            2026-05-14T09:25:03Z\t91511\t91503\t/Applications/Ollama.app/Contents/Resources/ollama\t83792\t436878528\t/Applications/Ollama.app/Contents/Resources/ollama serve\n\
+            garbage line\n\
+            2026-05-14T09:25:03Z\tx\t1\tc\t1\t1\tc\n";
+        let (rows, w) = parse_ps_tsv(text);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].rss_bytes, 83792 * 1024);
+        assert_eq!(w.iter().map(|w| w.line).collect::<Vec<_>>(), [3, 4]);
+        assert!(w[1].message.contains("pid"));
+        let argv = split_command("/Applications/Ollama.app/Contents/Resources/ollama runner --model /Users/First Last/.ollama/models/blobs/sha256-ab --port 5");
+        assert_eq!(
+            argv,
+            [
+                "/Applications/Ollama.app/Contents/Resources/ollama",
+                "runner",
+                "--model",
+                "/Users/First Last/.ollama/models/blobs/sha256-ab",
+                "--port",
+                "5"
+            ]
+        );
+    }
+
+    #[test]
+    fn memory_pressure_full_quiet_and_cut() {
+        for (text, total, pct) in [
+            (
+                fixture!("openclaw-mini2-32g-2026-05-26.txt"),
+                34359738368u64,
+                Some(87.0),
+            ),
+            (
+                fixture!("quiet-Q-16g-2026-09-01.txt"),
+                17179869184,
+                Some(66.0),
+            ),
+            (fixture!("head20-16g-2026-10-02.txt"), 17179869184, None),
+        ] {
+            let log = format!("===== 2026-05-14T09:25:03Z =====\n{text}\n");
+            let (blocks, _) = parse_system_log(&log);
+            let mp = blocks[0].memory_pressure.unwrap();
+            assert_eq!((mp.total_bytes, mp.free_percent), (Some(total), pct));
+        }
+    }
+
+    #[test]
+    fn a_block_with_every_section_and_broken_ones() {
+        let log = format!(
+            "===== 2026-05-14T09:25:03Z =====\n{}{}{}{}{}\n===== not a time =====\nPages free: 1.\n===== 2026-05-14T09:25:08Z =====\n{{\n  \"models\": [\n",
+            fixture!("ollama-7255-m1-16k.txt"),
+            fixture!("openclaw-mini2-32g-2026-05-26.txt"),
+            fixture!("oct-2026-16g-990M-used.txt"),
+            fixture!("ollama-bash-lib-demo-two-models-2025-07-29.txt"),
+            fixture!("ollama-bash-lib-demo-two-models-2025-07-29.json"),
+        );
+        let (blocks, warnings) = parse_system_log(&log);
+        assert_eq!(blocks.len(), 2);
+        let b = &blocks[0];
+        assert!(b
+            .vm_stat
+            .as_deref()
+            .unwrap()
+            .ends_with("Swapouts:                               6987980."));
+        assert_eq!(b.memory_pressure.unwrap().free_percent, Some(87.0));
+        assert_eq!(b.swap.unwrap().total_bytes, 2048 << 20);
+        assert_eq!(b.ollama_ps.as_ref().unwrap().len(), 2);
+        assert_eq!(b.api_ps.as_ref().unwrap().models[1].name, "llama3.2:3b");
+        // The block with an unreadable time and the cut JSON are reported by line.
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].message.contains("no readable UTC time"));
+        assert!(warnings[1].message.contains("/api/ps JSON"));
+        assert!(blocks[1].api_ps.is_none());
+    }
+}

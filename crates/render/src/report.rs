@@ -1,0 +1,450 @@
+//! The report as a person reads it: plain text for a terminal, or Markdown for an issue. Times
+//! are local, with the UTC offset stated once at the top.
+
+use crate::format_bytes;
+use memtide_model::events::{Event, EventKind, ListedModel, Moment, RunnerRef};
+use memtide_model::report::Report;
+use std::fmt::Write;
+
+/// Text or Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Aligned plain text.
+    Text,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+}
+
+/// Formats UTC times of the report in one time zone.
+pub struct Clock {
+    tz: jiff::tz::TimeZone,
+}
+
+impl Clock {
+    /// Times in `tz` (use `jiff::tz::TimeZone::system()` for the machine's zone).
+    pub fn new(tz: jiff::tz::TimeZone) -> Clock {
+        Clock { tz }
+    }
+
+    fn zoned(&self, utc: &str) -> Option<jiff::Zoned> {
+        utc.parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.to_zoned(self.tz.clone()))
+    }
+
+    /// `HH:MM:SS.mmm` local.
+    pub fn time(&self, utc: &str) -> String {
+        self.zoned(utc)
+            .map(|z| z.strftime("%H:%M:%S%.3f").to_string())
+            .unwrap_or_else(|| utc.to_owned())
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` local.
+    pub fn date_time(&self, utc: &str) -> String {
+        self.zoned(utc)
+            .map(|z| z.strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| utc.to_owned())
+    }
+
+    /// `UTC+02:00`, at the given time (offsets change with daylight saving).
+    pub fn offset(&self, utc: &str) -> String {
+        self.zoned(utc)
+            .map(|z| format!("UTC{}", z.strftime("%:z")))
+            .unwrap_or_else(|| "UTC".into())
+    }
+}
+
+fn opt_bytes(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_owned(), format_bytes)
+}
+
+fn runner(r: &RunnerRef) -> String {
+    match &r.model {
+        Some(m) => format!("runner PID {} for {m}", r.pid),
+        None => format!("runner PID {} (model unknown)", r.pid),
+    }
+}
+
+fn listed(models: &[ListedModel]) -> String {
+    if models.is_empty() {
+        return "no model".into();
+    }
+    models
+        .iter()
+        .map(|m| format!("{} ({})", m.name, format_bytes(m.size_bytes)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn memory(m: &Moment, clock: &Clock) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = m.free_percent {
+        parts.push(format!("free memory was {p:.0} %"));
+    }
+    if let Some(w) = m.wired_bytes {
+        parts.push(format!("wired memory was {}", format_bytes(w)));
+    }
+    if let Some(c) = m.compressor_bytes {
+        parts.push(format!("compressor was {}", format_bytes(c)));
+    }
+    if let Some(s) = m.swap_used_bytes {
+        parts.push(format!("swap used was {}", format_bytes(s)));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    let last = parts.pop().unwrap_or_default();
+    let list = if parts.is_empty() {
+        last
+    } else {
+        format!("{}, and {last}", parts.join(", "))
+    };
+    format!("At {} {list}.", clock.time(&m.time_utc))
+}
+
+fn span(e: &Event, clock: &Clock) -> String {
+    match &e.end_utc {
+        Some(end) if end != &e.time_utc => {
+            format!("{} to {}", clock.time(&e.time_utc), clock.time(end))
+        }
+        _ => clock.time(&e.time_utc),
+    }
+}
+
+/// One sentence (or two) per event.
+pub fn sentence(e: &Event, clock: &Clock) -> String {
+    match &e.kind {
+        EventKind::RunnerStart { runner: r } => format!("{} started.", capital(&runner(r))),
+        EventKind::RunnerExit {
+            runner: r,
+            last_footprint_bytes,
+        } => {
+            let metric = if r.peak_metric == "rss" {
+                "RSS"
+            } else {
+                "footprint"
+            };
+            format!(
+                "{} exited; its last {metric} was {}, its peak {}.",
+                capital(&runner(r)),
+                opt_bytes(*last_footprint_bytes),
+                opt_bytes(r.peak_bytes)
+            )
+        }
+        EventKind::ModelLoad {
+            model,
+            before_recording: true,
+        } => format!(
+            "{} was already loaded when recording began (Ollama: {}).",
+            model.name,
+            format_bytes(model.size_bytes)
+        ),
+        EventKind::ModelLoad { model, .. } => {
+            format!(
+                "Ollama loaded {} ({}).",
+                model.name,
+                format_bytes(model.size_bytes)
+            )
+        }
+        EventKind::ModelUnload {
+            name,
+            last_size_bytes,
+        } => {
+            format!(
+                "Ollama unloaded {name} ({}).",
+                format_bytes(*last_size_bytes)
+            )
+        }
+        EventKind::Overlap {
+            first,
+            second,
+            worst,
+            ollama_models,
+        } => {
+            let mut s = format!(
+                "At {}, {} was still alive while {} started (until {}; peak {} {} and {}).",
+                clock.time(&e.time_utc),
+                runner(first),
+                runner(second),
+                e.end_utc
+                    .as_deref()
+                    .map_or_else(String::new, |t| clock.time(t)),
+                if first.peak_metric == "rss" {
+                    "RSS"
+                } else {
+                    "footprints"
+                },
+                opt_bytes(first.peak_bytes),
+                opt_bytes(second.peak_bytes)
+            );
+            if let Some(m) = worst {
+                let mem = memory(m, clock);
+                if !mem.is_empty() {
+                    s.push_str(" During the same interval: ");
+                    s.push_str(&lower_first(&mem));
+                }
+            }
+            if !ollama_models.is_empty() {
+                let _ = write!(s, " ollama ps reported {}.", listed(ollama_models));
+            }
+            s
+        }
+        EventKind::LowMemory {
+            threshold_percent,
+            worst,
+        } => {
+            let mut s = format!(
+                "Free memory was under {threshold_percent:.0} % from {}.",
+                span(e, clock)
+            );
+            if let Some(m) = worst {
+                let mem = memory(m, clock);
+                if !mem.is_empty() {
+                    let _ = write!(s, " Lowest point: {}", lower_first(&mem));
+                }
+            }
+            s
+        }
+        EventKind::Pressure { worst } => format!(
+            "The kernel reported {worst} memory pressure from {}.",
+            span(e, clock)
+        ),
+        EventKind::SwapGrowth {
+            from_bytes,
+            to_bytes,
+        } => format!(
+            "Swap used grew from {} to {} ({}).",
+            format_bytes(*from_bytes),
+            format_bytes(*to_bytes),
+            span(e, clock)
+        ),
+        EventKind::CompressorGrowth {
+            from_bytes,
+            to_bytes,
+        } => format!(
+            "The compressor grew from {} to {} ({}).",
+            format_bytes(*from_bytes),
+            format_bytes(*to_bytes),
+            span(e, clock)
+        ),
+        EventKind::Peak {
+            series,
+            pid,
+            model,
+            value,
+        } => match (series.as_str(), pid) {
+            ("free_percent", _) => format!("Lowest free memory: {value:.0} %."),
+            ("wired_bytes", _) => format!("Peak wired memory: {}.", format_bytes(*value as u64)),
+            ("compressor_bytes", _) => format!("Peak compressor: {}.", format_bytes(*value as u64)),
+            ("swap_used_bytes", _) => format!("Peak swap used: {}.", format_bytes(*value as u64)),
+            (s, Some(pid)) => {
+                let what = if s == "rss_bytes" { "RSS" } else { "footprint" };
+                match model {
+                    Some(m) => format!(
+                        "Peak {what} of PID {pid} ({m}): {}.",
+                        format_bytes(*value as u64)
+                    ),
+                    None => format!("Peak {what} of PID {pid}: {}.", format_bytes(*value as u64)),
+                }
+            }
+            (other, None) => format!("Peak {other}: {value}."),
+        },
+        EventKind::SizeDivergence {
+            runner: r,
+            ollama_size_bytes,
+            ratio,
+        } => format!(
+            "{} peaked at {} ({}) while Ollama reported {} ({ratio:.2}×){}.",
+            capital(&runner(r)),
+            opt_bytes(r.peak_bytes),
+            r.peak_metric,
+            format_bytes(*ollama_size_bytes),
+            if *ratio < 1.0 {
+                "; mmapped weights count in RSS, not in the footprint"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn lower_first(s: &str) -> String {
+    // "At 11:25:03 …" reads as "at 11:25:03 …" after a colon.
+    match s.strip_prefix("At ") {
+        Some(rest) => format!("at {rest}"),
+        None => s.to_owned(),
+    }
+}
+
+/// The report, as text or Markdown.
+pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
+    let md = style == Style::Markdown;
+    let mut o = String::new();
+    let t = &r.trace;
+    let start = t.start_utc.as_deref().unwrap_or("");
+    let end = t.end_utc.as_deref().unwrap_or("");
+    if md {
+        let _ = writeln!(o, "# memtide report\n");
+    } else {
+        let _ = writeln!(o, "memtide report: {}", t.dir);
+    }
+    let host: Vec<&str> = [
+        Some(t.os.as_str()),
+        t.os_version.as_deref(),
+        Some(t.arch.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty() && *s != "unknown")
+    .collect();
+    let _ = writeln!(
+        o,
+        "{}, {} RAM; {} system samples every {} ms from {} to {} (local time, {}){}.",
+        host.join(" "),
+        format_bytes(t.total_memory_bytes),
+        t.samples,
+        t.system_step_ms,
+        clock.date_time(start),
+        clock.date_time(end),
+        clock.offset(start),
+        match &t.ollama_version {
+            Some(v) => format!("; Ollama {v}"),
+            None => String::new(),
+        }
+    );
+    if t.source != "memtide record" {
+        let _ = writeln!(o, "Converted by {}.", t.source);
+    }
+
+    let _ = writeln!(o, "\n{}Models", if md { "## " } else { "" });
+    if r.models.is_empty() {
+        let _ = writeln!(o, "\nNo model runner was recorded.");
+    } else {
+        let header = [
+            "MODEL",
+            "RUNNER PIDS",
+            "LIFETIME",
+            "PEAK FOOTPRINT",
+            "PEAK RSS",
+            "OLLAMA SIZE",
+            "NAME FROM",
+        ];
+        let rows: Vec<[String; 7]> = r
+            .models
+            .iter()
+            .map(|m| {
+                [
+                    m.model.clone().unwrap_or_else(|| "(unknown)".into()),
+                    m.runner_pids
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!(
+                        "{} – {}",
+                        m.first_utc
+                            .as_deref()
+                            .map(|t| clock.time(t))
+                            .unwrap_or_default(),
+                        m.last_utc
+                            .as_deref()
+                            .map(|t| clock.time(t))
+                            .unwrap_or_default()
+                    ),
+                    opt_bytes(m.peak_footprint_bytes),
+                    opt_bytes(m.peak_rss_bytes),
+                    opt_bytes(m.ollama_size_bytes),
+                    m.name_source.describe().to_owned(),
+                ]
+            })
+            .collect();
+        table(&mut o, &header, &rows, md);
+    }
+
+    let others: Vec<_> = r
+        .processes
+        .iter()
+        .filter(|p| !p.role.is_model_runner())
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(o, "\n{}Other processes", if md { "## " } else { "" });
+        let _ = writeln!(o);
+        for p in others {
+            let _ = writeln!(
+                o,
+                "{}{} (PID {}, {}): peak {} {}{}",
+                if md { "- " } else { "  " },
+                p.role.label(),
+                p.pid,
+                p.name,
+                if p.metric == "rss" {
+                    "RSS"
+                } else {
+                    "footprint"
+                },
+                opt_bytes(p.peak_footprint_bytes.or(p.peak_rss_bytes)),
+                if p.exited { ", exited" } else { "" }
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n{}What happened", if md { "## " } else { "" });
+    let _ = writeln!(o);
+    if r.events.is_empty() {
+        let _ = writeln!(o, "Nothing: the trace has no samples.");
+    }
+    for e in &r.events {
+        if md {
+            let _ = writeln!(
+                o,
+                "- **{}** {}",
+                clock.time(&e.time_utc),
+                sentence(e, clock)
+            );
+        } else {
+            let _ = writeln!(o, "  {}  {}", clock.time(&e.time_utc), sentence(e, clock));
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "\nwarning: {w}");
+    }
+    o
+}
+
+fn table(o: &mut String, header: &[&str; 7], rows: &[[String; 7]], md: bool) {
+    let _ = writeln!(o);
+    if md {
+        let _ = writeln!(o, "| {} |", header.join(" | "));
+        let _ = writeln!(o, "|{}", "---|".repeat(header.len()));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+            let _ = writeln!(o, "| {} |", cells.join(" | "));
+        }
+        return;
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        format!("  {}", padded.join("  ").trim_end())
+    };
+    let _ = writeln!(o, "{}", line(header.to_vec()));
+    for r in rows {
+        let _ = writeln!(o, "{}", line(r.iter().map(String::as_str).collect()));
+    }
+}
