@@ -4,6 +4,7 @@ mod convert;
 mod import;
 mod poller;
 mod record;
+mod render;
 mod report;
 mod snapshot;
 
@@ -74,10 +75,53 @@ Examples:
                  --system-log system-memtrace-20260514-092503.log --out trace
   memtide report trace")]
     Import(ImportArgs),
+    /// Draw a trace: memory per process on top, system memory below, with low-memory,
+    /// pressure and overlap intervals shaded and runner and model events marked.
+    ///
+    /// The format follows the output file's extension (svg, png, html) unless --format says.
+    /// PNGs use a font built into memtide; HTML pages are self-contained, with the report.
+    #[command(after_help = "\
+Examples:
+  memtide render trace                          writes trace/memtide.svg
+  memtide render trace -o chart.png --width 2400 --height 1400
+  memtide render trace -o report.html --metric rss
+  memtide render trace --from 11:25:00 --to 11:40:00 -o zoom.svg")]
+    Render(RenderArgs),
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
     Runner(RunnerArgs),
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    /// The trace directory.
+    dir: PathBuf,
+    /// Output file [default: DIR/memtide.svg, or .png/.html with --format]
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// svg, png or html [default: from the output's extension, else svg]
+    #[arg(long, value_enum)]
+    format: Option<render::Format>,
+    /// What the per-process panel shows.
+    #[arg(long, value_enum, default_value = "footprint")]
+    metric: render::MetricArg,
+    /// Start of the window: a duration from the start (90s, 5m), a UTC time, or a local time
+    /// of day (11:25:30).
+    #[arg(long, value_name = "T")]
+    from: Option<String>,
+    /// End of the window, as for --from.
+    #[arg(long, value_name = "T")]
+    to: Option<String>,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1600)]
+    width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 1000)]
+    height: u32,
+    /// Free memory (in %) under which an interval is shaded as low.
+    #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
+    low_free_percent: f64,
 }
 
 #[derive(Args)]
@@ -240,6 +284,20 @@ fn main() {
         Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent),
         Command::Import(a) => import::run(a.ps_tsv.as_deref(), a.system_log.as_deref(), &a.out),
         Command::Runner(a) => fake_runner(&a),
+        Command::Render(a) => render::run(
+            &a.dir,
+            render::Options2 {
+                out: a.out,
+                format: a.format,
+                metric: a.metric,
+                from: a.from,
+                to: a.to,
+                width: a.width,
+                height: a.height,
+                low_free_percent: a.low_free_percent,
+            },
+        )
+        .map(|out| println!("{}", out.display())),
     };
     if let Err(e) = result {
         // A closed pipe (`memtide snapshot | head`) is not an error.

@@ -982,3 +982,73 @@ fn report_of_a_missing_or_broken_trace_names_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn render_writes_svg_png_and_html_and_escapes_command_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t");
+    // A stand-in runner whose command line carries markup.
+    let hostile = "<script>alert(1)</script>";
+    let mut runner = memtide()
+        .args(["runner", "--model", hostile, "--port", "1", "--mib", "8"])
+        .spawn()
+        .unwrap();
+    let o = record(
+        &trace,
+        &[
+            "--duration",
+            "1s",
+            "--interval",
+            "100ms",
+            "--no-ollama",
+            "--pid",
+            &runner.id().to_string(),
+        ],
+    );
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    assert!(o.status.success());
+
+    let o = memtide().arg("render").arg(&trace).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(trace.join("memtide.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Memory per process"));
+    assert!(!svg.contains("<script>"), "SVG text is escaped");
+
+    let png = dir.path().join("c.png");
+    let o = memtide()
+        .arg("render")
+        .arg(&trace)
+        .arg("-o")
+        .arg(&png)
+        .args(["--width", "640", "--height", "400"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+
+    let page = dir.path().join("p.html");
+    let o = memtide()
+        .arg("render")
+        .arg(&trace)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the command line, escaped"
+    );
+    assert!(!html.contains(hostile));
+
+    let o = memtide()
+        .arg("render")
+        .arg(&trace)
+        .args(["--from", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a duration"));
+}

@@ -13,6 +13,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod chart;
+mod decimate;
+pub mod html;
 pub mod report;
 
 /// Formats a byte count in binary units (KiB, MiB, GiB, TiB; powers of 1024), with three

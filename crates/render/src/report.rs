@@ -46,6 +46,16 @@ impl Clock {
             .unwrap_or_else(|| utc.to_owned())
     }
 
+    /// A timestamp in this zone with a `strftime` format.
+    pub fn format(&self, t: jiff::Timestamp, fmt: &str) -> String {
+        t.to_zoned(self.tz.clone()).strftime(fmt).to_string()
+    }
+
+    /// The zone's offset from UTC at `t`, in seconds.
+    pub fn offset_seconds(&self, t: jiff::Timestamp) -> i64 {
+        i64::from(self.tz.to_offset(t).seconds())
+    }
+
     /// `UTC+02:00`, at the given time (offsets change with daylight saving).
     pub fn offset(&self, utc: &str) -> String {
         self.zoned(utc)

@@ -332,7 +332,12 @@ fn successful_polls(tl: &Timeline) -> Vec<model_changes::Poll> {
 fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_changes::Change]) {
     for (p, timeline) in procs.iter_mut().zip(&tl.processes) {
         if let Role::Runner { engine, model_arg } = &p.role {
-            if matches!(engine.as_str(), "mlx" | "image") {
+            // A `--model` that is not a path is the model's name (MLX and image runners;
+            // also any runner started with a name).
+            let is_path = model_arg.starts_with('/')
+                || model_arg.contains('\\')
+                || crate::manifests::blob_digest(model_arg).is_some();
+            if matches!(engine.as_str(), "mlx" | "image") || !is_path {
                 p.model = Some(model_arg.clone());
                 p.name_source = NameSource::Argv;
             } else if !timeline.identity.models.is_empty() {
