@@ -7,7 +7,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use memtide_model::events::Options;
 use memtide_model::report;
 use memtide_model::timeline::Timeline;
-use memtide_model::trace::{self, IdentityRow, Meta, ProcessRow, Selection, SystemRow, TraceWriter};
+use memtide_model::trace::{
+    self, IdentityRow, Meta, ProcessRow, Selection, SystemRow, TraceWriter,
+};
 use memtide_render::chart::{self, ChartOptions};
 use memtide_render::report::Clock;
 use std::path::Path;
@@ -28,7 +30,10 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         total_memory_bytes: 32 * GIB,
         page_size_bytes: Some(16384),
         interval_ms,
-        selection: Selection { ollama_default: true, ..Selection::default() },
+        selection: Selection {
+            ollama_default: true,
+            ..Selection::default()
+        },
         start_utc: trace::utc_ms(start),
         end_utc: None,
         samples: None,
@@ -42,9 +47,19 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
     for p in 0..processes {
         let runner = p % 2 == 1;
         let argv: Vec<String> = if runner {
-            vec!["/Applications/Ollama.app/Contents/Resources/ollama".into(), "runner".into(), "--model".into(), format!("model-{p}:8b"), "--port".into(), format!("{}", 50000 + p)]
+            vec![
+                "/Applications/Ollama.app/Contents/Resources/ollama".into(),
+                "runner".into(),
+                "--model".into(),
+                format!("model-{p}:8b"),
+                "--port".into(),
+                format!("{}", 50000 + p),
+            ]
         } else {
-            vec!["/Applications/Ollama.app/Contents/Resources/ollama".into(), "serve".into()]
+            vec![
+                "/Applications/Ollama.app/Contents/Resources/ollama".into(),
+                "serve".into(),
+            ]
         };
         ids.push(IdentityRow {
             pid: 1000 + p,
@@ -93,7 +108,8 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
             .unwrap();
         }
     }
-    w.finish(start + Duration::from_millis(ticks * interval_ms), ticks, 0).unwrap();
+    w.finish(start + Duration::from_millis(ticks * interval_ms), ticks, 0)
+        .unwrap();
 }
 
 fn render_png(dir: &Path, out: &Path) {
@@ -107,7 +123,10 @@ fn bench(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("render_png");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    for (name, ticks, interval) in [("1h_at_10Hz_10_processes", 36_000, 100), ("24h_at_1Hz_10_processes", 86_400, 1000)] {
+    for (name, ticks, interval) in [
+        ("1h_at_10Hz_10_processes", 36_000, 100),
+        ("24h_at_1Hz_10_processes", 86_400, 1000),
+    ] {
         let dir = tmp.path().join(name);
         synthetic_trace(&dir, ticks, interval, 10);
         let out = tmp.path().join(format!("{name}.png"));

@@ -1,6 +1,7 @@
 //! The `memtide` command line.
 
 mod convert;
+mod demo;
 mod import;
 mod poller;
 mod record;
@@ -8,7 +9,7 @@ mod render;
 mod report;
 mod snapshot;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use memtide_model::trace;
 use memtide_sampler::ProcessSelector;
@@ -87,6 +88,18 @@ Examples:
   memtide render trace -o report.html --metric rss
   memtide render trace --from 11:25:00 --to 11:40:00 -o zoom.svg")]
     Render(RenderArgs),
+    /// Show memtide's main job on a built-in scenario: no Ollama needed.
+    ///
+    /// Two stand-in runners load memory the way Ollama's do when a second model loads before
+    /// the first runner exits (the overlap that stalls a Mac), a local server answers
+    /// /api/ps for them, and memtide records it at 100 ms, then writes the report and the
+    /// SVG, PNG and HTML charts. The runners hold at most 10 % of the memory available (at
+    /// most 1.5 GiB) and are always stopped, also on Ctrl-C.
+    #[command(after_help = "\
+Examples:
+  memtide demo
+  memtide demo --out demo --seconds 30")]
+    Demo(DemoArgs),
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
@@ -125,6 +138,16 @@ struct RenderArgs {
 }
 
 #[derive(Args)]
+struct DemoArgs {
+    /// Where to write the trace, report and charts [default: memtide-demo-YYYYMMDD-HHMMSS]
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// How long the scenario runs (at least 6).
+    #[arg(long, default_value_t = 12)]
+    seconds: u64,
+}
+
+#[derive(Args)]
 struct RunnerArgs {
     /// The model it pretends to serve.
     #[arg(long)]
@@ -132,9 +155,24 @@ struct RunnerArgs {
     /// The port it pretends to listen on.
     #[arg(long)]
     port: u16,
-    /// MiB to allocate and touch at start.
+    /// MiB to allocate and touch.
     #[arg(long, default_value_t = 0)]
     mib: usize,
+    /// Spread the allocation over this many ms, as a model load is.
+    #[arg(long, default_value_t = 0)]
+    ramp_ms: u64,
+    /// MiB to add later, as a KV cache grows.
+    #[arg(long, default_value_t = 0)]
+    grow_mib: usize,
+    /// When to add them, ms after start.
+    #[arg(long, default_value_t = 0)]
+    grow_after_ms: u64,
+    /// Tags the process as the demo's.
+    #[arg(long)]
+    demo_id: Option<String>,
+    /// Exit when standard input reaches its end (the demo's pipe closes when the demo dies).
+    #[arg(long)]
+    exit_with_stdin: bool,
 }
 
 #[derive(Args)]
@@ -180,6 +218,16 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Processes whose name or command line contains `pattern`.
+    pub fn matching(pattern: String) -> Selection {
+        Selection {
+            patterns: vec![pattern],
+            pids: Vec::new(),
+            children_of: None,
+            all: false,
+        }
+    }
+
     pub fn selector(&self) -> ProcessSelector {
         let mut rules = Vec::new();
         if !self.patterns.is_empty() {
@@ -284,6 +332,7 @@ fn main() {
         Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent),
         Command::Import(a) => import::run(a.ps_tsv.as_deref(), a.system_log.as_deref(), &a.out),
         Command::Runner(a) => fake_runner(&a),
+        Command::Demo(a) => start_demo(a),
         Command::Render(a) => render::run(
             &a.dir,
             render::Options2 {
@@ -312,18 +361,85 @@ fn main() {
     }
 }
 
-/// Holds `mib` MiB of touched memory until killed.
+/// Allocates and touches memory in steps (a load), optionally more later (a growing KV
+/// cache), and holds it until killed or until its standard input closes (its parent died).
 fn fake_runner(a: &RunnerArgs) -> Result<()> {
-    let _ = (&a.model, a.port);
-    let mut held = vec![0u8; a.mib << 20];
-    // One write per 4 KiB page, so that every page is resident.
-    for i in (0..held.len()).step_by(4096) {
-        held[i] = 1;
+    let _ = (&a.model, a.port, &a.demo_id);
+    // Exit when stdin reaches its end: for a runner started with a pipe, that is when the
+    // process that started it is gone.
+    if a.exit_with_stdin {
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            std::process::exit(0);
+        });
     }
-    let held = std::hint::black_box(held);
+    let touch = |mib: usize, ramp_ms: u64| -> Vec<Vec<u8>> {
+        const STEPS: usize = 10;
+        let mut held = Vec::new();
+        for i in 0..STEPS {
+            let chunk = mib / STEPS + usize::from(i < mib % STEPS);
+            let mut block = vec![0u8; chunk << 20];
+            // One write per 4 KiB page, so that every page is resident.
+            for j in (0..block.len()).step_by(4096) {
+                block[j] = 1;
+            }
+            held.push(std::hint::black_box(block));
+            std::thread::sleep(Duration::from_millis(ramp_ms / STEPS as u64));
+        }
+        held
+    };
+    let started = std::time::Instant::now();
+    let mut held = touch(a.mib, a.ramp_ms);
+    if a.grow_mib > 0 {
+        let at = Duration::from_millis(a.grow_after_ms);
+        std::thread::sleep(at.saturating_sub(started.elapsed()));
+        held.extend(touch(a.grow_mib, a.ramp_ms));
+    }
     loop {
         std::thread::sleep(Duration::from_secs(3600));
         std::hint::black_box(&held);
+    }
+}
+
+fn start_demo(a: DemoArgs) -> Result<()> {
+    let (tx, stop) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    let started = std::time::Instant::now();
+    let dir = demo::run(a.out, a.seconds, stop)?;
+    let svg = render::run(&dir, render_defaults(Some(dir.join("memtide.svg"))))?;
+    let png = render::run(&dir, render_defaults(Some(dir.join("memtide.png"))))?;
+    let html = render::run(&dir, render_defaults(Some(dir.join("memtide.html"))))?;
+    let report_path = dir.join("report.txt");
+    let text = report::text(&dir)?;
+    std::fs::write(&report_path, &text)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    print!("{text}");
+    println!();
+    println!(
+        "memtide demo finished in {:.1} s. Written:",
+        started.elapsed().as_secs_f64()
+    );
+    println!("  trace   {}", dir.display());
+    println!("  report  {}", report_path.display());
+    println!("  charts  {}", svg.display());
+    println!("          {}", png.display());
+    println!("          {}", html.display());
+    Ok(())
+}
+
+fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
+    render::Options2 {
+        out,
+        format: None,
+        metric: render::MetricArg::Footprint,
+        from: None,
+        to: None,
+        width: 1600,
+        height: 1000,
+        low_free_percent: memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT,
     }
 }
 

@@ -15,6 +15,18 @@ pub enum Format {
     Json,
 }
 
+/// The text report of a trace, in local time.
+pub fn text(dir: &Path) -> Result<String> {
+    let tl = Timeline::load(dir)
+        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    let r = report::build(&tl, &Options::default());
+    Ok(render(
+        &r,
+        Style::Text,
+        &Clock::new(jiff::tz::TimeZone::system()),
+    ))
+}
+
 pub fn run(dir: &Path, format: Format, low_free_percent: f64) -> Result<()> {
     let tl = Timeline::load(dir)
         .with_context(|| format!("cannot read the trace in {}", dir.display()))?;

@@ -1052,3 +1052,172 @@ fn render_writes_svg_png_and_html_and_escapes_command_lines() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither a duration"));
 }
+
+/// Every command in the README's `sh` blocks, run as written, in order, in a scratch directory
+/// holding a copy of `tests/fixtures` (which the import example names). `cargo run --release --`
+/// and `./target/release/memtide` run this build's binary; `cargo test` and `cargo build` are
+/// what CI itself runs. A command still running after 3 s gets Ctrl-C (SIGINT), as a user
+/// would give it, and must then exit cleanly. Any other kind of line fails the test, so the
+/// README cannot gain a command this test does not run.
+#[test]
+fn every_readme_command_works_as_written() {
+    let readme = std::fs::read_to_string(seed_path("README.md")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    copy_dir(
+        &seed_path("tests/fixtures"),
+        &scratch.path().join("tests/fixtures"),
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut ran = 0;
+    let mut in_sh = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        let cmd = line.trim();
+        if !in_sh || cmd.is_empty() {
+            continue;
+        }
+        let args: Vec<&str> = if let Some(rest) = cmd.strip_prefix("cargo run --release -- ") {
+            rest.split_whitespace().collect()
+        } else if let Some(rest) = cmd.strip_prefix("./target/release/memtide ") {
+            rest.split_whitespace().collect()
+        } else if cmd == "cargo test --workspace" || cmd == "cargo build --release" {
+            continue;
+        } else {
+            panic!("README command this test cannot run: {cmd}");
+        };
+        let mut child = memtide()
+            .args(&args)
+            .current_dir(scratch.path())
+            .env("OLLAMA_HOST", format!("127.0.0.1:{closed}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut interrupted = false;
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if !interrupted && Instant::now() > deadline && !args.contains(&"demo") {
+                signal(child.id(), "-INT");
+                interrupted = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(status.success(), "`{cmd}` failed: {err}");
+        ran += 1;
+    }
+    assert_eq!(ran, 6, "README commands run");
+    // What the README says the demo writes.
+    let demo = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("memtide-demo-"))
+        .expect("the demo's directory")
+        .path();
+    for f in [
+        "memtide.svg",
+        "memtide.png",
+        "memtide.html",
+        "report.txt",
+        "meta.json",
+    ] {
+        assert!(demo.join(f).exists(), "{f}");
+    }
+    assert!(scratch.path().join("mytrace/chart.html").exists());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The demo's stand-in runners: processes whose argv carries `--demo-id <tag>`.
+fn demo_runners(tag: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).split('\0').any(|a| a == tag))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    // A full run, shortest scenario.
+    let o = memtide()
+        .args(["demo", "--seconds", "6", "--out"])
+        .arg(dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report_json(&dir.path().join("d"));
+    let overlap = events_of(&r, "overlap");
+    assert_eq!(overlap.len(), 1);
+    assert_eq!(overlap[0]["first"]["model"], "demo/llama3.2:3b");
+    assert_eq!(overlap[0]["second"]["model"], "demo/qwen3:8b");
+    assert_eq!(events_of(&r, "runner_exit").len(), 2);
+    assert_eq!(events_of(&r, "model_load").len(), 2);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("still alive while runner PID"), "{stdout}");
+
+    // Ctrl-C in the middle: the runners are stopped, the trace is complete.
+    for (sig, name) in [("-INT", "i"), ("-KILL", "k")] {
+        let child = memtide()
+            .args(["demo", "--seconds", "12", "--out"])
+            .arg(dir.path().join(name))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let tag = format!("memtide-demo-{}", child.id());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while demo_runners(&tag).is_empty() {
+            assert!(Instant::now() < deadline, "no runner started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal(child.id(), sig);
+        let status = child.wait_with_output().unwrap().status;
+        if sig == "-INT" {
+            assert!(status.success());
+            assert!(meta(&dir.path().join(name)).end_utc.is_some());
+        }
+        // Killed outright, the demo cannot clean up; its runners notice their parent is gone.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !demo_runners(&tag).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{sig}: runners left behind: {:?}",
+                demo_runners(&tag)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -1,16 +1,33 @@
 //! # memtide-model
 //!
-//! The OS-neutral half of memtide: where Ollama is and what it says, and (as the project grows)
-//! the trace format and the join of runner processes to the models they serve. It never reads
-//! the kernel and never draws.
+//! The OS-neutral half of memtide: the trace format ([`trace`]: what `memtide record`
+//! writes), the timeline a trace loads into ([`timeline`]), which process is which runner and
+//! which model it served ([`runner`], [`manifests`]), the events found in a trace
+//! ([`events`]) and the report built from them ([`report`]); plus Ollama's HTTP API
+//! ([`ollama`]) and the parsers of the seed's shell-loop files ([`seed`]). It never reads the
+//! kernel and never draws.
 //!
 //! ```
-//! use memtide_model::ollama::base_url;
+//! use memtide_model::{events, report, timeline::Timeline};
 //!
-//! // `--ollama` wins, then `OLLAMA_HOST` read the way Ollama reads it, then the default.
-//! assert_eq!(base_url(None, Some("0.0.0.0:8080")), "http://0.0.0.0:8080");
-//! assert_eq!(base_url(None, None), "http://127.0.0.1:11434");
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/trace-imported"));
+//! let trace = Timeline::load(dir)?;
+//! let report = report::build(&trace, &events::Options::default());
+//! for model in &report.models {
+//!     println!("{:?}: runners {:?}, peak RSS {:?} B", model.model, model.runner_pids, model.peak_rss_bytes);
+//! }
+//! let overlaps = report.events.iter().filter(|e| matches!(e.kind, events::EventKind::Overlap { .. }));
+//! assert_eq!(overlaps.count(), 1);
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! ## Errors
+//!
+//! Reading and writing traces gives [`trace::TraceError`], which names the file (and the line,
+//! for a malformed row); Ollama requests give [`ollama::OllamaError`], classified as
+//! unreachable, timeout, HTTP error or bad response.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

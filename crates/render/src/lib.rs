@@ -1,14 +1,32 @@
 //! # memtide-render
 //!
-//! Turns memtide's traces into what a person reads: charts (SVG, PNG, HTML) and reports. It
-//! reads traces through `memtide-model` and never touches the kernel: [`report`] writes a
-//! report as text or Markdown; [`format_bytes`] is the number formatting every label shares.
+//! Turns memtide's traces into what a person reads: the chart ([`chart`]: memory per process
+//! above, system memory below, shaded low-memory, pressure and overlap intervals, markers for
+//! runners and models) as SVG or PNG on any plotters backend, a self-contained HTML page
+//! ([`html`]), and the report as text or Markdown ([`report`]). It reads traces through
+//! `memtide-model` and never touches the kernel.
 //!
 //! ```
-//! use memtide_render::format_bytes;
+//! use memtide_model::{events, report, timeline::Timeline};
+//! use memtide_render::{chart, report::Clock};
 //!
-//! assert_eq!(format_bytes(3 * 1024 * 1024 * 1024 / 2), "1.50 GiB");
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/trace-imported"));
+//! let trace = Timeline::load(dir)?;
+//! let report = report::build(&trace, &events::Options::default());
+//! let clock = Clock::new(jiff::tz::TimeZone::UTC);
+//! let (svg, drawn) = chart::svg(&trace, &report, &chart::ChartOptions::default(), &clock)?;
+//! assert!(svg.starts_with("<svg"));
+//! println!("{} lines per process, {} shaded intervals", drawn.process_series.len(), drawn.bands.len());
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! ## Fonts
+//!
+//! PNGs are drawn with DejaVu Sans, embedded in the binary (the `dejavu` crate), so no system
+//! font is needed. plotters keeps registered fonts in a process-wide table; this crate
+//! registers its font there once, on first use.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -46,7 +46,19 @@ struct Known {
     in_tree: bool,
     /// The tick in which this PID was last listed.
     seen: u64,
+    /// When a process born during sampling was first seen; `None` for processes that were
+    /// there from the start, for followed ones, and for those that cannot be read.
+    born: Option<Instant>,
 }
+
+/// How long a process born during sampling and not selected is judged again at every tick.
+///
+/// A new process is first a copy of its parent (`fork`), and becomes what it is only when it
+/// calls `exec`, under the same PID and start time. A tick that lands between the two sees
+/// the parent's name and command line: `ollama serve`'s, for a runner being started. Judging
+/// young processes again for two seconds catches the exec (which follows the fork within
+/// milliseconds) at the cost of a few reads per new process.
+pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Followed<H> {
     info: Arc<ProcessInfo>,
@@ -88,6 +100,8 @@ pub(crate) struct Core<B: Backend> {
     followed: Vec<Followed<B::Handle>>,
     pids: Vec<u32>,
     fresh: Vec<(u32, Identity)>,
+    /// Young unselected processes judged again this tick: PID, start time, first seen.
+    young: Vec<(u32, u64, Option<Instant>)>,
     system: SystemSample,
     processes: Vec<ProcessSample>,
     started: Vec<Arc<ProcessInfo>>,
@@ -106,6 +120,7 @@ impl<B: Backend> Core<B> {
             followed: Vec::new(),
             pids: Vec::new(),
             fresh: Vec::new(),
+            young: Vec::new(),
             system: SystemSample::default(),
             processes: Vec::new(),
             started: Vec::new(),
@@ -169,13 +184,29 @@ impl<B: Backend> Core<B> {
         self.backend.system(&mut self.system)?;
         self.backend.list_pids(&mut self.pids)?;
 
-        // Mark every listed PID; collect the ones never seen.
+        // Mark every listed PID; collect the ones never seen, and the young unselected ones
+        // to judge again (see EXEC_RECHECK_WINDOW).
         let mut unseen = Vec::new();
+        let instant = Instant::now();
+        // Only a judgement by name or command line can change at exec.
+        let recheck = self.selector.needs_command_line();
         for &pid in &self.pids {
             match self.known.get_mut(&pid) {
-                Some(k) => k.seen = now,
+                Some(k) => {
+                    k.seen = now;
+                    if recheck
+                        && k.born
+                            .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW)
+                    {
+                        self.young.push((pid, k.start_time_us, k.born));
+                        unseen.push(pid);
+                    }
+                }
                 None => unseen.push(pid),
             }
+        }
+        for (pid, _, _) in &self.young {
+            self.known.remove(pid);
         }
 
         // Read the followed processes. One that is gone leaves the series; if its PID is still
@@ -237,6 +268,7 @@ impl<B: Backend> Core<B> {
                             start_time_us: 0,
                             in_tree: false,
                             seen: now,
+                            born: None,
                         },
                     );
                 }
@@ -273,15 +305,24 @@ impl<B: Backend> Core<B> {
                     .get(&ident.ppid)
                     .is_some_and(|p| p.in_tree && p.start_time_us <= ident.start_time_us);
             let in_tree = verdict.tree_root || parent_in_tree;
+            // A process judged again keeps the time it was first seen, if it is still the
+            // same process; any other is new now (unless it was there from the start).
+            let born = match self.young.iter().find(|(p, _, _)| *p == pid) {
+                Some(&(_, start, born)) if start == ident.start_time_us => born,
+                _ if preexisting => None,
+                _ => Some(Instant::now()),
+            };
+            let selected = verdict.direct || in_tree;
             self.known.insert(
                 pid,
                 Known {
                     start_time_us: ident.start_time_us,
                     in_tree,
                     seen: now,
+                    born: if selected { None } else { born },
                 },
             );
-            if !(verdict.direct || in_tree) {
+            if !selected {
                 continue;
             }
             let (exe, argv) = if want_argv {
@@ -315,6 +356,7 @@ impl<B: Backend> Core<B> {
         }
         self.fresh = fresh;
         self.fresh.clear();
+        self.young.clear();
     }
 }
 
@@ -441,6 +483,32 @@ mod tests {
             (c.backend.identify_calls, c.backend.argv_calls),
             (ids, argvs)
         );
+    }
+
+    #[test]
+    fn a_process_seen_between_fork_and_exec_is_judged_again() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.spawn(50, 500, 1, "ollama", 1);
+        c.backend.procs.get_mut(&50).unwrap().1 = vec!["ollama".into(), "serve".into()];
+        assert!(c.tick().unwrap().processes.is_empty());
+        // serve forks: the child is still a copy of serve when the tick sees it.
+        c.backend.spawn(60, 600, 50, "ollama", 9);
+        c.backend.procs.get_mut(&60).unwrap().1 = vec!["ollama".into(), "serve".into()];
+        assert!(c.tick().unwrap().processes.is_empty());
+        // Then it execs the runner: same PID, same start time, new command line.
+        c.backend.procs.get_mut(&60).unwrap().1 = vec![
+            "ollama".into(),
+            "runner".into(),
+            "--port".into(),
+            "1".into(),
+        ];
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(60, 600)]);
+        assert_eq!(t.started[0].argv[1], "runner");
+        // Once followed, its command line is not read again.
+        let calls = c.backend.argv_calls;
+        c.tick().unwrap();
+        assert_eq!(c.backend.argv_calls, calls);
     }
 
     #[test]

@@ -1,0 +1,320 @@
+//! `memtide demo`: memtide's main job on a built-in scenario, with no Ollama needed.
+//!
+//! Two stand-in runners (this binary re-executed as `memtide runner --model … --port …`)
+//! load and hold memory in the phases that stall a Mac: model A loads; model B starts loading
+//! before A exits (the overlap); A exits; B grows (its KV cache); B exits. A local HTTP server
+//! answers `/api/ps` and `/api/version` as Ollama would for them. memtide records it all at
+//! 100 ms, then writes the report and the SVG, PNG and HTML charts.
+
+use crate::record;
+use crate::Selection;
+use anyhow::{Context, Result};
+use memtide_render::format_bytes;
+use memtide_sampler::{ProcessSelector, Sampler};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The demo never holds more than this fraction of the memory available when it starts
+/// (both runners together, at their largest).
+pub const DEMO_MAX_FRACTION_OF_AVAILABLE: f64 = 0.10;
+
+/// Nor more than this much in all, so that it stays quick on a machine with lots of RAM.
+pub const DEMO_MAX_BYTES: u64 = 1536 << 20;
+
+const MIB: u64 = 1 << 20;
+
+/// A model the fake Ollama lists.
+#[derive(Clone)]
+struct Loaded {
+    name: &'static str,
+    size: u64,
+    digest: String,
+    family: &'static str,
+}
+
+fn digest_of(name: &str) -> String {
+    // Not a real manifest digest; a stable 64-hex string per name, so that `ollama ps`-style
+    // IDs differ between the two models.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut out = String::new();
+    for round in 0..4u64 {
+        for b in name.bytes().chain(round.to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        out.push_str(&format!("{h:016x}"));
+    }
+    out
+}
+
+/// Answers Ollama's `/api/ps` and `/api/version` on a loopback port. Written by hand: two
+/// fixed GET answers for one local client, where a server crate would bring far more than it
+/// saves. It stops with the demo (bounded by the `running` flag).
+fn serve_ollama(models: Arc<Mutex<Vec<Loaded>>>, running: Arc<AtomicBool>) -> Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .context("cannot open a loopback port for the demo's Ollama")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::spawn(move || {
+        while running.load(Ordering::SeqCst) {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut reader = BufReader::new(&stream);
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let body = if request.contains("/api/version") {
+                format!(
+                    r#"{{"version":"{}-memtide-demo"}}"#,
+                    env!("CARGO_PKG_VERSION")
+                )
+            } else {
+                let now = jiff::Timestamp::now();
+                let expires = now
+                    .checked_add(jiff::SignedDuration::from_secs(300))
+                    .unwrap_or(now);
+                let list = models.lock().map(|m| m.clone()).unwrap_or_default();
+                let entries: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "name": m.name, "model": m.name, "size": m.size, "digest": m.digest,
+                            "details": {"parent_model": "", "format": "gguf", "family": m.family,
+                                        "families": [m.family], "parameter_size": "demo", "quantization_level": "Q4_K_M"},
+                            "expires_at": expires.to_string(), "size_vram": m.size, "context_length": 4096
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "models": entries }).to_string()
+            };
+            let mut s = &stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                body.len(),
+                body
+            );
+        }
+    });
+    Ok(url)
+}
+
+/// A stand-in runner. Its stdin is a pipe from the demo: if the demo dies, the pipe closes and
+/// the runner exits, so nothing is left behind even after `kill -9`.
+fn start_runner(
+    exe: &Path,
+    model: &str,
+    port: u16,
+    tag: &str,
+    mib: u64,
+    grow: Option<(u64, Duration)>,
+) -> Result<Child> {
+    let mut cmd = Command::new(exe);
+    cmd.args(["runner", "--model", model, "--port", &port.to_string()])
+        .args([
+            "--mib",
+            &mib.to_string(),
+            "--ramp-ms",
+            "1500",
+            "--demo-id",
+            tag,
+            "--exit-with-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    if let Some((more, after)) = grow {
+        cmd.args([
+            "--grow-mib",
+            &more.to_string(),
+            "--grow-after-ms",
+            &after.as_millis().to_string(),
+        ]);
+    }
+    cmd.spawn().context("cannot start a stand-in runner")
+}
+
+/// Waits `d`, or returns `false` at once if Ctrl-C came.
+fn wait(stop: &Receiver<()>, d: Duration) -> bool {
+    matches!(stop.recv_timeout(d), Err(RecvTimeoutError::Timeout))
+}
+
+struct Runners(Vec<Child>);
+
+impl Drop for Runners {
+    /// Whatever happens, the stand-in runners end with the demo.
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn run(out: Option<PathBuf>, seconds: u64, stop: Receiver<()>) -> Result<PathBuf> {
+    let seconds = seconds.max(6);
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "memtide-demo-{}",
+            jiff::Zoned::now().strftime("%Y%m%d-%H%M%S")
+        ))
+    });
+    let exe = std::env::current_exe()
+        .context("cannot find the memtide binary to start the stand-in runners")?;
+
+    // Size the scenario from what this machine has free now.
+    let available = Sampler::new(ProcessSelector::Pids(vec![]))?
+        .system()?
+        .available_bytes
+        .unwrap_or(4 << 30);
+    let budget = ((available as f64 * DEMO_MAX_FRACTION_OF_AVAILABLE) as u64).min(DEMO_MAX_BYTES);
+    // Peak together: A (40 %) + B loading (40 %) during the overlap; B alone later at 60 %.
+    let a_mib = (budget * 4 / 10 / MIB).max(16);
+    let b_mib = (budget * 4 / 10 / MIB).max(16);
+    let b_grow_mib = (budget * 2 / 10 / MIB).max(8);
+    eprintln!(
+        "memtide demo: {} available; the stand-in runners hold at most {} together ({}% of available, capped at {})",
+        format_bytes(available),
+        format_bytes((a_mib + b_mib) * MIB),
+        (DEMO_MAX_FRACTION_OF_AVAILABLE * 100.0) as u32,
+        format_bytes(DEMO_MAX_BYTES)
+    );
+
+    let models = Arc::new(Mutex::new(Vec::<Loaded>::new()));
+    let running = Arc::new(AtomicBool::new(true));
+    let url = serve_ollama(models.clone(), running.clone())?;
+    let tag = format!("memtide-demo-{}", std::process::id());
+
+    // The recorder, on its own thread, stopped through its channel.
+    let (rec_stop_tx, rec_stop) = mpsc::channel();
+    let rec_out = out.clone();
+    let rec_tag = tag.clone();
+    let recorder = std::thread::spawn(move || {
+        record::run(
+            record::Options {
+                interval: Duration::from_millis(100),
+                duration: None,
+                out: Some(rec_out),
+                selection: Selection::matching(rec_tag),
+                ollama: Some(url),
+                no_ollama: false,
+                ollama_interval: Duration::from_millis(250),
+                quiet: true,
+            },
+            rec_stop,
+        )
+    });
+
+    let step = Duration::from_millis(seconds * 1000 / 12);
+    let mut runners = Runners(Vec::new());
+    let a = Loaded {
+        name: "demo/llama3.2:3b",
+        size: a_mib * MIB * 105 / 100,
+        digest: digest_of("a"),
+        family: "llama",
+    };
+    let b_final = (b_mib + b_grow_mib) * MIB;
+    let b = Loaded {
+        name: "demo/qwen3:8b",
+        size: b_final * 105 / 100,
+        digest: digest_of("b"),
+        family: "qwen3",
+    };
+    let started = Instant::now();
+    let mut script = || -> Result<bool> {
+        // Phases on a 12-step clock: A loads at 1, B at 4 (overlap), A exits at 7, B grows at
+        // 8 (the KV cache), B exits at 10, recording stops at 12.
+        if !wait(&stop, step) {
+            return Ok(false);
+        }
+        eprintln!("memtide demo: model A ({}) loads", a.name);
+        runners
+            .0
+            .push(start_runner(&exe, a.name, 49152, &tag, a_mib, None)?);
+        if !wait(&stop, step * 2) {
+            return Ok(false);
+        }
+        models
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .push(a.clone());
+        if !wait(&stop, step) {
+            return Ok(false);
+        }
+        eprintln!(
+            "memtide demo: model B ({}) starts loading while A is still alive",
+            b.name
+        );
+        runners.0.push(start_runner(
+            &exe,
+            b.name,
+            49153,
+            &tag,
+            b_mib,
+            Some((b_grow_mib, step * 4)),
+        )?);
+        if !wait(&stop, step * 2) {
+            return Ok(false);
+        }
+        models
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .push(b.clone());
+        if !wait(&stop, step) {
+            return Ok(false);
+        }
+        eprintln!("memtide demo: model A exits");
+        if let Some(mut first) = (!runners.0.is_empty()).then(|| runners.0.remove(0)) {
+            let _ = first.kill();
+            let _ = first.wait();
+        }
+        models
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .retain(|m| m.name != a.name);
+        if !wait(&stop, step) {
+            return Ok(false);
+        }
+        eprintln!("memtide demo: model B grows (its KV cache)");
+        if !wait(&stop, step * 2) {
+            return Ok(false);
+        }
+        eprintln!("memtide demo: model B exits");
+        for c in &mut runners.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        runners.0.clear();
+        models
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .clear();
+        Ok(wait(&stop, step * 2))
+    };
+    let finished = script();
+    drop(runners);
+    let _ = rec_stop_tx.send(());
+    let recorded = recorder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the recorder panicked"))?;
+    running.store(false, Ordering::SeqCst);
+    recorded?;
+    if !finished? {
+        eprintln!("memtide demo: interrupted after {:.1} s; the runners are stopped and the trace is complete", started.elapsed().as_secs_f64());
+    }
+    Ok(out)
+}
