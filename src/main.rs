@@ -1,5 +1,6 @@
 //! The `memtide` command line.
 
+mod bench;
 mod convert;
 mod demo;
 mod import;
@@ -100,6 +101,12 @@ Examples:
   memtide demo
   memtide demo --out demo --seconds 30")]
     Demo(DemoArgs),
+    /// Measure what a sample costs on this machine, against the bare kernel reads, sysinfo and
+    /// the seed's `ps | awk` pipeline, then the recorder's own CPU and memory at 10 Hz.
+    #[command(
+        after_help = "Examples:\n  memtide bench\n  memtide bench --processes 50 --ticks 2000"
+    )]
+    Bench(BenchArgs),
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
@@ -135,6 +142,16 @@ struct RenderArgs {
     /// Free memory (in %) under which an interval is shaded as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     low_free_percent: f64,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Idle child processes to follow.
+    #[arg(long, default_value_t = 10)]
+    processes: usize,
+    /// Ticks per measurement.
+    #[arg(long, default_value_t = 500)]
+    ticks: usize,
 }
 
 #[derive(Args)]
@@ -333,6 +350,7 @@ fn main() {
         Command::Import(a) => import::run(a.ps_tsv.as_deref(), a.system_log.as_deref(), &a.out),
         Command::Runner(a) => fake_runner(&a),
         Command::Demo(a) => start_demo(a),
+        Command::Bench(a) => bench::run(a.processes, a.ticks),
         Command::Render(a) => render::run(
             &a.dir,
             render::Options2 {

@@ -43,8 +43,15 @@ fn default_out() -> PathBuf {
     PathBuf::from(format!("memtide-{}", now.strftime("%Y%m%d-%H%M%S")))
 }
 
+/// How often the recorder lists the process table to find new processes: a runner is found
+/// within this long of its start. Followed processes are read at every tick regardless.
+/// Listing `/proc` costs more than reading ten processes' memory, so at 10 Hz listing every
+/// tick would be most of the recorder's cost.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_millis(250);
+
 pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     let mut sampler = Sampler::new(opts.selection.selector()).context("cannot start sampling")?;
+    sampler.set_discovery_interval(DISCOVERY_INTERVAL);
     let host = sampler.host().clone();
     let out = opts.out.clone().unwrap_or_else(default_out);
     let started_wall = SystemTime::now();

@@ -1221,3 +1221,44 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
         }
     }
 }
+
+#[test]
+fn bench_prints_every_measurement_and_leaves_no_child_behind() {
+    let o = memtide()
+        .args(["bench", "--processes", "3", "--ticks", "20"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "memtide tick (3 processes + system)",
+        "floor: the same kernel reads",
+        "memtide discovery",
+        "sysinfo: the same processes and memory",
+        "seed pipeline: ps -axo",
+        "tick ÷ floor",
+        "pipeline ÷ tick",
+        "recorder at 10 Hz with 3 processes",
+        "floor paced at 10 Hz",
+    ] {
+        assert!(out.contains(line), "{line} missing from\n{out}");
+    }
+    let ratio: f64 = out
+        .lines()
+        .find(|l| l.contains("tick ÷ floor"))
+        .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
+        .and_then(|w| w.trim_end_matches('×').parse().ok())
+        .unwrap();
+    assert!(ratio > 0.5 && ratio < 5.0, "tick ÷ floor = {ratio}");
+    let left: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("bench/idle-"))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(left.is_empty(), "idle children left: {left:?}");
+}

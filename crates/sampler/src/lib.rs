@@ -88,17 +88,17 @@ use std::sync::Arc;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-use linux::Linux as Os;
+use linux::{Floor as OsFloor, Linux as Os};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-use macos::Macos as Os;
+use macos::{Floor as OsFloor, Macos as Os};
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod fallback;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-use fallback::Fallback as Os;
+use fallback::{Fallback as Os, Floor as OsFloor};
 
 /// Samples system memory and the memory of selected processes.
 ///
@@ -145,8 +145,42 @@ impl Sampler {
         self.core.sample_pid(pid)
     }
 
+    /// Lists the process table (to find processes that started) at most once per `interval`
+    /// instead of every tick. Followed processes are still read every tick, and their exits
+    /// seen at once; a new process is found up to `interval` late. Listing is a large part of
+    /// a tick's cost when few processes are followed (on Linux the kernel builds the `/proc`
+    /// directory afresh on every read).
+    pub fn set_discovery_interval(&mut self, interval: std::time::Duration) {
+        self.core.set_discovery_interval(interval);
+    }
+
+    /// CPU time (user and system) the process has used since it started. memtide uses it to
+    /// measure its own cost.
+    pub fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {
+        self.core.cpu_time(pid)
+    }
+
     /// The processes followed now, in the order they were first seen.
     pub fn followed(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
         self.core.followed()
+    }
+}
+
+/// The floor a tick is measured against: the same kernel reads as a tick of a sampler that
+/// follows `pids` (listing the process table, each process's memory, the system's counters),
+/// from handles kept open, with no parsing and no bookkeeping. For benchmarks: the ratio of a
+/// tick to [`Floor::read`] is memtide's own overhead.
+pub struct Floor(OsFloor);
+
+impl Floor {
+    /// Opens what the reads need. [`Error::Unsupported`] on OSes served by sysinfo.
+    pub fn new(pids: &[u32]) -> Result<Floor> {
+        Ok(Floor(OsFloor::new(pids)?))
+    }
+
+    /// One round of reads; returns a number derived from what was read, so that a benchmark
+    /// cannot optimise the reads away.
+    pub fn read(&mut self) -> Result<u64> {
+        self.0.read()
     }
 }

@@ -56,6 +56,10 @@ pub struct Stat<'a> {
     pub state: char,
     /// Field 4.
     pub ppid: u32,
+    /// Field 14: CPU time in user mode, clock ticks.
+    pub utime_ticks: u64,
+    /// Field 15: CPU time in kernel mode, clock ticks.
+    pub stime_ticks: u64,
     /// Field 22: when the process started, in clock ticks since boot.
     pub start_ticks: u64,
 }
@@ -86,16 +90,22 @@ pub fn parse_stat(text: &str) -> Result<Stat<'_>> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error::decode(WHAT, "field 4 (ppid) is missing or not a number"))?;
-    // Field 22 is 18 fields after field 4.
-    let start_ticks = rest
-        .nth(17)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::decode(WHAT, "field 22 (starttime) is missing or not a number"))?;
+    let mut number = |skip: usize, field: &str| -> Result<u64> {
+        rest.nth(skip)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::decode(WHAT, format!("field {field} is missing or not a number")))
+    };
+    // Fields 5 to 13 skipped, then 14 and 15; 16 to 21 skipped, then 22.
+    let utime_ticks = number(9, "14 (utime)")?;
+    let stime_ticks = number(0, "15 (stime)")?;
+    let start_ticks = number(6, "22 (starttime)")?;
     Ok(Stat {
         pid,
         comm,
         state,
         ppid,
+        utime_ticks,
+        stime_ticks,
         start_ticks,
     })
 }
@@ -428,6 +438,11 @@ pub fn pressure_from_psi(psi: &Psi) -> Option<PressureLevel> {
     }
 }
 
+/// The first field of `/proc/[pid]/schedstat`: nanoseconds the process has run on a CPU.
+pub fn parse_schedstat(text: &str) -> Option<u64> {
+    text.split_ascii_whitespace().next()?.parse().ok()
+}
+
 /// Reads `btime` (boot time, seconds since the Unix epoch) from `/proc/stat`.
 pub fn parse_boot_time(proc_stat: &str) -> Result<u64> {
     proc_stat
@@ -524,6 +539,8 @@ mod tests {
             (2752, "python3", 'S', 2708)
         );
         assert_eq!(s.start_ticks, 22984);
+        // Fields 14 and 15 of the capture: 3 and 2 ticks of CPU.
+        assert_eq!((s.utime_ticks, s.stime_ticks), (3, 2));
         let z = parse_stat(fixture!("proc-pid-stat-zombie.txt")).unwrap();
         assert_eq!((z.comm, z.state, z.start_ticks), ("sleep", 'Z', 22427));
     }
@@ -536,6 +553,14 @@ mod tests {
         }
         assert!(parse_stat("garbage").is_err());
         assert!(parse_stat("12 (x) S notanumber").is_err());
+    }
+
+    #[test]
+    fn schedstat_run_time() {
+        // `/proc/self/schedstat` on this project's Linux host: run ns, wait ns, timeslices.
+        assert_eq!(parse_schedstat("4208571 105672 52\n"), Some(4_208_571));
+        assert_eq!(parse_schedstat(""), None);
+        assert_eq!(parse_schedstat("x 1 2"), None);
     }
 
     #[test]

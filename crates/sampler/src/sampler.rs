@@ -35,6 +35,8 @@ pub(crate) trait Backend {
     fn read(&mut self, handle: &mut Self::Handle, out: &mut ProcessSample) -> Result<()>;
     /// Reads system memory into `out`.
     fn system(&mut self, out: &mut SystemSample) -> Result<()>;
+    /// CPU time (user + system) the process has used so far.
+    fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration>;
 }
 
 /// What the sampler remembers of every PID in the process table, followed or not, so that
@@ -102,6 +104,9 @@ pub(crate) struct Core<B: Backend> {
     fresh: Vec<(u32, Identity)>,
     /// Young unselected processes judged again this tick: PID, start time, first seen.
     young: Vec<(u32, u64, Option<Instant>)>,
+    /// Minimum time between two listings of the process table.
+    discovery_interval: std::time::Duration,
+    last_listing: Option<Instant>,
     system: SystemSample,
     processes: Vec<ProcessSample>,
     started: Vec<Arc<ProcessInfo>>,
@@ -121,6 +126,8 @@ impl<B: Backend> Core<B> {
             pids: Vec::new(),
             fresh: Vec::new(),
             young: Vec::new(),
+            discovery_interval: std::time::Duration::ZERO,
+            last_listing: None,
             system: SystemSample::default(),
             processes: Vec::new(),
             started: Vec::new(),
@@ -139,6 +146,14 @@ impl<B: Backend> Core<B> {
 
     pub(crate) fn followed(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
         self.followed.iter().map(|f| &f.info)
+    }
+
+    pub(crate) fn set_discovery_interval(&mut self, d: std::time::Duration) {
+        self.discovery_interval = d;
+    }
+
+    pub(crate) fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {
+        self.backend.cpu_time(pid)
     }
 
     pub(crate) fn system(&mut self) -> Result<SystemSample> {
@@ -182,15 +197,24 @@ impl<B: Backend> Core<B> {
         self.fresh.clear();
 
         self.backend.system(&mut self.system)?;
-        self.backend.list_pids(&mut self.pids)?;
+        // The process table is listed when discovery is due (every tick by default); followed
+        // processes are read every tick regardless, so exits are always seen at once.
+        let instant = Instant::now();
+        let list = self.tick_no == 1
+            || self
+                .last_listing
+                .is_none_or(|at| instant.duration_since(at) >= self.discovery_interval);
+        if list {
+            self.backend.list_pids(&mut self.pids)?;
+            self.last_listing = Some(instant);
+        }
 
         // Mark every listed PID; collect the ones never seen, and the young unselected ones
         // to judge again (see EXEC_RECHECK_WINDOW).
         let mut unseen = Vec::new();
-        let instant = Instant::now();
         // Only a judgement by name or command line can change at exec.
         let recheck = self.selector.needs_command_line();
-        for &pid in &self.pids {
+        for &pid in self.pids.iter().filter(|_| list) {
             match self.known.get_mut(&pid) {
                 Some(k) => {
                     k.seen = now;
@@ -230,8 +254,8 @@ impl<B: Backend> Core<B> {
                         });
                     }
                     self.exited.push(f.info.id);
-                    if self.known.get(&pid).is_some_and(|k| k.seen == now) {
-                        self.known.remove(&pid);
+                    // Forgotten, so that a process that takes the PID later is judged anew.
+                    if self.known.remove(&pid).is_some_and(|k| k.seen == now) {
                         unseen.push(pid);
                     }
                 }
@@ -239,7 +263,9 @@ impl<B: Backend> Core<B> {
         }
 
         // Forget PIDs that are no longer listed.
-        self.known.retain(|_, k| k.seen == now);
+        if list {
+            self.known.retain(|_, k| k.seen == now);
+        }
 
         if !unseen.is_empty() {
             self.admit(unseen, now);
@@ -423,6 +449,9 @@ mod tests {
             out.total_bytes = 1;
             Ok(())
         }
+        fn cpu_time(&mut self, _pid: u32) -> Result<std::time::Duration> {
+            Ok(std::time::Duration::ZERO)
+        }
     }
 
     fn core(selector: ProcessSelector) -> Core<Table> {
@@ -509,6 +538,24 @@ mod tests {
         let calls = c.backend.argv_calls;
         c.tick().unwrap();
         assert_eq!(c.backend.argv_calls, calls);
+    }
+
+    #[test]
+    fn a_discovery_interval_delays_new_processes_but_never_exits() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.set_discovery_interval(std::time::Duration::from_secs(3600));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        assert_eq!(pids(&c.tick().unwrap()), [(100, 1_000)]);
+        c.backend.spawn(200, 2_000, 1, "runner", 5);
+        c.backend.procs.remove(&100);
+        let t = c.tick().unwrap();
+        assert_eq!(t.exited.len(), 1, "the exit is seen at once");
+        assert!(
+            t.processes.is_empty(),
+            "the new runner waits for the next listing"
+        );
+        c.set_discovery_interval(std::time::Duration::ZERO);
+        assert_eq!(pids(&c.tick().unwrap()), [(200, 2_000)]);
     }
 
     #[test]

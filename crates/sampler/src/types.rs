@@ -144,12 +144,12 @@ pub struct SystemSample {
     pub psi_some_total_us: Option<u64>,
     /// Linux PSI: cumulative time all non-idle tasks stalled on memory, in microseconds.
     pub psi_full_total_us: Option<u64>,
-    /// How long ago the page-queue fields (active, inactive, wired, compressor, compressed)
-    /// and the cumulative counters were read fresh from the kernel. Zero when every field was
-    /// read for this sample, as on Linux. On macOS those fields come from `host_statistics64`,
-    /// which the sampler reads at most once per second (the kernel serves a cached copy to
-    /// callers that ask more often), so between reads they carry the last fresh values with
-    /// their age.
+    /// How long ago the cumulative counters (and, on macOS, the page-queue fields: active,
+    /// inactive, wired, compressed) were read fresh from the kernel; zero when they were read
+    /// for this sample. macOS reads them with `host_statistics64` at most once per second (the
+    /// kernel serves a cached copy to callers that ask more often); Linux reads
+    /// `/proc/vmstat`, its costliest file, at most once per second too. Between reads they
+    /// carry the last fresh values, with this age.
     pub stats_age: Duration,
 }
 

@@ -106,6 +106,11 @@ impl Backend for Fallback {
         Ok(())
     }
 
+    fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
+        let p = self.refresh(pid, ProcessRefreshKind::nothing().with_cpu())?;
+        Ok(Duration::from_millis(p.accumulated_cpu_time()))
+    }
+
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
         self.sys.refresh_memory();
         let s = &self.sys;
@@ -121,5 +126,22 @@ impl Backend for Fallback {
             ..SystemSample::default()
         };
         Ok(())
+    }
+}
+
+/// No floor to measure here: sysinfo is itself the reading.
+pub(crate) struct Floor;
+
+impl Floor {
+    pub(crate) fn new(_pids: &[u32]) -> Result<Floor> {
+        Err(Error::Unsupported {
+            what: "the floor benchmark (Linux and macOS only)",
+        })
+    }
+
+    pub(crate) fn read(&mut self) -> Result<u64> {
+        Err(Error::Unsupported {
+            what: "the floor benchmark (Linux and macOS only)",
+        })
     }
 }

@@ -128,6 +128,11 @@ pub(super) struct Rusage {
     pub proc_start_abstime: u64,
     /// Non-zero once the process has exited (a zombie).
     pub proc_exit_abstime: u64,
+    /// CPU time in user mode, in `mach_absolute_time` units (not nanoseconds on Apple
+    /// Silicon: convert with [`timebase`]).
+    pub user_time: u64,
+    /// CPU time in kernel mode, same units.
+    pub system_time: u64,
 }
 
 /// `proc_pid_rusage(pid, RUSAGE_INFO_V4, …)`. Same-user or root, else `EPERM`; `ESRCH` when
@@ -156,6 +161,8 @@ pub(super) fn rusage(pid: u32) -> io::Result<Rusage> {
         lifetime_max_phys_footprint: info.ri_lifetime_max_phys_footprint,
         proc_start_abstime: info.ri_proc_start_abstime,
         proc_exit_abstime: info.ri_proc_exit_abstime,
+        user_time: info.ri_user_time,
+        system_time: info.ri_system_time,
     })
 }
 
@@ -350,4 +357,16 @@ impl Drop for HostPort {
 pub(super) fn kernel_page_size() -> u64 {
     // SAFETY: a constant the runtime initialises before main; reading it has no side effect.
     unsafe { mach2::vm_page_size::vm_kernel_page_size as u64 }
+}
+
+/// `mach_timebase_info`: `numer / denom` converts `mach_absolute_time` units to nanoseconds
+/// (1/1 on Intel, 125/3 on Apple Silicon).
+pub(super) fn timebase() -> (u32, u32) {
+    let mut info = mach2::mach_time::mach_timebase_info { numer: 0, denom: 0 };
+    // SAFETY: the structure is ours and the call only writes it.
+    let kr = unsafe { mach2::mach_time::mach_timebase_info(&mut info) };
+    if kr != KERN_SUCCESS || info.denom == 0 {
+        return (1, 1);
+    }
+    (info.numer, info.denom)
 }

@@ -59,6 +59,8 @@ struct FastMibs {
 
 pub(crate) struct Macos {
     host: HostInfo,
+    /// `mach_absolute_time` units to nanoseconds: numerator, denominator.
+    timebase: (u32, u32),
     host_port: ffi::HostPort,
     page_size: u64,
     pid_buf: Vec<libc::pid_t>,
@@ -96,6 +98,7 @@ impl Macos {
                 page_size_bytes: Some(page_size),
             },
             host_port: ffi::HostPort::new(),
+            timebase: ffi::timebase(),
             page_size,
             pid_buf: Vec::new(),
             args_buf: vec![0; usize::try_from(argmax).unwrap_or(0).max(4096)],
@@ -237,6 +240,15 @@ impl Backend for Macos {
         Ok(())
     }
 
+    fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
+        let r = ffi::rusage(pid).map_err(|e| process_error(pid, "proc_pid_rusage", e))?;
+        let (numer, denom) = self.timebase;
+        let abs = u128::from(r.user_time) + u128::from(r.system_time);
+        Ok(Duration::from_nanos(
+            (abs * u128::from(numer) / u128::from(denom.max(1))) as u64,
+        ))
+    }
+
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
         let now = Instant::now();
         let slow = self.slow_counts(now)?;
@@ -282,5 +294,49 @@ impl Backend for Macos {
         }
         .to_system();
         Ok(())
+    }
+}
+
+/// The floor of a tick: the same kernel calls (`proc_listallpids`; `proc_pid_rusage` for each
+/// process; the per-tick sysctls), with no decoding and no bookkeeping.
+pub(crate) struct Floor {
+    pids: Vec<u32>,
+    all: Vec<libc::pid_t>,
+    listed: Vec<u32>,
+    mibs: Vec<Mib>,
+}
+
+impl Floor {
+    pub(crate) fn new(pids: &[u32]) -> Result<Floor> {
+        let names = [
+            c"vm.page_free_count",
+            c"vm.page_speculative_count",
+            c"vm.page_purgeable_count",
+            c"vm.page_pageable_internal_count",
+            c"vm.page_pageable_external_count",
+            c"vm.compressor_bytes_used",
+            c"kern.memorystatus_level",
+            c"kern.memorystatus_vm_pressure_level",
+        ];
+        Ok(Floor {
+            pids: pids.to_vec(),
+            all: Vec::new(),
+            listed: Vec::new(),
+            mibs: names.iter().filter_map(|n| Mib::resolve(n).ok()).collect(),
+        })
+    }
+
+    pub(crate) fn read(&mut self) -> Result<u64> {
+        ffi::list_all_pids(&mut self.all, &mut self.listed)
+            .map_err(|e| os_error("proc_listallpids", &e))?;
+        let mut total = self.listed.len() as u64;
+        for &pid in &self.pids {
+            let r = ffi::rusage(pid).map_err(|e| process_error(pid, "proc_pid_rusage", e))?;
+            total = total.wrapping_add(r.phys_footprint);
+        }
+        for m in &self.mibs {
+            total = total.wrapping_add(m.read_uint().map_err(|e| os_error("sysctl", &e))?);
+        }
+        Ok(total)
     }
 }

@@ -1,0 +1,323 @@
+//! `memtide bench`: what a sample costs, measured side by side in one run on this machine:
+//! a tick of memtide's sampler; the floor (the same kernel reads with no work around them);
+//! `sysinfo` refreshing the same processes and memory, and refreshing everything; and the
+//! seed's `ps | awk` pipeline as a subprocess. Then the recorder's own CPU and memory while it
+//! records at 10 Hz.
+
+use anyhow::{Context, Result};
+use memtide_render::format_bytes;
+use memtide_sampler::{Floor, ProcessSelector, Sampler};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The seed's per-second pipeline, as its shell loop runs it.
+const SEED_PIPELINE: &str = r#"ps -axo pid=,ppid=,comm=,rss=,vsz=,command= | awk -v ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '/[o]llama|[m]lx|[r]unner/ { pid=$1; ppid=$2; comm=$3; rss=$4; vsz=$5; $1=$2=$3=$4=$5=""; sub(/^ +/, "", $0); print ts "\t" pid "\t" ppid "\t" comm "\t" rss "\t" vsz "\t" $0 }' > /dev/null"#;
+
+/// Idle children that end with the bench, whatever happens.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn_idle(n: usize) -> Result<Children> {
+    let exe = std::env::current_exe()?;
+    let mut kids = Children(Vec::new());
+    for i in 0..n {
+        let child = Command::new(&exe)
+            .args([
+                "runner",
+                "--model",
+                &format!("bench/idle-{i}"),
+                "--port",
+                &(40000 + i).to_string(),
+                "--exit-with-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start an idle child")?;
+        kids.0.push(child);
+    }
+    Ok(kids)
+}
+
+/// Median and 90th percentile of `f`'s duration over `n` runs, after `warmup` unmeasured runs.
+fn measure(
+    n: usize,
+    warmup: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<(Duration, Duration)> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times[n / 2], times[(n * 9 / 10).min(n - 1)]))
+}
+
+struct Row {
+    what: String,
+    median: Duration,
+    p90: Duration,
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+#[cfg(not(target_os = "macos"))]
+fn sysinfo_rows(pids: &[u32], ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
+    use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    let mut sys = System::new();
+    let ids: Vec<Pid> = pids.iter().map(|&p| Pid::from_u32(p)).collect();
+    let (m, p) = measure(ticks, 5, || {
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&ids),
+            true,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
+        sys.refresh_memory_specifics(MemoryRefreshKind::everything());
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: "sysinfo: the same processes and memory".into(),
+        median: m,
+        p90: p,
+    });
+    let mut all = System::new();
+    let (m, p) = measure((ticks / 10).max(10), 2, || {
+        all.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::everything(),
+        );
+        all.refresh_memory_specifics(MemoryRefreshKind::everything());
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: "sysinfo: full refresh (all processes, memory)".into(),
+        median: m,
+        p90: p,
+    });
+    Ok(())
+}
+
+#[cfg(target_os = "macos")]
+fn sysinfo_rows(_pids: &[u32], _ticks: usize, _rows: &mut Vec<Row>) -> Result<()> {
+    eprintln!("memtide bench: sysinfo is not part of memtide's macOS build; its rows are skipped");
+    Ok(())
+}
+
+pub fn run(processes: usize, ticks: usize) -> Result<()> {
+    let ticks = ticks.max(10);
+    let kids = spawn_idle(processes)?;
+    let pids: Vec<u32> = kids.0.iter().map(Child::id).collect();
+    // Let the children start (exec) before they are selected by PID.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rows = Vec::new();
+
+    let mut sampler = Sampler::new(ProcessSelector::Pids(pids.clone()))?;
+    let followed = sampler.tick()?.processes.len();
+    anyhow::ensure!(
+        followed == processes,
+        "followed {followed} of {processes} children"
+    );
+    let (m, p) = measure(ticks, 5, || {
+        sampler.tick()?;
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: format!("memtide tick ({processes} processes + system)"),
+        median: m,
+        p90: p,
+    });
+    let tick = m;
+
+    let floor = match Floor::new(&pids) {
+        Ok(mut floor) => {
+            let (m, p) = measure(ticks, 5, || {
+                std::hint::black_box(floor.read()?);
+                Ok(())
+            })?;
+            rows.push(Row {
+                what: "floor: the same kernel reads, nothing else".into(),
+                median: m,
+                p90: p,
+            });
+            Some(m)
+        }
+        Err(e) => {
+            eprintln!("memtide bench: floor not measured: {e}");
+            None
+        }
+    };
+
+    let (m, p) = measure((ticks / 10).max(10), 1, || {
+        let mut s = Sampler::new(ProcessSelector::All)?;
+        std::hint::black_box(s.tick()?.processes.len());
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: "memtide discovery (first tick over the whole process table)".into(),
+        median: m,
+        p90: p,
+    });
+
+    sysinfo_rows(&pids, ticks, &mut rows)?;
+
+    let (m, p) = measure(20, 2, || {
+        let st = Command::new("sh").args(["-c", SEED_PIPELINE]).status()?;
+        anyhow::ensure!(st.success(), "the seed's pipeline failed");
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: "seed pipeline: ps -axo … | awk (subprocess)".into(),
+        median: m,
+        p90: p,
+    });
+    let pipeline = m;
+
+    println!(
+        "memtide bench: {processes} idle processes, {ticks} ticks, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    println!();
+    println!("  {:<62} {:>12} {:>12}", "measurement", "median", "p90");
+    for r in &rows {
+        println!("  {:<62} {:>12} {:>12}", r.what, us(r.median), us(r.p90));
+    }
+    println!();
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
+    if let Some(f) = floor {
+        println!(
+            "  tick ÷ floor                        {:>8.2}×   (budget ≤ 1.5×)",
+            ratio(tick, f)
+        );
+    }
+    for r in rows.iter().filter(|r| r.what.starts_with("sysinfo")) {
+        println!(
+            "  {:<34} {:>8.1}×",
+            format!("{} ÷ tick", r.what.trim_start_matches("sysinfo: ")),
+            ratio(r.median, tick)
+        );
+    }
+    println!(
+        "  pipeline ÷ tick                     {:>8.0}×   (budget ≥ 300×)",
+        ratio(pipeline, tick)
+    );
+    drop(kids);
+
+    recorder_cost(processes)?;
+    Ok(())
+}
+
+/// Records 10 s at 10 Hz with `processes` idle children, reading the recorder's CPU time and
+/// peak memory from the kernel (through the sampler) while it runs.
+fn recorder_cost(processes: usize) -> Result<()> {
+    let kids = spawn_idle(processes)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let dir = std::env::temp_dir().join(format!("memtide-bench-{}", std::process::id()));
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args([
+        "record",
+        "--quiet",
+        "--no-ollama",
+        "--interval",
+        "100ms",
+        "--duration",
+        "11s",
+        "--out",
+    ])
+    .arg(&dir)
+    .stdout(Stdio::null());
+    for k in &kids.0 {
+        cmd.args(["--pid", &k.id().to_string()]);
+    }
+    let mut rec = cmd.spawn().context("cannot start the recorder")?;
+    let pid = rec.id();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![pid]))?;
+    // Skip the first second (start-up: loading, parsing arguments, creating files).
+    std::thread::sleep(Duration::from_secs(1));
+    let cpu0 = sampler.cpu_time(pid)?;
+    let t0 = Instant::now();
+    let mut last = (cpu0, t0);
+    let mut peak = 0u64;
+    while rec.try_wait()?.is_none() {
+        if let (Ok(c), Ok((s, _))) = (sampler.cpu_time(pid), sampler.inspect(pid)) {
+            last = (c, Instant::now());
+            peak = peak.max(
+                s.peak_rss_bytes
+                    .or(s.peak_footprint_bytes)
+                    .unwrap_or(s.rss_bytes),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let cpu = last.0.saturating_sub(cpu0);
+    let wall = last.1.duration_since(t0);
+    println!();
+    println!(
+        "  recorder at 10 Hz with {processes} processes: {:.1} ms CPU in {:.1} s = {:.3} % of one core (budget ≤ 0.2 %); peak RSS {} (budget ≤ 10 MiB)",
+        cpu.as_secs_f64() * 1e3,
+        wall.as_secs_f64(),
+        cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 100.0,
+        format_bytes(peak)
+    );
+
+    // The floor paced the same way: one round every 100 ms, from a sleeping process, as the
+    // recorder does. Whatever this costs, no recorder can cost less.
+    let pids: Vec<u32> = kids.0.iter().map(Child::id).collect();
+    match Floor::new(&pids) {
+        Ok(mut floor) => {
+            let me = std::process::id();
+            let c0 = sampler.cpu_time(me)?;
+            let t0 = Instant::now();
+            for k in 1..=50u32 {
+                std::hint::black_box(floor.read()?);
+                std::thread::sleep(
+                    (t0 + Duration::from_millis(100) * k).saturating_duration_since(Instant::now()),
+                );
+            }
+            let c = sampler.cpu_time(me)?.saturating_sub(c0);
+            let w = t0.elapsed();
+            println!(
+                "  floor paced at 10 Hz (same reads, same sleeps, no work):    {:.1} ms CPU in {:.1} s = {:.3} % of one core",
+                c.as_secs_f64() * 1e3,
+                w.as_secs_f64(),
+                c.as_secs_f64() / w.as_secs_f64().max(1e-9) * 100.0
+            );
+        }
+        Err(e) => eprintln!("memtide bench: paced floor not measured: {e}"),
+    }
+    // And the wake-ups alone: 10 Hz of sleeping and waking, reading nothing.
+    let me = std::process::id();
+    let c0 = sampler.cpu_time(me)?;
+    let t0 = Instant::now();
+    for k in 1..=50u32 {
+        std::thread::sleep(
+            (t0 + Duration::from_millis(100) * k).saturating_duration_since(Instant::now()),
+        );
+    }
+    let c = sampler.cpu_time(me)?.saturating_sub(c0);
+    println!(
+        "  waking at 10 Hz and reading nothing:                         {:.1} ms CPU in {:.1} s = {:.3} % of one core",
+        c.as_secs_f64() * 1e3,
+        t0.elapsed().as_secs_f64(),
+        c.as_secs_f64() / t0.elapsed().as_secs_f64().max(1e-9) * 100.0
+    );
+    drop(kids);
+    Ok(())
+}
