@@ -4,6 +4,7 @@
 //! seed's `ps | awk` pipeline as a subprocess. Then the recorder's own CPU and memory while it
 //! records at 10 Hz.
 
+use crate::demo::Children;
 use anyhow::{Context, Result};
 use memtide_render::format_bytes;
 use memtide_sampler::{Floor, ProcessSelector, Sampler};
@@ -13,17 +14,6 @@ use std::time::{Duration, Instant};
 /// The seed's per-second pipeline, as its shell loop runs it.
 const SEED_PIPELINE: &str = r#"ps -axo pid=,ppid=,comm=,rss=,vsz=,command= | awk -v ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '/[o]llama|[m]lx|[r]unner/ { pid=$1; ppid=$2; comm=$3; rss=$4; vsz=$5; $1=$2=$3=$4=$5=""; sub(/^ +/, "", $0); print ts "\t" pid "\t" ppid "\t" comm "\t" rss "\t" vsz "\t" $0 }' > /dev/null"#;
 
-/// Idle children that end with the bench, whatever happens.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn spawn_idle(n: usize) -> Result<Children> {
     let exe = std::env::current_exe()?;

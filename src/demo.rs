@@ -153,10 +153,11 @@ fn wait(stop: &Receiver<()>, d: Duration) -> bool {
     matches!(stop.recv_timeout(d), Err(RecvTimeoutError::Timeout))
 }
 
-struct Runners(Vec<Child>);
+/// Child processes that are killed and reaped when this is dropped, whatever the path out:
+/// the demo's stand-in runners, the bench's idle children.
+pub struct Children(pub Vec<Child>);
 
-impl Drop for Runners {
-    /// Whatever happens, the stand-in runners end with the demo.
+impl Drop for Children {
     fn drop(&mut self) {
         for c in &mut self.0 {
             let _ = c.kill();
@@ -220,7 +221,7 @@ pub fn run(out: Option<PathBuf>, seconds: u64, stop: Receiver<()>) -> Result<Pat
     });
 
     let step = Duration::from_millis(seconds * 1000 / 12);
-    let mut runners = Runners(Vec::new());
+    let mut runners = Children(Vec::new());
     let a = Loaded {
         name: "demo/llama3.2:3b",
         size: a_mib * MIB * 105 / 100,
