@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 /// The seed's per-second pipeline, as its shell loop runs it.
 const SEED_PIPELINE: &str = r#"ps -axo pid=,ppid=,comm=,rss=,vsz=,command= | awk -v ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '/[o]llama|[m]lx|[r]unner/ { pid=$1; ppid=$2; comm=$3; rss=$4; vsz=$5; $1=$2=$3=$4=$5=""; sub(/^ +/, "", $0); print ts "\t" pid "\t" ppid "\t" comm "\t" rss "\t" vsz "\t" $0 }' > /dev/null"#;
 
-
 fn spawn_idle(n: usize) -> Result<Children> {
     let exe = std::env::current_exe()?;
     let mut kids = Children(Vec::new());
