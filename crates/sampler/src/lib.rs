@@ -34,7 +34,8 @@
 //! ## Platform support
 //!
 //! - **Linux**: `/proc`. Each followed process's `status` file and the system's `meminfo`,
-//!   `vmstat` and `pressure/memory` are opened once and re-read from offset 0 on every tick.
+//!   `pressure/memory` are opened once and re-read from offset 0 on every tick; `vmstat`'s
+//!   cumulative counters at most once a second.
 //!   Pressure levels are derived from PSI (see [`procfs::pressure_from_psi`]).
 //! - **macOS**: `proc_listallpids` and one `proc_pid_rusage` per followed process per tick;
 //!   `sysctl` for the counters that are cheap and fresh (free, speculative, purgeable,
@@ -51,10 +52,13 @@
 //!
 //! ## Overhead
 //!
-//! A process's command line is read once, when it is first seen. Listing PIDs and reading the
-//! followed processes reuse the same buffers and open files, so once the set of processes is
-//! stable a tick allocates nothing (apart from the reference counts of process names). The
-//! repository's benchmarks measure a tick against the bare kernel reads.
+//! A process's command line is read once, when it is first seen (a process born while sampling
+//! is judged again during its first two seconds, to catch its `exec`). Listing PIDs and reading
+//! the followed processes reuse the same buffers and open files, so once the set of processes
+//! is stable a tick allocates nothing (apart from the reference counts of process names). On
+//! Linux a tick of ten processes costs about 1.2 times the bare kernel reads ([`Floor`]);
+//! `docs/benchmarks.md` in the repository has the numbers. Listing the process table is the
+//! largest fixed cost of a tick: [`Sampler::set_discovery_interval`] spaces it out.
 //!
 //! ## Errors
 //!
