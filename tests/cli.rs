@@ -218,7 +218,15 @@ fn a_recording_writes_every_file_and_column() {
         system.len()
     );
     assert_eq!(m.samples, Some(system.len() as u64));
-    assert_eq!(m.missed_ticks, Some(0));
+    // On a loaded CI machine a tick may occasionally miss its slot; it is then counted, and
+    // the rows plus the missed ticks still fill the grid.
+    let missed = m.missed_ticks.unwrap();
+    assert!(missed <= 2, "{missed} missed ticks");
+    assert!(
+        system.len() as u64 + missed >= 19,
+        "{} rows + {missed} missed",
+        system.len()
+    );
     for pair in system.windows(2) {
         let gap = pair[1].t_ms - pair[0].t_ms;
         assert!((50..=200).contains(&gap), "ticks {gap} ms apart");
@@ -398,8 +406,11 @@ fn a_slow_ollama_never_delays_a_sample() {
         "timeout is 300 ms"
     );
     let system: Vec<SystemRow> = rows(&out, trace::SYSTEM_FILE);
-    assert!(system.len() >= 18, "{} rows in 2 s at 100 ms", system.len());
-    assert_eq!(meta(&out).missed_ticks, Some(0));
+    // Had polling blocked sampling, every poll would have held the sampler for its 300 ms
+    // timeout, about three ticks each, a dozen or more in 2 s; a loaded machine may miss one
+    // or two on its own.
+    assert!(system.len() >= 17, "{} rows in 2 s at 100 ms", system.len());
+    assert!(meta(&out).missed_ticks.unwrap() <= 2);
 }
 
 const HEX: &str = "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72";

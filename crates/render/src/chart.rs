@@ -673,3 +673,30 @@ pub fn png(
     let root = BitMapBackend::new(path, (opts.width, opts.height)).into_drawing_area();
     draw(&root, tl, report, opts, clock)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_suit_spans_from_seconds_to_a_day() {
+        assert_eq!(tick_step_ms(5_000), 1_000);
+        assert_eq!(tick_step_ms(40_000), 5_000);
+        assert_eq!(tick_step_ms(10 * 60_000), 120_000);
+        assert_eq!(tick_step_ms(3_600_000), 600_000);
+        assert_eq!(tick_step_ms(86_400_000), 10_800_000);
+        assert_eq!(tick_step_ms(30 * 86_400_000), 86_400_000);
+        assert_eq!(label_format(40_000), "%H:%M:%S");
+        assert_eq!(label_format(3_600_000), "%H:%M");
+        assert_eq!(label_format(3 * 86_400_000), "%m-%d %H:%M");
+    }
+
+    #[test]
+    fn axis_units_and_labels() {
+        assert_eq!(unit_for(600.0 * 1024.0 * 1024.0).1, "MiB");
+        assert_eq!(unit_for(3.0 * GIB).1, "GiB");
+        assert_eq!(tick_label(0.25, 0.5), "0.25");
+        assert_eq!(tick_label(2.5, 5.0), "2.5");
+        assert_eq!(tick_label(300.0, 600.0), "300");
+    }
+}
