@@ -5,7 +5,7 @@ use memtide_model::{manifests, ollama};
 use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
     SystemRow {
@@ -179,9 +179,4 @@ fn default_models_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ollama").join("models"))
-}
-
-pub fn now_utc() -> (SystemTime, String) {
-    let t = SystemTime::now();
-    (t, utc_ms(t))
 }

@@ -128,16 +128,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     rec.writer.finish(end, rec.samples, rec.missed)?;
     result?;
     if !opts.quiet {
-        print_summary(
-            &rec.tracked,
-            &rec.order,
-            rec.samples,
-            rec.missed,
-            start.elapsed(),
-            rec.min_free_percent,
-            rec.max_swap_used,
-            &out,
-        );
+        rec.print_summary(&out);
     }
     Ok(())
 }
@@ -365,51 +356,46 @@ impl Recorder {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_summary(
-    tracked: &HashMap<ProcessId, Tracked>,
-    order: &[ProcessId],
-    samples: u64,
-    missed: u64,
-    elapsed: Duration,
-    min_free: Option<f64>,
-    max_swap: Option<u64>,
-    out: &std::path::Path,
-) {
-    println!(
-        "recorded {:.1} s: {} samples, {} missed ticks, into {}",
-        elapsed.as_secs_f64(),
-        samples,
-        missed,
-        out.display()
-    );
-    match min_free {
-        Some(p) => println!("minimum free memory: {p:.1} %"),
-        None => println!("minimum free memory: -"),
-    }
-    match max_swap {
-        Some(s) => println!("maximum swap used: {}", format_bytes(s)),
-        None => println!("maximum swap used: -"),
-    }
-    for id in order {
-        let Some(t) = tracked.get(id) else { continue };
-        let peak = t
-            .peak_footprint
-            .map(|f| format!("peak footprint {}", format_bytes(f)))
-            .unwrap_or_else(|| format!("peak RSS {}", format_bytes(t.peak_rss)));
-        let models = if t.row.models.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", t.row.models.replace(';', ", "))
-        };
-        let state = match (&t.row.error, t.row.exited) {
-            (Some(e), _) => format!(" (not readable: {e})"),
-            (None, true) => " (exited)".into(),
-            (None, false) => String::new(),
-        };
+impl Recorder {
+    /// Duration, samples, missed ticks, lowest free %, most swap, and each process's peak.
+    fn print_summary(&self, out: &std::path::Path) {
         println!(
-            "  pid {:>7} {:<16} {}{}{}",
-            t.row.pid, t.row.name, peak, models, state
+            "recorded {:.1} s: {} samples, {} missed ticks, into {}",
+            self.start.elapsed().as_secs_f64(),
+            self.samples,
+            self.missed,
+            out.display()
         );
+        match self.min_free_percent {
+            Some(p) => println!("minimum free memory: {p:.1} %"),
+            None => println!("minimum free memory: -"),
+        }
+        match self.max_swap_used {
+            Some(s) => println!("maximum swap used: {}", format_bytes(s)),
+            None => println!("maximum swap used: -"),
+        }
+        for id in &self.order {
+            let Some(t) = self.tracked.get(id) else {
+                continue;
+            };
+            let peak = t
+                .peak_footprint
+                .map(|f| format!("peak footprint {}", format_bytes(f)))
+                .unwrap_or_else(|| format!("peak RSS {}", format_bytes(t.peak_rss)));
+            let models = if t.row.models.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", t.row.models.replace(';', ", "))
+            };
+            let state = match (&t.row.error, t.row.exited) {
+                (Some(e), _) => format!(" (not readable: {e})"),
+                (None, true) => " (exited)".into(),
+                (None, false) => String::new(),
+            };
+            println!(
+                "  pid {:>7} {:<16} {}{}{}",
+                t.row.pid, t.row.name, peak, models, state
+            );
+        }
     }
 }

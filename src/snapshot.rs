@@ -5,7 +5,7 @@ use crate::{poller, OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_model::trace::{self, ProcessRow, SystemRow};
-use memtide_render::format_bytes;
+use memtide_render::{format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
 use serde::Serialize;
 use std::io::Write;
@@ -70,7 +70,7 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
         std::thread::spawn(move || (url, client.ps().0))
     });
     let tick = sampler.tick().context("cannot take a sample")?;
-    let (_, time_utc) = convert::now_utc();
+    let time_utc = trace::utc_ms(tick.time.wall);
     let mut names = ModelNames::default();
     let processes = tick
         .processes
@@ -135,10 +135,6 @@ fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
     }
 }
 
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), format_bytes)
-}
-
 fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
     let h = &snap.host;
     let s = &snap.system;
@@ -175,7 +171,7 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         ("swap total", s.swap_total_bytes),
     ];
     for (label, v) in rows {
-        writeln!(out, "  {label:<12} {:>10}", opt_bytes(v))?;
+        writeln!(out, "  {label:<12} {:>10}", format_opt_bytes(v))?;
     }
     writeln!(out)?;
     writeln!(
@@ -197,8 +193,8 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
             r.ppid,
             p.name,
             format_bytes(r.rss_bytes),
-            opt_bytes(r.footprint_bytes),
-            opt_bytes(r.peak_footprint_bytes.or(r.peak_rss_bytes)),
+            format_opt_bytes(r.footprint_bytes),
+            format_opt_bytes(r.peak_footprint_bytes.or(r.peak_rss_bytes)),
             p.argv.join(" "),
             models
         )?;
@@ -225,7 +221,7 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
                         m.name,
                         m.digest.get(..12).unwrap_or(&m.digest),
                         format_bytes(m.size),
-                        opt_bytes(m.size_vram),
+                        format_opt_bytes(m.size_vram),
                         m.context_length
                             .map_or_else(|| "-".into(), |c| c.to_string()),
                         m.expires_at

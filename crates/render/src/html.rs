@@ -3,7 +3,7 @@
 //! untrusted text.
 
 use crate::chart::{self, ChartOptions, RenderError};
-use crate::format_bytes;
+use crate::format_opt_bytes;
 use crate::report::{sentence, Clock};
 use memtide_model::report::Report;
 use memtide_model::timeline::Timeline;
@@ -23,10 +23,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), format_bytes)
 }
 
 /// The page.
@@ -62,9 +58,9 @@ pub fn page(
                 pids.join(", "),
                 escape(&m.first_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
                 escape(&m.last_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
-                opt_bytes(m.peak_footprint_bytes),
-                opt_bytes(m.peak_rss_bytes),
-                opt_bytes(m.ollama_size_bytes),
+                format_opt_bytes(m.peak_footprint_bytes),
+                format_opt_bytes(m.peak_rss_bytes),
+                format_opt_bytes(m.ollama_size_bytes),
                 escape(m.name_source.describe())
             );
         }

@@ -59,6 +59,12 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{value:.digits$} {}", UNITS[unit])
 }
 
+/// [`format_bytes`] of a value that may be missing: `-` for `None` (a metric the OS or the
+/// trace does not have).
+pub fn format_opt_bytes(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "-".to_owned(), format_bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_bytes;

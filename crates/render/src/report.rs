@@ -1,7 +1,7 @@
 //! The report as a person reads it: plain text for a terminal, or Markdown for an issue. Times
 //! are local, with the UTC offset stated once at the top.
 
-use crate::format_bytes;
+use crate::{format_bytes, format_opt_bytes};
 use memtide_model::events::{Event, EventKind, ListedModel, Moment, RunnerRef};
 use memtide_model::report::Report;
 use std::fmt::Write;
@@ -62,10 +62,6 @@ impl Clock {
             .map(|z| format!("UTC{}", z.strftime("%:z")))
             .unwrap_or_else(|| "UTC".into())
     }
-}
-
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), format_bytes)
 }
 
 fn runner(r: &RunnerRef) -> String {
@@ -137,8 +133,8 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             format!(
                 "{} exited; its last {metric} was {}, its peak {}.",
                 capital(&runner(r)),
-                opt_bytes(*last_footprint_bytes),
-                opt_bytes(r.peak_bytes)
+                format_opt_bytes(*last_footprint_bytes),
+                format_opt_bytes(r.peak_bytes)
             )
         }
         EventKind::ModelLoad {
@@ -184,8 +180,8 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                 } else {
                     "footprints"
                 },
-                opt_bytes(first.peak_bytes),
-                opt_bytes(second.peak_bytes)
+                format_opt_bytes(first.peak_bytes),
+                format_opt_bytes(second.peak_bytes)
             );
             if let Some(m) = worst {
                 let mem = memory(m, clock);
@@ -266,7 +262,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
         } => format!(
             "{} peaked at {} ({}) while Ollama reported {} ({ratio:.2}×){}.",
             capital(&runner(r)),
-            opt_bytes(r.peak_bytes),
+            format_opt_bytes(r.peak_bytes),
             r.peak_metric,
             format_bytes(*ollama_size_bytes),
             if *ratio < 1.0 {
@@ -368,9 +364,9 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
                             .map(|t| clock.time(t))
                             .unwrap_or_default()
                     ),
-                    opt_bytes(m.peak_footprint_bytes),
-                    opt_bytes(m.peak_rss_bytes),
-                    opt_bytes(m.ollama_size_bytes),
+                    format_opt_bytes(m.peak_footprint_bytes),
+                    format_opt_bytes(m.peak_rss_bytes),
+                    format_opt_bytes(m.ollama_size_bytes),
                     m.name_source.describe().to_owned(),
                 ]
             })
@@ -399,7 +395,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
                 } else {
                     "footprint"
                 },
-                opt_bytes(p.peak_footprint_bytes.or(p.peak_rss_bytes)),
+                format_opt_bytes(p.peak_footprint_bytes.or(p.peak_rss_bytes)),
                 if p.exited { ", exited" } else { "" }
             );
         }

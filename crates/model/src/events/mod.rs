@@ -243,7 +243,7 @@ fn utc(tl: &Timeline, t_ms: u64) -> String {
     tl.wall(t_ms).map(timestamp_utc_ms).unwrap_or_default()
 }
 
-fn moment(tl: &Timeline, row: &SystemRow) -> Moment {
+fn moment(row: &SystemRow) -> Moment {
     Moment {
         t_ms: row.t_ms,
         time_utc: row.time_utc.clone(),
@@ -252,16 +252,6 @@ fn moment(tl: &Timeline, row: &SystemRow) -> Moment {
         compressor_bytes: row.compressor_bytes,
         swap_used_bytes: row.swap_used_bytes,
         pressure: row.pressure.clone(),
-    }
-    .with_time(tl)
-}
-
-impl Moment {
-    fn with_time(mut self, tl: &Timeline) -> Moment {
-        if self.time_utc.is_empty() {
-            self.time_utc = utc(tl, self.t_ms);
-        }
-        self
     }
 }
 
@@ -278,7 +268,7 @@ fn worst_moment(tl: &Timeline, start: u64, end: u64) -> Option<Moment> {
             fa.total_cmp(&fb)
         });
     let row = inside.or_else(|| tl.system.iter().rev().find(|r| r.t_ms <= start))?;
-    Some(moment(tl, row))
+    Some(moment(row))
 }
 
 /// The models the successful poll closest to `t_ms` listed.
@@ -570,11 +560,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     // System: low memory, pressure, growth, peaks.
     let free = tl.system_series(|r| r.free_percent);
     for i in low_memory::intervals(&free, opts.low_free_percent) {
-        let worst = tl
-            .system
-            .iter()
-            .find(|r| r.t_ms == i.min_at_ms)
-            .map(|r| moment(tl, r));
+        let worst = tl.system.iter().find(|r| r.t_ms == i.min_at_ms).map(moment);
         push(
             i.start_ms,
             Some(i.end_ms),
