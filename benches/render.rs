@@ -29,6 +29,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         arch: "aarch64".into(),
         total_memory_bytes: 32 * GIB,
         page_size_bytes: Some(16384),
+        gpu_wired_limit_bytes: None,
         interval_ms,
         selection: Selection {
             ollama_default: true,

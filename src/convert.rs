@@ -20,6 +20,7 @@ pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
         wired_bytes: s.wired_bytes,
         purgeable_bytes: s.purgeable_bytes,
         compressor_bytes: s.compressor_bytes,
+        compressor_payload_bytes: s.compressor_payload_bytes,
         compressed_bytes: s.compressed_bytes,
         file_backed_bytes: s.file_backed_bytes,
         anonymous_bytes: s.anonymous_bytes,

@@ -172,6 +172,7 @@ pub fn run(ps_tsv: Option<&Path>, system_log: Option<&Path>, out: &Path) -> Resu
         arch: "unknown".into(),
         total_memory_bytes: total,
         page_size_bytes: page,
+        gpu_wired_limit_bytes: None,
         interval_ms: interval,
         selection: Selection {
             // The seed's awk filter: /[o]llama|[m]lx|[r]unner/.

@@ -420,11 +420,25 @@ fn fake_runner(a: &RunnerArgs) -> Result<()> {
     }
 }
 
-fn start_demo(a: DemoArgs) -> Result<()> {
+/// A channel that receives a message each time SIGINT (Ctrl-C) or SIGTERM arrives: both end a
+/// recording cleanly. The handlers only write to a pipe; a thread turns that into messages.
+fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("cannot install the Ctrl-C handler")?;
     let (tx, stop) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })?;
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(stop)
+}
+
+fn start_demo(a: DemoArgs) -> Result<()> {
+    let stop = stop_signals()?;
     let started = std::time::Instant::now();
     let dir = demo::run(a.out, a.seconds, stop)?;
     let svg = render::run(&dir, render_defaults(Some(dir.join("memtide.svg"))))?;
@@ -462,11 +476,7 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
 }
 
 fn start_record(a: RecordArgs) -> Result<()> {
-    let (tx, stop) = std::sync::mpsc::channel();
-    // SIGINT and SIGTERM (the `termination` feature) both end the recording cleanly.
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })?;
+    let stop = stop_signals()?;
     record::run(
         record::Options {
             interval: a.interval,

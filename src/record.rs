@@ -70,6 +70,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         arch: host.arch.into(),
         total_memory_bytes: host.total_memory_bytes,
         page_size_bytes: host.page_size_bytes,
+        gpu_wired_limit_bytes: host.gpu_wired_limit_bytes,
         interval_ms: opts.interval.as_millis() as u64,
         selection: opts.selection.to_meta(),
         start_utc: trace::utc_ms(started_wall),

@@ -5,7 +5,7 @@ use crate::{poller, OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_model::trace::{self, ProcessRow, SystemRow};
-use memtide_render::{format_bytes, format_opt_bytes};
+use memtide_render::{describe_gpu_wired_limit, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
 use serde::Serialize;
 use std::io::Write;
@@ -27,6 +27,9 @@ struct Host {
     arch: String,
     total_memory_bytes: u64,
     page_size_bytes: Option<u64>,
+    /// Apple Silicon: `iogpu.wired_limit_mb` in bytes, 0 for the system's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu_wired_limit_bytes: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +59,7 @@ fn host(h: &HostInfo) -> Host {
         arch: h.arch.into(),
         total_memory_bytes: h.total_memory_bytes,
         page_size_bytes: h.page_size_bytes,
+        gpu_wired_limit_bytes: h.gpu_wired_limit_bytes,
     }
 }
 
@@ -140,11 +144,14 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
     let s = &snap.system;
     writeln!(
         out,
-        "{} {} {}, {} RAM, at {}",
+        "{} {} {}, {} RAM{}, at {}",
         h.os,
         h.os_version.as_deref().unwrap_or(""),
         h.arch,
         format_bytes(h.total_memory_bytes),
+        describe_gpu_wired_limit(h.gpu_wired_limit_bytes)
+            .map(|g| format!(", {g}"))
+            .unwrap_or_default(),
         snap.time_utc
     )?;
     let pct = s
@@ -164,6 +171,7 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         ("wired", s.wired_bytes),
         ("purgeable", s.purgeable_bytes),
         ("compressor", s.compressor_bytes),
+        ("comp payload", s.compressor_payload_bytes),
         ("compressed", s.compressed_bytes),
         ("file-backed", s.file_backed_bytes),
         ("anonymous", s.anonymous_bytes),
@@ -233,4 +241,51 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(gpu: Option<u64>) -> Snapshot {
+        Snapshot {
+            time_utc: "2026-12-01T09:00:00.000Z".into(),
+            host: Host {
+                os: "macos".into(),
+                os_version: Some("15.5".into()),
+                arch: "aarch64".into(),
+                total_memory_bytes: 64 << 30,
+                page_size_bytes: Some(16384),
+                gpu_wired_limit_bytes: gpu,
+            },
+            system: SystemRow::default(),
+            processes: Vec::new(),
+            ollama: None,
+        }
+    }
+
+    fn first_line(s: &Snapshot) -> String {
+        let mut out = Vec::new();
+        print_table(&mut out, s).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_header_shows_a_gpu_wired_limit_where_the_mac_has_one() {
+        assert_eq!(
+            first_line(&snap(Some(56 << 30))),
+            "macos 15.5 aarch64, 64.0 GiB RAM, GPU wired limit 56.0 GiB, at 2026-12-01T09:00:00.000Z"
+        );
+        assert!(first_line(&snap(Some(0))).contains("GPU wired limit: the system default"));
+        assert!(!first_line(&snap(None)).contains("GPU"));
+        let json = serde_json::to_value(snap(Some(0))).unwrap();
+        assert_eq!(json["host"]["gpu_wired_limit_bytes"], 0);
+        let json = serde_json::to_value(snap(None)).unwrap();
+        assert!(json["host"].get("gpu_wired_limit_bytes").is_none());
+    }
 }

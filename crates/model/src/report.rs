@@ -40,6 +40,10 @@ pub struct TraceInfo {
     pub arch: String,
     /// Physical memory.
     pub total_memory_bytes: u64,
+    /// Apple Silicon: the GPU wired-memory limit, bytes (0: the system's default), where the
+    /// recording machine has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_bytes: Option<u64>,
     /// Sampling interval the recorder was given (for an import, the `ps` loop's period).
     pub interval_ms: u64,
     /// The usual step between system samples (for an import, the system loop's period).
@@ -116,6 +120,7 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
             os_version: tl.meta.os_version.clone(),
             arch: tl.meta.arch.clone(),
             total_memory_bytes: tl.meta.total_memory_bytes,
+            gpu_wired_limit_bytes: tl.meta.gpu_wired_limit_bytes,
             interval_ms: tl.meta.interval_ms,
             system_step_ms: tl.system_step_ms,
             start_utc: tl.system.first().map(|r| r.time_utc.clone()),

@@ -55,10 +55,14 @@ pub struct Meta {
     pub os_version: Option<String>,
     /// `aarch64`, `x86_64`, ...
     pub arch: String,
-    /// Physical memory, bytes.
+    /// Physical memory, bytes (macOS `hw.memsize`; Linux `MemTotal`).
     pub total_memory_bytes: u64,
     /// VM page size, bytes.
     pub page_size_bytes: Option<u64>,
+    /// Apple Silicon: the GPU wired-memory limit (`iogpu.wired_limit_mb` × 1 MiB), bytes; 0
+    /// when it is the system's default. Absent where the sysctl does not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_bytes: Option<u64>,
     /// The sampling interval, milliseconds.
     pub interval_ms: u64,
     /// Which processes were followed, as the user asked for them.
@@ -120,6 +124,10 @@ pub struct SystemRow {
     pub wired_bytes: Option<u64>,
     pub purgeable_bytes: Option<u64>,
     pub compressor_bytes: Option<u64>,
+    /// macOS: the compressed data inside the compressor (`vm.compressor_bytes_used`).
+    /// Absent from traces written before this column existed.
+    #[serde(default)]
+    pub compressor_payload_bytes: Option<u64>,
     pub compressed_bytes: Option<u64>,
     pub file_backed_bytes: Option<u64>,
     pub anonymous_bytes: Option<u64>,
@@ -481,6 +489,7 @@ mod tests {
             arch: "x86_64".into(),
             total_memory_bytes: 1 << 34,
             page_size_bytes: Some(4096),
+            gpu_wired_limit_bytes: None,
             interval_ms: 250,
             selection: Selection {
                 ollama_default: true,
@@ -506,7 +515,7 @@ mod tests {
     fn headers_follow_the_row_types() {
         let h = header::<ProcessRow>();
         assert_eq!(&h[..4], ["time_utc", "t_ms", "pid", "start_time_us"]);
-        assert_eq!(header::<SystemRow>().len(), 29);
+        assert_eq!(header::<SystemRow>().len(), 30);
         assert!(header::<IdentityRow>().contains(&"argv_json".to_owned()));
     }
 
@@ -553,6 +562,29 @@ mod tests {
         assert_eq!((m.samples, m.missed_ticks), (Some(4), Some(1)));
         let empty = std::fs::read_to_string(dir.path().join(MODELS_FILE)).unwrap();
         assert!(empty.starts_with("time_utc,t_ms,name,"));
+    }
+
+    #[test]
+    fn the_gpu_wired_limit_is_kept_where_there_is_one_and_old_traces_read() {
+        let mut m = meta();
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(!json.contains("gpu_wired_limit_bytes"), "{json}");
+        m.gpu_wired_limit_bytes = Some(0);
+        let back: Meta = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(
+            back.gpu_wired_limit_bytes,
+            Some(0),
+            "0, the system default, is kept"
+        );
+        // A system.csv written before compressor_payload_bytes existed still reads.
+        let old = "time_utc,t_ms,total_bytes,compressor_bytes,stats_age_ms\n\
+                   2026-05-14T09:25:03.250Z,0,100,7,0\n";
+        let mut r = csv::Reader::from_reader(old.as_bytes());
+        let rows: Vec<SystemRow> = r.deserialize().collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            (rows[0].compressor_bytes, rows[0].compressor_payload_bytes),
+            (Some(7), None)
+        );
     }
 
     #[test]

@@ -450,6 +450,8 @@ pub fn draw<DB: DrawingBackend>(
 
     // Bottom panel: the system, free % on the right.
     let total_bytes = tl.meta.total_memory_bytes as f64;
+    // A GPU wired limit of 0 is the system's default, which the trace does not know: no line.
+    let gpu_limit = tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0);
     let sys = |f: fn(&memtide_model::trace::SystemRow) -> Option<u64>| {
         tl.system_series(move |r| f(r).map(|v| v as f64))
     };
@@ -471,6 +473,7 @@ pub fn draw<DB: DrawingBackend>(
         .iter()
         .filter_map(|(_, s, _)| s.max().map(|m| m.1))
         .fold(total_bytes, f64::max)
+        .max(gpu_limit.unwrap_or(0) as f64)
         .max(1.0);
     let (bottom_unit, bottom_unit_name) = unit_for(bottom_bytes);
     let bottom_max = bottom_bytes / bottom_unit * 1.05;
@@ -502,14 +505,23 @@ pub fn draw<DB: DrawingBackend>(
         .map_err(draw_err)?;
     draw_bands(&mut bottom, &band_list, bottom_max)?;
     draw_markers(&mut bottom, &marker_list, bottom_max)?;
+    // Reference lines: what the machine has, and what the GPU may wire.
+    let mut references = Vec::new();
     if total_scaled > 0.0 {
-        let style = BLACK.mix(0.5).stroke_width(1);
         let label = format!("total RAM {}", format_bytes(tl.meta.total_memory_bytes));
+        references.push((label, total_scaled, BLACK.mix(0.5).stroke_width(1), 6));
+    }
+    if let Some(limit) = gpu_limit {
+        let label = crate::describe_gpu_wired_limit(Some(limit)).unwrap_or_default();
+        let style = RGBColor(0, 130, 130).stroke_width(1);
+        references.push((label, limit as f64 / bottom_unit, style, 3));
+    }
+    for (label, y, style, dash) in references {
         bottom
             .draw_series(DashedLineSeries::new(
-                [(from as i64, total_scaled), (to as i64, total_scaled)],
-                6,
-                4,
+                [(from as i64, y), (to as i64, y)],
+                dash,
+                dash.min(4),
                 style,
             ))
             .map_err(draw_err)?

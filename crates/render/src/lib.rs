@@ -65,9 +65,32 @@ pub fn format_opt_bytes(bytes: Option<u64>) -> String {
     bytes.map_or_else(|| "-".to_owned(), format_bytes)
 }
 
+/// The GPU wired-memory limit of an Apple Silicon Mac as a person reads it:
+/// `GPU wired limit 48.0 GiB`, or `GPU wired limit: the system default` for 0. `None` where the
+/// machine has no such limit.
+pub fn describe_gpu_wired_limit(bytes: Option<u64>) -> Option<String> {
+    match bytes? {
+        0 => Some("GPU wired limit: the system default".to_owned()),
+        b => Some(format!("GPU wired limit {}", format_bytes(b))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::format_bytes;
+    use super::{describe_gpu_wired_limit, format_bytes};
+
+    #[test]
+    fn gpu_wired_limit_in_words() {
+        assert_eq!(describe_gpu_wired_limit(None), None);
+        assert_eq!(
+            describe_gpu_wired_limit(Some(0)).as_deref(),
+            Some("GPU wired limit: the system default")
+        );
+        assert_eq!(
+            describe_gpu_wired_limit(Some(57344 << 20)).as_deref(),
+            Some("GPU wired limit 56.0 GiB")
+        );
+    }
 
     #[test]
     fn binary_units_with_three_significant_digits() {

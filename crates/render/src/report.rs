@@ -312,9 +312,12 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     .collect();
     let _ = writeln!(
         o,
-        "{}, {} RAM; {} system samples every {} ms from {} to {} (local time, {}){}.",
+        "{}, {} RAM{}; {} system samples every {} ms from {} to {} (local time, {}){}.",
         host.join(" "),
         format_bytes(t.total_memory_bytes),
+        crate::describe_gpu_wired_limit(t.gpu_wired_limit_bytes)
+            .map(|g| format!(" ({g})"))
+            .unwrap_or_default(),
         t.samples,
         t.system_step_ms,
         clock.date_time(start),

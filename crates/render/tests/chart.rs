@@ -153,3 +153,49 @@ fn html_is_one_page_with_the_chart_the_models_and_the_events() {
     assert!(page.contains("still alive while runner PID 62010 for granite3.3:2b started"));
     assert!(page.contains("Times are local (UTC+02:00)"));
 }
+
+#[test]
+fn a_raised_gpu_wired_limit_is_a_reference_line_and_the_default_is_none() {
+    let (mut tl, r) = fixture();
+    let (_, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(
+        !drawn.system_series.iter().any(|s| s.contains("GPU")),
+        "no limit recorded: {:?}",
+        drawn.system_series
+    );
+    tl.meta.gpu_wired_limit_bytes = Some(0);
+    let (_, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(
+        !drawn.system_series.iter().any(|s| s.contains("GPU")),
+        "the system default has no known value to draw"
+    );
+    tl.meta.gpu_wired_limit_bytes = Some(28 << 30);
+    let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(drawn
+        .system_series
+        .contains(&"GPU wired limit 28.0 GiB".to_owned()));
+    assert!(has_text(&svg, "GPU wired limit 28.0 GiB"));
+}
+
+#[test]
+fn the_report_header_names_a_gpu_wired_limit() {
+    let (_, mut r) = fixture();
+    let text = memtide_render::report::render(&r, memtide_render::report::Style::Text, &clock());
+    assert!(!text.contains("GPU"), "{text}");
+    r.trace.gpu_wired_limit_bytes = Some(0);
+    let text = memtide_render::report::render(&r, memtide_render::report::Style::Text, &clock());
+    let head = text.lines().nth(1).unwrap();
+    assert!(
+        head.contains("32.0 GiB RAM (GPU wired limit: the system default);"),
+        "{head}"
+    );
+    r.trace.gpu_wired_limit_bytes = Some(24 << 30);
+    let text = memtide_render::report::render(&r, memtide_render::report::Style::Text, &clock());
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .contains("(GPU wired limit 24.0 GiB)"),
+        "{text}"
+    );
+}

@@ -238,20 +238,24 @@ impl VmCounts {
 /// The counters that plain `sysctl`s give on every tick, without `host_statistics64`'s rate
 /// limit (xnu `bsd/vm/vm_unix.c` and `bsd/kern/kern_sysctl.c`). Each is `None` when the kernel
 /// lacks the name.
+///
+/// The page-queue family (active, inactive, speculative, anonymous, file-backed) is *not*
+/// read here, although `vm.page_speculative_count` and `vm.page_pageable_{internal,external}_count`
+/// exist: those sysctls leave out the per-CPU page queues that `host_statistics64` adds
+/// (`osfmk/kern/host.c`), so they run tens of MiB below `vm_stat`, and mixing them with the
+/// queues of a `host_statistics64` answer would break the identity
+/// file-backed + anonymous = active + inactive + speculative inside one sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FastCounters {
     /// `vm.page_free_count`: free pages, speculative excluded (vm_stat's "Pages free").
     pub free_pages: Option<u64>,
-    /// `vm.page_speculative_count`.
-    pub speculative_pages: Option<u64>,
     /// `vm.page_purgeable_count`.
     pub purgeable_pages: Option<u64>,
-    /// `vm.page_pageable_internal_count`: anonymous pageable pages.
-    pub internal_pages: Option<u64>,
-    /// `vm.page_pageable_external_count`: file-backed pageable pages.
-    pub external_pages: Option<u64>,
-    /// `vm.compressor_bytes_used`: physical bytes the compressor occupies.
-    pub compressor_bytes_used: Option<u64>,
+    /// `vm.compressor_bytes_used`: the sum of the compressed payloads held in the compressor's
+    /// in-memory segments, in bytes. It is *not* the memory the compressor occupies, which is
+    /// larger by the segments' fragmentation (`osfmk/vm/vm_compressor.c` computes that
+    /// fragmentation as `VM_PAGE_COMPRESSOR_COUNT * PAGE_SIZE - compressor_bytes_used`).
+    pub compressor_payload_bytes: Option<u64>,
 }
 
 /// The last fresh `host_statistics64` reading and how old it is.
@@ -283,9 +287,10 @@ pub struct DarwinSystem {
 }
 
 impl DarwinSystem {
-    /// Joins the readings into one sample. The fast counters, read this tick, take the place
-    /// of the matching `host_statistics64` fields; the rest of those fields carry the reading's
-    /// age in [`SystemSample::stats_age`].
+    /// Joins the readings into one sample. Free and purgeable pages, read this tick, take the
+    /// place of the `host_statistics64` figures; the page queues, anonymous and file-backed
+    /// pages and the compressor's size all come from one `host_statistics64` answer (so they
+    /// agree with each other and with `vm_stat`), with its age in [`SystemSample::stats_age`].
     pub fn to_system(&self) -> SystemSample {
         let mut s = match &self.slow {
             Some(slow) => {
@@ -297,18 +302,13 @@ impl DarwinSystem {
         };
         let b = |p: Option<u64>| p.map(|p| p.saturating_mul(self.page_size));
         let f = &self.fast;
-        let or = |fresh: Option<u64>, old: Option<u64>| fresh.or(old);
-        s.free_bytes = or(b(f.free_pages), s.free_bytes);
-        s.speculative_bytes = or(b(f.speculative_pages), s.speculative_bytes);
-        s.purgeable_bytes = or(b(f.purgeable_pages), s.purgeable_bytes);
-        s.anonymous_bytes = or(b(f.internal_pages), s.anonymous_bytes);
-        s.file_backed_bytes = or(b(f.external_pages), s.file_backed_bytes);
-        s.compressor_bytes = or(f.compressor_bytes_used, s.compressor_bytes);
-        if let (Some(free), Some(ext), Some(purg)) =
-            (s.free_bytes, s.file_backed_bytes, s.purgeable_bytes)
-        {
-            s.available_bytes = Some(free + ext + purg);
-        }
+        s.free_bytes = b(f.free_pages).or(s.free_bytes);
+        s.purgeable_bytes = b(f.purgeable_pages).or(s.purgeable_bytes);
+        s.compressor_payload_bytes = f.compressor_payload_bytes;
+        s.available_bytes = match (s.free_bytes, s.file_backed_bytes, s.purgeable_bytes) {
+            (Some(free), Some(ext), Some(purg)) => Some(free + ext + purg),
+            _ => None,
+        };
         s.total_bytes = self.memsize;
         s.free_percent = self.free_percent;
         s.pressure = self.pressure;
@@ -382,11 +382,25 @@ pub struct ProcArgs {
     pub argv: Vec<String>,
 }
 
+/// The alignment of what follows the executable path in `KERN_PROCARGS2`: the pointer size of
+/// the process, 8 for every process a current Mac runs (64-bit only since macOS 10.15).
+const PROCARGS_PATH_ALIGN: usize = 8;
+
 /// Decodes the buffer `sysctl {CTL_KERN, KERN_PROCARGS2, pid}` fills
 /// (`bsd/kern/kern_sysctl.c` `sysctl_procargsx`): a native-endian 32-bit `argc`, the
-/// executable path ended by a NUL and padded with more NULs, then `argc` NUL-terminated
-/// arguments, then the environment and the "apple" strings, which are ignored (recent kernels
-/// omit the environment for other processes anyway).
+/// executable path ended by a NUL, then `argc` NUL-terminated arguments, then the environment
+/// and the "apple" strings, which are not arguments and are ignored. The kernel returns the
+/// environment for most processes (any that is not `CS_RESTRICT`, among others), so `argc`,
+/// not the end of the buffer, says where the arguments stop.
+///
+/// The path is padded with NULs only up to the next multiple of the pointer size, counted from
+/// its first byte (`exec_extract_strings` in `bsd/kern/kern_exec.c` pads the string area so
+/// that what follows the path is pointer-aligned; `sysctl_procargsx` strips a 16-byte
+/// `executable_path=` prefix, which keeps that alignment). So the first argument starts at
+/// that boundary, and an empty `argv[0]` is a real empty string there, not more padding. The
+/// one layout with less padding, the kernel's stand-in answer for processes with the
+/// `no-read-procargs` entitlement (`path NUL NUL path NUL`), is read too: an argument that
+/// starts before the boundary is taken where it starts.
 ///
 /// A buffer too short for `argc`, with no path, or with no argument at all is an error. When
 /// `argc` is larger than the strings present (the kernel truncates to `kern.argmax`), the
@@ -408,10 +422,12 @@ pub fn decode_procargs2(buf: &[u8]) -> Result<ProcArgs> {
         return Err(Error::decode(WHAT, "the executable path is empty"));
     }
     let exe = String::from_utf8_lossy(&rest[..path_end]).into_owned();
-    let mut at = path_end;
-    while at < rest.len() && rest[at] == 0 {
-        at += 1;
-    }
+    let aligned = (path_end + 1).next_multiple_of(PROCARGS_PATH_ALIGN);
+    let first_byte = rest[path_end + 1..]
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(rest.len(), |i| path_end + 1 + i);
+    let at = aligned.min(first_byte).min(rest.len());
     let mut argv = Vec::with_capacity(argc as usize);
     let mut pos = at;
     while argv.len() < argc as usize && pos < rest.len() {
@@ -429,6 +445,122 @@ pub fn decode_procargs2(buf: &[u8]) -> Result<ProcArgs> {
         ));
     }
     Ok(ProcArgs { exe, argv })
+}
+
+/// Decodes a process start time (`struct timeval`, as `p_start` is kept by the kernel and
+/// returned in `kinfo_proc.kp_proc.p_starttime` by `KERN_PROC_PID` and in
+/// `pbi_start_tvsec`/`pbi_start_tvusec` by `PROC_PIDTBSDINFO`) into microseconds since the
+/// Unix epoch. A negative time or microseconds outside 0–999 999 are an error, and so is 0:
+/// every process but the kernel's has a start time.
+pub fn decode_start_time(tv_sec: i64, tv_usec: i64) -> Result<u64> {
+    const WHAT: &str = "process start time";
+    if tv_sec < 0 || !(0..1_000_000).contains(&tv_usec) {
+        return Err(Error::decode(WHAT, format!("{tv_sec} s {tv_usec} µs")));
+    }
+    let us = (tv_sec as u64)
+        .checked_mul(1_000_000)
+        .and_then(|us| us.checked_add(tv_usec as u64))
+        .ok_or_else(|| Error::decode(WHAT, format!("{tv_sec} s is out of range")))?;
+    if us == 0 {
+        return Err(Error::decode(WHAT, "zero"));
+    }
+    Ok(us)
+}
+
+/// What a process looks like from outside, for telling apart the reasons `KERN_PROCARGS2`
+/// refused it (from `PROC_PIDT_SHORTBSDINFO`, which needs no privilege).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessState {
+    /// `pbsi_uid`: the effective user the process runs as.
+    pub uid: u32,
+    /// `pbsi_status`: `p_stat` (`SIDL` 1 while being created, `SZOMB` 5 once exited).
+    pub status: u32,
+}
+
+/// `p_stat` of a process being created (`bsd/sys/proc.h`).
+pub const SIDL: u32 = 1;
+/// `p_stat` of a process that exited and was not reaped yet (`bsd/sys/proc.h`).
+pub const SZOMB: u32 = 5;
+
+/// Why `KERN_PROCARGS2` gave no arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgsRefusal {
+    /// The process is gone, or a zombie (which has no arguments left to read).
+    Gone,
+    /// Another user's process, and we are not root.
+    OtherUser,
+    /// The process is still starting (no user stack yet, or its task is not IPC-active), or
+    /// is in the middle of an `exec`: asking again on a later sample will succeed.
+    NotYet,
+}
+
+/// Classifies an `EINVAL` from `KERN_PROCARGS2`. `sysctl_procargsx` (`bsd/kern/kern_sysctl.c`)
+/// answers `EINVAL` alike for a missing PID, another user's process (unless the caller is
+/// root), a process with no user stack and a task that is not IPC-active (still starting or
+/// exiting). `state` is what `PROC_PIDT_SHORTBSDINFO` said right after, `None` when it found no
+/// such process; `our_uid` is our effective user.
+pub fn classify_procargs_refusal(state: Option<ProcessState>, our_uid: u32) -> ArgsRefusal {
+    match state {
+        None => ArgsRefusal::Gone,
+        Some(s) if s.status == SZOMB => ArgsRefusal::Gone,
+        Some(s) if s.uid != our_uid && our_uid != 0 => ArgsRefusal::OtherUser,
+        Some(_) => ArgsRefusal::NotYet,
+    }
+}
+
+/// How CPU times from `proc_pid_rusage` (`ri_user_time`, `ri_system_time`, in Mach absolute
+/// time units) become nanoseconds.
+///
+/// Natively `mach_timebase_info`'s `numer / denom` converts them (1/1 on Intel, 125/3 on Apple
+/// Silicon). Under Rosetta (`sysctl.proc_translated` = 1), `mach_timebase_info` answers 1/1 for
+/// the translated process while the kernel still counts rusage in the hardware's ticks, so
+/// the ratio would make CPU times 41.67 times too small; there the hardware timer frequency
+/// `hw.tbfrequency` (24 MHz on Apple Silicon, not translated) converts them, or 125/3 when it
+/// cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTimebase {
+    numer: u64,
+    denom: u64,
+}
+
+impl CpuTimebase {
+    /// The conversion for this process, from `mach_timebase_info` (`numer`, `denom`),
+    /// whether it runs translated, and `hw.tbfrequency` in Hz where it could be read.
+    pub fn new(timebase: (u32, u32), translated: bool, tb_frequency_hz: Option<u64>) -> Self {
+        if translated {
+            match tb_frequency_hz {
+                Some(hz) if hz > 0 => CpuTimebase {
+                    numer: 1_000_000_000,
+                    denom: hz,
+                },
+                // Apple Silicon's timer runs at 24 MHz: 125/3 ns per tick.
+                _ => CpuTimebase {
+                    numer: 125,
+                    denom: 3,
+                },
+            }
+        } else {
+            CpuTimebase {
+                numer: u64::from(timebase.0.max(1)),
+                denom: u64::from(timebase.1.max(1)),
+            }
+        }
+    }
+
+    /// `ticks` as a duration.
+    pub fn to_duration(self, ticks: u64) -> Duration {
+        let ns = u128::from(ticks) * u128::from(self.numer) / u128::from(self.denom);
+        Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+}
+
+/// Decodes `iogpu.wired_limit_mb` (Apple Silicon, macOS 14 and later): the most memory the
+/// GPU may wire, in MiB, 0 for the system's default. Returns bytes (0 kept as 0).
+pub fn decode_gpu_wired_limit_mb(value: i64) -> Result<u64> {
+    u64::try_from(value)
+        .ok()
+        .and_then(|mb| mb.checked_mul(1024 * 1024))
+        .ok_or_else(|| Error::decode("iogpu.wired_limit_mb", format!("{value} MiB")))
 }
 
 /// Reads a fixed-size C name field (`pbi_name`, `pbi_comm`): up to the first NUL, or the whole
@@ -618,23 +750,71 @@ mod tests {
         assert_eq!((s.swap_total_bytes, s.swap_used_bytes), (Some(0), Some(0)));
         assert_eq!(s.psi_some_avg10, None);
 
-        // The memory_pressure run of the same report read 15123 free pages and 120555 pages
-        // in the compressor: the fast counters win where they exist.
+        // The memory_pressure run of the same report read 15123 free pages: free pages from
+        // the fast counters win. The compressor's payload (vm.compressor_bytes_used, here 5 %
+        // below the pool, as the kernel's own fragmentation figure allows) is its own field and
+        // never stands in for the pool's size, which stays vm_stat's "Pages occupied by
+        // compressor" × page size.
+        let payload = 120555 * page / 100 * 95;
         d.fast = FastCounters {
             free_pages: Some(15123),
-            compressor_bytes_used: Some(120555 * page),
+            compressor_payload_bytes: Some(payload),
             ..FastCounters::default()
         };
         let s = d.to_system();
         assert_eq!(s.free_bytes, Some(15123 * page));
         assert_eq!(s.compressor_bytes, Some(120555 * page));
+        assert_eq!(s.compressor_payload_bytes, Some(payload));
         assert_eq!(s.active_bytes, Some(892723 * page), "from the slow reading");
+        // Anonymous and file-backed pages come from the same answer as the queues.
+        assert_eq!(
+            s.file_backed_bytes.unwrap() + s.anonymous_bytes.unwrap(),
+            s.active_bytes.unwrap() + s.inactive_bytes.unwrap() + s.speculative_bytes.unwrap()
+        );
 
         // Before any host_statistics64 answer: the fast fields alone, the rest None.
         d.slow = None;
         let s = d.to_system();
         assert_eq!(s.free_bytes, Some(15123 * page));
         assert_eq!((s.active_bytes, s.wired_bytes), (None, None));
+        assert_eq!((s.compressor_bytes, s.anonymous_bytes), (None, None));
+        assert_eq!(s.available_bytes, None, "no file-backed count yet");
+    }
+
+    #[test]
+    fn the_page_identity_holds_in_every_sample_built_from_a_capture() {
+        for (name, text, _) in VM_STATS {
+            let (page, counts) = VmCounts::parse_vm_stat(text).unwrap();
+            let d = DarwinSystem {
+                memsize: 1 << 34,
+                page_size: page,
+                slow: Some(SlowCounts {
+                    counts,
+                    age: Duration::ZERO,
+                }),
+                // Fast counters that differ from the capture, as a later read would.
+                fast: FastCounters {
+                    free_pages: counts.free.map(|f| f + 7),
+                    purgeable_pages: counts.purgeable.map(|p| p + 3),
+                    compressor_payload_bytes: Some(1),
+                },
+                free_percent: None,
+                pressure: None,
+                swap: None,
+            };
+            let s = d.to_system();
+            let (Some(fb), Some(an)) = (s.file_backed_bytes, s.anonymous_bytes) else {
+                continue; // the truncated capture
+            };
+            let queues =
+                s.active_bytes.unwrap() + s.inactive_bytes.unwrap() + s.speculative_bytes.unwrap();
+            assert_eq!(fb + an, queues, "{name}");
+            assert_eq!(
+                s.compressor_bytes,
+                counts.occupied_by_compressor.map(|c| c * page),
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -669,10 +849,15 @@ mod tests {
     }
 
     /// Builds a buffer the way `sysctl_procargsx` lays it out.
-    fn procargs(argc: i32, exe: &str, pad: usize, strings: &[&str]) -> Vec<u8> {
+    /// The path is padded with NULs to the next multiple of 8 bytes from its start, as
+    /// `exec_extract_strings` pads it for a 64-bit process.
+    fn procargs(argc: i32, exe: &str, strings: &[&str]) -> Vec<u8> {
         let mut b = argc.to_ne_bytes().to_vec();
         b.extend_from_slice(exe.as_bytes());
-        b.extend(std::iter::repeat_n(0u8, 1 + pad));
+        b.extend(std::iter::repeat_n(
+            0u8,
+            (exe.len() + 1).next_multiple_of(8) - exe.len(),
+        ));
         for s in strings {
             b.extend_from_slice(s.as_bytes());
             b.push(0);
@@ -687,7 +872,7 @@ mod tests {
         let words: Vec<&str> = line.split(' ').collect();
         let mut strings = words.clone();
         strings.extend(["HOME=/Users/someone", "executable_path=/x", "ptr_munge="]);
-        let buf = procargs(words.len() as i32, words[0], 7, &strings);
+        let buf = procargs(words.len() as i32, words[0], &strings);
         let got = decode_procargs2(&buf).unwrap();
         assert_eq!(got.exe, words[0]);
         assert_eq!(
@@ -697,26 +882,58 @@ mod tests {
 
         let mlx = fixture!("macos-mlx-engine-prod-host-observed.txt").trim();
         let words: Vec<&str> = mlx.split(' ').collect();
-        let got = decode_procargs2(&procargs(words.len() as i32, words[0], 0, &words)).unwrap();
+        let got = decode_procargs2(&procargs(words.len() as i32, words[0], &words)).unwrap();
         assert_eq!(got.argv[3], "--model");
         assert_eq!(got.argv[4], "qwen3.5:4b-nvfp4");
+    }
+
+    #[test]
+    fn procargs2_an_empty_argv0_does_not_swallow_the_first_argument() {
+        // A launcher may exec with argv[0] = "": the kernel pads the path to 8 bytes and the
+        // empty string sits right at the boundary.
+        for exe in ["/bin/x", "/bin/xy1", "/usr/local/bin/ollama"] {
+            let buf = procargs(3, exe, &["", "runner", "--port"]);
+            let got = decode_procargs2(&buf).unwrap();
+            assert_eq!(got.argv, ["", "runner", "--port"], "{exe}");
+        }
+        // Two empty arguments in a row are two arguments.
+        let got = decode_procargs2(&procargs(3, "/bin/x", &["", "", "z"])).unwrap();
+        assert_eq!(got.argv, ["", "", "z"]);
+        // A path whose NUL ends exactly on the boundary has no padding at all.
+        let exe = "/bin/ab"; // 7 bytes + NUL = 8
+        let buf = procargs(2, exe, &["ab", "-v"]);
+        assert_eq!(buf[4 + 8], b'a', "argv[0] right after the NUL");
+        assert_eq!(decode_procargs2(&buf).unwrap().argv, ["ab", "-v"]);
+    }
+
+    #[test]
+    fn procargs2_the_kernels_stand_in_for_unreadable_arguments() {
+        // sysctl_procargs_no_read: argc 1, path, two NULs, the path again.
+        let exe = "/usr/libexec/secretd"; // 20 bytes: the boundary would be at 24
+        let mut buf = 1i32.to_ne_bytes().to_vec();
+        buf.extend_from_slice(exe.as_bytes());
+        buf.extend_from_slice(&[0, 0]);
+        buf.extend_from_slice(exe.as_bytes());
+        buf.push(0);
+        let got = decode_procargs2(&buf).unwrap();
+        assert_eq!((got.exe.as_str(), got.argv), (exe, vec![exe.to_owned()]));
     }
 
     #[test]
     fn procargs2_paths_with_spaces_stay_whole() {
         let exe = "/Users/First Last/bin/ollama";
         let model = "/Users/First Last/.ollama/models/blobs/sha256-ab12";
-        let buf = procargs(4, exe, 3, &[exe, "runner", "--model", model]);
+        let buf = procargs(4, exe, &[exe, "runner", "--model", model]);
         let got = decode_procargs2(&buf).unwrap();
         assert_eq!(got.argv, [exe, "runner", "--model", model]);
     }
 
     #[test]
     fn procargs2_argc_larger_than_the_strings_present() {
-        let buf = procargs(9, "/bin/x", 2, &["x", "a"]);
+        let buf = procargs(9, "/bin/x", &["x", "a"]);
         assert_eq!(decode_procargs2(&buf).unwrap().argv, ["x", "a"]);
         // Cut inside the last argument: what is there is kept.
-        let mut cut = procargs(3, "/bin/x", 0, &["x", "abc"]);
+        let mut cut = procargs(3, "/bin/x", &["x", "abc"]);
         cut.truncate(cut.len() - 2);
         assert_eq!(decode_procargs2(&cut).unwrap().argv, ["x", "ab"]);
     }
@@ -726,16 +943,16 @@ mod tests {
         assert!(decode_procargs2(&[]).is_err());
         assert!(decode_procargs2(&[1, 0]).is_err());
         assert!(decode_procargs2(&(-1i32).to_ne_bytes()).is_err());
-        let full = procargs(2, "/bin/x", 4, &["x", "y"]);
+        let full = procargs(2, "/bin/x", &["x", "y"]);
         for cut in [4, 6, 10] {
             assert!(decode_procargs2(&full[..cut]).is_err(), "cut at {cut}");
         }
         assert!(
-            decode_procargs2(&procargs(1, "", 0, &["x"])).is_err(),
+            decode_procargs2(&procargs(1, "", &["x"])).is_err(),
             "empty path"
         );
         // argc 0 is an odd but valid process.
-        assert!(decode_procargs2(&procargs(0, "/bin/x", 0, &[]))
+        assert!(decode_procargs2(&procargs(0, "/bin/x", &[]))
             .unwrap()
             .argv
             .is_empty());
@@ -743,6 +960,88 @@ mod tests {
         let mut noise = 2i32.to_ne_bytes().to_vec();
         noise.extend(std::iter::repeat_n(0xAB, 64));
         assert!(decode_procargs2(&noise).is_err());
+    }
+
+    #[test]
+    fn start_times_in_microseconds() {
+        // ps -o lstart and PROC_PIDTBSDINFO read the same p_start.
+        assert_eq!(
+            decode_start_time(1_747_214_703, 250_999).unwrap(),
+            1_747_214_703_250_999
+        );
+        for (s, us) in [(0, 0), (-1, 0), (5, -1), (5, 1_000_000), (i64::MAX, 0)] {
+            assert!(decode_start_time(s, us).is_err(), "{s} {us}");
+        }
+    }
+
+    #[test]
+    fn why_procargs_refused() {
+        let me = 501;
+        let state = |uid, status| Some(ProcessState { uid, status });
+        assert_eq!(classify_procargs_refusal(None, me), ArgsRefusal::Gone);
+        assert_eq!(
+            classify_procargs_refusal(state(me, SZOMB), me),
+            ArgsRefusal::Gone
+        );
+        // The Linux service user, or a LaunchDaemon's root, seen by a normal user.
+        assert_eq!(
+            classify_procargs_refusal(state(0, 2), me),
+            ArgsRefusal::OtherUser
+        );
+        // Root reads everyone's: a refusal then means the process is not ready yet.
+        assert_eq!(
+            classify_procargs_refusal(state(me, 2), 0),
+            ArgsRefusal::NotYet
+        );
+        assert_eq!(
+            classify_procargs_refusal(state(me, SIDL), me),
+            ArgsRefusal::NotYet
+        );
+        assert_eq!(
+            classify_procargs_refusal(state(me, 2), me),
+            ArgsRefusal::NotYet
+        );
+    }
+
+    #[test]
+    fn cpu_time_natively_and_under_rosetta() {
+        let second = Duration::from_secs(1);
+        // Apple Silicon natively: 24 million ticks a second, mach_timebase_info 125/3.
+        assert_eq!(
+            CpuTimebase::new((125, 3), false, None).to_duration(24_000_000),
+            second
+        );
+        // Intel: ticks are nanoseconds.
+        assert_eq!(
+            CpuTimebase::new((1, 1), false, Some(1_000_000_000)).to_duration(1_000_000_000),
+            second
+        );
+        // An x86_64 build under Rosetta: mach_timebase_info says 1/1, the ticks stay native.
+        let rosetta = CpuTimebase::new((1, 1), true, Some(24_000_000));
+        assert_eq!(rosetta.to_duration(24_000_000), second);
+        let naive = CpuTimebase::new((1, 1), false, None).to_duration(24_000_000);
+        assert_eq!(
+            second.as_nanos() * 3 / naive.as_nanos(),
+            125,
+            "the 41.67× error"
+        );
+        // Without hw.tbfrequency, Apple Silicon's 125/3.
+        assert_eq!(
+            CpuTimebase::new((1, 1), true, None).to_duration(24_000_000),
+            second
+        );
+        assert_eq!(
+            CpuTimebase::new((0, 0), false, None).to_duration(5),
+            Duration::from_nanos(5),
+            "a zero timebase is not a division by zero"
+        );
+    }
+
+    #[test]
+    fn gpu_wired_limit() {
+        assert_eq!(decode_gpu_wired_limit_mb(0).unwrap(), 0);
+        assert_eq!(decode_gpu_wired_limit_mb(57344).unwrap(), 56 << 30);
+        assert!(decode_gpu_wired_limit_mb(-1).is_err());
     }
 
     #[test]

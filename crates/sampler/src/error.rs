@@ -30,6 +30,15 @@ pub enum Error {
         /// How to get access.
         hint: &'static str,
     },
+    /// The process cannot be read yet: it is being created, or is in the middle of an `exec`.
+    /// The sampler asks again on a later tick.
+    #[error("process {pid} is still starting: {call} will be asked again")]
+    NotReady {
+        /// The process.
+        pid: u32,
+        /// The call that could not answer yet.
+        call: &'static str,
+    },
     /// This metric or operation does not exist on this OS.
     #[error("{what} is not supported on this operating system")]
     Unsupported {
@@ -67,6 +76,11 @@ impl Error {
     /// `true` for [`Error::ProcessGone`], the normal end of a process's series.
     pub fn is_gone(&self) -> bool {
         matches!(self, Error::ProcessGone { .. })
+    }
+
+    /// `true` for [`Error::NotReady`]: the same read may succeed on a later tick.
+    pub fn is_not_ready(&self) -> bool {
+        matches!(self, Error::NotReady { .. })
     }
 
     pub(crate) fn decode(what: &'static str, detail: impl Into<String>) -> Error {

@@ -38,11 +38,12 @@
 //!   cumulative counters at most once a second.
 //!   Pressure levels are derived from PSI (see [`procfs::pressure_from_psi`]).
 //! - **macOS**: `proc_listallpids` and one `proc_pid_rusage` per followed process per tick;
-//!   `sysctl` for the counters that are cheap and fresh (free, speculative, purgeable,
-//!   anonymous and file-backed pages, compressor bytes, free %, pressure level, swap); and
-//!   `host_statistics64` at most once a second for the page queues and cumulative counters,
-//!   because the kernel rate-limits it (see [`SystemSample::stats_age`]). `PROC_PIDTBSDINFO`
-//!   and `KERN_PROCARGS2` once per process. The decoders ([`darwin`]) are tested on every OS.
+//!   `sysctl` for the counters that are cheap and fresh (free and purgeable pages, the
+//!   compressor's payload, free %, pressure level, swap); and `host_statistics64` at most once
+//!   a second for the page queues, anonymous and file-backed pages, the compressor's size and
+//!   the cumulative counters, because the kernel rate-limits it (see
+//!   [`SystemSample::stats_age`]). `PROC_PIDTBSDINFO` and `KERN_PROCARGS2` once per process.
+//!   The decoders ([`darwin`]) are tested on every OS.
 //! - **Other OSes**: the `sysinfo` crate, with fewer fields (the rest are `None`).
 //!
 //! A field an OS does not have is `None`; `docs/metrics.md` in the repository lists every

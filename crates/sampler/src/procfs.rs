@@ -485,6 +485,7 @@ pub fn system_sample(
         wired_bytes: meminfo.unevictable,
         purgeable_bytes: None,
         compressor_bytes: meminfo.zswap,
+        compressor_payload_bytes: None,
         compressed_bytes: meminfo.zswapped,
         file_backed_bytes: add(meminfo.active_file, meminfo.inactive_file),
         anonymous_bytes: add(meminfo.active_anon, meminfo.inactive_anon),

@@ -62,6 +62,17 @@ struct Known {
 /// milliseconds) at the cost of a few reads per new process.
 pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A process whose command line the OS could not give yet ([`crate::Error::NotReady`]): it
+/// is judged again at the next listing, for at most [`EXEC_RECHECK_WINDOW`] from the first
+/// refusal, and then taken with what could be read.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    pid: u32,
+    start_time_us: u64,
+    since: Instant,
+    preexisting: bool,
+}
+
 struct Followed<H> {
     info: Arc<ProcessInfo>,
     handle: H,
@@ -104,6 +115,8 @@ pub(crate) struct Core<B: Backend> {
     fresh: Vec<(u32, Identity)>,
     /// Young unselected processes judged again this tick: PID, start time, first seen.
     young: Vec<(u32, u64, Option<Instant>)>,
+    /// Processes whose command line was not ready, judged again at the next listing.
+    deferred: Vec<Deferred>,
     /// Minimum time between two listings of the process table.
     discovery_interval: std::time::Duration,
     last_listing: Option<Instant>,
@@ -126,6 +139,7 @@ impl<B: Backend> Core<B> {
             pids: Vec::new(),
             fresh: Vec::new(),
             young: Vec::new(),
+            deferred: Vec::new(),
             discovery_interval: std::time::Duration::ZERO,
             last_listing: None,
             system: SystemSample::default(),
@@ -207,6 +221,8 @@ impl<B: Backend> Core<B> {
         if list {
             self.backend.list_pids(&mut self.pids)?;
             self.last_listing = Some(instant);
+            let pids = &self.pids;
+            self.deferred.retain(|d| pids.contains(&d.pid));
         }
 
         // Mark every listed PID; collect the ones never seen, and the young unselected ones
@@ -310,11 +326,20 @@ impl<B: Backend> Core<B> {
                 start_time_us: ident.start_time_us,
             };
             // Every process listed in the first tick was alive when sampling began; any PID
-            // first listed later belongs to a process born since.
-            let preexisting = self.tick_no == 1;
+            // first listed later belongs to a process born since (or was deferred since the
+            // first tick).
+            let preexisting = self.tick_no == 1
+                || self.deferred.iter().any(|d| {
+                    d.pid == pid && d.start_time_us == ident.start_time_us && d.preexisting
+                });
             let want_argv = self.selector.needs_command_line();
             let (exe, argv) = if want_argv {
-                self.backend.command_line(pid).unwrap_or_default()
+                match self.backend.command_line(pid) {
+                    Ok(cmd) => cmd,
+                    // Not in `known`, so the next listing judges it again.
+                    Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => continue,
+                    Err(_) => Default::default(),
+                }
             } else {
                 (None, Vec::new())
             };
@@ -349,13 +374,22 @@ impl<B: Backend> Core<B> {
                 },
             );
             if !selected {
+                self.deferred.retain(|d| d.pid != pid);
                 continue;
             }
             let (exe, argv) = if want_argv {
                 (exe, argv)
             } else {
-                self.backend.command_line(pid).unwrap_or_default()
+                match self.backend.command_line(pid) {
+                    Ok(cmd) => cmd,
+                    Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => {
+                        self.known.remove(&pid);
+                        continue;
+                    }
+                    Err(_) => Default::default(),
+                }
             };
+            self.deferred.retain(|d| d.pid != pid);
             let info = Arc::new(ProcessInfo {
                 id,
                 ppid: ident.ppid,
@@ -384,6 +418,30 @@ impl<B: Backend> Core<B> {
         self.fresh.clear();
         self.young.clear();
     }
+
+    /// Notes that `pid`'s command line was not ready. `true` while it may be asked again
+    /// (within [`EXEC_RECHECK_WINDOW`] of the first refusal); `false` once that has passed,
+    /// when the process is judged with an empty command line.
+    fn defer(&mut self, pid: u32, ident: &Identity, preexisting: bool) -> bool {
+        let now = Instant::now();
+        match self
+            .deferred
+            .iter_mut()
+            .find(|d| d.pid == pid && d.start_time_us == ident.start_time_us)
+        {
+            Some(d) => now.duration_since(d.since) < EXEC_RECHECK_WINDOW,
+            None => {
+                self.deferred.retain(|d| d.pid != pid);
+                self.deferred.push(Deferred {
+                    pid,
+                    start_time_us: ident.start_time_us,
+                    since: now,
+                    preexisting,
+                });
+                true
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -398,6 +456,8 @@ mod tests {
         procs: HashMap<u32, (Identity, Vec<String>, u64)>,
         identify_calls: usize,
         argv_calls: usize,
+        /// PIDs whose command line is not ready yet.
+        not_ready: std::collections::HashSet<u32>,
     }
 
     impl Table {
@@ -430,6 +490,9 @@ mod tests {
         }
         fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
             self.argv_calls += 1;
+            if self.not_ready.contains(&pid) {
+                return Err(Error::NotReady { pid, call: "test" });
+            }
             let p = self.procs.get(&pid).ok_or(Error::ProcessGone { pid })?;
             Ok((None, p.1.clone()))
         }
@@ -462,6 +525,7 @@ mod tests {
                 arch: "test",
                 total_memory_bytes: 1,
                 page_size_bytes: Some(4096),
+                gpu_wired_limit_bytes: None,
             }),
             ..Table::default()
         };
@@ -538,6 +602,34 @@ mod tests {
         let calls = c.backend.argv_calls;
         c.tick().unwrap();
         assert_eq!(c.backend.argv_calls, calls);
+    }
+
+    #[test]
+    fn a_process_whose_command_line_is_not_ready_is_judged_again() {
+        for selector in [
+            ProcessSelector::Match(vec!["runner".into()]),
+            ProcessSelector::Pids(vec![70]),
+        ] {
+            let mut c = core(selector.clone());
+            // Already there when sampling starts, but still starting: no command line yet.
+            c.backend.spawn(70, 700, 1, "runner", 3);
+            c.backend.not_ready.insert(70);
+            assert!(c.tick().unwrap().processes.is_empty(), "{selector:?}");
+            assert!(c.tick().unwrap().processes.is_empty(), "{selector:?}");
+            c.backend.not_ready.clear();
+            let t = c.tick().unwrap();
+            assert_eq!(pids(&t), [(70, 700)], "{selector:?}");
+            assert_eq!(t.started[0].argv, ["runner"], "the real command line");
+        }
+        // One that never becomes readable is taken, after the window, with what there is.
+        let mut c = core(ProcessSelector::Pids(vec![71]));
+        c.backend.spawn(71, 710, 1, "stuck", 3);
+        c.backend.not_ready.insert(71);
+        assert!(c.tick().unwrap().processes.is_empty());
+        c.deferred[0].since -= EXEC_RECHECK_WINDOW;
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(71, 710)]);
+        assert!(t.started[0].argv.is_empty());
     }
 
     #[test]

@@ -17,8 +17,9 @@ pub struct ProcessId {
     /// When the process started, in microseconds since the Unix epoch (UTC).
     ///
     /// macOS: `pbi_start_tvsec`/`pbi_start_tvusec` from `PROC_PIDTBSDINFO`, exact to the
-    /// microsecond (0 for another user's process, whose start time the kernel does not
-    /// show). Linux: the boot time from `/proc/stat` (`btime`, whole seconds, read once per
+    /// microsecond; for another user's process, which `PROC_PIDTBSDINFO` refuses, the same
+    /// kernel field (`p_start`) read through the `KERN_PROC_PID` sysctl, which any user may
+    /// read. Linux: the boot time from `/proc/stat` (`btime`, whole seconds, read once per
     /// sampler) plus field 22 of `/proc/[pid]/stat` (clock ticks since boot), so it is exact
     /// *relative to other processes of the same sampler*, and within about a second as a wall
     /// clock time. Its resolution is one clock tick (10 ms at the usual 100 Hz), so two
@@ -98,17 +99,24 @@ pub struct SystemSample {
     pub wired_bytes: Option<u64>,
     /// macOS volatile purgeable pages, which the kernel may drop at any time. Linux: `None`.
     pub purgeable_bytes: Option<u64>,
-    /// Physical memory the compressor occupies (macOS "Pages occupied by compressor"; Linux
-    /// `Zswap`, the zswap pool size).
+    /// Physical memory the compressor occupies. macOS: "Pages occupied by compressor" ×
+    /// page size, `compressor_page_count` of `host_statistics64` (the figure `vm_stat` and
+    /// `top` print and Activity Monitor calls "Compressed"). Linux: `Zswap`, the zswap pool
+    /// size.
     pub compressor_bytes: Option<u64>,
+    /// macOS: the compressed data alone inside the compressor (`vm.compressor_bytes_used`, read
+    /// every tick), below [`SystemSample::compressor_bytes`] by the segments' fragmentation.
+    /// Linux: `None`.
+    pub compressor_payload_bytes: Option<u64>,
     /// Logical size of what is stored compressed (macOS "Pages stored in compressor"; Linux
     /// `Zswapped`).
     pub compressed_bytes: Option<u64>,
-    /// File-backed pageable pages (macOS `vm.page_pageable_external_count`; Linux
-    /// `Active(file) + Inactive(file)`).
+    /// File-backed pageable pages (macOS `external_page_count` of `host_statistics64`,
+    /// `vm_stat`'s "File-backed pages"; Linux `Active(file) + Inactive(file)`).
     pub file_backed_bytes: Option<u64>,
-    /// Anonymous pageable pages (macOS `vm.page_pageable_internal_count`; Linux
-    /// `Active(anon) + Inactive(anon)`).
+    /// Anonymous pageable pages (macOS `internal_page_count` of `host_statistics64`,
+    /// `vm_stat`'s "Anonymous pages"; Linux `Active(anon) + Inactive(anon)`). On macOS
+    /// file-backed + anonymous = active + inactive + speculative in every sample.
     pub anonymous_bytes: Option<u64>,
     /// Swap space that exists (macOS grows and shrinks it with swap files).
     pub swap_total_bytes: Option<u64>,
@@ -145,11 +153,17 @@ pub struct SystemSample {
     /// Linux PSI: cumulative time all non-idle tasks stalled on memory, in microseconds.
     pub psi_full_total_us: Option<u64>,
     /// How long ago the cumulative counters (and, on macOS, the page-queue fields: active,
-    /// inactive, wired, compressed) were read fresh from the kernel; zero when they were read
-    /// for this sample. macOS reads them with `host_statistics64` at most once per second (the
-    /// kernel serves a cached copy to callers that ask more often); Linux reads
-    /// `/proc/vmstat`, its costliest file, at most once per second too. Between reads they
-    /// carry the last fresh values, with this age.
+    /// inactive, speculative, wired, anonymous, file-backed, compressor) were read fresh from
+    /// the kernel; zero when they were read for this sample. macOS reads them with
+    /// `host_statistics64` at most once per second; Linux reads `/proc/vmstat`, its costliest
+    /// file, at most once per second too. Between reads they carry the last fresh values,
+    /// with this age.
+    ///
+    /// On macOS this is a lower bound: the kernel rate-limits `host_statistics64` with one
+    /// window, one budget of fresh answers and one cached copy shared by *every* process that
+    /// is not an Apple platform binary (`osfmk/kern/host.c`, `rate_limit_host_statistics`).
+    /// When another monitor polls too, an answer memtide takes as fresh can be the copy that
+    /// monitor caused, up to about a second older than stated here.
     pub stats_age: Duration,
 }
 
@@ -161,8 +175,9 @@ pub struct ProcessSample {
     /// The parent's PID. Linux: read every tick (it changes when the parent exits and the
     /// process is re-parented). macOS: as it was when the process was first seen.
     pub ppid: u32,
-    /// The short name the kernel keeps (macOS `pbi_comm`, Linux `comm`; both truncated to 15
-    /// or 16 bytes, e.g. `ollama_llama_se`).
+    /// The short name the kernel keeps. macOS: `pbi_name` (up to 31 bytes), or `pbi_comm` (up
+    /// to 16) when the name is empty or the process is another user's. Linux: `comm`,
+    /// truncated to 15 bytes (e.g. `ollama_llama_se`).
     pub name: Arc<str>,
     /// Resident set size: pages of this process in RAM, shared and file-backed ones included.
     /// macOS `ri_resident_size`; Linux `VmRSS`.
@@ -242,6 +257,11 @@ pub struct HostInfo {
     /// The VM page size, in bytes (16384 on Apple Silicon, 4096 on most others); `None`
     /// where the backend cannot tell.
     pub page_size_bytes: Option<u64>,
+    /// Apple Silicon: the limit on memory the GPU may wire, from `iogpu.wired_limit_mb`, in
+    /// bytes. `Some(0)` means the system's default (a share of RAM macOS chooses, which
+    /// Metal reports as `recommendedMaxWorkingSetSize`); a user raises it with `sudo sysctl iogpu.wired_limit_mb=N` to fit larger models.
+    /// `None` where the sysctl does not exist (Intel Macs, macOS before 14, other OSes).
+    pub gpu_wired_limit_bytes: Option<u64>,
 }
 
 /// When a tick was taken.

@@ -33,6 +33,7 @@ impl Fallback {
                 total_memory_bytes: sys.total_memory(),
                 // sysinfo does not report the page size.
                 page_size_bytes: None,
+                gpu_wired_limit_bytes: None,
             },
             sys,
         })

@@ -142,6 +142,7 @@ impl Linux {
                 arch: std::env::consts::ARCH,
                 total_memory_bytes: total,
                 page_size_bytes: Some(page_size),
+                gpu_wired_limit_bytes: None,
             },
             page_size,
             boot_time_s,

@@ -10,7 +10,7 @@
 use crate::darwin::VmStatistics64;
 use std::ffi::CStr;
 use std::io;
-use std::mem::{offset_of, size_of, MaybeUninit};
+use std::mem::{offset_of, size_of, size_of_val, MaybeUninit};
 
 use mach2::kern_return::{kern_return_t, KERN_SUCCESS};
 use mach2::message::mach_msg_type_number_t;
@@ -49,7 +49,7 @@ pub(super) fn list_all_pids(pids: &mut Vec<libc::pid_t>, out: &mut Vec<u32>) -> 
 /// What `PROC_PIDTBSDINFO` tells of a process.
 pub(super) struct BsdInfo {
     pub ppid: u32,
-    /// `pbi_name` (up to 32 bytes), or `pbi_comm` (16) when the longer name is empty.
+    /// `pbi_name` (up to 31 bytes and a NUL), or `pbi_comm` (16) when the longer name is empty.
     pub name: String,
     /// `pbi_start_tvsec`/`pbi_start_tvusec` in microseconds since the Unix epoch.
     pub start_us: u64,
@@ -108,14 +108,74 @@ pub(super) fn bsd_info(pid: u32) -> io::Result<BsdInfo> {
     })
 }
 
-/// `PROC_PIDT_SHORTBSDINFO`: parent and short name, without the same-user check, for
-/// processes of other users. Gives no start time.
-pub(super) fn short_bsd_info(pid: u32) -> io::Result<(u32, String)> {
+/// What `PROC_PIDT_SHORTBSDINFO` tells of a process.
+pub(super) struct ShortBsdInfo {
+    pub ppid: u32,
+    /// `pbsi_comm` (16 bytes).
+    pub name: String,
+    pub state: crate::darwin::ProcessState,
+}
+
+/// `PROC_PIDT_SHORTBSDINFO`: parent, short name, user and state, without the same-user check
+/// (`proc_info.c` serves this flavor to anyone), for processes of other users. Gives no start
+/// time.
+pub(super) fn short_bsd_info(pid: u32) -> io::Result<ShortBsdInfo> {
     let info: libc::proc_bsdshortinfo = pidinfo(pid, libc::PROC_PIDT_SHORTBSDINFO)?;
-    Ok((
-        info.pbsi_ppid,
-        crate::darwin::c_name(&c_chars(&info.pbsi_comm)),
-    ))
+    Ok(ShortBsdInfo {
+        ppid: info.pbsi_ppid,
+        name: crate::darwin::c_name(&c_chars(&info.pbsi_comm)),
+        state: crate::darwin::ProcessState {
+            uid: info.pbsi_uid,
+            status: info.pbsi_status,
+        },
+    })
+}
+
+/// The start time of any process, whoever owns it: `sysctl {CTL_KERN, KERN_PROC,
+/// KERN_PROC_PID, pid}` fills a `struct kinfo_proc` (`sys/sysctl.h`) for every user, as `ps`
+/// relies on. Neither `libc` nor `mach2` defines `kinfo_proc`, so only its first member is
+/// read: `kp_proc` is a `struct extern_proc` (`sys/proc.h`), which begins with the union
+/// `p_un`, whose member `__p_starttime` is a `struct timeval` at offset 0 (the kernel fills it
+/// from `p_start` in `fill_user64_externproc`, `bsd/kern/kern_sysctl.c`). The buffer is larger
+/// than the whole structure (648 bytes on 64-bit systems), so the kernel never refuses it as
+/// too small. `Ok(None)` when there is no such process (the kernel then writes nothing).
+pub(super) fn kinfo_start_time(pid: u32) -> io::Result<Option<(i64, i64)>> {
+    let mut buf = [0u64; 512];
+    let mut len: libc::size_t = size_of_val(&buf);
+    let mut mib = [
+        libc::CTL_KERN,
+        libc::KERN_PROC,
+        libc::KERN_PROC_PID,
+        pid as libc::c_int,
+    ];
+    // SAFETY: the MIB has 4 valid entries; `buf` has room for `len` bytes, the kernel writes
+    // at most that and stores the size it wrote in `len`.
+    let rc = unsafe {
+        libc::sysctl(
+            mib.as_mut_ptr(),
+            mib.len() as libc::c_uint,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if len < size_of::<libc::timeval>() {
+        return Ok(None);
+    }
+    // SAFETY: the kernel wrote at least a timeval at the start of `buf` (checked above), which
+    // is 8-byte aligned (an array of u64), as timeval requires.
+    let tv = unsafe { std::ptr::read(buf.as_ptr().cast::<libc::timeval>()) };
+    Ok(Some((i64::from(tv.tv_sec), i64::from(tv.tv_usec))))
+}
+
+/// Our effective user ID.
+pub(super) fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// The `rusage_info_v4` fields the sampler uses (`bsd/sys/resource.h`).
@@ -291,8 +351,9 @@ impl HostPort {
     }
 
     /// `host_statistics64(HOST_VM_INFO64)`: the counts and how many `integer_t`s the kernel
-    /// filled. Non-platform binaries are rate-limited per flavor (a random 2 to 10 fresh
-    /// answers a second, then a cached copy: `osfmk/kern/host.c` `rate_limit_host_statistics`).
+    /// filled. Processes that are not Apple platform binaries share one rate limit per flavor:
+    /// a random 2 to 10 fresh answers a second among all of them, then the cached copy the
+    /// last of them stored (`osfmk/kern/host.c`, `rate_limit_host_statistics`).
     pub(super) fn vm_statistics(&self) -> Result<(VmStatistics64, u32), kern_return_t> {
         let mut s = MaybeUninit::<vm_statistics64>::zeroed();
         let mut count: mach_msg_type_number_t = mach2::host_info::HOST_VM_INFO64_COUNT;

@@ -1,15 +1,20 @@
 //! The macOS backend: libproc, sysctl and Mach, never a subprocess.
 //!
 //! Per tick: `proc_listallpids`, one `proc_pid_rusage` per followed process, and the plain
-//! sysctls that are cheap and not rate-limited (`vm.page_*_count`, `vm.compressor_bytes_used`,
-//! `kern.memorystatus_level`, `kern.memorystatus_vm_pressure_level`, `vm.swapusage`). At most
-//! once a second: `host_statistics64(HOST_VM_INFO64)` for the page queues and the cumulative
-//! counters. Once per process: `PROC_PIDTBSDINFO` and `KERN_PROCARGS2`.
+//! sysctls that are cheap and not rate-limited (`vm.page_free_count`,
+//! `vm.page_purgeable_count`, `vm.compressor_bytes_used`, `kern.memorystatus_level`,
+//! `kern.memorystatus_vm_pressure_level`, `vm.swapusage`). At most once a second:
+//! `host_statistics64(HOST_VM_INFO64)` for the page queues, anonymous and file-backed pages,
+//! the compressor's size and the cumulative counters. Once per process: `PROC_PIDTBSDINFO`
+//! (`PROC_PIDT_SHORTBSDINFO` and `KERN_PROC_PID` for another user's) and `KERN_PROCARGS2`.
 
 #[allow(unsafe_code)]
 mod ffi;
 
-use crate::darwin::{self, DarwinSystem, FastCounters, SlowCounts, VmCounts, VmStatistics64};
+use crate::darwin::{
+    self, ArgsRefusal, CpuTimebase, DarwinSystem, FastCounters, SlowCounts, VmCounts,
+    VmStatistics64,
+};
 use crate::error::{Error, Result};
 use crate::sampler::{Backend, Identity};
 use crate::types::{HostInfo, ProcessId, ProcessSample, SystemSample};
@@ -20,9 +25,11 @@ use std::time::{Duration, Instant};
 const PERMISSION_HINT: &str =
     "run memtide as the user that runs Ollama (the Ollama app and Homebrew run it as you), or with sudo";
 
-/// How often `host_statistics64` is asked. xnu serves a non-platform binary a random 2 to 10
-/// fresh answers per flavor per second and a cached copy after that, so asking more often
-/// than once a second buys nothing and risks stale data passing as fresh.
+/// How often `host_statistics64` is asked. xnu serves the processes that are not Apple
+/// platform binaries, all of them together, a random 2 to 10 fresh answers per flavor per
+/// second and a cached copy after that (`osfmk/kern/host.c`, `rate_limit_host_statistics`:
+/// one window and one cache for all such callers), so asking more often than once a second
+/// buys nothing and risks stale data passing as fresh.
 const HOST_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 fn os_error(call: &'static str, e: &io::Error) -> Error {
@@ -47,11 +54,8 @@ fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
 
 struct FastMibs {
     free: Option<Mib>,
-    speculative: Option<Mib>,
     purgeable: Option<Mib>,
-    internal: Option<Mib>,
-    external: Option<Mib>,
-    compressor_bytes: Option<Mib>,
+    compressor_payload: Option<Mib>,
     memorystatus_level: Option<Mib>,
     pressure_level: Option<Mib>,
     swapusage: Option<Mib>,
@@ -59,8 +63,10 @@ struct FastMibs {
 
 pub(crate) struct Macos {
     host: HostInfo,
-    /// `mach_absolute_time` units to nanoseconds: numerator, denominator.
-    timebase: (u32, u32),
+    /// rusage CPU times to durations, Rosetta included.
+    timebase: CpuTimebase,
+    /// Our effective user, to tell another user's process from one that is not ready.
+    uid: u32,
     host_port: ffi::HostPort,
     page_size: u64,
     pid_buf: Vec<libc::pid_t>,
@@ -86,6 +92,15 @@ impl Macos {
             .map_err(|e| os_error("sysctl hw.memsize", &e))?;
         let os_version = resolve(c"kern.osproductversion").and_then(|m| m.read_string().ok());
         let page_size = ffi::kernel_page_size();
+        // 1 under Rosetta; the name does not exist on Intel Macs, which translate nothing.
+        let translated = resolve(c"sysctl.proc_translated")
+            .and_then(|m| m.read_int().ok())
+            .is_some_and(|v| v == 1);
+        let tb_frequency = resolve(c"hw.tbfrequency").and_then(|m| m.read_uint().ok());
+        // Apple Silicon on macOS 14 and later; absent elsewhere.
+        let gpu_wired_limit_bytes = resolve(c"iogpu.wired_limit_mb")
+            .and_then(|m| m.read_int().ok())
+            .and_then(|v| darwin::decode_gpu_wired_limit_mb(v).ok());
         let argmax = Mib::from_parts(&[libc::CTL_KERN, libc::KERN_ARGMAX], c"kern.argmax")
             .read_int()
             .map_err(|e| os_error("sysctl kern.argmax", &e))?;
@@ -96,19 +111,18 @@ impl Macos {
                 arch: std::env::consts::ARCH,
                 total_memory_bytes: memsize,
                 page_size_bytes: Some(page_size),
+                gpu_wired_limit_bytes,
             },
             host_port: ffi::HostPort::new(),
-            timebase: ffi::timebase(),
+            timebase: CpuTimebase::new(ffi::timebase(), translated, tb_frequency),
+            uid: ffi::effective_uid(),
             page_size,
             pid_buf: Vec::new(),
             args_buf: vec![0; usize::try_from(argmax).unwrap_or(0).max(4096)],
             mibs: FastMibs {
                 free: resolve(c"vm.page_free_count"),
-                speculative: resolve(c"vm.page_speculative_count"),
                 purgeable: resolve(c"vm.page_purgeable_count"),
-                internal: resolve(c"vm.page_pageable_internal_count"),
-                external: resolve(c"vm.page_pageable_external_count"),
-                compressor_bytes: resolve(c"vm.compressor_bytes_used"),
+                compressor_payload: resolve(c"vm.compressor_bytes_used"),
                 memorystatus_level: resolve(c"kern.memorystatus_level"),
                 pressure_level: resolve(c"kern.memorystatus_vm_pressure_level"),
                 swapusage: resolve(c"vm.swapusage"),
@@ -148,7 +162,7 @@ fn read_pages(m: &Option<Mib>) -> Result<Option<u64>> {
     m.as_ref()
         .map(|m| m.read_uint())
         .transpose()
-        .map_err(|e| os_error("sysctl vm.page_*", &e))
+        .map_err(|e| os_error("sysctl vm.*", &e))
 }
 
 impl Backend for Macos {
@@ -169,15 +183,19 @@ impl Backend for Macos {
                 ppid: info.ppid,
                 name: info.name,
             }),
-            // Another user's process: its parent and name are still public, its start time is
-            // not. It can be selected, and then reports PermissionDenied when read.
+            // Another user's process: its parent and name are public, and so is its start
+            // time through KERN_PROC_PID, so a reused PID is still a new identity. It can be
+            // selected, and then reports PermissionDenied when read.
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                let (ppid, name) = ffi::short_bsd_info(pid)
+                let short = ffi::short_bsd_info(pid)
                     .map_err(|e| process_error(pid, "proc_pidinfo(PROC_PIDT_SHORTBSDINFO)", e))?;
+                let (sec, usec) = ffi::kinfo_start_time(pid)
+                    .map_err(|e| process_error(pid, "sysctl KERN_PROC_PID", e))?
+                    .ok_or(Error::ProcessGone { pid })?;
                 Ok(Identity {
-                    start_time_us: 0,
-                    ppid,
-                    name,
+                    start_time_us: darwin::decode_start_time(sec, usec)?,
+                    ppid: short.ppid,
+                    name: short.name,
                 })
             }
             Err(e) => Err(process_error(pid, "proc_pidinfo(PROC_PIDTBSDINFO)", e)),
@@ -191,14 +209,20 @@ impl Backend for Macos {
         );
         let bytes = match mib.read_bytes(&mut self.args_buf) {
             Ok(b) => b,
-            // kern_sysctl.c answers EINVAL, not EPERM, for another user's process (and for
-            // zombies and processes with no user stack).
+            // kern_sysctl.c answers EINVAL alike for a gone PID, another user's process, a
+            // zombie and a process still starting: ask who it is to tell them apart.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                return Err(Error::PermissionDenied {
-                    pid,
-                    call: "sysctl KERN_PROCARGS2",
-                    hint: PERMISSION_HINT,
-                })
+                const CALL: &str = "sysctl KERN_PROCARGS2";
+                let state = ffi::short_bsd_info(pid).ok().map(|s| s.state);
+                return Err(match darwin::classify_procargs_refusal(state, self.uid) {
+                    ArgsRefusal::Gone => Error::ProcessGone { pid },
+                    ArgsRefusal::OtherUser => Error::PermissionDenied {
+                        pid,
+                        call: CALL,
+                        hint: PERMISSION_HINT,
+                    },
+                    ArgsRefusal::NotYet => Error::NotReady { pid, call: CALL },
+                });
             }
             Err(e) => return Err(process_error(pid, "sysctl KERN_PROCARGS2", e)),
         };
@@ -242,11 +266,9 @@ impl Backend for Macos {
 
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
         let r = ffi::rusage(pid).map_err(|e| process_error(pid, "proc_pid_rusage", e))?;
-        let (numer, denom) = self.timebase;
-        let abs = u128::from(r.user_time) + u128::from(r.system_time);
-        Ok(Duration::from_nanos(
-            (abs * u128::from(numer) / u128::from(denom.max(1))) as u64,
-        ))
+        Ok(self
+            .timebase
+            .to_duration(r.user_time.saturating_add(r.system_time)))
     }
 
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
@@ -255,11 +277,8 @@ impl Backend for Macos {
         let m = &self.mibs;
         let fast = FastCounters {
             free_pages: read_pages(&m.free)?,
-            speculative_pages: read_pages(&m.speculative)?,
             purgeable_pages: read_pages(&m.purgeable)?,
-            internal_pages: read_pages(&m.internal)?,
-            external_pages: read_pages(&m.external)?,
-            compressor_bytes_used: read_pages(&m.compressor_bytes)?,
+            compressor_payload_bytes: read_pages(&m.compressor_payload)?,
         };
         let free_percent = match &m.memorystatus_level {
             Some(mib) => Some(darwin::decode_free_percent(
@@ -310,10 +329,7 @@ impl Floor {
     pub(crate) fn new(pids: &[u32]) -> Result<Floor> {
         let names = [
             c"vm.page_free_count",
-            c"vm.page_speculative_count",
             c"vm.page_purgeable_count",
-            c"vm.page_pageable_internal_count",
-            c"vm.page_pageable_external_count",
             c"vm.compressor_bytes_used",
             c"kern.memorystatus_level",
             c"kern.memorystatus_vm_pressure_level",
