@@ -177,35 +177,35 @@ pub fn run(processes: usize, ticks: usize) -> Result<()> {
     });
     let pipeline = m;
 
-    println!(
+    outln!(
         "memtide bench: {processes} idle processes, {ticks} ticks, {} {}",
         std::env::consts::OS,
         std::env::consts::ARCH
-    );
-    println!();
-    println!("  {:<62} {:>12} {:>12}", "measurement", "median", "p90");
+    )?;
+    outln!()?;
+    outln!("  {:<62} {:>12} {:>12}", "measurement", "median", "p90")?;
     for r in &rows {
-        println!("  {:<62} {:>12} {:>12}", r.what, us(r.median), us(r.p90));
+        outln!("  {:<62} {:>12} {:>12}", r.what, us(r.median), us(r.p90))?;
     }
-    println!();
+    outln!()?;
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
     if let Some(f) = floor {
-        println!(
+        outln!(
             "  tick ÷ floor                        {:>8.2}×   (budget ≤ 1.5×)",
             ratio(tick, f)
-        );
+        )?;
     }
     for r in rows.iter().filter(|r| r.what.starts_with("sysinfo")) {
-        println!(
+        outln!(
             "  {:<34} {:>8.1}×",
             format!("{} ÷ tick", r.what.trim_start_matches("sysinfo: ")),
             ratio(r.median, tick)
-        );
+        )?;
     }
-    println!(
+    outln!(
         "  pipeline ÷ tick                     {:>8.0}×   (budget ≥ 300×)",
         ratio(pipeline, tick)
-    );
+    )?;
     drop(kids);
 
     recorder_cost(processes)?;
@@ -257,14 +257,14 @@ fn recorder_cost(processes: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     let cpu = last.0.saturating_sub(cpu0);
     let wall = last.1.duration_since(t0);
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "  recorder at 10 Hz with {processes} processes: {:.1} ms CPU in {:.1} s = {:.3} % of one core (budget ≤ 0.2 %); peak RSS {} (budget ≤ 10 MiB)",
         cpu.as_secs_f64() * 1e3,
         wall.as_secs_f64(),
         cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 100.0,
         format_bytes(peak)
-    );
+    )?;
 
     // The floor paced the same way: one round every 100 ms, from a sleeping process, as the
     // recorder does. Whatever this costs, no recorder can cost less.
@@ -282,12 +282,12 @@ fn recorder_cost(processes: usize) -> Result<()> {
             }
             let c = sampler.cpu_time(me)?.saturating_sub(c0);
             let w = t0.elapsed();
-            println!(
+            outln!(
                 "  floor paced at 10 Hz (same reads, same sleeps, no work):    {:.1} ms CPU in {:.1} s = {:.3} % of one core",
                 c.as_secs_f64() * 1e3,
                 w.as_secs_f64(),
                 c.as_secs_f64() / w.as_secs_f64().max(1e-9) * 100.0
-            );
+            )?;
         }
         Err(e) => eprintln!("memtide bench: paced floor not measured: {e}"),
     }
@@ -301,12 +301,12 @@ fn recorder_cost(processes: usize) -> Result<()> {
         );
     }
     let c = sampler.cpu_time(me)?.saturating_sub(c0);
-    println!(
+    outln!(
         "  waking at 10 Hz and reading nothing:                         {:.1} ms CPU in {:.1} s = {:.3} % of one core",
         c.as_secs_f64() * 1e3,
         t0.elapsed().as_secs_f64(),
         c.as_secs_f64() / t0.elapsed().as_secs_f64().max(1e-9) * 100.0
-    );
+    )?;
     drop(kids);
     Ok(())
 }

@@ -166,14 +166,16 @@ impl Drop for Children {
     }
 }
 
-pub fn run(out: Option<PathBuf>, seconds: u64, stop: Receiver<()>) -> Result<PathBuf> {
-    let seconds = seconds.max(6);
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "memtide-demo-{}",
-            jiff::Zoned::now().strftime("%Y%m%d-%H%M%S")
-        ))
-    });
+/// The files the demo writes beside the trace; `--force` replaces them too.
+pub const DEMO_FILES: &[&str] = &["report.txt", "memtide.svg", "memtide.png", "memtide.html"];
+
+pub fn run(
+    out: Option<PathBuf>,
+    force: bool,
+    length: Duration,
+    stop: Receiver<()>,
+) -> Result<PathBuf> {
+    let out = crate::outdir::claim(out.as_deref(), "memtide-demo", force, DEMO_FILES)?;
     let exe = std::env::current_exe()
         .context("cannot find the memtide binary to start the stand-in runners")?;
 
@@ -210,6 +212,8 @@ pub fn run(out: Option<PathBuf>, seconds: u64, stop: Receiver<()>) -> Result<Pat
                 interval: Duration::from_millis(100),
                 duration: None,
                 out: Some(rec_out),
+                // The directory was claimed above, and is empty of memtide's files.
+                force: true,
                 selection: Selection::matching(rec_tag),
                 ollama: Some(url),
                 no_ollama: false,
@@ -220,7 +224,7 @@ pub fn run(out: Option<PathBuf>, seconds: u64, stop: Receiver<()>) -> Result<Pat
         )
     });
 
-    let step = Duration::from_millis(seconds * 1000 / 12);
+    let step = length / 12;
     let mut runners = Children(Vec::new());
     let a = Loaded {
         name: "demo/llama3.2:3b",

@@ -107,7 +107,12 @@ fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::Oll
     })
 }
 
-pub fn run(ps_tsv: Option<&Path>, system_log: Option<&Path>, out: &Path) -> Result<()> {
+pub fn run(
+    ps_tsv: Option<&Path>,
+    system_log: Option<&Path>,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
     if ps_tsv.is_none() && system_log.is_none() {
         bail!("give --ps-tsv, --system-log, or both");
     }
@@ -186,6 +191,8 @@ pub fn run(ps_tsv: Option<&Path>, system_log: Option<&Path>, out: &Path) -> Resu
         ollama: None,
         source: Some(format!("memtide import ({})", files.join(", "))),
     };
+    // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
+    crate::outdir::claim(Some(out), "", force, &[])?;
     let mut w = TraceWriter::create(out, meta)?;
 
     for (t, s, _) in &samples {

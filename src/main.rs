@@ -1,9 +1,28 @@
 //! The `memtide` command line.
 
+/// `println!` that hands back the write's error instead of panicking: when the reader goes
+/// away (`memtide … | head`), the command ends through `main`'s broken-pipe path, with status 0
+/// and no message, and guards (child processes) are dropped on the way.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod bench;
 mod convert;
 mod demo;
 mod import;
+mod outdir;
 mod poller;
 mod record;
 mod render;
@@ -99,7 +118,7 @@ Examples:
     #[command(after_help = "\
 Examples:
   memtide demo
-  memtide demo --out demo --seconds 30")]
+  memtide demo --out demo --duration 30s")]
     Demo(DemoArgs),
     /// Measure what a sample costs on this machine, against the bare kernel reads, sysinfo and
     /// the seed's `ps | awk` pipeline, then the recorder's own CPU and memory at 10 Hz.
@@ -133,11 +152,11 @@ struct RenderArgs {
     /// End of the window, as for --from.
     #[arg(long, value_name = "T")]
     to: Option<String>,
-    /// Width in pixels.
-    #[arg(long, default_value_t = 1600)]
+    /// Width in pixels (320 to 8192).
+    #[arg(long, default_value_t = 1600, value_parser = render::side)]
     width: u32,
-    /// Height in pixels.
-    #[arg(long, default_value_t = 1000)]
+    /// Height in pixels (320 to 8192).
+    #[arg(long, default_value_t = 1000, value_parser = render::side)]
     height: u32,
     /// Free memory (in %) under which an interval is shaded as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
@@ -159,9 +178,13 @@ struct DemoArgs {
     /// Where to write the trace, report and charts [default: memtide-demo-YYYYMMDD-HHMMSS]
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// How long the scenario runs (at least 6).
-    #[arg(long, default_value_t = 12)]
-    seconds: u64,
+    /// How long the scenario runs, e.g. 12s, 1m (6s to 10m).
+    #[arg(long, default_value = "12s", value_parser = demo_length)]
+    duration: Duration,
+    /// Write into --out even if it holds files: memtide's own files there are replaced,
+    /// nothing else is touched.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -200,9 +223,13 @@ struct ImportArgs {
     /// The system log of the seed's `vm_stat`/`memory_pressure`/`ollama ps` loop.
     #[arg(long, value_name = "FILE")]
     system_log: Option<PathBuf>,
-    /// The trace directory to write.
+    /// The trace directory to write (created; refused if it already holds files).
     #[arg(long, short, value_name = "DIR")]
     out: PathBuf,
+    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
+    /// nothing else is touched.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -291,20 +318,38 @@ pub struct OllamaArgs {
     no_ollama: bool,
 }
 
-fn duration(s: &str) -> Result<Duration, String> {
+/// The longest `--duration` a recording takes: a year, past which a number is a typo.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+/// The longest time between two samples or polls.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// A duration in the one syntax every option takes (`250ms`, `1s`, `10m`, `2h`), within
+/// `min..=max`.
+fn duration_within(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (try 250ms, 1s, 10m)"))?;
-    if d.is_zero() {
-        return Err("must be more than zero".into());
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    if d < min || d.is_zero() {
+        return Err(format!(
+            "must be at least {}",
+            show(min.max(Duration::from_millis(1)))
+        ));
+    }
+    if d > max {
+        return Err(format!("must be at most {}", show(max)));
     }
     Ok(d)
 }
 
+fn duration(s: &str) -> Result<Duration, String> {
+    duration_within(s, Duration::from_millis(1), MAX_DURATION)
+}
+
 fn interval(s: &str) -> Result<Duration, String> {
-    let d = duration(s)?;
-    if d < Duration::from_millis(10) {
-        return Err("must be at least 10ms".into());
-    }
-    Ok(d)
+    duration_within(s, Duration::from_millis(10), MAX_INTERVAL)
+}
+
+fn demo_length(s: &str) -> Result<Duration, String> {
+    duration_within(s, Duration::from_secs(6), Duration::from_secs(600))
 }
 
 #[derive(Args)]
@@ -315,9 +360,14 @@ struct RecordArgs {
     /// Stop after this long, e.g. 30s, 10m [default: until Ctrl-C]
     #[arg(long, value_parser = duration)]
     duration: Option<Duration>,
-    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory]
+    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory, with
+    /// -2, -3, … added if it exists]. Refused if it already holds files, unless --force.
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
+    /// nothing else is touched.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     selection: Selection,
     #[command(flatten)]
@@ -341,13 +391,38 @@ struct SnapshotArgs {
     json: bool,
 }
 
+/// Whether an error is, somewhere in its chain, a write to a reader that went away (also inside
+/// serde_json's writer errors).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().map(|io| io.kind()) == pipe
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                == pipe
+    })
+}
+
 fn main() {
+    // A file size limit (ulimit -f) makes a write fail with EFBIG instead of killing memtide
+    // with SIGXFSZ, so that a recording ends with its files finished and the file named.
+    // Having a handler (one that only sets a flag nobody reads) is what turns the signal into
+    // the error.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Record(a) => start_record(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
         Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent),
-        Command::Import(a) => import::run(a.ps_tsv.as_deref(), a.system_log.as_deref(), &a.out),
+        Command::Import(a) => import::run(
+            a.ps_tsv.as_deref(),
+            a.system_log.as_deref(),
+            &a.out,
+            a.force,
+        ),
         Command::Runner(a) => fake_runner(&a),
         Command::Demo(a) => start_demo(a),
         Command::Bench(a) => bench::run(a.processes, a.ticks),
@@ -364,14 +439,11 @@ fn main() {
                 low_free_percent: a.low_free_percent,
             },
         )
-        .map(|out| println!("{}", out.display())),
+        .and_then(|out| Ok(outln!("{}", out.display())?)),
     };
     if let Err(e) = result {
         // A closed pipe (`memtide snapshot | head`) is not an error.
-        if e.chain().any(|c| {
-            c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-        }) {
+        if is_broken_pipe(&e) {
             std::process::exit(0);
         }
         eprintln!("memtide: {e:#}");
@@ -440,7 +512,7 @@ fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
 fn start_demo(a: DemoArgs) -> Result<()> {
     let stop = stop_signals()?;
     let started = std::time::Instant::now();
-    let dir = demo::run(a.out, a.seconds, stop)?;
+    let dir = demo::run(a.out, a.force, a.duration, stop)?;
     let svg = render::run(&dir, render_defaults(Some(dir.join("memtide.svg"))))?;
     let png = render::run(&dir, render_defaults(Some(dir.join("memtide.png"))))?;
     let html = render::run(&dir, render_defaults(Some(dir.join("memtide.html"))))?;
@@ -448,17 +520,17 @@ fn start_demo(a: DemoArgs) -> Result<()> {
     let text = report::text(&dir)?;
     std::fs::write(&report_path, &text)
         .with_context(|| format!("cannot write {}", report_path.display()))?;
-    print!("{text}");
-    println!();
-    println!(
+    out!("{text}")?;
+    outln!()?;
+    outln!(
         "memtide demo finished in {:.1} s. Written:",
         started.elapsed().as_secs_f64()
-    );
-    println!("  trace   {}", dir.display());
-    println!("  report  {}", report_path.display());
-    println!("  charts  {}", svg.display());
-    println!("          {}", png.display());
-    println!("          {}", html.display());
+    )?;
+    outln!("  trace   {}", dir.display())?;
+    outln!("  report  {}", report_path.display())?;
+    outln!("  charts  {}", svg.display())?;
+    outln!("          {}", png.display())?;
+    outln!("          {}", html.display())?;
     Ok(())
 }
 
@@ -482,6 +554,7 @@ fn start_record(a: RecordArgs) -> Result<()> {
             interval: a.interval,
             duration: a.duration,
             out: a.out,
+            force: a.force,
             selection: a.selection,
             ollama: a.ollama.ollama,
             no_ollama: a.ollama.no_ollama,

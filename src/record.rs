@@ -19,6 +19,8 @@ pub struct Options {
     pub interval: Duration,
     pub duration: Option<Duration>,
     pub out: Option<PathBuf>,
+    /// Replace memtide's own files in `out` if it holds a trace.
+    pub force: bool,
     pub selection: Selection,
     pub ollama: Option<String>,
     pub no_ollama: bool,
@@ -36,13 +38,6 @@ struct Tracked {
     peak_rss: u64,
 }
 
-/// Where a recording goes when `--out` is not given: `memtide-YYYYMMDD-HHMMSS` in the current
-/// directory, in local time.
-fn default_out() -> PathBuf {
-    let now = jiff::Zoned::now();
-    PathBuf::from(format!("memtide-{}", now.strftime("%Y%m%d-%H%M%S")))
-}
-
 /// How often the recorder lists the process table to find new processes: a runner is found
 /// within this long of its start. Followed processes are read at every tick regardless.
 /// Listing `/proc` costs more than reading ten processes' memory, so at 10 Hz listing every
@@ -53,7 +48,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     let mut sampler = Sampler::new(opts.selection.selector()).context("cannot start sampling")?;
     sampler.set_discovery_interval(DISCOVERY_INTERVAL);
     let host = sampler.host().clone();
-    let out = opts.out.clone().unwrap_or_else(default_out);
+    let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
     let started_wall = SystemTime::now();
     let start = Instant::now();
 
@@ -117,19 +112,29 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     if status {
         eprintln!();
     }
-    // Whatever ended the loop, the files are completed.
+    // Whatever ended the loop, the files are completed as far as they can be; the first
+    // error is the one reported (a full disk fails system.csv first, not identities.csv).
+    let mut first = result.err();
     if let Some(p) = poller.take() {
         let rest = p.stop();
         while let Ok(m) = rest.try_recv() {
-            rec.handle_message(m)?;
+            if let Err(e) = rec.handle_message(m) {
+                first.get_or_insert(e);
+            }
         }
     }
-    rec.write_identities()?;
+    if let Err(e) = rec.write_identities() {
+        first.get_or_insert(e);
+    }
     let end = SystemTime::now();
-    rec.writer.finish(end, rec.samples, rec.missed)?;
-    result?;
+    if let Err(e) = rec.writer.finish(end, rec.samples, rec.missed) {
+        first.get_or_insert(e.into());
+    }
+    if let Some(e) = first {
+        return Err(e);
+    }
     if !opts.quiet {
-        rec.print_summary(&out);
+        rec.print_summary(&out)?;
     }
     Ok(())
 }
@@ -159,6 +164,7 @@ impl Recorder {
     ) -> Result<()> {
         let interval = opts.interval;
         let mut k: u64 = 0;
+        let mut last_dir_check = Instant::now();
         loop {
             // Deadlines are absolute (start + k × interval), so the grid never drifts.
             let deadline = self.start + interval * k as u32;
@@ -183,6 +189,11 @@ impl Recorder {
                 }
             }
             self.writer.flush()?;
+            // Once a second: is the trace directory still there?
+            if last_dir_check.elapsed() >= Duration::from_secs(1) {
+                self.writer.check_dir()?;
+                last_dir_check = Instant::now();
+            }
             if status {
                 self.status_line();
             }
@@ -359,21 +370,21 @@ impl Recorder {
 
 impl Recorder {
     /// Duration, samples, missed ticks, lowest free %, most swap, and each process's peak.
-    fn print_summary(&self, out: &std::path::Path) {
-        println!(
+    fn print_summary(&self, out: &std::path::Path) -> std::io::Result<()> {
+        outln!(
             "recorded {:.1} s: {} samples, {} missed ticks, into {}",
             self.start.elapsed().as_secs_f64(),
             self.samples,
             self.missed,
             out.display()
-        );
+        )?;
         match self.min_free_percent {
-            Some(p) => println!("minimum free memory: {p:.1} %"),
-            None => println!("minimum free memory: -"),
+            Some(p) => outln!("minimum free memory: {p:.1} %")?,
+            None => outln!("minimum free memory: -")?,
         }
         match self.max_swap_used {
-            Some(s) => println!("maximum swap used: {}", format_bytes(s)),
-            None => println!("maximum swap used: -"),
+            Some(s) => outln!("maximum swap used: {}", format_bytes(s))?,
+            None => outln!("maximum swap used: -")?,
         }
         for id in &self.order {
             let Some(t) = self.tracked.get(id) else {
@@ -393,10 +404,15 @@ impl Recorder {
                 (None, true) => " (exited)".into(),
                 (None, false) => String::new(),
             };
-            println!(
+            outln!(
                 "  pid {:>7} {:<16} {}{}{}",
-                t.row.pid, t.row.name, peak, models, state
-            );
+                t.row.pid,
+                t.row.name,
+                peak,
+                models,
+                state
+            )?;
         }
+        Ok(())
     }
 }

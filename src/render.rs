@@ -59,18 +59,58 @@ fn to_t_ms(tl: &Timeline, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64> {
     Ok(ms as u64)
 }
 
-fn format_of(path: &Path) -> Option<Format> {
-    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-        "svg" => Some(Format::Svg),
-        "png" => Some(Format::Png),
-        "html" | "htm" => Some(Format::Html),
-        _ => None,
+use memtide_render::chart::{MAX_SIDE_PX, MIN_SIDE_PX};
+
+/// A chart side given on the command line, checked against the stated range.
+pub fn side(s: &str) -> Result<u32, String> {
+    let v: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of pixels"))?;
+    if !(MIN_SIDE_PX..=MAX_SIDE_PX).contains(&v) {
+        return Err(format!("{v} is outside {MIN_SIDE_PX}–{MAX_SIDE_PX} pixels"));
+    }
+    Ok(v)
+}
+
+/// The format an output file's extension names; an extension memtide does not write is an
+/// error, and so is one that contradicts `--format`. No extension: `--format`, else SVG.
+fn choose_format(out: Option<&Path>, format: Option<Format>) -> Result<Format> {
+    let named = match out.and_then(|p| p.extension()) {
+        None => None,
+        Some(ext) => Some(match ext.to_string_lossy().to_ascii_lowercase().as_str() {
+            "svg" => Format::Svg,
+            "png" => Format::Png,
+            "html" | "htm" => Format::Html,
+            other => bail!(
+                "memtide writes .svg, .png and .html charts, not .{other}: name the output \
+                 {}",
+                out.map(|p| p.with_extension("png").display().to_string())
+                    .unwrap_or_default()
+            ),
+        }),
+    };
+    match (named, format) {
+        (Some(n), Some(f)) if n != f => bail!(
+            "--format {} contradicts the output's extension (.{}): drop one of them",
+            ext_of(f),
+            ext_of(n)
+        ),
+        (n, f) => Ok(f.or(n).unwrap_or(Format::Svg)),
+    }
+}
+
+fn ext_of(f: Format) -> &'static str {
+    match f {
+        Format::Svg => "svg",
+        Format::Png => "png",
+        Format::Html => "html",
     }
 }
 
 pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
-    let tl = Timeline::load(dir)
-        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    // Options first: nothing is read before they are known to be right.
+    let format = choose_format(o.out.as_deref(), o.format)?;
+    let tl = crate::report::load(dir)?;
     let report = report::build(
         &tl,
         &Options {
@@ -79,16 +119,9 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
     );
     let tz = jiff::tz::TimeZone::system();
     let clock = Clock::new(tz.clone());
-    let format = o
-        .format
-        .or_else(|| o.out.as_deref().and_then(format_of))
-        .unwrap_or(Format::Svg);
-    let ext = match format {
-        Format::Svg => "svg",
-        Format::Png => "png",
-        Format::Html => "html",
-    };
-    let out = o.out.unwrap_or_else(|| dir.join(format!("memtide.{ext}")));
+    let out = o
+        .out
+        .unwrap_or_else(|| dir.join(format!("memtide.{}", ext_of(format))));
     let opts = ChartOptions {
         metric: match o.metric {
             MetricArg::Footprint => Metric::Footprint,
@@ -120,4 +153,43 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_extension_and_format_must_agree() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(
+            choose_format(p("a.png").as_deref(), None).unwrap(),
+            Format::Png
+        );
+        assert_eq!(choose_format(None, None).unwrap(), Format::Svg);
+        assert_eq!(
+            choose_format(p("a").as_deref(), Some(Format::Html)).unwrap(),
+            Format::Html
+        );
+        assert_eq!(
+            choose_format(p("a.HTM").as_deref(), Some(Format::Html)).unwrap(),
+            Format::Html
+        );
+        let e = choose_format(p("chart.jpg").as_deref(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not .jpg") && e.contains("chart.png"), "{e}");
+        let e = choose_format(p("y.png").as_deref(), Some(Format::Svg))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--format svg contradicts"), "{e}");
+    }
+
+    #[test]
+    fn sides_are_checked_against_the_stated_range() {
+        assert_eq!(side("800"), Ok(800));
+        for bad in ["0", "100000", "-5", "wide", "319", "8193"] {
+            assert!(side(bad).is_err(), "{bad}");
+        }
+    }
 }

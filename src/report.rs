@@ -15,10 +15,28 @@ pub enum Format {
     Json,
 }
 
+/// Loads the trace in `dir`, saying what to do when `dir` is not one.
+pub fn load(dir: &Path) -> Result<Timeline> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "{} is not a directory: give the trace directory that memtide record or memtide \
+             import wrote",
+            dir.display()
+        );
+    }
+    if !dir.join(memtide_model::trace::META_FILE).exists() {
+        anyhow::bail!(
+            "{} has no meta.json: it is not a trace directory written by memtide record or \
+             memtide import",
+            dir.display()
+        );
+    }
+    Timeline::load(dir).with_context(|| format!("cannot read the trace in {}", dir.display()))
+}
+
 /// The text report of a trace, in local time.
 pub fn text(dir: &Path) -> Result<String> {
-    let tl = Timeline::load(dir)
-        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    let tl = load(dir)?;
     let r = report::build(&tl, &Options::default());
     Ok(render(
         &r,
@@ -28,8 +46,7 @@ pub fn text(dir: &Path) -> Result<String> {
 }
 
 pub fn run(dir: &Path, format: Format, low_free_percent: f64) -> Result<()> {
-    let tl = Timeline::load(dir)
-        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    let tl = load(dir)?;
     let r = report::build(&tl, &Options { low_free_percent });
     let mut out = std::io::stdout().lock();
     match format {

@@ -973,7 +973,15 @@ fn report_of_a_missing_or_broken_trace_names_the_file() {
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("meta.json"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is not a directory") && err.contains("memtide record"),
+        "{err}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = memtide().arg("report").arg(&empty).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has no meta.json"));
     // A trace whose system.csv has a bad row in the middle.
     let out = dir.path().join("t");
     assert!(import_seed(&out).status.success());
@@ -1184,7 +1192,7 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     let dir = tempfile::tempdir().unwrap();
     // A full run, shortest scenario.
     let o = memtide()
-        .args(["demo", "--seconds", "6", "--out"])
+        .args(["demo", "--duration", "6s", "--out"])
         .arg(dir.path().join("d"))
         .output()
         .unwrap();
@@ -1202,7 +1210,7 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     // Ctrl-C in the middle: the runners are stopped, the trace is complete.
     for (sig, name) in [("-INT", "i"), ("-KILL", "k")] {
         let child = memtide()
-            .args(["demo", "--seconds", "12", "--out"])
+            .args(["demo", "--duration", "12s", "--out"])
             .arg(dir.path().join(name))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -173,7 +173,7 @@ fn read_rows<T: DeserializeOwned>(
 ) -> Result<Vec<T>, TraceError> {
     let file = std::fs::File::open(path).map_err(|e| TraceError::Read {
         path: path.to_owned(),
-        source: e,
+        error: e,
     })?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let mut rows = Vec::new();
@@ -208,7 +208,7 @@ impl Timeline {
         let meta_path = dir.join(trace::META_FILE);
         let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
             path: meta_path.clone(),
-            source: e,
+            error: e,
         })?;
         let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| TraceError::Invalid {
             path: meta_path.clone(),

@@ -254,22 +254,30 @@ pub struct ModelRow {
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     /// A file could not be created or written (disk full, directory removed, ...).
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: io::Error,
+        /// What the OS said (in the message, so not also a `source`, which would print
+        /// it twice in a chain of errors).
+        error: io::Error,
+    },
+    /// The trace directory disappeared while it was being written.
+    #[error("the trace directory {} is gone ({error}): recording stopped", path.display())]
+    Gone {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said when asked for it.
+        error: io::Error,
     },
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: io::Error,
+        /// What the OS said (in the message, so not also a `source`, which would print
+        /// it twice in a chain of errors).
+        error: io::Error,
     },
     /// A file was read but is not what the format says.
     #[error("{}: {detail}", path.display())]
@@ -284,18 +292,26 @@ pub enum TraceError {
 fn write_err(path: &Path, source: impl Into<io::Error>) -> TraceError {
     TraceError::Write {
         path: path.to_owned(),
-        source: source.into(),
+        error: source.into(),
     }
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so that a reader (or a
 /// crash) sees the old file or the new one, never half of one.
+/// A failure leaves no temporary file behind, and the error names `path`, the file the user
+/// knows.
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), TraceError> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(|e| write_err(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| write_err(&tmp, e))?;
-    f.flush().map_err(|e| write_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| write_err(path, e))
+    let written = File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.flush()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        write_err(path, e)
+    })
 }
 
 /// A CSV file written row by row and flushed when asked.
@@ -440,18 +456,34 @@ impl TraceWriter {
         self.models.flush()
     }
 
-    /// Flushes, and rewrites `meta.json` with the end time and the counts.
+    /// Flushes, and rewrites `meta.json` with the end time and the counts. `meta.json` is
+    /// finished even when the flush fails (a full disk, say), so that what was recorded reads
+    /// as a complete trace; the flush's error is returned then.
     pub fn finish(
         &mut self,
         end: SystemTime,
         samples: u64,
         missed_ticks: u64,
     ) -> Result<(), TraceError> {
-        self.flush()?;
+        let flushed = self.flush();
         self.meta.end_utc = Some(utc_ms(end));
         self.meta.samples = Some(samples);
         self.meta.missed_ticks = Some(missed_ticks);
-        self.write_meta()
+        let meta = self.write_meta();
+        flushed.and(meta)
+    }
+
+    /// Fails when the trace directory is gone (removed or renamed while recording): on Unix
+    /// the open files can still be written, into nothing a person can find, so the recorder
+    /// asks this from time to time and stops.
+    pub fn check_dir(&self) -> Result<(), TraceError> {
+        match std::fs::metadata(self.dir.join(META_FILE)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(TraceError::Gone {
+                path: self.dir.clone(),
+                error: e,
+            }),
+        }
     }
 }
 
@@ -592,10 +624,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = TraceWriter::create(&dir.path().join("t"), meta()).unwrap();
         std::fs::remove_dir_all(dir.path().join("t")).unwrap();
-        let e = w.set_identities(&[]).unwrap_err();
+        let e = w.set_identities(&[]).unwrap_err().to_string();
         assert!(
-            e.to_string().contains("identities.tmp") || e.to_string().contains("identities.csv"),
+            e.contains("identities.csv") && !e.contains("identities.tmp"),
             "{e}"
         );
+        let e = w.check_dir().unwrap_err().to_string();
+        assert!(
+            e.contains("is gone") && e.contains("recording stopped"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_failed_replace_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::create(dir.path(), meta()).unwrap();
+        assert!(w.check_dir().is_ok());
+        // identities.csv is a directory now: the rename fails.
+        std::fs::remove_file(dir.path().join(IDENTITIES_FILE)).unwrap();
+        std::fs::create_dir(dir.path().join(IDENTITIES_FILE)).unwrap();
+        std::fs::write(dir.path().join(IDENTITIES_FILE).join("x"), "x").unwrap();
+        assert!(w.set_identities(&[]).is_err());
+        assert!(!dir.path().join("identities.tmp").exists());
     }
 }

@@ -63,6 +63,23 @@ pub enum RenderError {
     /// The backend failed (for PNG, usually writing the file).
     #[error("drawing failed: {0}")]
     Draw(String),
+    /// The chart's size is outside [`MIN_SIDE_PX`]–[`MAX_SIDE_PX`].
+    #[error("a chart of {0}×{1} pixels cannot be drawn: each side must be {MIN_SIDE_PX} to {MAX_SIDE_PX}")]
+    Size(u32, u32),
+}
+
+/// The smallest chart side, in pixels: below it the panels have no room for their axes.
+pub const MIN_SIDE_PX: u32 = 320;
+/// The largest chart side, in pixels: above it a PNG would take gigabytes to draw.
+pub const MAX_SIDE_PX: u32 = 8192;
+
+fn check_size(opts: &ChartOptions) -> Result<(), RenderError> {
+    let ok = |v: u32| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&v);
+    if ok(opts.width) && ok(opts.height) {
+        Ok(())
+    } else {
+        Err(RenderError::Size(opts.width, opts.height))
+    }
 }
 
 fn draw_err<E: std::fmt::Display>(e: E) -> RenderError {
@@ -666,6 +683,7 @@ pub fn svg(
     opts: &ChartOptions,
     clock: &Clock,
 ) -> Result<(String, Drawn), RenderError> {
+    check_size(opts)?;
     let mut buf = String::new();
     let drawn = {
         let root = SVGBackend::with_string(&mut buf, (opts.width, opts.height)).into_drawing_area();
@@ -682,6 +700,7 @@ pub fn png(
     opts: &ChartOptions,
     clock: &Clock,
 ) -> Result<Drawn, RenderError> {
+    check_size(opts)?;
     let root = BitMapBackend::new(path, (opts.width, opts.height)).into_drawing_area();
     draw(&root, tl, report, opts, clock)
 }

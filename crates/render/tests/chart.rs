@@ -199,3 +199,28 @@ fn the_report_header_names_a_gpu_wired_limit() {
         "{text}"
     );
 }
+
+#[test]
+fn a_size_outside_the_range_is_an_error_not_a_panic() {
+    let (tl, r) = fixture();
+    for (w, h) in [(100_000, 100_000), (0, 500), (800, 10)] {
+        let opts = ChartOptions {
+            width: w,
+            height: h,
+            ..ChartOptions::default()
+        };
+        let e = chart::svg(&tl, &r, &opts, &clock())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("320 to 8192"), "{e}");
+    }
+    // Both sizes the CLI is documented to draw.
+    for (w, h) in [(1600, 1000), (800, 500)] {
+        let opts = ChartOptions {
+            width: w,
+            height: h,
+            ..ChartOptions::default()
+        };
+        assert!(chart::svg(&tl, &r, &opts, &clock()).is_ok());
+    }
+}

@@ -46,13 +46,13 @@ pub enum Error {
         what: &'static str,
     },
     /// Reading a file failed.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: io::Error,
+        /// What the OS said (in the message, so not also a `source`, which would print
+        /// it twice in a chain of errors).
+        error: io::Error,
     },
     /// A system call failed with an error the sampler has no better name for.
     #[error("{call} failed with OS error {code} ({})", io::Error::from_raw_os_error(*code))]

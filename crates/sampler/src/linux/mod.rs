@@ -59,14 +59,14 @@ fn process_error(pid: u32, what: &'static str, path: PathBuf, e: io::Error) -> E
             call: what,
             hint: PERMISSION_HINT,
         },
-        _ => Error::Io { path, source: e },
+        _ => Error::Io { path, error: e },
     }
 }
 
 fn system_error(path: &str, e: io::Error) -> Error {
     Error::Io {
         path: path.into(),
-        source: e,
+        error: e,
     }
 }
 

@@ -1,0 +1,326 @@
+//! What a person must be able to trust: memtide never destroys a trace, treats a closed pipe as
+//! a normal end, checks its options before it works, and says in one message what to do.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn memtide() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_memtide"))
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn seed_files() -> [String; 4] {
+    [
+        "--ps-tsv".into(),
+        fixture("seed/ollama-process-memtrace-20260514-092500.tsv")
+            .display()
+            .to_string(),
+        "--system-log".into(),
+        fixture("seed/system-memtrace-20260514-092500.log")
+            .display()
+            .to_string(),
+    ]
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn record_import_and_demo_refuse_a_directory_that_holds_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trace");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("system.csv"), "the user's data").unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let runs: [Vec<String>; 3] = [
+        vec![
+            "record".into(),
+            "--no-ollama".into(),
+            "--duration".into(),
+            "1s".into(),
+            "--quiet".into(),
+        ],
+        ["import".to_owned()]
+            .into_iter()
+            .chain(seed_files())
+            .collect(),
+        vec!["demo".into(), "--duration".into(), "6s".into()],
+    ];
+    for args in &runs {
+        let o = memtide()
+            .args(args)
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("already holds files") && e.contains("--force") && e.contains("trace"),
+            "{args:?}: {e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("system.csv")).unwrap(),
+            "the user's data",
+            "{args:?} touched the trace"
+        );
+    }
+    // --force replaces memtide's files and leaves the rest.
+    let o = memtide()
+        .arg("import")
+        .args(seed_files())
+        .arg("--out")
+        .arg(&dir)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(dir.join("system.csv"))
+        .unwrap()
+        .starts_with("time_utc,"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn two_recorders_started_in_the_same_second_get_two_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = || {
+        memtide()
+            .args(["record", "--no-ollama", "--quiet", "--duration", "1s"])
+            .current_dir(tmp.path())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (start(), start());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let mut dirs: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for d in &dirs {
+        assert!(d.starts_with("memtide-"), "{d}");
+        let meta = std::fs::read_to_string(tmp.path().join(d).join("meta.json")).unwrap();
+        assert!(meta.contains("\"end_utc\": \"20"), "{d}: {meta}");
+    }
+}
+
+/// Runs memtide with its stdout a pipe whose reader goes away after one byte (as
+/// `| head -c 1` does), or at once when `read` is 0. Returns the status and stderr.
+fn with_reader_gone(args: &[&str], read: usize, cwd: &Path) -> (Option<i32>, String) {
+    let mut child = memtide()
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    if read > 0 {
+        let mut b = vec![0u8; read];
+        let _ = out.read_exact(&mut b);
+    }
+    drop(out);
+    let status = wait_exit(&mut child, Duration::from_secs(120));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), err)
+}
+
+#[test]
+fn a_reader_that_goes_away_is_a_normal_end_for_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = fixture("trace-imported");
+    let t = trace.to_str().unwrap();
+    let chart = tmp.path().join("c.svg");
+    let chart = chart.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["report", t],
+        vec!["report", t, "--format", "json"],
+        vec!["report", t, "--format", "markdown"],
+        vec!["snapshot", "--no-ollama"],
+        vec!["snapshot", "--no-ollama", "--json"],
+        vec!["render", t, "-o", chart],
+        vec!["record", "--no-ollama", "--duration", "1s"],
+        vec!["--help"],
+        vec!["bench", "--processes", "1", "--ticks", "20"],
+        vec!["demo", "--duration", "6s"],
+    ];
+    let seed = seed_files();
+    let mut import: Vec<&str> = vec!["import"];
+    import.extend(seed.iter().map(String::as_str));
+    let out = tmp.path().join("imported");
+    import.extend(["--out", out.to_str().unwrap(), "--force"]);
+    for args in cases.iter().chain([&import]) {
+        for read in [0, 1] {
+            let (code, err) = with_reader_gone(args, read, tmp.path());
+            assert_eq!(code, Some(0), "{args:?} (read {read}): {err}");
+            assert!(
+                !err.contains("Broken pipe") && !err.contains("panicked"),
+                "{args:?} (read {read}): {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn options_are_checked_before_any_work() {
+    let trace = fixture("trace-imported");
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| memtide().args(args).output().unwrap();
+    let t = trace.to_str().unwrap();
+    for (w, h) in [("100000", "100000"), ("0", "500")] {
+        let o = run(&["render", t, "--width", w, "--height", h]);
+        assert_eq!(o.status.code(), Some(2), "clap's own error for {w}×{h}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("320–8192 pixels") && !e.contains("panicked"),
+            "{e}"
+        );
+    }
+    let jpg = tmp.path().join("chart.jpg");
+    let o = run(&["render", t, "-o", jpg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not .jpg"), "{}", stderr(&o));
+    assert!(!jpg.exists(), "nothing written");
+    let png = tmp.path().join("y.png");
+    let o = run(&["render", t, "-o", png.to_str().unwrap(), "--format", "svg"]);
+    assert!(stderr(&o).contains("contradicts"), "{}", stderr(&o));
+    assert!(!png.exists());
+    for (args, says) in [
+        (
+            vec!["record", "--interval", "18446744073709551615s"],
+            "at most 1h",
+        ),
+        (vec!["record", "--duration", "400days"], "at most"),
+        (vec!["demo", "--duration", "2s"], "at least 6s"),
+        (vec!["demo", "--duration", "12"], "try 250ms"),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn each_error_is_said_once_and_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.tsv");
+    let out = tmp.path().join("imported");
+    let o = memtide()
+        .args(["import", "--ps-tsv"])
+        .arg(&missing)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(e.matches("No such file or directory").count(), 1, "{e}");
+    assert!(e.contains("missing.tsv"), "{e}");
+    assert!(!out.exists(), "a failed import leaves no directory behind");
+
+    // A trace whose meta.json cannot be read: one reason, the file named.
+    let t = tmp.path().join("t");
+    std::fs::create_dir(&t).unwrap();
+    std::fs::write(t.join("meta.json"), "{").unwrap();
+    let o = memtide().arg("report").arg(&t).output().unwrap();
+    let e = stderr(&o);
+    assert!(e.contains("meta.json") && e.lines().count() == 1, "{e}");
+}
+
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "still running after {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_full_disk_names_the_file_that_failed_first_and_finishes_meta() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    // A file size limit stands in for a full disk: writes past 20 kB fail with EFBIG.
+    let o = Command::new("prlimit")
+        .arg("--fsize=20000")
+        .arg(env!("CARGO_BIN_EXE_memtide"))
+        .args([
+            "record",
+            "--no-ollama",
+            "--quiet",
+            "--interval",
+            "10ms",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("prlimit (util-linux)");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("system.csv") && e.lines().count() == 1, "{e}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("meta.json")).unwrap()).unwrap();
+    assert!(
+        meta["end_utc"].is_string() && meta["samples"].as_u64() > Some(10),
+        "{meta}"
+    );
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    // What was recorded reads.
+    let r = memtide().arg("report").arg(&out).output().unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+}
+
+#[test]
+fn a_vanished_trace_directory_stops_the_recorder_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let mut rec = memtide()
+        .args([
+            "record",
+            "--no-ollama",
+            "--quiet",
+            "--interval",
+            "100ms",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    std::fs::remove_dir_all(&out).unwrap();
+    // Nothing else changes: the recorder notices the directory itself.
+    let status = wait_exit(&mut rec, Duration::from_secs(3));
+    assert_eq!(status.code(), Some(1));
+    let mut err = String::new();
+    rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(
+        err.contains("is gone") && err.contains(&out.display().to_string()),
+        "{err}"
+    );
+}
