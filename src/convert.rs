@@ -99,7 +99,14 @@ pub fn poll_rows(
                 outcome: "ok".into(),
                 latency_ms,
                 models_loaded: Some(ps.models.len() as u32),
-                error: None,
+                // The answer stands; what was left out of it is said here.
+                error: (ps.dropped > 0).then(|| {
+                    format!(
+                        "{} models left out (past the first {}, or unreadable)",
+                        ps.dropped,
+                        ollama::MAX_PS_MODELS
+                    )
+                }),
             };
             let models = ps
                 .models

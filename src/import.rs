@@ -97,6 +97,7 @@ fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::Oll
     if let Some(rows) = &b.ollama_ps {
         return Some(Ok(PsResponse {
             models: rows.iter().map(|r| r.to_running_model()).collect(),
+            dropped: 0,
         }));
     }
     b.ollama_error.as_ref().map(|e| {

@@ -49,10 +49,10 @@ enum Command {
     /// Record system and process memory, and Ollama's loaded models, into a trace directory.
     ///
     /// With no selection it follows every Ollama process: `ollama serve`, every runner
-    /// generation (`ollama runner`, `ollama_llama_server`, `llama-server`, MLX runners) and
+    /// kind (`ollama runner`, `ollama_llama_server`, `llama-server`, MLX runners) and
     /// their descendants, including those started during the recording. Stop it with Ctrl-C
     /// (or SIGTERM, or --duration): the files are complete either way, and a recorder killed
-    /// outright loses at most its last tick.
+    /// outright loses at most its last sample.
     #[command(after_help = "\
 Examples:
   memtide record                                  every Ollama process, until Ctrl-C
@@ -84,7 +84,8 @@ Examples:
   memtide report trace --format markdown > report.md
   memtide report trace --format json | jq '.events[] | select(.type == \"overlap\")'")]
     Report(ReportArgs),
-    /// Convert the seed's shell-loop trace files into a trace directory.
+    /// Convert the trace files of the shell loops of the Ollama macOS Memory Trace Guide into a
+    /// trace directory.
     ///
     /// Reads the `ps` TSV (`ts pid ppid comm rss_kb vsz_kb command`) and the system log of
     /// `===== <UTC time> =====` blocks holding `vm_stat`, `memory_pressure`,
@@ -121,9 +122,11 @@ Examples:
   memtide demo --out demo --duration 30s")]
     Demo(DemoArgs),
     /// Measure what a sample costs on this machine, against the bare kernel reads, sysinfo and
-    /// the seed's `ps | awk` pipeline, then the recorder's own CPU and memory at 10 Hz.
+    /// the `ps | awk` pipeline of the Ollama macOS Memory Trace Guide's shell loop, then the
+    /// recorder's own CPU and memory at 10 Hz. Each ratio is printed with its target and
+    /// whether it meets it; with --check, a missed target makes the exit status 1.
     #[command(
-        after_help = "Examples:\n  memtide bench\n  memtide bench --processes 50 --ticks 2000"
+        after_help = "Examples:\n  memtide bench\n  memtide bench --processes 50 --samples 2000 --check"
     )]
     Bench(BenchArgs),
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
@@ -168,9 +171,12 @@ struct BenchArgs {
     /// Idle child processes to follow.
     #[arg(long, default_value_t = 10)]
     processes: usize,
-    /// Ticks per measurement.
-    #[arg(long, default_value_t = 500)]
-    ticks: usize,
+    /// Samples per measurement.
+    #[arg(long, default_value_t = 500, alias = "ticks")]
+    samples: usize,
+    /// Exit with status 1 when a measured ratio misses its target.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -217,10 +223,10 @@ struct RunnerArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The per-process TSV of the seed's `ps` loop.
+    /// The per-process TSV the Guide's `ps` loop writes.
     #[arg(long, value_name = "FILE")]
     ps_tsv: Option<PathBuf>,
-    /// The system log of the seed's `vm_stat`/`memory_pressure`/`ollama ps` loop.
+    /// The system log the Guide's `vm_stat`/`memory_pressure`/`ollama ps` loop writes.
     #[arg(long, value_name = "FILE")]
     system_log: Option<PathBuf>,
     /// The trace directory to write (created; refused if it already holds files).
@@ -425,7 +431,7 @@ fn main() {
         ),
         Command::Runner(a) => fake_runner(&a),
         Command::Demo(a) => start_demo(a),
-        Command::Bench(a) => bench::run(a.processes, a.ticks),
+        Command::Bench(a) => bench::run(a.processes, a.samples, a.check),
         Command::Render(a) => render::run(
             &a.dir,
             render::Options2 {

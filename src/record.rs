@@ -107,6 +107,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         last_free_percent: None,
         last_pressure: None,
         start,
+        warned_dropped_models: false,
     };
     let result = rec.run_loop(&mut sampler, &opts, &stop, poller.as_ref(), status);
     if status {
@@ -139,6 +140,19 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     Ok(())
 }
 
+/// `line` cut to fit a terminal `width` columns wide, one column spare so that the cursor never
+/// wraps, and its control characters shown escaped (a process name is untrusted text).
+fn fit(line: &str, width: usize) -> String {
+    let shown = memtide_render::escape_control(line);
+    let room = width.saturating_sub(1).max(1);
+    if shown.chars().count() <= room {
+        return shown.into_owned();
+    }
+    let mut cut: String = shown.chars().take(room.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 struct Recorder {
     writer: TraceWriter,
     names: ModelNames,
@@ -151,6 +165,8 @@ struct Recorder {
     last_free_percent: Option<f64>,
     last_pressure: Option<&'static str>,
     start: Instant,
+    /// Whether the user was told that an /api/ps answer had models left out.
+    warned_dropped_models: bool,
 }
 
 impl Recorder {
@@ -330,6 +346,12 @@ impl Recorder {
                     &result,
                     latency,
                 );
+                if let (Some(why), false) = (&poll.error, self.warned_dropped_models) {
+                    if poll.outcome == "ok" {
+                        eprintln!("memtide: Ollama's /api/ps: {why}; said once, counted in ollama_polls.csv");
+                        self.warned_dropped_models = true;
+                    }
+                }
                 self.writer.poll(&poll, &models)?;
             }
         }
@@ -354,16 +376,18 @@ impl Recorder {
         let free = self
             .last_free_percent
             .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[K{:>7.1}s  samples {}  free {}  pressure {}{}",
+        let line = format!(
+            "{:>7.1}s  samples {}  free {}  pressure {}{}",
             self.start.elapsed().as_secs_f64(),
             self.samples,
             free,
             self.last_pressure.unwrap_or("-"),
             largest
         );
+        let width = terminal_size::terminal_size_of(std::io::stderr())
+            .map_or(80, |(w, _)| usize::from(w.0));
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[K{}", fit(&line, width));
         let _ = err.flush();
     }
 }
@@ -372,7 +396,7 @@ impl Recorder {
     /// Duration, samples, missed ticks, lowest free %, most swap, and each process's peak.
     fn print_summary(&self, out: &std::path::Path) -> std::io::Result<()> {
         outln!(
-            "recorded {:.1} s: {} samples, {} missed ticks, into {}",
+            "recorded {:.1} s: {} samples, {} missed, into {}",
             self.start.elapsed().as_secs_f64(),
             self.samples,
             self.missed,
@@ -407,12 +431,29 @@ impl Recorder {
             outln!(
                 "  pid {:>7} {:<16} {}{}{}",
                 t.row.pid,
-                t.row.name,
+                memtide_render::escape_control(&t.row.name),
                 peak,
-                models,
+                memtide_render::escape_control(&models),
                 state
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn the_status_line_fits_the_terminal() {
+        let line =
+            "   12.3s  samples 49  free 87.0%  pressure normal  largest ollama (pid 4242) 3.14 GiB";
+        assert_eq!(fit(line, 200), line);
+        let cut = fit(line, 40);
+        assert_eq!(cut.chars().count(), 39);
+        assert!(cut.ends_with('…'));
+        assert_eq!(fit("x\u{1b}[31my", 80), "x\\u{1b}[31my");
+        assert_eq!(fit(line, 0).chars().count(), 1);
     }
 }

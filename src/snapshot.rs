@@ -5,7 +5,7 @@ use crate::{poller, OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_model::trace::{self, ProcessRow, SystemRow};
-use memtide_render::{describe_gpu_wired_limit, format_bytes, format_opt_bytes};
+use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
 use serde::Serialize;
 use std::io::Write;
@@ -199,12 +199,12 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
             "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  {}{}",
             r.pid,
             r.ppid,
-            p.name,
+            escape_control(&p.name),
             format_bytes(r.rss_bytes),
             format_opt_bytes(r.footprint_bytes),
             format_opt_bytes(r.peak_footprint_bytes.or(r.peak_rss_bytes)),
-            p.argv.join(" "),
-            models
+            escape_control(&p.argv.join(" ")),
+            escape_control(&models)
         )?;
     }
     if snap.processes.is_empty() {
@@ -226,8 +226,8 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
                     writeln!(
                         out,
                         "  {:<28} {:<12} {:>10} {:>10} {:>8}  {}",
-                        m.name,
-                        m.digest.get(..12).unwrap_or(&m.digest),
+                        escape_control(&m.name),
+                        escape_control(m.digest.get(..12).unwrap_or(&m.digest)),
                         format_bytes(m.size),
                         format_opt_bytes(m.size_vram),
                         m.context_length

@@ -413,6 +413,61 @@ fn a_slow_ollama_never_delays_a_sample() {
     assert!(meta(&out).missed_ticks.unwrap() <= 2);
 }
 
+#[test]
+fn a_flooding_ollama_is_capped_and_cannot_slow_sampling() {
+    let model = r#"{"name":"flood:1b","model":"flood:1b","size":1,"digest":"ab","details":{}}"#;
+    // 5000 models (under the size cap: kept to 64, the rest counted), then a 2 MiB answer
+    // (over it: a bad response).
+    let many = format!("{{\"models\":[{}]}}", vec![model; 5000].join(","));
+    let ollama = FakeOllama::start(Mode::Json(many));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let args = |url: &str| {
+        vec![
+            "--duration".to_owned(),
+            "2s".into(),
+            "--interval".into(),
+            "100ms".into(),
+            "--pid".into(),
+            "1".into(),
+            "--ollama".into(),
+            url.to_owned(),
+            "--ollama-interval".into(),
+            "200ms".into(),
+        ]
+    };
+    let a = args(&ollama.url);
+    let o = record(&out, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("models left out").count(),
+        1,
+        "warned once: {err}"
+    );
+    let p = polls(&out);
+    assert!(p.len() >= 5 && p.iter().all(|p| p.outcome == "ok"));
+    assert!(p.iter().all(|p| p.models_loaded == Some(64)));
+    assert!(p[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with("4936 models left out"));
+    let models: Vec<ModelRow> = rows(&out, trace::MODELS_FILE);
+    assert_eq!(models.len(), 64 * p.len());
+    assert!(meta(&out).missed_ticks.unwrap() <= 2);
+
+    let huge = format!("{{\"models\":[{}]}}", vec![model; 30_000].join(","));
+    assert!(huge.len() > 2 << 20);
+    ollama.set(Mode::Json(huge));
+    let out = dir.path().join("t2");
+    let o = record(&out, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = polls(&out);
+    assert!(p.iter().all(|p| p.outcome == "bad_response"), "{p:?}");
+    assert!(meta(&out).missed_ticks.unwrap() <= 2);
+}
+
 const HEX: &str = "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72";
 
 /// A models directory with one manifest naming one blob, as `ollama pull` leaves it.
@@ -1244,31 +1299,38 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
 #[test]
 fn bench_prints_every_measurement_and_leaves_no_child_behind() {
     let o = memtide()
-        .args(["bench", "--processes", "3", "--ticks", "20"])
+        .args(["bench", "--processes", "3", "--samples", "20"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     for line in [
-        "memtide tick (3 processes + system)",
-        "floor: the same kernel reads",
-        "memtide discovery",
+        "memtide sample (3 processes + system)",
+        "bare kernel reads of a sample",
+        "memtide's first sample over the whole process table",
         "sysinfo: the same processes and memory",
-        "seed pipeline: ps -axo",
-        "tick ÷ floor",
-        "pipeline ÷ tick",
+        "the Guide's shell loop: ps -axo",
+        "sample ÷ bare kernel reads",
+        "the Guide's shell loop ÷ sample",
         "recorder at 10 Hz with 3 processes",
-        "floor paced at 10 Hz",
+        "bare reads paced at 10 Hz",
     ] {
         assert!(out.contains(line), "{line} missing from\n{out}");
     }
+    // Words a user knows, and a verdict on every line with a target.
+    for word in ["tick", "floor", "budget", "seed"] {
+        assert!(!out.contains(word), "`{word}` in\n{out}");
+    }
+    for l in out.lines().filter(|l| l.contains("target")) {
+        assert!(l.ends_with("meets") || l.ends_with("misses"), "{l}");
+    }
     let ratio: f64 = out
         .lines()
-        .find(|l| l.contains("tick ÷ floor"))
+        .find(|l| l.contains("sample ÷ bare kernel reads"))
         .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
         .and_then(|w| w.trim_end_matches('×').parse().ok())
         .unwrap();
-    assert!(ratio > 0.5 && ratio < 5.0, "tick ÷ floor = {ratio}");
+    assert!(ratio > 0.5 && ratio < 5.0, "sample ÷ bare reads = {ratio}");
     let left: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()

@@ -324,3 +324,99 @@ fn a_vanished_trace_directory_stops_the_recorder_at_once() {
         "{err}"
     );
 }
+
+/// The shell-loop fixture with hostile text in a command line and a model name: ESC
+/// sequences, BEL, CR, a bidi override, and (in the /api/ps JSON) NUL.
+fn hostile_trace(tmp: &Path) -> PathBuf {
+    let tsv = std::fs::read_to_string(fixture("seed/ollama-process-memtrace-20260514-092500.tsv"))
+        .unwrap()
+        .replace(
+            " serve",
+            " serve \u{1b}[2J\u{1b}]0;owned\u{7}\r\u{202e}evil",
+        );
+    let log = std::fs::read_to_string(fixture("seed/system-memtrace-20260514-092500.log"))
+        .unwrap()
+        .replace(
+            "\"name\": \"llama3.2:3b\"",
+            "\"name\": \"llama\\u0000\\u001b[31m3.2:3b\"",
+        );
+    let (t, l) = (tmp.join("ps.tsv"), tmp.join("system.log"));
+    std::fs::write(&t, tsv).unwrap();
+    std::fs::write(&l, log).unwrap();
+    let out = tmp.join("hostile");
+    let o = memtide()
+        .arg("import")
+        .arg("--ps-tsv")
+        .arg(&t)
+        .arg("--system-log")
+        .arg(&l)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+/// No character a terminal or an XML parser would act on, other than line ends.
+fn assert_contained(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what} emits {bad:?}");
+}
+
+#[test]
+fn control_characters_in_names_are_shown_escaped_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = hostile_trace(tmp.path());
+    for format in ["text", "markdown"] {
+        let o = memtide()
+            .arg("report")
+            .arg(&trace)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert_contained(format, &text);
+        assert!(
+            text.contains("\\u{1b}"),
+            "{format}: the escape is shown\n{text}"
+        );
+    }
+    for name in ["c.svg", "c.html"] {
+        let out = tmp.path().join(name);
+        let o = memtide()
+            .arg("render")
+            .arg(&trace)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_contained(name, &text);
+        assert!(
+            text.contains("\\u{0}") || text.contains("\\u{1b}"),
+            "{name}"
+        );
+    }
+    // The JSON keeps what was recorded, escaped the JSON way.
+    let o = memtide()
+        .arg("report")
+        .arg(&trace)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        !text.chars().any(|c| c < ' ' && c != '\n'),
+        "json emits a raw C0 control character"
+    );
+    assert!(text.contains("\\u001b"), "{text}");
+}

@@ -63,12 +63,49 @@ fn split_host_port(s: &str) -> Option<(&str, &str)> {
     (!host.contains(':')).then_some((host, port))
 }
 
+/// The most bytes of a `/api/ps` answer that are read: a few hundred models' worth. A longer
+/// answer (a broken or hostile server) is a bad response, so that it cannot slow sampling or
+/// fill the trace.
+pub const MAX_PS_BODY_BYTES: u64 = 1 << 20;
+
+/// The most models kept from one `/api/ps` answer. Ollama keeps at most
+/// `OLLAMA_MAX_LOADED_MODELS` loaded (3 per GPU by default); 64 is far above any real machine.
+/// The rest are counted in [`PsResponse::dropped`].
+pub const MAX_PS_MODELS: usize = 64;
+
 /// `GET /api/ps`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PsResponse {
     /// The loaded models, longest remaining keep-alive first. `null` is read as none.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub models: Vec<RunningModel>,
+    /// Models of the answer that were not kept: past [`MAX_PS_MODELS`], or not readable as a
+    /// model (a field of the wrong type). The rest of the answer is kept either way.
+    #[serde(skip)]
+    pub dropped: usize,
+}
+
+impl<'de> Deserialize<'de> for PsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Each model is read as plain JSON first and then on its own, so that one bad model
+        // costs only itself. The answer's size is bounded before this (MAX_PS_BODY_BYTES).
+        #[derive(Deserialize)]
+        struct Values {
+            #[serde(default, deserialize_with = "null_as_default")]
+            models: Vec<serde_json::Value>,
+        }
+        let v = Values::deserialize(d)?;
+        let total = v.models.len();
+        let models: Vec<RunningModel> = v
+            .models
+            .into_iter()
+            .take(MAX_PS_MODELS)
+            .filter_map(|m| serde_json::from_value(m).ok())
+            .collect();
+        Ok(PsResponse {
+            dropped: total - models.len(),
+            models,
+        })
+    }
 }
 
 /// One loaded model, as `/api/ps` describes it.
@@ -256,6 +293,8 @@ impl Client {
             return Err(OllamaError::Http { url, status });
         }
         resp.body_mut()
+            .with_config()
+            .limit(MAX_PS_BODY_BYTES)
             .read_to_string()
             .map_err(|e| match self.failure(&url, e) {
                 OllamaError::Unreachable { url, detail } => {
@@ -329,6 +368,27 @@ mod tests {
     }
 
     #[test]
+    fn one_bad_model_costs_only_itself_and_the_count_is_capped() {
+        let body = r#"{"models":[
+            {"name":"good:1b","model":"good:1b","size":5,"digest":"ab"},
+            {"name":"bad","size":"huge"},
+            {"name":"good:2b","model":"good:2b","size":7,"digest":"cd"}]}"#;
+        let ps = parse_ps(body).unwrap();
+        let names: Vec<&str> = ps.models.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!((names, ps.dropped), (vec!["good:1b", "good:2b"], 1));
+        let many = format!(
+            "{{\"models\":[{}]}}",
+            vec![r#"{"name":"m","size":1}"#; 1000].join(",")
+        );
+        let ps = parse_ps(&many).unwrap();
+        assert_eq!(
+            (ps.models.len(), ps.dropped),
+            (MAX_PS_MODELS, 1000 - MAX_PS_MODELS)
+        );
+        assert!(parse_ps("[1,2]").is_err(), "not an answer at all");
+    }
+
+    #[test]
     fn ps_of_v0_10_and_later_two_models() {
         let ps = parse_ps(fixture!("ollama-bash-lib-demo-two-models-2025-07-29.json")).unwrap();
         assert_eq!(ps.models.len(), 2);
@@ -399,8 +459,11 @@ mod tests {
         assert!(parse_ps(r#"{"models":[]}"#).unwrap().models.is_empty());
         assert!(parse_ps(r#"{"models":null}"#).unwrap().models.is_empty());
         assert!(parse_ps("<html>").is_err());
-        assert!(parse_ps(r#"{"models":[{"size":"big"}]}"#).is_err());
-        assert!(parse_ps(r#"{"models":[{"expires_at":"tomorrow"}]}"#).is_err());
+        // A model with a bad field is dropped and counted; the poll stands.
+        for one in [r#"{"size":"big"}"#, r#"{"expires_at":"tomorrow"}"#] {
+            let ps = parse_ps(&format!(r#"{{"models":[{one}]}}"#)).unwrap();
+            assert_eq!((ps.models.len(), ps.dropped), (0, 1), "{one}");
+        }
     }
 
     #[test]

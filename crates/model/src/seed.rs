@@ -407,16 +407,23 @@ fn parse_block(lines: &[&str], first_line: usize, time: jiff::Timestamp) -> (Blo
             b.ollama_error = Some(t.to_owned());
             i += 1;
         } else if t.starts_with('{') {
-            // jq pretty-prints; the object ends at the line where the braces balance.
+            // jq pretty-prints; the object ends at the line where the braces balance, counted
+            // outside strings (a model name may hold a bracket).
             let mut depth = 0i64;
             let mut j = i;
             let mut closed = false;
+            let (mut in_string, mut escaped) = (false, false);
             while j < lines.len() {
                 for ch in lines[j].chars() {
-                    match ch {
-                        '{' | '[' => depth += 1,
-                        '}' | ']' => depth -= 1,
-                        _ => {}
+                    match (in_string, escaped, ch) {
+                        (true, true, _) => escaped = false,
+                        (true, false, '\\') => escaped = true,
+                        (true, false, '"') => in_string = false,
+                        (true, false, _) => {}
+                        (false, _, '"') => in_string = true,
+                        (false, _, '{' | '[') => depth += 1,
+                        (false, _, '}' | ']') => depth -= 1,
+                        (false, _, _) => {}
                     }
                 }
                 j += 1;
@@ -569,6 +576,16 @@ mod tests {
                 "5"
             ]
         );
+    }
+
+    #[test]
+    fn brackets_inside_json_strings_do_not_end_the_object() {
+        let log = "===== 2026-05-14T09:25:03Z =====\n{\n  \"models\": [\n    {\n      \"name\": \"odd]}name[{\\\"q\",\n      \"size\": 5\n    }\n  ]\n}\n";
+        let (blocks, warnings) = parse_system_log(log);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let ps = blocks[0].api_ps.as_ref().unwrap();
+        assert_eq!(ps.models[0].name, "odd]}name[{\"q");
+        assert_eq!(ps.models[0].size, 5);
     }
 
     #[test]

@@ -297,6 +297,8 @@ pub fn draw<DB: DrawingBackend>(
     clock: &Clock,
 ) -> Result<Drawn, RenderError> {
     register_fonts();
+    // Names and command lines are untrusted: no control character reaches the drawing.
+    let report = &crate::contained(report);
     let (first, last) = tl
         .span()
         .ok_or_else(|| RenderError::Empty(format!("{} has no system sample", tl.dir.display())))?;
@@ -338,6 +340,7 @@ pub fn draw<DB: DrawingBackend>(
         .filter(|s| !s.is_empty() && *s != "unknown")
         .collect::<Vec<_>>()
         .join(" ");
+    let os = crate::escape_control(&os);
     let title = format!(
         "memtide: {} RAM{} — {} to {} ({})",
         format_bytes(tl.meta.total_memory_bytes),

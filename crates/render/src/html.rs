@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
+    let s = crate::escape_control(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -65,6 +65,55 @@ pub fn format_opt_bytes(bytes: Option<u64>) -> String {
     bytes.map_or_else(|| "-".to_owned(), format_bytes)
 }
 
+/// Whether a character must not reach a terminal, an SVG or a page raw: C0 and C1 control
+/// characters (ESC, BEL, CR, NUL, …; XML 1.0 forbids most of them) and the Unicode bidi
+/// controls, which can make a name read backwards.
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Shows the unsafe characters of untrusted text (process names, command lines, model names)
+/// as Rust-style escapes, `\u{1b}`, so that they can be seen but never act. Other text is
+/// returned as it is.
+pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A copy of `report` in which every string has its unsafe characters escaped
+/// ([`escape_control`]), for drawing and printing. The report's JSON stays as recorded (JSON
+/// escapes them itself).
+pub fn contained(report: &memtide_model::report::Report) -> memtide_model::report::Report {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(e) = escape_control(s) {
+                    *s = e;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            serde_json::Value::Object(o) => o.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::to_value(report) else {
+        return report.clone();
+    };
+    walk(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| report.clone())
+}
+
 /// The GPU wired-memory limit of an Apple Silicon Mac as a person reads it:
 /// `GPU wired limit 48.0 GiB`, or `GPU wired limit: the system default` for 0. `None` where the
 /// machine has no such limit.
@@ -77,7 +126,16 @@ pub fn describe_gpu_wired_limit(bytes: Option<u64>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{describe_gpu_wired_limit, format_bytes};
+    use super::{describe_gpu_wired_limit, escape_control, format_bytes};
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_not_sent() {
+        assert_eq!(escape_control("llama3.2:3b"), "llama3.2:3b");
+        assert_eq!(escape_control("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape_control("\u{7}\r\0\n"), "\\u{7}\\u{d}\\u{0}\\u{a}");
+        assert_eq!(escape_control("x\u{202e}yz"), "x\\u{202e}yz");
+        assert_eq!(escape_control("naïve Zürich 模型"), "naïve Zürich 模型");
+    }
 
     #[test]
     fn gpu_wired_limit_in_words() {

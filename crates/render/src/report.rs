@@ -291,6 +291,9 @@ fn lower_first(s: &str) -> String {
 
 /// The report, as text or Markdown.
 pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
+    // Names and command lines are untrusted: none of their control characters reach the
+    // terminal.
+    let r = &crate::contained(r);
     let md = style == Style::Markdown;
     let mut o = String::new();
     let t = &r.trace;
