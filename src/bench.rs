@@ -109,6 +109,19 @@ fn sysinfo_rows(_pids: &[u32], _ticks: usize, _rows: &mut Vec<Row>) -> Result<()
     Ok(())
 }
 
+/// A sampler that judges by name and follows nothing, listing the process table at every
+/// sample, with its exec check every `interval`; and how many processes it knows.
+fn exec_check_sampler(interval: Duration) -> Result<(Sampler, usize)> {
+    let mut s = Sampler::new(ProcessSelector::Match(vec![
+        "memtide-bench-matches-nothing".into(),
+    ]))?;
+    s.set_exec_check_interval(interval);
+    s.tick()?;
+    let mut all = Sampler::new(ProcessSelector::All)?;
+    let n = all.tick()?.processes.len();
+    Ok((s, n))
+}
+
 /// A measured figure against its target.
 enum Target {
     AtMost(f64),
@@ -198,6 +211,29 @@ pub fn run(processes: usize, ticks: usize, check: bool) -> Result<()> {
         what: "memtide's first sample over the whole process table".into(),
         median: m,
         p90: p,
+    });
+
+    // The exec check (every 2 s when recording): a sampler that follows nothing by name, its
+    // check made due at every sample, against the same sampler whose check never comes due.
+    let table = exec_check_sampler(Duration::from_secs(3600))?.1;
+    let (quiet, _) = measure(ticks, 5, {
+        let mut s = exec_check_sampler(Duration::from_secs(3600))?.0;
+        move || {
+            s.tick()?;
+            Ok(())
+        }
+    })?;
+    let (checked, p) = measure(ticks, 5, {
+        let mut s = exec_check_sampler(Duration::ZERO)?.0;
+        move || {
+            s.tick()?;
+            Ok(())
+        }
+    })?;
+    rows.push(Row {
+        what: format!("exec check over {table} unfollowed processes (once per 2 s)"),
+        median: checked.saturating_sub(quiet),
+        p90: p.saturating_sub(quiet),
     });
 
     sysinfo_rows(&pids, ticks, &mut rows)?;

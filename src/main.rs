@@ -129,6 +129,18 @@ Examples:
         after_help = "Examples:\n  memtide bench\n  memtide bench --processes 50 --samples 2000 --check"
     )]
     Bench(BenchArgs),
+    /// Print a shell completion script: `memtide completions zsh > ~/.zfunc/_memtide`.
+    #[command(after_help = "\
+Examples:
+  memtide completions bash > ~/.local/share/bash-completion/completions/memtide
+  memtide completions zsh > ~/.zfunc/_memtide
+  memtide completions fish > ~/.config/fish/completions/memtide.fish")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print memtide's manual page (roff): `memtide man > memtide.1; man ./memtide.1`.
+    Man,
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
@@ -397,6 +409,22 @@ struct SnapshotArgs {
     json: bool,
 }
 
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "memtide", &mut script);
+    out!("{}", String::from_utf8_lossy(&script))?;
+    Ok(())
+}
+
+fn manual_page() -> Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut page)?;
+    out!("{}", String::from_utf8_lossy(&page))?;
+    Ok(())
+}
+
 /// Whether an error is, somewhere in its chain, a write to a reader that went away (also inside
 /// serde_json's writer errors).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -430,6 +458,10 @@ fn main() {
             a.force,
         ),
         Command::Runner(a) => fake_runner(&a),
+        // Both are made in memory and written in one go: clap_complete panics on a failed
+        // write, and a closed pipe must stay a normal end.
+        Command::Completions { shell } => completions(shell),
+        Command::Man => manual_page(),
         Command::Demo(a) => start_demo(a),
         Command::Bench(a) => bench::run(a.processes, a.samples, a.check),
         Command::Render(a) => render::run(

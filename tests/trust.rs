@@ -162,6 +162,8 @@ fn a_reader_that_goes_away_is_a_normal_end_for_every_command() {
         vec!["--help"],
         vec!["bench", "--processes", "1", "--ticks", "20"],
         vec!["demo", "--duration", "6s"],
+        vec!["completions", "bash"],
+        vec!["man"],
     ];
     let seed = seed_files();
     let mut import: Vec<&str> = vec!["import"];
@@ -419,4 +421,70 @@ fn control_characters_in_names_are_shown_escaped_everywhere() {
         "json emits a raw C0 control character"
     );
     assert!(text.contains("\\u001b"), "{text}");
+}
+
+#[test]
+fn completions_and_the_manual_page_are_generated() {
+    for (shell, says) in [
+        ("bash", "_memtide()"),
+        ("zsh", "#compdef memtide"),
+        ("fish", "complete -c memtide"),
+    ] {
+        let o = memtide().args(["completions", shell]).output().unwrap();
+        assert!(o.status.success());
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(text.contains(says) && text.contains("record"), "{shell}");
+    }
+    let o = memtide().arg("man").output().unwrap();
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        page.contains(".TH memtide 1") && page.contains("record"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_runner_started_by_exec_long_after_its_fork_is_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let exe = env!("CARGO_BIN_EXE_memtide");
+    // A launch wrapper, there before recording begins, that becomes a runner 3 s later.
+    let mut wrapper = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            // The model name is put together by the shell, so that the wrapper's own command
+            // line does not match what the recorder looks for.
+            "m=wrapped; sleep 3; exec '{exe}' runner --model $m/late:1b --port 45123 --mib 8"
+        ))
+        .spawn()
+        .unwrap();
+    let pid = wrapper.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let o = memtide()
+        .args(["record", "--no-ollama", "--quiet", "--interval", "100ms"])
+        .args(["--duration", "7s", "--match", "wrapped/late"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = wrapper.kill();
+    let _ = wrapper.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids = std::fs::read_to_string(out.join("identities.csv")).unwrap();
+    let row = ids
+        .lines()
+        .find(|l| l.starts_with(&format!("{pid},")))
+        .unwrap_or_else(|| panic!("the wrapper's PID {pid} was never followed:\n{ids}"));
+    assert!(
+        row.contains("runner") && row.contains("wrapped/late:1b"),
+        "{row}"
+    );
+    // Followed within two seconds of the exec (at about 2.7 s into the recording).
+    let first = std::fs::read_to_string(out.join("processes.csv"))
+        .unwrap()
+        .lines()
+        .find(|l| l.split(',').nth(2) == Some(&pid.to_string()))
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .expect("samples of the runner");
+    assert!(first <= 2_700 + 2_000 + 300, "first sampled at {first} ms");
 }

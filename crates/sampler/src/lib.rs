@@ -159,6 +159,15 @@ impl Sampler {
         self.core.set_discovery_interval(interval);
     }
 
+    /// How often processes that are known but not followed are asked whether they called
+    /// `exec` since they were judged (by their short name), so that one that becomes a
+    /// runner long after it started, or that was there before sampling began, is followed
+    /// within `interval` of its exec. Default 2 s. Only selectors that judge by name or
+    /// command line need it; each check is one small read per such process.
+    pub fn set_exec_check_interval(&mut self, interval: std::time::Duration) {
+        self.core.set_exec_check_interval(interval);
+    }
+
     /// CPU time (user and system) the process has used since it started. memtide uses it to
     /// measure its own cost.
     pub fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {

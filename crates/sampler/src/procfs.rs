@@ -125,6 +125,12 @@ pub struct Statm {
     pub data_bytes: u64,
 }
 
+/// The name in `/proc/[pid]/comm`: the file's bytes without the line end (the same name as
+/// field 2 of `stat`, without parentheses; it may hold any byte but NUL and `\n`).
+pub fn parse_comm(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\n").unwrap_or(bytes)
+}
+
 /// Parses `/proc/[pid]/statm`: seven numbers in pages. Needs the page size to give bytes.
 pub fn parse_statm(text: &str, page_size: u64) -> Result<Statm> {
     const WHAT: &str = "/proc/[pid]/statm";
@@ -530,6 +536,14 @@ mod tests {
         assert_eq!(s.state, 'R');
         assert_eq!(s.ppid, 2708);
         assert_eq!(s.start_ticks, 22971);
+    }
+
+    #[test]
+    fn comm_is_the_same_name_as_stat_gives() {
+        let stat = parse_stat(fixture!("proc-pid-stat-comm-with-parens.txt")).unwrap();
+        assert_eq!(parse_comm(b"a) b (c\n"), stat.comm.as_bytes());
+        assert_eq!(parse_comm(b"ollama"), b"ollama");
+        assert_eq!(parse_comm(b""), b"");
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub(crate) trait Backend {
     fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()>;
     /// Identity of `pid`; [`Error::ProcessGone`] if there is no such process.
     fn identify(&mut self, pid: u32) -> Result<Identity>;
+    /// [`name_hash`] of `pid`'s short name now, without allocating: how the sampler notices
+    /// that a process it knows has called `exec`. (A PID taken by a new process in the
+    /// meantime shows as a new name too, and is then judged anew, which is right for it.)
+    fn name_hash(&mut self, pid: u32) -> Result<u64>;
     /// Executable path (if known) and argv of `pid`.
     fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)>;
     /// Prepares to sample `id`, failing with [`Error::ProcessGone`] if `id.pid` now belongs to
@@ -39,11 +43,31 @@ pub(crate) trait Backend {
     fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration>;
 }
 
+/// A hash of a process's short name (FNV-1a), kept for every known process so that a change of
+/// name, the trace an `exec` leaves, is seen without storing or comparing strings.
+pub(crate) fn name_hash(name: impl IntoIterator<Item = u8>) -> u64 {
+    name.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// How often processes that are known but not followed are asked whether they changed name,
+/// that is, called `exec` (a launch wrapper that execs a runner after its first seconds, or a
+/// process that was there before recording began). A runner is followed within this long of
+/// its exec. Each check is one small read per such process (Linux: its `stat`; macOS:
+/// `PROC_PIDTBSDINFO`); `docs/benchmarks.md` states the cost.
+pub(crate) const EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the sampler remembers of every PID in the process table, followed or not, so that
 /// each process is judged once.
 #[derive(Debug, Clone, Copy)]
 struct Known {
     start_time_us: u64,
+    /// [`name_hash`] of its short name when it was judged.
+    name_hash: u64,
+    /// Not asked whether it called exec: followed now (its exec, if any, was judged already),
+    /// or with no command line when judged (kernel threads and zombies never exec).
+    settled: bool,
     /// Inside a tree a rule selects (the root or a descendant).
     in_tree: bool,
     /// The tick in which this PID was last listed.
@@ -117,6 +141,11 @@ pub(crate) struct Core<B: Backend> {
     young: Vec<(u32, u64, Option<Instant>)>,
     /// Processes whose command line was not ready, judged again at the next listing.
     deferred: Vec<Deferred>,
+    /// When known, unfollowed processes were last asked whether they called exec.
+    last_exec_check: Option<Instant>,
+    exec_check_interval: std::time::Duration,
+    /// PIDs found to have changed name in this tick (reused buffer).
+    renamed: Vec<u32>,
     /// Minimum time between two listings of the process table.
     discovery_interval: std::time::Duration,
     last_listing: Option<Instant>,
@@ -140,6 +169,9 @@ impl<B: Backend> Core<B> {
             fresh: Vec::new(),
             young: Vec::new(),
             deferred: Vec::new(),
+            last_exec_check: None,
+            exec_check_interval: EXEC_CHECK_INTERVAL,
+            renamed: Vec::new(),
             discovery_interval: std::time::Duration::ZERO,
             last_listing: None,
             system: SystemSample::default(),
@@ -164,6 +196,10 @@ impl<B: Backend> Core<B> {
 
     pub(crate) fn set_discovery_interval(&mut self, d: std::time::Duration) {
         self.discovery_interval = d;
+    }
+
+    pub(crate) fn set_exec_check_interval(&mut self, d: std::time::Duration) {
+        self.exec_check_interval = d;
     }
 
     pub(crate) fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {
@@ -248,6 +284,29 @@ impl<B: Backend> Core<B> {
         for (pid, _, _) in &self.young {
             self.known.remove(pid);
         }
+        // Every EXEC_CHECK_INTERVAL: has a known, unfollowed process called exec since it was
+        // judged (a new name under the same identity)? Then it is judged again, now.
+        if list
+            && recheck
+            && self
+                .last_exec_check
+                .is_none_or(|at| instant.duration_since(at) >= self.exec_check_interval)
+        {
+            self.last_exec_check = Some(instant);
+            self.renamed.clear();
+            for (&pid, k) in &self.known {
+                if k.settled || k.born.is_some() || k.start_time_us == 0 || k.seen != now {
+                    continue;
+                }
+                if self.backend.name_hash(pid).is_ok_and(|h| h != k.name_hash) {
+                    self.renamed.push(pid);
+                }
+            }
+            for &pid in &self.renamed {
+                self.known.remove(&pid);
+                unseen.push(pid);
+            }
+        }
 
         // Read the followed processes. One that is gone leaves the series; if its PID is still
         // listed, the PID now belongs to a new process, judged below like any new one.
@@ -308,6 +367,8 @@ impl<B: Backend> Core<B> {
                         pid,
                         Known {
                             start_time_us: 0,
+                            name_hash: 0,
+                            settled: true,
                             in_tree: false,
                             seen: now,
                             born: None,
@@ -368,6 +429,8 @@ impl<B: Backend> Core<B> {
                 pid,
                 Known {
                     start_time_us: ident.start_time_us,
+                    name_hash: name_hash(ident.name.bytes()),
+                    settled: selected || (want_argv && argv.is_empty()),
                     in_tree,
                     seen: now,
                     born: if selected { None } else { born },
@@ -487,6 +550,10 @@ mod tests {
                 .get(&pid)
                 .map(|p| p.0.clone())
                 .ok_or(Error::ProcessGone { pid })
+        }
+        fn name_hash(&mut self, pid: u32) -> Result<u64> {
+            let p = self.procs.get(&pid).ok_or(Error::ProcessGone { pid })?;
+            Ok(name_hash(p.0.name.bytes()))
         }
         fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
             self.argv_calls += 1;
@@ -630,6 +697,44 @@ mod tests {
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(71, 710)]);
         assert!(t.started[0].argv.is_empty());
+    }
+
+    #[test]
+    fn a_process_that_execs_a_runner_long_after_it_started_is_followed() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        // A launch wrapper, there before sampling began.
+        c.backend.spawn(80, 800, 1, "sh", 1);
+        c.backend.procs.get_mut(&80).unwrap().1 = vec!["sh".into(), "-c".into(), "w".into()];
+        c.backend.spawn(90, 900, 1, "bash", 1);
+        assert!(c.tick().unwrap().processes.is_empty());
+        assert!(c.tick().unwrap().processes.is_empty());
+        let calls = c.backend.argv_calls;
+        // It execs the runner minutes later: same PID and start time, new name.
+        c.backend.procs.get_mut(&80).unwrap().0.name = "ollama".into();
+        c.backend.procs.get_mut(&80).unwrap().1 = vec![
+            "ollama".into(),
+            "runner".into(),
+            "--port".into(),
+            "1".into(),
+        ];
+        // Not before the check is due...
+        assert!(c.tick().unwrap().processes.is_empty());
+        assert_eq!(
+            c.backend.argv_calls, calls,
+            "no command line read meanwhile"
+        );
+        // ...and at the next check (due every EXEC_CHECK_INTERVAL).
+        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(80, 800)]);
+        assert_eq!(t.started[0].argv[1], "runner");
+        // A process that keeps its name is never read again.
+        let calls = c.backend.argv_calls;
+        for _ in 0..3 {
+            c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+            c.tick().unwrap();
+        }
+        assert_eq!(c.backend.argv_calls, calls);
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Backend for Fallback {
         Ok(())
     }
 
+    fn name_hash(&mut self, pid: u32) -> Result<u64> {
+        let ident = self.identify(pid)?;
+        Ok(crate::sampler::name_hash(ident.name.bytes()))
+    }
+
     fn identify(&mut self, pid: u32) -> Result<Identity> {
         let p = self.refresh(pid, ProcessRefreshKind::nothing())?;
         Ok(Identity {

@@ -86,6 +86,9 @@ pub(crate) struct Linux {
     psi: Option<Kept>,
     buf: Vec<u8>,
     buf2: Vec<u8>,
+    /// The path of a `/proc/[pid]/stat` being read, reused so that the exec check does not
+    /// allocate.
+    path: String,
     /// The last `/proc/vmstat` reading and when it was taken.
     counters: Option<(procfs::Vmstat, Instant)>,
 }
@@ -153,6 +156,7 @@ impl Linux {
             psi,
             buf,
             buf2: Vec::new(),
+            path: String::with_capacity(32),
             counters: None,
         })
     }
@@ -197,6 +201,24 @@ impl Backend for Linux {
 
     fn identify(&mut self, pid: u32) -> Result<Identity> {
         self.read_stat(pid)
+    }
+
+    fn name_hash(&mut self, pid: u32) -> Result<u64> {
+        use std::fmt::Write as _;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/comm");
+        if self.buf.len() < 4096 {
+            self.buf.resize(4096, 0);
+        }
+        // `comm` is the cheapest file that changes at exec: the kernel copies the name out,
+        // where `stat` computes some fifty fields. One read of a fresh handle (std opens short
+        // paths without allocating).
+        let n = File::open(&self.path)
+            .and_then(|f| f.read_at(&mut self.buf, 0))
+            .map_err(|_| Error::ProcessGone { pid })?;
+        Ok(crate::sampler::name_hash(
+            procfs::parse_comm(&self.buf[..n]).iter().copied(),
+        ))
     }
 
     fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {

@@ -108,6 +108,20 @@ pub(super) fn bsd_info(pid: u32) -> io::Result<BsdInfo> {
     })
 }
 
+/// [`crate::sampler::name_hash`] of the name [`bsd_info`] would give, without allocating.
+pub(super) fn bsd_name_hash(pid: u32) -> io::Result<u64> {
+    let info: libc::proc_bsdinfo = pidinfo(pid, libc::PROC_PIDTBSDINFO)?;
+    let name_bytes = |field: &[libc::c_char]| {
+        let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+        crate::sampler::name_hash(field[..end].iter().map(|&c| c as u8))
+    };
+    Ok(if info.pbi_name[0] != 0 {
+        name_bytes(&info.pbi_name)
+    } else {
+        name_bytes(&info.pbi_comm)
+    })
+}
+
 /// What `PROC_PIDT_SHORTBSDINFO` tells of a process.
 pub(super) struct ShortBsdInfo {
     pub ppid: u32,

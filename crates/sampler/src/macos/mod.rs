@@ -202,6 +202,11 @@ impl Backend for Macos {
         }
     }
 
+    fn name_hash(&mut self, pid: u32) -> Result<u64> {
+        // Same-user processes only: another user's cannot be followed anyway.
+        ffi::bsd_name_hash(pid).map_err(|e| process_error(pid, "proc_pidinfo(PROC_PIDTBSDINFO)", e))
+    }
+
     fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
         let mib = Mib::from_parts(
             &[libc::CTL_KERN, libc::KERN_PROCARGS2, pid as libc::c_int],
