@@ -108,6 +108,51 @@ fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::Oll
     })
 }
 
+/// How far from the trace's median time a row or block may lie: a week. A shell loop runs for
+/// hours, at most days; a time further off is a broken line (`===== 0000-01-01… =====`), and
+/// keeping it would stretch the trace, and its chart, over centuries.
+const MAX_DAYS_FROM_MEDIAN: i64 = 7;
+
+/// Drops, with a warning naming the line, the rows and blocks whose time is more than
+/// [`MAX_DAYS_FROM_MEDIAN`] from the median time of all of them.
+fn drop_far_times(
+    rows: &mut Vec<seed::PsRow>,
+    blocks: &mut [seed::Block],
+    ps_tsv: Option<&Path>,
+    system_log: Option<&Path>,
+) {
+    let mut times: Vec<i64> = rows
+        .iter()
+        .map(|r| r.time.as_second())
+        .chain(blocks.iter().filter_map(|b| b.time).map(|t| t.as_second()))
+        .collect();
+    if times.is_empty() {
+        return;
+    }
+    times.sort_unstable();
+    let median = times[times.len() / 2];
+    let far = |t: jiff::Timestamp| (t.as_second() - median).abs() > MAX_DAYS_FROM_MEDIAN * 86_400;
+    let before = rows.len();
+    rows.retain(|r| !far(r.time));
+    if rows.len() < before {
+        eprintln!(
+            "memtide: {}: {} rows skipped whose time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
+            ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
+            before - rows.len()
+        );
+    }
+    for b in blocks.iter_mut() {
+        if b.time.is_some_and(far) {
+            eprintln!(
+                "memtide: {}:{}: block skipped: its time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
+                system_log.map_or("system log".into(), |p| p.display().to_string()),
+                b.line
+            );
+            b.time = None;
+        }
+    }
+}
+
 pub fn run(
     ps_tsv: Option<&Path>,
     system_log: Option<&Path>,
@@ -117,11 +162,18 @@ pub fn run(
     if ps_tsv.is_none() && system_log.is_none() {
         bail!("give --ps-tsv, --system-log, or both");
     }
-    let (ps_rows, blocks) = {
+    let (mut ps_rows, mut blocks) = {
         let ps_rows = match ps_tsv {
             Some(p) => {
                 let (rows, w) = seed::parse_ps_tsv(&read(p)?);
                 warn(p, &w);
+                if rows.is_empty() {
+                    bail!(
+                        "{}: no readable process row: is it the TSV of the Guide's `ps` loop \
+                         (ts, pid, ppid, comm, rss_kb, vsz_kb, command)?",
+                        p.display()
+                    );
+                }
                 rows
             }
             None => Vec::new(),
@@ -130,12 +182,20 @@ pub fn run(
             Some(p) => {
                 let (blocks, w) = seed::parse_system_log(&read(p)?);
                 warn(p, &w);
+                if !blocks.iter().any(|b| b.time.is_some()) {
+                    bail!(
+                        "{}: no readable block: is it the system log of the Guide's loop \
+                         (blocks opened by `===== <UTC time> =====`)?",
+                        p.display()
+                    );
+                }
                 blocks
             }
             None => Vec::new(),
         };
         (ps_rows, blocks)
     };
+    drop_far_times(&mut ps_rows, &mut blocks, ps_tsv, system_log);
     let times = || {
         ps_rows
             .iter()
@@ -157,6 +217,19 @@ pub fn run(
         })
         .collect();
     let total = samples.iter().map(|s| s.1.total_bytes).max().unwrap_or(0);
+    if total > 0 {
+        // No process holds more than the machine has.
+        let before = ps_rows.len();
+        ps_rows.retain(|r| r.rss_bytes <= total);
+        if ps_rows.len() < before {
+            eprintln!(
+                "memtide: {}: {} rows skipped whose RSS is more than the machine's {}",
+                ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
+                before - ps_rows.len(),
+                memtide_render::format_bytes(total)
+            );
+        }
+    }
     let page = samples.iter().find_map(|s| s.2);
     let interval = median_step(ps_rows.iter().map(|r| r.time))
         .or_else(|| median_step(blocks.iter().filter_map(|b| b.time)))

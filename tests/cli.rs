@@ -1048,11 +1048,22 @@ fn report_of_a_missing_or_broken_trace_names_the_file() {
         1,
     );
     std::fs::write(&path, text).unwrap();
+    // The row is skipped, the report is made, and its warning names the file and the line.
+    let o = memtide().arg("report").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning:") && l.contains("system.csv"))
+        .unwrap_or_else(|| panic!("no warning in\n{text}"));
+    assert!(warning.contains("1 row skipped (line 3:"), "{warning}");
+    // A trace none of whose samples can be read is an error naming the file.
+    std::fs::write(&path, "time_utc,t_ms\nx,y\n").unwrap();
     let o = memtide().arg("report").arg(&out).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("system.csv") && err.contains("line 3"),
+        err.contains("system.csv") && err.contains("none of its 1 rows"),
         "{err}"
     );
 }

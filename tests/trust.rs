@@ -488,3 +488,183 @@ fn a_runner_started_by_exec_long_after_its_fork_is_followed() {
         .expect("samples of the runner");
     assert!(first <= 2_700 + 2_000 + 300, "first sampled at {first} ms");
 }
+
+fn copy_trace(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    let o = memtide()
+        .arg("report")
+        .arg(dir)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn warnings(r: &serde_json::Value) -> Vec<String> {
+    r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn readers_drop_impossible_rows_and_say_which() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fixture("trace-imported");
+    let count = |dir: &Path| -> usize { report_json(dir)["processes"].as_array().unwrap().len() };
+    let whole = count(&base);
+
+    // A torn last line that still parses (`…,6419` for `…,64190`).
+    let torn = tmp.path().join("torn");
+    copy_trace(&base, &torn);
+    let p = torn.join("processes.csv");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, &text[..text.len() - 4]).unwrap();
+    let r = report_json(&torn);
+    let w = warnings(&r);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("processes.csv: 1 row skipped (line 101: incomplete")),
+        "{w:?}"
+    );
+    assert_eq!(count(&torn), whole);
+
+    // One stray quote costs its own row, not the ones after it.
+    let quote = tmp.path().join("quote");
+    copy_trace(&base, &quote);
+    let p = quote.join("processes.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&p)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines[10] = lines[10].replacen(",", ",\"", 3);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let w = warnings(&report_json(&quote));
+    assert!(
+        w.iter()
+            .any(|w| w.contains("processes.csv: 1 row skipped (line 11:")),
+        "{w:?}"
+    );
+
+    // A t_ms jump of 10^15, and time going back: skipped, and the chart keeps its span.
+    let jump = tmp.path().join("jump");
+    copy_trace(&base, &jump);
+    let p = jump.join("system.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&p)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines[4] = lines[4].replacen(",15000,", ",1000000000000000,", 1);
+    lines[6] = lines[6].replacen(",25000,", ",1000,", 1);
+    let t6 = lines[6].split(',').next().unwrap().to_owned();
+    lines[6] = lines[6].replacen(&t6, "2026-05-14T09:25:01.000Z", 1);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let r = report_json(&jump);
+    let w = warnings(&r);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("line 5: t_ms 1000000000000000")),
+        "{w:?}"
+    );
+    assert!(w.iter().any(|w| w.contains("time goes back")), "{w:?}");
+    assert_eq!(r["trace"]["samples"], 7);
+    let svg = tmp.path().join("j.svg");
+    let o = memtide()
+        .arg("render")
+        .arg(&jump)
+        .arg("-o")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::metadata(&svg).unwrap().len() < 2_000_000);
+}
+
+#[test]
+fn import_checks_values_against_what_a_machine_can_have() {
+    let tmp = tempfile::tempdir().unwrap();
+    let [_, tsv, _, log] = seed_files();
+    let mut tsv = std::fs::read_to_string(tsv).unwrap();
+    let row = tsv.lines().nth(1).unwrap().to_owned();
+    let f: Vec<&str> = row.split('\t').collect();
+    let bad_rss = [f[0], f[1], f[2], f[3], "18014398509481984", f[5], f[6]].join("\t");
+    let bad_pid = [f[0], "4294967295", f[2], f[3], f[4], f[5], f[6]].join("\t");
+    tsv.push_str(&format!("{bad_rss}\n{bad_pid}\n"));
+    let mut log = std::fs::read_to_string(log).unwrap();
+    log = log.replacen("free percentage: 87%", "free percentage: 200%", 1);
+    log.push_str("===== 0000-01-01T00:00:00Z =====\nSystem-wide memory free percentage: 50%\n");
+    let (t, l) = (tmp.path().join("p.tsv"), tmp.path().join("s.log"));
+    std::fs::write(&t, tsv).unwrap();
+    std::fs::write(&l, log).unwrap();
+    let out = tmp.path().join("t");
+    let o = memtide()
+        .arg("import")
+        .arg("--ps-tsv")
+        .arg(&t)
+        .arg("--system-log")
+        .arg(&l)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    for says in [
+        "rss_kb 18014398509481984",
+        "pid 4294967295 is more than any machine has",
+        "no percentage from 0 to 100",
+        "more than 7 days from the others",
+    ] {
+        assert!(e.contains(says), "`{says}` not in\n{e}");
+    }
+    let r = report_json(&out);
+    assert!(r["trace"]["start_utc"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-05-14"));
+    assert!(r["trace"]["end_utc"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-05-14"));
+    let svg = tmp.path().join("c.svg");
+    let o = memtide()
+        .arg("render")
+        .arg(&out)
+        .arg("-o")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(o.status.success() && std::fs::metadata(&svg).unwrap().len() < 2_000_000);
+
+    // Garbage is refused with the file named, and leaves no directory.
+    let junk = tmp.path().join("junk.log");
+    std::fs::write(&junk, "hello\nworld\n\u{0}\u{1}binary\n").unwrap();
+    let out = tmp.path().join("junk");
+    let o = memtide()
+        .arg("import")
+        .arg("--system-log")
+        .arg(&junk)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("junk.log: no readable block"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

@@ -45,8 +45,21 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     s.trim().parse().ok()
 }
 
-/// Parses the process TSV. A header line is optional; rows with too few fields or bad
-/// numbers are skipped with a warning.
+/// The largest PID any kernel hands out: Linux's `PID_MAX_LIMIT` (4 194 304 on 64-bit
+/// systems); macOS stops at 99 999.
+pub const MAX_PID: u64 = 4_194_304;
+
+/// The largest resident size a row may claim: 64 TiB, more memory than any machine `ps` runs
+/// on holds. (Import also checks rows against the machine's own RAM when the log states it.)
+pub const MAX_RSS_BYTES: u64 = 64 << 40;
+
+/// The largest virtual size a row may claim: the 57-bit address space of the largest
+/// page tables (Linux 5-level paging); arm64 macOS processes show a few hundred GiB.
+pub const MAX_VSZ_BYTES: u64 = 1 << 57;
+
+/// Parses the process TSV. A header line is optional; rows with too few fields, bad numbers,
+/// or numbers no machine can have (a PID past [`MAX_PID`], an RSS past [`MAX_RSS_BYTES`]) are
+/// skipped with a warning.
 pub fn parse_ps_tsv(text: &str) -> (Vec<PsRow>, Vec<Warning>) {
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
@@ -66,13 +79,28 @@ pub fn parse_ps_tsv(text: &str) -> (Vec<PsRow>, Vec<Warning>) {
                     .parse::<u64>()
                     .map_err(|_| format!("{k} `{v}` is not a number"))
             };
+            let within = |k: &str, v: u64, max: u64| {
+                if v > max {
+                    Err(format!("{k} {v} is more than any machine has ({max})"))
+                } else {
+                    Ok(v)
+                }
+            };
+            let kib = |k: &str, v: &str, max: u64| {
+                let n = num(k, v)?;
+                n.checked_mul(1024)
+                    .filter(|&bytes| bytes <= max)
+                    .ok_or_else(|| {
+                        format!("{k} {n} is more than any machine has ({} KiB)", max / 1024)
+                    })
+            };
             Ok(PsRow {
                 time,
-                pid: num("pid", f[1])? as u32,
-                ppid: num("ppid", f[2])? as u32,
+                pid: within("pid", num("pid", f[1])?, MAX_PID)? as u32,
+                ppid: within("ppid", num("ppid", f[2])?, MAX_PID)? as u32,
                 comm: f[3].trim().to_owned(),
-                rss_bytes: num("rss_kb", f[4])?.saturating_mul(1024),
-                vsz_bytes: num("vsz_kb", f[5])?.saturating_mul(1024),
+                rss_bytes: kib("rss_kb", f[4], MAX_RSS_BYTES)?,
+                vsz_bytes: kib("vsz_kb", f[5], MAX_VSZ_BYTES)?,
                 command: f.get(6).map_or("", |c| c.trim()).to_owned(),
             })
         })();
@@ -361,11 +389,17 @@ fn parse_block(lines: &[&str], first_line: usize, time: jiff::Timestamp) -> (Blo
             while j < lines.len() {
                 let l = lines[j].trim();
                 if let Some(p) = l.strip_prefix("System-wide memory free percentage:") {
-                    mp.free_percent = p.trim().trim_end_matches('%').trim().parse().ok();
+                    mp.free_percent = p
+                        .trim()
+                        .trim_end_matches('%')
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| (0.0..=100.0).contains(v));
                     if mp.free_percent.is_none() {
                         warnings.push(Warning {
                             line: first_line + j,
-                            message: format!("`{l}`: no percentage"),
+                            message: format!("`{l}`: no percentage from 0 to 100"),
                         });
                     }
                     j += 1;

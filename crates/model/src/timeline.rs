@@ -165,41 +165,197 @@ fn median_step(t: &[u64]) -> Option<u64> {
     gaps.get(gaps.len() / 2).copied()
 }
 
-/// Reads a CSV file of `T` rows. A malformed *last* line is what a recorder killed mid-write
-/// leaves; it is dropped with a warning. A malformed line elsewhere is an error naming it.
+/// How far a row's `t_ms` may disagree with its `time_utc` (both taken from one instant by the
+/// recorder) before the row is taken as impossible: a day, far beyond any clock adjustment,
+/// and far below the jumps that corrupt a chart (a `t_ms` of 10¹⁵ would size it to 30 000
+/// years).
+pub const MAX_CLOCK_DISAGREEMENT_MS: u64 = 24 * 3600 * 1000;
+
+/// How many skipped lines a warning names before it only counts the rest.
+const NAMED_LINES: usize = 5;
+
+/// The rows skipped in one file, for one warning.
+struct Skips<'a> {
+    path: &'a Path,
+    lines: Vec<(u64, String)>,
+    count: usize,
+}
+
+impl<'a> Skips<'a> {
+    fn new(path: &'a Path) -> Self {
+        Skips {
+            path,
+            lines: Vec::new(),
+            count: 0,
+        }
+    }
+
+    fn skip(&mut self, line: u64, why: impl Into<String>) {
+        self.count += 1;
+        if self.lines.len() < NAMED_LINES {
+            self.lines.push((line, why.into()));
+        }
+    }
+
+    fn warn(self, warnings: &mut Vec<String>) {
+        if self.count == 0 {
+            return;
+        }
+        let named: Vec<String> = self
+            .lines
+            .iter()
+            .map(|(l, why)| format!("line {l}: {why}"))
+            .collect();
+        let more = self.count - self.lines.len();
+        warnings.push(format!(
+            "{}: {} skipped ({}{})",
+            self.path.display(),
+            if self.count == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{} rows", self.count)
+            },
+            named.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+}
+
+/// Reads a CSV file of `T` rows. A row that cannot be read is skipped, and the skips are
+/// warned about once per file, naming the lines: a last line without its line end (what a
+/// recorder killed mid-write leaves, even when what is left happens to parse, like `…,6419`
+/// for `…,64190`), a short or long row, a value that is not a number. `quoting` is off for the
+/// files that hold only numbers and fixed words, so that a stray `"` spoils one row and not
+/// all the rows after it. A file that holds rows of which none is readable is an error.
 fn read_rows<T: DeserializeOwned>(
     path: &Path,
+    quoting: bool,
     warnings: &mut Vec<String>,
+    keep: impl Fn(&T) -> Result<(), String>,
 ) -> Result<Vec<T>, TraceError> {
-    let file = std::fs::File::open(path).map_err(|e| TraceError::Read {
+    let mut bytes = std::fs::read(path).map_err(|e| TraceError::Read {
         path: path.to_owned(),
         error: e,
     })?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let mut rows = Vec::new();
-    let mut bad: Option<(u64, String)> = None;
-    for rec in reader.deserialize::<T>() {
-        if let Some((line, detail)) = bad.take() {
-            return Err(TraceError::Invalid {
-                path: path.to_owned(),
-                detail: format!("line {line}: {detail}"),
-            });
-        }
-        match rec {
-            Ok(r) => rows.push(r),
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bad = Some((line, e.to_string()));
-            }
+    let mut skips = Skips::new(path);
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = bytes[..cut].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        bytes.truncate(cut);
+        if line > 1 {
+            skips.skip(line, "incomplete: the recorder stopped while writing it");
         }
     }
-    if let Some((line, detail)) = bad {
+    // A UTF-8 byte order mark (a file saved by a spreadsheet) is not part of the first name.
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .quoting(quoting)
+        .from_reader(body);
+    let width = reader
+        .headers()
+        .map_err(|e| TraceError::Invalid {
+            path: path.to_owned(),
+            detail: format!("line 1: {e}"),
+        })?
+        .len();
+    let headers = reader.headers().cloned().unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                skips.skip(line, e.to_string());
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != width {
+            skips.skip(
+                line,
+                format!("{} fields where the header has {width}", record.len()),
+            );
+            continue;
+        }
+        match record.deserialize::<T>(Some(&headers)) {
+            Ok(row) => match keep(&row) {
+                Ok(()) => rows.push(row),
+                Err(why) => skips.skip(line, why),
+            },
+            Err(e) => skips.skip(line, e.to_string()),
+        }
+    }
+    let skipped = skips.count;
+    skips.warn(warnings);
+    if rows.is_empty() && skipped > 0 {
+        return Err(TraceError::Invalid {
+            path: path.to_owned(),
+            detail: format!("none of its {skipped} rows can be read"),
+        });
+    }
+    Ok(rows)
+}
+
+/// Whether a row's two clocks agree: `time_utc` − the trace's start is `t_ms`, within
+/// [`MAX_CLOCK_DISAGREEMENT_MS`].
+fn clocks_agree(start_ms: i64, time_utc: &str, t_ms: u64) -> Result<(), String> {
+    let wall = time_utc
+        .parse::<jiff::Timestamp>()
+        .map_err(|_| format!("`{time_utc}` is not a UTC time"))?
+        .as_millisecond();
+    let off = (wall - start_ms).abs_diff(i64::try_from(t_ms).unwrap_or(i64::MAX));
+    if off > MAX_CLOCK_DISAGREEMENT_MS {
+        return Err(format!(
+            "t_ms {t_ms} is {} days away from its time {time_utc}",
+            off / 86_400_000
+        ));
+    }
+    Ok(())
+}
+
+fn in_range(what: &str, v: Option<f64>, max: f64) -> Result<(), String> {
+    match v {
+        Some(x) if !(0.0..=max).contains(&x) => Err(format!("{what} {x} is outside 0–{max}")),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps the rows in the order the recorder wrote them: a row whose `t_ms` goes back is
+/// dropped with the others that cannot be.
+fn drop_backwards<T>(
+    rows: Vec<T>,
+    t: impl Fn(&T) -> u64,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Vec<T> {
+    let mut last = 0u64;
+    let mut dropped = 0usize;
+    let kept: Vec<T> = rows
+        .into_iter()
+        .filter(|r| {
+            let ok = t(r) >= last;
+            if ok {
+                last = t(r);
+            } else {
+                dropped += 1;
+            }
+            ok
+        })
+        .collect();
+    if dropped > 0 {
         warnings.push(format!(
-            "{}: line {line} is incomplete and was skipped ({detail})",
+            "{}: {dropped} rows skipped whose time goes back",
             path.display()
         ));
     }
-    Ok(rows)
+    kept
 }
 
 impl Timeline {
@@ -224,14 +380,60 @@ impl Timeline {
                 ),
             });
         }
+        let start_ms = meta
+            .start_utc
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| TraceError::Invalid {
+                path: meta_path.clone(),
+                detail: format!("start_utc `{}` is not a UTC time", meta.start_utc),
+            })?
+            .as_millisecond();
         let mut warnings = Vec::new();
-        let mut system: Vec<SystemRow> = read_rows(&dir.join(trace::SYSTEM_FILE), &mut warnings)?;
-        system.sort_by_key(|r| r.t_ms);
-        let rows: Vec<ProcessRow> = read_rows(&dir.join(trace::PROCESSES_FILE), &mut warnings)?;
-        let identities: Vec<IdentityRow> =
-            read_rows(&dir.join(trace::IDENTITIES_FILE), &mut warnings)?;
-        let polls: Vec<PollRow> = read_rows(&dir.join(trace::POLLS_FILE), &mut warnings)?;
-        let models: Vec<ModelRow> = read_rows(&dir.join(trace::MODELS_FILE), &mut warnings)?;
+        let total = meta.total_memory_bytes;
+        let system_path = dir.join(trace::SYSTEM_FILE);
+        let system: Vec<SystemRow> =
+            read_rows(&system_path, false, &mut warnings, |r: &SystemRow| {
+                clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
+                in_range("free_percent", r.free_percent, 100.0)?;
+                in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
+                in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
+                Ok(())
+            })?;
+        let system = drop_backwards(system, |r| r.t_ms, &system_path, &mut warnings);
+        let processes_path = dir.join(trace::PROCESSES_FILE);
+        let rows: Vec<ProcessRow> =
+            read_rows(&processes_path, false, &mut warnings, |r: &ProcessRow| {
+                clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
+                // No process holds more than the machine has (a little slack for RAM sizes
+                // that a trace states rounded).
+                let limit = if total > 0 {
+                    total.saturating_mul(2)
+                } else {
+                    u64::MAX
+                };
+                if r.rss_bytes > limit || r.footprint_bytes.is_some_and(|f| f > limit) {
+                    return Err(format!("{} bytes in a {total}-byte machine", r.rss_bytes));
+                }
+                Ok(())
+            })?;
+        let identities: Vec<IdentityRow> = read_rows(
+            &dir.join(trace::IDENTITIES_FILE),
+            true,
+            &mut warnings,
+            |_| Ok(()),
+        )?;
+        let polls: Vec<PollRow> = read_rows(
+            &dir.join(trace::POLLS_FILE),
+            true,
+            &mut warnings,
+            |r: &PollRow| clocks_agree(start_ms, &r.time_utc, r.t_ms),
+        )?;
+        let models: Vec<ModelRow> = read_rows(
+            &dir.join(trace::MODELS_FILE),
+            true,
+            &mut warnings,
+            |r: &ModelRow| clocks_agree(start_ms, &r.time_utc, r.t_ms),
+        )?;
 
         let mut by_id: BTreeMap<Identity, Vec<ProcessRow>> = BTreeMap::new();
         for r in rows {
