@@ -39,6 +39,8 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         end_utc: None,
         samples: None,
         missed_ticks: None,
+        failed_reads: None,
+        read_error: None,
         ollama: None,
         source: None,
     };

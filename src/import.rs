@@ -262,6 +262,8 @@ pub fn run(
         end_utc: None,
         samples: None,
         missed_ticks: None,
+        failed_reads: None,
+        read_error: None,
         ollama: None,
         source: Some(format!("memtide import ({})", files.join(", "))),
     };

@@ -72,6 +72,8 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         end_utc: None,
         samples: None,
         missed_ticks: None,
+        failed_reads: None,
+        read_error: None,
         ollama: client.as_ref().map(|c| OllamaMeta {
             url: c.base_url().to_owned(),
             version: None,
@@ -108,6 +110,10 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         last_pressure: None,
         start,
         warned_dropped_models: false,
+        failed_reads: 0,
+        read_error: None,
+        polls_ok: 0,
+        polls_failed: 0,
     };
     let result = rec.run_loop(&mut sampler, &opts, &stop, poller.as_ref(), status);
     if status {
@@ -128,6 +134,13 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         first.get_or_insert(e);
     }
     let end = SystemTime::now();
+    let (failed_reads, read_error) = (rec.failed_reads, rec.read_error.clone());
+    if let Err(e) = rec.writer.update_meta(|m| {
+        m.failed_reads = (failed_reads > 0).then_some(failed_reads);
+        m.read_error = read_error;
+    }) {
+        first.get_or_insert(e.into());
+    }
     if let Err(e) = rec.writer.finish(end, rec.samples, rec.missed) {
         first.get_or_insert(e.into());
     }
@@ -167,6 +180,12 @@ struct Recorder {
     start: Instant,
     /// Whether the user was told that an /api/ps answer had models left out.
     warned_dropped_models: bool,
+    /// Samples in which a system read failed, and the first failure.
+    failed_reads: u64,
+    read_error: Option<String>,
+    /// Polls of Ollama that answered, and that did not.
+    polls_ok: u64,
+    polls_failed: u64,
 }
 
 impl Recorder {
@@ -237,6 +256,16 @@ impl Recorder {
         self.samples += 1;
 
         let s = tick.system;
+        if let Some(e) = tick.system_error {
+            self.failed_reads += 1;
+            if self.read_error.is_none() {
+                eprintln!(
+                    "memtide: a system read failed: {e}; recording goes on with that sample's \
+                     fields empty (said once; counted in meta.json)"
+                );
+                self.read_error = Some(e.to_string());
+            }
+        }
         self.writer
             .system(&convert::system_row(&time_utc, t_ms, s))?;
         self.last_free_percent = s.free_percent;
@@ -346,6 +375,11 @@ impl Recorder {
                     &result,
                     latency,
                 );
+                if poll.outcome == "ok" {
+                    self.polls_ok += 1;
+                } else {
+                    self.polls_failed += 1;
+                }
                 if let (Some(why), false) = (&poll.error, self.warned_dropped_models) {
                     if poll.outcome == "ok" {
                         eprintln!("memtide: Ollama's /api/ps: {why}; said once, counted in ollama_polls.csv");
@@ -409,6 +443,32 @@ impl Recorder {
         match self.max_swap_used {
             Some(s) => outln!("maximum swap used: {}", format_bytes(s))?,
             None => outln!("maximum swap used: -")?,
+        }
+        // What the recording could not see, so that nobody trusts it for more than it holds.
+        if self.order.is_empty() {
+            outln!("warning: no process matched the selection; nothing was followed")?;
+        }
+        let polls = self.polls_ok + self.polls_failed;
+        if self.polls_failed > 0 && self.polls_ok == 0 {
+            outln!("warning: Ollama never answered ({polls} polls failed)")?;
+        } else if self.polls_failed > 0 {
+            outln!(
+                "warning: Ollama did not answer {} of {polls} polls",
+                self.polls_failed
+            )?;
+        }
+        if self.missed > 0 {
+            outln!(
+                "warning: {} samples were missed (the recorder fell behind)",
+                self.missed
+            )?;
+        }
+        if self.failed_reads > 0 {
+            outln!(
+                "warning: {} system reads failed (the first: {})",
+                self.failed_reads,
+                self.read_error.as_deref().unwrap_or("-")
+            )?;
         }
         for id in &self.order {
             let Some(t) = self.tracked.get(id) else {

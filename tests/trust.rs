@@ -668,3 +668,51 @@ fn import_checks_values_against_what_a_machine_can_have() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_recording_that_saw_nothing_says_so_in_the_summary_and_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = memtide()
+        .args([
+            "record",
+            "--duration",
+            "3s",
+            "--match",
+            "no-such-process-anywhere",
+        ])
+        .args(["--ollama", &format!("http://127.0.0.1:{port}")])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        summary.contains("warning: no process matched the selection"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("warning: Ollama never answered"),
+        "{summary}"
+    );
+    let w = warnings(&report_json(&out));
+    assert!(
+        w.iter()
+            .any(|w| w
+                .contains("No process was followed: nothing matched `no-such-process-anywhere`")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("Ollama never answered at http://127.0.0.1:")
+                && w.contains("unreachable")),
+        "{w:?}"
+    );
+}

@@ -136,8 +136,131 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
                 .unwrap_or_else(|| "memtide record".into()),
         },
         models,
+        warnings: recording_warnings(tl, &processes),
         processes,
         events,
-        warnings: tl.warnings.clone(),
+    }
+}
+
+/// What a person must know to trust the report: rows the loader skipped, and what the
+/// recording could not see (no process matched, Ollama down, samples missed, reads failed).
+fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String> {
+    let mut w = tl.warnings.clone();
+    let m = &tl.meta;
+    if processes.is_empty() && !tl.system.is_empty() {
+        let sel = &m.selection;
+        let what = if sel.ollama_default {
+            "no Ollama process was running".to_owned()
+        } else {
+            let mut rules: Vec<String> = sel.patterns.iter().map(|p| format!("`{p}`")).collect();
+            rules.extend(sel.pids.iter().map(|p| format!("PID {p}")));
+            rules.extend(sel.children_of.map(|p| format!("descendants of PID {p}")));
+            format!("nothing matched {}", rules.join(", "))
+        };
+        w.push(format!("No process was followed: {what}."));
+    }
+    let failed = tl.polls.iter().filter(|p| p.outcome != "ok").count();
+    if let (Some(o), true) = (&m.ollama, failed > 0) {
+        if failed == tl.polls.len() {
+            let last = tl.polls.last().map_or("", |p| p.outcome.as_str());
+            w.push(format!(
+                "Ollama never answered at {}: all {failed} polls failed ({last}).",
+                o.url
+            ));
+        } else {
+            // Down from each failed poll to the next poll that answered.
+            let mut down_ms = 0u64;
+            let mut since: Option<u64> = None;
+            for p in &tl.polls {
+                match (p.outcome == "ok", since) {
+                    (false, None) => since = Some(p.t_ms),
+                    (true, Some(s)) => {
+                        down_ms += p.t_ms.saturating_sub(s);
+                        since = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(s), Some(last)) = (since, tl.polls.last()) {
+                down_ms += last.t_ms.saturating_sub(s) + o.poll_interval_ms;
+            }
+            w.push(format!(
+                "Ollama did not answer {failed} of {} polls, for {:.1} s in all.",
+                tl.polls.len(),
+                down_ms as f64 / 1000.0
+            ));
+        }
+    }
+    if let Some(n) = m.missed_ticks.filter(|&n| n > 0) {
+        w.push(format!(
+            "{n} samples were missed: the recorder fell behind its {} ms interval.",
+            m.interval_ms
+        ));
+    }
+    if let Some(n) = m.failed_reads.filter(|&n| n > 0) {
+        w.push(format!(
+            "{n} system reads failed{}; those samples have empty fields where the read would have \
+             filled them.",
+            m.read_error
+                .as_deref()
+                .map(|e| format!(" (the first: {e})"))
+                .unwrap_or_default()
+        ));
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{PollRow, SystemRow};
+
+    fn timeline() -> Timeline {
+        let meta: crate::trace::Meta = serde_json::from_str(
+            r#"{"format_version":1,"memtide_version":"t","os":"linux","os_version":null,
+                "arch":"x86_64","total_memory_bytes":100,"page_size_bytes":4096,
+                "interval_ms":250,"selection":{"ollama_default":true,"patterns":[],"pids":[],
+                "children_of":null,"all":false},"start_utc":"2026-05-14T09:25:00.000Z",
+                "end_utc":null,"samples":null,"missed_ticks":3,"failed_reads":2,
+                "read_error":"cannot read /proc/meminfo: I/O error",
+                "ollama":{"url":"http://x","version":null,"poll_interval_ms":1000}}"#,
+        )
+        .unwrap();
+        let poll = |t_ms, outcome: &str| PollRow {
+            t_ms,
+            outcome: outcome.into(),
+            ..PollRow::default()
+        };
+        Timeline {
+            dir: "t".into(),
+            meta,
+            system: vec![SystemRow::default()],
+            processes: Vec::new(),
+            polls: vec![
+                poll(0, "ok"),
+                poll(1000, "unreachable"),
+                poll(2000, "unreachable"),
+                poll(3000, "ok"),
+            ],
+            models: Vec::new(),
+            warnings: Vec::new(),
+            system_step_ms: 250,
+        }
+    }
+
+    #[test]
+    fn the_report_says_what_the_recording_could_not_see() {
+        let tl = timeline();
+        let w = recording_warnings(&tl, &[]);
+        assert_eq!(
+            w,
+            [
+                "No process was followed: no Ollama process was running.",
+                "Ollama did not answer 2 of 4 polls, for 2.0 s in all.",
+                "3 samples were missed: the recorder fell behind its 250 ms interval.",
+                "2 system reads failed (the first: cannot read /proc/meminfo: I/O error); those \
+                 samples have empty fields where the read would have filled them."
+            ]
+        );
     }
 }

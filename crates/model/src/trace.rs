@@ -75,6 +75,13 @@ pub struct Meta {
     pub samples: Option<u64>,
     /// Ticks that could not be taken on time (written at the end).
     pub missed_ticks: Option<u64>,
+    /// Samples in which a system read failed (their affected fields are empty); written at
+    /// the end, absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_reads: Option<u64>,
+    /// The first such failure, as the OS told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_error: Option<String>,
     /// The Ollama server polled, if any.
     pub ollama: Option<OllamaMeta>,
     /// What wrote the trace: `memtide record`, or `memtide import` for a trace converted from
@@ -531,6 +538,8 @@ mod tests {
             end_utc: None,
             samples: None,
             missed_ticks: None,
+            failed_reads: None,
+            read_error: None,
             ollama: None,
             source: None,
         }

@@ -345,6 +345,22 @@ pub fn decode_swap(total: u64, avail: u64, used: u64) -> Result<Swap> {
     })
 }
 
+/// Decodes `vm.swapusage` (total, available, used) read once and, when that answer is missing
+/// or does not add up, once more with `again`. `macx_swapinfo()` (`bsd/vm/dp_backing_file.c`)
+/// reads the swap file count twice without a lock, so while a swap file is being created (under
+/// memory pressure, exactly when it matters) an answer can be inconsistent; a second read a
+/// moment later is nearly always right. Two bad answers are an error.
+pub fn decode_swap_twice(
+    first: Option<(u64, u64, u64)>,
+    again: impl FnOnce() -> Option<(u64, u64, u64)>,
+) -> Result<Swap> {
+    let decode = |r: Option<(u64, u64, u64)>| match r {
+        Some((t, a, u)) => decode_swap(t, a, u),
+        None => Err(Error::decode("xsw_usage", "vm.swapusage could not be read")),
+    };
+    decode(first).or_else(|_| decode(again()))
+}
+
 /// Decodes `kern.memorystatus_vm_pressure_level`: 1 normal, 2 warning, 4 critical (the
 /// `NOTE_MEMORYSTATUS_PRESSURE_*` values; `kern_memorystatus_notify.c` never returns others).
 /// Any other value is an error, not a guess.
@@ -826,6 +842,26 @@ mod tests {
         assert_eq!(decode_swap(0, 0, 0).unwrap().used_bytes, 0);
         assert!(decode_swap(2048 * m, 0, 4096 * m).is_err());
         assert!(decode_swap(100, 60, 60).is_err());
+    }
+
+    #[test]
+    fn an_inconsistent_swap_answer_is_read_once_more() {
+        let m = 1024 * 1024;
+        let good = (2048 * m, 1057 * m, 991 * m);
+        let torn = (3072 * m, 1057 * m, 991 * m); // the count changed between the two reads
+        let mut asked = 0;
+        let s = decode_swap_twice(Some(torn), || {
+            asked += 1;
+            Some(good)
+        })
+        .unwrap();
+        assert_eq!((s.total_bytes, asked), (2048 * m, 1));
+        // A good first answer is not asked again.
+        let s = decode_swap_twice(Some(good), || panic!("asked twice")).unwrap();
+        assert_eq!(s.used_bytes, 991 * m);
+        assert!(decode_swap_twice(Some(torn), || Some(torn)).is_err());
+        assert!(decode_swap_twice(None, || None).is_err());
+        assert!(decode_swap_twice(None, || Some(good)).is_ok());
     }
 
     #[test]

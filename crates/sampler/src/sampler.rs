@@ -118,6 +118,10 @@ pub struct Tick<'a> {
     /// Selected processes that could not be read (for example another user's, without
     /// privileges). Each is reported once and then left alone.
     pub failures: &'a [ProcessFailure],
+    /// A system read that failed in this tick (the first, when several did). The sample then
+    /// holds what the other reads gave, and `None` where the failed one would have: a tick
+    /// degrades, it does not end.
+    pub system_error: Option<&'a crate::Error>,
 }
 
 impl Tick<'_> {
@@ -150,6 +154,7 @@ pub(crate) struct Core<B: Backend> {
     discovery_interval: std::time::Duration,
     last_listing: Option<Instant>,
     system: SystemSample,
+    system_error: Option<crate::Error>,
     processes: Vec<ProcessSample>,
     started: Vec<Arc<ProcessInfo>>,
     exited: Vec<ProcessId>,
@@ -175,6 +180,7 @@ impl<B: Backend> Core<B> {
             discovery_interval: std::time::Duration::ZERO,
             last_listing: None,
             system: SystemSample::default(),
+            system_error: None,
             processes: Vec::new(),
             started: Vec::new(),
             exited: Vec::new(),
@@ -246,7 +252,10 @@ impl<B: Backend> Core<B> {
         self.failures.clear();
         self.fresh.clear();
 
-        self.backend.system(&mut self.system)?;
+        self.system_error = self.backend.system(&mut self.system).err();
+        if self.system.total_bytes == 0 {
+            self.system.total_bytes = self.backend.host().total_memory_bytes;
+        }
         // The process table is listed when discovery is due (every tick by default); followed
         // processes are read every tick regardless, so exits are always seen at once.
         let instant = Instant::now();
@@ -352,6 +361,7 @@ impl<B: Backend> Core<B> {
             started: &self.started,
             exited: &self.exited,
             failures: &self.failures,
+            system_error: self.system_error.as_ref(),
         })
     }
 
@@ -519,6 +529,8 @@ mod tests {
         procs: HashMap<u32, (Identity, Vec<String>, u64)>,
         identify_calls: usize,
         argv_calls: usize,
+        /// The system read fails while set.
+        system_fails: bool,
         /// PIDs whose command line is not ready yet.
         not_ready: std::collections::HashSet<u32>,
     }
@@ -576,7 +588,12 @@ mod tests {
             }
         }
         fn system(&mut self, out: &mut SystemSample) -> Result<()> {
+            if self.system_fails {
+                *out = SystemSample::default();
+                return Err(Error::Unsupported { what: "test" });
+            }
             out.total_bytes = 1;
+            out.free_bytes = Some(1);
             Ok(())
         }
         fn cpu_time(&mut self, _pid: u32) -> Result<std::time::Duration> {
@@ -735,6 +752,22 @@ mod tests {
             c.tick().unwrap();
         }
         assert_eq!(c.backend.argv_calls, calls);
+    }
+
+    #[test]
+    fn a_failed_system_read_degrades_the_tick_and_sampling_goes_on() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        c.backend.system_fails = true;
+        let t = c.tick().unwrap();
+        assert!(t.system_error.is_some());
+        assert_eq!(t.system.free_bytes, None, "no value, never a zero");
+        assert_eq!(t.system.total_bytes, 1, "the machine's RAM from the host");
+        assert_eq!(pids(&t), [(100, 1_000)], "processes are still read");
+        c.backend.system_fails = false;
+        let t = c.tick().unwrap();
+        assert!(t.system_error.is_none());
+        assert_eq!(t.system.free_bytes, Some(1));
     }
 
     #[test]

@@ -286,36 +286,58 @@ impl Backend for Linux {
         ))
     }
 
+    /// Each file that fails leaves its fields empty; the first failure is returned, after
+    /// `out` holds what the others gave.
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
-        let meminfo = procfs::parse_meminfo(
-            self.meminfo
-                .read(&mut self.buf)
-                .map_err(|e| system_error("/proc/meminfo", e))?,
-        )?;
+        let mut first: Option<Error> = None;
+        let mut note = |e: Error| {
+            first.get_or_insert(e);
+        };
+        let meminfo = self
+            .meminfo
+            .read(&mut self.buf)
+            .map_err(|e| system_error("/proc/meminfo", e))
+            .and_then(procfs::parse_meminfo)
+            .unwrap_or_else(|e| {
+                note(e);
+                procfs::Meminfo::default()
+            });
         let now = Instant::now();
         let stale = self
             .counters
             .as_ref()
             .is_none_or(|(_, at)| now.duration_since(*at) >= COUNTERS_INTERVAL);
         if stale {
-            let v = procfs::parse_vmstat(
-                self.vmstat
-                    .read(&mut self.buf2)
-                    .map_err(|e| system_error("/proc/vmstat", e))?,
-            )?;
-            self.counters = Some((v, now));
+            // A failed read keeps the last counters, whose age then grows.
+            match self
+                .vmstat
+                .read(&mut self.buf2)
+                .map_err(|e| system_error("/proc/vmstat", e))
+                .and_then(procfs::parse_vmstat)
+            {
+                Ok(v) => self.counters = Some((v, now)),
+                Err(e) => note(e),
+            }
         }
         let (vmstat, read_at) = self.counters.unwrap_or((procfs::Vmstat::default(), now));
         let psi = match &self.psi {
-            Some(k) => Some(procfs::parse_psi(
-                k.read(&mut self.buf)
-                    .map_err(|e| system_error("/proc/pressure/memory", e))?,
-            )?),
+            Some(k) => k
+                .read(&mut self.buf)
+                .map_err(|e| system_error("/proc/pressure/memory", e))
+                .and_then(procfs::parse_psi)
+                .map_err(&mut note)
+                .ok(),
             None => None,
         };
         *out = procfs::system_sample(&meminfo, &vmstat, psi.as_ref(), self.page_size);
+        if meminfo.mem_total.is_none() {
+            out.total_bytes = self.host.total_memory_bytes;
+        }
         out.stats_age = now.duration_since(read_at);
-        Ok(())
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

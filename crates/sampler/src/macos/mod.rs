@@ -135,26 +135,37 @@ impl Macos {
     /// Asks `host_statistics64` if a second has passed since the last ask, and returns the
     /// freshest real reading with its age. An answer identical to the previous one, cumulative
     /// fault counter included, is the kernel's cached copy and does not reset the age.
-    fn slow_counts(&mut self, now: Instant) -> Result<Option<SlowCounts>> {
+    /// A failed ask keeps the last reading (its age grows) and returns the error beside it.
+    fn slow_counts(&mut self, now: Instant) -> (Option<SlowCounts>, Option<Error>) {
         let due = self
             .last_ask
             .is_none_or(|t| now.duration_since(t) >= HOST_STATS_INTERVAL);
+        let mut failed = None;
         if due {
             self.last_ask = Some(now);
-            let (raw, count) = self.host_port.vm_statistics().map_err(|kr| Error::Os {
-                call: "host_statistics64(HOST_VM_INFO64)",
-                code: kr,
-            })?;
-            let repeated = self.slow.as_ref().is_some_and(|(_, _, prev)| *prev == raw);
-            if !repeated {
-                let counts = raw.decode(count, ffi::VM_INFO64_REQUIRED_COUNT)?;
-                self.slow = Some((counts, now, raw));
+            match self.host_port.vm_statistics() {
+                Err(kr) => {
+                    failed = Some(Error::Os {
+                        call: "host_statistics64(HOST_VM_INFO64)",
+                        code: kr,
+                    })
+                }
+                Ok((raw, count)) => {
+                    let repeated = self.slow.as_ref().is_some_and(|(_, _, prev)| *prev == raw);
+                    if !repeated {
+                        match raw.decode(count, ffi::VM_INFO64_REQUIRED_COUNT) {
+                            Ok(counts) => self.slow = Some((counts, now, raw)),
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                }
             }
         }
-        Ok(self.slow.as_ref().map(|(counts, at, _)| SlowCounts {
+        let slow = self.slow.as_ref().map(|(counts, at, _)| SlowCounts {
             counts: *counts,
             age: now.duration_since(*at),
-        }))
+        });
+        (slow, failed)
     }
 }
 
@@ -276,37 +287,48 @@ impl Backend for Macos {
             .to_duration(r.user_time.saturating_add(r.system_time)))
     }
 
+    /// Each read that fails leaves its fields empty; the first failure is returned, after
+    /// `out` holds what the others gave.
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
         let now = Instant::now();
-        let slow = self.slow_counts(now)?;
+        let (slow, mut first) = self.slow_counts(now);
+        let mut ok = |r: Result<Option<u64>>| {
+            r.unwrap_or_else(|e| {
+                first.get_or_insert(e);
+                None
+            })
+        };
         let m = &self.mibs;
         let fast = FastCounters {
-            free_pages: read_pages(&m.free)?,
-            purgeable_pages: read_pages(&m.purgeable)?,
-            compressor_payload_bytes: read_pages(&m.compressor_payload)?,
+            free_pages: ok(read_pages(&m.free)),
+            purgeable_pages: ok(read_pages(&m.purgeable)),
+            compressor_payload_bytes: ok(read_pages(&m.compressor_payload)),
         };
-        let free_percent = match &m.memorystatus_level {
-            Some(mib) => Some(darwin::decode_free_percent(
-                mib.read_int()
-                    .map_err(|e| os_error("sysctl kern.memorystatus_level", &e))?,
-            )?),
-            None => None,
+        let mut note = |e: Error| {
+            first.get_or_insert(e);
         };
-        let pressure = match &m.pressure_level {
-            Some(mib) => Some(darwin::decode_pressure_level(mib.read_int().map_err(
-                |e| os_error("sysctl kern.memorystatus_vm_pressure_level", &e),
-            )?)?),
-            None => None,
-        };
-        let swap = match &m.swapusage {
-            Some(mib) => {
-                let (total, avail, used) = mib
-                    .read_swap()
-                    .map_err(|e| os_error("sysctl vm.swapusage", &e))?;
-                Some(darwin::decode_swap(total, avail, used)?)
-            }
-            None => None,
-        };
+        let free_percent = m.memorystatus_level.as_ref().and_then(|mib| {
+            mib.read_int()
+                .map_err(|e| os_error("sysctl kern.memorystatus_level", &e))
+                .and_then(darwin::decode_free_percent)
+                .map_err(&mut note)
+                .ok()
+        });
+        let pressure = m.pressure_level.as_ref().and_then(|mib| {
+            mib.read_int()
+                .map_err(|e| os_error("sysctl kern.memorystatus_vm_pressure_level", &e))
+                .and_then(darwin::decode_pressure_level)
+                .map_err(&mut note)
+                .ok()
+        });
+        // xnu reads the swap file count twice without a lock while a swap file is being
+        // created, so one answer in a while does not add up: it is asked once more.
+        let swap = m.swapusage.as_ref().and_then(|mib| {
+            let read = || mib.read_swap().ok();
+            darwin::decode_swap_twice(read(), read)
+                .map_err(&mut note)
+                .ok()
+        });
         *out = DarwinSystem {
             memsize: self.host.total_memory_bytes,
             page_size: self.page_size,
@@ -317,7 +339,10 @@ impl Backend for Macos {
             swap,
         }
         .to_system();
-        Ok(())
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
