@@ -4,18 +4,9 @@ use anyhow::{bail, Context, Result};
 use memtide_model::trace;
 use std::path::{Path, PathBuf};
 
-/// The files memtide writes into a trace directory; `--force` removes these and nothing else.
-/// The temporary files are the ones a write interrupted by a crash may leave.
-pub const TRACE_FILES: &[&str] = &[
-    trace::META_FILE,
-    trace::SYSTEM_FILE,
-    trace::PROCESSES_FILE,
-    trace::IDENTITIES_FILE,
-    trace::POLLS_FILE,
-    trace::MODELS_FILE,
-    "meta.tmp",
-    "identities.tmp",
-];
+/// The temporary files a write interrupted by a crash may leave; with [`trace::FILES`], what
+/// `--force` removes, and nothing else.
+const TEMPORARY_FILES: [&str; 2] = ["meta.tmp", "identities.tmp"];
 
 /// How many suffixes (`-2`, `-3`, …) a default name is tried with before giving up.
 const MAX_SUFFIX: u32 = 1000;
@@ -61,7 +52,7 @@ pub fn claim(out: Option<&Path>, prefix: &str, force: bool, extra: &[&str]) -> R
 }
 
 fn remove_own(dir: &Path, extra: &[&str]) -> Result<()> {
-    for name in TRACE_FILES.iter().chain(extra) {
+    for name in trace::FILES.iter().chain(&TEMPORARY_FILES).chain(extra) {
         let path = dir.join(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}

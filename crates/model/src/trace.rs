@@ -28,6 +28,16 @@ pub const POLLS_FILE: &str = "ollama_polls.csv";
 /// One row per loaded model per successful poll.
 pub const MODELS_FILE: &str = "models.csv";
 
+/// Every file of a trace directory, `meta.json` first.
+pub const FILES: [&str; 6] = [
+    META_FILE,
+    SYSTEM_FILE,
+    PROCESSES_FILE,
+    IDENTITIES_FILE,
+    POLLS_FILE,
+    MODELS_FILE,
+];
+
 /// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
 pub fn utc_ms(t: SystemTime) -> String {
     match jiff::Timestamp::try_from(t) {

@@ -444,7 +444,9 @@ pub fn decode_procargs2(buf: &[u8]) -> Result<ProcArgs> {
         .position(|&b| b != 0)
         .map_or(rest.len(), |i| path_end + 1 + i);
     let at = aligned.min(first_byte).min(rest.len());
-    let mut argv = Vec::with_capacity(argc as usize);
+    // Each argument takes at least its NUL: a huge argc in a short buffer (garbage, or a torn
+    // read) must not size the vector.
+    let mut argv = Vec::with_capacity((argc as usize).min(rest.len() - at + 1));
     let mut pos = at;
     while argv.len() < argc as usize && pos < rest.len() {
         let end = rest[pos..]
@@ -972,6 +974,16 @@ mod tests {
         let mut cut = procargs(3, "/bin/x", &["x", "abc"]);
         cut.truncate(cut.len() - 2);
         assert_eq!(decode_procargs2(&cut).unwrap().argv, ["x", "ab"]);
+    }
+
+    #[test]
+    fn procargs2_a_huge_argc_does_not_allocate_for_it() {
+        // Found by the fuzzer: argc 1 819 308 079 in a 120-byte buffer asked for 43 GB.
+        let mut buf = 0x6c70_7041i32.to_ne_bytes().to_vec();
+        buf.extend_from_slice(b"/bin/x\0\0ab\0cd\0");
+        let got = decode_procargs2(&buf).unwrap();
+        assert_eq!(got.argv, ["ab", "cd"]);
+        assert!(got.argv.capacity() < 64);
     }
 
     #[test]

@@ -21,13 +21,16 @@ pub enum Error {
         pid: u32,
     },
     /// The OS refused to show this process's memory to us.
-    #[error("permission denied: {call} for pid {pid}; {hint}")]
+    #[error("permission denied: {call} for pid {pid}{}", permission_advice(owner.as_deref(), hint))]
     PermissionDenied {
         /// The process we asked about.
         pid: u32,
         /// The call or file that was refused.
         call: &'static str,
-        /// How to get access.
+        /// The user the process runs as (a name, or `uid N` when the name is unknown), where
+        /// the OS told it.
+        owner: Option<String>,
+        /// How to get access, when the owner is not known.
         hint: &'static str,
     },
     /// The process cannot be read yet: it is being created, or is in the middle of an `exec`.
@@ -72,6 +75,20 @@ pub enum Error {
     },
 }
 
+/// `" (run by user ollama); run memtide as ollama (sudo -u ollama memtide …) or with sudo"`,
+/// or the general hint when the owner is not known.
+fn permission_advice(owner: Option<&str>, hint: &str) -> String {
+    match owner {
+        Some(o) if o.starts_with("uid ") => {
+            format!(" (run by {o}); run memtide as that user, or with sudo")
+        }
+        Some(o) => {
+            format!(" (run by user {o}); run memtide as {o} (sudo -u {o} memtide …), or with sudo")
+        }
+        None => format!("; {hint}"),
+    }
+}
+
 impl Error {
     /// `true` for [`Error::ProcessGone`], the normal end of a process's series.
     pub fn is_gone(&self) -> bool {
@@ -98,4 +115,30 @@ pub struct ProcessFailure {
     pub id: crate::ProcessId,
     /// Why.
     pub error: Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permission_error_says_which_user_to_run_as() {
+        let e = |owner: Option<&str>| Error::PermissionDenied {
+            pid: 4242,
+            call: "/proc/[pid]/status",
+            owner: owner.map(str::to_owned),
+            hint: "run memtide as the user that runs the process, or with sudo",
+        };
+        assert_eq!(
+            e(Some("ollama")).to_string(),
+            "permission denied: /proc/[pid]/status for pid 4242 (run by user ollama); run \
+             memtide as ollama (sudo -u ollama memtide …), or with sudo"
+        );
+        assert!(e(Some("uid 996"))
+            .to_string()
+            .contains("(run by uid 996); run memtide as that user"));
+        assert!(e(None)
+            .to_string()
+            .ends_with("; run memtide as the user that runs the process, or with sudo"));
+    }
 }

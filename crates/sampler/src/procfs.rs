@@ -125,6 +125,20 @@ pub struct Statm {
     pub data_bytes: u64,
 }
 
+/// The name of user `uid` in the text of `/etc/passwd` (`name:x:uid:gid:…` lines; comments and
+/// malformed lines are skipped). `None` when it is not listed there.
+pub fn user_name(passwd: &str, uid: u32) -> Option<&str> {
+    passwd
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let _password = f.next()?;
+            (f.next()?.parse::<u32>().ok()? == uid && !name.is_empty()).then_some(name)
+        })
+}
+
 /// The name in `/proc/[pid]/comm`: the file's bytes without the line end (the same name as
 /// field 2 of `stat`, without parentheses; it may hold any byte but NUL and `\n`).
 pub fn parse_comm(bytes: &[u8]) -> &[u8] {
@@ -536,6 +550,16 @@ mod tests {
         assert_eq!(s.state, 'R');
         assert_eq!(s.ppid, 2708);
         assert_eq!(s.start_ticks, 22971);
+    }
+
+    #[test]
+    fn user_names_from_passwd() {
+        let passwd = "# local users\nroot:x:0:0:root:/root:/bin/bash\n\
+                      ollama:x:999:996::/usr/share/ollama:/bin/false\nbroken line\n::5:5::/:\n";
+        assert_eq!(user_name(passwd, 999), Some("ollama"));
+        assert_eq!(user_name(passwd, 0), Some("root"));
+        assert_eq!(user_name(passwd, 5), None, "no name");
+        assert_eq!(user_name(passwd, 1000), None);
     }
 
     #[test]

@@ -57,10 +57,20 @@ fn process_error(pid: u32, what: &'static str, path: PathBuf, e: io::Error) -> E
         (io::ErrorKind::PermissionDenied, _) => Error::PermissionDenied {
             pid,
             call: what,
+            owner: owner_of(pid),
             hint: PERMISSION_HINT,
         },
         _ => Error::Io { path, error: e },
     }
+}
+
+/// Who runs `pid`: the owner of its `/proc` directory, named from `/etc/passwd` where it is
+/// listed there (users from a directory service show as `uid N`).
+fn owner_of(pid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    Some(procfs::user_name(&passwd, uid).map_or_else(|| format!("uid {uid}"), str::to_owned))
 }
 
 fn system_error(path: &str, e: io::Error) -> Error {

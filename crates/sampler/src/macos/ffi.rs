@@ -186,6 +186,31 @@ pub(super) fn kinfo_start_time(pid: u32) -> io::Result<Option<(i64, i64)>> {
     Ok(Some((i64::from(tv.tv_sec), i64::from(tv.tv_usec))))
 }
 
+/// The name of user `uid` from the user database (`getpwuid_r`: Directory Services on macOS),
+/// or `None`.
+pub(super) fn user_name(uid: u32) -> Option<String> {
+    let mut pw = MaybeUninit::<libc::passwd>::zeroed();
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: `pw` and `buf` are ours and sized as passed; getpwuid_r writes the entry into
+    // them and sets `found` to `pw` on success, or to null.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            pw.as_mut_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() {
+        return None;
+    }
+    // SAFETY: success: `pw` was filled, and its `pw_name` points into `buf`, NUL-terminated.
+    let name = unsafe { CStr::from_ptr((*pw.as_ptr()).pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 /// Our effective user ID.
 pub(super) fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -39,6 +39,13 @@ fn os_error(call: &'static str, e: &io::Error) -> Error {
     }
 }
 
+/// Who runs `pid` (`PROC_PIDT_SHORTBSDINFO`, which needs no privilege), by name from the user
+/// database, else as `uid N`.
+fn owner_of(pid: u32) -> Option<String> {
+    let uid = ffi::short_bsd_info(pid).ok()?.state.uid;
+    Some(ffi::user_name(uid).unwrap_or_else(|| format!("uid {uid}")))
+}
+
 /// Maps a failed per-process call to what the caller should do.
 fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
     match e.raw_os_error() {
@@ -46,6 +53,7 @@ fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
         Some(libc::EPERM) => Error::PermissionDenied {
             pid,
             call,
+            owner: owner_of(pid),
             hint: PERMISSION_HINT,
         },
         _ => os_error(call, &e),
@@ -235,6 +243,7 @@ impl Backend for Macos {
                     ArgsRefusal::OtherUser => Error::PermissionDenied {
                         pid,
                         call: CALL,
+                        owner: owner_of(pid),
                         hint: PERMISSION_HINT,
                     },
                     ArgsRefusal::NotYet => Error::NotReady { pid, call: CALL },
