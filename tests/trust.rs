@@ -716,3 +716,53 @@ fn a_recording_that_saw_nothing_says_so_in_the_summary_and_the_report() {
         "{w:?}"
     );
 }
+
+#[test]
+fn help_uses_words_a_user_knows() {
+    for cmd in [
+        "",
+        "record",
+        "snapshot",
+        "report",
+        "import",
+        "render",
+        "demo",
+        "bench",
+        "completions",
+        "man",
+    ] {
+        let o = memtide()
+            .args(cmd.split_whitespace())
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8(o.stdout).unwrap().to_lowercase();
+        for word in ["seed", "tick", "floor", "budget", "generation"] {
+            assert!(
+                !help.contains(word),
+                "`memtide {cmd} --help` says `{word}`:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_a_normal_end_too() {
+    let trace = fixture("trace-imported");
+    for args in [
+        format!("report '{}' --format json", trace.display()),
+        "snapshot --no-ollama".to_owned(),
+        "--version".to_owned(),
+    ] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "exec '{}' {args} >&-",
+                env!("CARGO_BIN_EXE_memtide")
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{args}: {}", stderr(&o));
+    }
+}
