@@ -57,6 +57,7 @@ pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
         virtual_bytes: p.virtual_bytes,
         wired_bytes: p.wired_bytes,
         swapped_bytes: p.swapped_bytes,
+        rss_file_bytes: p.rss_file_bytes,
     }
 }
 

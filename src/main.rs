@@ -231,6 +231,9 @@ struct RunnerArgs {
     /// Exit when standard input reaches its end (the demo's pipe closes when the demo dies).
     #[arg(long)]
     exit_with_stdin: bool,
+    /// Map this file and read every page of it, as a runner maps its model's weights.
+    #[arg(long, value_name = "FILE")]
+    map_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -518,6 +521,24 @@ fn fake_runner(a: &RunnerArgs) -> Result<()> {
         held
     };
     let started = std::time::Instant::now();
+    // Mapped weights: clean file pages, in RSS but not in the footprint.
+    let _weights = match &a.map_file {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            // SAFETY: the file is the caller's and is only read; nothing here truncates it
+            // while it is mapped (memmap2's one requirement).
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("cannot map {}", path.display()))?;
+            let mut sum = 0u64;
+            for i in (0..map.len()).step_by(4096) {
+                sum = sum.wrapping_add(u64::from(map[i]));
+            }
+            std::hint::black_box(sum);
+            Some(map)
+        }
+        None => None,
+    };
     let mut held = touch(a.mib, a.ramp_ms);
     if a.grow_mib > 0 {
         let at = Duration::from_millis(a.grow_after_ms);

@@ -182,11 +182,27 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         writeln!(out, "  {label:<12} {:>10}", format_opt_bytes(v))?;
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  COMMAND",
-        "PID", "PPID", "NAME", "RSS", "FOOTPRINT", "PEAK"
-    )?;
+    // Only the peaks this OS keeps, each under its own name: macOS keeps the peak footprint,
+    // Linux the peak RSS.
+    let has_peak_fp = snap
+        .processes
+        .iter()
+        .any(|p| p.sample.peak_footprint_bytes.is_some());
+    let has_peak_rss = snap
+        .processes
+        .iter()
+        .any(|p| p.sample.peak_rss_bytes.is_some());
+    let mut header = format!(
+        "{:>7} {:>7} {:<16} {:>10} {:>10}",
+        "PID", "PPID", "NAME", "RSS", "FOOTPRINT"
+    );
+    if has_peak_fp {
+        header.push_str(&format!(" {:>14}", "PEAK FOOTPRINT"));
+    }
+    if has_peak_rss {
+        header.push_str(&format!(" {:>10}", "PEAK RSS"));
+    }
+    writeln!(out, "{header}  COMMAND")?;
     for p in &snap.processes {
         let r = &p.sample;
         let models = if p.models.is_empty() {
@@ -194,15 +210,26 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         } else {
             format!("  [{}]", p.models.join(", "))
         };
-        writeln!(
-            out,
-            "{:>7} {:>7} {:<16} {:>10} {:>10} {:>10}  {}{}",
+        let mut line = format!(
+            "{:>7} {:>7} {:<16} {:>10} {:>10}",
             r.pid,
             r.ppid,
             escape_control(&p.name),
             format_bytes(r.rss_bytes),
             format_opt_bytes(r.footprint_bytes),
-            format_opt_bytes(r.peak_footprint_bytes.or(r.peak_rss_bytes)),
+        );
+        if has_peak_fp {
+            line.push_str(&format!(
+                " {:>14}",
+                format_opt_bytes(r.peak_footprint_bytes)
+            ));
+        }
+        if has_peak_rss {
+            line.push_str(&format!(" {:>10}", format_opt_bytes(r.peak_rss_bytes)));
+        }
+        writeln!(
+            out,
+            "{line}  {}{}",
             escape_control(&p.argv.join(" ")),
             escape_control(&models)
         )?;
@@ -273,6 +300,52 @@ mod tests {
             .next()
             .unwrap()
             .to_owned()
+    }
+
+    fn table(s: &Snapshot) -> String {
+        let mut out = Vec::new();
+        print_table(&mut out, s).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn peak_columns_say_which_peak_they_are() {
+        let mut s = snap(None);
+        let row = |peak_fp, peak_rss| Process {
+            sample: ProcessRow {
+                pid: 7,
+                rss_bytes: 1 << 20,
+                footprint_bytes: Some(1 << 20),
+                peak_footprint_bytes: peak_fp,
+                peak_rss_bytes: peak_rss,
+                ..ProcessRow::default()
+            },
+            name: "ollama".into(),
+            exe: None,
+            argv: vec!["ollama".into(), "serve".into()],
+            models: Vec::new(),
+        };
+        // Linux: peak RSS only.
+        s.processes = vec![row(None, Some(3 << 20))];
+        let t = table(&s);
+        assert!(
+            t.contains("PEAK RSS") && !t.contains("PEAK FOOTPRINT"),
+            "{t}"
+        );
+        let bare = t.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.windows(2)
+                .any(|p| p[0] == "PEAK" && p[1] != "RSS" && p[1] != "FOOTPRINT")
+        });
+        assert!(!bare, "never a bare PEAK: {t}");
+        // macOS: peak footprint only.
+        s.processes = vec![row(Some(5 << 20), None)];
+        let t = table(&s);
+        assert!(
+            t.contains("PEAK FOOTPRINT") && !t.contains("PEAK RSS"),
+            "{t}"
+        );
+        assert!(t.contains("5.00 MiB"), "{t}");
     }
 
     #[test]

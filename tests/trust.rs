@@ -766,3 +766,75 @@ fn a_closed_stdout_is_a_normal_end_too() {
         assert!(stderr(&o).is_empty(), "{args}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_runner_with_mapped_weights_is_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A 128 MiB "model file" of non-zero bytes (so that no page is shared with the zero page).
+    let weights = tmp.path().join("model.gguf");
+    std::fs::write(&weights, vec![7u8; 128 << 20]).unwrap();
+    let mut runner = memtide()
+        .args([
+            "runner",
+            "--model",
+            "mapped/weights:1b",
+            "--port",
+            "45124",
+            "--mib",
+            "16",
+        ])
+        .arg("--map-file")
+        .arg(&weights)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = tmp.path().join("t");
+    let o = memtide()
+        .args([
+            "record",
+            "--no-ollama",
+            "--quiet",
+            "--duration",
+            "2s",
+            "--interval",
+            "100ms",
+        ])
+        .args(["--pid", &runner.id().to_string()])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = runner.kill();
+    let _ = runner.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The file-backed part of RSS is recorded.
+    let rows = std::fs::read_to_string(out.join("processes.csv")).unwrap();
+    let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "rss_file_bytes").unwrap();
+    let last: Vec<&str> = rows.lines().last().unwrap().split(',').collect();
+    let file_bytes: u64 = last[col].parse().unwrap();
+    assert!(file_bytes >= 128 << 20, "RssFile {file_bytes}");
+    // And explained, in the JSON and in one sentence.
+    let r = report_json(&out);
+    let e = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "mapped_files")
+        .unwrap_or_else(|| panic!("no mapped_files event in {}", r["events"]));
+    let (rss, fp) = (
+        e["rss_bytes"].as_u64().unwrap(),
+        e["footprint_bytes"].as_u64().unwrap(),
+    );
+    assert!(
+        rss - fp >= 120 << 20 && rss - fp <= 140 << 20,
+        "rss {rss} footprint {fp}"
+    );
+    let o = memtide().arg("report").arg(&out).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("is pages of mapped files (the model's weights, read from disk with mmap)")
+            && text.contains("footprint is what the process costs in memory"),
+        "{text}"
+    );
+}

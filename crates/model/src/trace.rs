@@ -184,6 +184,10 @@ pub struct ProcessRow {
     pub virtual_bytes: Option<u64>,
     pub wired_bytes: Option<u64>,
     pub swapped_bytes: Option<u64>,
+    /// The file-backed part of `rss_bytes` (Linux `RssFile`); empty on macOS and in traces
+    /// written before the column existed.
+    #[serde(default)]
+    pub rss_file_bytes: Option<u64>,
 }
 
 /// A row of `identities.csv`: one process, for its whole life.

@@ -233,6 +233,23 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             format_bytes(*to_bytes),
             span(e, clock)
         ),
+        EventKind::MappedFiles {
+            runner: r,
+            rss_bytes,
+            footprint_bytes,
+            rss_file_bytes,
+        } => format!(
+            "{} had RSS {} but footprint {}: the difference, {}{}, is pages of mapped files (the \
+             model's weights, read from disk with mmap), which the OS can drop and read again; \
+             footprint is what the process costs in memory.",
+            capital(&runner(r)),
+            format_bytes(*rss_bytes),
+            format_bytes(*footprint_bytes),
+            format_bytes(rss_bytes.saturating_sub(*footprint_bytes)),
+            rss_file_bytes
+                .map(|f| format!(" (file-backed RSS {})", format_bytes(f)))
+                .unwrap_or_default()
+        ),
         EventKind::Peak {
             series,
             pid,

@@ -198,6 +198,11 @@ pub struct ProcessSample {
     /// Memory of this process in swap (Linux `VmSwap`). macOS: `None` (compressed and swapped
     /// pages are inside the footprint and not reported apart).
     pub swapped_bytes: Option<u64>,
+    /// The file-backed part of the RSS: pages of mapped files in RAM (an `mmap`ped model's
+    /// weights), which the OS can drop and read again from disk. Linux `RssFile`. macOS: `None`
+    /// (`proc_pid_rusage` gives resident size and footprint but no file-backed split; their
+    /// difference is the nearest figure).
+    pub rss_file_bytes: Option<u64>,
 }
 
 impl ProcessSample {
@@ -214,6 +219,7 @@ impl ProcessSample {
             virtual_bytes: None,
             wired_bytes: None,
             swapped_bytes: None,
+            rss_file_bytes: None,
         }
     }
 }

@@ -431,8 +431,26 @@ fn a_stable_tick_allocates_nothing() {
                 .expect("spawn sleep")
         })
         .collect();
-    let pids = children.iter().map(|c| c.id()).collect();
-    let mut sampler = Sampler::new(ProcessSelector::Pids(pids)).unwrap();
+    let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+    let by_pid = Sampler::new(ProcessSelector::Pids(pids.clone())).unwrap();
+    // A selection by name, with the exec check of every other process due at every tick: the
+    // check must not allocate either.
+    let mut by_name = Sampler::new(ProcessSelector::Any(vec![
+        ProcessSelector::Pids(pids),
+        ProcessSelector::Match(vec!["memtide-truth-matches-nothing".into()]),
+    ]))
+    .unwrap();
+    by_name.set_exec_check_interval(Duration::ZERO);
+    for mut sampler in [by_pid, by_name] {
+        count_quiet_ticks(&mut sampler);
+    }
+    for c in &mut children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+fn count_quiet_ticks(sampler: &mut Sampler) {
     for _ in 0..3 {
         assert_eq!(sampler.tick().unwrap().processes.len(), 10);
     }
@@ -450,10 +468,6 @@ fn a_stable_tick_allocates_nothing() {
         if ALLOCATIONS.load(Ordering::Relaxed) == before {
             quiet_ticks += 1;
         }
-    }
-    for c in &mut children {
-        let _ = c.kill();
-        let _ = c.wait();
     }
     assert!(
         quiet_ticks >= 90,

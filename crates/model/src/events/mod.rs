@@ -5,6 +5,7 @@
 pub mod divergence;
 pub mod growth;
 pub mod low_memory;
+pub mod mapped;
 pub mod model_changes;
 pub mod overlap;
 pub mod pressure;
@@ -189,6 +190,18 @@ pub enum EventKind {
         from_bytes: u64,
         /// To, bytes.
         to_bytes: u64,
+    },
+    /// A runner's RSS far above its footprint: mapped file pages, its model's weights read
+    /// with `mmap`, which the OS can drop and read again (see [`mapped`]).
+    MappedFiles {
+        /// The runner.
+        runner: RunnerRef,
+        /// RSS at its largest.
+        rss_bytes: u64,
+        /// Footprint at that sample.
+        footprint_bytes: u64,
+        /// The file-backed part of RSS there (Linux `RssFile`); absent on macOS.
+        rss_file_bytes: Option<u64>,
     },
     /// The extreme of a series.
     Peak {
@@ -468,6 +481,36 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 EventKind::RunnerExit {
                     runner: runner_ref(p, p.peak_footprint_bytes.or(p.peak_rss_bytes)),
                     last_footprint_bytes: p.last_footprint_bytes,
+                },
+            );
+        }
+        let samples: Vec<mapped::Sample> = tl
+            .processes
+            .iter()
+            .find(|t| t.identity.pid == p.pid && t.identity.start_time_us == p.start_time_us)
+            .map(|t| {
+                t.rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some(mapped::Sample {
+                            t_ms: r.t_ms,
+                            rss_bytes: r.rss_bytes,
+                            footprint_bytes: r.footprint_bytes?,
+                            rss_file_bytes: r.rss_file_bytes,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(m) = mapped::mapped(&samples) {
+            push(
+                m.t_ms,
+                None,
+                EventKind::MappedFiles {
+                    runner: runner_ref(p, Some(m.footprint_bytes)),
+                    rss_bytes: m.rss_bytes,
+                    footprint_bytes: m.footprint_bytes,
+                    rss_file_bytes: m.rss_file_bytes,
                 },
             );
         }

@@ -278,6 +278,7 @@ impl Backend for Linux {
         out.virtual_bytes = st.vm_size;
         out.wired_bytes = st.vm_lck;
         out.swapped_bytes = st.vm_swap;
+        out.rss_file_bytes = st.rss_file;
         Ok(())
     }
 

@@ -286,6 +286,7 @@ impl Backend for Macos {
         out.virtual_bytes = None;
         out.wired_bytes = Some(r.wired_size);
         out.swapped_bytes = None;
+        out.rss_file_bytes = None;
         Ok(())
     }
 
