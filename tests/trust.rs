@@ -830,8 +830,26 @@ fn a_runner_with_mapped_weights_is_explained() {
         rss - fp >= 120 << 20 && rss - fp <= 140 << 20,
         "rss {rss} footprint {fp}"
     );
+    // It was running before the recording: never "started" at the first sample.
+    let start = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "runner_start")
+        .unwrap();
+    assert_eq!(start["before_recording"], true, "{start}");
+    let started: &str = start["started_utc"].as_str().unwrap();
+    assert!(
+        started < r["trace"]["start_utc"].as_str().unwrap(),
+        "{start}"
+    );
     let o = memtide().arg("report").arg(&out).output().unwrap();
     let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("was already running when recording began (started 20")
+            && !text.contains("for mapped/weights:1b started."),
+        "{text}"
+    );
     assert!(
         text.contains("is pages of mapped files (the model's weights, read from disk with mmap)")
             && text.contains("footprint is what the process costs in memory"),

@@ -237,7 +237,11 @@ fn markers(report: &Report) -> Vec<(&'static str, u64)> {
         .iter()
         .filter_map(|e| {
             let kind = match &e.kind {
-                EventKind::RunnerStart { .. } => "runner start",
+                // One already running when recording began did not start then.
+                EventKind::RunnerStart {
+                    before_recording: false,
+                    ..
+                } => "runner start",
                 EventKind::RunnerExit { .. } => "runner exit",
                 EventKind::ModelLoad {
                     before_recording: false,

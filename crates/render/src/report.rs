@@ -120,7 +120,19 @@ fn span(e: &Event, clock: &Clock) -> String {
 /// One sentence (or two) per event.
 pub fn sentence(e: &Event, clock: &Clock) -> String {
     match &e.kind {
-        EventKind::RunnerStart { runner: r } => format!("{} started.", capital(&runner(r))),
+        EventKind::RunnerStart {
+            runner: r,
+            before_recording: true,
+            started_utc,
+        } => format!(
+            "{} was already running when recording began{}.",
+            capital(&runner(r)),
+            started_utc
+                .as_deref()
+                .map(|t| format!(" (started {})", clock.date_time(t)))
+                .unwrap_or_default()
+        ),
+        EventKind::RunnerStart { runner: r, .. } => format!("{} started.", capital(&runner(r))),
         EventKind::RunnerExit {
             runner: r,
             last_footprint_bytes,

@@ -132,6 +132,13 @@ pub enum EventKind {
     RunnerStart {
         /// Which.
         runner: RunnerRef,
+        /// It was already running when recording began: its first sample is the trace's
+        /// first, so this is not when it started.
+        #[serde(default)]
+        before_recording: bool,
+        /// When it really started (UTC, ms), where the OS told it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_utc: Option<String>,
     },
     /// A model runner exited.
     RunnerExit {
@@ -467,11 +474,28 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         let (Some(first), Some(last)) = (p.first_ms, p.last_ms) else {
             continue;
         };
+        // Alive at the trace's first sample: already running when recording began.
+        let before_recording = match tl.system.first() {
+            Some(s) => first <= s.t_ms,
+            None => tl
+                .processes
+                .iter()
+                .all(|t| t.rows.first().is_none_or(|r| r.t_ms >= first)),
+        };
+        let identity = tl
+            .processes
+            .iter()
+            .find(|t| t.identity.pid == p.pid && t.identity.start_time_us == p.start_time_us)
+            .map(|t| &t.identity);
         push(
             first,
             None,
             EventKind::RunnerStart {
                 runner: runner_ref(p, None),
+                before_recording,
+                started_utc: identity
+                    .map(|i| i.start_utc.clone())
+                    .filter(|s| !s.is_empty()),
             },
         );
         if p.exited {
