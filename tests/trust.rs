@@ -856,3 +856,70 @@ fn a_runner_with_mapped_weights_is_explained() {
         "{text}"
     );
 }
+
+#[test]
+fn a_runner_that_grows_after_its_load_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let mut recorder = memtide()
+        .args([
+            "record",
+            "--no-ollama",
+            "--quiet",
+            "--duration",
+            "9s",
+            "--interval",
+            "100ms",
+        ])
+        .args(["--match", "growing/kv-cache"])
+        .arg("--out")
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Loads 64 MiB in 0.5 s, idles, then its "KV cache" adds 512 MiB at 5 s.
+    let mut runner = memtide()
+        .args([
+            "runner",
+            "--model",
+            "growing/kv-cache:1b",
+            "--port",
+            "45125",
+        ])
+        .args([
+            "--mib",
+            "64",
+            "--ramp-ms",
+            "500",
+            "--grow-mib",
+            "512",
+            "--grow-after-ms",
+            "5000",
+        ])
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut recorder, Duration::from_secs(30));
+    let _ = runner.kill();
+    let _ = runner.wait();
+    assert!(status.success());
+    let r = report_json(&out);
+    let g = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "runner_growth")
+        .unwrap_or_else(|| panic!("no runner_growth in {}", r["events"]));
+    let grew = g["to_bytes"].as_u64().unwrap() - g["from_bytes"].as_u64().unwrap();
+    assert!(
+        (500 << 20..=530 << 20).contains(&grew),
+        "grew by {} MiB: {g}",
+        grew >> 20
+    );
+    assert_eq!(g["runner"]["model"], "growing/kv-cache:1b");
+    let o = memtide().arg("report").arg(&out).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("grew by") && text.contains("after its load"),
+        "{text}"
+    );
+}

@@ -245,6 +245,19 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             format_bytes(*to_bytes),
             span(e, clock)
         ),
+        EventKind::RunnerGrowth {
+            runner: r,
+            from_bytes,
+            to_bytes,
+        } => format!(
+            "{} grew by {} after its load, from {} to {} ({}): its own memory (KV cache, \
+             context) grew while it served.",
+            capital(&runner(r)),
+            format_bytes(to_bytes.saturating_sub(*from_bytes)),
+            format_bytes(*from_bytes),
+            format_bytes(*to_bytes),
+            span(e, clock)
+        ),
         EventKind::MappedFiles {
             runner: r,
             rss_bytes,

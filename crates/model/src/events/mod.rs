@@ -9,6 +9,7 @@ pub mod mapped;
 pub mod model_changes;
 pub mod overlap;
 pub mod pressure;
+pub mod runner_growth;
 
 use crate::runner::{self, NameSource, Role};
 use crate::timeline::{ProcessTimeline, Timeline};
@@ -196,6 +197,16 @@ pub enum EventKind {
         /// From, bytes.
         from_bytes: u64,
         /// To, bytes.
+        to_bytes: u64,
+    },
+    /// A runner's own memory grew after its load settled (KV cache, context, another
+    /// request); see [`runner_growth`].
+    RunnerGrowth {
+        /// The runner, with its peak.
+        runner: RunnerRef,
+        /// The settled level after the load, bytes.
+        from_bytes: u64,
+        /// The peak, bytes.
         to_bytes: u64,
     },
     /// A runner's RSS far above its footprint: mapped file pages, its model's weights read
@@ -526,6 +537,21 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                     .collect()
             })
             .unwrap_or_default();
+        let memory: Vec<(u64, u64)> = samples
+            .iter()
+            .map(|s| (s.t_ms, s.footprint_bytes))
+            .collect();
+        if let Some(g) = runner_growth::growth(&memory) {
+            push(
+                g.start_ms,
+                Some(g.end_ms),
+                EventKind::RunnerGrowth {
+                    runner: runner_ref(p, Some(g.to)),
+                    from_bytes: g.from,
+                    to_bytes: g.to,
+                },
+            );
+        }
         if let Some(m) = mapped::mapped(&samples) {
             push(
                 m.t_ms,
