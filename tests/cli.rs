@@ -880,7 +880,7 @@ fn import_then_report_tells_the_overlap_with_its_figures() {
     assert!(text.contains("local time, UTC+02:00"), "{text}");
 
     let r = report_json(&out);
-    assert_eq!(r["report_version"], 1);
+    assert_eq!(r["report_version"], 2);
     let overlap = events_of(&r, "overlap");
     assert_eq!(overlap.len(), 1);
     assert_eq!(overlap[0]["first"]["pid"], 61864);
@@ -1358,4 +1358,123 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         })
         .collect();
     assert!(left.is_empty(), "idle children left: {left:?}");
+}
+
+/// A stand-in runner whose blob no manifest names.
+fn unnamed_runner(dir: &Path, hex_digit: char, mib: u32) -> Child {
+    let blob = dir
+        .join("elsewhere/blobs")
+        .join(format!("sha256-{}", hex_digit.to_string().repeat(64)));
+    fake_runner(&blob, mib)
+}
+
+#[test]
+fn every_runner_is_its_own_row_and_an_unnamed_one_is_named_by_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = unnamed_runner(dir.path(), 'a', 8);
+    let mut b = unnamed_runner(dir.path(), 'b', 8);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = dir.path().join("t");
+    let o = record(
+        &out,
+        &[
+            "--duration",
+            "2s",
+            "--no-ollama",
+            "--pid",
+            &a.id().to_string(),
+            "--pid",
+            &b.id().to_string(),
+        ],
+    );
+    for c in [&mut a, &mut b] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report_json(&out);
+    let models = r["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2, "{models:?}");
+    let names: Vec<&str> = models
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"sha256:aaaaaaaaaaaa…") && names.contains(&"sha256:bbbbbbbbbbbb…"),
+        "{names:?}"
+    );
+    assert!(models.iter().all(|m| m["name_source"] == "digest"));
+    let pids: Vec<u64> = models
+        .iter()
+        .map(|m| m["runner_pid"].as_u64().unwrap())
+        .collect();
+    assert!(pids.contains(&u64::from(a.id())) && pids.contains(&u64::from(b.id())));
+}
+
+#[test]
+fn another_engines_llama_server_is_never_credited_with_an_ollama_model() {
+    let ollama = FakeOllama::start(Mode::Json(r#"{"models":[]}"#.to_owned()));
+    let dir = tempfile::tempdir().unwrap();
+    // llama.cpp's own server (here memtide's stand-in under that name), running before the
+    // recording, holding 16 MiB, with a model file of its own.
+    let server = dir.path().join("llama-server");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_memtide"), &server).unwrap();
+    let mut llama = Command::new(&server)
+        .args([
+            "runner",
+            "--model",
+            "/srv/models/qwen2.5-0.5b-q4_k_m.gguf",
+            "--port",
+            "8080",
+        ])
+        .args(["--mib", "16"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = dir.path().join("t");
+    let rec = {
+        let url = ollama.url.clone();
+        let out = out.clone();
+        std::thread::spawn(move || {
+            record(
+                &out,
+                &[
+                    "--duration",
+                    "4s",
+                    "--match",
+                    "llama-server",
+                    "--ollama",
+                    &url,
+                    "--ollama-interval",
+                    "250ms",
+                ],
+            )
+        })
+    };
+    // Ollama loads a model while the recording runs.
+    std::thread::sleep(Duration::from_millis(1200));
+    ollama.set(Mode::Json(TWO_MODELS.to_owned()));
+    let o = rec.join().unwrap();
+    let _ = llama.kill();
+    let _ = llama.wait();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = report_json(&out);
+    assert_eq!(
+        events_of(&r, "model_load").len(),
+        2,
+        "Ollama's loads are seen"
+    );
+    let models = r["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1, "{models:?}");
+    let m = &models[0];
+    assert_eq!(m["engine"], "llama.cpp server");
+    assert_eq!(m["under_ollama"], false);
+    assert_eq!(
+        m["model"], "qwen2.5-0.5b-q4_k_m.gguf",
+        "its own file, not Ollama's model"
+    );
+    assert_ne!(m["name_source"], "api_ps");
+    let text =
+        String::from_utf8(memtide().arg("report").arg(&out).output().unwrap().stdout).unwrap();
+    assert!(text.contains("(llama.cpp server)"), "{text}");
 }

@@ -8,7 +8,7 @@ use crate::timeline::Timeline;
 use serde::{Deserialize, Serialize};
 
 /// Bumped only when a field changes meaning or disappears.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,54 +64,64 @@ pub struct TraceInfo {
     pub source: String,
 }
 
-/// One model and the runners that served it.
+/// One model runner and the model it served: one entry per runner identity, also when two
+/// runners serve the same model or neither is named (report version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
-    /// The model's name; `None` when no source tells.
+    /// The model's name (`sha256:…` when only its blob's digest tells); `None` when nothing
+    /// does.
     pub model: Option<String>,
-    /// Where the name came from (the most trusted source among its runners).
+    /// Where the name came from.
     pub name_source: NameSource,
-    /// Its runners' PIDs, in order of start.
+    /// The runner's PID.
+    pub runner_pid: u32,
+    /// With the PID, the runner's identity.
+    pub start_time_us: u64,
+    /// The runner's PID, as a list (as version 1 gave it, for tools that read that).
     pub runner_pids: Vec<u32>,
-    /// First sample of its first runner (UTC).
+    /// Which engine: Ollama's runner families, or `llama.cpp server` for another engine's.
+    pub engine: String,
+    /// Started by Ollama.
+    pub under_ollama: bool,
+    /// Its first sample (UTC).
     pub first_utc: Option<String>,
-    /// Last sample of its last runner (UTC).
+    /// Its last sample (UTC).
     pub last_utc: Option<String>,
-    /// Highest footprint of any of its runners.
+    /// Its highest footprint.
     pub peak_footprint_bytes: Option<u64>,
-    /// Highest RSS of any of its runners.
+    /// Its highest RSS.
     pub peak_rss_bytes: Option<u64>,
-    /// The largest size `/api/ps` reported for it.
+    /// The largest size `/api/ps` reported for its model while it lived.
     pub ollama_size_bytes: Option<u64>,
 }
 
 /// Builds the report of a loaded trace.
 pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
     let Analysis { processes, events } = events::analyze(tl, opts);
-    let mut models: Vec<ModelSummary> = Vec::new();
-    for p in processes.iter().filter(|p| p.role.is_model_runner()) {
-        let entry = match models.iter_mut().find(|m| m.model == p.model) {
-            Some(m) => m,
-            None => {
-                models.push(ModelSummary {
-                    model: p.model.clone(),
-                    name_source: p.name_source,
-                    runner_pids: Vec::new(),
-                    first_utc: p.first_utc.clone(),
-                    last_utc: p.last_utc.clone(),
-                    peak_footprint_bytes: None,
-                    peak_rss_bytes: None,
-                    ollama_size_bytes: None,
-                });
-                models.last_mut().expect("just pushed")
-            }
-        };
-        entry.runner_pids.push(p.pid);
-        entry.last_utc = p.last_utc.clone().or(entry.last_utc.take());
-        entry.peak_footprint_bytes = entry.peak_footprint_bytes.max(p.peak_footprint_bytes);
-        entry.peak_rss_bytes = entry.peak_rss_bytes.max(p.peak_rss_bytes);
-        entry.ollama_size_bytes = entry.ollama_size_bytes.max(p.ollama_size_bytes);
-    }
+    let models: Vec<ModelSummary> = processes
+        .iter()
+        .filter_map(|p| match &p.role {
+            crate::runner::Role::Runner {
+                engine,
+                under_ollama,
+                ..
+            } => Some(ModelSummary {
+                model: p.model.clone(),
+                name_source: p.name_source,
+                runner_pid: p.pid,
+                start_time_us: p.start_time_us,
+                runner_pids: vec![p.pid],
+                engine: engine.clone(),
+                under_ollama: *under_ollama,
+                first_utc: p.first_utc.clone(),
+                last_utc: p.last_utc.clone(),
+                peak_footprint_bytes: p.peak_footprint_bytes,
+                peak_rss_bytes: p.peak_rss_bytes,
+                ollama_size_bytes: p.ollama_size_bytes,
+            }),
+            _ => None,
+        })
+        .collect();
     Report {
         report_version: REPORT_VERSION,
         trace: TraceInfo {

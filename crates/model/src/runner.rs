@@ -21,11 +21,18 @@ pub enum Role {
     /// A process that serves one model.
     Runner {
         /// Which runner family: `ollama_llama_server`, `ollama runner`, `ollama engine`,
-        /// `llama-server`, `mlx`, `image`, `ollama-runner`.
+        /// `llama-server` (Ollama's, v0.30+), `mlx`, `image`, `ollama-runner`; or
+        /// `llama.cpp server` for a `llama-server` that no Ollama started (LM Studio's,
+        /// llama.cpp's own).
         engine: String,
         /// The `--model` argument: a blob path for GGUF runners, a model name for MLX and
         /// image runners.
         model_arg: String,
+        /// Started by Ollama. Only such a runner is ever credited with a model of Ollama's
+        /// `/api/ps` by timing. Ollama's own runner binaries always are; a `llama-server` is
+        /// when an Ollama process is among its ancestors or its binary is Ollama's.
+        #[serde(default = "yes")]
+        under_ollama: bool,
     },
     /// A runner started without a model to probe the GPUs; it never holds a model.
     Discovery,
@@ -61,6 +68,17 @@ impl Role {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
+/// Whether a `llama-server` binary is the one Ollama ships: inside `Ollama.app`, or in an
+/// `ollama` library directory (`/usr/local/lib/ollama/`, `/usr/lib/ollama/` in Docker).
+pub fn is_ollamas_binary(path: &str) -> bool {
+    let p = path.to_ascii_lowercase().replace('\\', "/");
+    p.contains("ollama.app/") || p.contains("/lib/ollama/")
+}
+
 fn base(path: &str) -> &str {
     path.rsplit(['/', '\\'])
         .next()
@@ -83,6 +101,10 @@ pub fn classify(name: &str, argv: &[String]) -> Role {
         Some(m) => Role::Runner {
             engine: engine.to_owned(),
             model_arg: m.clone(),
+            // A llama-server is Ollama's only when its parents or its path say so (see
+            // `is_ollamas_binary`); the analysis decides with the process tree.
+            under_ollama: engine != "llama-server"
+                || argv.first().is_some_and(|a| is_ollamas_binary(a)),
         },
         None => Role::Discovery,
     };
@@ -141,6 +163,9 @@ pub enum NameSource {
     /// Inferred from `/api/ps`: a model that appeared when the runner started, of a size
     /// close to the runner's footprint.
     ApiPs,
+    /// No manifest names its model blob: it is named by the blob's digest
+    /// (`sha256:a5fd3b62c8e1…`, 12 hex digits).
+    Digest,
     /// Nothing tells.
     Unknown,
 }
@@ -152,6 +177,7 @@ impl NameSource {
             NameSource::Argv => "named in its command line",
             NameSource::Manifest => "from its model blob, through Ollama's manifests",
             NameSource::ApiPs => "inferred from /api/ps timing and size",
+            NameSource::Digest => "its model blob's digest (no manifest names it)",
             NameSource::Unknown => "unknown",
         }
     }
@@ -198,9 +224,32 @@ mod tests {
             mlx,
             Role::Runner {
                 engine: "mlx".into(),
-                model_arg: "qwen3.5:4b-nvfp4".into()
+                model_arg: "qwen3.5:4b-nvfp4".into(),
+                under_ollama: true,
             }
         );
+    }
+
+    #[test]
+    fn a_llama_server_is_ollamas_only_with_evidence() {
+        let under = |cmd: &str| match classify("llama-server", &argv(cmd)) {
+            Role::Runner { under_ollama, .. } => under_ollama,
+            other => panic!("{other:?}"),
+        };
+        // Ollama's own binary, on a Mac and on Linux.
+        assert!(under(
+            "/Applications/Ollama.app/Contents/Resources/llama-server --model /m/blobs/sha256-ab --port 1"
+        ));
+        assert!(under(
+            "/usr/local/lib/ollama/llama-server --model /b --port 1"
+        ));
+        // Homebrew's llama.cpp, LM Studio's: decided from the process tree later.
+        assert!(!under(
+            "/opt/homebrew/bin/llama-server -m /models/qwen.gguf --port 8080"
+        ));
+        assert!(!under(
+            "/Users/x/.lmstudio/bin/llama-server --model /Users/x/models/a.gguf --port 1"
+        ));
     }
 
     #[test]

@@ -49,14 +49,13 @@ pub fn page(
     if report.models.is_empty() {
         let _ = writeln!(o, "<p>No model runner was recorded.</p>");
     } else {
-        let _ = writeln!(o, "<table><tr><th>Model</th><th>Runner PIDs</th><th>Lifetime</th><th>Peak footprint</th><th>Peak RSS</th><th>Ollama size</th><th>Name from</th></tr>");
+        let _ = writeln!(o, "<table><tr><th>Model</th><th>Runner (engine)</th><th>Lifetime</th><th>Peak footprint</th><th>Peak RSS</th><th>Ollama size</th><th>Name from</th></tr>");
         for m in &report.models {
-            let pids: Vec<String> = m.runner_pids.iter().map(u32::to_string).collect();
             let _ = writeln!(
                 o,
                 "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(m.model.as_deref().unwrap_or("(unknown)")),
-                pids.join(", "),
+                escape(&format!("{} ({})", m.runner_pid, m.engine)),
                 escape(&m.first_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
                 escape(&m.last_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
                 format_opt_bytes(m.peak_footprint_bytes),

@@ -383,7 +383,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     } else {
         let header = [
             "MODEL",
-            "RUNNER PIDS",
+            "RUNNER (ENGINE)",
             "LIFETIME",
             "PEAK FOOTPRINT",
             "PEAK RSS",
@@ -396,11 +396,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
             .map(|m| {
                 [
                     m.model.clone().unwrap_or_else(|| "(unknown)".into()),
-                    m.runner_pids
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    format!("{} ({})", m.runner_pid, m.engine),
                     format!(
                         "{} – {}",
                         m.first_utc

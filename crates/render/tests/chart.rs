@@ -149,7 +149,7 @@ fn html_is_one_page_with_the_chart_the_models_and_the_events() {
         !page.contains("<script") && !page.contains("src=\"http"),
         "self-contained"
     );
-    assert!(page.contains("<td>llama3.2:3b</td><td>61864</td>"));
+    assert!(page.contains("<td>llama3.2:3b</td><td>61864 (ollama engine)</td>"));
     assert!(page.contains("still alive while runner PID 62010 for granite3.3:2b started"));
     assert!(page.contains("Times are local (UTC+02:00)"));
 }

@@ -348,11 +348,77 @@ fn successful_polls(tl: &Timeline) -> Vec<model_changes::Poll> {
         .collect()
 }
 
-/// Names each model runner: from its argv (MLX), from the manifests resolved while recording,
-/// or else by matching `/api/ps` (see [`API_PS_MATCH_BEFORE_MS`], [`API_PS_MATCH_AFTER_MS`]).
+/// How much of a model's `/api/ps` size a runner must hold (its peak RSS or footprint,
+/// whichever is larger: mapped weights show in RSS) to be credited with it by timing: a
+/// quarter. A process holding 5 % of a model is not the one that loaded it.
+pub const API_PS_MIN_PLAUSIBLE_FRACTION: f64 = 0.25;
+
+/// How many hex digits of a blob's digest name a runner that no manifest names.
+pub const DIGEST_NAME_HEX: usize = 12;
+
+/// Decides, for each `llama-server`, whether Ollama started it: its binary is Ollama's, or an
+/// Ollama process (serve or the app) is among its ancestors in the trace. One that is not is
+/// another engine (`llama.cpp server`: LM Studio's, llama.cpp's own).
+fn mark_other_engines(tl: &Timeline, procs: &mut [ProcessReport]) {
+    let parent: BTreeMap<u32, u32> = tl
+        .processes
+        .iter()
+        .map(|t| (t.identity.pid, t.identity.ppid))
+        .collect();
+    let ollama: BTreeSet<u32> = procs
+        .iter()
+        .filter(|p| matches!(p.role, Role::Serve | Role::App))
+        .map(|p| p.pid)
+        .collect();
+    let under = |pid: u32| {
+        let mut at = pid;
+        // Bounded: a process table has no cycles, but a broken trace may.
+        for _ in 0..64 {
+            match parent.get(&at) {
+                Some(&pp) if ollama.contains(&pp) => return true,
+                Some(&pp) if pp > 1 && pp != at => at = pp,
+                _ => return false,
+            }
+        }
+        false
+    };
+    for p in procs.iter_mut() {
+        let pid = p.pid;
+        if let Role::Runner {
+            engine,
+            under_ollama,
+            ..
+        } = &mut p.role
+        {
+            if engine == "llama-server" && !*under_ollama {
+                if under(pid) {
+                    *under_ollama = true;
+                } else {
+                    *engine = "llama.cpp server".into();
+                }
+            }
+        }
+    }
+}
+
+/// Names each model runner: from its argv (MLX, and a model file's name for engines other
+/// than Ollama's), from the manifests resolved while recording, from `/api/ps` on evidence,
+/// or else by its blob's digest.
+///
+/// The join with `/api/ps` credits a model to a runner only when the runner is Ollama's, was
+/// not already running when recording began, started within [`API_PS_MATCH_BEFORE_MS`] before
+/// to [`API_PS_MATCH_AFTER_MS`] after the model first appeared, and holds at least
+/// [`API_PS_MIN_PLAUSIBLE_FRACTION`] of its size; of several candidates the closest in time,
+/// then in size, wins, and a model is credited once.
 fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_changes::Change]) {
+    let trace_start = tl.system.first().map(|r| r.t_ms);
     for (p, timeline) in procs.iter_mut().zip(&tl.processes) {
-        if let Role::Runner { engine, model_arg } = &p.role {
+        if let Role::Runner {
+            engine,
+            model_arg,
+            under_ollama,
+        } = &p.role
+        {
             // A `--model` that is not a path is the model's name (MLX and image runners;
             // also any runner started with a name).
             let is_path = model_arg.starts_with('/')
@@ -365,21 +431,31 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
                 // Several names for one blob are aliases; the first is shown, all are kept.
                 p.model = Some(timeline.identity.models.replace(';', ", "));
                 p.name_source = NameSource::Manifest;
+            } else if !*under_ollama && crate::manifests::blob_digest(model_arg).is_none() {
+                // Another engine's model file: its name is the best name there is.
+                let file = model_arg.rsplit(['/', '\\']).next().unwrap_or(model_arg);
+                p.model = Some(file.to_owned());
+                p.name_source = NameSource::Argv;
             }
         }
     }
     let mut claimed: BTreeSet<String> = procs.iter().filter_map(|p| p.model.clone()).collect();
     let mut order: Vec<usize> = (0..procs.len())
-        .filter(|&i| procs[i].role.is_model_runner() && procs[i].model.is_none())
+        .filter(|&i| {
+            matches!(procs[i].role, Role::Runner { under_ollama: true, .. })
+                && procs[i].model.is_none()
+                // One already running when recording began has no start to match a load to.
+                && procs[i].first_ms.is_some_and(|f| Some(f) > trace_start)
+        })
         .collect();
     order.sort_by_key(|&i| procs[i].first_ms);
     for i in order {
         let Some(start) = procs[i].first_ms else {
             continue;
         };
-        let peak = procs[i]
+        let held = procs[i]
             .peak_footprint_bytes
-            .or(procs[i].peak_rss_bytes)
+            .max(procs[i].peak_rss_bytes)
             .unwrap_or(0);
         let best = loads
             .iter()
@@ -388,12 +464,13 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
                     t_ms,
                     name,
                     size_bytes,
-                    ..
+                    before_recording: false,
                 } if !claimed.contains(name)
                     && *t_ms + API_PS_MATCH_BEFORE_MS >= start
-                    && *t_ms <= start + API_PS_MATCH_AFTER_MS =>
+                    && *t_ms <= start + API_PS_MATCH_AFTER_MS
+                    && held as f64 >= *size_bytes as f64 * API_PS_MIN_PLAUSIBLE_FRACTION =>
                 {
-                    Some((t_ms.abs_diff(start), size_bytes.abs_diff(peak), name))
+                    Some((t_ms.abs_diff(start), size_bytes.abs_diff(held), name))
                 }
                 _ => None,
             })
@@ -402,6 +479,15 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             procs[i].model = Some(name.clone());
             procs[i].name_source = NameSource::ApiPs;
             claimed.insert(name.clone());
+        }
+    }
+    // What is still unnamed but has a blob: its digest.
+    for p in procs.iter_mut().filter(|p| p.model.is_none()) {
+        if let Role::Runner { model_arg, .. } = &p.role {
+            if let Some(hex) = crate::manifests::blob_digest(model_arg) {
+                p.model = Some(format!("sha256:{}…", &hex[..DIGEST_NAME_HEX]));
+                p.name_source = NameSource::Digest;
+            }
         }
     }
 }
@@ -446,6 +532,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 
     let polls = successful_polls(tl);
     let changes = model_changes::changes(&polls);
+    mark_other_engines(tl, &mut procs);
     name_runners(tl, &mut procs, &changes);
     for p in procs.iter_mut() {
         let (Some(model), Some(first), Some(last)) = (&p.model, p.first_ms, p.last_ms) else {
