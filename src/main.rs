@@ -82,6 +82,7 @@ Examples:
 Examples:
   memtide report memtide-20260514-092503
   memtide report trace --format markdown > report.md
+  memtide report trace --format markdown --redact    for a public issue
   memtide report trace --format json | jq '.events[] | select(.type == \"overlap\")'")]
     Report(ReportArgs),
     /// Convert the trace files of the shell loops of the Ollama macOS Memory Trace Guide into a
@@ -263,6 +264,10 @@ struct ReportArgs {
     /// Free memory (in %) under which an interval is reported as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     low_free_percent: f64,
+    /// For pasting into a public issue: your home directory becomes `~` and your user name
+    /// `user`, in commands, paths and the trace directory.
+    #[arg(long)]
+    redact: bool,
 }
 
 /// Which processes to follow.
@@ -453,7 +458,7 @@ fn main() {
     let result = match cli.command {
         Command::Record(a) => start_record(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
-        Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent),
+        Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent, a.redact),
         Command::Import(a) => import::run(
             a.ps_tsv.as_deref(),
             a.system_log.as_deref(),

@@ -923,3 +923,50 @@ fn a_runner_that_grows_after_its_load_is_reported() {
         "{text}"
     );
 }
+
+#[test]
+fn a_redacted_report_can_be_pasted_into_a_public_issue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home/bobby");
+    let blob = home.join(format!(".ollama/models/blobs/sha256-{}", "c".repeat(64)));
+    let mut runner = memtide()
+        .args(["runner", "--model"])
+        .arg(&blob)
+        .args(["--port", "45126", "--mib", "8"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = home.join("traces/bobby-run");
+    let o = memtide()
+        .args(["record", "--no-ollama", "--quiet", "--duration", "1s"])
+        .args(["--pid", &runner.id().to_string()])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = runner.kill();
+    let _ = runner.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for format in ["text", "markdown", "json"] {
+        let o = memtide()
+            .arg("report")
+            .arg(&out)
+            .args(["--format", format, "--redact"])
+            .env("HOME", &home)
+            .env("USER", "bobby")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(!text.contains("bobby"), "{format}: {text}");
+        if format != "markdown" {
+            assert!(text.contains("~/traces/user-run"), "{format}: {text}");
+        }
+        if format == "json" {
+            assert!(
+                text.contains("~/.ollama/models/blobs/sha256-cccc"),
+                "{text}"
+            );
+        }
+    }
+}
