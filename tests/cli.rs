@@ -883,8 +883,8 @@ fn import_then_report_tells_the_overlap_with_its_figures() {
     assert_eq!(r["report_version"], 2);
     let overlap = events_of(&r, "overlap");
     assert_eq!(overlap.len(), 1);
-    assert_eq!(overlap[0]["first"]["pid"], 61864);
-    assert_eq!(overlap[0]["second"]["model"], "granite3.3:2b");
+    assert_eq!(overlap[0]["runners"][0]["pid"], 61864);
+    assert_eq!(overlap[0]["runners"][1]["model"], "granite3.3:2b");
     assert_eq!(overlap[0]["worst"]["wired_bytes"], 267557u64 * 16384);
     let low = events_of(&r, "low_memory");
     assert_eq!(low.len(), 1, "22 % then 27 % is one interval");
@@ -1009,10 +1009,10 @@ fn report_of_a_recording_gives_the_same_kinds_of_events() {
         assert!(kinds.contains(k), "{k} missing from {kinds:?}");
     }
     let overlap = &events_of(&r, "overlap")[0];
-    assert_eq!(overlap["first"]["pid"], first.id());
-    assert_eq!(overlap["second"]["pid"], second.id());
+    assert_eq!(overlap["runners"][0]["pid"], first.id());
+    assert_eq!(overlap["runners"][1]["pid"], second.id());
     assert_eq!(
-        overlap["first"]["model"], "llama3.2:3b",
+        overlap["runners"][0]["model"], "llama3.2:3b",
         "resolved through the manifests"
     );
     assert_eq!(r["models"][0]["name_source"], "manifest");
@@ -1270,8 +1270,8 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     let r = report_json(&dir.path().join("d"));
     let overlap = events_of(&r, "overlap");
     assert_eq!(overlap.len(), 1);
-    assert_eq!(overlap[0]["first"]["model"], "demo/llama3.2:3b");
-    assert_eq!(overlap[0]["second"]["model"], "demo/qwen3:8b");
+    assert_eq!(overlap[0]["runners"][0]["model"], "demo/llama3.2:3b");
+    assert_eq!(overlap[0]["runners"][1]["model"], "demo/qwen3:8b");
     assert_eq!(events_of(&r, "runner_exit").len(), 2);
     assert_eq!(events_of(&r, "model_load").len(), 2);
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -1477,4 +1477,79 @@ fn another_engines_llama_server_is_never_credited_with_an_ollama_model() {
     let text =
         String::from_utf8(memtide().arg("report").arg(&out).output().unwrap().stdout).unwrap();
     assert!(text.contains("(llama.cpp server)"), "{text}");
+}
+
+#[test]
+fn twelve_runners_alive_together_are_one_overlap_with_twelve_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let mut rec = memtide()
+        .args([
+            "record",
+            "--quiet",
+            "--no-ollama",
+            "--duration",
+            "6s",
+            "--interval",
+            "100ms",
+        ])
+        .args(["--match", "twelve/model-"])
+        .arg("--out")
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let mut runners: Vec<Child> = (0..12)
+        .map(|i| {
+            std::thread::sleep(Duration::from_millis(100));
+            memtide()
+                .args(["runner", "--model", &format!("twelve/model-{i}:1b")])
+                .args(["--port", &(46000 + i).to_string(), "--mib", "4"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(2500));
+    for r in &mut runners {
+        let _ = r.kill();
+        let _ = r.wait();
+    }
+    assert!(rec.wait().unwrap().success());
+    let r = report_json(&out);
+    let overlaps = events_of(&r, "overlap");
+    assert_eq!(overlaps.len(), 1, "one event, not 66: {overlaps:?}");
+    let o = overlaps[0];
+    assert_eq!(o["runners"].as_array().unwrap().len(), 12);
+    assert_eq!(o["max_alive"], 12);
+    let text =
+        String::from_utf8(memtide().arg("report").arg(&out).output().unwrap().stdout).unwrap();
+    let sentence = text
+        .lines()
+        .find(|l| l.contains("runners were alive"))
+        .expect("one sentence");
+    assert!(
+        sentence.contains("12 runners were alive, at most 12 at once"),
+        "{sentence}"
+    );
+    assert_eq!(text.matches("was still alive while").count(), 0, "{text}");
+    // The chart shades the interval once per stretch, darker where more overlap, never as 66
+    // stacked bands.
+    let svg = dir.path().join("c.svg");
+    assert!(memtide()
+        .arg("render")
+        .arg(&out)
+        .arg("-o")
+        .arg(&svg)
+        .status()
+        .unwrap()
+        .success());
+    let levels = o["levels"].as_array().unwrap();
+    assert!(levels.len() <= 2 * 12, "{} levels", levels.len());
+    assert!(levels.iter().any(|l| l["alive"] == 12));
+    for w in levels.windows(2) {
+        assert!(
+            w[0]["end_ms"].as_u64() <= w[1]["start_ms"].as_u64(),
+            "levels never overlap"
+        );
+    }
 }

@@ -95,6 +95,8 @@ pub struct Band {
     pub start_ms: u64,
     /// End, ms.
     pub end_ms: u64,
+    /// For an overlap, how many runners were alive (the shade darkens with it); 1 otherwise.
+    pub depth: usize,
 }
 
 /// What was drawn: the legend's entries, bands and markers (for tests and the HTML page).
@@ -204,30 +206,41 @@ fn bands(report: &Report) -> Vec<Band> {
     report
         .events
         .iter()
-        .filter_map(|e| {
-            let end = e.end_ms?;
-            let kind = match &e.kind {
-                EventKind::LowMemory { .. } => "low memory",
-                EventKind::Pressure { worst } if worst == "critical" => "pressure critical",
-                EventKind::Pressure { .. } => "pressure warning",
-                EventKind::Overlap { .. } => "overlap",
-                _ => return None,
+        .flat_map(|e| {
+            let Some(end) = e.end_ms else {
+                return Vec::new();
             };
-            Some(Band {
+            let band = |kind, start_ms, end_ms, depth| Band {
                 kind,
-                start_ms: e.t_ms,
-                end_ms: end,
-            })
+                start_ms,
+                end_ms,
+                depth,
+            };
+            match &e.kind {
+                EventKind::LowMemory { .. } => vec![band("low memory", e.t_ms, end, 1)],
+                EventKind::Pressure { worst } if worst == "critical" => {
+                    vec![band("pressure critical", e.t_ms, end, 1)]
+                }
+                EventKind::Pressure { .. } => vec![band("pressure warning", e.t_ms, end, 1)],
+                // Each stretch once, shaded by how many runners were alive: bands of one
+                // overlap never lie on each other.
+                EventKind::Overlap { levels, .. } => levels
+                    .iter()
+                    .map(|l| band("overlap", l.start_ms, l.end_ms, l.alive))
+                    .collect(),
+                _ => Vec::new(),
+            }
         })
         .collect()
 }
 
-fn band_color(kind: &str) -> RGBAColor {
+fn band_color(kind: &str, depth: usize) -> RGBAColor {
     match kind {
         "low memory" => RGBColor(220, 40, 40).mix(0.12),
         "pressure warning" => RGBColor(240, 160, 0).mix(0.18),
         "pressure critical" => RGBColor(200, 0, 0).mix(0.28),
-        _ => RGBColor(110, 60, 200).mix(0.14),
+        // Two runners: light; each more, darker, up to a shade that still shows the lines.
+        _ => RGBColor(110, 60, 200).mix((0.14 + 0.03 * depth.saturating_sub(2) as f64).min(0.38)),
     }
 }
 
@@ -626,7 +639,7 @@ fn draw_bands<DB: DrawingBackend>(
                     (b.start_ms as i64, 0.0),
                     (b.end_ms.max(b.start_ms + 1) as i64, ymax),
                 ],
-                band_color(b.kind).filled(),
+                band_color(b.kind, b.depth).filled(),
             )
         }))
         .map_err(draw_err)?;
@@ -661,7 +674,7 @@ fn legend_kinds<DB: DrawingBackend>(
             continue;
         }
         seen.push(b.kind);
-        let color = band_color(b.kind);
+        let color = band_color(b.kind, b.depth);
         chart
             .draw_series(std::iter::empty::<Rectangle<(i64, f64)>>())
             .map_err(draw_err)?

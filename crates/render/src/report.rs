@@ -174,27 +174,54 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             )
         }
         EventKind::Overlap {
-            first,
-            second,
+            runners,
+            max_alive,
             worst,
             ollama_models,
+            ..
         } => {
-            let mut s = format!(
-                "At {}, {} was still alive while {} started (until {}; peak {} {} and {}).",
-                clock.time(&e.time_utc),
-                runner(first),
-                runner(second),
-                e.end_utc
-                    .as_deref()
-                    .map_or_else(String::new, |t| clock.time(t)),
-                if first.peak_metric == "rss" {
+            let until = e
+                .end_utc
+                .as_deref()
+                .map_or_else(String::new, |t| clock.time(t));
+            let metric = |r: &RunnerRef| {
+                if r.peak_metric == "rss" {
                     "RSS"
                 } else {
-                    "footprints"
-                },
-                format_opt_bytes(first.peak_bytes),
-                format_opt_bytes(second.peak_bytes)
-            );
+                    "footprint"
+                }
+            };
+            let mut s = match runners.as_slice() {
+                // The sentence the Ollama macOS Memory Trace Guide asks people to report.
+                [first, second] => format!(
+                    "At {}, {} was still alive while {} started (until {until}; peak {} {} and {}).",
+                    clock.time(&e.time_utc),
+                    runner(first),
+                    runner(second),
+                    if first.peak_metric == "rss" {
+                        "RSS"
+                    } else {
+                        "footprints"
+                    },
+                    format_opt_bytes(first.peak_bytes),
+                    format_opt_bytes(second.peak_bytes)
+                ),
+                many => format!(
+                    "From {} to {until}, {} runners were alive, at most {max_alive} at once: {}.",
+                    clock.time(&e.time_utc),
+                    many.len(),
+                    many.iter()
+                        .map(|r| format!(
+                            "PID {} for {} (peak {} {})",
+                            r.pid,
+                            r.model.as_deref().unwrap_or("an unknown model"),
+                            metric(r),
+                            format_opt_bytes(r.peak_bytes)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             if let Some(m) = worst {
                 let mem = memory(m, clock);
                 if !mem.is_empty() {

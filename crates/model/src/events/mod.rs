@@ -111,6 +111,17 @@ pub struct ListedModel {
     pub size_vram_bytes: Option<u64>,
 }
 
+/// A stretch of an overlap with a constant number of runners alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlapLevel {
+    /// From, `t_ms`.
+    pub start_ms: u64,
+    /// To, `t_ms`.
+    pub end_ms: u64,
+    /// Runners alive.
+    pub alive: usize,
+}
+
 /// A runner as an event refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerRef {
@@ -162,12 +173,15 @@ pub enum EventKind {
         /// Its size at the last poll that listed it.
         last_size_bytes: u64,
     },
-    /// Two model runners alive at once.
+    /// A maximal interval in which two or more model runners were alive at once (see
+    /// [`overlap`]).
     Overlap {
-        /// The one that was alive first.
-        first: RunnerRef,
-        /// The one that started while it was.
-        second: RunnerRef,
+        /// Every runner alive in it, in order of start, each with its peak in the interval.
+        runners: Vec<RunnerRef>,
+        /// The most that were alive at once.
+        max_alive: usize,
+        /// How many were alive when.
+        levels: Vec<OverlapLevel>,
         /// The system at the worst moment of the overlap (lowest free %).
         worst: Option<Moment>,
         /// What `/api/ps` listed closest to that moment.
@@ -722,15 +736,30 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         })
         .collect();
     for o in overlap::overlaps(&lives) {
-        let (a, b) = (runners[o.first], runners[o.second]);
         let worst = worst_moment(tl, o.start_ms, o.end_ms);
         let listed = listed_near(tl, worst.as_ref().map_or(o.start_ms, |w| w.t_ms));
         push(
             o.start_ms,
             Some(o.end_ms),
             EventKind::Overlap {
-                first: runner_ref(&procs[a], peak_in(&tl.processes[a], o.start_ms, o.end_ms)),
-                second: runner_ref(&procs[b], peak_in(&tl.processes[b], o.start_ms, o.end_ms)),
+                runners: o
+                    .members
+                    .iter()
+                    .map(|&m| {
+                        let i = runners[m];
+                        runner_ref(&procs[i], peak_in(&tl.processes[i], o.start_ms, o.end_ms))
+                    })
+                    .collect(),
+                max_alive: o.max_alive,
+                levels: o
+                    .levels
+                    .iter()
+                    .map(|l| OverlapLevel {
+                        start_ms: l.start_ms,
+                        end_ms: l.end_ms,
+                        alive: l.alive,
+                    })
+                    .collect(),
                 worst,
                 ollama_models: listed,
             },
