@@ -859,3 +859,134 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         events,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::ProcessTimeline;
+    use crate::trace::{IdentityRow, Meta, ModelRow, PollRow, ProcessRow};
+
+    const GIB: u64 = 1 << 30;
+
+    fn meta() -> Meta {
+        serde_json::from_str(
+            r#"{"format_version":1,"memtide_version":"t","os":"linux","os_version":null,
+                "arch":"x86_64","total_memory_bytes":68719476736,"page_size_bytes":4096,
+                "interval_ms":1000,"selection":{"ollama_default":true,"patterns":[],"pids":[],
+                "children_of":null,"all":false},"start_utc":"2026-05-14T09:25:00.000Z",
+                "end_utc":null,"samples":null,"missed_ticks":null,"ollama":null}"#,
+        )
+        .unwrap()
+    }
+
+    /// A runner of blob `hex` (no manifest names it) sampled every second over `span` (s),
+    /// holding `bytes`.
+    fn runner(pid: u32, hex: char, span: std::ops::Range<u64>, bytes: u64) -> ProcessTimeline {
+        let argv = vec![
+            "/usr/bin/ollama".to_owned(),
+            "runner".into(),
+            "--model".into(),
+            format!("/m/blobs/sha256-{}", hex.to_string().repeat(64)),
+            "--port".into(),
+            "1".into(),
+        ];
+        ProcessTimeline {
+            identity: IdentityRow {
+                pid,
+                start_time_us: u64::from(pid),
+                argv_json: serde_json::to_string(&argv).unwrap(),
+                ..IdentityRow::default()
+            },
+            rows: span
+                .map(|s| ProcessRow {
+                    t_ms: s * 1000,
+                    pid,
+                    start_time_us: u64::from(pid),
+                    rss_bytes: bytes,
+                    footprint_bytes: Some(bytes),
+                    ..ProcessRow::default()
+                })
+                .collect(),
+        }
+    }
+
+    fn timeline(processes: Vec<ProcessTimeline>, loads: &[(&str, u64)]) -> Timeline {
+        let poll = |t_ms| PollRow {
+            t_ms,
+            outcome: "ok".into(),
+            ..PollRow::default()
+        };
+        Timeline {
+            dir: "t".into(),
+            meta: meta(),
+            system: (0..20)
+                .map(|s| SystemRow {
+                    t_ms: s * 1000,
+                    ..SystemRow::default()
+                })
+                .collect(),
+            processes,
+            polls: vec![poll(0), poll(7000)],
+            models: loads
+                .iter()
+                .map(|(name, size)| ModelRow {
+                    t_ms: 7000,
+                    name: (*name).into(),
+                    size_bytes: *size,
+                    ..ModelRow::default()
+                })
+                .collect(),
+            warnings: Vec::new(),
+            system_step_ms: 1000,
+        }
+    }
+
+    fn named(tl: &Timeline) -> Vec<(u32, Option<String>, NameSource)> {
+        analyze(tl, &Options::default())
+            .processes
+            .into_iter()
+            .map(|p| (p.pid, p.model, p.name_source))
+            .collect()
+    }
+
+    #[test]
+    fn two_loads_at_once_go_to_the_runners_whose_size_they_fit() {
+        let tl = timeline(
+            vec![
+                runner(10, 'a', 5..15, 3 * GIB),
+                runner(11, 'b', 5..15, 5 * GIB),
+            ],
+            &[
+                ("small:3b", 3 * GIB + GIB / 10),
+                ("big:8b", 5 * GIB + GIB / 10),
+            ],
+        );
+        assert_eq!(
+            named(&tl),
+            [
+                (10, Some("small:3b".into()), NameSource::ApiPs),
+                (11, Some("big:8b".into()), NameSource::ApiPs)
+            ]
+        );
+    }
+
+    #[test]
+    fn timing_alone_never_credits_a_runner_that_was_there_before_or_holds_too_little() {
+        let tl = timeline(
+            vec![
+                // Already running when recording began.
+                runner(20, 'c', 0..15, 3 * GIB),
+                // Started with the load, but holding 5 % of the model.
+                runner(21, 'd', 5..15, GIB / 20),
+            ],
+            &[("llama3.2:3b", GIB)],
+        );
+        assert_eq!(
+            named(&tl),
+            [
+                (20, Some("sha256:cccccccccccc…".into()), NameSource::Digest),
+                (21, Some("sha256:dddddddddddd…".into()), NameSource::Digest)
+            ]
+        );
+    }
+}
