@@ -54,7 +54,10 @@
 //! ## Overhead
 //!
 //! A process's command line is read once, when it is first seen (a process born while sampling
-//! is judged again during its first two seconds, to catch its `exec`). Listing PIDs and reading
+//! is judged again during its first two seconds, to catch its `exec`; every two seconds the
+//! short names of the known, unfollowed processes are compared with what they were, so that
+//! one that calls `exec` later, a launch wrapper, is judged again too:
+//! [`Sampler::set_exec_check_interval`]). Listing PIDs and reading
 //! the followed processes reuse the same buffers and open files, so once the set of processes
 //! is stable a tick allocates nothing (apart from the reference counts of process names). On
 //! Linux a tick of ten processes costs about 1.2 times the bare kernel reads ([`Floor`]);
