@@ -712,7 +712,9 @@ pub fn svg(
     Ok((buf, drawn))
 }
 
-/// The chart as a PNG file, with the embedded font.
+/// The chart as a PNG file: the SVG [`svg`] draws, rasterised by resvg with the embedded
+/// DejaVu Sans, so that the PNG and the SVG look alike and the text is kerned as a browser
+/// kerns it.
 pub fn png(
     path: &Path,
     tl: &Timeline,
@@ -720,9 +722,36 @@ pub fn png(
     opts: &ChartOptions,
     clock: &Clock,
 ) -> Result<Drawn, RenderError> {
-    check_size(opts)?;
-    let root = BitMapBackend::new(path, (opts.width, opts.height)).into_drawing_area();
-    draw(&root, tl, report, opts, clock)
+    let (svg, drawn) = svg(tl, report, opts, clock)?;
+    let bytes = rasterize(&svg, opts.width, opts.height)?;
+    std::fs::write(path, bytes)
+        .map_err(|e| RenderError::Draw(format!("{}: {e}", path.display())))?;
+    Ok(drawn)
+}
+
+/// PNG bytes of an SVG document, at `width` × `height` pixels, its text set in the embedded
+/// DejaVu Sans (the only font loaded: nothing depends on the fonts a machine has).
+pub fn rasterize(svg: &str, width: u32, height: u32) -> Result<Vec<u8>, RenderError> {
+    let mut fonts = resvg::usvg::fontdb::Database::new();
+    fonts.load_font_data(dejavu::sans::regular().to_vec());
+    fonts.load_font_data(dejavu::sans::bold().to_vec());
+    fonts.set_sans_serif_family("DejaVu Sans");
+    let options = resvg::usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: std::sync::Arc::new(fonts),
+        ..resvg::usvg::Options::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(draw_err)?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| RenderError::Draw(format!("no {width}×{height} canvas")))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    let size = tree.size();
+    let scale = resvg::tiny_skia::Transform::from_scale(
+        width as f32 / size.width(),
+        height as f32 / size.height(),
+    );
+    resvg::render(&tree, scale, &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(draw_err)
 }
 
 #[cfg(test)]

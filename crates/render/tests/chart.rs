@@ -224,3 +224,31 @@ fn a_size_outside_the_range_is_an_error_not_a_panic() {
         assert!(chart::svg(&tl, &r, &opts, &clock()).is_ok());
     }
 }
+
+#[test]
+fn png_text_is_drawn_with_the_embedded_font() {
+    // Text in the family the chart's SVG names: drawn only if the embedded font was found.
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60">
+        <text x="10" y="40" font-family="sans-serif" font-size="30">pid 91511</text></svg>"#;
+    let png = chart::rasterize(svg, 200, 60).unwrap();
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+    assert_eq!((pixmap.width(), pixmap.height()), (200, 60));
+    let dark = pixmap
+        .pixels()
+        .iter()
+        .filter(|p| p.red() < 100 && p.alpha() == 255)
+        .count();
+    assert!(dark > 200, "{dark} dark pixels: the text was not drawn");
+    // The chart's PNG is its SVG rasterised, at the size asked.
+    let (tl, r) = fixture();
+    let opts = ChartOptions {
+        width: 800,
+        height: 500,
+        ..ChartOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.png");
+    chart::png(&path, &tl, &r, &opts, &clock()).unwrap();
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!((pixmap.width(), pixmap.height()), (800, 500));
+}
