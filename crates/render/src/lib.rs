@@ -2,7 +2,8 @@
 //!
 //! Turns memtide's traces into what a person reads: the chart ([`chart`]: memory per process
 //! above, system memory below, shaded low-memory, pressure and overlap intervals, markers for
-//! runners and models) as SVG or PNG on any plotters backend, a self-contained HTML page
+//! runners and models) as SVG on any plotters backend, and as PNG by rasterising that SVG
+//! with resvg, so the two look alike; a self-contained HTML page
 //! ([`html`]), and the report as text or Markdown ([`report`]). It reads traces through
 //! `memtide-model` and never touches the kernel.
 //!
@@ -24,9 +25,10 @@
 //!
 //! ## Fonts
 //!
-//! PNGs are drawn with DejaVu Sans, embedded in the binary (the `dejavu` crate), so no system
-//! font is needed. plotters keeps registered fonts in a process-wide table; this crate
-//! registers its font there once, on first use.
+//! Text is measured (by plotters, for the SVG's layout) and drawn (by resvg, for PNGs) with
+//! DejaVu Sans, embedded in the binary (the `dejavu` crate), so no system font is needed.
+//! plotters keeps registered fonts in a process-wide table; this crate registers its font there
+//! once, on first use. resvg gets its own font database for each PNG, holding that font alone.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
