@@ -41,23 +41,6 @@ pub fn redact(s: &str, home: &str, user: &str) -> String {
     out
 }
 
-/// A copy of `report` with every string redacted ([`redact`]).
-fn redacted(report: &report::Report, home: &str, user: &str) -> report::Report {
-    fn walk(v: &mut serde_json::Value, home: &str, user: &str) {
-        match v {
-            serde_json::Value::String(s) => *s = redact(s, home, user),
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, home, user)),
-            serde_json::Value::Object(o) => o.values_mut().for_each(|v| walk(v, home, user)),
-            _ => {}
-        }
-    }
-    let Ok(mut v) = serde_json::to_value(report) else {
-        return report.clone();
-    };
-    walk(&mut v, home, user);
-    serde_json::from_value(v).unwrap_or_else(|_| report.clone())
-}
-
 /// Loads the trace in `dir`, saying what to do when `dir` is not one.
 pub fn load(dir: &Path) -> Result<Timeline> {
     if !dir.is_dir() {
@@ -98,7 +81,7 @@ pub fn run(dir: &Path, format: Format, low_free_percent: f64, redact: bool) -> R
             .filter(|u| !u.is_empty())
             .or_else(|| home.rsplit('/').next().map(str::to_owned))
             .unwrap_or_default();
-        r = redacted(&r, &home, &user);
+        r = memtide_render::map_strings(&r, |s| Some(self::redact(s, &home, &user)));
     }
     let mut out = std::io::stdout().lock();
     match format {

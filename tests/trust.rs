@@ -29,6 +29,20 @@ fn seed_files() -> [String; 4] {
     ]
 }
 
+/// `memtide import` of a shell-loop TSV and system log into `out`.
+fn import(tsv: &Path, log: &Path, out: &Path) -> Output {
+    memtide()
+        .arg("import")
+        .arg("--ps-tsv")
+        .arg(tsv)
+        .arg("--system-log")
+        .arg(log)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -346,16 +360,7 @@ fn hostile_trace(tmp: &Path) -> PathBuf {
     std::fs::write(&t, tsv).unwrap();
     std::fs::write(&l, log).unwrap();
     let out = tmp.join("hostile");
-    let o = memtide()
-        .arg("import")
-        .arg("--ps-tsv")
-        .arg(&t)
-        .arg("--system-log")
-        .arg(&l)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = import(&t, &l, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
@@ -609,16 +614,7 @@ fn import_checks_values_against_what_a_machine_can_have() {
     std::fs::write(&t, tsv).unwrap();
     std::fs::write(&l, log).unwrap();
     let out = tmp.path().join("t");
-    let o = memtide()
-        .arg("import")
-        .arg("--ps-tsv")
-        .arg(&t)
-        .arg("--system-log")
-        .arg(&l)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = import(&t, &l, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
     for says in [

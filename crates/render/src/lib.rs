@@ -97,22 +97,35 @@ pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
 /// ([`escape_control`]), for drawing and printing. The report's JSON stays as recorded (JSON
 /// escapes them itself).
 pub fn contained(report: &memtide_model::report::Report) -> memtide_model::report::Report {
-    fn walk(v: &mut serde_json::Value) {
+    map_strings(report, |s| match escape_control(s) {
+        std::borrow::Cow::Owned(e) => Some(e),
+        std::borrow::Cow::Borrowed(_) => None,
+    })
+}
+
+/// A copy of `report` with `f` applied to every string in it (names, commands, paths, times);
+/// `f` returns `None` to keep a string as it is. Through the report's JSON form, so that no
+/// field is forgotten when fields are added.
+pub fn map_strings(
+    report: &memtide_model::report::Report,
+    f: impl Fn(&str) -> Option<String>,
+) -> memtide_model::report::Report {
+    fn walk(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Option<String>) {
         match v {
             serde_json::Value::String(s) => {
-                if let std::borrow::Cow::Owned(e) = escape_control(s) {
-                    *s = e;
+                if let Some(new) = f(s) {
+                    *s = new;
                 }
             }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
-            serde_json::Value::Object(o) => o.values_mut().for_each(walk),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, f)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|v| walk(v, f)),
             _ => {}
         }
     }
     let Ok(mut v) = serde_json::to_value(report) else {
         return report.clone();
     };
-    walk(&mut v);
+    walk(&mut v, &f);
     serde_json::from_value(v).unwrap_or_else(|_| report.clone())
 }
 

@@ -43,19 +43,16 @@ pub fn growth(points: &[(u64, u64)]) -> Option<Growth> {
     // The first sample from which a window of LOAD_SETTLE_MS stays flat.
     let (settle_end, level) = (0..points.len()).find_map(|i| {
         let (t0, v0) = points[i];
-        let window: Vec<&(u64, u64)> = points[i..]
+        let len = points[i..]
             .iter()
             .take_while(|(t, _)| *t <= t0 + LOAD_SETTLE_MS)
-            .collect();
+            .count();
+        let window = &points[i..i + len];
         let covered = window
             .last()
             .is_some_and(|(t, _)| *t >= t0 + LOAD_SETTLE_MS);
-        (covered && window.iter().all(|(_, v)| flat(v0, *v))).then(|| {
-            (
-                i + window.len(),
-                window.iter().map(|(_, v)| *v).max().unwrap_or(v0),
-            )
-        })
+        (covered && window.iter().all(|(_, v)| flat(v0, *v)))
+            .then(|| (i + len, window.iter().map(|(_, v)| *v).max().unwrap_or(v0)))
     })?;
     // The first time the peak was reached.
     let to = points[settle_end..].iter().map(|(_, v)| *v).max()?;

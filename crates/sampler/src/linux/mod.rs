@@ -340,10 +340,8 @@ impl Backend for Linux {
                 .ok(),
             None => None,
         };
+        // A meminfo that failed leaves total_bytes 0; the sampler's core fills in the host's.
         *out = procfs::system_sample(&meminfo, &vmstat, psi.as_ref(), self.page_size);
-        if meminfo.mem_total.is_none() {
-            out.total_bytes = self.host.total_memory_bytes;
-        }
         out.stats_age = now.duration_since(read_at);
         match first {
             Some(e) => Err(e),

@@ -184,6 +184,29 @@ fn read_pages(m: &Option<Mib>) -> Result<Option<u64>> {
         .map_err(|e| os_error("sysctl vm.*", &e))
 }
 
+/// An integer sysctl (`call` names it in errors), decoded; `None` where the kernel lacks it.
+fn read_decoded<T>(
+    m: &Option<Mib>,
+    call: &'static str,
+    decode: fn(i64) -> Result<T>,
+) -> Result<Option<T>> {
+    m.as_ref()
+        .map(|m| {
+            m.read_int()
+                .map_err(|e| os_error(call, &e))
+                .and_then(decode)
+        })
+        .transpose()
+}
+
+/// The value of a read, or `None` with its error kept in `first` (the first failure wins).
+fn keep<T>(r: Result<Option<T>>, first: &mut Option<Error>) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        first.get_or_insert(e);
+        None
+    })
+}
+
 impl Backend for Macos {
     type Handle = Handle;
 
@@ -302,43 +325,40 @@ impl Backend for Macos {
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
         let now = Instant::now();
         let (slow, mut first) = self.slow_counts(now);
-        let mut ok = |r: Result<Option<u64>>| {
-            r.unwrap_or_else(|e| {
-                first.get_or_insert(e);
-                None
-            })
-        };
         let m = &self.mibs;
         let fast = FastCounters {
-            free_pages: ok(read_pages(&m.free)),
-            purgeable_pages: ok(read_pages(&m.purgeable)),
-            compressor_payload_bytes: ok(read_pages(&m.compressor_payload)),
+            free_pages: keep(read_pages(&m.free), &mut first),
+            purgeable_pages: keep(read_pages(&m.purgeable), &mut first),
+            compressor_payload_bytes: keep(read_pages(&m.compressor_payload), &mut first),
         };
-        let mut note = |e: Error| {
-            first.get_or_insert(e);
-        };
-        let free_percent = m.memorystatus_level.as_ref().and_then(|mib| {
-            mib.read_int()
-                .map_err(|e| os_error("sysctl kern.memorystatus_level", &e))
-                .and_then(darwin::decode_free_percent)
-                .map_err(&mut note)
-                .ok()
-        });
-        let pressure = m.pressure_level.as_ref().and_then(|mib| {
-            mib.read_int()
-                .map_err(|e| os_error("sysctl kern.memorystatus_vm_pressure_level", &e))
-                .and_then(darwin::decode_pressure_level)
-                .map_err(&mut note)
-                .ok()
-        });
+        let free_percent = keep(
+            read_decoded(
+                &m.memorystatus_level,
+                "sysctl kern.memorystatus_level",
+                darwin::decode_free_percent,
+            ),
+            &mut first,
+        );
+        let pressure = keep(
+            read_decoded(
+                &m.pressure_level,
+                "sysctl kern.memorystatus_vm_pressure_level",
+                darwin::decode_pressure_level,
+            ),
+            &mut first,
+        );
         // xnu reads the swap file count twice without a lock while a swap file is being
         // created, so one answer in a while does not add up: it is asked once more.
-        let swap = m.swapusage.as_ref().and_then(|mib| {
-            let read = || mib.read_swap().ok();
-            darwin::decode_swap_twice(read(), read)
-                .map_err(&mut note)
-                .ok()
-        });
+        let swap = keep(
+            m.swapusage
+                .as_ref()
+                .map(|mib| {
+                    let read = || mib.read_swap().ok();
+                    darwin::decode_swap_twice(read(), read)
+                })
+                .transpose(),
+            &mut first,
+        );
         *out = DarwinSystem {
             memsize: self.host.total_memory_bytes,
             page_size: self.page_size,
