@@ -102,14 +102,29 @@ Examples:
     /// pressure and overlap intervals shaded and runner and model events marked.
     ///
     /// The format follows the output file's extension (svg, png, html) unless --format says.
-    /// PNGs use a font built into memtide; HTML pages are self-contained, with the report.
+    /// PNGs are the SVG drawn with a font built into memtide. HTML is the viewer (see
+    /// `memtide view`): one self-contained page to zoom, point and filter, with the report.
+    /// A file memtide did not draw is never replaced without --force.
     #[command(after_help = "\
 Examples:
   memtide render trace                          writes trace/memtide.svg
   memtide render trace -o chart.png --width 2400 --height 1400
-  memtide render trace -o report.html --metric rss
+  memtide render trace -o view.html --metric rss  the viewer
   memtide render trace --from 11:25:00 --to 11:40:00 -o zoom.svg")]
     Render(RenderArgs),
+    /// Explore a trace in the browser: write the viewer (DIR/view.html unless --out says)
+    /// and open it.
+    ///
+    /// The viewer is one self-contained page that works offline: memory per process, system
+    /// memory and swap on one time axis; drag to zoom, double-click to show all, point at a
+    /// moment to see every process alive then, click an event to zoom to it. Its address can
+    /// name a moment: view.html#t=2026-05-14T09:25:20Z.
+    #[command(after_help = "\
+Examples:
+  memtide view trace
+  memtide view trace --from 11:25:00 --to 11:40:00 -o zoom.html
+  memtide view trace --no-open                  writes trace/view.html only")]
+    View(ViewArgs),
     /// Show memtide's main job on a built-in scenario: no Ollama needed.
     ///
     /// Two stand-in runners load memory the way Ollama's do when a second model loads before
@@ -174,6 +189,36 @@ struct RenderArgs {
     /// Height in pixels (320 to 8192).
     #[arg(long, default_value_t = 1000, value_parser = render::side)]
     height: u32,
+    /// Free memory (in %) under which an interval is shaded as low.
+    #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
+    low_free_percent: f64,
+    /// Replace the output even if memtide did not draw it.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct ViewArgs {
+    /// The trace directory.
+    dir: PathBuf,
+    /// Output file [default: DIR/view.html]
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Replace the output even if memtide did not write it.
+    #[arg(long)]
+    force: bool,
+    /// Write the page but do not open it.
+    #[arg(long)]
+    no_open: bool,
+    /// What the per-process panel shows.
+    #[arg(long, value_enum, default_value = "footprint")]
+    metric: render::MetricArg,
+    /// Start of the window, as for `render --from`.
+    #[arg(long, value_name = "T")]
+    from: Option<String>,
+    /// End of the window, as for `render --to`.
+    #[arg(long, value_name = "T")]
+    to: Option<String>,
     /// Free memory (in %) under which an interval is shaded as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     low_free_percent: f64,
@@ -483,7 +528,24 @@ fn main() {
                 width: a.width,
                 height: a.height,
                 low_free_percent: a.low_free_percent,
+                force: a.force,
             },
+        )
+        .and_then(|out| Ok(outln!("{}", out.display())?)),
+        Command::View(a) => render::view(
+            &a.dir,
+            render::Options2 {
+                out: a.out,
+                format: None,
+                metric: a.metric,
+                from: a.from,
+                to: a.to,
+                width: 1600,
+                height: 1000,
+                low_free_percent: a.low_free_percent,
+                force: a.force,
+            },
+            !a.no_open,
         )
         .and_then(|out| Ok(outln!("{}", out.display())?)),
     };
@@ -608,6 +670,7 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
         width: 1600,
         height: 1000,
         low_free_percent: memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT,
+        force: false,
     }
 }
 

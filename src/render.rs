@@ -31,6 +31,8 @@ pub struct Options2 {
     pub width: u32,
     pub height: u32,
     pub low_free_percent: f64,
+    /// Replace an output file memtide did not draw.
+    pub force: bool,
 }
 
 /// A time within the trace: a duration from its start (`90s`, `5m`), a UTC timestamp
@@ -107,6 +109,35 @@ fn ext_of(f: Format) -> &'static str {
     }
 }
 
+/// An output may replace a file only if memtide drew that file (a chart or page it wrote
+/// before), or with --force: any other file is the user's.
+fn check_replaceable(out: &Path, force: bool) -> Result<()> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    match std::fs::File::open(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!(
+            "cannot read {} to see whether memtide drew it: {e}",
+            out.display()
+        ),
+        Ok(f) => {
+            f.take(4096)
+                .read_to_end(&mut head)
+                .with_context(|| format!("cannot read {}", out.display()))?;
+        }
+    }
+    if out.is_dir() {
+        bail!("{} is a directory: name a file", out.display());
+    }
+    if force || memtide_render::drawn_by_memtide(&head) {
+        return Ok(());
+    }
+    bail!(
+        "{} exists and memtide did not draw it: name another file, or pass --force to replace it",
+        out.display()
+    )
+}
+
 pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
     // Options first: nothing is read before they are known to be right.
     let format = choose_format(o.out.as_deref(), o.format)?;
@@ -137,22 +168,67 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
         height: o.height,
         low_free_percent: o.low_free_percent,
     };
-    match format {
-        Format::Svg => {
-            let (svg, _) = chart::svg(&tl, &report, &opts, &clock)?;
-            std::fs::write(&out, svg).with_context(|| format!("cannot write {}", out.display()))?;
-        }
+    check_replaceable(&out, o.force)?;
+    let bytes = match format {
+        Format::Svg => chart::svg(&tl, &report, &opts, &clock)?.0.into_bytes(),
         Format::Png => {
-            chart::png(&out, &tl, &report, &opts, &clock)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            let (svg, _) = chart::svg(&tl, &report, &opts, &clock)?;
+            chart::rasterize(&svg, opts.width, opts.height)?
         }
-        Format::Html => {
-            let page = html::page(&tl, &report, &opts, &clock)?;
-            std::fs::write(&out, page)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+        Format::Html => html::page(&tl, &report, &opts, &clock)?.into_bytes(),
+    };
+    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(out)
+}
+
+/// `memtide view`: the viewer written (to `DIR/view.html` unless `--out` says) and opened in
+/// the default browser.
+pub fn view(dir: &Path, mut o: Options2, open: bool) -> Result<PathBuf> {
+    if o.out.is_none() {
+        o.out = Some(dir.join("view.html"));
+    }
+    if let Some(f) = o.format.filter(|f| *f != Format::Html) {
+        bail!("memtide view writes HTML, not {}", ext_of(f));
+    }
+    o.format = Some(Format::Html);
+    let out = run(dir, o)?;
+    if open {
+        if let Err(e) = open_in_browser(&out) {
+            eprintln!(
+                "memtide: could not open a browser ({e:#}); open {} yourself",
+                out.display()
+            );
         }
     }
     Ok(out)
+}
+
+/// Opens a file with the desktop's default application: `open` on macOS, `xdg-open`
+/// elsewhere (it follows $BROWSER and the desktop's choice), `start` on Windows. By hand: a
+/// crate for it would bring D-Bus bindings on Linux for one command line.
+fn open_in_browser(path: &Path) -> Result<()> {
+    let path = std::fs::canonicalize(path)?;
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("{name} did not start"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

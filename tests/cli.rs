@@ -1138,6 +1138,91 @@ fn render_writes_svg_png_and_html_and_escapes_command_lines() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither a duration"));
 }
 
+#[test]
+fn render_and_view_never_replace_a_file_memtide_did_not_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    copy_dir(&seed_path("tests/fixtures/trace-imported"), &trace);
+    let ok = |o: &Output| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // `view` writes the viewer into the trace and, asked not to, opens nothing.
+    let o = memtide()
+        .arg("view")
+        .arg(&trace)
+        .arg("--no-open")
+        .output()
+        .unwrap();
+    ok(&o);
+    let page = trace.join("view.html");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        page.display().to_string()
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"memtide-data\"") && html.contains("uPlot"));
+    // Its own page is drawn again in place.
+    ok(&memtide()
+        .arg("view")
+        .arg(&trace)
+        .arg("--no-open")
+        .output()
+        .unwrap());
+    // A user's files are not replaced, whatever their kind, unless --force says so.
+    for name in ["notes.svg", "photo.png", "index.html"] {
+        let theirs = dir.path().join(name);
+        std::fs::write(&theirs, "mine").unwrap();
+        let o = memtide()
+            .arg("render")
+            .arg(&trace)
+            .arg("-o")
+            .arg(&theirs)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(name)
+                && err.contains("memtide did not draw it")
+                && err.contains("--force"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "mine");
+        // A chart memtide drew may be drawn again; --force replaces the user's file.
+        ok(&memtide()
+            .arg("render")
+            .arg(&trace)
+            .arg("-o")
+            .arg(&theirs)
+            .arg("--force")
+            .output()
+            .unwrap());
+        ok(&memtide()
+            .arg("render")
+            .arg(&trace)
+            .arg("-o")
+            .arg(&theirs)
+            .output()
+            .unwrap());
+        assert!(memtide_render::drawn_by_memtide(
+            &std::fs::read(&theirs).unwrap()
+        ));
+    }
+    let theirs = dir.path().join("page.html");
+    std::fs::write(&theirs, "<html>my page</html>").unwrap();
+    let o = memtide()
+        .arg("view")
+        .arg(&trace)
+        .arg("--no-open")
+        .arg("-o")
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "<html>my page</html>"
+    );
+}
+
 /// Every command in the README's `sh` blocks, run as written, in order, in a scratch directory
 /// holding a copy of `tests/fixtures` (which the import example names). `cargo run --release --`
 /// and `./target/release/memtide` run this build's binary; `cargo test` and `cargo build` are

@@ -8,21 +8,14 @@ use crate::format_bytes;
 use crate::report::Clock;
 use memtide_model::events::EventKind;
 use memtide_model::report::Report;
-use memtide_model::runner::Role;
 use memtide_model::timeline::{Series, Timeline};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
-/// What the top panel shows per process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    /// Footprint (Activity Monitor's "Memory"; RSS where the trace has no footprint).
-    Footprint,
-    /// Resident set size.
-    Rss,
-}
+pub use crate::series::Metric;
 
 /// How to draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,45 +92,48 @@ pub struct Band {
     pub depth: usize,
 }
 
-/// What was drawn: the legend's entries, bands and markers (for tests and the HTML page).
+/// A vertical marker: what happened, when, and its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// `runner start`, `runner exit`, `model load` or `model unload`.
+    pub kind: &'static str,
+    /// When, ms.
+    pub t_ms: u64,
+    /// `load llama3.2:3b`, `start 61864`, `exit 61864`, `unload llama3.2:3b`.
+    pub label: String,
+}
+
+/// What was drawn: the legend's entries, bands, markers and colours (for tests and callers).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Drawn {
     /// The chart's title.
     pub title: String,
     /// Legend entries of the top panel.
     pub process_series: Vec<String>,
-    /// Legend entries of the bottom panel.
+    /// Legend entries of the system panel.
     pub system_series: Vec<String>,
+    /// Legend entries of the swap strip.
+    pub swap_series: Vec<String>,
     /// Shaded intervals.
     pub bands: Vec<Band>,
     /// Markers: kind and time.
     pub markers: Vec<(&'static str, u64)>,
+    /// The marker labels drawn; the others were left out where they would have collided.
+    pub labels: Vec<String>,
+    /// How many marker labels were left out.
+    pub labels_hidden: usize,
+    /// The top of the swap strip's axis, bytes (`None` without swap readings).
+    pub swap_axis_max_bytes: Option<f64>,
+    /// Every colour used and what it means: `("series", "available", "#111111")`,
+    /// `("marker", "runner exit", …)`, `("band", "overlap", …)`.
+    pub colors: Vec<(&'static str, String, String)>,
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// Strong colours that stay apart from each other and from the bands.
-const RUNNER_COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(148, 103, 189),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(214, 39, 40),
-    RGBColor(23, 190, 207),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-];
-
-/// Muted colours for serve, clients and other helpers.
-const HELPER_COLORS: [RGBColor; 4] = [
-    RGBColor(120, 120, 120),
-    RGBColor(170, 150, 90),
-    RGBColor(110, 140, 170),
-    RGBColor(160, 120, 150),
-];
 const FONT: &str = "sans-serif";
 
-/// Registers the embedded DejaVu Sans with plotters, once: PNGs need no system font.
+/// Registers the embedded DejaVu Sans with plotters, once: text is measured with the font
+/// it is drawn with.
 fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -147,22 +143,27 @@ fn register_fonts() {
     });
 }
 
+fn rgb(hex: &str) -> RGBColor {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+    RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
+}
+
 /// Tick spacing for a span: the first step from a list of round durations that gives at most
-/// about eight ticks, from 1 s up to a day.
-fn tick_step_ms(span_ms: u64) -> u64 {
+/// `most` ticks, from 1 s up to a day.
+fn tick_step_ms(span_ms: u64, most: u64) -> u64 {
     const STEPS_S: [u64; 18] = [
         1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
     ];
     STEPS_S
         .iter()
         .map(|s| s * 1000)
-        .find(|&s| span_ms / s <= 8)
+        .find(|&s| span_ms / s <= most)
         .unwrap_or(86_400_000)
 }
 
 /// Tick positions on wall-clock multiples of the step, in local time.
-fn ticks(tl: &Timeline, clock: &Clock, from: u64, to: u64) -> Vec<i64> {
-    let step = tick_step_ms(to - from) as i64;
+fn ticks(tl: &Timeline, clock: &Clock, from: u64, to: u64, most: u64) -> Vec<i64> {
+    let step = tick_step_ms(to - from, most) as i64;
     let Some(start) = tl.wall(from) else {
         return vec![from as i64, to as i64];
     };
@@ -188,21 +189,8 @@ fn label_format(span_ms: u64) -> &'static str {
     }
 }
 
-fn process_label(p: &memtide_model::events::ProcessReport) -> String {
-    match &p.role {
-        Role::Runner { .. } => format!(
-            "{} {} (pid {})",
-            p.name,
-            p.model.as_deref().unwrap_or("model unknown"),
-            p.pid
-        ),
-        Role::Other => format!("{} (pid {})", p.name, p.pid),
-        role => format!("{} (pid {})", role.label(), p.pid),
-    }
-}
-
 /// The shaded intervals of a report.
-fn bands(report: &Report) -> Vec<Band> {
+pub(crate) fn bands(report: &Report) -> Vec<Band> {
     report
         .events
         .iter()
@@ -234,46 +222,79 @@ fn bands(report: &Report) -> Vec<Band> {
         .collect()
 }
 
-fn band_color(kind: &str, depth: usize) -> RGBAColor {
+/// The colour of each kind of band; none is a series' or a marker's colour.
+fn band_hex(kind: &str) -> &'static str {
     match kind {
-        "low memory" => RGBColor(220, 40, 40).mix(0.12),
-        "pressure warning" => RGBColor(240, 160, 0).mix(0.18),
-        "pressure critical" => RGBColor(200, 0, 0).mix(0.28),
-        // Two runners: light; each more, darker, up to a shade that still shows the lines.
-        _ => RGBColor(110, 60, 200).mix((0.14 + 0.03 * depth.saturating_sub(2) as f64).min(0.38)),
+        "low memory" => "#e41a1c",
+        "pressure warning" => "#ffb000",
+        "pressure critical" => "#b30000",
+        _ => "#6a5acd",
     }
 }
 
-fn markers(report: &Report) -> Vec<(&'static str, u64)> {
+fn band_color(kind: &str, depth: usize) -> RGBAColor {
+    let c = rgb(band_hex(kind));
+    match kind {
+        "low memory" => c.mix(0.10),
+        "pressure warning" => c.mix(0.16),
+        "pressure critical" => c.mix(0.22),
+        // Two runners: light; each more, darker, up to a shade that still shows the lines.
+        _ => c.mix((0.13 + 0.03 * depth.saturating_sub(2) as f64).min(0.36)),
+    }
+}
+
+pub(crate) fn markers(report: &Report) -> Vec<Marker> {
     report
         .events
         .iter()
         .filter_map(|e| {
-            let kind = match &e.kind {
+            let (kind, label) = match &e.kind {
                 // One already running when recording began did not start then.
                 EventKind::RunnerStart {
                     before_recording: false,
+                    runner,
                     ..
-                } => "runner start",
-                EventKind::RunnerExit { .. } => "runner exit",
+                } => ("runner start", format!("start {}", runner.pid)),
+                EventKind::RunnerExit { runner, .. } => {
+                    ("runner exit", format!("exit {}", runner.pid))
+                }
                 EventKind::ModelLoad {
                     before_recording: false,
-                    ..
-                } => "model load",
-                EventKind::ModelUnload { .. } => "model unload",
+                    model,
+                } => ("model load", format!("load {}", model.name)),
+                EventKind::ModelUnload { name, .. } => ("model unload", format!("unload {name}")),
                 _ => return None,
             };
-            Some((kind, e.t_ms))
+            Some(Marker {
+                kind,
+                t_ms: e.t_ms,
+                label,
+            })
         })
         .collect()
 }
 
-fn marker_style(kind: &str) -> ShapeStyle {
+/// Marker colours: neutral slates that no series uses; the line's style tells the kinds
+/// apart.
+fn marker_hex(kind: &str) -> &'static str {
     match kind {
-        "runner start" => RGBColor(0, 140, 60).stroke_width(2),
-        "runner exit" => RGBColor(200, 30, 30).stroke_width(2),
-        "model load" => RGBColor(30, 90, 200).mix(0.8).stroke_width(1),
-        _ => RGBColor(120, 120, 120).mix(0.8).stroke_width(1),
+        "runner start" | "runner exit" => "#2f3b4c",
+        _ => "#6b7a90",
+    }
+}
+
+/// The dash of a marker: solid for a start or a load, dashed for an exit or an unload.
+fn marker_dashed(kind: &str) -> bool {
+    matches!(kind, "runner exit" | "model unload")
+}
+
+/// Which labels win when they collide: loads name the model, so they go first.
+fn marker_rank(kind: &str) -> u8 {
+    match kind {
+        "model load" => 0,
+        "runner start" => 1,
+        "runner exit" => 2,
+        _ => 3,
     }
 }
 
@@ -305,7 +326,243 @@ fn scaled(s: &Series, unit: f64) -> Series {
     }
 }
 
-/// Draws the chart of `tl` (with the events of `report`) on `root`.
+fn in_window(s: &Series, from: u64, to: u64) -> Series {
+    Series {
+        t_ms: s.t_ms.clone(),
+        values: s
+            .t_ms
+            .iter()
+            .zip(&s.values)
+            .map(|(t, v)| if (from..=to).contains(t) { *v } else { None })
+            .collect(),
+    }
+}
+
+/// The OS as a person names it, with its release: `macOS 14.5`, `Linux 6.8.0`.
+pub(crate) fn os_words(tl: &Timeline) -> String {
+    let name = match tl.meta.os.as_str() {
+        "macos" => "macOS",
+        "linux" => "Linux",
+        "windows" => "Windows",
+        "freebsd" => "FreeBSD",
+        other => other,
+    };
+    let words = [Some(name), tl.meta.os_version.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty() && *s != "unknown")
+        .collect::<Vec<_>>()
+        .join(" ");
+    crate::escape_control(&words).into_owned()
+}
+
+/// Sizes that follow the chart's: fonts and gaps scale with the smaller of the two ratios to
+/// 1600×1000, never below what stays readable.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    title: f64,
+    tick: f64,
+    legend: f64,
+    label: f64,
+    pad: i32,
+}
+
+impl Layout {
+    fn new(width: u32, height: u32) -> Layout {
+        let s = (width as f64 / 1600.0).min(height as f64 / 1000.0);
+        Layout {
+            title: (22.0 * s).max(13.0),
+            tick: (13.0 * s).max(10.0),
+            legend: (13.0 * s).max(9.5),
+            label: (12.0 * s).max(9.5),
+            pad: (14.0 * s).max(6.0) as i32,
+        }
+    }
+}
+
+fn font(size: f64) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Normal)
+}
+
+fn bold(size: f64) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Bold)
+}
+
+/// A legend entry: a swatch and its text.
+struct Entry {
+    text: String,
+    swatch: Swatch,
+}
+
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(RGBColor, u32, bool),
+    Fill(RGBAColor),
+}
+
+fn draw_swatch<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    swatch: Swatch,
+    x: i32,
+    y: i32,
+    w: i32,
+) -> Result<(), RenderError> {
+    match swatch {
+        Swatch::Line(c, width, dashed) => {
+            if dashed {
+                let dash = (w / 4).max(2);
+                let mut x0 = x;
+                while x0 < x + w {
+                    root.draw(&PathElement::new(
+                        vec![(x0, y), ((x0 + dash).min(x + w), y)],
+                        c.stroke_width(width),
+                    ))
+                    .map_err(draw_err)?;
+                    x0 += dash * 2;
+                }
+            } else {
+                root.draw(&PathElement::new(
+                    vec![(x, y), (x + w, y)],
+                    c.stroke_width(width),
+                ))
+                .map_err(draw_err)?;
+            }
+        }
+        Swatch::Fill(c) => {
+            let h = (w / 3).max(4);
+            root.draw(&Rectangle::new([(x, y - h), (x + w, y + h)], c.filled()))
+                .map_err(draw_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Text cut to fit `max_w` pixels, with an ellipsis where it was cut.
+fn fit<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+    f: &FontDesc<'_>,
+    max_w: i32,
+) -> String {
+    let width = |s: &str| {
+        root.estimate_text_size(s, &TextStyle::from(f.clone()))
+            .map_or(0, |(w, _)| w as i32)
+    };
+    if width(text) <= max_w {
+        return text.to_owned();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let s: String = chars[..mid].iter().collect::<String>() + "…";
+        if width(&s) <= max_w {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    chars[..lo].iter().collect::<String>() + "…"
+}
+
+/// Text in at most two lines of `max_w` pixels: broken after a comma or at a space, the
+/// second line cut with an ellipsis if it is still too long.
+fn wrap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+    f: &FontDesc<'_>,
+    max_w: i32,
+) -> Vec<String> {
+    let width = |s: &str| {
+        root.estimate_text_size(s, &TextStyle::from(f.clone()))
+            .map_or(0, |(w, _)| w as i32)
+    };
+    if width(text) <= max_w {
+        return vec![text.to_owned()];
+    }
+    let breaks: Vec<usize> = text
+        .char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .map(|(i, _)| i)
+        .collect();
+    // The last break that fits, preferring one right after a comma.
+    let fitting: Vec<usize> = breaks
+        .iter()
+        .copied()
+        .filter(|&i| width(&text[..i]) <= max_w)
+        .collect();
+    let cut = fitting
+        .iter()
+        .rev()
+        .find(|&&i| text[..i].ends_with(','))
+        .or(fitting.last())
+        .copied();
+    match cut {
+        Some(i) => vec![
+            text[..i].to_owned(),
+            fit(root, text[i..].trim_start(), f, max_w),
+        ],
+        None => vec![fit(root, text, f, max_w)],
+    }
+}
+
+/// A panel's legend, in its own column right of the plot: a heading, then one entry per
+/// line, each wrapped to two lines where it is too long. Entries that do not fit the
+/// column's height are counted in a last line.
+#[allow(clippy::too_many_arguments)]
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    l: &Layout,
+    x: i32,
+    y: i32,
+    width: i32,
+    height: i32,
+    heading: &str,
+    entries: &[Entry],
+) -> Result<(), RenderError> {
+    let step = (l.legend * 1.4) as i32;
+    let text_style = |f: FontDesc<'static>| {
+        TextStyle::from(f)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center))
+    };
+    let mut cy = y + step / 2;
+    for line in wrap(root, heading, &bold(l.legend), width) {
+        root.draw(&Text::new(line, (x, cy), text_style(bold(l.legend))))
+            .map_err(draw_err)?;
+        cy += step;
+    }
+    cy += step / 6;
+    let swatch_w = (l.legend * 1.6) as i32;
+    let text_x = x + swatch_w + 6;
+    let bottom = y + height - step / 2;
+    for (i, e) in entries.iter().enumerate() {
+        let lines = wrap(root, &e.text, &font(l.legend), width - swatch_w - 6);
+        let last_y = cy + step * (lines.len() as i32 - 1);
+        let more_needed = i + 1 < entries.len();
+        // Room for this entry, and for the "and N more" line if others follow.
+        if last_y + if more_needed { step } else { 0 } > bottom {
+            root.draw(&Text::new(
+                format!("and {} more", entries.len() - i),
+                (text_x, cy),
+                text_style(font(l.legend)),
+            ))
+            .map_err(draw_err)?;
+            break;
+        }
+        draw_swatch(root, e.swatch, x, cy, swatch_w)?;
+        for line in lines {
+            root.draw(&Text::new(line, (text_x, cy), text_style(font(l.legend))))
+                .map_err(draw_err)?;
+            cy += step;
+        }
+    }
+    Ok(())
+}
+
+/// Draws the chart of `tl` (with the events of `report`) on `root`: a title, a key to the
+/// bands and markers, the marker labels, then three panels on one time axis (memory per
+/// process, system memory, swap used), each with its legend in a column on its right.
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     tl: &Timeline,
@@ -326,18 +583,45 @@ pub fn draw<DB: DrawingBackend>(
             "the window starts after the last sample".into(),
         ));
     }
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let l = Layout::new(w as u32, h as u32);
     let span = to - from;
-    let columns = opts.width as usize;
     let fmt_str = label_format(span);
     let x_label = |t: &i64| {
         tl.wall((*t).max(0) as u64)
             .map(|w| clock.format(w, fmt_str))
             .unwrap_or_default()
     };
-    let key = ticks(tl, clock, from, to);
+    root.fill(&WHITE).map_err(draw_err)?;
+
+    // Geometry: rows from the top, and columns shared by every panel so that their time axes
+    // line up.
+    let title_h = (l.title * 1.8) as i32;
+    let key_h = (l.legend * 1.9) as i32;
+    let lane_h = (l.label * 1.4) as i32;
+    let lanes_h = lane_h * 2 + 4;
+    let x_axis_h = (l.tick * 3.3) as i32;
+    let legend_w = (w as f64 * 0.27).clamp(210.0, 440.0) as i32;
+    let left_w = (l.tick * 4.6) as i32;
+    let right_w = (l.tick * 4.4) as i32;
+    let plot_x0 = l.pad + left_w;
+    let plot_x1 = w - legend_w - right_w;
+    let legend_x = w - legend_w + l.pad / 2;
+    let legend_width = legend_w - l.pad;
+    let panels_h = h - title_h - key_h - lanes_h - x_axis_h - l.pad / 2;
+    let top_h = panels_h * 46 / 100;
+    let sys_h = panels_h * 34 / 100;
+    let swap_h = panels_h - top_h - sys_h + x_axis_h;
+    let y_top = title_h + key_h + lanes_h;
+    let y_sys = y_top + top_h;
+    let y_swap = y_sys + sys_h;
+    // Ticks: about one per 110 pixels of plot.
+    let most = ((plot_x1 - plot_x0) / 110).max(3) as u64;
+    let key = ticks(tl, clock, from, to, most);
     let x_range = || (from as i64..to as i64).with_key_points(key.clone());
 
-    root.fill(&WHITE).map_err(draw_err)?;
+    // The title, shortened rather than clipped.
     let start_utc = tl
         .system
         .iter()
@@ -351,67 +635,106 @@ pub fn draw<DB: DrawingBackend>(
         .find(|r| r.t_ms <= to)
         .map(|r| r.time_utc.clone())
         .unwrap_or_default();
-    let os = [Some(tl.meta.os.as_str()), tl.meta.os_version.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty() && *s != "unknown")
-        .collect::<Vec<_>>()
-        .join(" ");
-    let os = crate::escape_control(&os);
-    let title = format!(
-        "memtide: {} RAM{} — {} to {} ({})",
-        format_bytes(tl.meta.total_memory_bytes),
-        if os.is_empty() {
-            String::new()
-        } else {
-            format!(", {os}")
-        },
+    let os = os_words(tl);
+    let when = format!(
+        "{} to {} ({})",
         clock.date_time(&start_utc),
         clock.date_time(&end_utc),
         clock.offset(&start_utc)
     );
-    let area = root
-        .titled(&title, (FONT, 22).into_font().style(FontStyle::Bold))
-        .map_err(draw_err)?;
-    let (top_area, bottom_area) = area.split_vertically(area.dim_in_pixel().1 * 55 / 100);
+    let ram = format!("{} RAM", format_bytes(tl.meta.total_memory_bytes));
+    let title = if os.is_empty() {
+        format!("memtide: {ram} — {when}")
+    } else {
+        format!("memtide: {ram}, {os} — {when}")
+    };
+    let title_font = bold(l.title);
+    let shown_title = fit(root, &title, &title_font, w - 2 * l.pad);
+    root.draw(&Text::new(
+        shown_title,
+        (w / 2, title_h / 2 + 2),
+        TextStyle::from(title_font)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))
+    .map_err(draw_err)?;
+
     let band_list: Vec<Band> = bands(report)
         .into_iter()
         .filter(|b| b.end_ms >= from && b.start_ms <= to)
         .collect();
-    let marker_list: Vec<(&'static str, u64)> = markers(report)
+    let marker_list: Vec<Marker> = markers(report)
         .into_iter()
-        .filter(|(_, t)| *t >= from && *t <= to)
+        .filter(|m| m.t_ms >= from && m.t_ms <= to)
         .collect();
     let mut drawn = Drawn {
         title: title.clone(),
         bands: band_list.clone(),
-        markers: marker_list.clone(),
+        markers: marker_list.iter().map(|m| (m.kind, m.t_ms)).collect(),
         ..Drawn::default()
     };
 
-    // Top panel: one line per process.
-    let interval = tl.interval_ms();
-    let mut lines: Vec<(String, Series, bool, f64)> = Vec::new();
-    for (p, timeline) in report.processes.iter().zip(&tl.processes) {
-        let series = match opts.metric {
-            Metric::Footprint => timeline.footprint(interval),
-            Metric::Rss => timeline.rss(interval),
-        };
-        let Some((_, max)) = Series {
-            t_ms: series.t_ms.clone(),
-            values: series
-                .t_ms
-                .iter()
-                .zip(&series.values)
-                .map(|(t, v)| if *t >= from && *t <= to { *v } else { None })
-                .collect(),
+    // The key: one entry per kind of band and marker present, in a row under the title.
+    let mut key_entries: Vec<Entry> = Vec::new();
+    for b in &band_list {
+        if !key_entries.iter().any(|e| e.text == b.kind) {
+            key_entries.push(Entry {
+                text: b.kind.to_owned(),
+                swatch: Swatch::Fill(band_color(b.kind, 2)),
+            });
+            drawn
+                .colors
+                .push(("band", b.kind.to_owned(), band_hex(b.kind).to_owned()));
         }
-        .max() else {
-            continue;
-        };
-        lines.push((process_label(p), series, p.role.is_model_runner(), max));
     }
-    let top_bytes = lines.iter().map(|l| l.3).fold(0.0, f64::max);
+    for m in &marker_list {
+        if !key_entries.iter().any(|e| e.text == m.kind) {
+            key_entries.push(Entry {
+                text: m.kind.to_owned(),
+                swatch: Swatch::Line(rgb(marker_hex(m.kind)), 2, marker_dashed(m.kind)),
+            });
+            drawn
+                .colors
+                .push(("marker", m.kind.to_owned(), marker_hex(m.kind).to_owned()));
+        }
+    }
+    {
+        let swatch_w = (l.legend * 1.6) as i32;
+        let cy = title_h + key_h / 2;
+        let mut x = plot_x0;
+        for e in &key_entries {
+            let tw = root
+                .estimate_text_size(&e.text, &TextStyle::from(font(l.legend)))
+                .map_or(0, |(tw, _)| tw as i32);
+            if x + swatch_w + 6 + tw > w - l.pad {
+                break;
+            }
+            draw_swatch(root, e.swatch, x, cy, swatch_w)?;
+            root.draw(&Text::new(
+                e.text.clone(),
+                (x + swatch_w + 6, cy),
+                TextStyle::from(font(l.legend))
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(draw_err)?;
+            x += swatch_w + 6 + tw + (l.legend * 1.5) as i32;
+        }
+    }
+
+    // Top panel: one line per process, the rest summed.
+    let procs = crate::series::processes(tl, report, opts.metric, from, to);
+    let others_peak = procs
+        .others
+        .as_ref()
+        .and_then(|s| in_window(s, from, to).max())
+        .map(|(_, v)| v);
+    let top_bytes = procs
+        .shown
+        .iter()
+        .map(|p| p.peak)
+        .chain(others_peak)
+        .fold(0.0, f64::max);
     let (top_unit, top_unit_name) = unit_for(top_bytes);
     let top_max = if top_bytes > 0.0 {
         top_bytes / top_unit * 1.1
@@ -424,196 +747,403 @@ pub fn draw<DB: DrawingBackend>(
         .any(|p| p.rows.iter().any(|r| r.footprint_bytes.is_some()));
     let metric_name = match opts.metric {
         Metric::Footprint if has_footprint => "footprint",
-        Metric::Footprint => "RSS: this trace has no footprint",
+        Metric::Footprint => "RSS: no footprint in this trace",
         Metric::Rss => "RSS",
     };
+    let columns = (plot_x1 - plot_x0).max(1) as usize;
+    let panel = |y0: i32, height: i32| root.clone().shrink((0, y0), (w - legend_w, height.max(10)));
+    let top_area = panel(y_top, top_h);
     let mut top = ChartBuilder::on(&top_area)
-        .margin(12)
-        .x_label_area_size(28)
-        .y_label_area_size(64)
-        .right_y_label_area_size(64)
-        .caption(format!("Memory per process ({metric_name})"), (FONT, 17))
+        .margin_left(l.pad)
+        .margin_top(2)
+        .margin_bottom(4)
+        .margin_right(right_w)
+        .y_label_area_size(left_w)
         .build_cartesian_2d(x_range(), 0f64..top_max)
         .map_err(draw_err)?;
-    top.configure_mesh()
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&|v| tick_label(*v, top_max))
-        .y_desc(top_unit_name)
-        .label_style((FONT, 13))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(draw_err)?;
+    mesh(&mut top, &l, &x_label, top_max, top_unit_name, false, None)?;
     draw_bands(&mut top, &band_list, top_max)?;
     draw_markers(&mut top, &marker_list, top_max)?;
-    // Helpers first, so that runners are drawn over them.
-    let mut order: Vec<usize> = (0..lines.len()).collect();
-    order.sort_by_key(|&i| lines[i].2);
-    let (mut runners_seen, mut helpers_seen) = (0, 0);
-    for &i in &order {
-        let (label, series, runner, max) = &lines[i];
-        // Runners take strong, distinct colours; helpers thin, muted ones.
-        let style = if *runner {
-            runners_seen += 1;
-            RUNNER_COLORS[(runners_seen - 1) % RUNNER_COLORS.len()].stroke_width(3)
-        } else {
-            helpers_seen += 1;
-            HELPER_COLORS[(helpers_seen - 1) % HELPER_COLORS.len()].stroke_width(1)
-        };
-        let legend = format!("{label}, max {}", format_bytes(*max as u64));
-        let mut anno = None;
-        for seg in decimate::segments(&scaled(series, top_unit), from, to, columns) {
-            let a = top
-                .draw_series(LineSeries::new(
-                    seg.into_iter().map(|(t, v)| (t as i64, v)),
-                    style,
-                ))
-                .map_err(draw_err)?;
-            if anno.is_none() {
-                anno = Some(());
-                a.label(legend.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-            }
-        }
+    let mut entries = Vec::new();
+    // Muted helpers and the others first, so that the runners are drawn over them.
+    if let Some(others) = &procs.others {
+        let style = rgb(crate::series::OTHERS_COLOR).stroke_width(2);
+        let legend = format!(
+            "{} other processes (summed), max {}",
+            procs.rest.len(),
+            format_bytes(others_peak.unwrap_or(0.0) as u64)
+        );
+        draw_line(&mut top, others, top_unit, from, to, columns, style, true)?;
+        entries.push(Entry {
+            text: legend.clone(),
+            swatch: Swatch::Line(rgb(crate::series::OTHERS_COLOR), 2, true),
+        });
+        drawn.colors.push((
+            "series",
+            "other processes".into(),
+            crate::series::OTHERS_COLOR.into(),
+        ));
         drawn.process_series.push(legend);
     }
-    legend_kinds(&mut top, &band_list, &marker_list)?;
-    top.configure_series_labels()
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw_err)?;
+    let mut order: Vec<&crate::series::ProcessLine> = procs.shown.iter().collect();
+    order.sort_by_key(|p| p.runner);
+    for p in order {
+        let width = if p.runner { 3 } else { 2 };
+        let style = rgb(p.color).stroke_width(width);
+        draw_line(
+            &mut top, &p.series, top_unit, from, to, columns, style, false,
+        )?;
+        drawn
+            .colors
+            .push(("series", p.label.clone(), p.color.to_owned()));
+    }
+    // The legend lists them as they rank: runners by peak, then helpers, then the rest.
+    for p in &procs.shown {
+        let legend = format!("{}, max {}", p.label, format_bytes(p.peak as u64));
+        entries.insert(
+            entries.len() - usize::from(procs.others.is_some()),
+            Entry {
+                text: legend.clone(),
+                swatch: Swatch::Line(rgb(p.color), if p.runner { 3 } else { 2 }, false),
+            },
+        );
+        drawn.process_series.insert(
+            drawn.process_series.len() - usize::from(procs.others.is_some()),
+            legend,
+        );
+    }
+    draw_legend(
+        root,
+        &l,
+        legend_x,
+        y_top,
+        legend_width,
+        top_h,
+        &format!("Memory per process ({metric_name})"),
+        &entries,
+    )?;
+    let (top_px, top_py) = top.plotting_area().get_pixel_range();
 
-    // Bottom panel: the system, free % on the right.
+    // Marker labels, in two lanes above the top panel; a label that would touch another is
+    // left out, the model loads placed first.
+    {
+        let px = |t: u64| {
+            top_px.start
+                + ((t.saturating_sub(from)) as f64 / span.max(1) as f64
+                    * (top_px.end - top_px.start) as f64) as i32
+        };
+        let mut lanes: [Vec<(i32, i32)>; 2] = [Vec::new(), Vec::new()];
+        let mut order: Vec<&Marker> = marker_list.iter().collect();
+        order.sort_by_key(|m| (marker_rank(m.kind), m.t_ms));
+        let label_font = font(l.label);
+        let gap = (l.label * 0.6) as i32;
+        let lanes_top = title_h + key_h;
+        for m in order {
+            let x = px(m.t_ms);
+            let tw = root
+                .estimate_text_size(&m.label, &TextStyle::from(label_font.clone()))
+                .map_or(0, |(tw, _)| tw as i32);
+            // Right of its line, or left of it near the plot's right edge.
+            let (x0, x1) = if x + 3 + tw <= top_px.end + right_w {
+                (x + 3, x + 3 + tw)
+            } else {
+                (x - 3 - tw, x - 3)
+            };
+            let free =
+                |lane: &Vec<(i32, i32)>| lane.iter().all(|&(a, b)| x1 + gap < a || x0 > b + gap);
+            let Some(i) = (0..2).find(|&i| free(&lanes[i])) else {
+                drawn.labels_hidden += 1;
+                continue;
+            };
+            lanes[i].push((x0, x1));
+            let cy = lanes_top + lane_h * i as i32 + lane_h / 2 + 2;
+            let c = rgb(marker_hex(m.kind));
+            root.draw(&PathElement::new(
+                vec![(x, cy - lane_h / 2), (x, top_py.start)],
+                c.stroke_width(1),
+            ))
+            .map_err(draw_err)?;
+            root.draw(&Text::new(
+                m.label.clone(),
+                (x0, cy),
+                TextStyle::from(label_font.clone())
+                    .color(&c)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(draw_err)?;
+            drawn.labels.push(m.label.clone());
+        }
+    }
+
+    // System panel: available memory (with free % on the right where the trace has it, 100 %
+    // at total RAM), wired, compressor, and the reference lines.
     let total_bytes = tl.meta.total_memory_bytes as f64;
     // A GPU wired limit of 0 is the system's default, which the trace does not know: no line.
     let gpu_limit = tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0);
     let sys = |f: fn(&memtide_model::trace::SystemRow) -> Option<u64>| {
         tl.system_series(move |r| f(r).map(|v| v as f64))
     };
-    let system: Vec<(&str, Series, RGBColor)> = vec![
-        ("wired", sys(|r| r.wired_bytes), RGBColor(120, 60, 160)),
-        (
-            "compressor",
-            sys(|r| r.compressor_bytes),
-            RGBColor(230, 120, 0),
-        ),
-        (
-            "swap used",
-            sys(|r| r.swap_used_bytes),
-            RGBColor(200, 30, 30),
-        ),
-        ("free", sys(|r| r.free_bytes), RGBColor(0, 140, 60)),
-    ];
-    let bottom_bytes = system
-        .iter()
-        .filter_map(|(_, s, _)| s.max().map(|m| m.1))
+    let available = crate::series::available(tl);
+    let wired = sys(|r| r.wired_bytes);
+    let compressor = sys(|r| r.compressor_bytes);
+    let sys_bytes = [&wired, &compressor]
+        .into_iter()
+        .chain(available.as_ref().map(|a| &a.series))
+        .filter_map(|s| in_window(s, from, to).max().map(|m| m.1))
         .fold(total_bytes, f64::max)
         .max(gpu_limit.unwrap_or(0) as f64)
         .max(1.0);
-    let (bottom_unit, bottom_unit_name) = unit_for(bottom_bytes);
-    let bottom_max = bottom_bytes / bottom_unit * 1.05;
-    let total_scaled = total_bytes / bottom_unit;
-    let mut bottom = ChartBuilder::on(&bottom_area)
-        .margin(12)
-        .x_label_area_size(28)
-        .y_label_area_size(64)
-        .right_y_label_area_size(64)
-        .caption("System memory", (FONT, 17))
-        .build_cartesian_2d(x_range(), 0f64..bottom_max)
+    let (sys_unit, sys_unit_name) = unit_for(sys_bytes);
+    let sys_max = sys_bytes / sys_unit * 1.06;
+    let percent = crate::series::has_free_percent(tl) && total_bytes > 0.0;
+    let sys_area = panel(y_sys, sys_h);
+    let mut builder = ChartBuilder::on(&sys_area);
+    builder
+        .margin_left(l.pad)
+        .margin_top(6)
+        .margin_bottom(4)
+        .y_label_area_size(left_w);
+    // A right axis only for free %: an axis that repeats the left one says nothing.
+    if percent {
+        builder.right_y_label_area_size(right_w);
+    } else {
+        builder.margin_right(right_w);
+    }
+    let mut system = builder
+        .build_cartesian_2d(x_range(), 0f64..sys_max)
         .map_err(draw_err)?
-        .set_secondary_coord(x_range(), 0f64..100f64);
-    bottom
-        .configure_mesh()
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&|v| tick_label(*v, bottom_max))
-        .y_desc(bottom_unit_name)
-        .x_desc(format!("local time ({})", clock.offset(&start_utc)))
-        .label_style((FONT, 13))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(draw_err)?;
-    bottom
-        .configure_secondary_axes()
-        .y_desc("free %")
-        .label_style((FONT, 13))
-        .draw()
-        .map_err(draw_err)?;
-    draw_bands(&mut bottom, &band_list, bottom_max)?;
-    draw_markers(&mut bottom, &marker_list, bottom_max)?;
-    // Reference lines: what the machine has, and what the GPU may wire.
-    let mut references = Vec::new();
-    if total_scaled > 0.0 {
+        // 100 % of free memory is all of RAM: the available line reads on both axes.
+        .set_secondary_coord(
+            x_range(),
+            0f64..sys_max * sys_unit / total_bytes.max(1.0) * 100.0,
+        );
+    mesh(
+        &mut system,
+        &l,
+        &x_label,
+        sys_max,
+        sys_unit_name,
+        false,
+        None,
+    )?;
+    if percent {
+        system
+            .configure_secondary_axes()
+            .y_desc("free %")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(l.tick))
+            .axis_desc_style(font(l.tick))
+            .y_labels(6)
+            .draw()
+            .map_err(draw_err)?;
+    }
+    draw_bands(&mut system, &band_list, sys_max)?;
+    draw_markers(&mut system, &marker_list, sys_max)?;
+    let mut entries = Vec::new();
+    let mut reference = |chart: &mut Chart<'_, DB>,
+                         entries: &mut Vec<Entry>,
+                         label: String,
+                         bytes: f64,
+                         hex: &'static str,
+                         what: &str|
+     -> Result<(), RenderError> {
+        let y = bytes / sys_unit;
+        let style = rgb(hex).stroke_width(1);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(from as i64, y), (to as i64, y)],
+                6,
+                4,
+                style,
+            ))
+            .map_err(draw_err)?;
+        entries.push(Entry {
+            text: label.clone(),
+            swatch: Swatch::Line(rgb(hex), 1, true),
+        });
+        drawn.system_series.push(label);
+        drawn
+            .colors
+            .push(("series", what.to_owned(), hex.to_owned()));
+        Ok(())
+    };
+    if total_bytes > 0.0 {
         let label = format!("total RAM {}", format_bytes(tl.meta.total_memory_bytes));
-        references.push((label, total_scaled, BLACK.mix(0.5).stroke_width(1), 6));
+        reference(
+            &mut system,
+            &mut entries,
+            label,
+            total_bytes,
+            crate::series::TOTAL_COLOR,
+            "total RAM",
+        )?;
     }
     if let Some(limit) = gpu_limit {
         let label = crate::describe_gpu_wired_limit(Some(limit)).unwrap_or_default();
-        let style = RGBColor(0, 130, 130).stroke_width(1);
-        references.push((label, limit as f64 / bottom_unit, style, 3));
+        reference(
+            &mut system,
+            &mut entries,
+            label,
+            limit as f64,
+            crate::series::GPU_LIMIT_COLOR,
+            "GPU wired limit",
+        )?;
     }
-    for (label, y, style, dash) in references {
-        bottom
-            .draw_series(DashedLineSeries::new(
-                [(from as i64, y), (to as i64, y)],
-                dash,
-                dash.min(4),
-                style,
-            ))
-            .map_err(draw_err)?
-            .label(label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-        drawn.system_series.push(label);
-    }
-    for (name, series, color) in &system {
-        let Some((_, max)) = series.max() else {
+    for (name, series, hex) in [
+        ("wired", &wired, crate::series::WIRED_COLOR),
+        ("compressor", &compressor, crate::series::COMPRESSOR_COLOR),
+    ] {
+        let Some((_, max)) = in_window(series, from, to).max() else {
             continue;
         };
-        let style = color.stroke_width(2);
+        draw_line(
+            &mut system,
+            series,
+            sys_unit,
+            from,
+            to,
+            columns,
+            rgb(hex).stroke_width(2),
+            false,
+        )?;
         let legend = format!("{name}, max {}", format_bytes(max as u64));
-        let mut first = true;
-        for seg in decimate::segments(&scaled(series, bottom_unit), from, to, columns) {
-            let a = bottom
-                .draw_series(LineSeries::new(
-                    seg.into_iter().map(|(t, v)| (t as i64, v)),
-                    style,
-                ))
-                .map_err(draw_err)?;
-            if std::mem::take(&mut first) {
-                a.label(legend.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-            }
-        }
+        entries.push(Entry {
+            text: legend.clone(),
+            swatch: Swatch::Line(rgb(hex), 2, false),
+        });
         drawn.system_series.push(legend);
+        drawn
+            .colors
+            .push(("series", name.to_owned(), hex.to_owned()));
     }
-    let free_pct = tl.system_series(|r| r.free_percent);
-    if let Some((_, min)) = free_pct.min() {
-        let style = RGBColor(0, 90, 200).stroke_width(2);
-        let legend = format!("free % (right axis), min {min:.0} %");
-        let mut first = true;
-        for seg in decimate::segments(&free_pct, from, to, columns) {
-            let a = bottom
-                .draw_secondary_series(LineSeries::new(
-                    seg.into_iter().map(|(t, v)| (t as i64, v)),
-                    style,
-                ))
-                .map_err(draw_err)?;
-            if std::mem::take(&mut first) {
-                a.label(legend.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-            }
+    if let Some(a) = &available {
+        if let Some((_, min)) = in_window(&a.series, from, to).min() {
+            let hex = crate::series::AVAILABLE_COLOR;
+            draw_line(
+                &mut system,
+                &a.series,
+                sys_unit,
+                from,
+                to,
+                columns,
+                rgb(hex).stroke_width(3),
+                false,
+            )?;
+            let min_text = if percent {
+                format!(
+                    "{} ({:.0} %)",
+                    format_bytes(min as u64),
+                    min / total_bytes * 100.0
+                )
+            } else {
+                format_bytes(min as u64)
+            };
+            let legend = format!("available ({}), min {min_text}", a.source);
+            // Available first: it is the line a person looks for.
+            entries.insert(
+                0,
+                Entry {
+                    text: legend.clone(),
+                    swatch: Swatch::Line(rgb(hex), 3, false),
+                },
+            );
+            drawn.system_series.insert(0, legend);
+            drawn
+                .colors
+                .push(("series", "available".into(), hex.to_owned()));
         }
-        drawn.system_series.push(legend);
     }
-    bottom
-        .configure_series_labels()
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
+    draw_legend(
+        root,
+        &l,
+        legend_x,
+        y_sys,
+        legend_width,
+        sys_h,
+        if percent {
+            "System memory (right axis: free %)"
+        } else {
+            "System memory"
+        },
+        &entries,
+    )?;
+
+    // Swap strip: its own axis, from 0 to its maximum, so that growth shows.
+    let swap = sys(|r| r.swap_used_bytes);
+    let swap_window = in_window(&swap, from, to);
+    let swap_peak = swap_window.max().map(|m| m.1);
+    let swap_low = swap_window.min().map(|m| m.1);
+    let (swap_unit, swap_unit_name) = unit_for(swap_peak.unwrap_or(0.0).max(1.0));
+    let swap_max = (swap_peak.unwrap_or(0.0) / swap_unit * 1.15).max(1.0);
+    let swap_area = panel(y_swap, swap_h);
+    let mut strip = ChartBuilder::on(&swap_area)
+        .margin_left(l.pad)
+        .margin_top(6)
+        .margin_bottom(2)
+        .margin_right(right_w)
+        .y_label_area_size(left_w)
+        .x_label_area_size(x_axis_h)
+        .build_cartesian_2d(x_range(), 0f64..swap_max)
         .map_err(draw_err)?;
+    let x_desc = format!("local time ({})", clock.offset(&start_utc));
+    mesh(
+        &mut strip,
+        &l,
+        &x_label,
+        swap_max,
+        swap_unit_name,
+        true,
+        Some(&x_desc),
+    )?;
+    draw_bands(&mut strip, &band_list, swap_max)?;
+    draw_markers(&mut strip, &marker_list, swap_max)?;
+    let mut entries = Vec::new();
+    if let (Some(peak), Some(low)) = (swap_peak, swap_low) {
+        let hex = crate::series::SWAP_COLOR;
+        draw_line(
+            &mut strip,
+            &swap,
+            swap_unit,
+            from,
+            to,
+            columns,
+            rgb(hex).stroke_width(2),
+            false,
+        )?;
+        let legend = if peak > low {
+            format!(
+                "swap used, max {} (lowest {})",
+                format_bytes(peak as u64),
+                format_bytes(low as u64)
+            )
+        } else {
+            format!("swap used, {} throughout", format_bytes(peak as u64))
+        };
+        entries.push(Entry {
+            text: legend.clone(),
+            swatch: Swatch::Line(rgb(hex), 2, false),
+        });
+        drawn.swap_series.push(legend);
+        drawn.swap_axis_max_bytes = Some(swap_max * swap_unit);
+        drawn
+            .colors
+            .push(("series", "swap used".into(), hex.to_owned()));
+    } else {
+        entries.push(Entry {
+            text: "no swap reading in this trace".into(),
+            swatch: Swatch::Fill(WHITE.mix(0.0)),
+        });
+    }
+    draw_legend(
+        root,
+        &l,
+        legend_x,
+        y_swap,
+        legend_width,
+        swap_h - x_axis_h,
+        "Swap",
+        &entries,
+    )?;
     root.present().map_err(draw_err)?;
     Ok(drawn)
 }
@@ -626,6 +1156,78 @@ type Chart<'a, DB> = ChartContext<
         plotters::coord::types::RangedCoordf64,
     >,
 >;
+
+/// A panel's axes: the unit on the left, grid lines at the time ticks, time labels only on
+/// the bottom panel.
+fn mesh<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    l: &Layout,
+    x_label: &dyn Fn(&i64) -> String,
+    ymax: f64,
+    unit: &str,
+    times: bool,
+    x_desc: Option<&str>,
+) -> Result<(), RenderError> {
+    let y_label = |v: &f64| tick_label(*v, ymax);
+    let no_label = |_: &i64| String::new();
+    let mut m = chart.configure_mesh();
+    m.y_label_formatter(&y_label)
+        .y_desc(unit)
+        .y_labels(5)
+        .label_style(font(l.tick))
+        .axis_desc_style(font(l.tick))
+        .bold_line_style(BLACK.mix(0.07))
+        .light_line_style(WHITE.mix(0.0));
+    if times {
+        m.x_label_formatter(x_label);
+        if let Some(d) = x_desc {
+            m.x_desc(d);
+        }
+    } else {
+        m.x_label_formatter(&no_label);
+    }
+    m.draw().map_err(draw_err)
+}
+
+/// One series, decimated to the plot's pixel columns, drawn in its segments (never across a
+/// gap).
+#[allow(clippy::too_many_arguments)]
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    series: &Series,
+    unit: f64,
+    from: u64,
+    to: u64,
+    columns: usize,
+    style: ShapeStyle,
+    dashed: bool,
+) -> Result<(), RenderError> {
+    for seg in decimate::segments(&scaled(series, unit), from, to, columns) {
+        if let [(t, v)] = seg[..] {
+            // A sample between two gaps: a dot, since a line of one point draws nothing.
+            let r = style.stroke_width.max(2) as i32;
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (t as i64, v),
+                    r,
+                    style.filled(),
+                )))
+                .map_err(draw_err)?;
+            continue;
+        }
+        let points = seg.into_iter().map(|(t, v)| (t as i64, v));
+        if dashed {
+            chart
+                .draw_series(DashedLineSeries::new(points, 8, 5, style))
+                .map_err(draw_err)?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(points, style))
+                .map_err(draw_err)?;
+        }
+    }
+    Ok(())
+}
 
 fn draw_bands<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
@@ -648,50 +1250,21 @@ fn draw_bands<DB: DrawingBackend>(
 
 fn draw_markers<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
-    markers: &[(&'static str, u64)],
+    markers: &[Marker],
     ymax: f64,
 ) -> Result<(), RenderError> {
-    chart
-        .draw_series(markers.iter().map(|(kind, t)| {
-            PathElement::new(
-                vec![(*t as i64, 0.0), (*t as i64, ymax)],
-                marker_style(kind),
-            )
-        }))
-        .map_err(draw_err)?;
-    Ok(())
-}
-
-/// One legend entry per kind of band and marker present.
-fn legend_kinds<DB: DrawingBackend>(
-    chart: &mut Chart<'_, DB>,
-    bands: &[Band],
-    markers: &[(&'static str, u64)],
-) -> Result<(), RenderError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for b in bands {
-        if seen.contains(&b.kind) {
-            continue;
+    for m in markers {
+        let style = rgb(marker_hex(m.kind)).mix(0.85).stroke_width(1);
+        let line = [(m.t_ms as i64, 0.0), (m.t_ms as i64, ymax)];
+        if marker_dashed(m.kind) {
+            chart
+                .draw_series(DashedLineSeries::new(line, 5, 4, style))
+                .map_err(draw_err)?;
+        } else {
+            chart
+                .draw_series(std::iter::once(PathElement::new(line.to_vec(), style)))
+                .map_err(draw_err)?;
         }
-        seen.push(b.kind);
-        let color = band_color(b.kind, b.depth);
-        chart
-            .draw_series(std::iter::empty::<Rectangle<(i64, f64)>>())
-            .map_err(draw_err)?
-            .label(b.kind)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.filled()));
-    }
-    for (kind, _) in markers {
-        if seen.contains(kind) {
-            continue;
-        }
-        seen.push(kind);
-        let style = marker_style(kind);
-        chart
-            .draw_series(std::iter::empty::<PathElement<(i64, f64)>>())
-            .map_err(draw_err)?
-            .label(*kind)
-            .legend(move |(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], style));
     }
     Ok(())
 }
@@ -709,6 +1282,10 @@ pub fn svg(
         let root = SVGBackend::with_string(&mut buf, (opts.width, opts.height)).into_drawing_area();
         draw(&root, tl, report, opts, clock)?
     };
+    // Who drew it, right after the opening tag, so that memtide knows the file is its own.
+    if let Some(end) = buf.find('>') {
+        buf.insert_str(end + 1, &format!("\n<desc>{}</desc>", crate::DRAWN_BY));
+    }
     Ok((buf, drawn))
 }
 
@@ -751,7 +1328,20 @@ pub fn rasterize(svg: &str, width: u32, height: u32) -> Result<Vec<u8>, RenderEr
         height as f32 / size.height(),
     );
     resvg::render(&tree, scale, &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(draw_err)
+    // On an opaque white canvas every pixel has alpha 255, so the premultiplied pixels are
+    // the plain RGBA the PNG holds. Written with the png crate (tiny-skia's own encoder has
+    // no text chunks) to say who drew it, so that memtide knows the file is its own.
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .add_text_chunk("Software".into(), crate::DRAWN_BY.into())
+        .map_err(draw_err)?;
+    let mut writer = encoder.write_header().map_err(draw_err)?;
+    writer.write_image_data(pixmap.data()).map_err(draw_err)?;
+    writer.finish().map_err(draw_err)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -760,12 +1350,13 @@ mod tests {
 
     #[test]
     fn ticks_suit_spans_from_seconds_to_a_day() {
-        assert_eq!(tick_step_ms(5_000), 1_000);
-        assert_eq!(tick_step_ms(40_000), 5_000);
-        assert_eq!(tick_step_ms(10 * 60_000), 120_000);
-        assert_eq!(tick_step_ms(3_600_000), 600_000);
-        assert_eq!(tick_step_ms(86_400_000), 10_800_000);
-        assert_eq!(tick_step_ms(30 * 86_400_000), 86_400_000);
+        assert_eq!(tick_step_ms(5_000, 8), 1_000);
+        assert_eq!(tick_step_ms(40_000, 8), 5_000);
+        assert_eq!(tick_step_ms(10 * 60_000, 8), 120_000);
+        assert_eq!(tick_step_ms(3_600_000, 8), 600_000);
+        assert_eq!(tick_step_ms(86_400_000, 8), 10_800_000);
+        assert_eq!(tick_step_ms(30 * 86_400_000, 8), 86_400_000);
+        assert_eq!(tick_step_ms(40_000, 4), 10_000);
         assert_eq!(label_format(40_000), "%H:%M:%S");
         assert_eq!(label_format(3_600_000), "%H:%M");
         assert_eq!(label_format(3 * 86_400_000), "%m-%d %H:%M");

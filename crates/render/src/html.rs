@@ -1,13 +1,40 @@
-//! One self-contained HTML page: the chart inline (SVG), the summary of models and the event
-//! table. Every string from the trace is escaped: command lines and process names are
-//! untrusted text.
+//! The viewer: one self-contained HTML page to explore a trace, that works from `file://`
+//! with no network. Its charts are drawn by uPlot (MIT, vendored from the npm registry in
+//! `assets/uplot/`, version [`UPLOT_VERSION`]) with memtide's own script around it
+//! (`assets/viewer.js`): three panels on one time axis (memory per process, system memory,
+//! swap), drag to zoom, double-click to reset, a table of what was alive at the moment under
+//! the cursor (or at `#t=<ISO time>` in the URL), legend entries that hide and show series, a
+//! runners-only filter, and the event list, each event zooming the charts to itself.
+//!
+//! Every string from the trace is escaped: in the HTML by [`escape`], in the embedded data by
+//! JSON with `<` written as `\u003c`, so that no name can close the script; the script puts
+//! strings on the page as text, never as markup.
 
 use crate::chart::{self, ChartOptions, RenderError};
 use crate::format_opt_bytes;
 use crate::report::{sentence, Clock};
+use crate::series::{self, Metric};
 use memtide_model::report::Report;
-use memtide_model::timeline::Timeline;
+use memtide_model::timeline::{Series, Timeline};
+use serde::Serialize;
 use std::fmt::Write;
+
+/// The version of uPlot inlined into every page.
+pub const UPLOT_VERSION: &str = "1.6.32";
+const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
+const UPLOT_LICENSE: &str = include_str!("../assets/uplot/LICENSE");
+const VIEWER_JS: &str = include_str!("../assets/viewer.js");
+const VIEWER_CSS: &str = include_str!("../assets/viewer.css");
+
+/// The page holds at most about this many numbers; longer traces are cut to fewer rows by the
+/// charts' peak-preserving decimation (each row a bucket's first and last sample time, with
+/// every series' lowest and highest value in the bucket, in time order).
+pub const MAX_VALUES: usize = 1_500_000;
+/// However few series there are, the page holds at most this many rows…
+pub const MAX_ROWS: usize = 40_000;
+/// …and, however many, at least this many (when the trace has them).
+pub const MIN_ROWS: usize = 4_000;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -26,6 +53,363 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+#[derive(Serialize)]
+struct Data {
+    title: String,
+    /// Where the trace's clock starts, ms since the Unix epoch.
+    start_epoch_ms: i64,
+    /// The local offset times are shown in, ms.
+    offset_ms: i64,
+    /// `UTC+02:00`.
+    offset_label: String,
+    total_bytes: u64,
+    gpu_wired_limit_bytes: Option<u64>,
+    /// What "available" is on this OS.
+    available_source: Option<&'static str>,
+    has_free_percent: bool,
+    metric: &'static str,
+    /// Rows in the trace's window, and rows here (fewer when decimated).
+    rows_in_trace: usize,
+    /// `t_ms` of each row.
+    x: Vec<u64>,
+    procs: Vec<Proc>,
+    sys: Sys,
+    bands: Vec<BandOut>,
+    markers: Vec<MarkerOut>,
+}
+
+#[derive(Serialize)]
+struct Proc {
+    label: String,
+    pid: u32,
+    role: &'static str,
+    model: Option<String>,
+    runner: bool,
+    /// One of the lines the static chart draws (the runners by peak).
+    top: bool,
+    color: String,
+    peak_bytes: u64,
+    footprint: Vec<Cell<u64>>,
+    rss: Vec<Cell<u64>>,
+}
+
+#[derive(Serialize)]
+struct Sys {
+    available: Vec<Cell<u64>>,
+    free_percent: Vec<Cell<f64>>,
+    /// The kernel's level at or before each row (the worst of a bucket).
+    pressure: Vec<Option<String>>,
+    wired: Vec<Cell<u64>>,
+    compressor: Vec<Cell<u64>>,
+    swap: Vec<Cell<u64>>,
+}
+
+#[derive(Serialize)]
+struct BandOut {
+    kind: &'static str,
+    start: u64,
+    end: u64,
+    depth: usize,
+}
+
+#[derive(Serialize)]
+struct MarkerOut {
+    kind: &'static str,
+    t: u64,
+    label: String,
+}
+
+/// One series at one row of the page's time grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell<T> {
+    /// The series has no sample at this time (another series has): the line runs on across
+    /// it. Written as `-1`, since no value of the page's series is negative.
+    Absent,
+    /// A gap: the reading failed or ticks were missed; the line breaks. Written as `null`.
+    Gap,
+    /// A reading.
+    Value(T),
+}
+
+impl<T: Serialize> Serialize for Cell<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Absent => s.serialize_i8(-1),
+            Cell::Gap => s.serialize_none(),
+            Cell::Value(v) => v.serialize(s),
+        }
+    }
+}
+
+/// The rows kept: all of them, or for each of `buckets` equal runs of rows its first and last.
+/// Each kept row then takes, for each series, the bucket's extreme values (see [`pick`]).
+fn buckets(n: usize, max_rows: usize) -> Vec<(usize, usize)> {
+    if n <= max_rows {
+        return (0..n).map(|i| (i, i)).collect();
+    }
+    let b = (max_rows / 2).max(1);
+    (0..b)
+        .map(|k| (k * n / b, ((k + 1) * n / b).max(k * n / b + 1) - 1))
+        .collect()
+}
+
+/// One series over the kept rows: a bucket of one row keeps its cell; a longer bucket gives
+/// its first row the extreme (lowest or highest) that came first and its last row the other,
+/// so that no peak is lost. A bucket with no value is a gap if it holds one, else absent.
+fn pick<T: Copy + PartialOrd>(cells: &[Cell<T>], spans: &[(usize, usize)]) -> Vec<Cell<T>> {
+    let mut out = Vec::with_capacity(spans.len() * 2);
+    for &(a, b) in spans {
+        if a == b {
+            out.push(cells[a]);
+            continue;
+        }
+        let mut lo: Option<(usize, T)> = None;
+        let mut hi: Option<(usize, T)> = None;
+        let mut gap = false;
+        for (i, c) in cells[a..=b].iter().enumerate() {
+            let v = match *c {
+                Cell::Value(v) => v,
+                Cell::Gap => {
+                    gap = true;
+                    continue;
+                }
+                Cell::Absent => continue,
+            };
+            if lo.is_none_or(|(_, l)| v < l) {
+                lo = Some((i, v));
+            }
+            if hi.is_none_or(|(_, h)| v > h) {
+                hi = Some((i, v));
+            }
+        }
+        match (lo, hi) {
+            (Some(l), Some(h)) => {
+                let (first, second) = if l.0 <= h.0 { (l, h) } else { (h, l) };
+                out.push(Cell::Value(first.1));
+                out.push(Cell::Value(second.1));
+            }
+            _ => {
+                let c = if gap { Cell::Gap } else { Cell::Absent };
+                out.push(c);
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// A series on the page's grid `x`: its own samples where it has them (its gaps included),
+/// absent elsewhere.
+fn on_grid(x: &[u64], series: &Series) -> Vec<Cell<u64>> {
+    let mut cells = vec![Cell::Absent; x.len()];
+    for (t, v) in series.t_ms.iter().zip(&series.values) {
+        if let Ok(i) = x.binary_search(t) {
+            cells[i] = v.map_or(Cell::Gap, |v| Cell::Value(v.round() as u64));
+        }
+    }
+    cells
+}
+
+fn pressure_rank(p: &Option<String>) -> u8 {
+    match p.as_deref() {
+        Some("critical") => 3,
+        Some("warning") => 2,
+        Some(_) => 1,
+        None => 0,
+    }
+}
+
+/// The data the page embeds, for the window of `opts`.
+fn data(
+    tl: &Timeline,
+    report: &Report,
+    opts: &ChartOptions,
+    clock: &Clock,
+) -> Result<Data, RenderError> {
+    let (first, last) = tl
+        .span()
+        .ok_or_else(|| RenderError::Empty(format!("{} has no system sample", tl.dir.display())))?;
+    let from = opts.from_ms.unwrap_or(first).max(first);
+    let to = opts.to_ms.unwrap_or(last).min(last).max(from + 1);
+    if from > last {
+        return Err(RenderError::Empty(
+            "the window starts after the last sample".into(),
+        ));
+    }
+    let in_window = |t: &u64| (from..=to).contains(t);
+    let procs = series::processes(tl, report, opts.metric, from, to);
+    let interval = tl.interval_ms();
+    let lines: Vec<(&series::ProcessLine, Series, Series)> = procs
+        .shown
+        .iter()
+        .chain(&procs.rest)
+        .map(|p| {
+            let t = &tl.processes[p.index];
+            (p, t.footprint(interval), t.rss(interval))
+        })
+        .collect();
+    let available = series::available(tl);
+    let sys = |f: fn(&memtide_model::trace::SystemRow) -> Option<u64>| {
+        tl.system_series(move |r| f(r).map(|v| v as f64))
+    };
+    let wired = sys(|r| r.wired_bytes);
+    let compressor = sys(|r| r.compressor_bytes);
+    let swap = sys(|r| r.swap_used_bytes);
+    let free_percent = tl.system_series(|r| r.free_percent);
+    // The grid: every time at which any series has a sample or a gap, so that each keeps
+    // its own resolution (an imported trace's processes were sampled more often than its
+    // system).
+    let mut x_all: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();
+    for (_, fp, _) in &lines {
+        x_all.extend(&fp.t_ms);
+    }
+    x_all.extend(&free_percent.t_ms);
+    x_all.retain(in_window);
+    x_all.sort_unstable();
+    x_all.dedup();
+    let n = x_all.len();
+    let n_series = 6 + 2 * lines.len();
+    let max_rows = (MAX_VALUES / n_series).clamp(MIN_ROWS, MAX_ROWS);
+    let spans = buckets(n, max_rows);
+    let x: Vec<u64> = spans
+        .iter()
+        .flat_map(|&(a, b)| {
+            if a == b {
+                vec![x_all[a]]
+            } else {
+                vec![x_all[a], x_all[b]]
+            }
+        })
+        .collect();
+    let grid = |s: &Series| pick(&on_grid(&x_all, s), &spans);
+    let out_procs = lines
+        .iter()
+        .enumerate()
+        .map(|(k, (p, fp, rss))| {
+            let pr = &report.processes[p.index];
+            let top = k < procs.shown.len();
+            // The processes the static chart sums get muted, distinct colours here.
+            let color = if top {
+                p.color.to_owned()
+            } else {
+                format!("hsl({}, 25%, 55%)", (k * 47) % 360)
+            };
+            Proc {
+                label: p.label.clone(),
+                pid: p.pid,
+                role: pr.role.label(),
+                model: pr.model.clone(),
+                runner: p.runner,
+                top,
+                color,
+                peak_bytes: p.peak as u64,
+                footprint: grid(fp),
+                rss: grid(rss),
+            }
+        })
+        .collect();
+    let pressure_at: Vec<Option<String>> = x_all
+        .iter()
+        .map(|t| {
+            let i = tl.system.partition_point(|r| r.t_ms <= *t);
+            i.checked_sub(1).and_then(|i| tl.system[i].pressure.clone())
+        })
+        .collect();
+    let pressure: Vec<Option<String>> = spans
+        .iter()
+        .flat_map(|&(a, b)| {
+            let worst = pressure_at[a..=b]
+                .iter()
+                .max_by_key(|p| pressure_rank(p))
+                .cloned()
+                .flatten();
+            if a == b {
+                vec![worst]
+            } else {
+                vec![worst.clone(), worst]
+            }
+        })
+        .collect();
+    let mut percent_cells = vec![Cell::Absent; n];
+    for (t, v) in free_percent.t_ms.iter().zip(&free_percent.values) {
+        if let Ok(i) = x_all.binary_search(t) {
+            percent_cells[i] = v.map_or(Cell::Gap, Cell::Value);
+        }
+    }
+    let start = tl.wall(0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let rows: Vec<&memtide_model::trace::SystemRow> =
+        tl.system.iter().filter(|r| in_window(&r.t_ms)).collect();
+    let from_utc = rows.first().map(|r| r.time_utc.clone()).unwrap_or_default();
+    let to_utc = rows.last().map(|r| r.time_utc.clone()).unwrap_or_default();
+    Ok(Data {
+        title: title(tl, clock, &from_utc, &to_utc),
+        start_epoch_ms: start.as_millisecond(),
+        offset_ms: clock.offset_seconds(start) * 1000,
+        offset_label: clock.offset(&from_utc),
+        total_bytes: tl.meta.total_memory_bytes,
+        gpu_wired_limit_bytes: tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0),
+        available_source: available.as_ref().map(|a| a.source),
+        has_free_percent: series::has_free_percent(tl),
+        metric: match opts.metric {
+            Metric::Footprint => "footprint",
+            Metric::Rss => "RSS",
+        },
+        rows_in_trace: n,
+        sys: Sys {
+            available: available
+                .as_ref()
+                .map_or_else(|| vec![Cell::Absent; x.len()], |a| grid(&a.series)),
+            free_percent: pick(&percent_cells, &spans),
+            pressure,
+            wired: grid(&wired),
+            compressor: grid(&compressor),
+            swap: grid(&swap),
+        },
+        x,
+        procs: out_procs,
+        bands: chart::bands(report)
+            .into_iter()
+            .filter(|b| b.end_ms >= from && b.start_ms <= to)
+            .map(|b| BandOut {
+                kind: b.kind,
+                start: b.start_ms,
+                end: b.end_ms,
+                depth: b.depth,
+            })
+            .collect(),
+        markers: chart::markers(report)
+            .into_iter()
+            .filter(|m| in_window(&m.t_ms))
+            .map(|m| MarkerOut {
+                kind: m.kind,
+                t: m.t_ms,
+                label: m.label,
+            })
+            .collect(),
+    })
+}
+
+fn title(tl: &Timeline, clock: &Clock, from_utc: &str, to_utc: &str) -> String {
+    format!(
+        "memtide: {} RAM{} — {} to {} ({})",
+        crate::format_bytes(tl.meta.total_memory_bytes),
+        match chart::os_words(tl).as_str() {
+            "" => String::new(),
+            os => format!(", {os}"),
+        },
+        clock.date_time(from_utc),
+        clock.date_time(to_utc),
+        clock.offset(from_utc)
+    )
+}
+
+/// JSON that can sit inside a `<script>` element: no `<` at all, so that no string in it can
+/// end the element.
+fn script_json<T: Serialize>(v: &T) -> Result<String, RenderError> {
+    let s = serde_json::to_string(v).map_err(|e| RenderError::Draw(e.to_string()))?;
+    Ok(s.replace('<', "\\u003c"))
+}
+
 /// The page.
 pub fn page(
     tl: &Timeline,
@@ -33,19 +417,75 @@ pub fn page(
     opts: &ChartOptions,
     clock: &Clock,
 ) -> Result<String, RenderError> {
-    let (svg, drawn) = chart::svg(tl, report, opts, clock)?;
-    let mut o = String::new();
+    let report = &crate::contained(report);
+    let data = data(tl, report, opts, clock)?;
+    let json = script_json(&data)?;
+    let mut o = String::with_capacity(json.len() + UPLOT_JS.len() + 64 * 1024);
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
-         body{{font-family:-apple-system,Segoe UI,DejaVu Sans,sans-serif;margin:24px;color:#222}}\
-         table{{border-collapse:collapse;margin:12px 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}\
-         th{{background:#f3f3f3}}svg{{max-width:100%;height:auto}}code{{font-size:90%}}</style></head><body>\n",
-        escape(&drawn.title)
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"generator\" content=\"{} {}\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title>\n<style>{UPLOT_CSS}</style>\n<style>{VIEWER_CSS}</style></head><body>\n",
+        crate::DRAWN_BY,
+        env!("CARGO_PKG_VERSION"),
+        escape(&data.title)
     );
-    let _ = writeln!(o, "<h1>{}</h1>", escape(&drawn.title));
-    let _ = writeln!(o, "<figure>{svg}</figure>");
-    let _ = writeln!(o, "<h2>Models</h2>");
+    let _ = writeln!(
+        o,
+        "<header><h1>{}</h1><p class=\"summary\">{}</p>",
+        escape(&data.title),
+        escape(&crate::report::summary(report, clock))
+    );
+    if data.rows_in_trace > data.x.len() {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">{} samples, shown as {} rows: each row holds the lowest and highest value of its stretch, so that no peak is lost. Render a shorter window (--from, --to) to see every sample.</p>",
+            data.rows_in_trace,
+            data.x.len()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "</header>\n<div class=\"toolbar\"><span>Showing <b id=\"range\"></b></span>\
+         <button id=\"reset\" type=\"button\">Show all</button>\
+         <label>Processes <select id=\"filter\"><option value=\"all\">all processes</option>\
+         <option value=\"runners\">runners only</option></select></label>\
+         <span class=\"hint\">Drag across a chart to zoom, double-click to show all; click a legend entry to hide or show its line. Times are local ({}).</span></div>",
+        escape(&data.offset_label)
+    );
+    let _ = writeln!(
+        o,
+        "<main class=\"layout\"><section class=\"charts\">\
+         <h2>Memory per process ({})</h2><div id=\"chart-processes\" class=\"chart\"></div>\
+         <h2>System memory{}</h2><div id=\"chart-system\" class=\"chart\"></div>\
+         <h2>Swap used</h2><div id=\"chart-swap\" class=\"chart\"></div></section>",
+        data.metric,
+        if data.has_free_percent {
+            " (right axis: free %)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        o,
+        "<aside class=\"side\"><div id=\"hover\"><h2 id=\"at\">Point at a chart to see what was alive</h2>\
+         <table id=\"alive\"><thead><tr><th>Process</th><th>PID</th><th>Footprint</th><th>RSS</th></tr></thead><tbody></tbody></table>\
+         <table id=\"system-at\"><tbody></tbody></table></div>\
+         <h2>What happened</h2><ol id=\"events\">"
+    );
+    for e in &report.events {
+        let _ = writeln!(
+            o,
+            "<li data-t=\"{}\" data-end=\"{}\"><time>{}</time> {}</li>",
+            e.t_ms,
+            e.end_ms.map(|v| v.to_string()).unwrap_or_default(),
+            escape(&clock.time(&e.time_utc)),
+            escape(&sentence(e, clock))
+        );
+    }
+    let _ = writeln!(o, "</ol></aside></main>");
+    let _ = writeln!(o, "<section class=\"tables\"><h2>Models</h2>");
     if report.models.is_empty() {
         let _ = writeln!(o, "<p>No model runner was recorded.</p>");
     } else {
@@ -79,27 +519,23 @@ pub fn page(
             escape(&p.command)
         );
     }
-    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "</table></section>");
     let _ = writeln!(
         o,
-        "<h2>What happened</h2><p>Times are local ({}).</p><table><tr><th>Time</th><th>Event</th></tr>",
-        escape(&clock.offset(report.trace.start_utc.as_deref().unwrap_or("")))
+        "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">{json}</script>"
     );
-    for e in &report.events {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td>{}</td></tr>",
-            escape(&clock.time(&e.time_utc)),
-            escape(&sentence(e, clock))
-        );
-    }
-    let _ = writeln!(o, "</table>\n</body></html>");
+    let _ = writeln!(
+        o,
+        "<script>/* uPlot {UPLOT_VERSION}, https://github.com/leeoniya/uPlot, inlined by memtide under its licence:\n{}*/\n{UPLOT_JS}</script>",
+        UPLOT_LICENSE.replace("*/", "* /")
+    );
+    let _ = writeln!(o, "<script>{VIEWER_JS}</script>\n</body></html>");
     Ok(o)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::*;
 
     #[test]
     fn escapes_markup() {
@@ -107,5 +543,48 @@ mod tests {
             escape(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
+    }
+
+    #[test]
+    fn embedded_json_cannot_close_its_script() {
+        let s = script_json(&vec!["</script><script>alert(1)</script>"]).unwrap();
+        assert!(!s.contains('<'), "{s}");
+        let back: Vec<String> = serde_json::from_str(&s).unwrap();
+        assert_eq!(back[0], "</script><script>alert(1)</script>");
+    }
+
+    #[test]
+    fn decimation_keeps_every_peak_in_time_order() {
+        let n = 100_000;
+        let mut v: Vec<Cell<u64>> = (0..n).map(|i| Cell::Value(10 + (i % 7) as u64)).collect();
+        v[54_321] = Cell::Value(999);
+        v[77_777] = Cell::Value(1);
+        v[90_000..90_010].iter_mut().for_each(|x| *x = Cell::Gap);
+        let spans = buckets(n, 4_000);
+        assert_eq!(spans.len(), 2_000);
+        assert_eq!(spans[0].0, 0);
+        assert_eq!(spans.last().unwrap().1, n - 1);
+        assert!(spans.windows(2).all(|w| w[0].1 + 1 == w[1].0), "contiguous");
+        let out = pick(&v, &spans);
+        assert_eq!(out.len(), 4_000);
+        assert!(out.contains(&Cell::Value(999)) && out.contains(&Cell::Value(1)));
+        // Short traces are kept whole.
+        assert_eq!(buckets(10, 4_000).len(), 10);
+        assert_eq!(pick(&v[..10], &buckets(10, 4_000)), v[..10].to_vec());
+        // A bucket without a value is a gap if it holds one, else absent.
+        assert_eq!(
+            pick(&[Cell::<u64>::Gap, Cell::Absent], &[(0, 1)]),
+            [Cell::Gap, Cell::Gap]
+        );
+        assert_eq!(
+            pick(&[Cell::<u64>::Absent, Cell::Absent], &[(0, 1)]),
+            [Cell::Absent, Cell::Absent]
+        );
+    }
+
+    #[test]
+    fn cells_are_written_as_the_script_reads_them() {
+        let cells = [Cell::Value(5u64), Cell::Gap, Cell::Absent];
+        assert_eq!(serde_json::to_string(&cells).unwrap(), "[5,null,-1]");
     }
 }

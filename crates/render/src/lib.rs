@@ -37,6 +37,22 @@ pub mod chart;
 mod decimate;
 pub mod html;
 pub mod report;
+pub mod series;
+
+/// What memtide writes into every chart and page it draws (an SVG `<desc>`, a PNG `Software`
+/// text chunk, the HTML page's `generator`), so that it can tell its own files from a user's.
+pub const DRAWN_BY: &str = "memtide chart";
+
+/// Whether a file's first bytes say memtide drew it (see [`DRAWN_BY`]): such a file may be
+/// drawn again in its place; any other is the user's.
+pub fn drawn_by_memtide(head: &[u8]) -> bool {
+    let svg = format!("<desc>{DRAWN_BY}</desc>");
+    let png = format!("Software\0{DRAWN_BY}");
+    let html = format!("<meta name=\"generator\" content=\"{DRAWN_BY}");
+    [svg, png, html]
+        .iter()
+        .any(|marker| head.windows(marker.len()).any(|w| w == marker.as_bytes()))
+}
 
 /// Formats a byte count in binary units (KiB, MiB, GiB, TiB; powers of 1024), with three
 /// significant digits from 1 KiB up: `512 B`, `1.00 KiB`, `12.3 MiB`, `256 MiB`, `1.50 GiB`.

@@ -358,21 +358,13 @@ fn lower_first(s: &str) -> String {
     }
 }
 
-/// The report, as text or Markdown.
-pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
-    // Names and command lines are untrusted: none of their control characters reach the
-    // terminal.
-    let r = &crate::contained(r);
-    let md = style == Style::Markdown;
-    let mut o = String::new();
+/// The report's first sentence: the machine, the RAM, how many samples when, and Ollama's
+/// version: `linux 6.8 x86_64, 23.5 GiB RAM; 70 system samples every 200 ms from … to …
+/// (local time, UTC+00:00).`
+pub fn summary(r: &Report, clock: &Clock) -> String {
     let t = &r.trace;
     let start = t.start_utc.as_deref().unwrap_or("");
     let end = t.end_utc.as_deref().unwrap_or("");
-    if md {
-        let _ = writeln!(o, "# memtide report\n");
-    } else {
-        let _ = writeln!(o, "memtide report: {}", t.dir);
-    }
     let host: Vec<&str> = [
         Some(t.os.as_str()),
         t.os_version.as_deref(),
@@ -382,8 +374,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     .flatten()
     .filter(|s| !s.is_empty() && *s != "unknown")
     .collect();
-    let _ = writeln!(
-        o,
+    format!(
         "{}, {} RAM{}; {} system samples every {} ms from {} to {} (local time, {}){}.",
         host.join(" "),
         format_bytes(t.total_memory_bytes),
@@ -399,7 +390,23 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
             Some(v) => format!("; Ollama {v}"),
             None => String::new(),
         }
-    );
+    )
+}
+
+/// The report, as text or Markdown.
+pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
+    // Names and command lines are untrusted: none of their control characters reach the
+    // terminal.
+    let r = &crate::contained(r);
+    let md = style == Style::Markdown;
+    let mut o = String::new();
+    let t = &r.trace;
+    if md {
+        let _ = writeln!(o, "# memtide report\n");
+    } else {
+        let _ = writeln!(o, "memtide report: {}", t.dir);
+    }
+    let _ = writeln!(o, "{}", summary(r, clock));
     if t.source != "memtide record" {
         let _ = writeln!(o, "Converted by {}.", t.source);
     }

@@ -26,49 +26,54 @@ fn clock() -> Clock {
 }
 
 #[test]
-fn the_svg_has_both_panels_every_series_the_bands_and_the_markers() {
+fn the_svg_has_three_panels_every_series_the_bands_and_the_labelled_markers() {
     let (tl, r) = fixture();
     let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
     assert!(svg.starts_with("<svg"));
+    assert!(memtide_render::drawn_by_memtide(svg.as_bytes()));
     for text in [
-        "Memory per process",
-        "System memory",
+        "Memory per process (RSS: no footprint in this trace)",
+        "System memory (right axis: free %)",
+        "Swap",
         "free %",
         "local time (UTC+02:00)",
     ] {
-        assert!(svg.contains(text), "{text}");
+        assert!(has_text(&svg, text), "{text}");
     }
     assert!(
-        drawn.title.contains("32.0 GiB RAM") && drawn.title.contains("2026-05-14 11:25:00"),
+        drawn.title.contains("32.0 GiB RAM, macOS") && drawn.title.contains("2026-05-14 11:25:00"),
         "{}",
         drawn.title
     );
+    assert!(has_text(&svg, &drawn.title), "the title is drawn whole");
+    // Runners first, by peak, named by model and PID; then the helpers.
     assert_eq!(
         drawn.process_series,
         [
-            "ollama serve (pid 91511), max 81.8 MiB",
-            "ollama client (pid 66449), max 25.9 MiB",
-            "ollama llama3.2:3b (pid 61864), max 3.15 GiB",
-            "llama-server granite3.3:2b (pid 62010), max 2.57 GiB",
+            "llama3.2:3b (61864), max 3.15 GiB",
+            "granite3.3:2b (62010), max 2.57 GiB",
+            "ollama serve (91511), max 81.8 MiB",
+            "ollama client (66449), max 25.9 MiB",
         ]
     );
     for s in &drawn.process_series {
         assert!(has_text(&svg, s), "legend entry {s}");
     }
-    for prefix in [
-        "total RAM 32.0 GiB",
-        "wired, max 4.08 GiB",
-        "compressor, max 10.6 GiB",
-        "swap used, max 2.68 GiB",
-        "free, max",
-        "free % (right axis), min 22 %",
-    ] {
-        assert!(
-            drawn.system_series.iter().any(|s| s.starts_with(prefix)),
-            "{prefix}: {:?}",
-            drawn.system_series
-        );
-    }
+    // Available memory first, as a minimum, with its source; the others as maxima. No
+    // second "free" (free pages) to contradict it.
+    assert_eq!(
+        drawn.system_series,
+        [
+            "available (free % × RAM), min 7.04 GiB (22 %)",
+            "total RAM 32.0 GiB",
+            "wired, max 4.08 GiB",
+            "compressor, max 10.6 GiB",
+        ]
+    );
+    assert_eq!(
+        drawn.swap_series,
+        ["swap used, max 2.68 GiB (lowest 991 MiB)"]
+    );
     let kinds: Vec<&str> = drawn.bands.iter().map(|b| b.kind).collect();
     assert_eq!(kinds, ["overlap", "low memory"]);
     assert_eq!(
@@ -83,6 +88,21 @@ fn the_svg_has_both_panels_every_series_the_bands_and_the_markers() {
     assert!(
         markers.contains(&("model load", 5_000)) && markers.contains(&("model unload", 25_000))
     );
+    // Labels say which model loaded and which runner started or exited.
+    for label in [
+        "load llama3.2:3b",
+        "load granite3.3:2b",
+        "start 61864",
+        "start 62010",
+        "exit 61864",
+    ] {
+        assert!(
+            drawn.labels.iter().any(|l| l == label),
+            "{label}: {:?}",
+            drawn.labels
+        );
+        assert!(has_text(&svg, label), "label {label}");
+    }
     for legend in [
         "overlap",
         "low memory",
@@ -91,12 +111,119 @@ fn the_svg_has_both_panels_every_series_the_bands_and_the_markers() {
         "model load",
         "model unload",
     ] {
-        assert!(has_text(&svg, legend), "legend {legend}");
+        assert!(has_text(&svg, legend), "key {legend}");
     }
     // Time ticks fall on round local times: every 5 s over this 40 s trace.
     for tick in ["11:25:05", "11:25:20", "11:25:40"] {
         assert!(has_text(&svg, tick), "tick {tick}");
     }
+    // The free % axis runs from 0 to 100 % at total RAM, once: no axis repeats another.
+    assert!(has_text(&svg, "100"));
+    assert_eq!(svg.matches(">\nfree %\n</text>").count(), 1);
+}
+
+#[test]
+fn colours_mean_one_thing_each() {
+    let (mut tl, r) = fixture();
+    tl.meta.gpu_wired_limit_bytes = Some(28 << 30);
+    let (_, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    for (kind, what, color) in &drawn.colors {
+        let meaning = format!("{kind} {what}");
+        if let Some(other) = seen.insert(color.clone(), meaning.clone()) {
+            // Markers of one family share a colour and differ by dash (start/exit,
+            // load/unload); nothing else may.
+            let family = |m: &str| {
+                m.replace("start", "runner-event")
+                    .replace("exit", "runner-event")
+                    .replace("unload", "model-event")
+                    .replace("load", "model-event")
+            };
+            assert!(
+                kind == &"marker" && family(&other) == family(&meaning),
+                "{color} means both {other} and {meaning}"
+            );
+        }
+    }
+    assert!(seen.len() >= 10, "{seen:?}");
+}
+
+#[test]
+fn twelve_runners_give_eight_lines_and_one_for_the_rest_at_both_sizes() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/trace-twelve-runners");
+    let tl = Timeline::load(&dir).unwrap();
+    let r = report::build(&tl, &Options::default());
+    for (w, h) in [(1600, 1000), (800, 500)] {
+        let opts = ChartOptions {
+            width: w,
+            height: h,
+            ..ChartOptions::default()
+        };
+        let (svg, drawn) = chart::svg(&tl, &r, &opts, &clock()).unwrap();
+        assert_eq!(drawn.process_series.len(), 9, "{:?}", drawn.process_series);
+        assert!(
+            drawn.process_series[8].starts_with("4 other processes (summed), max "),
+            "{:?}",
+            drawn.process_series
+        );
+        // The eight by peak, highest first.
+        let peaks: Vec<u64> = r
+            .processes
+            .iter()
+            .filter_map(|p| p.peak_footprint_bytes)
+            .collect();
+        let mut sorted = peaks.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        let top = memtide_render::format_bytes(sorted[0]);
+        assert!(
+            drawn.process_series[0].ends_with(&format!("max {top}")),
+            "{} vs {top}",
+            drawn.process_series[0]
+        );
+        // Twelve starts, four exits: labels collide at 800 px, so some are left out and
+        // counted, none drawn over another.
+        assert_eq!(
+            drawn
+                .markers
+                .iter()
+                .filter(|m| m.0 == "runner start")
+                .count(),
+            12
+        );
+        assert_eq!(
+            drawn.labels.len() + drawn.labels_hidden,
+            drawn.markers.len()
+        );
+        for l in &drawn.labels {
+            assert!(has_text(&svg, l), "{l}");
+        }
+        if w == 800 {
+            assert!(drawn.labels_hidden > 0);
+        }
+        // No palette colour repeats among the lines.
+        let lines: Vec<&String> = drawn
+            .colors
+            .iter()
+            .filter(|c| c.0 == "series")
+            .map(|c| &c.2)
+            .collect();
+        let mut unique = lines.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), lines.len(), "{lines:?}");
+    }
+}
+
+#[test]
+fn swap_growth_fills_its_own_axis() {
+    let (tl, r) = fixture();
+    let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    // Swap peaks at 2.68 GiB: its strip's axis tops out just above it (ticks to 3.0), not at
+    // the 32 GiB of the system panel.
+    assert!(drawn.swap_axis_max_bytes.unwrap() < 3.2 * (1u64 << 30) as f64);
+    assert!(drawn.swap_axis_max_bytes.unwrap() > 2.68 * (1u64 << 30) as f64);
+    assert!(has_text(&svg, "3.0"));
 }
 
 #[test]
@@ -109,7 +236,7 @@ fn a_window_and_rss_change_what_is_drawn() {
         ..ChartOptions::default()
     };
     let (svg, drawn) = chart::svg(&tl, &r, &opts, &clock()).unwrap();
-    assert!(svg.contains("Memory per process (RSS)"));
+    assert!(has_text(&svg, "Memory per process (RSS)"));
     // The llama runner exited at 24 s: not in a window from 26 s.
     assert!(!drawn.process_series.iter().any(|s| s.contains("61864")));
     assert!(drawn.bands.is_empty() && drawn.markers.is_empty());
@@ -140,18 +267,59 @@ fn png_with_the_embedded_font() {
 }
 
 #[test]
-fn html_is_one_page_with_the_chart_the_models_and_the_events() {
+fn the_viewer_is_one_offline_page_with_its_data_the_models_and_the_events() {
     let (tl, r) = fixture();
     let page = html::page(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert_eq!(page.matches("<svg").count(), 1);
-    assert!(
-        !page.contains("<script") && !page.contains("src=\"http"),
-        "self-contained"
-    );
+    assert!(memtide_render::drawn_by_memtide(page.as_bytes()));
+    // The title once, as the heading (the tab's title aside).
+    assert_eq!(page.matches("<h1>").count(), 1);
+    // Self-contained: uPlot inlined with its licence, nothing fetched.
+    assert!(page.contains(&format!("uPlot {}", html::UPLOT_VERSION)));
+    assert!(page.contains("Permission is hereby granted"));
+    for remote in ["src=\"http", "href=\"http", "import(", "fetch("] {
+        assert!(!page.contains(remote), "{remote}");
+    }
     assert!(page.contains("<td>llama3.2:3b</td><td>61864 (ollama engine)</td>"));
     assert!(page.contains("still alive while runner PID 62010 for granite3.3:2b started"));
     assert!(page.contains("Times are local (UTC+02:00)"));
+    // The embedded data: every sample of this short trace, exact.
+    let start = page.find("id=\"memtide-data\">").unwrap() + "id=\"memtide-data\">".len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+    // One grid for all: the system's 9 samples (every 5 s) and the processes' 41 (every 1 s);
+    // a series has -1 where it has no sample of its own.
+    let x: Vec<u64> = serde_json::from_value(data["x"].clone()).unwrap();
+    assert_eq!(x, (0..=40).map(|s| s * 1000).collect::<Vec<u64>>());
+    assert_eq!(data["sys"]["swap"][20], 2_876_768_256u64);
+    assert_eq!(data["sys"]["swap"][21], -1);
+    let llama = data["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == 61864)
+        .unwrap();
+    assert_eq!(llama["label"], "llama3.2:3b (61864)");
+    assert_eq!(llama["runner"], true);
+    assert_eq!(data["available_source"], "free % × RAM");
+}
+
+#[test]
+fn the_viewer_escapes_every_string_from_the_trace() {
+    let (tl, mut r) = fixture();
+    let hostile = "</script><img src=x onerror=alert(1)>\u{1b}[2J";
+    r.processes[0].command = hostile.into();
+    r.processes[2].model = Some(hostile.into());
+    r.models[0].model = Some(hostile.into());
+    let page = html::page(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(!page.contains("<img src=x"), "markup reached the page");
+    assert_eq!(
+        page.matches("</script>").count(),
+        3,
+        "only the page's own scripts end"
+    );
+    assert!(!page.contains('\u{1b}'));
+    assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;\\u{1b}[2J"));
 }
 
 #[test]

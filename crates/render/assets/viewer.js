@@ -1,0 +1,402 @@
+// memtide's viewer: the trace embedded in this page (#memtide-data), drawn by uPlot in three
+// panels on one time axis. Strings from the trace reach the page as text only (textContent),
+// never as markup.
+(function () {
+  "use strict";
+  var errors = [];
+  function fail(message) {
+    errors.push(String(message));
+    document.body.setAttribute("data-errors", String(errors.length));
+    var box = document.getElementById("errors");
+    box.hidden = false;
+    box.textContent = "The viewer hit an error: " + errors.join("\n");
+  }
+  window.addEventListener("error", function (e) { fail(e.message); });
+
+  var D = JSON.parse(document.getElementById("memtide-data").textContent);
+  var N = D.x.length;
+  // In the data, -1 is "no sample of this series at this time" (another series has one):
+  // undefined for uPlot, which draws the line on across it; null is a gap, where it breaks.
+  function prep(a) {
+    for (var i = 0; i < a.length; i++) if (a[i] === -1) a[i] = undefined;
+    return a;
+  }
+  // For the table: each row's value is the series' last sample at or before it, none
+  // before its first sample, after its last, or after a gap.
+  function held(a) {
+    var out = new Array(a.length), last = null, end = -1;
+    for (var i = a.length - 1; i >= 0; i--) if (a[i] !== undefined) { end = i; break; }
+    for (var j = 0; j < a.length; j++) {
+      if (a[j] !== undefined) last = a[j];
+      out[j] = j > end ? null : last;
+    }
+    return out;
+  }
+  D.procs.forEach(function (p) {
+    prep(p.footprint); prep(p.rss);
+    p.heldFootprint = held(p.footprint); p.heldRss = held(p.rss);
+  });
+  var H = {};
+  ["available", "free_percent", "wired", "compressor", "swap"].forEach(function (k) {
+    prep(D.sys[k]);
+    H[k] = held(D.sys[k]);
+  });
+  // uPlot's x: seconds, shifted by the local offset and shown as UTC, so that its labels
+  // are the trace's local times whatever the browser's zone.
+  var xs = D.x.map(function (t) { return (D.start_epoch_ms + t + D.offset_ms) / 1000; });
+
+  // The same binary units, digits and rounding as memtide's text report.
+  function fmtBytes(b) {
+    if (b == null) return "-";
+    if (b < 1024) return b + " B";
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    var v = b, u = 0;
+    while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+    var digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+    return v.toFixed(digits) + " " + units[u];
+  }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function fmtTime(sec, withMs) {
+    var d = new Date(Math.round(sec * 1000));
+    var s = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + ":" + two(d.getUTCSeconds());
+    if (withMs) { var ms = d.getUTCMilliseconds(); s += "." + (ms < 100 ? (ms < 10 ? "00" : "0") : "") + ms; }
+    return s;
+  }
+  function fmtDate(sec) {
+    var d = new Date(Math.round(sec * 1000));
+    return d.getUTCFullYear() + "-" + two(d.getUTCMonth() + 1) + "-" + two(d.getUTCDate());
+  }
+  function isoUtc(tMs) { return new Date(D.start_epoch_ms + tMs).toISOString(); }
+
+  var BAND_COLORS = {
+    "low memory": "rgba(228,26,28,0.10)",
+    "pressure warning": "rgba(255,176,0,0.16)",
+    "pressure critical": "rgba(179,0,0,0.22)",
+    "overlap": "rgba(106,90,205,0.13)"
+  };
+  var MARKER_COLORS = { "runner start": "#2f3b4c", "runner exit": "#2f3b4c", "model load": "#6b7a90", "model unload": "#6b7a90" };
+  function markerDashed(kind) { return kind === "runner exit" || kind === "model unload"; }
+
+  // Bands under the lines, markers over them; marker labels on the top panel, two lanes,
+  // a label that would touch another left out.
+  function drawBands(u) {
+    var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height;
+    ctx.save();
+    D.bands.forEach(function (b) {
+      var x0 = u.valToPos(xAt(b.start), "x", true), x1 = u.valToPos(xAt(b.end), "x", true);
+      var c = BAND_COLORS[b.kind] || BAND_COLORS.overlap;
+      if (b.kind === "overlap" && b.depth > 2) {
+        c = "rgba(106,90,205," + Math.min(0.13 + 0.03 * (b.depth - 2), 0.36).toFixed(2) + ")";
+      }
+      ctx.fillStyle = c;
+      ctx.fillRect(x0, top, Math.max(x1 - x0, 1), h);
+    });
+    ctx.restore();
+  }
+  function drawMarkers(labels) {
+    return function (u) {
+      var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, dpr = window.devicePixelRatio || 1;
+      var lanes = [[], []];
+      ctx.save();
+      ctx.font = Math.round(11 * dpr) + "px sans-serif";
+      ctx.textBaseline = "top";
+      D.markers.forEach(function (m) {
+        var x = Math.round(u.valToPos(xAt(m.t), "x", true)) + 0.5;
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.strokeStyle = MARKER_COLORS[m.kind] || "#6b7a90";
+        ctx.lineWidth = dpr;
+        ctx.setLineDash(markerDashed(m.kind) ? [5 * dpr, 4 * dpr] : []);
+        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
+        if (!labels) return;
+        var w = ctx.measureText(m.label).width, gap = 10 * dpr;
+        var x0 = x + 3 * dpr, x1 = x0 + w;
+        if (x1 > u.bbox.left + u.bbox.width) { x1 = x - 3 * dpr; x0 = x1 - w; }
+        for (var lane = 0; lane < 2; lane++) {
+          var free = lanes[lane].every(function (r) { return x1 + gap < r[0] || x0 > r[1] + gap; });
+          if (free) {
+            lanes[lane].push([x0, x1]);
+            ctx.fillStyle = ctx.strokeStyle;
+            ctx.fillText(m.label, x0, top + 2 * dpr + lane * 13 * dpr);
+            break;
+          }
+        }
+      });
+      ctx.restore();
+    };
+  }
+  function xAt(tMs) { return (D.start_epoch_ms + tMs + D.offset_ms) / 1000; }
+
+  // Round steps in binary units, so that ticks read 512 MiB, 1.00 GiB, 2.00 GiB.
+  var MIB = 1048576, BYTE_STEPS = [];
+  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].forEach(function (m) { BYTE_STEPS.push(m * MIB); });
+  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].forEach(function (g) { BYTE_STEPS.push(g * 1024 * MIB); });
+  function bytesAxis() {
+    return { incrs: BYTE_STEPS, size: 74, values: function (u, splits) { return splits.map(function (v) { return fmtBytes(Math.round(v)); }); } };
+  }
+  // An empty right axis as wide as the system panel's free % axis, so that every panel's
+  // time axis lines up.
+  function spacerAxis() {
+    return { side: 1, size: 56, grid: { show: false }, ticks: { show: false }, values: function (u, s) { return s.map(function () { return ""; }); } };
+  }
+  function timeAxis(show) {
+    return {
+      space: 90,
+      values: function (u, splits) {
+        var span = u.scales.x.max - u.scales.x.min;
+        return splits.map(function (s) {
+          if (!show) return "";
+          return span > 36 * 3600 ? fmtDate(s).slice(5) + " " + fmtTime(s).slice(0, 5) : span > 600 ? fmtTime(s).slice(0, 5) : fmtTime(s, span < 10);
+        });
+      }
+    };
+  }
+  function peakRange(arrays, floor) {
+    var m = floor || 0;
+    arrays.forEach(function (a) { a.forEach(function (v) { if (v != null && v > m) m = v; }); });
+    return m > 0 ? m : 1;
+  }
+
+  var charts = [];
+  var syncing = false;
+  function onScale(u, key) {
+    if (key !== "x") return;
+    var min = u.scales.x.min, max = u.scales.x.max;
+    showRange(min, max);
+    if (syncing) return;
+    syncing = true;
+    charts.forEach(function (c) { if (c !== u) c.setScale("x", { min: min, max: max }); });
+    syncing = false;
+  }
+  function showRange(min, max) {
+    var el = document.getElementById("range");
+    el.textContent = fmtDate(min) + " " + fmtTime(min, true) + " – " + fmtTime(max, true);
+  }
+
+  function width() {
+    var el = document.querySelector(".charts");
+    return Math.max(320, Math.floor(el.clientWidth));
+  }
+  function heights() {
+    var h = Math.max(window.innerHeight, 420);
+    return [Math.max(150, Math.round(h * 0.34)), Math.max(120, Math.round(h * 0.24)), Math.max(80, Math.round(h * 0.12))];
+  }
+
+  function make(el, series, data, height, extra) {
+    var opts = {
+      width: width(),
+      height: height,
+      cursor: { y: false, sync: { key: "memtide" }, drag: { x: true, y: false } },
+      legend: { live: false },
+      scales: { x: { time: true } },
+      series: [{ label: "time" }].concat(series),
+      axes: [timeAxis(extra.times), bytesAxis()],
+      hooks: {
+        drawClear: [drawBands],
+        draw: [drawMarkers(extra.labels), function (u) { painted(u, extra.name); }],
+        setScale: [onScale],
+        setCursor: [function (u) { if (u.cursor.idx != null) fill(u.cursor.idx); }]
+      }
+    };
+    // Points only where samples lie far apart; lines alone where they are dense.
+    series.forEach(function (s) { s.points = s.points || { space: 40 }; });
+    if (extra.configure) extra.configure(opts);
+    if (opts.axes.length < 3) opts.axes.push(spacerAxis());
+    var u = new uPlot(opts, [xs].concat(data), el);
+    charts.push(u);
+    return u;
+  }
+
+  // How much of a chart's canvas was painted, for the browser test; and, once all three
+  // have drawn, how long after navigation that was.
+  var drawnCharts = {};
+  function painted(u, name) {
+    // Read once per chart: reading a canvas back on every redraw would slow zooming.
+    if (drawnCharts[name]) return;
+    drawnCharts[name] = true;
+    if (Object.keys(drawnCharts).length === 3) {
+      document.body.setAttribute("data-ready-ms", performance.now().toFixed(0));
+    }
+    try {
+      var c = u.ctx.canvas, d = u.ctx.getImageData(0, 0, c.width, c.height).data, n = 0;
+      for (var k = 3; k < d.length; k += 4) if (d[k] !== 0) n++;
+      document.body.setAttribute("data-painted-" + name, String(n));
+    } catch (e) { fail(e.message); }
+  }
+
+  var hs = heights();
+  var procSeries = D.procs.map(function (p) {
+    return { label: p.label, stroke: p.color, width: p.runner ? 2 : 1, spanGaps: false, value: function (u, v) { return fmtBytes(v); } };
+  });
+  var procData = D.procs.map(function (p) { return D.metric === "RSS" ? p.rss : p.footprint; });
+  var procChart = make(document.getElementById("chart-processes"), procSeries, procData, hs[0], {
+    name: "processes", labels: true, times: false,
+    configure: function (o) {
+      var top = peakRange(procData) * 1.1;
+      o.scales.y = { auto: false, range: [0, top] };
+    }
+  });
+
+  var sysSeries = [], sysData = [];
+  var sysTop = peakRange([D.sys.available, D.sys.wired, D.sys.compressor], Math.max(D.total_bytes, D.gpu_wired_limit_bytes || 0)) * 1.06;
+  if (D.available_source) {
+    sysSeries.push({ label: "available (" + D.available_source + ")", stroke: "#111111", width: 2.5 });
+    sysData.push(D.sys.available);
+  }
+  sysSeries.push({ label: "wired", stroke: "#ff7f0e", width: 1.5 });
+  sysData.push(D.sys.wired);
+  sysSeries.push({ label: "compressor", stroke: "#9467bd", width: 1.5 });
+  sysData.push(D.sys.compressor);
+  if (D.total_bytes > 0) {
+    sysSeries.push({ label: "total RAM", stroke: "#555555", width: 1, dash: [6, 4] });
+    sysData.push(D.x.map(function () { return D.total_bytes; }));
+  }
+  if (D.gpu_wired_limit_bytes) {
+    sysSeries.push({ label: "GPU wired limit", stroke: "#00897b", width: 1, dash: [6, 4] });
+    sysData.push(D.x.map(function () { return D.gpu_wired_limit_bytes; }));
+  }
+  make(document.getElementById("chart-system"), sysSeries, sysData, hs[1], {
+    name: "system", labels: false, times: false,
+    configure: function (o) {
+      o.scales.y = { auto: false, range: [0, sysTop] };
+      if (D.has_free_percent && D.total_bytes > 0) {
+        // 100 % free is all of RAM: the available line reads on both axes.
+        var pct = sysTop / D.total_bytes * 100;
+        o.scales.pct = { auto: false, range: [0, pct] };
+        o.axes.push({ scale: "pct", side: 1, grid: { show: false }, size: 56, values: function (u, s) { return s.map(function (v) { return v.toFixed(0) + " %"; }); } });
+      }
+    }
+  });
+
+  var swapTop = peakRange([D.sys.swap]) * 1.15;
+  make(document.getElementById("chart-swap"), [{ label: "swap used", stroke: "#c98e00", width: 1.5 }], [D.sys.swap], hs[2], {
+    name: "swap", labels: false, times: true,
+    configure: function (o) { o.scales.y = { auto: false, range: [0, swapTop] }; }
+  });
+  showRange(xs[0], xs[N - 1]);
+
+  // What was alive at row i, and the system then.
+  var current = -1;
+  function fill(i) {
+    if (i == null || i < 0 || i >= N || i === current) return;
+    current = i;
+    var at = document.getElementById("at");
+    at.textContent = "at " + fmtTime(xs[i], true);
+    at.setAttribute("data-t", isoUtc(D.x[i]));
+    var runnersOnly = document.getElementById("filter").value === "runners";
+    var body = document.querySelector("#alive tbody");
+    body.textContent = "";
+    D.procs.forEach(function (p) {
+      var fp = p.heldFootprint[i], rss = p.heldRss[i];
+      if (fp == null && rss == null) return;
+      if (runnersOnly && !p.runner) return;
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-pid", String(p.pid));
+      var name = p.runner ? (p.model || "unknown model") : p.role === "process" ? p.label.replace(/ \(\d+\)$/, "") : p.role;
+      [[name], [String(p.pid)], [fmtBytes(fp), fp, "footprint"], [fmtBytes(rss), rss, "rss"]].forEach(function (c) {
+        var td = document.createElement("td");
+        td.textContent = c[0];
+        if (c.length > 1 && c[1] != null) { td.setAttribute("data-bytes", String(c[1])); td.setAttribute("data-field", c[2]); }
+        tr.appendChild(td);
+      });
+      var sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = p.color;
+      tr.firstChild.prepend(sw);
+      body.appendChild(tr);
+    });
+    var sys = document.querySelector("#system-at tbody");
+    sys.textContent = "";
+    [
+      ["available", H.available[i], D.available_source ? "available (" + D.available_source + ")" : "available"],
+      ["free %", H.free_percent[i], "free %", true],
+      ["pressure", D.sys.pressure[i], "pressure", true],
+      ["wired", H.wired[i], "wired"],
+      ["compressor", H.compressor[i], "compressor"],
+      ["swap used", H.swap[i], "swap used"]
+    ].forEach(function (r) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-field", r[0]);
+      var th = document.createElement("th"), td = document.createElement("td");
+      th.textContent = r[2];
+      if (r[3]) {
+        td.textContent = r[1] == null ? "-" : r[0] === "free %" ? r[1].toFixed(0) + " %" : String(r[1]);
+      } else {
+        td.textContent = fmtBytes(r[1]);
+      }
+      if (r[1] != null) td.setAttribute("data-value", String(r[1]));
+      tr.appendChild(th); tr.appendChild(td);
+      sys.appendChild(tr);
+    });
+  }
+  function rowAt(tMs) {
+    var lo = 0, hi = N - 1;
+    if (tMs <= D.x[0]) return 0;
+    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (D.x[mid] <= tMs) lo = mid; else hi = mid - 1; }
+    return lo;
+  }
+
+  function zoomTo(aMs, bMs) {
+    var pad = Math.max(2000, (bMs - aMs) * 0.15);
+    procChart.setScale("x", { min: xAt(Math.max(D.x[0], aMs - pad)), max: xAt(Math.min(D.x[N - 1], bMs + pad)) });
+  }
+  document.querySelectorAll("#events li").forEach(function (li) {
+    li.tabIndex = 0;
+    var go = function () {
+      var t = Number(li.getAttribute("data-t")), end = li.getAttribute("data-end");
+      zoomTo(t, end === "" ? t : Number(end));
+      fill(rowAt(t));
+    };
+    li.addEventListener("click", go);
+    li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+  });
+  document.getElementById("reset").addEventListener("click", function () {
+    procChart.setScale("x", { min: xs[0], max: xs[N - 1] });
+  });
+  document.getElementById("filter").addEventListener("change", function (e) {
+    var runnersOnly = e.target.value === "runners";
+    D.procs.forEach(function (p, k) { procChart.setSeries(k + 1, { show: p.runner || !runnersOnly }); });
+    var i = current; current = -1; fill(i);
+  });
+  window.addEventListener("resize", function () {
+    var h = heights();
+    charts.forEach(function (c, k) { c.setSize({ width: width(), height: h[k] }); });
+  });
+
+  // The page's address says what to show: #t=<ISO time> fills the table for that moment
+  // and puts the cursor on it; event=<n> zooms to the n-th event of the list (from 1);
+  // filter=runners shows the runners only. Joined with &: #event=3&t=2026-05-14T09:25:20Z.
+  function param(name) {
+    var m = new RegExp("(?:^#|&)" + name + "=([^&]+)").exec(location.hash);
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  function fromHash() {
+    var filter = param("filter");
+    if (filter === "runners" || filter === "all") {
+      var sel = document.getElementById("filter");
+      sel.value = filter;
+      sel.dispatchEvent(new Event("change"));
+    }
+    var ev = param("event");
+    if (ev !== null) {
+      var li = document.querySelectorAll("#events li")[Number(ev) - 1];
+      if (li) li.click(); else fail("event=" + ev + ": the list has " + document.querySelectorAll("#events li").length + " events");
+    }
+    var m = param("t");
+    if (m === null) return;
+    var at = Date.parse(m);
+    if (isNaN(at)) { fail("#t=" + m + " is not a time such as 2026-05-14T09:25:20Z"); return; }
+    var i = rowAt(at - D.start_epoch_ms);
+    current = -1;
+    fill(i);
+    // The cursor once the charts have their size (their first draw comes after this script).
+    requestAnimationFrame(function () {
+      charts.forEach(function (c) {
+        c.setCursor({ left: c.valToPos(xs[i], "x"), top: c.bbox.height / (window.devicePixelRatio || 1) / 2 }, false);
+      });
+    });
+  }
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+  if (current < 0) fill(N - 1);
+  document.body.setAttribute("data-ready", "1");
+})();
