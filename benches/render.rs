@@ -122,6 +122,15 @@ fn render_png(dir: &Path, out: &Path) {
     chart::png(out, &tl, &r, &ChartOptions::default(), &clock).unwrap();
 }
 
+fn render_viewer(dir: &Path, out: &Path) -> usize {
+    let tl = Timeline::load(dir).unwrap();
+    let r = report::build(&tl, &Options::default());
+    let clock = Clock::new(jiff::tz::TimeZone::UTC);
+    let page = memtide_render::html::page(&tl, &r, &ChartOptions::default(), &clock).unwrap();
+    std::fs::write(out, &page).unwrap();
+    page.len()
+}
+
 fn bench(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("render_png");
@@ -135,6 +144,17 @@ fn bench(c: &mut Criterion) {
         let out = tmp.path().join(format!("{name}.png"));
         g.bench_function(name, |b| b.iter(|| render_png(&dir, &out)));
     }
+    g.finish();
+
+    // The viewer of a day at 1 Hz: the time to write it, and its size.
+    let mut g = c.benchmark_group("render_viewer");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let name = "24h_at_1Hz_10_processes";
+    let dir = tmp.path().join(name);
+    let out = tmp.path().join(format!("{name}.html"));
+    let bytes = render_viewer(&dir, &out);
+    println!("render_viewer/{name}: the page is {bytes} bytes");
+    g.bench_function(name, |b| b.iter(|| render_viewer(&dir, &out)));
     g.finish();
 }
 

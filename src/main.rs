@@ -656,7 +656,7 @@ fn start_demo(a: DemoArgs) -> Result<()> {
     outln!("  report  {}", report_path.display())?;
     outln!("  charts  {}", svg.display())?;
     outln!("          {}", png.display())?;
-    outln!("          {}", html.display())?;
+    outln!("  viewer  {} (open it in a browser)", html.display())?;
     Ok(())
 }
 

@@ -1296,7 +1296,7 @@ fn every_readme_command_works_as_written() {
         assert!(status.success(), "`{cmd}` failed: {err}");
         ran += 1;
     }
-    assert_eq!(ran, 6, "README commands run");
+    assert_eq!(ran, 7, "README commands run");
     // What the README says the demo writes.
     let demo = std::fs::read_dir(scratch.path())
         .unwrap()
@@ -1313,7 +1313,9 @@ fn every_readme_command_works_as_written() {
     ] {
         assert!(demo.join(f).exists(), "{f}");
     }
-    assert!(scratch.path().join("mytrace/chart.html").exists());
+    for f in ["mytrace/chart.png", "mytrace/view.html"] {
+        assert!(scratch.path().join(f).exists(), "{f}");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

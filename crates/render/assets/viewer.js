@@ -116,7 +116,9 @@
           if (free) {
             lanes[lane].push([x0, x1]);
             ctx.fillStyle = ctx.strokeStyle;
-            ctx.fillText(m.label, x0, top + 2 * dpr + lane * 13 * dpr);
+            // In the room left above the plot (the panel's top padding), never on the data.
+            ctx.fillText(m.label, x0, top - LABEL_ROOM * dpr + 2 * dpr + lane * 13 * dpr);
+            ctx.beginPath(); ctx.moveTo(x, top - LABEL_ROOM * dpr + lane * 13 * dpr); ctx.lineTo(x, top); ctx.stroke();
             break;
           }
         }
@@ -124,6 +126,7 @@
       ctx.restore();
     };
   }
+  var LABEL_ROOM = 30;
   function xAt(tMs) { return (D.start_epoch_ms + tMs + D.offset_ms) / 1000; }
 
   // Round steps in binary units, so that ticks read 512 MiB, 1.00 GiB, 2.00 GiB.
@@ -141,6 +144,8 @@
   function timeAxis(show) {
     return {
       space: 90,
+      // Only the bottom panel labels times; the others keep the grid, not the room.
+      size: show ? 40 : 6,
       values: function (u, splits) {
         var span = u.scales.x.max - u.scales.x.min;
         return splits.map(function (s) {
@@ -231,6 +236,7 @@
   var procChart = make(document.getElementById("chart-processes"), procSeries, procData, hs[0], {
     name: "processes", labels: true, times: false,
     configure: function (o) {
+      o.padding = [LABEL_ROOM + 4, null, 0, null];
       var top = peakRange(procData) * 1.1;
       o.scales.y = { auto: false, range: [0, top] };
     }

@@ -1,7 +1,8 @@
-//! The chart: memory per process on top, the system's memory below, on one time axis, with
-//! shaded intervals (low memory, pressure, runner overlap) across both panels and markers for
-//! runner starts and exits and model loads and unloads. [`draw`] works on any plotters
-//! `DrawingBackend`; [`svg`], [`png`] and [`crate::html`] pick one.
+//! The chart: memory per process on top, the system's memory in the middle and swap in a
+//! strip below, on one time axis, with shaded intervals (low memory, pressure, runner overlap)
+//! across the panels and labelled markers for runner starts and exits and model loads and
+//! unloads. Each panel's legend sits in a column on its right, never on the data. [`draw`]
+//! works on any plotters `DrawingBackend`; [`svg`] draws the SVG and [`png()`] rasterises it.
 
 use crate::decimate;
 use crate::format_bytes;

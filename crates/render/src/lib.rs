@@ -1,11 +1,14 @@
 //! # memtide-render
 //!
 //! Turns memtide's traces into what a person reads: the chart ([`chart`]: memory per process
-//! above, system memory below, shaded low-memory, pressure and overlap intervals, markers for
-//! runners and models) as SVG on any plotters backend, and as PNG by rasterising that SVG
-//! with resvg, so the two look alike; a self-contained HTML page
-//! ([`html`]), and the report as text or Markdown ([`report`]). It reads traces through
-//! `memtide-model` and never touches the kernel.
+//! on top, system memory in the middle, swap in a strip below, on one time axis, with each
+//! panel's legend in a column beside it, shaded low-memory, pressure and overlap intervals and
+//! labelled markers for runners and models) as SVG on any plotters backend, and as PNG by
+//! rasterising that SVG with resvg, so the two look alike; the viewer ([`html`]), one
+//! self-contained page to explore a trace in a browser; and the report as text or Markdown
+//! ([`report`]). [`series`] chooses, for the chart and the viewer alike, which lines there
+//! are, what they are called and their colours. It reads traces through `memtide-model` and
+//! never touches the kernel.
 //!
 //! ```
 //! use memtide_model::{events, report, timeline::Timeline};
