@@ -1,11 +1,11 @@
 //! `memtide import`: turns the seed's two shell-loop files into a trace directory that
 //! `report` and `render` read like a recorded one.
 
-use crate::convert;
 use anyhow::{bail, Context, Result};
 use memtide_model::ollama::PsResponse;
 use memtide_model::seed::{self, Block, PsRow, Warning};
 use memtide_model::trace::{self, IdentityRow, Meta, ProcessRow, Selection, TraceWriter};
+use memtide_record::convert;
 use memtide_sampler::darwin::VmCounts;
 use memtide_sampler::SystemSample;
 use std::collections::BTreeMap;

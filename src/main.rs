@@ -19,11 +19,9 @@ macro_rules! out {
 }
 
 mod bench;
-mod convert;
 mod demo;
 mod import;
 mod outdir;
-mod poller;
 mod record;
 mod render;
 mod report;

@@ -1,10 +1,10 @@
 //! `memtide snapshot`: one reading of everything, as a table or as JSON.
 
-use crate::convert::{self, ModelNames};
-use crate::{poller, OllamaArgs, Selection};
+use crate::{OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_model::trace::{self, ProcessRow, SystemRow};
+use memtide_record::convert::{self, ModelNames};
 use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
 use serde::Serialize;
@@ -69,13 +69,19 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
     let poll = (!ollama_args.no_ollama).then(|| {
         let env = std::env::var("OLLAMA_HOST").ok();
         let url = ollama::base_url(ollama_args.ollama.as_deref(), env.as_deref());
-        let client = Client::new(&url, poller::request_timeout(Duration::from_secs(2)));
+        let client = Client::new(
+            &url,
+            memtide_record::poller::request_timeout(Duration::from_secs(2)),
+        );
         // Asked on its own thread while the sampler reads the kernel.
         std::thread::spawn(move || (url, client.ps().0))
     });
     let tick = sampler.tick().context("cannot take a sample")?;
     let time_utc = trace::utc_ms(tick.time.wall);
-    let mut names = ModelNames::default();
+    let mut names = ModelNames::new(convert::default_models_dir(
+        std::env::var("OLLAMA_MODELS").ok().as_deref(),
+        std::env::var("HOME").ok().as_deref(),
+    ));
     let processes = tick
         .processes
         .iter()

@@ -1,4 +1,5 @@
-//! From the sampler's types to the trace format's rows.
+//! From the sampler's types to the trace format's rows, and runners' model names from their
+//! command lines.
 
 use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
 use memtide_model::{manifests, ollama};
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
+/// A system sample as a row of `system.csv`.
 pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
     SystemRow {
         time_utc: time_utc.to_owned(),
@@ -43,6 +45,7 @@ pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
     }
 }
 
+/// A process sample as a row of `processes.csv`.
 pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
     ProcessRow {
         time_utc: time_utc.to_owned(),
@@ -85,6 +88,7 @@ pub fn identity_row(info: &ProcessInfo, models: &[String], seen: &str) -> Identi
     }
 }
 
+/// A poll of `/api/ps` as a row of `ollama_polls.csv` and its models' rows of `models.csv`.
 pub fn poll_rows(
     time_utc: &str,
     t_ms: u64,
@@ -151,9 +155,20 @@ pub fn poll_rows(
 #[derive(Default)]
 pub struct ModelNames {
     indexes: HashMap<PathBuf, manifests::ManifestIndex>,
+    /// Where to look when a blob's path does not say (see [`default_models_dir`]).
+    fallback_dir: Option<PathBuf>,
 }
 
 impl ModelNames {
+    /// Names found next to each blob, else in `fallback_dir` (Ollama's models directory).
+    pub fn new(fallback_dir: Option<PathBuf>) -> ModelNames {
+        ModelNames {
+            indexes: HashMap::new(),
+            fallback_dir,
+        }
+    }
+
+    /// The model names a runner's command line points at.
     pub fn for_argv(&mut self, argv: &[String]) -> Vec<String> {
         let Some(arg) = manifests::model_arg(argv) else {
             return Vec::new();
@@ -162,7 +177,8 @@ impl ModelNames {
             return Vec::new();
         };
         // The manifests sit next to the blobs; failing that, where Ollama keeps them by default.
-        let Some(dir) = manifests::models_dir_of_blob(arg).or_else(default_models_dir) else {
+        let Some(dir) = manifests::models_dir_of_blob(arg).or_else(|| self.fallback_dir.clone())
+        else {
             return Vec::new();
         };
         if let Some(index) = self.indexes.get(&dir) {
@@ -182,10 +198,12 @@ impl ModelNames {
     }
 }
 
-/// `$OLLAMA_MODELS`, else `~/.ollama/models` (Ollama's `envconfig.Models()`).
-fn default_models_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("OLLAMA_MODELS").filter(|d| !d.is_empty()) {
+/// Ollama's models directory as Ollama finds it (`envconfig.Models()`): `OLLAMA_MODELS` when
+/// set and not empty, else `.ollama/models` in the home directory. The caller passes the
+/// environment in, so that this crate reads none.
+pub fn default_models_dir(ollama_models: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+    if let Some(dir) = ollama_models.filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ollama").join("models"))
+    home.map(|h| PathBuf::from(h).join(".ollama").join("models"))
 }

@@ -6,21 +6,28 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+/// What the poller thread sends.
 pub enum Message {
     /// `/api/version`, asked once at the start.
     Version(Option<String>),
     /// One `/api/ps` poll.
     Poll {
+        /// When it was sent.
         sent: SystemTime,
+        /// The same moment on the monotonic clock.
         sent_mono: Instant,
+        /// The answer.
         result: Result<PsResponse, OllamaError>,
+        /// How long it took.
         latency: Duration,
     },
 }
 
+/// The poller thread and its messages.
 pub struct Poller {
     stop: Sender<()>,
     thread: Option<JoinHandle<()>>,
+    /// Versions and polls, in the order they were made.
     pub messages: Receiver<Message>,
 }
 
@@ -31,6 +38,7 @@ pub fn request_timeout(interval: Duration) -> Duration {
 }
 
 impl Poller {
+    /// Starts polling `client` every `interval`, on a thread of its own.
     pub fn start(client: Client, interval: Duration) -> std::io::Result<Poller> {
         let (stop, stop_rx) = mpsc::channel::<()>();
         let (tx, messages) = mpsc::channel();

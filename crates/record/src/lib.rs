@@ -1,0 +1,719 @@
+//! # memtide-record
+//!
+//! memtide's one recorder: the sampler, the Ollama poller, the trace writer and the live
+//! state, driven tick by tick. `memtide record` drives it to write a trace; `memtide top`
+//! drives it to draw the live screen (and writes a trace while it does, when asked). Other
+//! Rust tools can embed it the same way: no front-end samples on its own.
+//!
+//! ```no_run
+//! use memtide_record::{Options, Recorder};
+//! use memtide_sampler::ProcessSelector;
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut rec = Recorder::new(Options::new(Duration::from_millis(250), ProcessSelector::Ollama))?;
+//! rec.start_trace(std::path::Path::new("mytrace"), "my tool")?;
+//! for _ in 0..40 {
+//!     rec.wait_for_tick();
+//!     let report = rec.tick()?;
+//!     for notice in &report.notices {
+//!         eprintln!("{notice}");
+//!     }
+//! }
+//! let summary = rec.finish()?;
+//! println!("{} samples", summary.map_or(0, |s| s.samples));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The loop keeps its deadlines on an absolute grid (start + k × interval), so it never
+//! drifts; a tick that comes after its deadline has passed counts the ticks it skipped as
+//! missed rather than taking them late. Ollama is polled on its own thread, so a slow server
+//! never delays a sample. The library prints nothing: what a person should be told comes back
+//! as [`Notice`]s.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod convert;
+pub mod live;
+pub mod poller;
+
+use convert::ModelNames;
+use live::Live;
+use memtide_model::ollama::Client;
+use memtide_model::trace::{self, IdentityRow, Meta, OllamaMeta, TraceError, TraceWriter};
+use memtide_sampler::{HostInfo, ProcessId, ProcessSelector, Sampler};
+use poller::{Message, Poller};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How often the recorder lists the process table to find new processes: a runner is found
+/// within this long of its start. Followed processes are read at every tick regardless.
+/// Listing `/proc` costs more than reading ten processes' memory, so at 10 Hz listing every
+/// tick would be most of the recorder's cost.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often a trace's directory is checked to still be there.
+const DIR_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the recorder stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The sampler could not start (the OS refused the first reads).
+    #[error("cannot start sampling: {0}")]
+    Start(memtide_sampler::Error),
+    /// A tick could not be taken at all.
+    #[error("sampling failed: {0}")]
+    Sample(memtide_sampler::Error),
+    /// Writing the trace failed (a full disk, a directory removed while recording).
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The poller thread could not be started.
+    #[error("cannot start the Ollama poller: {0}")]
+    Poller(std::io::Error),
+    /// [`Recorder::start_trace`] while a trace is being written.
+    #[error("already recording to {0}")]
+    AlreadyRecording(PathBuf),
+}
+
+/// Where Ollama is and how often to ask it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OllamaOptions {
+    /// Its base URL, as [`memtide_model::ollama::base_url`] reads it.
+    pub url: String,
+    /// Time between polls of `/api/ps`.
+    pub interval: Duration,
+}
+
+/// How to record.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time between samples.
+    pub interval: Duration,
+    /// Which processes to follow.
+    pub selector: ProcessSelector,
+    /// The same selection as the trace's `meta.json` states it.
+    pub selection: trace::Selection,
+    /// Ollama, or `None` not to ask it anything.
+    pub ollama: Option<OllamaOptions>,
+    /// Where to look for model names when a runner's blob path does not say (see
+    /// [`convert::default_models_dir`]).
+    pub models_dir: Option<PathBuf>,
+    /// How often to list the process table for new processes.
+    pub discovery_interval: Duration,
+    /// How much history [`Live`] keeps for sparklines.
+    pub history: Duration,
+}
+
+impl Options {
+    /// Every `interval`, the processes `selector` chooses, without Ollama.
+    pub fn new(interval: Duration, selector: ProcessSelector) -> Options {
+        Options {
+            interval,
+            selector,
+            selection: trace::Selection::default(),
+            ollama: None,
+            models_dir: None,
+            discovery_interval: DISCOVERY_INTERVAL,
+            history: live::HISTORY,
+        }
+    }
+}
+
+/// Something a person should be told, from one tick. Each kind that could repeat every tick
+/// is sent once per trace and counted in the trace instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A system read failed; the sample's fields stay empty.
+    SystemReadFailed(String),
+    /// A followed process could not be read.
+    ProcessUnreadable {
+        /// Its PID.
+        pid: u32,
+        /// Why.
+        error: String,
+    },
+    /// An `/api/ps` answer had models left out.
+    ModelsLeftOut(String),
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::SystemReadFailed(e) => write!(
+                f,
+                "a system read failed: {e}; recording goes on with that sample's fields empty \
+                 (said once; counted in meta.json)"
+            ),
+            Notice::ProcessUnreadable { pid, error } => write!(f, "pid {pid}: {error}"),
+            Notice::ModelsLeftOut(why) => write!(
+                f,
+                "Ollama's /api/ps: {why}; said once, counted in ollama_polls.csv"
+            ),
+        }
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    /// What to tell a person.
+    pub notices: Vec<Notice>,
+    /// The events the live detectors found in this tick (also in [`Live::events`]).
+    pub events: Vec<live::LiveEvent>,
+}
+
+/// What the recorder keeps per identity, for `identities.csv` and the summary.
+#[derive(Debug, Clone)]
+struct Tracked {
+    row: IdentityRow,
+    last_seen: SystemTime,
+    peak_footprint: Option<u64>,
+    peak_rss: u64,
+}
+
+/// A trace being written: its writer, its clock and what it has seen.
+struct Sink {
+    dir: PathBuf,
+    writer: TraceWriter,
+    start: Instant,
+    tracked: HashMap<ProcessId, Tracked>,
+    order: Vec<ProcessId>,
+    stats: Stats,
+    last_dir_check: Instant,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    samples: u64,
+    missed: u64,
+    min_free_percent: Option<f64>,
+    max_swap_used: Option<u64>,
+    failed_reads: u64,
+    read_error: Option<String>,
+    polls_ok: u64,
+    polls_failed: u64,
+    warned_dropped_models: bool,
+}
+
+/// One process as a trace's summary lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryProcess {
+    /// The PID.
+    pub pid: u32,
+    /// The kernel's short name.
+    pub name: String,
+    /// The model names its command line points at, `;`-separated.
+    pub models: String,
+    /// Its highest footprint, where the OS has one.
+    pub peak_footprint_bytes: Option<u64>,
+    /// Its highest RSS.
+    pub peak_rss_bytes: u64,
+    /// It exited while recording.
+    pub exited: bool,
+    /// It could not be read.
+    pub error: Option<String>,
+}
+
+/// What a finished trace holds, for a front-end to tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSummary {
+    /// The trace directory.
+    pub dir: PathBuf,
+    /// How long it recorded.
+    pub elapsed: Duration,
+    /// Ticks taken.
+    pub samples: u64,
+    /// Ticks missed (the recorder fell behind).
+    pub missed: u64,
+    /// The lowest free % seen.
+    pub min_free_percent: Option<f64>,
+    /// The most swap used seen.
+    pub max_swap_used_bytes: Option<u64>,
+    /// Polls of Ollama that answered, and that did not.
+    pub polls_ok: u64,
+    /// See `polls_ok`.
+    pub polls_failed: u64,
+    /// Samples in which a system read failed, and the first failure.
+    pub failed_reads: u64,
+    /// See `failed_reads`.
+    pub read_error: Option<String>,
+    /// Every process followed, in the order first seen.
+    pub processes: Vec<SummaryProcess>,
+}
+
+/// The recorder.
+pub struct Recorder {
+    sampler: Sampler,
+    poller: Option<Poller>,
+    ollama: Option<OllamaOptions>,
+    interval: Duration,
+    selection: trace::Selection,
+    start: Instant,
+    /// The next tick's index on the grid.
+    k: u64,
+    names: ModelNames,
+    sink: Option<Sink>,
+    live: Live,
+}
+
+impl Recorder {
+    /// Starts the sampler and, if asked, the Ollama poller. Nothing is written until
+    /// [`Recorder::start_trace`].
+    pub fn new(opts: Options) -> Result<Recorder, RecordError> {
+        let mut sampler = Sampler::new(opts.selector).map_err(RecordError::Start)?;
+        sampler.set_discovery_interval(opts.discovery_interval);
+        let poller = match &opts.ollama {
+            Some(o) => {
+                let client = Client::new(&o.url, poller::request_timeout(o.interval));
+                Some(Poller::start(client, o.interval).map_err(RecordError::Poller)?)
+            }
+            None => None,
+        };
+        let live = Live::new(
+            sampler.host().clone(),
+            opts.ollama.as_ref().map(|o| o.url.clone()),
+            opts.interval,
+            opts.history,
+        );
+        Ok(Recorder {
+            sampler,
+            poller,
+            ollama: opts.ollama,
+            interval: opts.interval,
+            selection: opts.selection,
+            start: Instant::now(),
+            k: 0,
+            names: ModelNames::new(opts.models_dir),
+            sink: None,
+            live,
+        })
+    }
+
+    /// The machine.
+    pub fn host(&self) -> &HostInfo {
+        self.sampler.host()
+    }
+
+    /// What the recorder sees now: the system, the processes, Ollama, the events.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// The sampling interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The trace directory being written, if any.
+    pub fn trace_dir(&self) -> Option<&Path> {
+        self.sink.as_ref().map(|s| s.dir.as_path())
+    }
+
+    /// When the next tick is due.
+    pub fn next_deadline(&self) -> Instant {
+        self.start + self.interval * self.k as u32
+    }
+
+    /// Sleeps until the next tick is due.
+    pub fn wait_for_tick(&self) {
+        let now = Instant::now();
+        let deadline = self.next_deadline();
+        if deadline > now {
+            std::thread::sleep(deadline - now);
+        }
+    }
+
+    /// Starts writing a trace into `dir` (which must exist and be the caller's to write:
+    /// see `memtide`'s output-directory rules), its `meta.json` naming `source` as what wrote
+    /// it. Processes already followed are in it from now on.
+    pub fn start_trace(&mut self, dir: &Path, source: &str) -> Result<(), RecordError> {
+        if let Some(s) = &self.sink {
+            return Err(RecordError::AlreadyRecording(s.dir.clone()));
+        }
+        let host = self.sampler.host();
+        let now = SystemTime::now();
+        let meta = Meta {
+            format_version: trace::FORMAT_VERSION,
+            memtide_version: env!("CARGO_PKG_VERSION").into(),
+            os: host.os.into(),
+            os_version: host.os_version.clone(),
+            arch: host.arch.into(),
+            total_memory_bytes: host.total_memory_bytes,
+            page_size_bytes: host.page_size_bytes,
+            gpu_wired_limit_bytes: host.gpu_wired_limit_bytes,
+            interval_ms: self.interval.as_millis() as u64,
+            selection: self.selection.clone(),
+            start_utc: trace::utc_ms(now),
+            end_utc: None,
+            samples: None,
+            missed_ticks: None,
+            failed_reads: None,
+            read_error: None,
+            ollama: self.ollama.as_ref().map(|o| OllamaMeta {
+                url: Client::new(&o.url, Duration::from_secs(1))
+                    .base_url()
+                    .to_owned(),
+                version: self.live.ollama.version.clone(),
+                poll_interval_ms: o.interval.as_millis() as u64,
+            }),
+            source: Some(source.into()),
+        };
+        let writer = TraceWriter::create(dir, meta)?;
+        let seen = trace::utc_ms(now);
+        let mut sink = Sink {
+            dir: dir.to_owned(),
+            writer,
+            start: Instant::now(),
+            tracked: HashMap::new(),
+            order: Vec::new(),
+            stats: Stats::default(),
+            last_dir_check: Instant::now(),
+        };
+        // What is already followed belongs in this trace too, first seen now.
+        for p in self.live.processes.iter().filter(|p| !p.exited) {
+            let mut row = p.identity.clone();
+            row.first_seen_utc = seen.clone();
+            row.last_seen_utc = seen.clone();
+            sink.tracked.insert(
+                p.id,
+                Tracked {
+                    row,
+                    last_seen: now,
+                    peak_footprint: None,
+                    peak_rss: 0,
+                },
+            );
+            sink.order.push(p.id);
+        }
+        if !sink.order.is_empty() {
+            sink.write_identities()?;
+        }
+        self.sink = Some(sink);
+        Ok(())
+    }
+
+    /// Finishes the trace being written, if any: identities, `meta.json` with its end, the
+    /// files flushed. The files are completed as far as they can be even when a write fails;
+    /// the first error is the one returned.
+    pub fn stop_trace(&mut self) -> Result<Option<TraceSummary>, RecordError> {
+        let Some(mut sink) = self.sink.take() else {
+            return Ok(None);
+        };
+        let mut first: Option<RecordError> = None;
+        if let Err(e) = sink.write_identities() {
+            first.get_or_insert(e);
+        }
+        let (failed_reads, read_error) = (sink.stats.failed_reads, sink.stats.read_error.clone());
+        if let Err(e) = sink.writer.update_meta(|m| {
+            m.failed_reads = (failed_reads > 0).then_some(failed_reads);
+            m.read_error = read_error;
+        }) {
+            first.get_or_insert(e.into());
+        }
+        let summary = sink.summary();
+        if let Err(e) = sink
+            .writer
+            .finish(SystemTime::now(), sink.stats.samples, sink.stats.missed)
+        {
+            first.get_or_insert(e.into());
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(Some(summary)),
+        }
+    }
+
+    /// Takes one sample now: the system and every followed process, Ollama's answers since
+    /// the last tick, into the trace (if one is being written) and the live state. Ticks whose
+    /// deadline passed meanwhile are counted as missed.
+    pub fn tick(&mut self) -> Result<TickReport, RecordError> {
+        let mut report = TickReport::default();
+        let result = self.sample(&mut report);
+        // Ollama's answers, even after a failed sample: they are recorded either way.
+        let drained = self.drain_polls(&mut report);
+        // The grid: the next deadline after now; the ones skipped are missed.
+        self.k += 1;
+        let behind = Instant::now().duration_since(self.start);
+        let due = (behind.as_nanos() / self.interval.as_nanos().max(1)) as u64;
+        if due > self.k {
+            if let Some(s) = &mut self.sink {
+                s.stats.missed += due - self.k;
+            }
+            self.live.missed += due - self.k;
+            self.k = due;
+        }
+        result?;
+        drained?;
+        if let Some(s) = &mut self.sink {
+            s.writer.flush()?;
+            if s.last_dir_check.elapsed() >= DIR_CHECK_INTERVAL {
+                s.writer.check_dir()?;
+                s.last_dir_check = Instant::now();
+            }
+        }
+        Ok(report)
+    }
+
+    fn sample(&mut self, report: &mut TickReport) -> Result<(), RecordError> {
+        let taken = Instant::now();
+        let tick = self.sampler.tick().map_err(RecordError::Sample)?;
+        let wall = tick.time.wall;
+        let time_utc = trace::utc_ms(wall);
+        let s = tick.system;
+        if let Some(sink) = &mut self.sink {
+            let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
+            sink.stats.samples += 1;
+            if let Some(e) = tick.system_error {
+                sink.stats.failed_reads += 1;
+                if sink.stats.read_error.is_none() {
+                    report.notices.push(Notice::SystemReadFailed(e.to_string()));
+                    sink.stats.read_error = Some(e.to_string());
+                }
+            }
+            sink.writer
+                .system(&convert::system_row(&time_utc, t_ms, s))?;
+            if let Some(p) = s.free_percent {
+                sink.stats.min_free_percent =
+                    Some(sink.stats.min_free_percent.map_or(p, |m| m.min(p)));
+            }
+            if let Some(u) = s.swap_used_bytes {
+                sink.stats.max_swap_used = Some(sink.stats.max_swap_used.map_or(u, |m| m.max(u)));
+            }
+        }
+
+        let mut identities_changed = false;
+        let mut started = Vec::new();
+        for info in tick.started {
+            let models = self.names.for_argv(&info.argv);
+            let row = convert::identity_row(info, &models, &time_utc);
+            if let Some(sink) = &mut self.sink {
+                sink.tracked.insert(
+                    info.id,
+                    Tracked {
+                        row: row.clone(),
+                        last_seen: wall,
+                        peak_footprint: None,
+                        peak_rss: 0,
+                    },
+                );
+                sink.order.push(info.id);
+                identities_changed = true;
+            }
+            started.push((info.id, row, info.argv.clone()));
+        }
+        if let Some(sink) = &mut self.sink {
+            let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
+            for p in tick.processes {
+                sink.writer
+                    .process(&convert::process_row(&time_utc, t_ms, p))?;
+                if let Some(t) = sink.tracked.get_mut(&p.id) {
+                    t.last_seen = wall;
+                    t.peak_rss = t.peak_rss.max(p.rss_bytes);
+                    if let Some(f) = p.footprint_bytes {
+                        t.peak_footprint = Some(t.peak_footprint.map_or(f, |m| m.max(f)));
+                    }
+                }
+            }
+            for id in tick.exited {
+                if let Some(t) = sink.tracked.get_mut(id) {
+                    t.row.exited = true;
+                    t.row.exited_utc = Some(time_utc.clone());
+                    identities_changed = true;
+                }
+            }
+            for f in tick.failures {
+                let t = sink.tracked.entry(f.id).or_insert_with(|| Tracked {
+                    row: IdentityRow {
+                        pid: f.id.pid,
+                        start_time_us: f.id.start_time_us,
+                        argv_json: "[]".into(),
+                        first_seen_utc: time_utc.clone(),
+                        ..IdentityRow::default()
+                    },
+                    last_seen: wall,
+                    peak_footprint: None,
+                    peak_rss: 0,
+                });
+                t.row.error = Some(f.error.to_string());
+                if !sink.order.contains(&f.id) {
+                    sink.order.push(f.id);
+                }
+                identities_changed = true;
+            }
+        }
+        for f in tick.failures {
+            report.notices.push(Notice::ProcessUnreadable {
+                pid: f.id.pid,
+                error: f.error.to_string(),
+            });
+        }
+        let at = taken.saturating_duration_since(self.start);
+        report.events.extend(
+            self.live
+                .update(at, wall, s, &started, tick.processes, tick.exited),
+        );
+        if identities_changed {
+            if let Some(sink) = &mut self.sink {
+                sink.write_identities()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_polls(&mut self, report: &mut TickReport) -> Result<(), RecordError> {
+        let Some(p) = &self.poller else {
+            return Ok(());
+        };
+        let messages: Vec<Message> = p.messages.try_iter().collect();
+        for m in messages {
+            self.handle_message(m, report)?;
+        }
+        Ok(())
+    }
+
+    fn handle_message(&mut self, m: Message, report: &mut TickReport) -> Result<(), RecordError> {
+        match m {
+            Message::Version(v) => {
+                self.live.ollama.version = v.clone();
+                if let Some(sink) = &mut self.sink {
+                    sink.writer.update_meta(|meta| {
+                        if let Some(o) = meta.ollama.as_mut() {
+                            o.version = v;
+                        }
+                    })?;
+                }
+            }
+            Message::Poll {
+                sent,
+                sent_mono,
+                result,
+                latency,
+            } => {
+                let since_start = sent_mono.saturating_duration_since(self.start);
+                report
+                    .events
+                    .extend(self.live.poll(since_start, sent, &result));
+                if let Some(sink) = &mut self.sink {
+                    let t_ms = sent_mono.saturating_duration_since(sink.start).as_millis() as u64;
+                    let (poll, models) =
+                        convert::poll_rows(&trace::utc_ms(sent), t_ms, &result, latency);
+                    if poll.outcome == "ok" {
+                        sink.stats.polls_ok += 1;
+                    } else {
+                        sink.stats.polls_failed += 1;
+                    }
+                    if let (Some(why), false) = (&poll.error, sink.stats.warned_dropped_models) {
+                        if poll.outcome == "ok" {
+                            report.notices.push(Notice::ModelsLeftOut(why.clone()));
+                            sink.stats.warned_dropped_models = true;
+                        }
+                    }
+                    sink.writer.poll(&poll, &models)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ticks until `stop` receives (or its sender is dropped) or `duration` has passed since
+    /// the recorder started, calling `on_tick` after each. The first error ends it; the trace
+    /// is not finished here (see [`Recorder::finish`]).
+    pub fn run(
+        &mut self,
+        stop: &Receiver<()>,
+        duration: Option<Duration>,
+        mut on_tick: impl FnMut(&Recorder, &TickReport),
+    ) -> Result<(), RecordError> {
+        loop {
+            let deadline = self.next_deadline();
+            if let Some(d) = duration {
+                if deadline.duration_since(self.start) >= d {
+                    return Ok(());
+                }
+            }
+            let now = Instant::now();
+            if deadline > now {
+                match stop.recv_timeout(deadline - now) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return Ok(()),
+                }
+            } else if stop.try_recv().is_ok() {
+                return Ok(());
+            }
+            let report = self.tick()?;
+            on_tick(self, &report);
+        }
+    }
+
+    /// Stops the poller (its last answers are recorded) and finishes the trace, if one is
+    /// being written.
+    pub fn finish(mut self) -> Result<Option<TraceSummary>, RecordError> {
+        let mut first: Option<RecordError> = None;
+        if let Some(p) = self.poller.take() {
+            let rest = p.stop();
+            let mut report = TickReport::default();
+            while let Ok(m) = rest.try_recv() {
+                if let Err(e) = self.handle_message(m, &mut report) {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        let summary = self.stop_trace();
+        match (first, summary) {
+            (Some(e), _) => Err(e),
+            (None, s) => s,
+        }
+    }
+}
+
+impl Sink {
+    fn write_identities(&mut self) -> Result<(), RecordError> {
+        let rows: Vec<IdentityRow> = self
+            .order
+            .iter()
+            .filter_map(|id| self.tracked.get(id))
+            .map(|t| {
+                let mut row = t.row.clone();
+                if row.error.is_none() {
+                    row.last_seen_utc = trace::utc_ms(t.last_seen);
+                }
+                row
+            })
+            .collect();
+        self.writer.set_identities(&rows)?;
+        Ok(())
+    }
+
+    fn summary(&self) -> TraceSummary {
+        TraceSummary {
+            dir: self.dir.clone(),
+            elapsed: self.start.elapsed(),
+            samples: self.stats.samples,
+            missed: self.stats.missed,
+            min_free_percent: self.stats.min_free_percent,
+            max_swap_used_bytes: self.stats.max_swap_used,
+            polls_ok: self.stats.polls_ok,
+            polls_failed: self.stats.polls_failed,
+            failed_reads: self.stats.failed_reads,
+            read_error: self.stats.read_error.clone(),
+            processes: self
+                .order
+                .iter()
+                .filter_map(|id| self.tracked.get(id))
+                .map(|t| SummaryProcess {
+                    pid: t.row.pid,
+                    name: t.row.name.clone(),
+                    models: t.row.models.clone(),
+                    peak_footprint_bytes: t.peak_footprint,
+                    peak_rss_bytes: t.peak_rss,
+                    exited: t.row.exited,
+                    error: t.row.error.clone(),
+                })
+                .collect(),
+        }
+    }
+}
