@@ -26,6 +26,7 @@ mod record;
 mod render;
 mod report;
 mod snapshot;
+mod top;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -61,6 +62,21 @@ Examples:
 The trace directory holds meta.json, system.csv, processes.csv, identities.csv,
 ollama_polls.csv and models.csv; docs/trace-format.md describes every column.")]
     Record(RecordArgs),
+    /// Watch memory and models live, in the terminal, while you reproduce a problem.
+    ///
+    /// The screen shows the machine's available memory as a gauge coloured by the kernel's
+    /// pressure level, wired, compressor and swap with a minute of history, every runner (model,
+    /// PID, engine, footprint, RSS, peak, age) with its helpers below, the models Ollama has
+    /// loaded, and the events as they happen (a runner starting while another is alive,
+    /// pressure changes, low memory). Keys: q quits, f footprint/RSS, s sort, p pause,
+    /// r records to a new trace, ? lists them. With --record it writes the same trace as
+    /// `memtide record` while it shows it. NO_COLOR turns colours off.
+    #[command(after_help = "\
+Examples:
+  memtide top
+  memtide top --interval 1s --record trace
+  memtide top --match llama-server --ollama http://127.0.0.1:11435")]
+    Top(TopArgs),
     /// Print system memory, the selected processes and Ollama's loaded models, once.
     ///
     /// What people ran `vm_stat`, `memory_pressure`, `sysctl vm.swapusage` and `ollama ps`
@@ -450,6 +466,27 @@ struct RecordArgs {
 }
 
 #[derive(Args)]
+struct TopArgs {
+    /// Time between samples, e.g. 250ms, 1s.
+    #[arg(long, default_value = "250ms", value_parser = interval)]
+    interval: Duration,
+    /// Also record the trace into DIR (as `memtide record --out DIR`); quitting finishes it.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Write into --record's directory even if it holds a trace: memtide's own files there
+    /// are replaced, nothing else is touched.
+    #[arg(long, requires = "record")]
+    force: bool,
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    ollama: OllamaArgs,
+    /// Time between polls of Ollama's /api/ps.
+    #[arg(long, default_value = "1s", value_parser = interval)]
+    ollama_interval: Duration,
+}
+
+#[derive(Args)]
 struct SnapshotArgs {
     #[command(flatten)]
     selection: Selection,
@@ -500,6 +537,20 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Record(a) => start_record(a),
+        Command::Top(a) => stop_signals().and_then(|stop| {
+            top::run(
+                top::Options {
+                    interval: a.interval,
+                    record: a.record,
+                    force: a.force,
+                    selection: a.selection,
+                    ollama: a.ollama.ollama,
+                    no_ollama: a.ollama.no_ollama,
+                    ollama_interval: a.ollama_interval,
+                },
+                stop,
+            )
+        }),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
         Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent, a.redact),
         Command::Import(a) => import::run(

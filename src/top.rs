@@ -1,0 +1,1037 @@
+//! `memtide top`: memory and models live, in the terminal. A front-end of memtide's recorder
+//! (`memtide-record`): each tick of the recorder is drawn, and with `--record` (or `r`) the
+//! same ticks are written to a trace. The screen is redrawn after a tick or a key, never in a
+//! loop of its own.
+
+use crate::{outdir, record, Selection};
+use anyhow::{Context, Result};
+use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
+use memtide_record::Recorder;
+use memtide_render::format_bytes;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
+use ratatui::Frame;
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant, SystemTime};
+
+pub struct Options {
+    pub interval: Duration,
+    pub record: Option<PathBuf>,
+    pub force: bool,
+    pub selection: Selection,
+    pub ollama: Option<String>,
+    pub no_ollama: bool,
+    pub ollama_interval: Duration,
+}
+
+/// Below this size the screen is one line per runner.
+pub const FULL_WIDTH: u16 = 80;
+/// See [`FULL_WIDTH`].
+pub const FULL_HEIGHT: u16 = 24;
+
+/// How the runners are ordered; `s` goes to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Memory,
+    Pid,
+    Age,
+    Model,
+}
+
+impl Sort {
+    fn next(self) -> Sort {
+        match self {
+            Sort::Memory => Sort::Pid,
+            Sort::Pid => Sort::Age,
+            Sort::Age => Sort::Model,
+            Sort::Model => Sort::Memory,
+        }
+    }
+    fn name(self, rss: bool) -> &'static str {
+        match (self, rss) {
+            (Sort::Memory, false) => "footprint",
+            (Sort::Memory, true) => "RSS",
+            (Sort::Pid, _) => "pid",
+            (Sort::Age, _) => "age",
+            (Sort::Model, _) => "model",
+        }
+    }
+}
+
+/// What the screen shows besides the recorder's state.
+pub struct View {
+    pub rss: bool,
+    pub sort: Sort,
+    pub paused: Option<Live>,
+    pub help: bool,
+    pub recording: Option<PathBuf>,
+    /// A line for the person: "trace written to …", a notice.
+    pub message: Option<String>,
+    pub color: bool,
+    pub host_name: String,
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl View {
+    fn style(&self, color: Color) -> Style {
+        if self.color {
+            Style::default().fg(color)
+        } else {
+            Style::default()
+        }
+    }
+}
+
+pub fn run(o: Options, stop: Receiver<()>) -> Result<()> {
+    let mut rec = Recorder::new(record::recorder_options(
+        o.interval,
+        &o.selection,
+        o.ollama.as_deref(),
+        o.no_ollama,
+        o.ollama_interval,
+    ))?;
+    let mut view = View {
+        rss: false,
+        sort: Sort::Memory,
+        paused: None,
+        help: false,
+        recording: None,
+        message: None,
+        // https://no-color.org: any non-empty value.
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        host_name: gethostname::gethostname().to_string_lossy().into_owned(),
+        tz: jiff::tz::TimeZone::system(),
+    };
+    if let Some(dir) = &o.record {
+        let out = outdir::claim(Some(dir), "memtide", o.force, &[])?;
+        rec.start_trace(&out, "memtide top")?;
+        view.recording = Some(out);
+    }
+    // ratatui's init also restores the terminal when a panic unwinds.
+    let mut terminal = ratatui::try_init().context("memtide top needs a terminal")?;
+    let result = event_loop(&mut terminal, &mut rec, &mut view, &stop);
+    ratatui::restore();
+    let finished = rec.finish();
+    result?;
+    if let Some(s) = finished? {
+        eprintln!(
+            "memtide top: trace written to {} ({} samples, {} missed)",
+            s.dir.display(),
+            s.samples,
+            s.missed
+        );
+    }
+    Ok(())
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    rec: &mut Recorder,
+    view: &mut View,
+    stop: &Receiver<()>,
+) -> Result<()> {
+    terminal.draw(|f| draw(f, rec.live(), view))?;
+    loop {
+        // SIGTERM, or SIGINT sent from outside (the terminal's Ctrl-C arrives as a key).
+        if stop.try_recv().is_ok() {
+            return Ok(());
+        }
+        let timeout = rec
+            .next_deadline()
+            .saturating_duration_since(Instant::now());
+        if event::poll(timeout)? {
+            match event::read()? {
+                Event::Key(k) if k.kind == KeyEventKind::Press => {
+                    if !key(k, rec, view)? {
+                        return Ok(());
+                    }
+                }
+                Event::Resize(..) => {}
+                _ => continue,
+            }
+        } else {
+            let report = rec.tick()?;
+            if let Some(n) = report.notices.last() {
+                view.message = Some(n.to_string());
+            }
+        }
+        let live = view.paused.as_ref().unwrap_or(rec.live());
+        terminal.draw(|f| draw(f, live, view))?;
+    }
+}
+
+/// Handles a key; `false` to quit.
+fn key(k: KeyEvent, rec: &mut Recorder, view: &mut View) -> Result<bool> {
+    match k.code {
+        KeyCode::Char('q') | KeyCode::Esc => return Ok(false),
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(false),
+        KeyCode::Char('f') => view.rss = !view.rss,
+        KeyCode::Char('s') => view.sort = view.sort.next(),
+        KeyCode::Char('?') | KeyCode::Char('h') => view.help = !view.help,
+        KeyCode::Char('p') => {
+            view.paused = match view.paused {
+                Some(_) => None,
+                None => Some(rec.live().clone()),
+            }
+        }
+        KeyCode::Char('r') => match rec.stop_trace()? {
+            Some(s) => {
+                view.recording = None;
+                view.message = Some(format!(
+                    "trace written to {} ({} samples)",
+                    s.dir.display(),
+                    s.samples
+                ));
+            }
+            None => {
+                let out = outdir::claim(None, "memtide", false, &[])?;
+                rec.start_trace(&out, "memtide top")?;
+                view.message = Some(format!("recording to {}", out.display()));
+                view.recording = Some(out);
+            }
+        },
+        _ => {}
+    }
+    Ok(true)
+}
+
+/// `▁▂▃▄▅▆▇█` of the last `width` values, scaled from the lowest to the highest of them.
+pub fn spark(values: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &values[values.len().saturating_sub(width)..];
+    let (lo, hi) = tail
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    tail.iter()
+        .map(|&v| {
+            if hi <= lo {
+                BARS[0]
+            } else {
+                BARS[((v - lo) as f64 / (hi - lo) as f64 * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// `45s`, `3m05s`, `2h03m`, `3d04h`.
+pub fn age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+fn clock(view: &View, t: SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .map(|t| t.to_zoned(view.tz.clone()).strftime("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn named(pid: u32, model: &Option<String>) -> String {
+    format!("{pid} ({})", model.as_deref().unwrap_or("model unknown"))
+}
+
+/// An event as the event line says it.
+pub fn describe(e: &LiveKind) -> String {
+    match e {
+        LiveKind::RunnerStarted {
+            pid,
+            model,
+            alive_with,
+        } if alive_with.is_empty() => format!("runner {} started", named(*pid, model)),
+        LiveKind::RunnerStarted {
+            pid,
+            model,
+            alive_with,
+        } => format!(
+            "runner {} started while {} still alive",
+            named(*pid, model),
+            alive_with
+                .iter()
+                .map(|(p, m)| named(*p, m))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        LiveKind::RunnerExited {
+            pid,
+            model,
+            last_bytes,
+        } => format!(
+            "runner {} exited (last {})",
+            named(*pid, model),
+            format_bytes(*last_bytes)
+        ),
+        LiveKind::ModelLoaded { name, size_bytes } => {
+            format!("Ollama loaded {name} ({})", format_bytes(*size_bytes))
+        }
+        LiveKind::ModelUnloaded { name } => format!("Ollama unloaded {name}"),
+        LiveKind::Pressure { to, .. } => format!("pressure → {to}"),
+        LiveKind::LowMemory {
+            free_percent,
+            threshold_percent,
+        } => format!("free memory {free_percent:.0} %, under {threshold_percent:.0} %"),
+        LiveKind::MemoryRecovered { free_percent } => {
+            format!("free memory back to {free_percent:.0} %")
+        }
+        LiveKind::SwapGrew {
+            from_bytes,
+            to_bytes,
+        } => format!(
+            "swap grew from {} to {} within a minute",
+            format_bytes(*from_bytes),
+            format_bytes(*to_bytes)
+        ),
+        LiveKind::OllamaDown { error } => format!("Ollama not answering: {error}"),
+        LiveKind::OllamaBack => "Ollama answers again".into(),
+    }
+}
+
+fn event_line(view: &View, e: &LiveEvent) -> String {
+    let text = describe(&e.kind);
+    format!(
+        "{}  {}",
+        clock(view, e.at),
+        memtide_render::escape_control(&text)
+    )
+}
+
+fn os_words(live: &Live) -> String {
+    let os = match live.host.os {
+        "macos" => "macOS",
+        "linux" => "Linux",
+        o => o,
+    };
+    [
+        Some(os),
+        live.host.os_version.as_deref(),
+        Some(live.host.arch),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+fn ollama_words(view: &View, live: &Live) -> String {
+    let o = &live.ollama;
+    match (&o.url, o.failing_since) {
+        (None, _) => "Ollama not asked".into(),
+        (Some(url), Some(since)) => {
+            format!("Ollama not answering since {} ({url})", clock(view, since))
+        }
+        (Some(url), None) => match &o.version {
+            Some(v) => format!("Ollama {v} at {url}"),
+            None => format!("Ollama at {url}"),
+        },
+    }
+}
+
+fn sorted<'a>(live: &'a Live, view: &View, runners: bool) -> Vec<&'a LiveProcess> {
+    let mut v: Vec<&LiveProcess> = live
+        .processes
+        .iter()
+        .filter(|p| p.role.is_model_runner() == runners)
+        .collect();
+    let mem = |p: &LiveProcess| if view.rss { p.rss_bytes } else { p.memory() };
+    match view.sort {
+        Sort::Memory => v.sort_by_key(|p| std::cmp::Reverse(mem(p))),
+        Sort::Pid => v.sort_by_key(|p| p.id.pid),
+        Sort::Age => v.sort_by_key(|p| p.id.start_time_us),
+        Sort::Model => v.sort_by(|a, b| a.model.cmp(&b.model)),
+    }
+    v
+}
+
+fn process_age(p: &LiveProcess) -> String {
+    p.started
+        .and_then(|s| SystemTime::now().duration_since(s).ok())
+        .map(age)
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The screen.
+pub fn draw(f: &mut Frame, live: &Live, view: &View) {
+    let area = f.area();
+    if area.width < FULL_WIDTH || area.height < FULL_HEIGHT {
+        narrow(f, area, live, view);
+        return;
+    }
+    let ollama_rows = live.ollama.models.len().clamp(1, 4) as u16 + 1;
+    let [header, system, runners, ollama, events, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(5),
+        Constraint::Min(4),
+        Constraint::Length(ollama_rows),
+        Constraint::Length(4),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, header, live, view);
+    draw_system(f, system, live, view);
+    draw_processes(f, runners, live, view);
+    draw_ollama(f, ollama, live, view);
+    draw_events(f, events, live, view);
+    draw_footer(f, footer, view);
+    if view.help {
+        draw_help(f, area, view);
+    }
+}
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+fn draw_header(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let gpu = memtide_render::describe_gpu_wired_limit(live.host.gpu_wired_limit_bytes)
+        .map(|g| format!(" · {g}"))
+        .unwrap_or_default();
+    let first = format!(
+        "memtide top · {} · {} RAM · {}{gpu}",
+        view.host_name,
+        format_bytes(live.host.total_memory_bytes),
+        os_words(live)
+    );
+    let mut second = vec![Span::raw(ollama_words(view, live))];
+    if let Some(dir) = &view.recording {
+        second.push(Span::raw(" · "));
+        second.push(Span::styled(
+            format!("recording to {}", dir.display()),
+            view.style(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if view.paused.is_some() {
+        second.push(Span::styled(" · PAUSED (p resumes)", bold()));
+    }
+    f.render_widget(
+        Paragraph::new(vec![Line::styled(first, bold()), Line::from(second)]),
+        area,
+    );
+}
+
+fn pressure_color(p: Option<&str>) -> Color {
+    match p {
+        Some("critical") => Color::Red,
+        Some("warning") => Color::Yellow,
+        _ => Color::Green,
+    }
+}
+
+/// The available memory figure and its share of RAM, as the charts define it.
+fn available(live: &Live) -> Option<(u64, f64)> {
+    let s = live.system.as_ref()?;
+    let total = live.host.total_memory_bytes.max(1) as f64;
+    match (live.host.os, s.free_percent, s.available_bytes) {
+        ("macos", Some(p), _) => Some(((p / 100.0 * total) as u64, p)),
+        (_, _, Some(a)) => Some((a, a as f64 / total * 100.0)),
+        (_, Some(p), None) => Some(((p / 100.0 * total) as u64, p)),
+        _ => None,
+    }
+}
+
+fn history(live: &Live, f: impl Fn(&memtide_model::trace::SystemRow) -> Option<u64>) -> Vec<u64> {
+    live.system_history
+        .iter()
+        .filter_map(|(_, r)| f(r))
+        .collect()
+}
+
+fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let [title, gauge, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(3),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(Line::styled("System", bold())), title);
+    let s = live.system.as_ref();
+    let pressure = s.and_then(|s| s.pressure.as_deref());
+    let (label, ratio) = match available(live) {
+        Some((bytes, pct)) => (
+            format!(
+                "available {} ({pct:.0} %) · pressure {}",
+                format_bytes(bytes),
+                pressure.unwrap_or("-")
+            ),
+            (pct / 100.0).clamp(0.0, 1.0),
+        ),
+        None => ("available: no reading yet".to_owned(), 0.0),
+    };
+    let style = if view.color {
+        Style::default()
+            .fg(pressure_color(pressure))
+            .bg(Color::Black)
+    } else {
+        Style::default().add_modifier(Modifier::REVERSED)
+    };
+    f.render_widget(
+        Gauge::default()
+            .gauge_style(style)
+            .ratio(ratio)
+            .label(Span::styled(label, bold())),
+        gauge,
+    );
+    let width = rest.width.saturating_sub(40) as usize;
+    let minute = live
+        .system_history
+        .front()
+        .map(|(t, _)| live.system_at.saturating_sub(*t))
+        .unwrap_or_default();
+    let swap_change = {
+        let h = history(live, |r| r.swap_used_bytes);
+        match (h.first(), h.last()) {
+            (Some(a), Some(b)) if b > a => {
+                format!(" (+{} in {})", format_bytes(b - a), age(minute))
+            }
+            (Some(a), Some(b)) if b < a => {
+                format!(" (−{} in {})", format_bytes(a - b), age(minute))
+            }
+            (Some(_), Some(_)) => format!(" (no change in {})", age(minute)),
+            _ => String::new(),
+        }
+    };
+    let lines: Vec<Line> = [
+        (
+            "wired",
+            s.and_then(|s| s.wired_bytes),
+            history(live, |r| r.wired_bytes),
+            String::new(),
+        ),
+        (
+            "compressor",
+            s.and_then(|s| s.compressor_bytes),
+            history(live, |r| r.compressor_bytes),
+            String::new(),
+        ),
+        (
+            "swap used",
+            s.and_then(|s| s.swap_used_bytes),
+            history(live, |r| r.swap_used_bytes),
+            swap_change,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, now, hist, extra)| {
+        let value = format!(
+            "{name:<11}{:>10}{extra}",
+            now.map_or_else(|| "-".into(), format_bytes)
+        );
+        Line::from(vec![
+            Span::raw(format!("{value:<40}")),
+            Span::styled(spark(&hist, width), view.style(Color::Cyan)),
+        ])
+    })
+    .collect();
+    f.render_widget(Paragraph::new(lines), rest);
+}
+
+fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let runners = sorted(live, view, true);
+    let helpers = sorted(live, view, false);
+    let metric = if view.rss { "RSS" } else { "footprint" };
+    let spark_width = area.width.saturating_sub(78).max(6) as usize;
+    let header = Row::new(vec![
+        "MODEL",
+        "PID",
+        "ENGINE",
+        "FOOTPRINT",
+        "RSS",
+        "PEAK",
+        "AGE",
+        metric,
+    ])
+    .style(bold());
+    let row = |p: &LiveProcess, helper: bool| {
+        let (what, engine) = match &p.role {
+            memtide_model::runner::Role::Runner { engine, .. } => (
+                p.model.clone().unwrap_or_else(|| "model unknown".into()),
+                engine.clone(),
+            ),
+            memtide_model::runner::Role::Other => (p.identity.name.clone(), String::new()),
+            role => (role.label().to_owned(), String::new()),
+        };
+        let hist: Vec<u64> = p
+            .history
+            .iter()
+            .map(|(_, m, r)| if view.rss { *r } else { *m })
+            .collect();
+        let mut style = Style::default();
+        if helper {
+            style = style.add_modifier(Modifier::DIM);
+        }
+        if p.exited {
+            style = style.add_modifier(Modifier::CROSSED_OUT);
+        }
+        Row::new(vec![
+            Cell::from(memtide_render::escape_control(&what).into_owned()),
+            Cell::from(p.id.pid.to_string()),
+            Cell::from(engine),
+            Cell::from(p.footprint_bytes.map_or_else(|| "-".into(), format_bytes)),
+            Cell::from(format_bytes(p.rss_bytes)),
+            Cell::from(format_bytes(p.peak_bytes)),
+            Cell::from(if p.exited {
+                "exited".into()
+            } else {
+                process_age(p)
+            }),
+            Cell::from(Span::styled(
+                spark(&hist, spark_width),
+                if helper {
+                    Style::default()
+                } else {
+                    view.style(Color::Magenta)
+                },
+            )),
+        ])
+        .style(style)
+    };
+    let mut rows: Vec<Row> = runners.iter().map(|p| row(p, false)).collect();
+    rows.extend(helpers.iter().map(|p| row(p, true)));
+    let title = format!(
+        "Runners ({} alive) and helpers · sorted by {} (s)",
+        live.runners().count(),
+        view.sort.name(view.rss)
+    );
+    let [t, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    f.render_widget(Paragraph::new(Line::styled(title, bold())), t);
+    if rows.is_empty() {
+        f.render_widget(
+            Paragraph::new("no process of the selection is running"),
+            table,
+        );
+        return;
+    }
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(22),
+                Constraint::Length(7),
+                Constraint::Length(14),
+                Constraint::Length(10),
+                Constraint::Length(10),
+                Constraint::Length(10),
+                Constraint::Length(7),
+                Constraint::Min(6),
+            ],
+        )
+        .header(header),
+        table,
+    );
+}
+
+fn draw_ollama(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let mut lines = vec![Line::styled("Loaded in Ollama (/api/ps)", bold())];
+    if live.ollama.models.is_empty() {
+        lines.push(Line::raw(match live.ollama.url {
+            None => "not asked (--no-ollama)",
+            Some(_) if live.ollama.last_ok.is_none() => "no answer yet",
+            Some(_) => "no model loaded",
+        }));
+    }
+    let now = SystemTime::now();
+    for m in live.ollama.models.iter().take(4) {
+        let expires = match m.expires_at {
+            Some(t) => match t.duration_since(now) {
+                Ok(d) => format!("unloads in {}", age(d)),
+                Err(_) => "unloading".into(),
+            },
+            None => String::new(),
+        };
+        lines.push(Line::raw(format!(
+            "{:<24} size {:>9}  in VRAM {:>9}  context {:>7}  {expires}",
+            memtide_render::escape_control(&m.name),
+            format_bytes(m.size_bytes),
+            m.size_vram_bytes.map_or_else(|| "-".into(), format_bytes),
+            m.context_length
+                .map_or_else(|| "-".into(), |c| c.to_string()),
+        )));
+    }
+    let _ = view;
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_events(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let room = area.height.saturating_sub(1) as usize;
+    let mut lines = vec![Line::styled("What happened", bold())];
+    if let Some(m) = &view.message {
+        lines.push(Line::styled(m.clone(), view.style(Color::Yellow)));
+    }
+    let skip = live.events.len().saturating_sub(room + 1 - lines.len());
+    lines.extend(
+        live.events
+            .iter()
+            .skip(skip)
+            .map(|e| Line::raw(event_line(view, e))),
+    );
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_footer(f: &mut Frame, area: Rect, view: &View) {
+    let rec = if view.recording.is_some() {
+        "r stop recording"
+    } else {
+        "r record"
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            format!("q quit · f footprint/RSS · s sort · p pause · {rec} · ? keys"),
+            Style::default().add_modifier(Modifier::DIM),
+        )),
+        area,
+    );
+}
+
+fn draw_help(f: &mut Frame, area: Rect, view: &View) {
+    let text = vec![
+        Line::styled("Keys", bold()),
+        Line::raw("q, Esc, Ctrl-C  quit (a trace being recorded is finished)"),
+        Line::raw("f               footprint or RSS in the sparklines and the sort"),
+        Line::raw("s               sort runners by memory, pid, age, model"),
+        Line::raw("p               pause the screen (recording goes on)"),
+        Line::raw("r               start or stop recording to a new trace directory"),
+        Line::raw("?               show or hide these keys"),
+    ];
+    let w = 66.min(area.width);
+    let h = (text.len() as u16 + 2).min(area.height);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 3, w, h);
+    f.render_widget(ratatui::widgets::Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .block(ratatui::widgets::Block::bordered().style(view.style(Color::White))),
+        r,
+    );
+}
+
+/// Below 80×24: a line for the system, one per runner, the last event, the keys.
+fn narrow(f: &mut Frame, area: Rect, live: &Live, view: &View) {
+    let mut lines = Vec::new();
+    let s = live.system.as_ref();
+    lines.push(Line::styled(
+        match available(live) {
+            Some((b, p)) => format!(
+                "avail {} {p:.0}% {} · swap {}",
+                format_bytes(b),
+                s.and_then(|s| s.pressure.as_deref()).unwrap_or("-"),
+                s.and_then(|s| s.swap_used_bytes)
+                    .map_or_else(|| "-".into(), format_bytes)
+            ),
+            None => "memtide top: no reading yet".into(),
+        },
+        view.style(pressure_color(s.and_then(|s| s.pressure.as_deref()))),
+    ));
+    // The system line, the last event (two lines), the keys: the rest is for runners.
+    let room = area.height.saturating_sub(4) as usize;
+    let runners = sorted(live, view, true);
+    for p in runners.iter().take(room) {
+        let mem = if view.rss { p.rss_bytes } else { p.memory() };
+        lines.push(Line::raw(format!(
+            "{} {} {}",
+            memtide_render::escape_control(p.model.as_deref().unwrap_or("model unknown")),
+            p.id.pid,
+            format_bytes(mem)
+        )));
+    }
+    if runners.len() > room {
+        lines.push(Line::raw(format!(
+            "and {} more runners",
+            runners.len() - room
+        )));
+    }
+    if let Some(e) = live.events.back() {
+        lines.push(Line::raw(event_line(view, e)));
+    }
+    let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    f.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        body,
+    );
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            "q quit · ? keys",
+            Style::default().add_modifier(Modifier::DIM),
+        )),
+        footer,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memtide_model::ollama::{PsResponse, RunningModel};
+    use memtide_sampler::{
+        HostInfo, PressureLevel, ProcessId, ProcessInfo, ProcessSample, SystemSample,
+    };
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    const MIB: u64 = 1 << 20;
+
+    fn view() -> View {
+        View {
+            rss: false,
+            sort: Sort::Memory,
+            paused: None,
+            help: false,
+            recording: None,
+            message: None,
+            color: false,
+            host_name: "mac-mini".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    fn id(pid: u32) -> ProcessId {
+        ProcessId {
+            pid,
+            start_time_us: 1_764_590_000_000_000 + u64::from(pid),
+        }
+    }
+
+    fn runner(
+        pid: u32,
+        model: &str,
+    ) -> (ProcessId, memtide_model::trace::IdentityRow, Vec<String>) {
+        let argv: Vec<String> = [
+            "/usr/local/bin/ollama",
+            "runner",
+            "--model",
+            model,
+            "--port",
+            "50100",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let info = ProcessInfo {
+            id: id(pid),
+            ppid: 1,
+            name: "ollama".into(),
+            exe: None,
+            argv: argv.clone(),
+        };
+        (
+            id(pid),
+            memtide_record::convert::identity_row(&info, &[], "x"),
+            argv,
+        )
+    }
+
+    fn sample(pid: u32, footprint: u64) -> ProcessSample {
+        ProcessSample {
+            id: id(pid),
+            ppid: 1,
+            name: "ollama".into(),
+            rss_bytes: footprint + 20 * MIB,
+            footprint_bytes: Some(footprint),
+            peak_footprint_bytes: None,
+            peak_rss_bytes: None,
+            virtual_bytes: None,
+            wired_bytes: None,
+            swapped_bytes: None,
+            rss_file_bytes: None,
+        }
+    }
+
+    fn system(free: f64, pressure: PressureLevel, swap: u64) -> SystemSample {
+        SystemSample {
+            total_bytes: 32 << 30,
+            free_percent: Some(free),
+            pressure: Some(pressure),
+            wired_bytes: Some(4 << 30),
+            compressor_bytes: Some(10 << 30),
+            swap_used_bytes: Some(swap),
+            ..SystemSample::default()
+        }
+    }
+
+    /// The imported trace's story, tick by tick: llama3.2:3b loads, granite3.3:2b starts while
+    /// it is alive, memory falls to 22 % and the pressure rises.
+    fn story() -> Live {
+        let host = HostInfo {
+            os: "macos",
+            os_version: Some("15.1".into()),
+            arch: "aarch64",
+            total_memory_bytes: 32 << 30,
+            page_size_bytes: Some(16384),
+            gpu_wired_limit_bytes: None,
+        };
+        let mut live = Live::new(
+            host,
+            Some("http://127.0.0.1:11434".into()),
+            Duration::from_millis(250),
+            memtide_record::live::HISTORY,
+        );
+        let now = SystemTime::now();
+        let t = Duration::from_secs;
+        live.poll(t(0), now, &Ok(PsResponse::default()));
+        live.update(
+            t(1),
+            now,
+            &system(80.0, PressureLevel::Normal, 1 << 30),
+            &[runner(61864, "llama3.2:3b")],
+            &[sample(61864, 900 * MIB)],
+            &[],
+        );
+        live.update(
+            t(2),
+            now,
+            &system(60.0, PressureLevel::Normal, 1 << 30),
+            &[],
+            &[sample(61864, 3200 * MIB)],
+            &[],
+        );
+        live.poll(
+            t(2),
+            now,
+            &Ok(PsResponse {
+                models: vec![RunningModel {
+                    name: "llama3.2:3b".into(),
+                    size: 3370 * MIB,
+                    size_vram: Some(3370 * MIB),
+                    context_length: Some(4096),
+                    ..RunningModel::default()
+                }],
+                dropped: 0,
+            }),
+        );
+        live.update(
+            t(3),
+            now,
+            &system(22.0, PressureLevel::Warning, 2680 * MIB),
+            &[runner(62010, "granite3.3:2b")],
+            &[sample(61864, 3200 * MIB), sample(62010, 2600 * MIB)],
+            &[],
+        );
+        live
+    }
+
+    fn screen(live: &Live, view: &View, w: u16, h: u16) -> Vec<String> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| draw(f, live, view)).unwrap();
+        let buf = term.backend().buffer().clone();
+        (0..h)
+            .map(|y| {
+                (0..w)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    fn find<'a>(lines: &'a [String], needle: &str) -> &'a str {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in\n{}", lines.join("\n")))
+    }
+
+    #[test]
+    fn the_full_screen_shows_runners_gauge_ollama_and_the_overlap() {
+        let live = story();
+        let lines = screen(&live, &view(), 100, 30);
+        assert!(lines[0].contains("memtide top · mac-mini · 32.0 GiB RAM · macOS 15.1 aarch64"));
+        assert!(lines[1].contains("Ollama at http://127.0.0.1:11434"));
+        // The gauge: available as the charts define it on macOS, free % × RAM.
+        let gauge = find(&lines, "available 7.04 GiB (22 %) · pressure warning");
+        assert!(gauge.contains('█'), "{gauge}");
+        assert!(find(&lines, "swap used").contains("2.62 GiB (+1.62 GiB in 2s)"));
+        // Runners by footprint, each row with its numbers.
+        let llama = find(&lines, "llama3.2:3b  ");
+        let granite = find(&lines, "granite3.3:2b");
+        for (row, pid, fp) in [(llama, "61864", "3.12 GiB"), (granite, "62010", "2.54 GiB")] {
+            assert!(
+                row.contains(pid) && row.contains(fp) && row.contains("ollama runner"),
+                "{row}"
+            );
+        }
+        let pos = |n: &str| lines.iter().position(|l| l.contains(n)).unwrap();
+        assert!(pos("61864") < pos("62010"), "sorted by footprint");
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by footprint"));
+        assert!(find(&lines, "llama3.2:3b              size").contains("context    4096"));
+        // The events, as they happened.
+        find(
+            &lines,
+            "runner 62010 (granite3.3:2b) started while 61864 (llama3.2:3b) still alive",
+        );
+        find(&lines, "q quit · f footprint/RSS");
+    }
+
+    #[test]
+    fn keys_change_the_sort_and_the_metric() {
+        let live = story();
+        let mut v = view();
+        v.sort = Sort::Pid;
+        v.rss = true;
+        let lines = screen(&live, &v, 100, 30);
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by pid"));
+        let pos = |n: &str| lines.iter().position(|l| l.contains(n)).unwrap();
+        assert!(pos("62010  ") > pos("61864  "));
+        v.sort = Sort::Memory;
+        let lines = screen(&live, &v, 100, 30);
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by RSS"));
+        v.help = true;
+        let lines = screen(&live, &v, 100, 30);
+        find(&lines, "start or stop recording to a new trace directory");
+    }
+
+    #[test]
+    fn below_80_by_24_it_is_one_line_per_runner() {
+        let live = story();
+        let lines = screen(&live, &view(), 60, 12);
+        assert_eq!(
+            lines[0].trim_end(),
+            "avail 7.04 GiB 22% warning · swap 2.62 GiB"
+        );
+        assert_eq!(lines[1].trim_end(), "llama3.2:3b 61864 3.12 GiB");
+        assert_eq!(lines[2].trim_end(), "granite3.3:2b 62010 2.54 GiB");
+        let event = format!("{} {}", lines[3].trim(), lines[4].trim());
+        assert!(
+            event.contains("started while 61864 (llama3.2:3b) still alive"),
+            "{event}"
+        );
+        assert_eq!(lines[11].trim_end(), "q quit · ? keys");
+        // Too short for every runner: the rest counted.
+        let lines = screen(&live, &view(), 60, 5);
+        assert!(
+            lines.iter().any(|l| l.contains("and 1 more runners")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn no_color_leaves_the_screen_without_colours() {
+        let live = story();
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| draw(f, &live, &view())).unwrap();
+        let buf = term.backend().buffer().clone();
+        assert!(buf
+            .content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+        let mut v = view();
+        v.color = true;
+        term.draw(|f| draw(f, &live, &v)).unwrap();
+        let buf = term.backend().buffer().clone();
+        assert!(
+            buf.content().iter().any(|c| c.fg == Color::Yellow),
+            "the gauge is yellow at warning"
+        );
+    }
+
+    #[test]
+    fn sparklines_and_ages() {
+        assert_eq!(spark(&[0, 1, 2, 3, 4, 5, 6, 7], 8), "▁▂▃▄▅▆▇█");
+        assert_eq!(spark(&[5, 5, 5], 8), "▁▁▁");
+        assert_eq!(spark(&[0, 10, 0, 10], 2), "▁█");
+        assert_eq!(age(Duration::from_secs(45)), "45s");
+        assert_eq!(age(Duration::from_secs(185)), "3m05s");
+        assert_eq!(age(Duration::from_secs(7380)), "2h03m");
+    }
+}
