@@ -364,12 +364,14 @@ pub fn draw(f: &mut Frame, live: &Live, view: &View) {
         return;
     }
     let ollama_rows = live.ollama.models.len().clamp(1, 4) as u16 + 1;
+    // The table as tall as its rows (a title, a header, a row each); the events get the rest.
+    let table_rows = live.processes.len().max(1) as u16 + 2;
     let [header, system, runners, ollama, events, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(5),
-        Constraint::Min(4),
+        Constraint::Length(table_rows),
         Constraint::Length(ollama_rows),
-        Constraint::Length(4),
+        Constraint::Min(4),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -474,7 +476,7 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         Gauge::default()
             .gauge_style(style)
             .ratio(ratio)
-            .label(Span::styled(label, bold())),
+            .label(Span::styled(format!(" {label} "), bold())),
         gauge,
     );
     let width = rest.width.saturating_sub(40) as usize;
