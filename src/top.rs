@@ -250,9 +250,24 @@ pub fn describe(e: &LiveKind) -> String {
             pid,
             model,
             alive_with,
-        } => format!(
+        } if alive_with.len() <= 2 => format!(
             "runner {} started while {} still alive",
             named(*pid, model),
+            alive_with
+                .iter()
+                .map(|(p, m)| named(*p, m))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        // The count first: the list is cut at the terminal's edge.
+        LiveKind::RunnerStarted {
+            pid,
+            model,
+            alive_with,
+        } => format!(
+            "runner {} started while {} other runners still alive: {}",
+            named(*pid, model),
+            alive_with.len(),
             alive_with
                 .iter()
                 .map(|(p, m)| named(*p, m))
@@ -340,11 +355,12 @@ fn sorted<'a>(live: &'a Live, view: &View, runners: bool) -> Vec<&'a LiveProcess
         .filter(|p| p.role.is_model_runner() == runners)
         .collect();
     let mem = |p: &LiveProcess| if view.rss { p.rss_bytes } else { p.memory() };
+    // Within each sort, the exited below the living.
     match view.sort {
-        Sort::Memory => v.sort_by_key(|p| std::cmp::Reverse(mem(p))),
-        Sort::Pid => v.sort_by_key(|p| p.id.pid),
-        Sort::Age => v.sort_by_key(|p| p.id.start_time_us),
-        Sort::Model => v.sort_by(|a, b| a.model.cmp(&b.model)),
+        Sort::Memory => v.sort_by_key(|p| (p.exited, std::cmp::Reverse(mem(p)))),
+        Sort::Pid => v.sort_by_key(|p| (p.exited, p.id.pid)),
+        Sort::Age => v.sort_by_key(|p| (p.exited, p.id.start_time_us)),
+        Sort::Model => v.sort_by(|a, b| (a.exited, &a.model).cmp(&(b.exited, &b.model))),
     }
     v
 }
@@ -1025,6 +1041,124 @@ mod tests {
             buf.content().iter().any(|c| c.fg == Color::Yellow),
             "the gauge is yellow at warning"
         );
+    }
+
+    /// A recorded trace fed back tick by tick, as the recorder would have fed the live state.
+    fn replay(dir: &str) -> Live {
+        use memtide_model::timeline::Timeline;
+        let tl =
+            Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
+        let host = HostInfo {
+            os: "linux",
+            os_version: tl.meta.os_version.clone(),
+            arch: "x86_64",
+            total_memory_bytes: tl.meta.total_memory_bytes,
+            page_size_bytes: tl.meta.page_size_bytes,
+            gpu_wired_limit_bytes: None,
+        };
+        let mut live = Live::new(
+            host,
+            None,
+            Duration::from_millis(tl.meta.interval_ms),
+            memtide_record::live::HISTORY,
+        );
+        let start: SystemTime = tl.wall(0).unwrap().into();
+        let mut reported_exit = vec![false; tl.processes.len()];
+        for r in &tl.system {
+            let system = SystemSample {
+                total_bytes: r.total_bytes,
+                available_bytes: r.available_bytes,
+                wired_bytes: r.wired_bytes,
+                compressor_bytes: r.compressor_bytes,
+                swap_used_bytes: r.swap_used_bytes,
+                free_percent: r.free_percent,
+                pressure: match r.pressure.as_deref() {
+                    Some("warning") => Some(PressureLevel::Warning),
+                    Some("critical") => Some(PressureLevel::Critical),
+                    Some(_) => Some(PressureLevel::Normal),
+                    None => None,
+                },
+                ..SystemSample::default()
+            };
+            let mut started = Vec::new();
+            let mut samples = Vec::new();
+            let mut exited = Vec::new();
+            for (k, p) in tl.processes.iter().enumerate() {
+                let pid = ProcessId {
+                    pid: p.identity.pid,
+                    start_time_us: p.identity.start_time_us,
+                };
+                if p.rows.first().is_some_and(|f| f.t_ms == r.t_ms) {
+                    started.push((pid, p.identity.clone(), p.identity.argv()));
+                }
+                if let Some(row) = p.rows.iter().find(|x| x.t_ms == r.t_ms) {
+                    samples.push(ProcessSample {
+                        id: pid,
+                        ppid: row.ppid,
+                        name: p.identity.name.as_str().into(),
+                        rss_bytes: row.rss_bytes,
+                        footprint_bytes: row.footprint_bytes,
+                        peak_footprint_bytes: None,
+                        peak_rss_bytes: None,
+                        virtual_bytes: None,
+                        wired_bytes: None,
+                        swapped_bytes: None,
+                        rss_file_bytes: None,
+                    });
+                }
+                let gone = p.rows.last().is_some_and(|l| l.t_ms < r.t_ms);
+                if p.identity.exited && gone && !reported_exit[k] {
+                    reported_exit[k] = true;
+                    exited.push(pid);
+                }
+            }
+            let at = Duration::from_millis(r.t_ms);
+            live.update(at, start + at, &system, &started, &samples, &exited);
+        }
+        live
+    }
+
+    #[test]
+    fn a_recording_of_twelve_runners_replayed_tick_by_tick() {
+        let live = replay("tests/fixtures/trace-twelve-runners");
+        // Twelve started, the first four exited near the end (still listed, crossed out).
+        assert_eq!(live.runners().count(), 8);
+        assert_eq!(live.processes.len(), 12);
+        let lines = screen(&live, &view(), 120, 40);
+        find(&lines, "Runners (8 alive) and helpers");
+        for model in ["smollm2:1.7b", "tinyllama:1.1b", "nomic-embed-text:v1.5"] {
+            assert!(find(&lines, model).contains("ollama runner"), "{model}");
+        }
+        let rows: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("ollama runner"))
+            .collect();
+        assert_eq!(rows.len(), 12);
+        // The exited below the living.
+        assert!(rows[..8].iter().all(|r| !r.contains(" exited ")));
+        assert!(rows[8..].iter().all(|r| r.contains(" exited ")), "{rows:?}");
+        // The largest first.
+        let first_row = lines.iter().position(|l| l.starts_with("MODEL")).unwrap() + 1;
+        assert!(
+            lines[first_row].starts_with("smollm2:1.7b"),
+            "{}",
+            lines[first_row]
+        );
+        // Each start after the first was an overlap, each exit an event.
+        let starts = live
+            .events
+            .iter()
+            .filter(|e| matches!(&e.kind, LiveKind::RunnerStarted { alive_with, .. } if !alive_with.is_empty()))
+            .count();
+        assert_eq!(starts, 11);
+        let exits = live
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, LiveKind::RunnerExited { .. }))
+            .count();
+        assert_eq!(exits, 4);
+        find(&lines, "runner 31862 (mistral:7b) exited");
+        find(&lines, "runner 31878 (tinyllama:1.1b) started while 11 other runners still alive: 31856 (llama3.2:3b), 31858");
     }
 
     #[test]
