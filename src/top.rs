@@ -250,30 +250,30 @@ pub fn describe(e: &LiveKind) -> String {
             pid,
             model,
             alive_with,
-        } if alive_with.len() <= 2 => format!(
-            "runner {} started while {} still alive",
-            named(*pid, model),
-            alive_with
-                .iter()
-                .map(|(p, m)| named(*p, m))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
-        // The count first: the list is cut at the terminal's edge.
-        LiveKind::RunnerStarted {
-            pid,
-            model,
-            alive_with,
-        } => format!(
-            "runner {} started while {} other runners still alive: {}",
-            named(*pid, model),
-            alive_with.len(),
-            alive_with
-                .iter()
-                .map(|(p, m)| named(*p, m))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        } => {
+            let list = |sep| {
+                alive_with
+                    .iter()
+                    .map(|(p, m)| named(*p, m))
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            };
+            if alive_with.len() <= 2 {
+                format!(
+                    "runner {} started while {} still alive",
+                    named(*pid, model),
+                    list(" and ")
+                )
+            } else {
+                // The count first: the list is cut at the terminal's edge.
+                format!(
+                    "runner {} started while {} other runners still alive: {}",
+                    named(*pid, model),
+                    alive_with.len(),
+                    list(", ")
+                )
+            }
+        }
         LiveKind::RunnerExited {
             pid,
             model,
@@ -441,9 +441,9 @@ fn pressure_color(p: Option<&str>) -> Color {
     }
 }
 
-/// The available memory figure and its share of RAM, as the charts define it.
-fn available(live: &Live) -> Option<(u64, f64)> {
-    let s = live.system.as_ref()?;
+/// Available memory in a sample and its share of RAM, as the charts define it: on macOS the
+/// kernel's free % × RAM, elsewhere `available_bytes` (Linux: `MemAvailable`).
+fn available_in(live: &Live, s: &memtide_model::trace::SystemRow) -> Option<(u64, f64)> {
     let total = live.host.total_memory_bytes.max(1) as f64;
     match (live.host.os, s.free_percent, s.available_bytes) {
         ("macos", Some(p), _) => Some(((p / 100.0 * total) as u64, p)),
@@ -451,6 +451,11 @@ fn available(live: &Live) -> Option<(u64, f64)> {
         (_, Some(p), None) => Some(((p / 100.0 * total) as u64, p)),
         _ => None,
     }
+}
+
+/// [`available_in`] the latest sample.
+fn available(live: &Live) -> Option<(u64, f64)> {
+    available_in(live, live.system.as_ref()?)
 }
 
 fn history(live: &Live, f: impl Fn(&memtide_model::trace::SystemRow) -> Option<u64>) -> Vec<u64> {
@@ -488,12 +493,30 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     } else {
         Style::default().add_modifier(Modifier::REVERSED)
     };
+    // The gauge, and beside it the last minute of available memory.
+    let [gauge, trend] =
+        Layout::horizontal([Constraint::Percentage(70), Constraint::Percentage(30)]).areas(gauge);
     f.render_widget(
         Gauge::default()
             .gauge_style(style)
             .ratio(ratio)
             .label(Span::styled(format!(" {label} "), bold())),
         gauge,
+    );
+    let avail_history: Vec<u64> = live
+        .system_history
+        .iter()
+        .filter_map(|(_, r)| available_in(live, r).map(|(b, _)| b))
+        .collect();
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            format!(
+                " {}",
+                spark(&avail_history, trend.width.saturating_sub(1) as usize)
+            ),
+            view.style(Color::Cyan),
+        )),
+        trend,
     );
     let width = rest.width.saturating_sub(40) as usize;
     let minute = live
@@ -553,7 +576,21 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let runners = sorted(live, view, true);
     let helpers = sorted(live, view, false);
     let metric = if view.rss { "RSS" } else { "footprint" };
-    let spark_width = area.width.saturating_sub(78).max(6) as usize;
+    // The model column as wide as its longest name (at most 28), the sparkline the rest.
+    let model_width = runners
+        .iter()
+        .chain(&helpers)
+        .map(|p| {
+            p.model
+                .as_deref()
+                .unwrap_or(&p.identity.name)
+                .chars()
+                .count()
+        })
+        .max()
+        .unwrap_or(5)
+        .clamp(13, 28) as u16;
+    let spark_width = area.width.saturating_sub(model_width + 54 + 7).max(4) as usize;
     let header = Row::new(vec![
         "MODEL",
         "PID",
@@ -629,14 +666,14 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         Table::new(
             rows,
             [
-                Constraint::Length(22),
+                Constraint::Length(model_width),
                 Constraint::Length(7),
-                Constraint::Length(14),
-                Constraint::Length(10),
-                Constraint::Length(10),
-                Constraint::Length(10),
+                Constraint::Length(13),
+                Constraint::Length(9),
+                Constraint::Length(9),
+                Constraint::Length(9),
                 Constraint::Length(7),
-                Constraint::Min(6),
+                Constraint::Min(4),
             ],
         )
         .header(header),
@@ -979,6 +1016,26 @@ mod tests {
             "runner 62010 (granite3.3:2b) started while 61864 (llama3.2:3b) still alive",
         );
         find(&lines, "q quit · f footprint/RSS");
+    }
+
+    #[test]
+    fn at_80_by_24_everything_fits() {
+        let live = story();
+        let lines = screen(&live, &view(), 80, 24);
+        find(&lines, "available 7.04 GiB (22 %)");
+        // Every column, the engine whole.
+        find(
+            &lines,
+            "MODEL         PID     ENGINE        FOOTPRINT RSS       PEAK      AGE",
+        );
+        assert!(find(&lines, "granite3.3:2b").contains("ollama runner"));
+        let llama = find(&lines, "llama3.2:3b  ");
+        assert!(
+            llama.contains("61864") && llama.contains("3.12 GiB"),
+            "{llama}"
+        );
+        find(&lines, "started while 61864 (llama3.2:3b)");
+        assert!(lines[23].starts_with("q quit"), "{}", lines[23]);
     }
 
     #[test]
