@@ -1106,7 +1106,11 @@ mod tests {
         let tl =
             Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
         let host = HostInfo {
-            os: "linux",
+            os: if tl.meta.os == "macos" {
+                "macos"
+            } else {
+                "linux"
+            },
             os_version: tl.meta.os_version.clone(),
             arch: "x86_64",
             total_memory_bytes: tl.meta.total_memory_bytes,
@@ -1121,7 +1125,17 @@ mod tests {
         );
         let start: SystemTime = tl.wall(0).unwrap().into();
         let mut reported_exit = vec![false; tl.processes.len()];
-        for r in &tl.system {
+        // A tick at every sample time of the system or any process; the system's last sample
+        // stands for it between its own (an imported trace samples processes more often).
+        let mut ticks: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();
+        for p in &tl.processes {
+            ticks.extend(p.rows.iter().map(|r| r.t_ms));
+        }
+        ticks.sort_unstable();
+        ticks.dedup();
+        for t in ticks {
+            let i = tl.system.partition_point(|r| r.t_ms <= t).max(1) - 1;
+            let r = &tl.system[i];
             let system = SystemSample {
                 total_bytes: r.total_bytes,
                 available_bytes: r.available_bytes,
@@ -1145,10 +1159,10 @@ mod tests {
                     pid: p.identity.pid,
                     start_time_us: p.identity.start_time_us,
                 };
-                if p.rows.first().is_some_and(|f| f.t_ms == r.t_ms) {
+                if p.rows.first().is_some_and(|f| f.t_ms == t) {
                     started.push((pid, p.identity.clone(), p.identity.argv()));
                 }
-                if let Some(row) = p.rows.iter().find(|x| x.t_ms == r.t_ms) {
+                if let Some(row) = p.rows.iter().find(|x| x.t_ms == t) {
                     samples.push(ProcessSample {
                         id: pid,
                         ppid: row.ppid,
@@ -1163,16 +1177,79 @@ mod tests {
                         rss_file_bytes: None,
                     });
                 }
-                let gone = p.rows.last().is_some_and(|l| l.t_ms < r.t_ms);
+                let gone = p.rows.last().is_some_and(|l| l.t_ms < t);
                 if p.identity.exited && gone && !reported_exit[k] {
                     reported_exit[k] = true;
                     exited.push(pid);
                 }
             }
-            let at = Duration::from_millis(r.t_ms);
+            let at = Duration::from_millis(t);
             live.update(at, start + at, &system, &started, &samples, &exited);
         }
         live
+    }
+
+    /// The live detectors, fed a trace tick by tick, say what the report says of it
+    /// afterwards: the same runners start (the overlapping ones while others are alive) and
+    /// exit, and free memory falls under the threshold at the same sample.
+    #[test]
+    fn the_live_events_agree_with_the_report() {
+        use memtide_model::events::EventKind;
+        for dir in [
+            "tests/fixtures/trace-imported",
+            "tests/fixtures/trace-twelve-runners",
+        ] {
+            let live = replay(dir);
+            let tl = memtide_model::timeline::Timeline::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir),
+            )
+            .unwrap();
+            let report = memtide_model::report::build(&tl, &Default::default());
+            let mut report_starts = Vec::new();
+            let mut report_exits = Vec::new();
+            let mut report_low = Vec::new();
+            let mut overlapping = std::collections::BTreeSet::new();
+            for e in &report.events {
+                match &e.kind {
+                    EventKind::RunnerStart { runner, .. } => {
+                        report_starts.push((e.t_ms, runner.pid))
+                    }
+                    EventKind::RunnerExit { runner, .. } => report_exits.push(runner.pid),
+                    EventKind::LowMemory { .. } => report_low.push(e.t_ms),
+                    // Every runner of an overlap but the first to start was started while
+                    // another was alive.
+                    EventKind::Overlap { runners, .. } => {
+                        overlapping.extend(runners.iter().skip(1).map(|r| r.pid))
+                    }
+                    _ => {}
+                }
+            }
+            let mut live_starts = Vec::new();
+            let mut live_exits = Vec::new();
+            let mut live_low = Vec::new();
+            let mut live_overlapping = std::collections::BTreeSet::new();
+            for e in &live.events {
+                let t = e.since_start.as_millis() as u64;
+                match &e.kind {
+                    LiveKind::RunnerStarted {
+                        pid, alive_with, ..
+                    } => {
+                        live_starts.push((t, *pid));
+                        if !alive_with.is_empty() {
+                            live_overlapping.insert(*pid);
+                        }
+                    }
+                    LiveKind::RunnerExited { pid, .. } => live_exits.push(*pid),
+                    LiveKind::LowMemory { .. } => live_low.push(t),
+                    _ => {}
+                }
+            }
+            assert_eq!(live_starts, report_starts, "{dir}");
+            assert_eq!(live_exits, report_exits, "{dir}");
+            assert_eq!(live_low, report_low, "{dir}");
+            assert_eq!(live_overlapping, overlapping, "{dir}");
+            assert!(!overlapping.is_empty(), "{dir}: an overlap to agree on");
+        }
     }
 
     #[test]
