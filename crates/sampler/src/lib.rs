@@ -62,7 +62,9 @@
 //! is stable a tick allocates nothing (apart from the reference counts of process names). On
 //! Linux a tick of ten processes costs about 1.2 times the bare kernel reads ([`Floor`]);
 //! `docs/benchmarks.md` in the repository has the numbers. Listing the process table is the
-//! largest fixed cost of a tick: [`Sampler::set_discovery_interval`] spaces it out.
+//! largest fixed cost of a tick: [`Sampler::set_discovery_interval`] spaces it out, and on
+//! Linux a due listing is skipped when no process was created since the last one (the last PID
+//! of `/proc/loadavg`; [`Sampler::skipped_listings`] counts them).
 //!
 //! ## Errors
 //!
@@ -151,6 +153,12 @@ impl Sampler {
     /// An exited process gives [`Error::ProcessGone`].
     pub fn inspect(&mut self, pid: u32) -> Result<(ProcessSample, ProcessInfo)> {
         self.core.sample_pid(pid)
+    }
+
+    /// Listings of the process table skipped because no process was created since the last
+    /// one (Linux; always 0 elsewhere).
+    pub fn skipped_listings(&self) -> u64 {
+        self.core.skipped_listings()
     }
 
     /// Lists the process table (to find processes that started) at most once per `interval`

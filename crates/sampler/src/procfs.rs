@@ -139,6 +139,21 @@ pub fn user_name(passwd: &str, uid: u32) -> Option<&str> {
         })
 }
 
+/// The last PID allocated, from `/proc/loadavg`: its fifth and last field. The kernel prints
+/// the cursor of the PID allocator of the *reading* process's PID namespace, less one
+/// (fs/proc/loadavg.c: `idr_get_cursor(&task_active_pid_ns(current)->idr) - 1`); threads take
+/// their IDs from the same allocator, so it moves at every process or thread created in that
+/// namespace, which is the namespace whose processes this process's `/proc` lists.
+pub fn parse_loadavg_last_pid(text: &str) -> Option<u32> {
+    let mut fields = text.split_ascii_whitespace();
+    let last = fields.nth(4)?;
+    // Exactly five fields, the fourth `running/threads`.
+    if fields.next().is_some() || !text.split_ascii_whitespace().nth(3)?.contains('/') {
+        return None;
+    }
+    last.parse().ok()
+}
+
 /// The name in `/proc/[pid]/comm`: the file's bytes without the line end (the same name as
 /// field 2 of `stat`, without parentheses; it may hold any byte but NUL and `\n`).
 pub fn parse_comm(bytes: &[u8]) -> &[u8] {
@@ -532,6 +547,26 @@ pub fn system_sample(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_last_pid_of_loadavg() {
+        // The kernel's format: "%lu.%02lu %lu.%02lu %lu.%02lu %u/%d %d\n".
+        assert_eq!(
+            parse_loadavg_last_pid("0.52 0.58 0.59 3/971 123456\n"),
+            Some(123_456)
+        );
+        assert_eq!(parse_loadavg_last_pid("0.00 0.01 0.05 1/89 7"), Some(7));
+        for bad in [
+            "",
+            "0.52 0.58 0.59 3/971",
+            "0.52 0.58 0.59 3 971 12",
+            "a b c d/e f g",
+            "0.5 0.5 0.5 1/2 x",
+        ] {
+            assert_eq!(parse_loadavg_last_pid(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     const MIB: u64 = 1024 * 1024;

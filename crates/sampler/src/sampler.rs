@@ -41,6 +41,12 @@ pub(crate) trait Backend {
     fn system(&mut self, out: &mut SystemSample) -> Result<()>;
     /// CPU time (user + system) the process has used so far.
     fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration>;
+    /// A number that changes whenever a process (or thread) is created, read far more
+    /// cheaply than the process table is listed; `None` where the OS has none. While it stays
+    /// the same, no process can have appeared and listing can wait.
+    fn creation_marker(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// A hash of a process's short name (FNV-1a), kept for every known process so that a change of
@@ -85,6 +91,11 @@ struct Known {
 /// young processes again for two seconds catches the exec (which follows the fork within
 /// milliseconds) at the cost of a few reads per new process.
 pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// However still the creation marker stays, the table is listed at least this often: a marker
+/// that comes back to the same value (the PID allocator wrapping around, or set by hand) hides
+/// a new process for this long at most.
+pub(crate) const MAX_LISTING_AGE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A process whose command line the OS could not give yet ([`crate::Error::NotReady`]): it
 /// is judged again at the next listing, for at most [`EXEC_RECHECK_WINDOW`] from the first
@@ -153,6 +164,12 @@ pub(crate) struct Core<B: Backend> {
     /// Minimum time between two listings of the process table.
     discovery_interval: std::time::Duration,
     last_listing: Option<Instant>,
+    /// The backend's creation marker at the last listing.
+    last_marker: Option<u64>,
+    /// When the table was last listed (not skipped).
+    last_real_listing: Option<Instant>,
+    /// Listings skipped because no process was created since the last one.
+    skipped_listings: u64,
     system: SystemSample,
     system_error: Option<crate::Error>,
     processes: Vec<ProcessSample>,
@@ -179,6 +196,9 @@ impl<B: Backend> Core<B> {
             renamed: Vec::new(),
             discovery_interval: std::time::Duration::ZERO,
             last_listing: None,
+            last_marker: None,
+            last_real_listing: None,
+            skipped_listings: 0,
             system: SystemSample::default(),
             system_error: None,
             processes: Vec::new(),
@@ -198,6 +218,11 @@ impl<B: Backend> Core<B> {
 
     pub(crate) fn followed(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
         self.followed.iter().map(|f| &f.info)
+    }
+
+    /// Listings of the process table skipped so far because no process was created.
+    pub(crate) fn skipped_listings(&self) -> u64 {
+        self.skipped_listings
     }
 
     pub(crate) fn set_discovery_interval(&mut self, d: std::time::Duration) {
@@ -259,11 +284,41 @@ impl<B: Backend> Core<B> {
         // The process table is listed when discovery is due (every tick by default); followed
         // processes are read every tick regardless, so exits are always seen at once.
         let instant = Instant::now();
-        let list = self.tick_no == 1
+        let due = self.tick_no == 1
             || self
                 .last_listing
                 .is_none_or(|at| instant.duration_since(at) >= self.discovery_interval);
+        let recheck = self.selector.needs_command_line();
+        let exec_check_due = recheck
+            && self
+                .last_exec_check
+                .is_none_or(|at| instant.duration_since(at) >= self.exec_check_interval);
+        // A listing that is due can still wait when nothing can have changed: no process
+        // created since the last one (the backend's marker), no young process whose exec is
+        // being watched for, none deferred, and no exec check due (an exec creates no process).
+        let mut list = due;
+        let stale = self
+            .last_real_listing
+            .is_none_or(|at| instant.duration_since(at) >= MAX_LISTING_AGE);
+        if due && self.tick_no > 1 && !exec_check_due && !stale && self.deferred.is_empty() {
+            let young = recheck
+                && self.known.values().any(|k| {
+                    k.born
+                        .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW)
+                });
+            if !young {
+                let marker = self.backend.creation_marker();
+                if marker.is_some() && marker == self.last_marker {
+                    list = false;
+                    self.last_listing = Some(instant);
+                    self.skipped_listings += 1;
+                }
+            }
+        }
         if list {
+            // Read before listing: a process created while the table is read changes it.
+            self.last_marker = self.backend.creation_marker();
+            self.last_real_listing = Some(instant);
             self.backend.list_pids(&mut self.pids)?;
             self.last_listing = Some(instant);
             let pids = &self.pids;
@@ -273,8 +328,7 @@ impl<B: Backend> Core<B> {
         // Mark every listed PID; collect the ones never seen, and the young unselected ones
         // to judge again (see EXEC_RECHECK_WINDOW).
         let mut unseen = Vec::new();
-        // Only a judgement by name or command line can change at exec.
-        let recheck = self.selector.needs_command_line();
+        // Only a judgement by name or command line can change at exec (`recheck`, above).
         for &pid in self.pids.iter().filter(|_| list) {
             match self.known.get_mut(&pid) {
                 Some(k) => {
@@ -295,12 +349,7 @@ impl<B: Backend> Core<B> {
         }
         // Every EXEC_CHECK_INTERVAL: has a known, unfollowed process called exec since it was
         // judged (a new name under the same identity)? Then it is judged again, now.
-        if list
-            && recheck
-            && self
-                .last_exec_check
-                .is_none_or(|at| instant.duration_since(at) >= self.exec_check_interval)
-        {
+        if list && exec_check_due {
             self.last_exec_check = Some(instant);
             self.renamed.clear();
             for (&pid, k) in &self.known {
@@ -338,8 +387,15 @@ impl<B: Backend> Core<B> {
                         });
                     }
                     self.exited.push(f.info.id);
-                    // Forgotten, so that a process that takes the PID later is judged anew.
-                    if self.known.remove(&pid).is_some_and(|k| k.seen == now) {
+                    // Forgotten, so that a process that takes the PID later is judged anew;
+                    // at once if the PID is listed again now, or when the listing was skipped
+                    // (a PID given again leaves the creation marker where it was only when
+                    // set by hand, as checkpoint-restore does: asking costs one `stat`).
+                    if self
+                        .known
+                        .remove(&pid)
+                        .is_some_and(|k| k.seen == now || !list)
+                    {
                         unseen.push(pid);
                     }
                 }
@@ -533,6 +589,10 @@ mod tests {
         system_fails: bool,
         /// PIDs whose command line is not ready yet.
         not_ready: std::collections::HashSet<u32>,
+        /// How many times the table was listed.
+        listings: usize,
+        /// The creation marker, bumped by every spawn; `None`: the OS has none.
+        marker: Option<u64>,
     }
 
     impl Table {
@@ -543,6 +603,7 @@ mod tests {
                 name: name.into(),
             };
             self.procs.insert(pid, (ident, vec![name.to_owned()], rss));
+            self.marker = self.marker.map(|m| m + 1);
         }
     }
 
@@ -551,7 +612,11 @@ mod tests {
         fn host(&self) -> &HostInfo {
             self.host.as_ref().unwrap()
         }
+        fn creation_marker(&mut self) -> Option<u64> {
+            self.marker
+        }
         fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
+            self.listings += 1;
             out.clear();
             out.extend(self.procs.keys().copied());
             Ok(())
@@ -768,6 +833,69 @@ mod tests {
         let t = c.tick().unwrap();
         assert!(t.system_error.is_none());
         assert_eq!(t.system.free_bytes, Some(1));
+    }
+
+    #[test]
+    fn the_table_is_listed_only_when_a_process_was_created() {
+        // Every process: a selection by PID follows only those there at the start.
+        let mut c = core(ProcessSelector::All);
+        c.backend.marker = Some(7);
+        c.set_exec_check_interval(std::time::Duration::from_secs(3600));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        c.tick().unwrap();
+        assert_eq!(c.backend.listings, 1);
+        for _ in 0..5 {
+            assert_eq!(pids(&c.tick().unwrap()).len(), 2);
+        }
+        assert_eq!((c.backend.listings, c.skipped_listings()), (1, 5));
+        // A process is created: the next tick lists, and finds it.
+        c.backend.spawn(200, 2_000, 1, "runner", 5);
+        assert_eq!(c.tick().unwrap().started.len(), 1);
+        assert_eq!(c.backend.listings, 2);
+        assert_eq!(pids(&c.tick().unwrap()).len(), 3);
+        assert_eq!(c.backend.listings, 2);
+        // Exits are seen at once all the same: followed processes are read every tick.
+        c.backend.procs.remove(&100);
+        assert_eq!(c.tick().unwrap().exited.len(), 1);
+        assert_eq!(c.backend.listings, 2);
+        // Without a marker, every due listing happens.
+        c.backend.marker = None;
+        c.tick().unwrap();
+        c.tick().unwrap();
+        assert_eq!(c.backend.listings, 4);
+    }
+
+    #[test]
+    fn a_followed_pid_given_again_under_a_still_marker_is_found_at_once() {
+        let mut c = core(ProcessSelector::All);
+        c.backend.marker = Some(1);
+        c.set_exec_check_interval(std::time::Duration::from_secs(3600));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        c.tick().unwrap();
+        c.tick().unwrap();
+        // The process exits and its PID goes to a new one, the marker set back by hand.
+        c.backend.procs.remove(&100);
+        c.backend.spawn(100, 2_000, 1, "runner", 5);
+        c.backend.marker = Some(2);
+        let t = c.tick().unwrap();
+        assert_eq!(t.exited[0].start_time_us, 1_000);
+        assert_eq!(t.started[0].id.start_time_us, 2_000);
+        assert_eq!(c.skipped_listings(), 2);
+    }
+
+    #[test]
+    fn an_exec_check_due_lists_even_when_no_process_was_created() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.marker = Some(1);
+        c.set_exec_check_interval(std::time::Duration::ZERO);
+        c.backend.spawn(300, 3_000, 1, "bash", 5);
+        c.tick().unwrap();
+        // The shell execs a runner: the same PID and start time, a new name, no new process.
+        c.backend.procs.get_mut(&300).unwrap().0.name = "runner".into();
+        c.backend.procs.get_mut(&300).unwrap().1 = vec!["runner".into()];
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(300, 3_000)]);
+        assert_eq!(c.skipped_listings(), 0);
     }
 
     #[test]

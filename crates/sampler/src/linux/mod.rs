@@ -94,6 +94,9 @@ pub(crate) struct Linux {
     vmstat: Kept,
     /// `None` on kernels without PSI.
     psi: Option<Kept>,
+    /// `/proc/loadavg`, for the last PID allocated (see [`Backend::creation_marker`]); `None`
+    /// where it cannot be opened.
+    loadavg: Option<Kept>,
     buf: Vec<u8>,
     buf2: Vec<u8>,
     /// The path of a `/proc/[pid]/stat` being read, reused so that the exec check does not
@@ -164,6 +167,7 @@ impl Linux {
             meminfo,
             vmstat,
             psi,
+            loadavg: Kept::open("/proc/loadavg".into()).ok(),
             buf,
             buf2: Vec::new(),
             path: String::with_capacity(32),
@@ -280,6 +284,13 @@ impl Backend for Linux {
         out.swapped_bytes = st.vm_swap;
         out.rss_file_bytes = st.rss_file;
         Ok(())
+    }
+
+    /// The last PID allocated in this process's PID namespace (`/proc/loadavg`): about 1 µs,
+    /// where listing `/proc` costs tens of µs per hundred processes.
+    fn creation_marker(&mut self) -> Option<u64> {
+        let text = self.loadavg.as_ref()?.read(&mut self.buf2).ok()?;
+        procfs::parse_loadavg_last_pid(text).map(u64::from)
     }
 
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
