@@ -891,6 +891,7 @@ mod tests {
             wired_bytes: None,
             swapped_bytes: None,
             rss_file_bytes: None,
+            status_age: None,
         }
     }
 
@@ -1175,6 +1176,7 @@ mod tests {
                         wired_bytes: None,
                         swapped_bytes: None,
                         rss_file_bytes: None,
+                        status_age: None,
                     });
                 }
                 let gone = p.rows.last().is_some_and(|l| l.t_ms < t);

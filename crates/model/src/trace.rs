@@ -188,6 +188,11 @@ pub struct ProcessRow {
     /// written before the column existed.
     #[serde(default)]
     pub rss_file_bytes: Option<u64>,
+    /// How old the fields read from a slower source are, ms (Linux: `status`, read at most
+    /// once a second; see `docs/metrics.md`). Empty where every field is read every tick, and
+    /// in traces written before this column.
+    #[serde(default)]
+    pub status_age_ms: Option<u64>,
 }
 
 /// A row of `identities.csv`: one process, for its whole life.

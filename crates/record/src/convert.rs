@@ -61,6 +61,7 @@ pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
         wired_bytes: p.wired_bytes,
         swapped_bytes: p.swapped_bytes,
         rss_file_bytes: p.rss_file_bytes,
+        status_age_ms: p.status_age.map(|d| d.as_millis() as u64),
     }
 }
 

@@ -559,6 +559,7 @@ mod tests {
             wired_bytes: None,
             swapped_bytes: None,
             rss_file_bytes: None,
+            status_age: None,
         }
     }
 

@@ -180,11 +180,12 @@ pub struct ProcessSample {
     /// truncated to 15 bytes (e.g. `ollama_llama_se`).
     pub name: Arc<str>,
     /// Resident set size: pages of this process in RAM, shared and file-backed ones included.
-    /// macOS `ri_resident_size`; Linux `VmRSS`.
+    /// macOS `ri_resident_size`; Linux `statm`'s resident (`VmRSS`), every tick.
     pub rss_bytes: u64,
     /// What the process costs the system: its dirty private memory, compressed or swapped
     /// parts included. macOS `ri_phys_footprint` (Activity Monitor's "Memory" column; includes
-    /// Metal buffers). Linux `RssAnon + RssShmem + VmSwap`.
+    /// Metal buffers). Linux `RssAnon + RssShmem + VmSwap`: `RssAnon` from `statm` at every
+    /// tick, the other two from `status` (see [`ProcessSample::status_age`]).
     pub footprint_bytes: Option<u64>,
     /// Highest footprint since the process started (macOS `ri_lifetime_max_phys_footprint`).
     /// Linux: `None` (the kernel keeps no such peak).
@@ -203,6 +204,11 @@ pub struct ProcessSample {
     /// (`proc_pid_rusage` gives resident size and footprint but no file-backed split; their
     /// difference is the nearest figure).
     pub rss_file_bytes: Option<u64>,
+    /// How old the fields read from a slower source are: on Linux `status` (swap, shared
+    /// memory, the peak, the locked and file-backed parts), read at most once a second while
+    /// `statm` gives RSS and the anonymous part every tick. `None` where every field is read
+    /// every tick (macOS).
+    pub status_age: Option<std::time::Duration>,
 }
 
 impl ProcessSample {
@@ -220,6 +226,7 @@ impl ProcessSample {
             wired_bytes: None,
             swapped_bytes: None,
             rss_file_bytes: None,
+            status_age: None,
         }
     }
 }

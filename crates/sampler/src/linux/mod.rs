@@ -113,11 +113,40 @@ pub(crate) struct Linux {
 /// `SystemSample::stats_age`.
 pub(crate) const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The handle of a followed process: its `status` file, kept open. The open file belongs to the
-/// process, not to the PID: once the process is reaped, reads fail with `ESRCH` even if the PID
-/// has been given to another process.
+/// How often a followed process's `status` is read; `statm` is read every tick.
+///
+/// `statm` is seven counters (fs/proc/task_mmu.c `task_statm`); `status` is some fifty lines
+/// the kernel formats on every read, signal masks and CPU lists among them, for the few values
+/// `statm` lacks: shared memory, swap, the peak RSS, locked memory. Generating `status` cost
+/// about 8 times what `statm` does here (docs/benchmarks.md), and swap and shared memory move
+/// slowly next to a runner's anonymous memory, which `statm` gives at every tick.
+pub(crate) const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `status` is read again before [`STATUS_INTERVAL`] when the RSS moved by more than this since
+/// it was last read: a load or a release under way, when swap and shared memory may move too.
+pub(crate) const STATUS_REFRESH_BYTES: u64 = 64 << 20;
+
+/// What `status` gives that `statm` does not, and when it was read.
+#[derive(Debug, Clone, Copy)]
+struct Slow {
+    ppid: Option<u32>,
+    shmem: Option<u64>,
+    swap: Option<u64>,
+    hwm: Option<u64>,
+    lck: Option<u64>,
+    rss_file: Option<u64>,
+    /// `statm`'s resident bytes when it was read.
+    resident_at: u64,
+    read_at: Instant,
+}
+
+/// The handle of a followed process: its `statm` and `status` files, kept open. An open file
+/// belongs to the process, not to the PID: once the process is reaped, reads fail with `ESRCH`
+/// even if the PID has been given to another process.
 pub(crate) struct Handle {
+    statm: Kept,
     status: Kept,
+    slow: Option<Slow>,
 }
 
 impl Linux {
@@ -250,39 +279,90 @@ impl Backend for Linux {
         let path = proc_path(id.pid, "status");
         let status = Kept::open(path.clone())
             .map_err(|e| process_error(id.pid, "/proc/[pid]/status", path, e))?;
-        // The file was opened before this check, so if the PID still has the start time we
-        // identified, the open file belongs to that process.
+        let path = proc_path(id.pid, "statm");
+        let statm = Kept::open(path.clone())
+            .map_err(|e| process_error(id.pid, "/proc/[pid]/statm", path, e))?;
+        // The files were opened before this check, so if the PID still has the start time we
+        // identified, the open files belong to that process.
         if self.read_stat(id.pid)?.start_time_us != id.start_time_us {
             return Err(Error::ProcessGone { pid: id.pid });
         }
-        Ok(Handle { status })
+        Ok(Handle {
+            statm,
+            status,
+            slow: None,
+        })
     }
 
     fn read(&mut self, handle: &mut Handle, out: &mut ProcessSample) -> Result<()> {
         let pid = out.id.pid;
-        let text = match handle.status.read(&mut self.buf) {
-            Ok(t) => t,
+        let page = self.page_size;
+        let m = match handle.statm.read(&mut self.buf) {
+            Ok(t) => procfs::parse_statm(t, page)?,
             Err(e) => {
-                let path = handle.status.path.clone();
-                return Err(process_error(pid, "/proc/[pid]/status", path, e));
+                let path = handle.statm.path.clone();
+                return Err(process_error(pid, "/proc/[pid]/statm", path, e));
             }
         };
-        let st = procfs::parse_status(text)?;
-        // A zombie keeps its status file but has no memory lines left.
-        let (Some(rss), false) = (st.vm_rss, st.state == Some('Z')) else {
+        // A zombie has no memory left: its statm is all zeros (task_statm is not called
+        // without an mm).
+        if m.size_bytes == 0 && m.resident_bytes == 0 {
+            return Err(Error::ProcessGone { pid });
+        }
+        let now = Instant::now();
+        let due = handle.slow.as_ref().is_none_or(|s| {
+            now.duration_since(s.read_at) >= STATUS_INTERVAL
+                || m.resident_bytes.abs_diff(s.resident_at) > STATUS_REFRESH_BYTES
+        });
+        if due {
+            let text = match handle.status.read(&mut self.buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    let path = handle.status.path.clone();
+                    return Err(process_error(pid, "/proc/[pid]/status", path, e));
+                }
+            };
+            let st = procfs::parse_status(text)?;
+            if st.vm_rss.is_none() || st.state == Some('Z') {
+                return Err(Error::ProcessGone { pid });
+            }
+            handle.slow = Some(Slow {
+                ppid: st.ppid,
+                shmem: st.rss_shmem,
+                swap: st.vm_swap,
+                hwm: st.vm_hwm,
+                lck: st.vm_lck,
+                rss_file: st.rss_file,
+                resident_at: m.resident_bytes,
+                read_at: now,
+            });
+        }
+        let Some(slow) = handle.slow else {
             return Err(Error::ProcessGone { pid });
         };
-        if let Some(ppid) = st.ppid {
+        if let Some(ppid) = slow.ppid {
             out.ppid = ppid;
         }
+        let rss = m.resident_bytes;
         out.rss_bytes = rss;
-        out.footprint_bytes = st.footprint();
+        // RssAnon from this tick's statm; RssShmem and VmSwap from the last status. Kernels
+        // before 4.5 print no RssShmem: then there is no footprint, as before.
+        out.footprint_bytes = match (slow.shmem, slow.swap) {
+            (Some(shmem), Some(swap)) => Some(m.anon_bytes() + shmem + swap),
+            _ => None,
+        };
         out.peak_footprint_bytes = None;
-        out.peak_rss_bytes = st.vm_hwm;
-        out.virtual_bytes = st.vm_size;
-        out.wired_bytes = st.vm_lck;
-        out.swapped_bytes = st.vm_swap;
-        out.rss_file_bytes = st.rss_file;
+        // The peak can only be at least what is resident now.
+        out.peak_rss_bytes = slow.hwm.map(|h| h.max(rss));
+        out.virtual_bytes = Some(m.size_bytes);
+        out.wired_bytes = slow.lck;
+        out.swapped_bytes = slow.swap;
+        // statm's shared part is RssFile + RssShmem, of this tick.
+        out.rss_file_bytes = match slow.shmem {
+            Some(shmem) => Some(m.shared_bytes.saturating_sub(shmem)),
+            None => slow.rss_file,
+        };
+        out.status_age = Some(now.duration_since(slow.read_at));
         Ok(())
     }
 
@@ -367,60 +447,95 @@ impl Backend for Linux {
 /// own work.
 pub(crate) struct Floor {
     dir: ffi::ProcDir,
-    files: Vec<File>,
+    /// Each process's `statm`, read every round.
+    statm: Vec<File>,
+    /// Each process's `status`, read at most once per [`STATUS_INTERVAL`].
+    status: Vec<File>,
+    status_at: Option<Instant>,
+    /// `meminfo` and `pressure/memory`, every round.
+    system: Vec<File>,
     vmstat: File,
     vmstat_at: Option<Instant>,
+    loadavg: File,
+    last_marker: Option<u32>,
+    listed_at: Option<Instant>,
     pids: Vec<u32>,
     buf: Vec<u8>,
 }
 
 impl Floor {
     pub(crate) fn new(pids: &[u32]) -> Result<Floor> {
-        let mut files = Vec::new();
-        for &pid in pids {
-            let path = proc_path(pid, "status");
-            files.push(
-                File::open(&path).map_err(|e| process_error(pid, "/proc/[pid]/status", path, e))?,
-            );
-        }
-        for p in ["/proc/meminfo", "/proc/pressure/memory"] {
-            if let Ok(f) = File::open(p) {
-                files.push(f);
-            }
-        }
+        let open = |pid: u32, file: &'static str| {
+            let path = proc_path(pid, file);
+            File::open(&path).map_err(|e| process_error(pid, file, path, e))
+        };
+        let statm = pids
+            .iter()
+            .map(|&p| open(p, "statm"))
+            .collect::<Result<_>>()?;
+        let status = pids
+            .iter()
+            .map(|&p| open(p, "status"))
+            .collect::<Result<_>>()?;
+        let system = ["/proc/meminfo", "/proc/pressure/memory"]
+            .iter()
+            .filter_map(|p| File::open(p).ok())
+            .collect();
         Ok(Floor {
             dir: ffi::ProcDir::open().map_err(|e| system_error("/proc", e))?,
-            files,
+            statm,
+            status,
+            status_at: None,
+            system,
             vmstat: File::open("/proc/vmstat").map_err(|e| system_error("/proc/vmstat", e))?,
             vmstat_at: None,
+            loadavg: File::open("/proc/loadavg").map_err(|e| system_error("/proc/loadavg", e))?,
+            last_marker: None,
+            listed_at: None,
             pids: Vec::new(),
             buf: vec![0; 16 * 1024],
         })
     }
 
-    /// One round of reads; returns the bytes read (so that nothing is optimised away).
+    /// One round of the reads a tick makes, at the tick's cadences, with no parsing and no
+    /// bookkeeping: `statm` of each process and the system files every round; each `status`
+    /// and `vmstat` at most once a second; `loadavg`, and the process table only when its last
+    /// PID moved (or every [`crate::sampler::MAX_LISTING_AGE`]). Returns the bytes read (so
+    /// that nothing is optimised away).
     pub(crate) fn read(&mut self) -> Result<u64> {
-        self.dir
-            .pids(&mut self.pids)
-            .map_err(|e| system_error("/proc", e))?;
-        let mut total = self.pids.len() as u64;
-        for f in &self.files {
-            let n = f
-                .read_at(&mut self.buf, 0)
-                .map_err(|e| system_error("/proc", e))?;
-            total += n as u64;
-        }
-        // As a tick: the counters at most once per COUNTERS_INTERVAL.
         let now = Instant::now();
-        if self
-            .vmstat_at
-            .is_none_or(|at| now.duration_since(at) >= COUNTERS_INTERVAL)
-        {
+        let mut total = 0u64;
+        let read = |f: &File, buf: &mut Vec<u8>| -> Result<u64> {
+            Ok(f.read_at(buf, 0).map_err(|e| system_error("/proc", e))? as u64)
+        };
+        for f in self.statm.iter().chain(&self.system) {
+            total += read(f, &mut self.buf)?;
+        }
+        let due = |at: Option<Instant>, every: Duration| {
+            at.is_none_or(|a| now.duration_since(a) >= every)
+        };
+        if due(self.status_at, STATUS_INTERVAL) {
+            self.status_at = Some(now);
+            for f in &self.status {
+                total += read(f, &mut self.buf)?;
+            }
+        }
+        if due(self.vmstat_at, COUNTERS_INTERVAL) {
             self.vmstat_at = Some(now);
-            total += self
-                .vmstat
-                .read_at(&mut self.buf, 0)
-                .map_err(|e| system_error("/proc/vmstat", e))? as u64;
+            total += read(&self.vmstat, &mut self.buf)?;
+        }
+        let n = read(&self.loadavg, &mut self.buf)? as usize;
+        let marker = std::str::from_utf8(&self.buf[..n.min(self.buf.len())])
+            .ok()
+            .and_then(procfs::parse_loadavg_last_pid);
+        let moved = marker.is_none() || self.last_marker != marker;
+        if moved || due(self.listed_at, crate::sampler::MAX_LISTING_AGE) {
+            self.last_marker = marker;
+            self.listed_at = Some(now);
+            self.dir
+                .pids(&mut self.pids)
+                .map_err(|e| system_error("/proc", e))?;
+            total += self.pids.len() as u64;
         }
         Ok(total)
     }
