@@ -199,19 +199,22 @@ fn key(k: KeyEvent, rec: &mut Recorder, view: &mut View) -> Result<bool> {
     Ok(true)
 }
 
-/// `▁▂▃▄▅▆▇█` of the last `width` values, scaled from the lowest to the highest of them.
-pub fn spark(values: &[u64], width: usize) -> String {
+/// `▁▂▃▄▅▆▇█` of the last `width` values, from 0 to `top` (their largest when `top` is 0):
+/// from zero, so that a few bytes of jitter never look like a swing.
+pub fn spark(values: &[u64], width: usize, top: u64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let tail = &values[values.len().saturating_sub(width)..];
-    let (lo, hi) = tail
-        .iter()
-        .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let top = if top > 0 {
+        top
+    } else {
+        tail.iter().copied().max().unwrap_or(0)
+    };
     tail.iter()
         .map(|&v| {
-            if hi <= lo {
+            if top == 0 {
                 BARS[0]
             } else {
-                BARS[((v - lo) as f64 / (hi - lo) as f64 * 7.0).round() as usize]
+                BARS[((v.min(top) as f64 / top as f64) * 7.0).round() as usize]
             }
         })
         .collect()
@@ -512,7 +515,11 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         Paragraph::new(Line::styled(
             format!(
                 " {}",
-                spark(&avail_history, trend.width.saturating_sub(1) as usize)
+                spark(
+                    &avail_history,
+                    trend.width.saturating_sub(1) as usize,
+                    live.host.total_memory_bytes,
+                )
             ),
             view.style(Color::Cyan),
         )),
@@ -565,7 +572,7 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         );
         Line::from(vec![
             Span::raw(format!("{value:<40}")),
-            Span::styled(spark(&hist, width), view.style(Color::Cyan)),
+            Span::styled(spark(&hist, width, 0), view.style(Color::Cyan)),
         ])
     })
     .collect();
@@ -636,7 +643,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
                 process_age(p)
             }),
             Cell::from(Span::styled(
-                spark(&hist, spark_width),
+                spark(&hist, spark_width, 0),
                 if helper {
                     Style::default()
                 } else {
@@ -1299,9 +1306,14 @@ mod tests {
 
     #[test]
     fn sparklines_and_ages() {
-        assert_eq!(spark(&[0, 1, 2, 3, 4, 5, 6, 7], 8), "▁▂▃▄▅▆▇█");
-        assert_eq!(spark(&[5, 5, 5], 8), "▁▁▁");
-        assert_eq!(spark(&[0, 10, 0, 10], 2), "▁█");
+        assert_eq!(spark(&[0, 1, 2, 3, 4, 5, 6, 7], 8, 0), "▁▂▃▄▅▆▇█");
+        // From zero: a steady value is a full bar, jitter a flat line, not a swing.
+        assert_eq!(spark(&[5, 5, 5], 8, 0), "███");
+        assert_eq!(spark(&[1000, 999, 1000], 8, 0), "███");
+        assert_eq!(spark(&[0, 0], 8, 0), "▁▁");
+        assert_eq!(spark(&[0, 10, 0, 10], 2, 0), "▁█");
+        // Against a given top: half of RAM is half a bar.
+        assert_eq!(spark(&[16, 32], 8, 32), "▅█");
         assert_eq!(age(Duration::from_secs(45)), "45s");
         assert_eq!(age(Duration::from_secs(185)), "3m05s");
         assert_eq!(age(Duration::from_secs(7380)), "2h03m");
