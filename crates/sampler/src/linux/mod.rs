@@ -446,6 +446,8 @@ impl Backend for Linux {
 /// kept open, with no parsing and no bookkeeping. What a tick costs above this is memtide's
 /// own work.
 pub(crate) struct Floor {
+    /// Only `statm` and `meminfo`, every round ([`Floor::cheapest`]).
+    cheapest: bool,
     dir: ffi::ProcDir,
     /// Each process's `statm`, read every round.
     statm: Vec<File>,
@@ -482,6 +484,7 @@ impl Floor {
             .filter_map(|p| File::open(p).ok())
             .collect();
         Ok(Floor {
+            cheapest: false,
             dir: ffi::ProcDir::open().map_err(|e| system_error("/proc", e))?,
             statm,
             status,
@@ -497,6 +500,15 @@ impl Floor {
         })
     }
 
+    /// The cheapest reads that give each process's memory and the system's: `statm` of each
+    /// and `meminfo`, every round, nothing else.
+    pub(crate) fn cheapest(pids: &[u32]) -> Result<Floor> {
+        let mut f = Floor::new(pids)?;
+        f.cheapest = true;
+        f.system.truncate(1);
+        Ok(f)
+    }
+
     /// One round of the reads a tick makes, at the tick's cadences, with no parsing and no
     /// bookkeeping: `statm` of each process and the system files every round; each `status`
     /// and `vmstat` at most once a second; `loadavg`, and the process table only when its last
@@ -510,6 +522,9 @@ impl Floor {
         };
         for f in self.statm.iter().chain(&self.system) {
             total += read(f, &mut self.buf)?;
+        }
+        if self.cheapest {
+            return Ok(total);
         }
         let due = |at: Option<Instant>, every: Duration| {
             at.is_none_or(|a| now.duration_since(a) >= every)

@@ -379,6 +379,8 @@ impl Backend for Macos {
 /// The floor of a tick: the same kernel calls (`proc_listallpids`; `proc_pid_rusage` for each
 /// process; the per-tick sysctls), with no decoding and no bookkeeping.
 pub(crate) struct Floor {
+    /// Only the per-process call and one sysctl ([`Floor::cheapest`]).
+    cheapest: bool,
     pids: Vec<u32>,
     all: Vec<libc::pid_t>,
     listed: Vec<u32>,
@@ -395,6 +397,7 @@ impl Floor {
             c"kern.memorystatus_vm_pressure_level",
         ];
         Ok(Floor {
+            cheapest: false,
             pids: pids.to_vec(),
             all: Vec::new(),
             listed: Vec::new(),
@@ -402,7 +405,29 @@ impl Floor {
         })
     }
 
+    /// The cheapest reads that give each process's memory and the system's:
+    /// `proc_pid_rusage` of each and the kernel's free level, nothing else.
+    pub(crate) fn cheapest(pids: &[u32]) -> Result<Floor> {
+        let mut f = Floor::new(pids)?;
+        f.mibs = Mib::resolve(c"kern.memorystatus_level")
+            .into_iter()
+            .collect();
+        f.cheapest = true;
+        Ok(f)
+    }
+
     pub(crate) fn read(&mut self) -> Result<u64> {
+        if self.cheapest {
+            let mut total = 0u64;
+            for &pid in &self.pids {
+                let r = ffi::rusage(pid).map_err(|e| process_error(pid, "proc_pid_rusage", e))?;
+                total = total.wrapping_add(r.phys_footprint);
+            }
+            for m in &self.mibs {
+                total = total.wrapping_add(m.read_uint().map_err(|e| os_error("sysctl", &e))?);
+            }
+            return Ok(total);
+        }
         ffi::list_all_pids(&mut self.all, &mut self.listed)
             .map_err(|e| os_error("proc_listallpids", &e))?;
         let mut total = self.listed.len() as u64;
