@@ -353,7 +353,12 @@ impl<B: Backend> Core<B> {
             self.last_exec_check = Some(instant);
             self.renamed.clear();
             for (&pid, k) in &self.known {
-                if k.settled || k.born.is_some() || k.start_time_us == 0 || k.seen != now {
+                // A young process is judged again at every listing anyway (above); once past
+                // that window it is checked here like any other.
+                let young = k
+                    .born
+                    .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW);
+                if k.settled || young || k.start_time_us == 0 || k.seen != now {
                     continue;
                 }
                 if self.backend.name_hash(pid).is_ok_and(|h| h != k.name_hash) {
@@ -779,6 +784,31 @@ mod tests {
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(71, 710)]);
         assert!(t.started[0].argv.is_empty());
+    }
+
+    #[test]
+    fn a_process_born_while_sampling_that_execs_a_runner_later_is_followed() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.tick().unwrap();
+        // A shell starts during sampling, and is not a runner.
+        c.backend.spawn(70, 700, 1, "sh", 1);
+        c.backend.procs.get_mut(&70).unwrap().1 = vec!["sh".into(), "-c".into(), "w".into()];
+        assert!(c.tick().unwrap().started.is_empty());
+        // Long past the window in which young processes are judged again at every listing...
+        let long_ago = Instant::now() - EXEC_RECHECK_WINDOW - std::time::Duration::from_secs(1);
+        c.known.get_mut(&70).unwrap().born = Some(long_ago);
+        // ...it execs a runner: same PID and start time, a new name.
+        c.backend.procs.get_mut(&70).unwrap().0.name = "ollama".into();
+        c.backend.procs.get_mut(&70).unwrap().1 = vec![
+            "ollama".into(),
+            "runner".into(),
+            "--port".into(),
+            "1".into(),
+        ];
+        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        let t = c.tick().unwrap();
+        assert_eq!(t.started.len(), 1, "judged again at the exec check");
+        assert_eq!(t.started[0].id.pid, 70);
     }
 
     #[test]
