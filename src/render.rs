@@ -113,6 +113,9 @@ fn ext_of(f: Format) -> &'static str {
 /// before), or with --force: any other file is the user's.
 fn check_replaceable(out: &Path, force: bool) -> Result<()> {
     use std::io::Read;
+    if out.is_dir() {
+        bail!("{} is a directory: name a file", out.display());
+    }
     let mut head = Vec::new();
     match std::fs::File::open(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -125,9 +128,6 @@ fn check_replaceable(out: &Path, force: bool) -> Result<()> {
                 .read_to_end(&mut head)
                 .with_context(|| format!("cannot read {}", out.display()))?;
         }
-    }
-    if out.is_dir() {
-        bail!("{} is a directory: name a file", out.display());
     }
     if force || memtide_render::drawn_by_memtide(&head) {
         return Ok(());

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::Recorder;
 use memtide_render::format_bytes;
+use memtide_render::series::AvailableFrom;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -321,20 +322,8 @@ fn event_line(view: &View, e: &LiveEvent) -> String {
 }
 
 fn os_words(live: &Live) -> String {
-    let os = match live.host.os {
-        "macos" => "macOS",
-        "linux" => "Linux",
-        o => o,
-    };
-    [
-        Some(os),
-        live.host.os_version.as_deref(),
-        Some(live.host.arch),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ")
+    let os = memtide_render::os_words(live.host.os, live.host.os_version.as_deref());
+    format!("{os} {}", live.host.arch)
 }
 
 fn ollama_words(view: &View, live: &Live) -> String {
@@ -444,16 +433,14 @@ fn pressure_color(p: Option<&str>) -> Color {
     }
 }
 
-/// Available memory in a sample and its share of RAM, as the charts define it: on macOS the
-/// kernel's free % × RAM, elsewhere `available_bytes` (Linux: `MemAvailable`).
+/// Available memory in a sample and its share of RAM, as the charts define it
+/// ([`AvailableFrom::preferred`]).
 fn available_in(live: &Live, s: &memtide_model::trace::SystemRow) -> Option<(u64, f64)> {
-    let total = live.host.total_memory_bytes.max(1) as f64;
-    match (live.host.os, s.free_percent, s.available_bytes) {
-        ("macos", Some(p), _) => Some(((p / 100.0 * total) as u64, p)),
-        (_, _, Some(a)) => Some((a, a as f64 / total * 100.0)),
-        (_, Some(p), None) => Some(((p / 100.0 * total) as u64, p)),
-        _ => None,
-    }
+    let total = live.host.total_memory_bytes;
+    let bytes = AvailableFrom::preferred(live.host.os)
+        .into_iter()
+        .find_map(|from| from.read(total, s))?;
+    Some((bytes, bytes as f64 / total.max(1) as f64 * 100.0))
 }
 
 /// [`available_in`] the latest sample.
@@ -887,18 +874,9 @@ mod tests {
 
     fn sample(pid: u32, footprint: u64) -> ProcessSample {
         ProcessSample {
-            id: id(pid),
-            ppid: 1,
-            name: "ollama".into(),
             rss_bytes: footprint + 20 * MIB,
             footprint_bytes: Some(footprint),
-            peak_footprint_bytes: None,
-            peak_rss_bytes: None,
-            virtual_bytes: None,
-            wired_bytes: None,
-            swapped_bytes: None,
-            rss_file_bytes: None,
-            status_age: None,
+            ..ProcessSample::empty(id(pid), 1, "ollama".into())
         }
     }
 
@@ -1172,18 +1150,9 @@ mod tests {
                 }
                 if let Some(row) = p.rows.iter().find(|x| x.t_ms == t) {
                     samples.push(ProcessSample {
-                        id: pid,
-                        ppid: row.ppid,
-                        name: p.identity.name.as_str().into(),
                         rss_bytes: row.rss_bytes,
                         footprint_bytes: row.footprint_bytes,
-                        peak_footprint_bytes: None,
-                        peak_rss_bytes: None,
-                        virtual_bytes: None,
-                        wired_bytes: None,
-                        swapped_bytes: None,
-                        rss_file_bytes: None,
-                        status_age: None,
+                        ..ProcessSample::empty(pid, row.ppid, p.identity.name.as_str().into())
                     });
                 }
                 let gone = p.rows.last().is_some_and(|l| l.t_ms < t);

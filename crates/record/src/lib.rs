@@ -266,23 +266,26 @@ impl Recorder {
     pub fn new(opts: Options) -> Result<Recorder, RecordError> {
         let mut sampler = Sampler::new(opts.selector).map_err(RecordError::Start)?;
         sampler.set_discovery_interval(opts.discovery_interval);
-        let poller = match &opts.ollama {
+        // The URL as the client reads it, for the trace and the live state alike.
+        let mut ollama = opts.ollama;
+        let poller = match &mut ollama {
             Some(o) => {
                 let client = Client::new(&o.url, poller::request_timeout(o.interval));
+                o.url = client.base_url().to_owned();
                 Some(Poller::start(client, o.interval).map_err(RecordError::Poller)?)
             }
             None => None,
         };
         let live = Live::new(
             sampler.host().clone(),
-            opts.ollama.as_ref().map(|o| o.url.clone()),
+            ollama.as_ref().map(|o| o.url.clone()),
             opts.interval,
             opts.history,
         );
         Ok(Recorder {
             sampler,
             poller,
-            ollama: opts.ollama,
+            ollama,
             interval: opts.interval,
             selection: opts.selection,
             start: Instant::now(),
@@ -354,9 +357,7 @@ impl Recorder {
             failed_reads: None,
             read_error: None,
             ollama: self.ollama.as_ref().map(|o| OllamaMeta {
-                url: Client::new(&o.url, Duration::from_secs(1))
-                    .base_url()
-                    .to_owned(),
+                url: o.url.clone(),
                 version: self.live.ollama.version.clone(),
                 poll_interval_ms: o.interval.as_millis() as u64,
             }),
@@ -464,6 +465,10 @@ impl Recorder {
         let wall = tick.time.wall;
         let time_utc = trace::utc_ms(wall);
         let s = tick.system;
+        // One row per tick, for the trace and the live state; without a trace its clock is
+        // the recorder's.
+        let mut system_row = memtide_model::trace::SystemRow::default();
+        let had_sink = self.sink.is_some();
         if let Some(sink) = &mut self.sink {
             let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
             sink.stats.samples += 1;
@@ -474,8 +479,8 @@ impl Recorder {
                     sink.stats.read_error = Some(e.to_string());
                 }
             }
-            sink.writer
-                .system(&convert::system_row(&time_utc, t_ms, s))?;
+            system_row = convert::system_row(&time_utc, t_ms, s);
+            sink.writer.system(&system_row)?;
             if let Some(p) = s.free_percent {
                 sink.stats.min_free_percent =
                     Some(sink.stats.min_free_percent.map_or(p, |m| m.min(p)));
@@ -552,10 +557,18 @@ impl Recorder {
             });
         }
         let at = taken.saturating_duration_since(self.start);
-        report.events.extend(
-            self.live
-                .update(at, wall, s, &started, tick.processes, tick.exited),
-        );
+        if !had_sink {
+            system_row = convert::system_row(&time_utc, at.as_millis() as u64, s);
+        }
+        report.events.extend(self.live.update_with_row(
+            at,
+            wall,
+            s,
+            system_row,
+            &started,
+            tick.processes,
+            tick.exited,
+        ));
         if identities_changed {
             if let Some(sink) = &mut self.sink {
                 sink.write_identities()?;

@@ -268,9 +268,29 @@ impl Live {
         processes: &[ProcessSample],
         exited: &[ProcessId],
     ) -> Vec<LiveEvent> {
+        let row = convert::system_row(
+            &memtide_model::trace::utc_ms(wall),
+            at.as_millis() as u64,
+            system,
+        );
+        self.update_with_row(at, wall, system, row, started, processes, exited)
+    }
+
+    /// [`Live::update`] with the system sample's row already made (the recorder makes it once
+    /// per tick, for the trace and for this).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_with_row(
+        &mut self,
+        at: Duration,
+        wall: SystemTime,
+        system: &SystemSample,
+        row: SystemRow,
+        started: &[(ProcessId, IdentityRow, Vec<String>)],
+        processes: &[ProcessSample],
+        exited: &[ProcessId],
+    ) -> Vec<LiveEvent> {
         let mut out = Vec::new();
         self.samples += 1;
-        let row = convert::system_row(&memtide_model::trace::utc_ms(wall), 0, system);
         // The kernel's pressure level.
         if let Some(level) = system.pressure.map(|p| p.as_str()) {
             if self.pressure != Some(level) && (self.pressure.is_some() || level != "normal") {
@@ -548,18 +568,9 @@ mod tests {
 
     fn sample(pid: u32, footprint: u64) -> ProcessSample {
         ProcessSample {
-            id: id(pid),
-            ppid: 1,
-            name: "ollama".into(),
             rss_bytes: footprint + 10 * MIB,
             footprint_bytes: Some(footprint),
-            peak_footprint_bytes: None,
-            peak_rss_bytes: None,
-            virtual_bytes: None,
-            wired_bytes: None,
-            swapped_bytes: None,
-            rss_file_bytes: None,
-            status_age: None,
+            ..ProcessSample::empty(id(pid), 1, "ollama".into())
         }
     }
 

@@ -7,6 +7,7 @@
 use crate::decimate;
 use crate::format_bytes;
 use crate::report::Clock;
+use crate::series::in_window;
 use memtide_model::events::EventKind;
 use memtide_model::report::Report;
 use memtide_model::timeline::{Series, Timeline};
@@ -327,34 +328,44 @@ fn scaled(s: &Series, unit: f64) -> Series {
     }
 }
 
-fn in_window(s: &Series, from: u64, to: u64) -> Series {
-    Series {
-        t_ms: s.t_ms.clone(),
-        values: s
-            .t_ms
-            .iter()
-            .zip(&s.values)
-            .map(|(t, v)| if (from..=to).contains(t) { *v } else { None })
-            .collect(),
+/// The window of a trace a chart or page shows: `opts`' bounds within the first and last
+/// system samples.
+pub(crate) fn window(tl: &Timeline, opts: &ChartOptions) -> Result<(u64, u64), RenderError> {
+    let (first, last) = tl
+        .span()
+        .ok_or_else(|| RenderError::Empty(format!("{} has no system sample", tl.dir.display())))?;
+    let from = opts.from_ms.unwrap_or(first).max(first);
+    let to = opts.to_ms.unwrap_or(last).min(last).max(from + 1);
+    if from > last {
+        return Err(RenderError::Empty(
+            "the window starts after the last sample".into(),
+        ));
     }
+    Ok((from, to))
 }
 
-/// The OS as a person names it, with its release: `macOS 14.5`, `Linux 6.8.0`.
-pub(crate) fn os_words(tl: &Timeline) -> String {
-    let name = match tl.meta.os.as_str() {
-        "macos" => "macOS",
-        "linux" => "Linux",
-        "windows" => "Windows",
-        "freebsd" => "FreeBSD",
-        other => other,
+/// The title of a chart or page of `[from, to]`, and the UTC time of the window's first
+/// system sample (whose local offset the times are shown in).
+pub(crate) fn title(tl: &Timeline, clock: &Clock, from: u64, to: u64) -> (String, String) {
+    let utc_at = |r: Option<&memtide_model::trace::SystemRow>| {
+        r.map(|r| r.time_utc.clone()).unwrap_or_default()
     };
-    let words = [Some(name), tl.meta.os_version.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty() && *s != "unknown")
-        .collect::<Vec<_>>()
-        .join(" ");
-    crate::escape_control(&words).into_owned()
+    let start_utc = utc_at(tl.system.iter().find(|r| r.t_ms >= from));
+    let end_utc = utc_at(tl.system.iter().rev().find(|r| r.t_ms <= to));
+    let os = crate::os_words(&tl.meta.os, tl.meta.os_version.as_deref());
+    let when = format!(
+        "{} to {} ({})",
+        clock.date_time(&start_utc),
+        clock.date_time(&end_utc),
+        clock.offset(&start_utc)
+    );
+    let ram = format!("{} RAM", format_bytes(tl.meta.total_memory_bytes));
+    let title = if os.is_empty() {
+        format!("memtide: {ram} — {when}")
+    } else {
+        format!("memtide: {ram}, {os} — {when}")
+    };
+    (title, start_utc)
 }
 
 /// Sizes that follow the chart's: fonts and gaps scale with the smaller of the two ratios to
@@ -574,16 +585,7 @@ pub fn draw<DB: DrawingBackend>(
     register_fonts();
     // Names and command lines are untrusted: no control character reaches the drawing.
     let report = &crate::contained(report);
-    let (first, last) = tl
-        .span()
-        .ok_or_else(|| RenderError::Empty(format!("{} has no system sample", tl.dir.display())))?;
-    let from = opts.from_ms.unwrap_or(first).max(first);
-    let to = opts.to_ms.unwrap_or(last).min(last).max(from + 1);
-    if from > last {
-        return Err(RenderError::Empty(
-            "the window starts after the last sample".into(),
-        ));
-    }
+    let (from, to) = window(tl, opts)?;
     let (w, h) = root.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
     let l = Layout::new(w as u32, h as u32);
@@ -623,32 +625,7 @@ pub fn draw<DB: DrawingBackend>(
     let x_range = || (from as i64..to as i64).with_key_points(key.clone());
 
     // The title, shortened rather than clipped.
-    let start_utc = tl
-        .system
-        .iter()
-        .find(|r| r.t_ms >= from)
-        .map(|r| r.time_utc.clone())
-        .unwrap_or_default();
-    let end_utc = tl
-        .system
-        .iter()
-        .rev()
-        .find(|r| r.t_ms <= to)
-        .map(|r| r.time_utc.clone())
-        .unwrap_or_default();
-    let os = os_words(tl);
-    let when = format!(
-        "{} to {} ({})",
-        clock.date_time(&start_utc),
-        clock.date_time(&end_utc),
-        clock.offset(&start_utc)
-    );
-    let ram = format!("{} RAM", format_bytes(tl.meta.total_memory_bytes));
-    let title = if os.is_empty() {
-        format!("memtide: {ram} — {when}")
-    } else {
-        format!("memtide: {ram}, {os} — {when}")
-    };
+    let (title, start_utc) = title(tl, clock, from, to);
     let title_font = bold(l.title);
     let shown_title = fit(root, &title, &title_font, w - 2 * l.pad);
     root.draw(&Text::new(

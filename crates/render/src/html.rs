@@ -226,16 +226,7 @@ fn data(
     opts: &ChartOptions,
     clock: &Clock,
 ) -> Result<Data, RenderError> {
-    let (first, last) = tl
-        .span()
-        .ok_or_else(|| RenderError::Empty(format!("{} has no system sample", tl.dir.display())))?;
-    let from = opts.from_ms.unwrap_or(first).max(first);
-    let to = opts.to_ms.unwrap_or(last).min(last).max(from + 1);
-    if from > last {
-        return Err(RenderError::Empty(
-            "the window starts after the last sample".into(),
-        ));
-    }
+    let (from, to) = chart::window(tl, opts)?;
     let in_window = |t: &u64| (from..=to).contains(t);
     let procs = series::processes(tl, report, opts.metric, from, to);
     let interval = tl.interval_ms();
@@ -337,12 +328,9 @@ fn data(
         }
     }
     let start = tl.wall(0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let rows: Vec<&memtide_model::trace::SystemRow> =
-        tl.system.iter().filter(|r| in_window(&r.t_ms)).collect();
-    let from_utc = rows.first().map(|r| r.time_utc.clone()).unwrap_or_default();
-    let to_utc = rows.last().map(|r| r.time_utc.clone()).unwrap_or_default();
+    let (title, from_utc) = chart::title(tl, clock, from, to);
     Ok(Data {
-        title: title(tl, clock, &from_utc, &to_utc),
+        title,
         start_epoch_ms: start.as_millisecond(),
         offset_ms: clock.offset_seconds(start) * 1000,
         offset_label: clock.offset(&from_utc),
@@ -387,20 +375,6 @@ fn data(
             })
             .collect(),
     })
-}
-
-fn title(tl: &Timeline, clock: &Clock, from_utc: &str, to_utc: &str) -> String {
-    format!(
-        "memtide: {} RAM{} — {} to {} ({})",
-        crate::format_bytes(tl.meta.total_memory_bytes),
-        match chart::os_words(tl).as_str() {
-            "" => String::new(),
-            os => format!(", {os}"),
-        },
-        clock.date_time(from_utc),
-        clock.date_time(to_utc),
-        clock.offset(from_utc)
-    )
 }
 
 /// JSON that can sit inside a `<script>` element: no `<` at all, so that no string in it can

@@ -148,6 +148,25 @@ pub fn map_strings(
     serde_json::from_value(v).unwrap_or_else(|_| report.clone())
 }
 
+/// An OS as a person names it, with its release: `macOS 14.5`, `Linux 6.8.0`. Unknown parts
+/// are left out; control characters are shown escaped.
+pub fn os_words(os: &str, version: Option<&str>) -> String {
+    let name = match os {
+        "macos" => "macOS",
+        "linux" => "Linux",
+        "windows" => "Windows",
+        "freebsd" => "FreeBSD",
+        other => other,
+    };
+    let words = [Some(name), version]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty() && *s != "unknown")
+        .collect::<Vec<_>>()
+        .join(" ");
+    escape_control(&words).into_owned()
+}
+
 /// The GPU wired-memory limit of an Apple Silicon Mac as a person reads it:
 /// `GPU wired limit 48.0 GiB`, or `GPU wired limit: the system default` for 0. `None` where the
 /// machine has no such limit.

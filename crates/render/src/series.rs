@@ -6,6 +6,7 @@ use memtide_model::events::ProcessReport;
 use memtide_model::report::Report;
 use memtide_model::runner::Role;
 use memtide_model::timeline::{Series, Timeline};
+use memtide_model::trace::SystemRow;
 use std::collections::BTreeMap;
 
 /// At most this many processes get a line of their own; the rest are summed into one.
@@ -87,7 +88,8 @@ pub fn process_label(p: &ProcessReport) -> String {
     }
 }
 
-fn in_window(s: &Series, from: u64, to: u64) -> Series {
+/// `s` with every value outside `[from, to]` made a gap.
+pub(crate) fn in_window(s: &Series, from: u64, to: u64) -> Series {
     Series {
         t_ms: s.t_ms.clone(),
         values: s
@@ -165,27 +167,60 @@ pub struct Available {
     pub source: &'static str,
 }
 
-/// The figure a person means by "free": on macOS the kernel's free % (what `memory_pressure`
-/// prints) × RAM; on Linux `MemAvailable`; elsewhere what the trace's `available_bytes`
-/// holds. `None` when the trace has neither.
-pub fn available(tl: &Timeline) -> Option<Available> {
-    let total = tl.meta.total_memory_bytes as f64;
-    let from_percent = || {
-        let s = tl.system_series(|r| r.free_percent.map(|p| p / 100.0 * total));
-        (!s.is_empty() && total > 0.0).then_some(Available {
-            series: s,
-            source: "free % × RAM",
-        })
-    };
-    let from_bytes = |source| {
-        let s = tl.system_series(|r| r.available_bytes.map(|v| v as f64));
-        (!s.is_empty()).then_some(Available { series: s, source })
-    };
-    match tl.meta.os.as_str() {
-        "macos" => from_percent().or_else(|| from_bytes("free + file-backed + purgeable")),
-        "linux" => from_bytes("MemAvailable").or_else(from_percent),
-        _ => from_bytes("as the OS reports it").or_else(from_percent),
+/// Where an available-memory figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailableFrom {
+    /// The kernel's free % × RAM (macOS: what `memory_pressure` prints).
+    FreePercent,
+    /// The sample's `available_bytes` (Linux: `MemAvailable`).
+    Bytes,
+}
+
+impl AvailableFrom {
+    /// The figure in one sample of a machine with `total_bytes` of RAM.
+    pub fn read(self, total_bytes: u64, r: &SystemRow) -> Option<u64> {
+        match self {
+            AvailableFrom::FreePercent => (total_bytes > 0)
+                .then_some(r.free_percent?)
+                .map(|p| (p / 100.0 * total_bytes as f64).round() as u64),
+            AvailableFrom::Bytes => r.available_bytes,
+        }
     }
+
+    /// What a legend says of it on `os`.
+    pub fn describe(self, os: &str) -> &'static str {
+        match (self, os) {
+            (AvailableFrom::FreePercent, _) => "free % × RAM",
+            (AvailableFrom::Bytes, "linux") => "MemAvailable",
+            (AvailableFrom::Bytes, "macos") => "free + file-backed + purgeable",
+            (AvailableFrom::Bytes, _) => "as the OS reports it",
+        }
+    }
+
+    /// The sources in the order they are preferred on `os`: the figure a person means by
+    /// "free" is, on macOS, the kernel's free % × RAM; elsewhere what the OS reports as
+    /// available (Linux: `MemAvailable`).
+    pub fn preferred(os: &str) -> [AvailableFrom; 2] {
+        match os {
+            "macos" => [AvailableFrom::FreePercent, AvailableFrom::Bytes],
+            _ => [AvailableFrom::Bytes, AvailableFrom::FreePercent],
+        }
+    }
+}
+
+/// Available memory over a trace, from the first source of [`AvailableFrom::preferred`] the
+/// trace has. `None` when it has neither.
+pub fn available(tl: &Timeline) -> Option<Available> {
+    let total = tl.meta.total_memory_bytes;
+    AvailableFrom::preferred(&tl.meta.os)
+        .into_iter()
+        .find_map(|from| {
+            let series = tl.system_series(|r| from.read(total, r).map(|v| v as f64));
+            (!series.is_empty()).then(|| Available {
+                series,
+                source: from.describe(&tl.meta.os),
+            })
+        })
 }
 
 /// Whether the trace has a free % series to put on a right axis.

@@ -212,8 +212,9 @@ pub struct ProcessSample {
 }
 
 impl ProcessSample {
-    /// An empty sample for `id`, to be filled by a backend.
-    pub(crate) fn empty(id: ProcessId, ppid: u32, name: Arc<str>) -> ProcessSample {
+    /// An empty sample for `id` (every byte count 0 or absent), to be filled by a backend, or
+    /// by a test with the fields it needs.
+    pub fn empty(id: ProcessId, ppid: u32, name: Arc<str>) -> ProcessSample {
         ProcessSample {
             id,
             ppid,
