@@ -12,9 +12,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn read(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// Opens an input for reading a line at a time.
+fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(std::io::BufReader::with_capacity(256 * 1024, f))
+}
+
+/// Calls `each` with every line of the file at `path`, numbered from 1.
+fn lines(path: &Path, each: impl FnMut(usize, &str)) -> Result<()> {
+    seed::each_line(open(path)?, each).with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn warn(path: &Path, warnings: &[Warning]) {
@@ -32,12 +38,16 @@ fn system_time(t: jiff::Timestamp) -> SystemTime {
     }
 }
 
-/// The median gap between consecutive distinct times, in ms.
-fn median_step(times: impl Iterator<Item = jiff::Timestamp>) -> Option<u64> {
-    let mut ts: Vec<i64> = times.map(|t| t.as_millisecond()).collect();
-    ts.sort_unstable();
-    ts.dedup();
-    let mut gaps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
+/// The median gap between consecutive distinct times (in order), in ms.
+fn median_step(times: impl Iterator<Item = i64>) -> Option<u64> {
+    let mut gaps: Vec<i64> = Vec::new();
+    let mut last: Option<i64> = None;
+    for t in times {
+        if let Some(l) = last.filter(|&l| l != t) {
+            gaps.push(t - l);
+        }
+        last = Some(t);
+    }
     gaps.sort_unstable();
     gaps.get(gaps.len() / 2).map(|&g| g as u64)
 }
@@ -113,42 +123,80 @@ fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::Oll
 /// keeping it would stretch the trace, and its chart, over centuries.
 const MAX_DAYS_FROM_MEDIAN: i64 = 7;
 
-/// Drops, with a warning naming the line, the rows and blocks whose time is more than
-/// [`MAX_DAYS_FROM_MEDIAN`] from the median time of all of them.
-fn drop_far_times(
-    rows: &mut Vec<seed::PsRow>,
-    blocks: &mut [seed::Block],
-    ps_tsv: Option<&Path>,
-    system_log: Option<&Path>,
-) {
-    let mut times: Vec<i64> = rows
-        .iter()
-        .map(|r| r.time.as_second())
-        .chain(blocks.iter().filter_map(|b| b.time).map(|t| t.as_second()))
-        .collect();
-    if times.is_empty() {
-        return;
+/// A block of the system log, as the trace takes it.
+struct Taken {
+    line: usize,
+    time: jiff::Timestamp,
+    sample: Option<SystemSample>,
+    page: Option<u64>,
+    poll: Option<Result<PsResponse, memtide_model::ollama::OllamaError>>,
+}
+
+/// What the first reading of the process TSV found: how many rows of each time (in ms) it
+/// holds, whether they are in time order, and the largest RSS.
+#[derive(Default)]
+struct PsTimes {
+    rows_at: BTreeMap<i64, u64>,
+    in_order: bool,
+    rows: u64,
+}
+
+/// The first reading of the process TSV: every row checked (and warned about), its time
+/// counted; nothing kept but the count of rows per time.
+fn ps_times(path: &Path) -> Result<PsTimes> {
+    let mut out = PsTimes {
+        in_order: true,
+        ..PsTimes::default()
+    };
+    let mut last_time = None;
+    let mut last_ms = i64::MIN;
+    lines(path, |n, line| {
+        match seed::parse_ps_line(line, &mut last_time) {
+            None => {}
+            Some(Ok(r)) => {
+                let ms = r.time.as_millisecond();
+                *out.rows_at.entry(ms).or_default() += 1;
+                out.in_order &= ms >= last_ms;
+                last_ms = ms;
+                out.rows += 1;
+            }
+            Some(Err(message)) => eprintln!("memtide: {}:{n}: {message}", path.display()),
+        }
+    })?;
+    Ok(out)
+}
+
+/// The median of the times of the process rows and the blocks, in ms.
+fn median_time(rows_at: &BTreeMap<i64, u64>, blocks: &[Taken]) -> Option<i64> {
+    let mut block_times: Vec<i64> = blocks.iter().map(|b| b.time.as_millisecond()).collect();
+    block_times.sort_unstable();
+    let total = rows_at.values().sum::<u64>() + block_times.len() as u64;
+    if total == 0 {
+        return None;
     }
-    times.sort_unstable();
-    let median = times[times.len() / 2];
-    let far = |t: jiff::Timestamp| (t.as_second() - median).abs() > MAX_DAYS_FROM_MEDIAN * 86_400;
-    let before = rows.len();
-    rows.retain(|r| !far(r.time));
-    if rows.len() < before {
-        eprintln!(
-            "memtide: {}: {} rows skipped whose time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
-            ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
-            before - rows.len()
-        );
-    }
-    for b in blocks.iter_mut() {
-        if b.time.is_some_and(far) {
-            eprintln!(
-                "memtide: {}:{}: block skipped: its time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
-                system_log.map_or("system log".into(), |p| p.display().to_string()),
-                b.line
-            );
-            b.time = None;
+    // The (total / 2)th time of the two sorted lists merged.
+    let mut want = total / 2;
+    let mut rows = rows_at.iter().peekable();
+    let mut blocks = block_times.iter().peekable();
+    loop {
+        let from_rows = match (rows.peek(), blocks.peek()) {
+            (Some((t, _)), Some(b)) => **t <= **b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if from_rows {
+            let (&t, &count) = rows.next()?;
+            if want < count {
+                return Some(t);
+            }
+            want -= count;
+        } else {
+            let &t = blocks.next()?;
+            if want == 0 {
+                return Some(t);
+            }
+            want -= 1;
         }
     }
 }
@@ -162,77 +210,109 @@ pub fn run(
     if ps_tsv.is_none() && system_log.is_none() {
         bail!("give --ps-tsv, --system-log, or both");
     }
-    let (mut ps_rows, mut blocks) = {
-        let ps_rows = match ps_tsv {
-            Some(p) => {
-                let (rows, w) = seed::parse_ps_tsv(&read(p)?);
-                warn(p, &w);
-                if rows.is_empty() {
-                    bail!(
-                        "{}: no readable process row: is it the TSV of the Guide's `ps` loop \
-                         (ts, pid, ppid, comm, rss_kb, vsz_kb, command)?",
-                        p.display()
-                    );
+    let log_name = system_log.unwrap_or(Path::new("system log"));
+    // The system log, a block at a time: each kept as the few figures the trace takes.
+    let mut blocks: Vec<Taken> = Vec::new();
+    if let Some(p) = system_log {
+        let mut log = seed::SystemLog::default();
+        let mut take = |b: Option<Block>, w: Vec<Warning>| {
+            warn(p, &w);
+            if let Some(b) = b {
+                let (sample, page) = block_sample(&b, p);
+                if let Some(time) = b.time {
+                    blocks.push(Taken {
+                        line: b.line,
+                        time,
+                        sample,
+                        page,
+                        poll: block_poll(&b),
+                    });
                 }
-                rows
             }
-            None => Vec::new(),
         };
-        let blocks = match system_log {
-            Some(p) => {
-                let (blocks, w) = seed::parse_system_log(&read(p)?);
-                warn(p, &w);
-                if !blocks.iter().any(|b| b.time.is_some()) {
-                    bail!(
-                        "{}: no readable block: is it the system log of the Guide's loop \
-                         (blocks opened by `===== <UTC time> =====`)?",
-                        p.display()
-                    );
-                }
-                blocks
-            }
-            None => Vec::new(),
-        };
-        (ps_rows, blocks)
-    };
-    drop_far_times(&mut ps_rows, &mut blocks, ps_tsv, system_log);
-    let times = || {
-        ps_rows
-            .iter()
-            .map(|r| r.time)
-            .chain(blocks.iter().filter_map(|b| b.time))
-    };
-    let Some(t0) = times().min() else {
-        bail!("nothing to import: no process row and no system block was readable");
-    };
-    let t_end = times().max().unwrap_or(t0);
-    let t_ms = |t: jiff::Timestamp| t.duration_since(t0).as_millis().max(0) as u64;
-    let utc = |t: jiff::Timestamp| trace::timestamp_utc_ms(t);
-
-    let samples: Vec<(jiff::Timestamp, SystemSample, Option<u64>)> = blocks
-        .iter()
-        .filter_map(|b| {
-            let (s, page) = block_sample(b, system_log.unwrap_or(Path::new("system log")));
-            Some((b.time?, s?, page))
-        })
-        .collect();
-    let total = samples.iter().map(|s| s.1.total_bytes).max().unwrap_or(0);
-    if total > 0 {
-        // No process holds more than the machine has.
-        let before = ps_rows.len();
-        ps_rows.retain(|r| r.rss_bytes <= total);
-        if ps_rows.len() < before {
-            eprintln!(
-                "memtide: {}: {} rows skipped whose RSS is more than the machine's {}",
-                ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
-                before - ps_rows.len(),
-                memtide_render::format_bytes(total)
+        lines(p, |n, line| log.line(n, line, &mut take))?;
+        log.finish(&mut take);
+        if blocks.is_empty() {
+            bail!(
+                "{}: no readable block: is it the system log of the Guide's loop \
+                 (blocks opened by `===== <UTC time> =====`)?",
+                p.display()
             );
         }
     }
-    let page = samples.iter().find_map(|s| s.2);
-    let interval = median_step(ps_rows.iter().map(|r| r.time))
-        .or_else(|| median_step(blocks.iter().filter_map(|b| b.time)))
+    // The process TSV, first reading: checked, and its times counted.
+    let times = match ps_tsv {
+        Some(p) => {
+            let t = ps_times(p)?;
+            if t.rows == 0 {
+                bail!(
+                    "{}: no readable process row: is it the TSV of the Guide's `ps` loop \
+                     (ts, pid, ppid, comm, rss_kb, vsz_kb, command)?",
+                    p.display()
+                );
+            }
+            t
+        }
+        None => PsTimes::default(),
+    };
+    // Rows and blocks far from the others are broken lines.
+    let median = median_time(&times.rows_at, &blocks);
+    let far =
+        |t_ms: i64| median.is_some_and(|m| (t_ms - m).abs() > MAX_DAYS_FROM_MEDIAN * 86_400_000);
+    let far_rows: u64 = times
+        .rows_at
+        .iter()
+        .filter(|(t, _)| far(**t))
+        .map(|(_, n)| n)
+        .sum();
+    if far_rows > 0 {
+        eprintln!(
+            "memtide: {}: {far_rows} rows skipped whose time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
+            ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
+        );
+    }
+    blocks.retain(|b| {
+        let keep = !far(b.time.as_millisecond());
+        if !keep {
+            eprintln!(
+                "memtide: {}:{}: block skipped: its time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
+                log_name.display(),
+                b.line
+            );
+        }
+        keep
+    });
+    let kept_times = || times.rows_at.keys().copied().filter(|t| !far(*t));
+    let first = kept_times()
+        .next()
+        .into_iter()
+        .chain(blocks.iter().map(|b| b.time.as_millisecond()))
+        .min();
+    let Some(t0_ms) = first else {
+        bail!("nothing to import: no process row and no system block was readable");
+    };
+    let t_end_ms = kept_times()
+        .next_back()
+        .into_iter()
+        .chain(blocks.iter().map(|b| b.time.as_millisecond()))
+        .max()
+        .unwrap_or(t0_ms);
+    let stamp =
+        |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let (t0, t_end) = (stamp(t0_ms), stamp(t_end_ms));
+    let t_ms = |t: jiff::Timestamp| t.duration_since(t0).as_millis().max(0) as u64;
+    let utc = |t: jiff::Timestamp| trace::timestamp_utc_ms(t);
+
+    let samples: Vec<(jiff::Timestamp, &SystemSample, Option<u64>)> = blocks
+        .iter()
+        .filter_map(|b| Some((b.time, b.sample.as_ref()?, b.page)))
+        .collect();
+    let total = samples.iter().map(|s| s.1.total_bytes).max().unwrap_or(0);
+    let page = blocks
+        .iter()
+        .find_map(|b| b.page.filter(|_| b.sample.is_some()));
+    let interval = median_step(kept_times())
+        .or_else(|| median_step(blocks.iter().map(|b| b.time.as_millisecond())))
         .unwrap_or(1000);
     let files: Vec<String> = [ps_tsv, system_log]
         .into_iter()
@@ -254,7 +334,7 @@ pub fn run(
         gpu_wired_limit_bytes: None,
         interval_ms: interval,
         selection: Selection {
-            // The seed's awk filter: /[o]llama|[m]lx|[r]unner/.
+            // The Guide's awk filter: /[o]llama|[m]lx|[r]unner/.
             patterns: vec!["ollama".into(), "mlx".into(), "runner".into()],
             ..Selection::default()
         },
@@ -275,94 +355,167 @@ pub fn run(
         w.system(&convert::system_row(&utc(*t), t_ms(*t), s))?;
     }
     for b in &blocks {
-        let (Some(t), Some(result)) = (b.time, block_poll(b)) else {
+        let Some(result) = &b.poll else {
             continue;
         };
-        let (poll, models) = convert::poll_rows(&utc(t), t_ms(t), &result, Duration::ZERO);
+        let (poll, models) = convert::poll_rows(&utc(b.time), t_ms(b.time), result, Duration::ZERO);
         w.poll(&poll, &models)?;
     }
 
-    let identities = processes(&ps_rows, &mut w, &t_ms, &utc)?;
+    let mut ps = Processes::default();
+    if let Some(p) = ps_tsv {
+        let keep = |r: &seed::PsLine| {
+            !far(r.time.as_millisecond()) && (total == 0 || r.rss_bytes <= total)
+        };
+        if times.in_order {
+            // The second reading: each row converted and written as it is read.
+            let mut last_time = None;
+            let mut failed = None;
+            lines(p, |_, line| {
+                if failed.is_some() {
+                    return;
+                }
+                if let Some(Ok(r)) = seed::parse_ps_line(line, &mut last_time) {
+                    if keep(&r) {
+                        if let Err(e) = ps.add(&r, &mut w, &t_ms, &utc) {
+                            failed = Some(e);
+                        }
+                    }
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        } else {
+            // Rows out of time order (files joined by hand): read them all, then in order.
+            let mut rows: Vec<PsRow> = Vec::new();
+            let mut last_time = None;
+            lines(p, |_, line| {
+                if let Some(Ok(r)) = seed::parse_ps_line(line, &mut last_time) {
+                    if keep(&r) {
+                        rows.push(r.to_row());
+                    }
+                }
+            })?;
+            rows.sort_by_key(|r| r.time);
+            for r in &rows {
+                let line = seed::PsLine {
+                    time: r.time,
+                    pid: r.pid,
+                    ppid: r.ppid,
+                    comm: &r.comm,
+                    rss_bytes: r.rss_bytes,
+                    vsz_bytes: r.vsz_bytes,
+                    command: &r.command,
+                };
+                ps.add(&line, &mut w, &t_ms, &utc)?;
+            }
+        }
+        let over = times.rows - far_rows - ps.rows;
+        if over > 0 {
+            eprintln!(
+                "memtide: {}: {over} rows skipped whose RSS is more than the machine's {}",
+                p.display(),
+                memtide_render::format_bytes(total)
+            );
+        }
+    }
+    let (rows, identities) = (ps.rows, ps.finish(&utc));
     w.set_identities(&identities)?;
     w.finish(system_time(t_end), samples.len() as u64, 0)?;
     eprintln!(
         "memtide: imported {} system samples, {} process rows ({} processes) into {}",
         samples.len(),
-        ps_rows.len(),
+        rows,
         identities.len(),
         out.display()
     );
     Ok(())
 }
 
-/// Writes the process rows and returns one identity per (PID, command line): the seed did
-/// not record start times, so an identity starts when it is first seen, and it exited if it
-/// was gone before the last sample of the file.
-fn processes(
-    rows: &[PsRow],
-    w: &mut TraceWriter,
-    t_ms: &dyn Fn(jiff::Timestamp) -> u64,
-    utc: &dyn Fn(jiff::Timestamp) -> String,
-) -> Result<Vec<IdentityRow>> {
-    let mut sorted: Vec<&PsRow> = rows.iter().collect();
-    sorted.sort_by_key(|r| r.time);
-    let mut ids: BTreeMap<(u32, &str), IdentityRow> = BTreeMap::new();
-    let mut last_seen: BTreeMap<(u32, &str), jiff::Timestamp> = BTreeMap::new();
-    for r in &sorted {
-        let key = (r.pid, r.command.as_str());
-        let id = ids.entry(key).or_insert_with(|| {
-            let argv = seed::split_command(&r.command);
-            let name = r.comm.rsplit('/').next().unwrap_or(&r.comm).to_owned();
+/// The process rows as they are written, and one identity per (PID, command line): the
+/// Guide's loop did not record start times, so an identity starts when it is first seen, and
+/// it exited if it was gone before the last sample of the file.
+#[derive(Default)]
+struct Processes {
+    ids: BTreeMap<(u32, String), IdentityRow>,
+    last_seen: BTreeMap<(u32, String), jiff::Timestamp>,
+    /// The distinct times of the rows written, in order.
+    times: Vec<jiff::Timestamp>,
+    /// The last of them as text (the rows of a sample share it).
+    last_utc: String,
+    rows: u64,
+}
+
+impl Processes {
+    /// Writes a row (rows come in time order).
+    fn add(
+        &mut self,
+        r: &seed::PsLine,
+        w: &mut TraceWriter,
+        t_ms: &dyn Fn(jiff::Timestamp) -> u64,
+        utc: &dyn Fn(jiff::Timestamp) -> String,
+    ) -> Result<()> {
+        let key = (r.pid, r.command.to_owned());
+        if self.times.last() != Some(&r.time) {
+            self.times.push(r.time);
+            self.last_utc = utc(r.time);
+        }
+        let time_utc = self.last_utc.clone();
+        let id = self.ids.entry(key.clone()).or_insert_with(|| {
+            let argv = seed::split_command(r.command);
+            let name = r.comm.rsplit('/').next().unwrap_or(r.comm).to_owned();
             IdentityRow {
                 pid: r.pid,
                 start_time_us: (r.time.as_microsecond()).max(0) as u64,
                 start_utc: String::new(),
                 ppid: r.ppid,
                 name,
-                exe: r.comm.starts_with('/').then(|| r.comm.clone()),
+                exe: r.comm.starts_with('/').then(|| r.comm.to_owned()),
                 argv_json: serde_json::to_string(&argv).unwrap_or_else(|_| "[]".into()),
                 models: String::new(),
-                first_seen_utc: utc(r.time),
-                last_seen_utc: utc(r.time),
+                first_seen_utc: time_utc.clone(),
+                last_seen_utc: time_utc.clone(),
                 exited: false,
                 exited_utc: None,
                 error: None,
             }
         });
-        id.last_seen_utc = utc(r.time);
-        last_seen.insert(key, r.time);
+        id.last_seen_utc.clone_from(&time_utc);
+        let start_time_us = id.start_time_us;
+        self.last_seen.insert(key, r.time);
+        self.rows += 1;
         w.process(&ProcessRow {
-            time_utc: utc(r.time),
+            time_utc,
             t_ms: t_ms(r.time),
             pid: r.pid,
-            start_time_us: id.start_time_us,
+            start_time_us,
             ppid: r.ppid,
             rss_bytes: r.rss_bytes,
             virtual_bytes: Some(r.vsz_bytes),
             ..ProcessRow::default()
         })?;
+        Ok(())
     }
-    // Exited: gone at a later sample of the file.
-    let sample_times: Vec<jiff::Timestamp> = {
-        let mut t: Vec<_> = sorted.iter().map(|r| r.time).collect();
-        t.dedup();
-        t
-    };
-    let mut out: Vec<IdentityRow> = Vec::new();
-    for (key, mut id) in ids {
-        if let Some(next) = last_seen
-            .get(&key)
-            .and_then(|last| sample_times.iter().find(|t| *t > last))
-        {
-            id.exited = true;
-            id.exited_utc = Some(utc(*next));
+
+    /// The identities, each marked exited if the file has a later sample without it.
+    fn finish(self, utc: &dyn Fn(jiff::Timestamp) -> String) -> Vec<IdentityRow> {
+        let mut out: Vec<IdentityRow> = Vec::new();
+        for (key, mut id) in self.ids {
+            if let Some(last) = self.last_seen.get(&key) {
+                let i = self.times.partition_point(|t| t <= last);
+                if let Some(next) = self.times.get(i) {
+                    id.exited = true;
+                    id.exited_utc = Some(utc(*next));
+                }
+            }
+            out.push(id);
         }
-        out.push(id);
+        out.sort_by(|a, b| {
+            a.first_seen_utc
+                .cmp(&b.first_seen_utc)
+                .then(a.pid.cmp(&b.pid))
+        });
+        out
     }
-    out.sort_by(|a, b| {
-        a.first_seen_utc
-            .cmp(&b.first_seen_utc)
-            .then(a.pid.cmp(&b.pid))
-    });
-    Ok(out)
 }

@@ -439,7 +439,7 @@ fn available_in(live: &Live, s: &memtide_model::trace::SystemRow) -> Option<(u64
     let total = live.host.total_memory_bytes;
     let bytes = AvailableFrom::preferred(live.host.os)
         .into_iter()
-        .find_map(|from| from.read(total, s))?;
+        .find_map(|from| from.read(total, s.free_percent, s.available_bytes))?;
     Some((bytes, bytes as f64 / total.max(1) as f64 * 100.0))
 }
 
@@ -1152,7 +1152,11 @@ mod tests {
                     samples.push(ProcessSample {
                         rss_bytes: row.rss_bytes,
                         footprint_bytes: row.footprint_bytes,
-                        ..ProcessSample::empty(pid, row.ppid, p.identity.name.as_str().into())
+                        ..ProcessSample::empty(
+                            pid,
+                            p.identity.ppid,
+                            p.identity.name.as_str().into(),
+                        )
                     });
                 }
                 let gone = p.rows.last().is_some_and(|l| l.t_ms < t);

@@ -953,6 +953,49 @@ fn import_accepts_either_file_alone_and_refuses_neither() {
 }
 
 #[test]
+fn import_of_rows_out_of_order_or_with_crlf_gives_the_same_trace() {
+    // The TSV read in one pass when in time order, and read whole and sorted when it is not
+    // (two loops' files joined by hand), must give the same trace; so must Windows line ends.
+    let dir = tempfile::tempdir().unwrap();
+    let ordered = dir.path().join("ordered");
+    assert!(import_seed(&ordered).status.success());
+    let text = std::fs::read_to_string(seed_path(SEED_TSV)).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    // Swap the two halves: every row is still there, the times go back once.
+    let half = lines.len() / 2;
+    lines.rotate_left(half);
+    let shuffled = dir.path().join("shuffled.tsv");
+    std::fs::write(&shuffled, format!("{header}\n{}\n", lines.join("\n"))).unwrap();
+    let crlf = dir.path().join("crlf.tsv");
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
+    for (name, tsv) in [("shuffled", &shuffled), ("crlf", &crlf)] {
+        let out = dir.path().join(name);
+        let o = memtide()
+            .args(["import", "--ps-tsv"])
+            .arg(tsv)
+            .arg("--system-log")
+            .arg(seed_path(SEED_LOG))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for file in [
+            trace::PROCESSES_FILE,
+            trace::IDENTITIES_FILE,
+            trace::SYSTEM_FILE,
+        ] {
+            assert_eq!(
+                std::fs::read_to_string(out.join(file)).unwrap(),
+                std::fs::read_to_string(ordered.join(file)).unwrap(),
+                "{name}: {file}"
+            );
+        }
+    }
+}
+
+#[test]
 fn report_of_a_recording_gives_the_same_kinds_of_events() {
     let dir = tempfile::tempdir().unwrap();
     let models = models_dir(dir.path());

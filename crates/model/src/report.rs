@@ -133,8 +133,8 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
             gpu_wired_limit_bytes: tl.meta.gpu_wired_limit_bytes,
             interval_ms: tl.meta.interval_ms,
             system_step_ms: tl.system_step_ms,
-            start_utc: tl.system.first().map(|r| r.time_utc.clone()),
-            end_utc: tl.system.last().map(|r| r.time_utc.clone()),
+            start_utc: tl.system.first().map(|r| r.time_utc()),
+            end_utc: tl.system.last().map(|r| r.time_utc()),
             samples: tl.system.len(),
             missed_ticks: tl.meta.missed_ticks,
             ollama_url: tl.meta.ollama.as_ref().map(|o| o.url.clone()),
@@ -223,7 +223,8 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{PollRow, SystemRow};
+    use crate::timeline::SystemPoint;
+    use crate::trace::PollRow;
 
     fn timeline() -> Timeline {
         let meta: crate::trace::Meta = serde_json::from_str(
@@ -244,7 +245,7 @@ mod tests {
         Timeline {
             dir: "t".into(),
             meta,
-            system: vec![SystemRow::default()],
+            system: vec![SystemPoint::default()],
             processes: Vec::new(),
             polls: vec![
                 poll(0, "ok"),

@@ -57,62 +57,147 @@ pub const MAX_RSS_BYTES: u64 = 64 << 40;
 /// page tables (Linux 5-level paging); arm64 macOS processes show a few hundred GiB.
 pub const MAX_VSZ_BYTES: u64 = 1 << 57;
 
+/// One row of the process TSV, borrowed from its line (see [`parse_ps_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PsLine<'a> {
+    /// The row's time.
+    pub time: jiff::Timestamp,
+    /// PID.
+    pub pid: u32,
+    /// Parent PID.
+    pub ppid: u32,
+    /// `comm` as `ps` printed it.
+    pub comm: &'a str,
+    /// RSS in bytes.
+    pub rss_bytes: u64,
+    /// Virtual size in bytes.
+    pub vsz_bytes: u64,
+    /// The command line as `ps` joined it.
+    pub command: &'a str,
+}
+
+impl PsLine<'_> {
+    /// The row, owned.
+    pub fn to_row(&self) -> PsRow {
+        PsRow {
+            time: self.time,
+            pid: self.pid,
+            ppid: self.ppid,
+            comm: self.comm.to_owned(),
+            rss_bytes: self.rss_bytes,
+            vsz_bytes: self.vsz_bytes,
+            command: self.command.to_owned(),
+        }
+    }
+}
+
+/// Parses one line of the process TSV: `None` for a blank line or the header, else the row
+/// or why it cannot be read. `last_time` keeps the last time read and its text, so that the
+/// rows of one sample, which share their time, parse it once.
+pub fn parse_ps_line<'a>(
+    line: &'a str,
+    last_time: &mut Option<(String, jiff::Timestamp)>,
+) -> Option<Result<PsLine<'a>, String>> {
+    if line.trim().is_empty() || line.starts_with("ts\t") {
+        return None;
+    }
+    let mut f = line.splitn(7, '\t');
+    let mut fields: [&str; 7] = [""; 7];
+    let mut n = 0;
+    for (slot, v) in fields.iter_mut().zip(&mut f) {
+        *slot = v;
+        n += 1;
+    }
+    let parsed = (|| {
+        if n < 6 {
+            return Err(format!("{n} tab-separated fields, expected 7"));
+        }
+        let time = match last_time {
+            Some((text, t)) if text == fields[0] => *t,
+            _ => {
+                let t = parse_time(fields[0])
+                    .ok_or_else(|| format!("`{}` is not a UTC time", fields[0]))?;
+                *last_time = Some((fields[0].to_owned(), t));
+                t
+            }
+        };
+        let num = |k: &str, v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{k} `{v}` is not a number"))
+        };
+        let within = |k: &str, v: u64, max: u64| {
+            if v > max {
+                Err(format!("{k} {v} is more than any machine has ({max})"))
+            } else {
+                Ok(v)
+            }
+        };
+        let kib = |k: &str, v: &str, max: u64| {
+            let n = num(k, v)?;
+            n.checked_mul(1024)
+                .filter(|&bytes| bytes <= max)
+                .ok_or_else(|| format!("{k} {n} is more than any machine has ({} KiB)", max / 1024))
+        };
+        Ok(PsLine {
+            time,
+            pid: within("pid", num("pid", fields[1])?, MAX_PID)? as u32,
+            ppid: within("ppid", num("ppid", fields[2])?, MAX_PID)? as u32,
+            comm: fields[3].trim(),
+            rss_bytes: kib("rss_kb", fields[4], MAX_RSS_BYTES)?,
+            vsz_bytes: kib("vsz_kb", fields[5], MAX_VSZ_BYTES)?,
+            command: fields[6].trim(),
+        })
+    })();
+    Some(parsed)
+}
+
 /// Parses the process TSV. A header line is optional; rows with too few fields, bad numbers,
 /// or numbers no machine can have (a PID past [`MAX_PID`], an RSS past [`MAX_RSS_BYTES`]) are
 /// skipped with a warning.
 pub fn parse_ps_tsv(text: &str) -> (Vec<PsRow>, Vec<Warning>) {
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
+    let mut last_time = None;
     for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() || line.starts_with("ts\t") {
-            continue;
-        }
-        let f: Vec<&str> = line.splitn(7, '\t').collect();
-        let parsed = (|| {
-            if f.len() < 6 {
-                return Err(format!("{} tab-separated fields, expected 7", f.len()));
-            }
-            let time = parse_time(f[0]).ok_or_else(|| format!("`{}` is not a UTC time", f[0]))?;
-            let num = |k: &str, v: &str| {
-                v.trim()
-                    .parse::<u64>()
-                    .map_err(|_| format!("{k} `{v}` is not a number"))
-            };
-            let within = |k: &str, v: u64, max: u64| {
-                if v > max {
-                    Err(format!("{k} {v} is more than any machine has ({max})"))
-                } else {
-                    Ok(v)
-                }
-            };
-            let kib = |k: &str, v: &str, max: u64| {
-                let n = num(k, v)?;
-                n.checked_mul(1024)
-                    .filter(|&bytes| bytes <= max)
-                    .ok_or_else(|| {
-                        format!("{k} {n} is more than any machine has ({} KiB)", max / 1024)
-                    })
-            };
-            Ok(PsRow {
-                time,
-                pid: within("pid", num("pid", f[1])?, MAX_PID)? as u32,
-                ppid: within("ppid", num("ppid", f[2])?, MAX_PID)? as u32,
-                comm: f[3].trim().to_owned(),
-                rss_bytes: kib("rss_kb", f[4], MAX_RSS_BYTES)?,
-                vsz_bytes: kib("vsz_kb", f[5], MAX_VSZ_BYTES)?,
-                command: f.get(6).map_or("", |c| c.trim()).to_owned(),
-            })
-        })();
-        match parsed {
-            Ok(r) => rows.push(r),
-            Err(message) => warnings.push(Warning {
-                line: line_no,
+        match parse_ps_line(line, &mut last_time) {
+            None => {}
+            Some(Ok(r)) => rows.push(r.to_row()),
+            Some(Err(message)) => warnings.push(Warning {
+                line: i + 1,
                 message,
             }),
         }
     }
     (rows, warnings)
+}
+
+/// Calls `each` with every line of `input`, numbered from 1, without its line end (`\n` or
+/// `\r\n`, as [`str::lines`] takes them); a line that is not UTF-8 is read with its bad bytes
+/// replaced. Holds one line at a time.
+pub fn each_line(
+    mut input: impl std::io::BufRead,
+    mut each: impl FnMut(usize, &str),
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut number = 0;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if buf.ends_with(b"\n") {
+            buf.pop();
+            if buf.ends_with(b"\r") {
+                buf.pop();
+            }
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(line) => each(number, line),
+            Err(_) => each(number, &String::from_utf8_lossy(&buf)),
+        }
+    }
 }
 
 /// Splits a `ps`-joined command line into arguments. Spaces inside arguments are lost by
@@ -323,40 +408,90 @@ fn header_time(line: &str) -> Option<Option<jiff::Timestamp>> {
 /// Parses the system log into blocks. A block whose header time cannot be read is skipped
 /// with a warning; so is a section that starts but cannot be parsed.
 pub fn parse_system_log(text: &str) -> (Vec<Block>, Vec<Warning>) {
-    let lines: Vec<&str> = text.lines().collect();
     let mut blocks = Vec::new();
     let mut warnings = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let Some(time) = header_time(lines[i]) else {
-            i += 1;
-            continue;
-        };
-        let start = i;
-        let mut end = i + 1;
-        while end < lines.len() && header_time(lines[end]).is_none() {
-            end += 1;
-        }
-        match time {
-            Some(t) => {
-                let (block, w) = parse_block(&lines[start + 1..end], start + 2, t);
-                warnings.extend(w);
-                blocks.push(Block {
-                    line: start + 1,
-                    ..block
-                });
-            }
-            None => warnings.push(Warning {
-                line: start + 1,
-                message: format!(
-                    "`{}` has no readable UTC time; block skipped",
-                    lines[start].trim()
-                ),
-            }),
-        }
-        i = end;
+    let mut log = SystemLog::default();
+    for (i, line) in text.lines().enumerate() {
+        log.line(i + 1, line, |b, w| {
+            blocks.extend(b);
+            warnings.extend(w);
+        });
     }
+    log.finish(|b, w| {
+        blocks.extend(b);
+        warnings.extend(w);
+    });
     (blocks, warnings)
+}
+
+/// The system log read a line at a time: each block is handed on, with its warnings, once
+/// the next block's header (or the end) shows where it ends, so that only one block's lines
+/// are held.
+#[derive(Debug, Default)]
+pub struct SystemLog {
+    /// The open block's header: its line, its time (`None`: a time that cannot be read) and
+    /// its text.
+    open: Option<(usize, Option<jiff::Timestamp>, String)>,
+    lines: Vec<String>,
+}
+
+impl SystemLog {
+    /// Reads line `number`; `done` gets a finished block (or `None` for one that was
+    /// skipped) and its warnings.
+    pub fn line(
+        &mut self,
+        number: usize,
+        line: &str,
+        done: impl FnOnce(Option<Block>, Vec<Warning>),
+    ) {
+        match header_time(line) {
+            Some(time) => {
+                let finished = self.take();
+                self.open = Some((number, time, line.trim().to_owned()));
+                if let Some((b, w)) = finished {
+                    done(b, w);
+                }
+            }
+            None => {
+                if self.open.is_some() {
+                    self.lines.push(line.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Hands on the last block.
+    pub fn finish(&mut self, done: impl FnOnce(Option<Block>, Vec<Warning>)) {
+        if let Some((b, w)) = self.take() {
+            done(b, w);
+        }
+    }
+
+    fn take(&mut self) -> Option<(Option<Block>, Vec<Warning>)> {
+        let (start, time, header) = self.open.take()?;
+        let lines: Vec<&str> = self.lines.iter().map(String::as_str).collect();
+        let out = match time {
+            Some(t) => {
+                let (block, w) = parse_block(&lines, start + 1, t);
+                (
+                    Some(Block {
+                        line: start,
+                        ..block
+                    }),
+                    w,
+                )
+            }
+            None => (
+                None,
+                vec![Warning {
+                    line: start,
+                    message: format!("`{header}` has no readable UTC time; block skipped"),
+                }],
+            ),
+        };
+        self.lines.clear();
+        Some(out)
+    }
 }
 
 fn parse_block(lines: &[&str], first_line: usize, time: jiff::Timestamp) -> (Block, Vec<Warning>) {

@@ -6,7 +6,10 @@
 use crate::trace::{self, IdentityRow, Meta, ModelRow, PollRow, ProcessRow, SystemRow, TraceError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A process identity: PID and start time (µs since the Unix epoch).
 pub type Identity = (u32, u64);
@@ -83,13 +86,217 @@ impl Series {
     }
 }
 
+/// One sample of a process, as the report and the charts read it: the fields of a
+/// `processes.csv` row that they use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// Milliseconds since the recording started.
+    pub t_ms: u64,
+    /// Resident set, bytes.
+    pub rss_bytes: u64,
+    /// Footprint, bytes, where the OS has one.
+    pub footprint_bytes: Option<u64>,
+    /// The file-backed part of the resident set (Linux `RssFile`), bytes.
+    pub rss_file_bytes: Option<u64>,
+}
+
+/// "No value" in a [`Samples`] column. No process holds 2⁶⁴ − 1 bytes (rows above twice the
+/// machine's memory are refused when a trace is read).
+const ABSENT: u64 = u64::MAX;
+
+fn pack(v: Option<u64>) -> u64 {
+    v.filter(|&x| x != ABSENT).unwrap_or(ABSENT)
+}
+
+fn unpack(v: u64) -> Option<u64> {
+    (v != ABSENT).then_some(v)
+}
+
+/// A process's samples in time order, kept column by column: 32 bytes a sample, so that a
+/// day at 1 Hz of ten processes (864 000 rows) takes 28 MB where whole rows took 200.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Samples {
+    t_ms: Vec<u64>,
+    rss: Vec<u64>,
+    footprint: Vec<u64>,
+    rss_file: Vec<u64>,
+}
+
+impl Samples {
+    /// Appends a sample (callers keep time order; [`Samples::sort`] restores it).
+    pub fn push(&mut self, s: Sample) {
+        self.t_ms.push(s.t_ms);
+        self.rss.push(s.rss_bytes);
+        self.footprint.push(pack(s.footprint_bytes));
+        self.rss_file.push(pack(s.rss_file_bytes));
+    }
+
+    /// How many samples.
+    pub fn len(&self) -> usize {
+        self.t_ms.len()
+    }
+
+    /// `true` with no sample.
+    pub fn is_empty(&self) -> bool {
+        self.t_ms.is_empty()
+    }
+
+    /// The `i`th sample.
+    pub fn get(&self, i: usize) -> Option<Sample> {
+        Some(Sample {
+            t_ms: *self.t_ms.get(i)?,
+            rss_bytes: self.rss[i],
+            footprint_bytes: unpack(self.footprint[i]),
+            rss_file_bytes: unpack(self.rss_file[i]),
+        })
+    }
+
+    /// The first sample.
+    pub fn first(&self) -> Option<Sample> {
+        self.get(0)
+    }
+
+    /// The last sample.
+    pub fn last(&self) -> Option<Sample> {
+        self.get(self.len().checked_sub(1)?)
+    }
+
+    /// The sample times, in order.
+    pub fn times(&self) -> &[u64] {
+        &self.t_ms
+    }
+
+    /// Every sample, in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Sample> + ExactSizeIterator + '_ {
+        (0..self.len()).map(|i| Sample {
+            t_ms: self.t_ms[i],
+            rss_bytes: self.rss[i],
+            footprint_bytes: unpack(self.footprint[i]),
+            rss_file_bytes: unpack(self.rss_file[i]),
+        })
+    }
+
+    /// Puts the samples in time order (a stable sort: equal times keep their order).
+    pub fn sort(&mut self) {
+        if self.t_ms.is_sorted() {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&i| self.t_ms[i]);
+        let reorder = |col: &[u64]| order.iter().map(|&i| col[i]).collect::<Vec<u64>>();
+        *self = Samples {
+            t_ms: reorder(&self.t_ms),
+            rss: reorder(&self.rss),
+            footprint: reorder(&self.footprint),
+            rss_file: reorder(&self.rss_file),
+        };
+    }
+
+    /// Frees what the columns hold beyond their length.
+    pub fn shrink_to_fit(&mut self) {
+        self.t_ms.shrink_to_fit();
+        self.rss.shrink_to_fit();
+        self.footprint.shrink_to_fit();
+        self.rss_file.shrink_to_fit();
+    }
+}
+
+impl FromIterator<Sample> for Samples {
+    fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Samples {
+        let mut s = Samples::default();
+        for x in iter {
+            s.push(x);
+        }
+        s
+    }
+}
+
+impl From<&ProcessRow> for Sample {
+    fn from(r: &ProcessRow) -> Sample {
+        Sample {
+            t_ms: r.t_ms,
+            rss_bytes: r.rss_bytes,
+            footprint_bytes: r.footprint_bytes,
+            rss_file_bytes: r.rss_file_bytes,
+        }
+    }
+}
+
+/// One system sample, as the report and the charts read it: the fields of a `system.csv` row
+/// that they use, in 104 bytes (a whole row takes about 500).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemPoint {
+    /// Milliseconds since the recording started.
+    pub t_ms: u64,
+    /// The row's `time_utc`, as milliseconds since the Unix epoch.
+    pub utc_ms: i64,
+    /// Physical memory, bytes.
+    pub total_bytes: u64,
+    /// Available memory as the OS reports it, bytes.
+    pub available_bytes: Option<u64>,
+    /// Wired memory, bytes.
+    pub wired_bytes: Option<u64>,
+    /// The compressor's pages, bytes.
+    pub compressor_bytes: Option<u64>,
+    /// Swap in use, bytes.
+    pub swap_used_bytes: Option<u64>,
+    /// The kernel's free %.
+    pub free_percent: Option<f64>,
+    /// `normal`, `warning`, `critical` (or what the trace says), shared between the rows
+    /// that say the same.
+    pub pressure: Option<Arc<str>>,
+}
+
+impl SystemPoint {
+    /// A point from a row, with its time already read (see [`SystemPoint::from`]).
+    fn from_row(r: &SystemRow, utc_ms: i64, words: &mut Vec<Arc<str>>) -> SystemPoint {
+        let pressure = r.pressure.as_deref().map(|p| {
+            if let Some(w) = words.iter().find(|w| &***w == p) {
+                w.clone()
+            } else {
+                let w: Arc<str> = p.into();
+                words.push(w.clone());
+                w
+            }
+        });
+        SystemPoint {
+            t_ms: r.t_ms,
+            utc_ms,
+            total_bytes: r.total_bytes,
+            available_bytes: r.available_bytes,
+            wired_bytes: r.wired_bytes,
+            compressor_bytes: r.compressor_bytes,
+            swap_used_bytes: r.swap_used_bytes,
+            free_percent: r.free_percent,
+            pressure,
+        }
+    }
+
+    /// The sample's time as UTC RFC 3339 with milliseconds, as in `system.csv`.
+    pub fn time_utc(&self) -> String {
+        jiff::Timestamp::from_millisecond(self.utc_ms)
+            .map(trace::timestamp_utc_ms)
+            .unwrap_or_default()
+    }
+}
+
+impl From<&SystemRow> for SystemPoint {
+    fn from(r: &SystemRow) -> SystemPoint {
+        let utc_ms = r
+            .time_utc
+            .parse::<jiff::Timestamp>()
+            .map_or(0, |t| t.as_millisecond());
+        SystemPoint::from_row(r, utc_ms, &mut Vec::new())
+    }
+}
+
 /// A process's samples and facts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessTimeline {
     /// Who it is, from `identities.csv` (a bare row when the trace lacks it).
     pub identity: IdentityRow,
-    /// Its rows of `processes.csv`, in time order.
-    pub rows: Vec<ProcessRow>,
+    /// Its samples from `processes.csv`, in time order.
+    pub rows: Samples,
 }
 
 impl ProcessTimeline {
@@ -140,7 +347,7 @@ pub struct Timeline {
     /// `meta.json`.
     pub meta: Meta,
     /// `system.csv`, in time order.
-    pub system: Vec<SystemRow>,
+    pub system: Vec<SystemPoint>,
     /// One entry per process identity, in order of first sample.
     pub processes: Vec<ProcessTimeline>,
     /// `ollama_polls.csv`.
@@ -225,37 +432,86 @@ impl<'a> Skips<'a> {
     }
 }
 
-/// Reads a CSV file of `T` rows. A row that cannot be read is skipped, and the skips are
-/// warned about once per file, naming the lines: a last line without its line end (what a
-/// recorder killed mid-write leaves, even when what is left happens to parse, like `…,6419`
-/// for `…,64190`), a short or long row, a value that is not a number. `quoting` is off for the
-/// files that hold only numbers and fixed words, so that a stray `"` spoils one row and not
-/// all the rows after it. A file that holds rows of which none is readable is an error.
-fn read_rows<T: DeserializeOwned>(
+/// Where the complete lines of a file end: after its last line end. A file whose last line
+/// has no line end is what a recorder killed mid-write leaves; that line is not read.
+fn complete_length(file: &mut File, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let from = end.saturating_sub(chunk.len() as u64);
+        let n = (end - from) as usize;
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(i) = chunk[..n].iter().rposition(|&b| b == b'\n') {
+            file.seek(SeekFrom::Start(0))?;
+            return Ok(from + i as u64 + 1);
+        }
+        end = from;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(0)
+}
+
+/// Reads a CSV file of `T` rows one at a time, handing each to `each`, so that a file of any
+/// length is read in the memory of one row. A row that cannot be read, or that `each`
+/// refuses (with why), is skipped, and the skips are warned about once per file, naming the
+/// lines: a last line without its line end (what a recorder killed mid-write leaves, even
+/// when what is left happens to parse, like `…,6419` for `…,64190`), a short or long row, a
+/// value that is not a number. `quoting` is off for the files that hold only numbers and
+/// fixed words, so that a stray `"` spoils one row and not all the rows after it. A file
+/// that holds rows of which none is readable is an error. Returns how many rows were kept.
+fn each_row<T: DeserializeOwned>(
     path: &Path,
     quoting: bool,
     warnings: &mut Vec<String>,
-    keep: impl Fn(&T) -> Result<(), String>,
-) -> Result<Vec<T>, TraceError> {
-    let mut bytes = std::fs::read(path).map_err(|e| TraceError::Read {
+    mut each: impl FnMut(T) -> Result<(), String>,
+) -> Result<usize, TraceError> {
+    each_record(
+        path,
+        quoting,
+        warnings,
+        |h| Ok(h.clone()),
+        |record, headers| {
+            each(
+                record
+                    .deserialize::<T>(Some(headers))
+                    .map_err(|e| e.to_string())?,
+            )
+        },
+    )
+}
+
+/// [`each_row`] for a caller that reads the fields itself: `header` reads the header into
+/// what `each` needs (a refusal is an error for the whole file), then `each` gets each record
+/// of the header's width.
+fn each_record<H>(
+    path: &Path,
+    quoting: bool,
+    warnings: &mut Vec<String>,
+    header: impl FnOnce(&csv::ByteRecord) -> Result<H, String>,
+    mut each: impl FnMut(&csv::ByteRecord, &H) -> Result<(), String>,
+) -> Result<usize, TraceError> {
+    let read_err = |e| TraceError::Read {
         path: path.to_owned(),
         error: e,
-    })?;
-    let mut skips = Skips::new(path);
-    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-        let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let line = bytes[..cut].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        bytes.truncate(cut);
-        if line > 1 {
-            skips.skip(line, "incomplete: the recorder stopped while writing it");
-        }
-    }
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    let complete = complete_length(&mut file, len).map_err(read_err)?;
+    let mut input = BufReader::with_capacity(256 * 1024, file.take(complete));
     // A UTF-8 byte order mark (a file saved by a spreadsheet) is not part of the first name.
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    if input
+        .fill_buf()
+        .map_err(read_err)?
+        .starts_with(b"\xef\xbb\xbf")
+    {
+        input.consume(3);
+    }
+    let mut skips = Skips::new(path);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .quoting(quoting)
-        .from_reader(body);
+        .from_reader(input);
     let width = reader
         .headers()
         .map_err(|e| TraceError::Invalid {
@@ -263,20 +519,30 @@ fn read_rows<T: DeserializeOwned>(
             detail: format!("line 1: {e}"),
         })?
         .len();
-    let headers = reader.headers().cloned().unwrap_or_default();
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let headers = reader.byte_headers().cloned().unwrap_or_default();
+    let headers = header(&headers).map_err(|detail| TraceError::Invalid {
+        path: path.to_owned(),
+        detail: format!("line 1: {detail}"),
+    })?;
+    let mut kept = 0usize;
+    let mut record = csv::ByteRecord::new();
+    let mut lines = 1u64;
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
+                if let Some(io) = io_error(&e) {
+                    return Err(read_err(io));
+                }
                 let line = e.position().map_or(0, |p| p.line());
+                lines = lines.max(line);
                 skips.skip(line, e.to_string());
                 continue;
             }
         }
         let line = record.position().map_or(0, |p| p.line());
+        lines = lines.max(line);
         if record.len() != width {
             skips.skip(
                 line,
@@ -284,40 +550,168 @@ fn read_rows<T: DeserializeOwned>(
             );
             continue;
         }
-        match record.deserialize::<T>(Some(&headers)) {
-            Ok(row) => match keep(&row) {
-                Ok(()) => rows.push(row),
-                Err(why) => skips.skip(line, why),
-            },
-            Err(e) => skips.skip(line, e.to_string()),
+        match each(&record, &headers) {
+            Ok(()) => kept += 1,
+            Err(why) => skips.skip(line, why),
         }
+    }
+    if complete < len && complete > 0 {
+        skips.skip(
+            lines + 1,
+            "incomplete: the recorder stopped while writing it",
+        );
     }
     let skipped = skips.count;
     skips.warn(warnings);
-    if rows.is_empty() && skipped > 0 {
+    if kept == 0 && skipped > 0 {
         return Err(TraceError::Invalid {
             path: path.to_owned(),
             detail: format!("none of its {skipped} rows can be read"),
         });
     }
+    Ok(kept)
+}
+
+/// The I/O error inside a CSV error: the file could not be read, which is not a bad row.
+fn io_error(e: &csv::Error) -> Option<io::Error> {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => Some(io::Error::new(io.kind(), io.to_string())),
+        _ => None,
+    }
+}
+
+/// Reads a whole (small) CSV file of `T` rows, as [`each_row`] does.
+fn read_rows<T: DeserializeOwned>(
+    path: &Path,
+    quoting: bool,
+    warnings: &mut Vec<String>,
+    keep: impl Fn(&T) -> Result<(), String>,
+) -> Result<Vec<T>, TraceError> {
+    let mut rows = Vec::new();
+    each_row(path, quoting, warnings, |row: T| {
+        keep(&row)?;
+        rows.push(row);
+        Ok(())
+    })?;
     Ok(rows)
+}
+
+/// Where the fields the timeline keeps sit in a `processes.csv` row, found by name in its
+/// header: the rows are read by position, without building a whole row for each (a day of ten
+/// processes is 864 000 rows).
+struct ProcessColumns {
+    time_utc: usize,
+    t_ms: usize,
+    pid: usize,
+    start_time_us: usize,
+    rss_bytes: usize,
+    footprint_bytes: Option<usize>,
+    rss_file_bytes: Option<usize>,
+}
+
+impl ProcessColumns {
+    fn find(headers: &csv::ByteRecord) -> Result<ProcessColumns, String> {
+        if headers.is_empty() {
+            // An empty file (a recorder stopped before its first write): no rows to read.
+            return Ok(ProcessColumns {
+                time_utc: 0,
+                t_ms: 0,
+                pid: 0,
+                start_time_us: 0,
+                rss_bytes: 0,
+                footprint_bytes: None,
+                rss_file_bytes: None,
+            });
+        }
+        let at = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+        let need = |name: &str| at(name).ok_or_else(|| format!("no `{name}` column"));
+        Ok(ProcessColumns {
+            time_utc: need("time_utc")?,
+            t_ms: need("t_ms")?,
+            pid: need("pid")?,
+            start_time_us: need("start_time_us")?,
+            rss_bytes: need("rss_bytes")?,
+            footprint_bytes: at("footprint_bytes"),
+            rss_file_bytes: at("rss_file_bytes"),
+        })
+    }
+}
+
+/// The field of `name` at `i`, as a whole number; `None` when empty.
+fn number(r: &csv::ByteRecord, i: usize, name: &str) -> Result<Option<u64>, String> {
+    let b = r.get(i).unwrap_or_default();
+    if b.is_empty() {
+        return Ok(None);
+    }
+    // Digits only, as the recorder writes them (what `str::parse` accepts, less its `+`),
+    // read from the bytes: the text check and the parse in one pass.
+    b.iter()
+        .try_fold(0u64, |n, &d| {
+            d.is_ascii_digit()
+                .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+                .flatten()
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "{name}: `{}` is not a whole number",
+                String::from_utf8_lossy(b)
+            )
+        })
+}
+
+fn required(r: &csv::ByteRecord, i: usize, name: &str) -> Result<u64, String> {
+    number(r, i, name)?.ok_or_else(|| format!("{name} is empty"))
+}
+
+/// The last time string read and what it said: the rows of one tick share one time, so each
+/// is parsed once, not once per process.
+#[derive(Default)]
+struct LastTime {
+    text: Vec<u8>,
+    utc_ms: i64,
+}
+
+impl LastTime {
+    /// [`clocks_agree`] for `text`, parsing it only when it differs from the last one.
+    fn check(&mut self, start_ms: i64, text: &[u8], t_ms: u64) -> Result<(), String> {
+        if text != self.text.as_slice() || self.text.is_empty() {
+            let s = std::str::from_utf8(text).map_err(|_| "time_utc is not text".to_owned())?;
+            let wall = s
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| format!("`{s}` is not a UTC time"))?
+                .as_millisecond();
+            self.text.clear();
+            self.text.extend_from_slice(text);
+            self.utc_ms = wall;
+        }
+        clock_offset(start_ms, self.utc_ms, t_ms, text)
+    }
+}
+
+/// Whether `t_ms` agrees with a row's time (`wall`, ms since the epoch) within
+/// [`MAX_CLOCK_DISAGREEMENT_MS`].
+fn clock_offset(start_ms: i64, wall: i64, t_ms: u64, text: &[u8]) -> Result<(), String> {
+    let off = (wall - start_ms).abs_diff(i64::try_from(t_ms).unwrap_or(i64::MAX));
+    if off > MAX_CLOCK_DISAGREEMENT_MS {
+        return Err(format!(
+            "t_ms {t_ms} is {} days away from its time {}",
+            off / 86_400_000,
+            String::from_utf8_lossy(text)
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a row's two clocks agree: `time_utc` − the trace's start is `t_ms`, within
 /// [`MAX_CLOCK_DISAGREEMENT_MS`].
-fn clocks_agree(start_ms: i64, time_utc: &str, t_ms: u64) -> Result<(), String> {
+fn clocks_agree(start_ms: i64, time_utc: &str, t_ms: u64) -> Result<i64, String> {
     let wall = time_utc
         .parse::<jiff::Timestamp>()
         .map_err(|_| format!("`{time_utc}` is not a UTC time"))?
         .as_millisecond();
-    let off = (wall - start_ms).abs_diff(i64::try_from(t_ms).unwrap_or(i64::MAX));
-    if off > MAX_CLOCK_DISAGREEMENT_MS {
-        return Err(format!(
-            "t_ms {t_ms} is {} days away from its time {time_utc}",
-            off / 86_400_000
-        ));
-    }
-    Ok(())
+    clock_offset(start_ms, wall, t_ms, time_utc.as_bytes())?;
+    Ok(wall)
 }
 
 fn in_range(what: &str, v: Option<f64>, max: f64) -> Result<(), String> {
@@ -325,37 +719,6 @@ fn in_range(what: &str, v: Option<f64>, max: f64) -> Result<(), String> {
         Some(x) if !(0.0..=max).contains(&x) => Err(format!("{what} {x} is outside 0–{max}")),
         _ => Ok(()),
     }
-}
-
-/// Keeps the rows in the order the recorder wrote them: a row whose `t_ms` goes back is
-/// dropped with the others that cannot be.
-fn drop_backwards<T>(
-    rows: Vec<T>,
-    t: impl Fn(&T) -> u64,
-    path: &Path,
-    warnings: &mut Vec<String>,
-) -> Vec<T> {
-    let mut last = 0u64;
-    let mut dropped = 0usize;
-    let kept: Vec<T> = rows
-        .into_iter()
-        .filter(|r| {
-            let ok = t(r) >= last;
-            if ok {
-                last = t(r);
-            } else {
-                dropped += 1;
-            }
-            ok
-        })
-        .collect();
-    if dropped > 0 {
-        warnings.push(format!(
-            "{}: {dropped} rows skipped whose time goes back",
-            path.display()
-        ));
-    }
-    kept
 }
 
 impl Timeline {
@@ -391,31 +754,70 @@ impl Timeline {
         let mut warnings = Vec::new();
         let total = meta.total_memory_bytes;
         let system_path = dir.join(trace::SYSTEM_FILE);
-        let system: Vec<SystemRow> =
-            read_rows(&system_path, false, &mut warnings, |r: &SystemRow| {
-                clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
-                in_range("free_percent", r.free_percent, 100.0)?;
-                in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
-                in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
-                Ok(())
-            })?;
-        let system = drop_backwards(system, |r| r.t_ms, &system_path, &mut warnings);
+        let mut system: Vec<SystemPoint> = Vec::new();
+        let mut backwards = 0usize;
+        let mut words = Vec::new();
+        each_row(&system_path, false, &mut warnings, |r: SystemRow| {
+            let utc_ms = clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
+            in_range("free_percent", r.free_percent, 100.0)?;
+            in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
+            in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
+            // Keeps the rows in the order the recorder wrote them: a row whose `t_ms` goes
+            // back is dropped, and counted.
+            if system.last().is_some_and(|l| r.t_ms < l.t_ms) {
+                backwards += 1;
+            } else {
+                system.push(SystemPoint::from_row(&r, utc_ms, &mut words));
+            }
+            Ok(())
+        })?;
+        if backwards > 0 {
+            warnings.push(format!(
+                "{}: {backwards} rows skipped whose time goes back",
+                system_path.display()
+            ));
+        }
+        system.shrink_to_fit();
         let processes_path = dir.join(trace::PROCESSES_FILE);
-        let rows: Vec<ProcessRow> =
-            read_rows(&processes_path, false, &mut warnings, |r: &ProcessRow| {
-                clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
-                // No process holds more than the machine has (a little slack for RAM sizes
-                // that a trace states rounded).
-                let limit = if total > 0 {
-                    total.saturating_mul(2)
-                } else {
-                    u64::MAX
-                };
-                if r.rss_bytes > limit || r.footprint_bytes.is_some_and(|f| f > limit) {
-                    return Err(format!("{} bytes in a {total}-byte machine", r.rss_bytes));
-                }
-                Ok(())
-            })?;
+        // No process holds more than the machine has (a little slack for RAM sizes that a
+        // trace states rounded).
+        let limit = if total > 0 {
+            total.saturating_mul(2)
+        } else {
+            u64::MAX
+        };
+        let mut by_id: BTreeMap<Identity, Samples> = BTreeMap::new();
+        let mut last_time = LastTime::default();
+        let find = ProcessColumns::find;
+        each_record(&processes_path, false, &mut warnings, find, |r, c| {
+            let t_ms = required(r, c.t_ms, "t_ms")?;
+            last_time.check(start_ms, r.get(c.time_utc).unwrap_or_default(), t_ms)?;
+            let pid = u32::try_from(required(r, c.pid, "pid")?)
+                .map_err(|_| "pid is too large".to_owned())?;
+            let id = (pid, required(r, c.start_time_us, "start_time_us")?);
+            let sample = Sample {
+                t_ms,
+                rss_bytes: required(r, c.rss_bytes, "rss_bytes")?,
+                footprint_bytes: c
+                    .footprint_bytes
+                    .map(|i| number(r, i, "footprint_bytes"))
+                    .transpose()?
+                    .flatten(),
+                rss_file_bytes: c
+                    .rss_file_bytes
+                    .map(|i| number(r, i, "rss_file_bytes"))
+                    .transpose()?
+                    .flatten(),
+            };
+            if sample.rss_bytes > limit || sample.footprint_bytes.is_some_and(|f| f > limit) {
+                return Err(format!(
+                    "{} bytes in a {total}-byte machine",
+                    sample.rss_bytes
+                ));
+            }
+            by_id.entry(id).or_default().push(sample);
+            Ok(())
+        })?;
         let identities: Vec<IdentityRow> = read_rows(
             &dir.join(trace::IDENTITIES_FILE),
             true,
@@ -426,25 +828,22 @@ impl Timeline {
             &dir.join(trace::POLLS_FILE),
             true,
             &mut warnings,
-            |r: &PollRow| clocks_agree(start_ms, &r.time_utc, r.t_ms),
+            |r: &PollRow| clocks_agree(start_ms, &r.time_utc, r.t_ms).map(drop),
         )?;
         let models: Vec<ModelRow> = read_rows(
             &dir.join(trace::MODELS_FILE),
             true,
             &mut warnings,
-            |r: &ModelRow| clocks_agree(start_ms, &r.time_utc, r.t_ms),
+            |r: &ModelRow| clocks_agree(start_ms, &r.time_utc, r.t_ms).map(drop),
         )?;
 
-        let mut by_id: BTreeMap<Identity, Vec<ProcessRow>> = BTreeMap::new();
-        for r in rows {
-            by_id.entry((r.pid, r.start_time_us)).or_default().push(r);
-        }
         let mut processes: Vec<ProcessTimeline> = Vec::new();
         for ident in identities {
             let mut rows = by_id
                 .remove(&(ident.pid, ident.start_time_us))
                 .unwrap_or_default();
-            rows.sort_by_key(|r| r.t_ms);
+            rows.sort();
+            rows.shrink_to_fit();
             processes.push(ProcessTimeline {
                 identity: ident,
                 rows,
@@ -453,7 +852,8 @@ impl Timeline {
         // Rows of processes the identity table does not know (a recorder killed before
         // rewriting it) still count.
         for ((pid, start), mut rows) in by_id {
-            rows.sort_by_key(|r| r.t_ms);
+            rows.sort();
+            rows.shrink_to_fit();
             processes.push(ProcessTimeline {
                 identity: IdentityRow {
                     pid,
@@ -485,7 +885,7 @@ impl Timeline {
     }
 
     /// A system field as a series (`f` picks the field).
-    pub fn system_series(&self, f: impl Fn(&SystemRow) -> Option<f64>) -> Series {
+    pub fn system_series(&self, f: impl Fn(&SystemPoint) -> Option<f64>) -> Series {
         Series::from_points(
             self.system.iter().map(|r| (r.t_ms, f(r))),
             self.system_step_ms,
@@ -509,6 +909,112 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const META: &str = r#"{"format_version":1,"memtide_version":"t","os":"linux","os_version":null,
+        "arch":"x86_64","total_memory_bytes":1000000,"page_size_bytes":4096,"interval_ms":1000,
+        "selection":{"ollama_default":true,"patterns":[],"pids":[],"children_of":null,"all":false},
+        "start_utc":"2026-05-14T09:25:00.000Z","end_utc":null,"samples":null,"missed_ticks":null,
+        "ollama":null}"#;
+
+    fn trace_with(processes: &str) -> (tempfile::TempDir, Result<Timeline, TraceError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(trace::META_FILE), META).unwrap();
+        std::fs::write(
+            dir.path().join(trace::SYSTEM_FILE),
+            "time_utc,t_ms,total_bytes,stats_age_ms\n2026-05-14T09:25:00.000Z,0,1000000,0\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(trace::PROCESSES_FILE), processes).unwrap();
+        for f in [
+            trace::IDENTITIES_FILE,
+            trace::POLLS_FILE,
+            trace::MODELS_FILE,
+        ] {
+            std::fs::write(dir.path().join(f), "x\n").unwrap();
+        }
+        let tl = Timeline::load(dir.path());
+        (dir, tl)
+    }
+
+    #[test]
+    fn process_rows_are_read_by_column_name_in_time_order_and_bad_fields_named() {
+        // Columns in another order than the recorder writes them, one column it does not
+        // know, rows out of time order, a BOM, and three bad rows.
+        let csv = "\u{feff}pid,start_time_us,extra,t_ms,time_utc,rss_bytes,footprint_bytes\n\
+                   7,1,a,2000,2026-05-14T09:25:02.000Z,300,\n\
+                   7,1,a,1000,2026-05-14T09:25:01.000Z,200,150\n\
+                   7,1,a,3000,2026-05-14T09:25:03.000Z,12x,\n\
+                   7,1,a,4000,2026-05-14T09:25:04.000Z,,\n\
+                   8,1,a,4000,2026-05-14T09:25:04.000Z,9000000,\n";
+        let (_d, tl) = trace_with(csv);
+        let tl = tl.unwrap();
+        assert_eq!(tl.processes.len(), 1);
+        let p = &tl.processes[0];
+        assert_eq!(p.rows.times(), [1000, 2000]);
+        assert_eq!(
+            p.rows.iter().collect::<Vec<_>>(),
+            [
+                Sample {
+                    t_ms: 1000,
+                    rss_bytes: 200,
+                    footprint_bytes: Some(150),
+                    rss_file_bytes: None
+                },
+                Sample {
+                    t_ms: 2000,
+                    rss_bytes: 300,
+                    footprint_bytes: None,
+                    rss_file_bytes: None
+                }
+            ]
+        );
+        let w = tl.warnings.join("\n");
+        assert!(w.contains("3 rows skipped"), "{w}");
+        assert!(
+            w.contains("line 4: rss_bytes: `12x` is not a whole number"),
+            "{w}"
+        );
+        assert!(w.contains("line 5: rss_bytes is empty"), "{w}");
+        assert!(
+            w.contains("line 6: 9000000 bytes in a 1000000-byte machine"),
+            "{w}"
+        );
+        // A file without a column the rows need says which.
+        let (_d, tl) =
+            trace_with("time_utc,t_ms,pid,start_time_us\n2026-05-14T09:25:00.000Z,0,7,1\n");
+        let e = tl.unwrap_err().to_string();
+        assert!(e.contains("no `rss_bytes` column"), "{e}");
+    }
+
+    #[test]
+    fn samples_keep_absent_values_absent() {
+        let s: Samples = [
+            Sample {
+                t_ms: 5,
+                rss_bytes: 1,
+                footprint_bytes: None,
+                rss_file_bytes: Some(0),
+            },
+            Sample {
+                t_ms: 1,
+                rss_bytes: 2,
+                footprint_bytes: Some(u64::MAX - 1),
+                rss_file_bytes: None,
+            },
+        ]
+        .into_iter()
+        .collect();
+        let mut sorted = s.clone();
+        sorted.sort();
+        assert_eq!(sorted.first().unwrap().footprint_bytes, Some(u64::MAX - 1));
+        assert_eq!(
+            sorted.last().unwrap().rss_file_bytes,
+            Some(0),
+            "0 is a value"
+        );
+        assert_eq!(sorted.last().unwrap().footprint_bytes, None);
+        assert_eq!(s.len(), 2);
+    }
 
     #[test]
     fn series_gaps_where_ticks_are_missing() {

@@ -347,8 +347,8 @@ pub(crate) fn window(tl: &Timeline, opts: &ChartOptions) -> Result<(u64, u64), R
 /// The title of a chart or page of `[from, to]`, and the UTC time of the window's first
 /// system sample (whose local offset the times are shown in).
 pub(crate) fn title(tl: &Timeline, clock: &Clock, from: u64, to: u64) -> (String, String) {
-    let utc_at = |r: Option<&memtide_model::trace::SystemRow>| {
-        r.map(|r| r.time_utc.clone()).unwrap_or_default()
+    let utc_at = |r: Option<&memtide_model::timeline::SystemPoint>| {
+        r.map(|r| r.time_utc()).unwrap_or_default()
     };
     let start_utc = utc_at(tl.system.iter().find(|r| r.t_ms >= from));
     let end_utc = utc_at(tl.system.iter().rev().find(|r| r.t_ms <= to));
@@ -858,7 +858,7 @@ pub fn draw<DB: DrawingBackend>(
     let total_bytes = tl.meta.total_memory_bytes as f64;
     // A GPU wired limit of 0 is the system's default, which the trace does not know: no line.
     let gpu_limit = tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0);
-    let sys = |f: fn(&memtide_model::trace::SystemRow) -> Option<u64>| {
+    let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
         tl.system_series(move |r| f(r).map(|v| v as f64))
     };
     let available = crate::series::available(tl);

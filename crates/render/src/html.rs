@@ -210,8 +210,8 @@ fn on_grid(x: &[u64], series: &Series) -> Vec<Cell<u64>> {
     cells
 }
 
-fn pressure_rank(p: &Option<String>) -> u8 {
-    match p.as_deref() {
+fn pressure_rank(p: Option<&str>) -> u8 {
+    match p {
         Some("critical") => 3,
         Some("warning") => 2,
         Some(_) => 1,
@@ -230,17 +230,15 @@ fn data(
     let in_window = |t: &u64| (from..=to).contains(t);
     let procs = series::processes(tl, report, opts.metric, from, to);
     let interval = tl.interval_ms();
-    let lines: Vec<(&series::ProcessLine, Series, Series)> = procs
-        .shown
-        .iter()
-        .chain(&procs.rest)
-        .map(|p| {
-            let t = &tl.processes[p.index];
-            (p, t.footprint(interval), t.rss(interval))
-        })
-        .collect();
+    // Each process's two series are built when its column is written and then dropped, so
+    // that only one process's full-resolution series is held at a time.
+    let lines: Vec<&series::ProcessLine> = procs.shown.iter().chain(&procs.rest).collect();
+    let both = |p: &series::ProcessLine| {
+        let t = &tl.processes[p.index];
+        (t.footprint(interval), t.rss(interval))
+    };
     let available = series::available(tl);
-    let sys = |f: fn(&memtide_model::trace::SystemRow) -> Option<u64>| {
+    let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
         tl.system_series(move |r| f(r).map(|v| v as f64))
     };
     let wired = sys(|r| r.wired_bytes);
@@ -251,8 +249,8 @@ fn data(
     // its own resolution (an imported trace's processes were sampled more often than its
     // system).
     let mut x_all: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();
-    for (_, fp, _) in &lines {
-        x_all.extend(&fp.t_ms);
+    for p in &lines {
+        x_all.extend(&tl.processes[p.index].footprint(interval).t_ms);
     }
     x_all.extend(&free_percent.t_ms);
     x_all.retain(in_window);
@@ -276,7 +274,8 @@ fn data(
     let out_procs = lines
         .iter()
         .enumerate()
-        .map(|(k, (p, fp, rss))| {
+        .map(|(k, p)| {
+            let (fp, rss) = both(p);
             let pr = &report.processes[p.index];
             let top = k < procs.shown.len();
             // The processes the static chart sums get muted, distinct colours here.
@@ -294,26 +293,24 @@ fn data(
                 top,
                 color,
                 peak_bytes: p.peak as u64,
-                footprint: grid(fp),
-                rss: grid(rss),
+                footprint: grid(&fp),
+                rss: grid(&rss),
             }
         })
         .collect();
-    let pressure_at: Vec<Option<String>> = x_all
-        .iter()
-        .map(|t| {
-            let i = tl.system.partition_point(|r| r.t_ms <= *t);
-            i.checked_sub(1).and_then(|i| tl.system[i].pressure.clone())
-        })
-        .collect();
+    // The system row in force at each time of the grid, and for each kept row the worst
+    // pressure of its bucket.
+    let row_at = |t: &u64| tl.system.partition_point(|r| r.t_ms <= *t).checked_sub(1);
+    let pressure_of = |i: Option<usize>| i.and_then(|i| tl.system[i].pressure.as_deref());
     let pressure: Vec<Option<String>> = spans
         .iter()
         .flat_map(|&(a, b)| {
-            let worst = pressure_at[a..=b]
+            let worst = x_all[a..=b]
                 .iter()
-                .max_by_key(|p| pressure_rank(p))
-                .cloned()
-                .flatten();
+                .map(|t| pressure_of(row_at(t)))
+                .max_by_key(|p| pressure_rank(*p))
+                .flatten()
+                .map(str::to_owned);
             if a == b {
                 vec![worst]
             } else {

@@ -6,7 +6,6 @@ use memtide_model::events::ProcessReport;
 use memtide_model::report::Report;
 use memtide_model::runner::Role;
 use memtide_model::timeline::{Series, Timeline};
-use memtide_model::trace::SystemRow;
 use std::collections::BTreeMap;
 
 /// At most this many processes get a line of their own; the rest are summed into one.
@@ -177,13 +176,19 @@ pub enum AvailableFrom {
 }
 
 impl AvailableFrom {
-    /// The figure in one sample of a machine with `total_bytes` of RAM.
-    pub fn read(self, total_bytes: u64, r: &SystemRow) -> Option<u64> {
+    /// The figure in one sample of a machine with `total_bytes` of RAM that gave these free %
+    /// and available bytes.
+    pub fn read(
+        self,
+        total_bytes: u64,
+        free_percent: Option<f64>,
+        available_bytes: Option<u64>,
+    ) -> Option<u64> {
         match self {
             AvailableFrom::FreePercent => (total_bytes > 0)
-                .then_some(r.free_percent?)
+                .then_some(free_percent?)
                 .map(|p| (p / 100.0 * total_bytes as f64).round() as u64),
-            AvailableFrom::Bytes => r.available_bytes,
+            AvailableFrom::Bytes => available_bytes,
         }
     }
 
@@ -215,7 +220,10 @@ pub fn available(tl: &Timeline) -> Option<Available> {
     AvailableFrom::preferred(&tl.meta.os)
         .into_iter()
         .find_map(|from| {
-            let series = tl.system_series(|r| from.read(total, r).map(|v| v as f64));
+            let series = tl.system_series(|r| {
+                from.read(total, r.free_percent, r.available_bytes)
+                    .map(|v| v as f64)
+            });
             (!series.is_empty()).then(|| Available {
                 series,
                 source: from.describe(&tl.meta.os),

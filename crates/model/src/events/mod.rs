@@ -12,8 +12,8 @@ pub mod pressure;
 pub mod runner_growth;
 
 use crate::runner::{self, NameSource, Role};
-use crate::timeline::{ProcessTimeline, Timeline};
-use crate::trace::{timestamp_utc_ms, SystemRow};
+use crate::timeline::{ProcessTimeline, SystemPoint, Timeline};
+use crate::trace::timestamp_utc_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -288,15 +288,15 @@ fn utc(tl: &Timeline, t_ms: u64) -> String {
     tl.wall(t_ms).map(timestamp_utc_ms).unwrap_or_default()
 }
 
-fn moment(row: &SystemRow) -> Moment {
+fn moment(row: &SystemPoint) -> Moment {
     Moment {
         t_ms: row.t_ms,
-        time_utc: row.time_utc.clone(),
+        time_utc: row.time_utc(),
         free_percent: row.free_percent,
         wired_bytes: row.wired_bytes,
         compressor_bytes: row.compressor_bytes,
         swap_used_bytes: row.swap_used_bytes,
-        pressure: row.pressure.clone(),
+        pressure: row.pressure.as_deref().map(str::to_owned),
     }
 }
 
@@ -863,8 +863,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::ProcessTimeline;
-    use crate::trace::{IdentityRow, Meta, ModelRow, PollRow, ProcessRow};
+    use crate::timeline::{ProcessTimeline, Sample, SystemPoint};
+    use crate::trace::{IdentityRow, Meta, ModelRow, PollRow};
 
     const GIB: u64 = 1 << 30;
 
@@ -898,13 +898,11 @@ mod tests {
                 ..IdentityRow::default()
             },
             rows: span
-                .map(|s| ProcessRow {
+                .map(|s| Sample {
                     t_ms: s * 1000,
-                    pid,
-                    start_time_us: u64::from(pid),
                     rss_bytes: bytes,
                     footprint_bytes: Some(bytes),
-                    ..ProcessRow::default()
+                    rss_file_bytes: None,
                 })
                 .collect(),
         }
@@ -920,9 +918,9 @@ mod tests {
             dir: "t".into(),
             meta: meta(),
             system: (0..20)
-                .map(|s| SystemRow {
+                .map(|s| SystemPoint {
                     t_ms: s * 1000,
-                    ..SystemRow::default()
+                    ..SystemPoint::default()
                 })
                 .collect(),
             processes,
