@@ -243,9 +243,15 @@ struct BenchArgs {
     /// Idle child processes to follow.
     #[arg(long, default_value_t = 10)]
     processes: usize,
-    /// Samples per measurement.
+    /// Samples per hot-loop measurement.
     #[arg(long, default_value_t = 500, alias = "ticks")]
     samples: usize,
+    /// Rounds of each measurement at 10 Hz (the median and range are printed).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    rounds: u16,
+    /// Seconds at 10 Hz measured in each round: a run this much longer than a 1 s run.
+    #[arg(long, default_value_t = 3.0, value_parser = bench_seconds)]
+    seconds: f64,
     /// Exit with status 1 when a measured ratio misses its target.
     #[arg(long)]
     check: bool,
@@ -433,6 +439,13 @@ fn interval(s: &str) -> Result<Duration, String> {
     duration_within(s, Duration::from_millis(10), MAX_INTERVAL)
 }
 
+fn bench_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.5..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds from 0.5 to 60")),
+    }
+}
+
 fn demo_length(s: &str) -> Result<Duration, String> {
     duration_within(s, Duration::from_secs(6), Duration::from_secs(600))
 }
@@ -565,7 +578,16 @@ fn main() {
         Command::Completions { shell } => completions(shell),
         Command::Man => manual_page(),
         Command::Demo(a) => start_demo(a),
-        Command::Bench(a) => bench::run(a.processes, a.samples, a.check),
+        Command::Bench(a) => bench::run(
+            a.processes,
+            a.samples,
+            a.check,
+            bench::Pacing {
+                rounds: usize::from(a.rounds),
+                short_s: 1.0,
+                long_s: 1.0 + a.seconds,
+            },
+        ),
         Command::Render(a) => render::run(
             &a.dir,
             render::Options2 {

@@ -1444,7 +1444,17 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
 #[test]
 fn bench_prints_every_measurement_and_leaves_no_child_behind() {
     let o = memtide()
-        .args(["bench", "--processes", "3", "--samples", "20"])
+        .args([
+            "bench",
+            "--processes",
+            "3",
+            "--samples",
+            "20",
+            "--rounds",
+            "1",
+            "--seconds",
+            "0.5",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -1456,12 +1466,16 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "sysinfo: the same processes and memory",
         "the Guide's shell loop: ps -axo",
         "exec check over",
-        "sample ÷ bare kernel reads",
-        "the Guide's shell loop ÷ sample",
-        "recorder at 10 Hz with 3 processes",
-        "bare reads paced at 10 Hz",
-        "cheapest reads of the same figures, paced",
-        "recorder ÷ cheapest reads, both paced",
+        "memtide record, 3 processes ",
+        "memtide record, 6 processes ",
+        "the same reads, paced, no other work",
+        "the cheapest reads of the same figures, paced",
+        "waking at 10 Hz, reading nothing",
+        "memtide record ÷ the cheapest reads",
+        "the Guide's shell loop ÷ memtide record",
+        "in the table)",
+        "each further process followed",
+        "memtide record, peak RSS",
     ] {
         assert!(out.contains(line), "{line} missing from\n{out}");
     }
@@ -1474,15 +1488,22 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
     }
     let ratio: f64 = out
         .lines()
-        .find(|l| l.contains("sample ÷ bare kernel reads"))
+        .find(|l| l.contains("memtide record ÷ the cheapest reads"))
         .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
         .and_then(|w| w.trim_end_matches('×').parse().ok())
         .unwrap();
     // A figure, not a timing: what it is on a loaded machine is for the benchmarks to say.
     assert!(
         ratio.is_finite() && ratio > 0.0,
-        "sample ÷ bare reads = {ratio}"
+        "record ÷ cheapest = {ratio}"
     );
+    // The 1 000 processes that filled the table are gone too.
+    let sleeps = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00600\x00"))
+        .count();
+    assert_eq!(sleeps, 0, "the processes that filled the table are left");
     let left: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()

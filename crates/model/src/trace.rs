@@ -340,31 +340,264 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), TraceError> {
     })
 }
 
-/// A CSV file written row by row and flushed when asked.
+/// A CSV line built field by field into a buffer, formatted as the `csv` crate formats a
+/// serialised row (integers by `itoa`, floats by `ryu`, an absent value as an empty field, a
+/// field quoted only when it holds a comma, a quote or a line end): the recorder's rows are
+/// written this way, without building a row value or a string per field, and
+/// `hand_written_rows_are_what_csv_writes` checks the two agree byte for byte.
+struct Line<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(buf: &'a mut Vec<u8>) -> Line<'a> {
+        Line { buf, first: true }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn u64(&mut self, v: u64) -> &mut Self {
+        self.sep();
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self
+    }
+
+    fn opt_u64(&mut self, v: Option<u64>) -> &mut Self {
+        match v {
+            Some(v) => self.u64(v),
+            None => {
+                self.sep();
+                self
+            }
+        }
+    }
+
+    fn opt_f64(&mut self, v: Option<f64>) -> &mut Self {
+        self.sep();
+        if let Some(v) = v {
+            self.buf
+                .extend_from_slice(ryu::Buffer::new().format(v).as_bytes());
+        }
+        self
+    }
+
+    fn str(&mut self, v: &str) -> &mut Self {
+        self.sep();
+        if v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+            self.buf.push(b'"');
+            for b in v.bytes() {
+                if b == b'"' {
+                    self.buf.push(b'"');
+                }
+                self.buf.push(b);
+            }
+            self.buf.push(b'"');
+        } else {
+            self.buf.extend_from_slice(v.as_bytes());
+        }
+        self
+    }
+
+    fn opt_str(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.str(v),
+            None => {
+                self.sep();
+                self
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        self.buf.push(b'\n');
+    }
+}
+
+/// A `system.csv` row, formatted by hand (see [`Line`]).
+fn format_system(buf: &mut Vec<u8>, r: &SystemRow) {
+    Line::new(buf)
+        .str(&r.time_utc)
+        .u64(r.t_ms)
+        .u64(r.total_bytes)
+        .opt_u64(r.free_bytes)
+        .opt_u64(r.available_bytes)
+        .opt_u64(r.active_bytes)
+        .opt_u64(r.inactive_bytes)
+        .opt_u64(r.speculative_bytes)
+        .opt_u64(r.wired_bytes)
+        .opt_u64(r.purgeable_bytes)
+        .opt_u64(r.compressor_bytes)
+        .opt_u64(r.compressor_payload_bytes)
+        .opt_u64(r.compressed_bytes)
+        .opt_u64(r.file_backed_bytes)
+        .opt_u64(r.anonymous_bytes)
+        .opt_u64(r.swap_total_bytes)
+        .opt_u64(r.swap_used_bytes)
+        .opt_u64(r.pageins_bytes)
+        .opt_u64(r.pageouts_bytes)
+        .opt_u64(r.swapins_bytes)
+        .opt_u64(r.swapouts_bytes)
+        .opt_u64(r.compressions_bytes)
+        .opt_u64(r.decompressions_bytes)
+        .opt_f64(r.free_percent)
+        .opt_str(r.pressure.as_deref())
+        .opt_f64(r.psi_some_avg10)
+        .opt_f64(r.psi_full_avg10)
+        .opt_u64(r.psi_some_total_us)
+        .opt_u64(r.psi_full_total_us)
+        .u64(r.stats_age_ms)
+        .end();
+}
+
+/// A `processes.csv` row: the tick's time, given once for all its rows, and the values.
+fn format_process(buf: &mut Vec<u8>, time_utc: &str, v: &ProcessValues) {
+    Line::new(buf)
+        .str(time_utc)
+        .u64(v.t_ms)
+        .u64(u64::from(v.pid))
+        .u64(v.start_time_us)
+        .u64(u64::from(v.ppid))
+        .u64(v.rss_bytes)
+        .opt_u64(v.footprint_bytes)
+        .opt_u64(v.peak_footprint_bytes)
+        .opt_u64(v.peak_rss_bytes)
+        .opt_u64(v.virtual_bytes)
+        .opt_u64(v.wired_bytes)
+        .opt_u64(v.swapped_bytes)
+        .opt_u64(v.rss_file_bytes)
+        .opt_u64(v.status_age_ms)
+        .end();
+}
+
+/// A [`ProcessRow`] without its time: what the recorder has for each process of a tick,
+/// written with the tick's one time string ([`TraceWriter::process_values`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ProcessValues {
+    pub t_ms: u64,
+    pub pid: u32,
+    pub start_time_us: u64,
+    pub ppid: u32,
+    pub rss_bytes: u64,
+    pub footprint_bytes: Option<u64>,
+    pub peak_footprint_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub virtual_bytes: Option<u64>,
+    pub wired_bytes: Option<u64>,
+    pub swapped_bytes: Option<u64>,
+    pub rss_file_bytes: Option<u64>,
+    pub status_age_ms: Option<u64>,
+}
+
+impl ProcessValues {
+    /// The row of these values at `time_utc`.
+    pub fn with_time(&self, time_utc: &str) -> ProcessRow {
+        let v = *self;
+        ProcessRow {
+            time_utc: time_utc.to_owned(),
+            t_ms: v.t_ms,
+            pid: v.pid,
+            start_time_us: v.start_time_us,
+            ppid: v.ppid,
+            rss_bytes: v.rss_bytes,
+            footprint_bytes: v.footprint_bytes,
+            peak_footprint_bytes: v.peak_footprint_bytes,
+            peak_rss_bytes: v.peak_rss_bytes,
+            virtual_bytes: v.virtual_bytes,
+            wired_bytes: v.wired_bytes,
+            swapped_bytes: v.swapped_bytes,
+            rss_file_bytes: v.rss_file_bytes,
+            status_age_ms: v.status_age_ms,
+        }
+    }
+}
+
+impl ProcessRow {
+    /// The row's values, without its time.
+    pub fn values(&self) -> ProcessValues {
+        ProcessValues {
+            t_ms: self.t_ms,
+            pid: self.pid,
+            start_time_us: self.start_time_us,
+            ppid: self.ppid,
+            rss_bytes: self.rss_bytes,
+            footprint_bytes: self.footprint_bytes,
+            peak_footprint_bytes: self.peak_footprint_bytes,
+            peak_rss_bytes: self.peak_rss_bytes,
+            virtual_bytes: self.virtual_bytes,
+            wired_bytes: self.wired_bytes,
+            swapped_bytes: self.swapped_bytes,
+            rss_file_bytes: self.rss_file_bytes,
+            status_age_ms: self.status_age_ms,
+        }
+    }
+}
+
+/// How many bytes of rows a file's buffer holds before they are written without a flush.
+const SPILL_BYTES: usize = 256 * 1024;
+
+/// A CSV file of the trace: rows are formatted into `buf` and handed to the OS in one write
+/// when flushed.
 struct CsvOut {
     path: PathBuf,
-    w: csv::Writer<File>,
+    file: File,
+    buf: Vec<u8>,
 }
 
 impl CsvOut {
-    fn create(path: PathBuf) -> Result<CsvOut, TraceError> {
+    fn create(path: PathBuf, header: &[String]) -> Result<CsvOut, TraceError> {
         let file = File::create(&path).map_err(|e| write_err(&path, e))?;
-        Ok(CsvOut {
-            // The header is written explicitly at creation, so that a file with no rows still
-            // has one.
-            w: csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(file),
+        let mut out = CsvOut {
+            file,
+            buf: Vec::with_capacity(16 * 1024),
             path,
-        })
+        };
+        // The header is written at creation, so that a file with no rows still has one.
+        let mut line = Line::new(&mut out.buf);
+        for h in header {
+            line.str(h);
+        }
+        line.end();
+        Ok(out)
     }
 
-    fn write<T: Serialize>(&mut self, row: &T) -> Result<(), TraceError> {
-        self.w.serialize(row).map_err(|e| write_err(&self.path, e))
+    /// Appends a row by serde (for the rarer rows: polls and models).
+    fn serialize<T: Serialize>(&mut self, row: &T) -> Result<(), TraceError> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(1024)
+            .from_writer(&mut self.buf);
+        w.serialize(row)
+            .and_then(|()| w.flush().map_err(csv::Error::from))
+            .map_err(|e| write_err(&self.path, e))
+    }
+
+    /// Writes the buffer out once it holds [`SPILL_BYTES`]: a writer that is not flushed every
+    /// tick (`memtide import` writing a day of rows) holds no more than that.
+    fn spill(&mut self) -> Result<(), TraceError> {
+        if self.buf.len() >= SPILL_BYTES {
+            self.flush()
+        } else {
+            Ok(())
+        }
     }
 
     fn flush(&mut self) -> Result<(), TraceError> {
-        self.w.flush().map_err(|e| write_err(&self.path, e))
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let written = self.file.write_all(&self.buf);
+        // What could not be written is not kept to be written twice: the error says the file
+        // is short from here.
+        self.buf.clear();
+        written.map_err(|e| write_err(&self.path, e))
     }
 }
 
@@ -384,31 +617,15 @@ impl TraceWriter {
     /// Creates `dir` (and its parents) and every file of the trace, and writes `meta`.
     pub fn create(dir: &Path, meta: Meta) -> Result<TraceWriter, TraceError> {
         std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+        // Header rows exist from the start, even for files that stay empty.
         let mut w = TraceWriter {
             dir: dir.to_owned(),
-            system: CsvOut::create(dir.join(SYSTEM_FILE))?,
-            processes: CsvOut::create(dir.join(PROCESSES_FILE))?,
-            polls: CsvOut::create(dir.join(POLLS_FILE))?,
-            models: CsvOut::create(dir.join(MODELS_FILE))?,
+            system: CsvOut::create(dir.join(SYSTEM_FILE), &header::<SystemRow>())?,
+            processes: CsvOut::create(dir.join(PROCESSES_FILE), &header::<ProcessRow>())?,
+            polls: CsvOut::create(dir.join(POLLS_FILE), &header::<PollRow>())?,
+            models: CsvOut::create(dir.join(MODELS_FILE), &header::<ModelRow>())?,
             meta,
         };
-        // Header rows exist from the start, even for files that stay empty.
-        w.system
-            .w
-            .write_record(header::<SystemRow>())
-            .map_err(|e| write_err(&w.system.path, e))?;
-        w.processes
-            .w
-            .write_record(header::<ProcessRow>())
-            .map_err(|e| write_err(&w.processes.path, e))?;
-        w.polls
-            .w
-            .write_record(header::<PollRow>())
-            .map_err(|e| write_err(&w.polls.path, e))?;
-        w.models
-            .w
-            .write_record(header::<ModelRow>())
-            .map_err(|e| write_err(&w.models.path, e))?;
         w.set_identities(&[])?;
         w.write_meta()?;
         w.flush()?;
@@ -438,21 +655,29 @@ impl TraceWriter {
         replace_file(&path, &json)
     }
 
-    /// Appends a row to `system.csv`.
+    /// Appends a row to `system.csv` (it reaches the file at the next flush).
     pub fn system(&mut self, row: &SystemRow) -> Result<(), TraceError> {
-        self.system.write(row)
+        format_system(&mut self.system.buf, row);
+        self.system.spill()
     }
 
     /// Appends a row to `processes.csv`.
     pub fn process(&mut self, row: &ProcessRow) -> Result<(), TraceError> {
-        self.processes.write(row)
+        self.process_values(&row.time_utc, &row.values())
+    }
+
+    /// Appends a row to `processes.csv` from its time and values: the recorder's way, which
+    /// formats the tick's time once for all its processes.
+    pub fn process_values(&mut self, time_utc: &str, v: &ProcessValues) -> Result<(), TraceError> {
+        format_process(&mut self.processes.buf, time_utc, v);
+        self.processes.spill()
     }
 
     /// Appends a poll, and its models, to `ollama_polls.csv` and `models.csv`.
     pub fn poll(&mut self, poll: &PollRow, models: &[ModelRow]) -> Result<(), TraceError> {
-        self.polls.write(poll)?;
+        self.polls.serialize(poll)?;
         for m in models {
-            self.models.write(m)?;
+            self.models.serialize(m)?;
         }
         Ok(())
     }
@@ -474,12 +699,16 @@ impl TraceWriter {
         replace_file(&path, &bytes)
     }
 
-    /// Hands every row written so far to the OS.
+    /// Hands every row written so far to the OS: one write per file that has new rows. Every
+    /// file is tried even when one fails; the first failure is returned.
     pub fn flush(&mut self) -> Result<(), TraceError> {
-        self.system.flush()?;
-        self.processes.flush()?;
-        self.polls.flush()?;
-        self.models.flush()
+        let results = [
+            self.system.flush(),
+            self.processes.flush(),
+            self.polls.flush(),
+            self.models.flush(),
+        ];
+        results.into_iter().collect()
     }
 
     /// Flushes, and rewrites `meta.json` with the end time and the counts. `meta.json` is
@@ -562,6 +791,106 @@ mod tests {
             ollama: None,
             source: None,
         }
+    }
+
+    #[test]
+    fn hand_written_rows_are_what_csv_writes() {
+        let system = [
+            SystemRow::default(),
+            SystemRow {
+                time_utc: "2026-05-14T09:25:03.250Z".into(),
+                t_ms: 1,
+                total_bytes: u64::MAX,
+                free_bytes: Some(0),
+                compressor_bytes: Some(123_456_789),
+                free_percent: Some(40.0),
+                psi_some_avg10: Some(0.1),
+                psi_full_avg10: Some(1e-7),
+                pressure: Some("warning".into()),
+                stats_age_ms: 250,
+                ..SystemRow::default()
+            },
+            SystemRow {
+                time_utc: "a \"quoted\", two-line\nvalue".into(),
+                free_percent: Some(12.34),
+                psi_some_total_us: Some(7),
+                pressure: Some(String::new()),
+                ..SystemRow::default()
+            },
+        ];
+        let processes = [
+            ProcessRow::default(),
+            ProcessRow {
+                time_utc: "2026-05-14T09:25:03.250Z".into(),
+                t_ms: 100,
+                pid: u32::MAX,
+                start_time_us: 1_747_214_703_250_999,
+                ppid: 1,
+                rss_bytes: 5,
+                footprint_bytes: Some(6),
+                swapped_bytes: Some(0),
+                rss_file_bytes: Some(7),
+                status_age_ms: Some(1000),
+                ..ProcessRow::default()
+            },
+        ];
+        let by_csv = |rows: &mut dyn FnMut(&mut csv::Writer<Vec<u8>>)| {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            rows(&mut w);
+            w.into_inner().unwrap()
+        };
+        let mut hand = Vec::new();
+        for r in &system {
+            format_system(&mut hand, r);
+        }
+        let serde = by_csv(&mut |w| system.iter().for_each(|r| w.serialize(r).unwrap()));
+        assert_eq!(
+            String::from_utf8_lossy(&hand),
+            String::from_utf8_lossy(&serde)
+        );
+        let mut hand = Vec::new();
+        for r in &processes {
+            assert_eq!(&r.values().with_time(&r.time_utc), r);
+            format_process(&mut hand, &r.time_utc, &r.values());
+        }
+        let serde = by_csv(&mut |w| processes.iter().for_each(|r| w.serialize(r).unwrap()));
+        assert_eq!(
+            String::from_utf8_lossy(&hand),
+            String::from_utf8_lossy(&serde)
+        );
+        // The header lines too.
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::create(dir.path(), meta()).unwrap();
+        w.flush().unwrap();
+        let serde = by_csv(&mut |w| w.write_record(header::<ProcessRow>()).unwrap());
+        assert_eq!(
+            std::fs::read(dir.path().join(PROCESSES_FILE)).unwrap(),
+            serde
+        );
+    }
+
+    #[test]
+    fn a_writer_that_is_not_flushed_holds_a_bounded_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TraceWriter::create(dir.path(), meta()).unwrap();
+        let row = ProcessRow {
+            time_utc: "2026-05-14T09:25:03.250Z".into(),
+            rss_bytes: 1 << 30,
+            ..ProcessRow::default()
+        };
+        for _ in 0..20_000 {
+            w.process(&row).unwrap();
+        }
+        assert!(w.processes.buf.len() < SPILL_BYTES + 200);
+        let on_disk = std::fs::metadata(dir.path().join(PROCESSES_FILE))
+            .unwrap()
+            .len();
+        assert!(on_disk > 0, "rows went out before the flush");
+        w.flush().unwrap();
+        let mut r = csv::Reader::from_path(dir.path().join(PROCESSES_FILE)).unwrap();
+        assert_eq!(r.deserialize::<ProcessRow>().count(), 20_000);
     }
 
     #[test]

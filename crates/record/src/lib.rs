@@ -514,7 +514,7 @@ impl Recorder {
             let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
             for p in tick.processes {
                 sink.writer
-                    .process(&convert::process_row(&time_utc, t_ms, p))?;
+                    .process_values(&time_utc, &convert::process_values(t_ms, p))?;
                 if let Some(t) = sink.tracked.get_mut(&p.id) {
                     t.last_seen = wall;
                     t.peak_rss = t.peak_rss.max(p.rss_bytes);

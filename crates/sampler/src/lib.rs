@@ -84,6 +84,7 @@ pub mod procfs;
 mod sampler;
 mod selector;
 mod types;
+mod usage;
 
 pub use error::{Error, ProcessFailure, Result};
 pub use sampler::Tick;
@@ -91,6 +92,7 @@ pub use selector::ProcessSelector;
 pub use types::{
     HostInfo, PressureLevel, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime,
 };
+pub use usage::{children_usage, ChildrenUsage};
 
 use std::sync::Arc;
 

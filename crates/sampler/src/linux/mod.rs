@@ -2,7 +2,7 @@
 //! and re-read from offset 0 on every tick (`pread`), into buffers that are reused.
 
 #[allow(unsafe_code)]
-mod ffi;
+pub(crate) mod ffi;
 
 use crate::error::{Error, Result};
 use crate::procfs;

@@ -470,3 +470,26 @@ pub(super) fn timebase() -> (u32, u32) {
     }
     (info.numer, info.denom)
 }
+
+/// `getrusage(RUSAGE_CHILDREN)`: the CPU time of this process's children (and theirs) that
+/// have been waited for, and the largest resident set any of them reached. On macOS
+/// `ru_maxrss` is in bytes (Apple's getrusage(2): "the maximum resident set size utilized (in
+/// bytes)"; getrusage(2) on Linux says KiB, which is why the unit travels).
+// The field types differ between targets (`suseconds_t` is i32 on macOS, i64 on Linux), so a
+// cast that is a no-op on one is needed on another.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn children_rusage() -> std::io::Result<crate::usage::Raw> {
+    let mut r = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `r` is a valid, writable rusage; RUSAGE_CHILDREN is a valid `who`.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, r.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: getrusage succeeded, so it filled the struct (which was zeroed anyway).
+    let r = unsafe { r.assume_init() };
+    Ok(crate::usage::Raw {
+        user: (r.ru_utime.tv_sec as i64, r.ru_utime.tv_usec as i64),
+        system: (r.ru_stime.tv_sec as i64, r.ru_stime.tv_usec as i64),
+        max_rss: r.ru_maxrss as i64,
+        max_rss_unit: 1,
+    })
+}

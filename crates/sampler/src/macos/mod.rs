@@ -9,7 +9,7 @@
 //! (`PROC_PIDT_SHORTBSDINFO` and `KERN_PROC_PID` for another user's) and `KERN_PROCARGS2`.
 
 #[allow(unsafe_code)]
-mod ffi;
+pub(crate) mod ffi;
 
 use crate::darwin::{
     self, ArgsRefusal, CpuTimebase, DarwinSystem, FastCounters, SlowCounts, VmCounts,
