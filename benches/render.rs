@@ -43,6 +43,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         read_error: None,
         ollama: None,
         source: None,
+        segments: None,
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();
     let life = ticks / u64::from(processes).max(1) * 2;

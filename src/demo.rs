@@ -219,6 +219,7 @@ pub fn run(
                 no_ollama: false,
                 ollama_interval: Duration::from_millis(250),
                 quiet: true,
+                segments: None,
             },
             rec_stop,
         )

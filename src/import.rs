@@ -346,6 +346,7 @@ pub fn run(
         read_error: None,
         ollama: None,
         source: Some(format!("memtide import ({})", files.join(", "))),
+        segments: None,
     };
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
     crate::outdir::claim(Some(out), "", force, &[])?;

@@ -190,13 +190,8 @@ struct RenderArgs {
     /// What the per-process panel shows.
     #[arg(long, value_enum, default_value = "footprint")]
     metric: render::MetricArg,
-    /// Start of the window: a duration from the start (90s, 5m), a UTC time, or a local time
-    /// of day (11:25:30).
-    #[arg(long, value_name = "T")]
-    from: Option<String>,
-    /// End of the window, as for --from.
-    #[arg(long, value_name = "T")]
-    to: Option<String>,
+    #[command(flatten)]
+    span: SpanArgs,
     /// Width in pixels (320 to 8192).
     #[arg(long, default_value_t = 1600, value_parser = render::side)]
     width: u32,
@@ -227,12 +222,8 @@ struct ViewArgs {
     /// What the per-process panel shows.
     #[arg(long, value_enum, default_value = "footprint")]
     metric: render::MetricArg,
-    /// Start of the window, as for `render --from`.
-    #[arg(long, value_name = "T")]
-    from: Option<String>,
-    /// End of the window, as for `render --to`.
-    #[arg(long, value_name = "T")]
-    to: Option<String>,
+    #[command(flatten)]
+    span: SpanArgs,
     /// Free memory (in %) under which an interval is shaded as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     low_free_percent: f64,
@@ -333,6 +324,34 @@ struct ReportArgs {
     /// `user`, in commands, paths and the trace directory.
     #[arg(long)]
     redact: bool,
+    #[command(flatten)]
+    span: SpanArgs,
+}
+
+/// Which stretch of the trace to read.
+#[derive(Args, Clone)]
+struct SpanArgs {
+    /// Start of the window: a duration from the start (90s, 5m), a UTC time, or a local time
+    /// of day (11:25:30) on the trace's first day.
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the window, as for --from.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only the last part of the trace, e.g. 10m: from this long before its newest sample
+    /// (only the segments that hold it are read).
+    #[arg(long, value_parser = duration, conflicts_with = "from", value_name = "DURATION")]
+    last: Option<Duration>,
+}
+
+impl SpanArgs {
+    fn span(&self) -> report::Span {
+        report::Span {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            last: self.last,
+        }
+    }
 }
 
 /// Which processes to follow.
@@ -439,6 +458,62 @@ fn interval(s: &str) -> Result<Duration, String> {
     duration_within(s, Duration::from_millis(10), MAX_INTERVAL)
 }
 
+/// A size on disk: a number with a unit, in bytes (B), decimal (kB, MB, GB) or binary (KiB,
+/// MiB, GiB) multiples; from 16 kB, since a smaller segment would hold a header and little
+/// else.
+fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 500MB or 1GB"))?;
+    let mult: f64 = match unit.trim() {
+        "B" => 1.0,
+        "kB" | "KB" | "k" | "K" => 1e3,
+        "MB" | "M" => 1e6,
+        "GB" | "G" => 1e9,
+        "TB" | "T" => 1e12,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "" => return Err(format!("`{s}` has no unit: say 500MB, 1GB or 64KiB")),
+        u => {
+            return Err(format!(
+                "`{u}` is not a unit of size (B, kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let bytes = (n * mult).round();
+    if !(16_000.0..=1e15).contains(&bytes) {
+        return Err(format!("{s} is outside 16kB–1PB"));
+    }
+    Ok(bytes as u64)
+}
+
+/// How `record --keep/--max-size/--segment-size` cut and keep a trace.
+fn segment_policy(a: &RecordArgs) -> Option<memtide_model::trace::SegmentPolicy> {
+    if a.keep.is_none() && a.max_size.is_none() {
+        return None;
+    }
+    let hour = 3_600_000u64;
+    let segment_ms = a
+        .keep
+        .map_or(hour, |k| (k.as_millis() as u64 / 8).clamp(1000, hour));
+    let segment_bytes = a.segment_size.unwrap_or_else(|| {
+        a.max_size
+            .map_or(64_000_000, |m| (m / 8).clamp(16_000, 64_000_000))
+    });
+    Some(memtide_model::trace::SegmentPolicy {
+        segment_bytes,
+        segment_ms,
+        keep_ms: a.keep.map(|k| k.as_millis() as u64),
+        max_size_bytes: a.max_size,
+    })
+}
+
 fn bench_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.5..=60.0).contains(&v) => Ok(v),
@@ -476,6 +551,19 @@ struct RecordArgs {
     /// No status line and no summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Keep only this much history, e.g. 24h: the trace is written in segments and the
+    /// oldest are deleted (see --segment-size).
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    keep: Option<Duration>,
+    /// Keep the trace under this size on disk, e.g. 500MB, 1GB: the oldest segments are
+    /// deleted.
+    #[arg(long, value_parser = size, value_name = "SIZE")]
+    max_size: Option<u64>,
+    /// With --keep or --max-size: close a segment (and compress it) once its files hold this
+    /// much [default: an eighth of --max-size, at most 64MB], or once it spans an hour (an
+    /// eighth of --keep when that is shorter).
+    #[arg(long, value_parser = size, value_name = "SIZE")]
+    segment_size: Option<u64>,
 }
 
 #[derive(Args)]
@@ -565,7 +653,13 @@ fn main() {
             )
         }),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
-        Command::Report(a) => report::run(&a.dir, a.format, a.low_free_percent, a.redact),
+        Command::Report(a) => report::run(
+            &a.dir,
+            a.format,
+            a.low_free_percent,
+            a.redact,
+            &a.span.span(),
+        ),
         Command::Import(a) => import::run(
             a.ps_tsv.as_deref(),
             a.system_log.as_deref(),
@@ -594,8 +688,7 @@ fn main() {
                 out: a.out,
                 format: a.format,
                 metric: a.metric,
-                from: a.from,
-                to: a.to,
+                span: a.span.span(),
                 width: a.width,
                 height: a.height,
                 low_free_percent: a.low_free_percent,
@@ -609,8 +702,7 @@ fn main() {
                 out: a.out,
                 format: None,
                 metric: a.metric,
-                from: a.from,
-                to: a.to,
+                span: a.span.span(),
                 width: 1600,
                 height: 1000,
                 low_free_percent: a.low_free_percent,
@@ -736,8 +828,7 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
         out,
         format: None,
         metric: render::MetricArg::Footprint,
-        from: None,
-        to: None,
+        span: report::Span::default(),
         width: 1600,
         height: 1000,
         low_free_percent: memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT,
@@ -746,9 +837,23 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
 }
 
 fn start_record(a: RecordArgs) -> Result<()> {
+    if a.segment_size.is_some() && a.keep.is_none() && a.max_size.is_none() {
+        anyhow::bail!("--segment-size cuts a trace kept with --keep or --max-size: give one");
+    }
+    let segments = segment_policy(&a);
+    if let (Some(p), Some(max)) = (segments, a.max_size) {
+        if max < 2 * p.segment_bytes {
+            anyhow::bail!(
+                "--max-size {max} B cannot hold two segments of {} B (the one being written and \
+                 the last one closed): give a larger --max-size or a smaller --segment-size",
+                p.segment_bytes
+            );
+        }
+    }
     let stop = stop_signals()?;
     record::run(
         record::Options {
+            segments,
             interval: a.interval,
             duration: a.duration,
             out: a.out,

@@ -51,9 +51,31 @@ pub fn claim(out: Option<&Path>, prefix: &str, force: bool, extra: &[&str]) -> R
     Ok(dir.to_owned())
 }
 
+/// Whether `name` is a segment of a segmented trace (`system.000003.csv.gz`), or a
+/// compression of one that a crash cut short (`….csv.gz.tmp`).
+fn is_segment(name: &str) -> bool {
+    let name = name.strip_suffix(".tmp").unwrap_or(name);
+    trace::SEGMENTED_FILES
+        .iter()
+        .any(|base| memtide_model::segments::parse_segment_name(base, name).is_some())
+}
+
 fn remove_own(dir: &Path, extra: &[&str]) -> Result<()> {
-    for name in trace::FILES.iter().chain(&TEMPORARY_FILES).chain(extra) {
-        let path = dir.join(name);
+    // The segments of an earlier segmented trace too: left there, they would be read as part
+    // of the new one.
+    let segments: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|n| is_segment(n))
+        .collect();
+    let named = trace::FILES
+        .iter()
+        .chain(&TEMPORARY_FILES)
+        .chain(extra)
+        .map(|n| n.to_string());
+    for name in named.chain(segments) {
+        let path = dir.join(&name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

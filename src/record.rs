@@ -24,6 +24,8 @@ pub struct Options {
     pub no_ollama: bool,
     pub ollama_interval: Duration,
     pub quiet: bool,
+    /// Write the trace in segments, kept within these limits.
+    pub segments: Option<memtide_model::trace::SegmentPolicy>,
 }
 
 /// The recorder's options from the command line's: the selection, Ollama as Ollama finds
@@ -52,13 +54,15 @@ pub fn recorder_options(
 }
 
 pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
-    let mut rec = Recorder::new(recorder_options(
+    let mut options = recorder_options(
         opts.interval,
         &opts.selection,
         opts.ollama.as_deref(),
         opts.no_ollama,
         opts.ollama_interval,
-    ))?;
+    );
+    options.segments = opts.segments;
+    let mut rec = Recorder::new(options)?;
     let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
     rec.start_trace(&out, "memtide record")?;
     let status = !opts.quiet && std::io::stderr().is_terminal();

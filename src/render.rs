@@ -3,7 +3,6 @@
 use anyhow::{bail, Context, Result};
 use memtide_model::events::Options;
 use memtide_model::report;
-use memtide_model::timeline::Timeline;
 use memtide_render::chart::{self, ChartOptions, Metric};
 use memtide_render::html;
 use memtide_render::report::Clock;
@@ -26,39 +25,12 @@ pub struct Options2 {
     pub out: Option<PathBuf>,
     pub format: Option<Format>,
     pub metric: MetricArg,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub span: crate::report::Span,
     pub width: u32,
     pub height: u32,
     pub low_free_percent: f64,
     /// Replace an output file memtide did not draw.
     pub force: bool,
-}
-
-/// A time within the trace: a duration from its start (`90s`, `5m`), a UTC timestamp
-/// (`2026-05-14T09:25:30Z`), or a local time of day on the trace's first day (`11:25:30`).
-fn to_t_ms(tl: &Timeline, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(d.as_millis() as u64);
-    }
-    let start: jiff::Timestamp = tl
-        .meta
-        .start_utc
-        .parse()
-        .context("meta.json has no start time")?;
-    let at = if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        t
-    } else if let Ok(time) = s.parse::<jiff::civil::Time>() {
-        let day = start.to_zoned(tz.clone()).date();
-        day.to_datetime(time).to_zoned(tz.clone())?.timestamp()
-    } else {
-        bail!("`{s}` is neither a duration from the start (90s, 5m), a UTC time (2026-05-14T09:25:30Z) nor a local time of day (11:25:30)");
-    };
-    let ms = at.duration_since(start).as_millis();
-    if ms < 0 {
-        bail!("`{s}` is before the trace starts ({})", tl.meta.start_utc);
-    }
-    Ok(ms as u64)
 }
 
 use memtide_render::chart::{MAX_SIDE_PX, MIN_SIDE_PX};
@@ -141,14 +113,14 @@ fn check_replaceable(out: &Path, force: bool) -> Result<()> {
 pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
     // Options first: nothing is read before they are known to be right.
     let format = choose_format(o.out.as_deref(), o.format)?;
-    let tl = crate::report::load(dir)?;
+    let tz = jiff::tz::TimeZone::system();
+    let (tl, window) = crate::report::load_span(dir, &o.span, &tz)?;
     let report = report::build(
         &tl,
         &Options {
             low_free_percent: o.low_free_percent,
         },
     );
-    let tz = jiff::tz::TimeZone::system();
     let clock = Clock::new(tz.clone());
     let out = o
         .out
@@ -158,12 +130,8 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
             MetricArg::Footprint => Metric::Footprint,
             MetricArg::Rss => Metric::Rss,
         },
-        from_ms: o
-            .from
-            .as_deref()
-            .map(|s| to_t_ms(&tl, s, &tz))
-            .transpose()?,
-        to_ms: o.to.as_deref().map(|s| to_t_ms(&tl, s, &tz)).transpose()?,
+        from_ms: window.from_ms,
+        to_ms: window.to_ms,
         width: o.width,
         height: o.height,
         low_free_percent: o.low_free_percent,

@@ -42,7 +42,92 @@ pub fn redact(s: &str, home: &str, user: &str) -> String {
 }
 
 /// Loads the trace in `dir`, saying what to do when `dir` is not one.
-pub fn load(dir: &Path) -> Result<Timeline> {
+/// The stretch of a trace a command reads, as the command line gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Span {
+    /// `--from`: a duration from the start (90s, 5m), a UTC time, or a local time of day.
+    pub from: Option<String>,
+    /// `--to`, as `from`.
+    pub to: Option<String>,
+    /// `--last`: this long back from the newest sample.
+    pub last: Option<std::time::Duration>,
+}
+
+/// A time within the trace: a duration from its start (`90s`, `5m`), a UTC timestamp
+/// (`2026-05-14T09:25:30Z`), or a local time of day on the trace's first day (`11:25:30`).
+fn to_t_ms(meta: &memtide_model::trace::Meta, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64> {
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(d.as_millis() as u64);
+    }
+    let start: jiff::Timestamp = meta
+        .start_utc
+        .parse()
+        .context("meta.json has no start time")?;
+    let at = if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        t
+    } else if let Ok(time) = s.parse::<jiff::civil::Time>() {
+        let day = start.to_zoned(tz.clone()).date();
+        day.to_datetime(time).to_zoned(tz.clone())?.timestamp()
+    } else {
+        anyhow::bail!("`{s}` is neither a duration from the start (90s, 5m), a UTC time (2026-05-14T09:25:30Z) nor a local time of day (11:25:30)");
+    };
+    let ms = at.duration_since(start).as_millis();
+    if ms < 0 {
+        anyhow::bail!("`{s}` is before the trace starts ({})", meta.start_utc);
+    }
+    Ok(ms as u64)
+}
+
+/// Loads the part of the trace in `dir` that `span` names (all of it when it names none),
+/// opening only the segments that overlap it; and the window it loaded.
+pub fn load_span(
+    dir: &Path,
+    span: &Span,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(Timeline, memtide_model::timeline::Window)> {
+    check_dir(dir)?;
+    let meta = Timeline::meta(dir)
+        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    let mut window = memtide_model::timeline::Window {
+        from_ms: span
+            .from
+            .as_deref()
+            .map(|s| to_t_ms(&meta, s, tz))
+            .transpose()?,
+        to_ms: span
+            .to
+            .as_deref()
+            .map(|s| to_t_ms(&meta, s, tz))
+            .transpose()?,
+    };
+    if let Some(last) = span.last {
+        let end = Timeline::end_t_ms(dir)
+            .with_context(|| format!("cannot read the trace in {}", dir.display()))?
+            .unwrap_or(0);
+        window.from_ms = Some(end.saturating_sub(last.as_millis() as u64));
+    }
+    if let (Some(f), Some(t)) = (window.from_ms, window.to_ms) {
+        if f > t {
+            anyhow::bail!("--from is after --to: the window is empty");
+        }
+    }
+    let tl = Timeline::load_window(dir, window)
+        .with_context(|| format!("cannot read the trace in {}", dir.display()))?;
+    let windowed = window.from_ms.is_some() || window.to_ms.is_some();
+    if windowed && tl.system.is_empty() && tl.processes.iter().all(|p| p.rows.is_empty()) {
+        let end = Timeline::end_t_ms(dir).ok().flatten().unwrap_or(0);
+        anyhow::bail!(
+            "no sample of {} lies in the window asked for: the trace runs from 0 s to {:.1} s \
+             after its start ({})",
+            dir.display(),
+            end as f64 / 1000.0,
+            meta.start_utc
+        );
+    }
+    Ok((tl, window))
+}
+
+fn check_dir(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         anyhow::bail!(
             "{} is not a directory: give the trace directory that memtide record or memtide \
@@ -57,6 +142,11 @@ pub fn load(dir: &Path) -> Result<Timeline> {
             dir.display()
         );
     }
+    Ok(())
+}
+
+pub fn load(dir: &Path) -> Result<Timeline> {
+    check_dir(dir)?;
     Timeline::load(dir).with_context(|| format!("cannot read the trace in {}", dir.display()))
 }
 
@@ -71,8 +161,14 @@ pub fn text(dir: &Path) -> Result<String> {
     ))
 }
 
-pub fn run(dir: &Path, format: Format, low_free_percent: f64, redact: bool) -> Result<()> {
-    let tl = load(dir)?;
+pub fn run(
+    dir: &Path,
+    format: Format,
+    low_free_percent: f64,
+    redact: bool,
+    span: &Span,
+) -> Result<()> {
+    let (tl, _) = load_span(dir, span, &jiff::tz::TimeZone::system())?;
     let mut r = report::build(&tl, &Options { low_free_percent });
     if redact {
         let home = std::env::var("HOME").unwrap_or_default();

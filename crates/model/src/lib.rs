@@ -38,5 +38,6 @@ pub mod ollama;
 pub mod report;
 pub mod runner;
 pub mod seed;
+pub mod segments;
 pub mod timeline;
 pub mod trace;

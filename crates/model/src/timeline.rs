@@ -3,6 +3,7 @@
 //!
 //! A missed sample is a gap ([`Series::values`] holds `None`), never an interpolated value.
 
+use crate::segments::{self, Part};
 use crate::trace::{self, IdentityRow, Meta, ModelRow, PollRow, ProcessRow, SystemRow, TraceError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -461,13 +462,13 @@ fn complete_length(file: &mut File, len: u64) -> io::Result<u64> {
 /// fixed words, so that a stray `"` spoils one row and not all the rows after it. A file
 /// that holds rows of which none is readable is an error. Returns how many rows were kept.
 fn each_row<T: DeserializeOwned>(
-    path: &Path,
+    part: &Part,
     quoting: bool,
     warnings: &mut Vec<String>,
     mut each: impl FnMut(T) -> Result<(), String>,
 ) -> Result<usize, TraceError> {
     each_record(
-        path,
+        part,
         quoting,
         warnings,
         |h| Ok(h.clone()),
@@ -485,20 +486,28 @@ fn each_row<T: DeserializeOwned>(
 /// what `each` needs (a refusal is an error for the whole file), then `each` gets each record
 /// of the header's width.
 fn each_record<H>(
-    path: &Path,
+    part: &Part,
     quoting: bool,
     warnings: &mut Vec<String>,
     header: impl FnOnce(&csv::ByteRecord) -> Result<H, String>,
     mut each: impl FnMut(&csv::ByteRecord, &H) -> Result<(), String>,
 ) -> Result<usize, TraceError> {
+    let path = part.path.as_path();
     let read_err = |e| TraceError::Read {
         path: path.to_owned(),
         error: e,
     };
-    let mut file = File::open(path).map_err(read_err)?;
-    let len = file.metadata().map_err(read_err)?.len();
-    let complete = complete_length(&mut file, len).map_err(read_err)?;
-    let mut input = BufReader::with_capacity(256 * 1024, file.take(complete));
+    // A compressed segment is whole (it is renamed into place once written); a plain file
+    // may end in a line the recorder did not finish.
+    let (source, complete, len): (Box<dyn Read>, u64, u64) = if part.compressed {
+        (segments::open(part).map_err(read_err)?, 1, 1)
+    } else {
+        let mut file = File::open(path).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        let complete = complete_length(&mut file, len).map_err(read_err)?;
+        (Box::new(file.take(complete)), complete, len)
+    };
+    let mut input = BufReader::with_capacity(256 * 1024, source);
     // A UTF-8 byte order mark (a file saved by a spreadsheet) is not part of the first name.
     if input
         .fill_buf()
@@ -580,20 +589,76 @@ fn io_error(e: &csv::Error) -> Option<io::Error> {
     }
 }
 
-/// Reads a whole (small) CSV file of `T` rows, as [`each_row`] does.
+/// Reads the (small) CSV files of `T` rows of `base`, as [`each_row`] does, keeping the rows
+/// `keep` accepts (`Ok(true)`), skipping those it passes over (`Ok(false)`).
 fn read_rows<T: DeserializeOwned>(
-    path: &Path,
+    parts: &[Part],
     quoting: bool,
     warnings: &mut Vec<String>,
-    keep: impl Fn(&T) -> Result<(), String>,
+    keep: impl Fn(&T) -> Result<bool, String>,
 ) -> Result<Vec<T>, TraceError> {
     let mut rows = Vec::new();
-    each_row(path, quoting, warnings, |row: T| {
-        keep(&row)?;
-        rows.push(row);
-        Ok(())
-    })?;
+    for part in parts {
+        each_row(part, quoting, warnings, |row: T| {
+            if keep(&row)? {
+                rows.push(row);
+            }
+            Ok(())
+        })?;
+    }
     Ok(rows)
+}
+
+/// The stretch of a trace to load: rows with `t_ms` in `[from_ms, to_ms]`; `None` is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// From (ms since the recording started), inclusive.
+    pub from_ms: Option<u64>,
+    /// To, inclusive.
+    pub to_ms: Option<u64>,
+}
+
+impl Window {
+    /// The whole trace.
+    pub const ALL: Window = Window {
+        from_ms: None,
+        to_ms: None,
+    };
+
+    /// Whether `t_ms` is inside.
+    pub fn contains(&self, t_ms: u64) -> bool {
+        self.from_ms.is_none_or(|f| t_ms >= f) && self.to_ms.is_none_or(|t| t_ms <= t)
+    }
+
+    /// Whether any of `[first, last]` is inside.
+    pub fn overlaps(&self, first: u64, last: u64) -> bool {
+        self.from_ms.is_none_or(|f| last >= f) && self.to_ms.is_none_or(|t| first <= t)
+    }
+}
+
+/// The parts of `base` worth opening for `window`: closed segments whose span (from
+/// `meta.json`) misses the window are left shut; a segment `meta.json` does not list (it was
+/// closed by a recorder killed before it could say so) and the live file are always read.
+fn parts_for(dir: &Path, base: &str, meta: &Meta, window: Window) -> Result<Vec<Part>, TraceError> {
+    let all = segments::parts(dir, base).map_err(|e| TraceError::Read {
+        path: dir.to_owned(),
+        error: e,
+    })?;
+    let closed = meta
+        .segments
+        .as_ref()
+        .map(|s| s.closed.as_slice())
+        .unwrap_or(&[]);
+    Ok(all
+        .into_iter()
+        .filter(|p| {
+            let Some(n) = p.number else { return true };
+            closed
+                .iter()
+                .find(|c| c.number == n)
+                .is_none_or(|c| window.overlaps(c.first_t_ms, c.last_t_ms))
+        })
+        .collect())
 }
 
 /// Where the fields the timeline keeps sit in a `processes.csv` row, found by name in its
@@ -724,6 +789,11 @@ fn in_range(what: &str, v: Option<f64>, max: f64) -> Result<(), String> {
 impl Timeline {
     /// Loads the trace in `dir`.
     pub fn load(dir: &Path) -> Result<Timeline, TraceError> {
+        Timeline::load_window(dir, Window::ALL)
+    }
+
+    /// Reads `meta.json` of the trace in `dir`.
+    pub fn meta(dir: &Path) -> Result<Meta, TraceError> {
         let meta_path = dir.join(trace::META_FILE);
         let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
             path: meta_path.clone(),
@@ -733,16 +803,68 @@ impl Timeline {
             path: meta_path.clone(),
             detail: e.to_string(),
         })?;
-        if meta.format_version > trace::FORMAT_VERSION {
+        if meta.format_version > trace::SEGMENTED_FORMAT_VERSION {
             return Err(TraceError::Invalid {
                 path: meta_path,
                 detail: format!(
                     "format version {} is newer than this memtide reads ({})",
                     meta.format_version,
-                    trace::FORMAT_VERSION
+                    trace::SEGMENTED_FORMAT_VERSION
                 ),
             });
         }
+        Ok(meta)
+    }
+
+    /// The `t_ms` of the newest system sample of the trace in `dir`, read from the end of the
+    /// live `system.csv` (or, when it has no rows yet, from the last closed segment in
+    /// `meta.json`) without reading the rest: where `--last 10m` counts back from.
+    pub fn end_t_ms(dir: &Path) -> Result<Option<u64>, TraceError> {
+        let meta = Timeline::meta(dir)?;
+        let path = dir.join(trace::SYSTEM_FILE);
+        let from_meta = meta
+            .segments
+            .as_ref()
+            .and_then(|s| s.closed.last().map(|c| c.last_t_ms));
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && from_meta.is_some() => {
+                return Ok(from_meta)
+            }
+            Err(e) => return Err(TraceError::Read { path, error: e }),
+        };
+        let read_err = |e| TraceError::Read {
+            path: path.clone(),
+            error: e,
+        };
+        let mut first = String::new();
+        BufReader::new(&mut file)
+            .read_line(&mut first)
+            .map_err(read_err)?;
+        let Some(col) = first.trim_end().split(',').position(|h| h == "t_ms") else {
+            return Ok(from_meta);
+        };
+        let len = file.metadata().map_err(read_err)?.len();
+        let end = complete_length(&mut file, len).map_err(read_err)?;
+        // The last complete line: back from its end to the line end before it.
+        let from = end.saturating_sub(4096);
+        let mut tail = vec![0u8; (end - from) as usize];
+        file.seek(SeekFrom::Start(from)).map_err(read_err)?;
+        file.read_exact(&mut tail).map_err(read_err)?;
+        let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+        let line = body.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        let t = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.split(',').nth(col))
+            .and_then(|v| v.parse::<u64>().ok());
+        Ok(t.or(from_meta))
+    }
+
+    /// Loads the rows of the trace in `dir` that lie in `window`, opening only the segments
+    /// that overlap it; the identities of every process with a row in it.
+    pub fn load_window(dir: &Path, window: Window) -> Result<Timeline, TraceError> {
+        let meta = Timeline::meta(dir)?;
+        let meta_path = dir.join(trace::META_FILE);
         let start_ms = meta
             .start_utc
             .parse::<jiff::Timestamp>()
@@ -757,20 +879,25 @@ impl Timeline {
         let mut system: Vec<SystemPoint> = Vec::new();
         let mut backwards = 0usize;
         let mut words = Vec::new();
-        each_row(&system_path, false, &mut warnings, |r: SystemRow| {
-            let utc_ms = clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
-            in_range("free_percent", r.free_percent, 100.0)?;
-            in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
-            in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
-            // Keeps the rows in the order the recorder wrote them: a row whose `t_ms` goes
-            // back is dropped, and counted.
-            if system.last().is_some_and(|l| r.t_ms < l.t_ms) {
-                backwards += 1;
-            } else {
-                system.push(SystemPoint::from_row(&r, utc_ms, &mut words));
-            }
-            Ok(())
-        })?;
+        for part in parts_for(dir, trace::SYSTEM_FILE, &meta, window)? {
+            each_row(&part, false, &mut warnings, |r: SystemRow| {
+                if !window.contains(r.t_ms) {
+                    return Ok(());
+                }
+                let utc_ms = clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
+                in_range("free_percent", r.free_percent, 100.0)?;
+                in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
+                in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
+                // Keeps the rows in the order the recorder wrote them: a row whose `t_ms` goes
+                // back is dropped, and counted.
+                if system.last().is_some_and(|l| r.t_ms < l.t_ms) {
+                    backwards += 1;
+                } else {
+                    system.push(SystemPoint::from_row(&r, utc_ms, &mut words));
+                }
+                Ok(())
+            })?;
+        }
         if backwards > 0 {
             warnings.push(format!(
                 "{}: {backwards} rows skipped whose time goes back",
@@ -778,7 +905,6 @@ impl Timeline {
             ));
         }
         system.shrink_to_fit();
-        let processes_path = dir.join(trace::PROCESSES_FILE);
         // No process holds more than the machine has (a little slack for RAM sizes that a
         // trace states rounded).
         let limit = if total > 0 {
@@ -788,53 +914,74 @@ impl Timeline {
         };
         let mut by_id: BTreeMap<Identity, Samples> = BTreeMap::new();
         let mut last_time = LastTime::default();
-        let find = ProcessColumns::find;
-        each_record(&processes_path, false, &mut warnings, find, |r, c| {
-            let t_ms = required(r, c.t_ms, "t_ms")?;
-            last_time.check(start_ms, r.get(c.time_utc).unwrap_or_default(), t_ms)?;
-            let pid = u32::try_from(required(r, c.pid, "pid")?)
-                .map_err(|_| "pid is too large".to_owned())?;
-            let id = (pid, required(r, c.start_time_us, "start_time_us")?);
-            let sample = Sample {
-                t_ms,
-                rss_bytes: required(r, c.rss_bytes, "rss_bytes")?,
-                footprint_bytes: c
-                    .footprint_bytes
-                    .map(|i| number(r, i, "footprint_bytes"))
-                    .transpose()?
-                    .flatten(),
-                rss_file_bytes: c
-                    .rss_file_bytes
-                    .map(|i| number(r, i, "rss_file_bytes"))
-                    .transpose()?
-                    .flatten(),
-            };
-            if sample.rss_bytes > limit || sample.footprint_bytes.is_some_and(|f| f > limit) {
-                return Err(format!(
-                    "{} bytes in a {total}-byte machine",
-                    sample.rss_bytes
-                ));
-            }
-            by_id.entry(id).or_default().push(sample);
-            Ok(())
-        })?;
+        for part in parts_for(dir, trace::PROCESSES_FILE, &meta, window)? {
+            let find = ProcessColumns::find;
+            each_record(&part, false, &mut warnings, find, |r, c| {
+                let t_ms = required(r, c.t_ms, "t_ms")?;
+                if !window.contains(t_ms) {
+                    return Ok(());
+                }
+                last_time.check(start_ms, r.get(c.time_utc).unwrap_or_default(), t_ms)?;
+                let pid = u32::try_from(required(r, c.pid, "pid")?)
+                    .map_err(|_| "pid is too large".to_owned())?;
+                let id = (pid, required(r, c.start_time_us, "start_time_us")?);
+                let sample = Sample {
+                    t_ms,
+                    rss_bytes: required(r, c.rss_bytes, "rss_bytes")?,
+                    footprint_bytes: c
+                        .footprint_bytes
+                        .map(|i| number(r, i, "footprint_bytes"))
+                        .transpose()?
+                        .flatten(),
+                    rss_file_bytes: c
+                        .rss_file_bytes
+                        .map(|i| number(r, i, "rss_file_bytes"))
+                        .transpose()?
+                        .flatten(),
+                };
+                if sample.rss_bytes > limit || sample.footprint_bytes.is_some_and(|f| f > limit) {
+                    return Err(format!(
+                        "{} bytes in a {total}-byte machine",
+                        sample.rss_bytes
+                    ));
+                }
+                by_id.entry(id).or_default().push(sample);
+                Ok(())
+            })?;
+        }
+        let windowed = window != Window::ALL;
         let identities: Vec<IdentityRow> = read_rows(
-            &dir.join(trace::IDENTITIES_FILE),
+            &[Part {
+                path: dir.join(trace::IDENTITIES_FILE),
+                number: None,
+                compressed: false,
+            }],
             true,
             &mut warnings,
-            |_| Ok(()),
+            // In a window, only the processes that have rows in it.
+            |r: &IdentityRow| Ok(!windowed || by_id.contains_key(&(r.pid, r.start_time_us))),
         )?;
         let polls: Vec<PollRow> = read_rows(
-            &dir.join(trace::POLLS_FILE),
+            &parts_for(dir, trace::POLLS_FILE, &meta, window)?,
             true,
             &mut warnings,
-            |r: &PollRow| clocks_agree(start_ms, &r.time_utc, r.t_ms).map(drop),
+            |r: &PollRow| {
+                if !window.contains(r.t_ms) {
+                    return Ok(false);
+                }
+                clocks_agree(start_ms, &r.time_utc, r.t_ms).map(|_| true)
+            },
         )?;
         let models: Vec<ModelRow> = read_rows(
-            &dir.join(trace::MODELS_FILE),
+            &parts_for(dir, trace::MODELS_FILE, &meta, window)?,
             true,
             &mut warnings,
-            |r: &ModelRow| clocks_agree(start_ms, &r.time_utc, r.t_ms).map(drop),
+            |r: &ModelRow| {
+                if !window.contains(r.t_ms) {
+                    return Ok(false);
+                }
+                clocks_agree(start_ms, &r.time_utc, r.t_ms).map(|_| true)
+            },
         )?;
 
         let mut processes: Vec<ProcessTimeline> = Vec::new();

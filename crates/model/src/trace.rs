@@ -12,8 +12,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// The version of the trace format this crate writes and reads.
+/// The version of the trace format this crate writes for a trace in one piece.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The version it writes for a trace in segments (`docs/trace-format.md`), and the newest it
+/// reads: a reader that knows only version 1 would miss every segment but the live one.
+pub const SEGMENTED_FORMAT_VERSION: u32 = 2;
 
 /// `meta.json`.
 pub const META_FILE: &str = "meta.json";
@@ -98,7 +102,53 @@ pub struct Meta {
     /// the seed's shell-loop files. Absent means `memtide record`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A trace kept in segments: its limits and its closed segments. Absent for a trace in
+    /// one piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentsMeta>,
 }
+
+/// How a segmented trace is cut and kept, and which segments it has closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentsMeta {
+    /// A segment is closed once its files hold this many bytes...
+    pub segment_bytes: u64,
+    /// ...or its rows span this many milliseconds.
+    pub segment_ms: u64,
+    /// Segments whose last row is older than this (ms before the newest) are deleted.
+    pub keep_ms: Option<u64>,
+    /// The oldest segments are deleted to keep the trace under this many bytes.
+    pub max_size_bytes: Option<u64>,
+    /// The closed segments still on disk, oldest first.
+    pub closed: Vec<SegmentInfo>,
+}
+
+/// A closed segment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// Its number (in its file names).
+    pub number: u32,
+    /// The `t_ms` of its first and last rows.
+    pub first_t_ms: u64,
+    /// See `first_t_ms`.
+    pub last_t_ms: u64,
+}
+
+/// How to cut a recording into segments and how much of it to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentPolicy {
+    /// Close a segment once its files hold this many bytes.
+    pub segment_bytes: u64,
+    /// Or once its rows span this long, ms.
+    pub segment_ms: u64,
+    /// Delete segments that ended longer ago than this, ms.
+    pub keep_ms: Option<u64>,
+    /// Delete the oldest segments to stay under this many bytes.
+    pub max_size_bytes: Option<u64>,
+}
+
+/// The files that are cut into segments (all but `meta.json` and `identities.csv`).
+pub const SEGMENTED_FILES: [&str; 4] = [SYSTEM_FILE, PROCESSES_FILE, POLLS_FILE, MODELS_FILE];
 
 /// The process selection of a recording.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -549,19 +599,24 @@ struct CsvOut {
     path: PathBuf,
     file: File,
     buf: Vec<u8>,
+    header: Vec<String>,
+    /// Bytes handed to the OS since the file was created.
+    written: u64,
 }
 
 impl CsvOut {
-    fn create(path: PathBuf, header: &[String]) -> Result<CsvOut, TraceError> {
+    fn create(path: PathBuf, header: Vec<String>) -> Result<CsvOut, TraceError> {
         let file = File::create(&path).map_err(|e| write_err(&path, e))?;
         let mut out = CsvOut {
             file,
             buf: Vec::with_capacity(16 * 1024),
             path,
+            header,
+            written: 0,
         };
         // The header is written at creation, so that a file with no rows still has one.
         let mut line = Line::new(&mut out.buf);
-        for h in header {
+        for h in &out.header {
             line.str(h);
         }
         line.end();
@@ -594,6 +649,7 @@ impl CsvOut {
             return Ok(());
         }
         let written = self.file.write_all(&self.buf);
+        self.written += self.buf.len() as u64;
         // What could not be written is not kept to be written twice: the error says the file
         // is short from here.
         self.buf.clear();
@@ -611,6 +667,18 @@ pub struct TraceWriter {
     processes: CsvOut,
     polls: CsvOut,
     models: CsvOut,
+    seg: Option<Segmenting>,
+}
+
+/// The live segment of a segmented trace.
+struct Segmenting {
+    policy: SegmentPolicy,
+    /// The live segment's number: the one its files get when it closes.
+    number: u32,
+    first_t_ms: Option<u64>,
+    last_t_ms: u64,
+    /// The closed segment being compressed, and the thread doing it.
+    compressing: Option<(u32, std::thread::JoinHandle<()>)>,
 }
 
 impl TraceWriter {
@@ -620,11 +688,12 @@ impl TraceWriter {
         // Header rows exist from the start, even for files that stay empty.
         let mut w = TraceWriter {
             dir: dir.to_owned(),
-            system: CsvOut::create(dir.join(SYSTEM_FILE), &header::<SystemRow>())?,
-            processes: CsvOut::create(dir.join(PROCESSES_FILE), &header::<ProcessRow>())?,
-            polls: CsvOut::create(dir.join(POLLS_FILE), &header::<PollRow>())?,
-            models: CsvOut::create(dir.join(MODELS_FILE), &header::<ModelRow>())?,
+            system: CsvOut::create(dir.join(SYSTEM_FILE), header::<SystemRow>())?,
+            processes: CsvOut::create(dir.join(PROCESSES_FILE), header::<ProcessRow>())?,
+            polls: CsvOut::create(dir.join(POLLS_FILE), header::<PollRow>())?,
+            models: CsvOut::create(dir.join(MODELS_FILE), header::<ModelRow>())?,
             meta,
+            seg: None,
         };
         w.set_identities(&[])?;
         w.write_meta()?;
@@ -658,7 +727,15 @@ impl TraceWriter {
     /// Appends a row to `system.csv` (it reaches the file at the next flush).
     pub fn system(&mut self, row: &SystemRow) -> Result<(), TraceError> {
         format_system(&mut self.system.buf, row);
+        self.saw(row.t_ms);
         self.system.spill()
+    }
+
+    fn saw(&mut self, t_ms: u64) {
+        if let Some(s) = &mut self.seg {
+            s.first_t_ms.get_or_insert(t_ms);
+            s.last_t_ms = s.last_t_ms.max(t_ms);
+        }
     }
 
     /// Appends a row to `processes.csv`.
@@ -670,6 +747,7 @@ impl TraceWriter {
     /// formats the tick's time once for all its processes.
     pub fn process_values(&mut self, time_utc: &str, v: &ProcessValues) -> Result<(), TraceError> {
         format_process(&mut self.processes.buf, time_utc, v);
+        self.saw(v.t_ms);
         self.processes.spill()
     }
 
@@ -700,7 +778,8 @@ impl TraceWriter {
     }
 
     /// Hands every row written so far to the OS: one write per file that has new rows. Every
-    /// file is tried even when one fails; the first failure is returned.
+    /// file is tried even when one fails; the first failure is returned. In a segmented trace,
+    /// a full live segment is then closed (see [`crate::segments`]).
     pub fn flush(&mut self) -> Result<(), TraceError> {
         let results = [
             self.system.flush(),
@@ -708,7 +787,142 @@ impl TraceWriter {
             self.polls.flush(),
             self.models.flush(),
         ];
-        results.into_iter().collect()
+        results.into_iter().collect::<Result<(), TraceError>>()?;
+        if let Some(s) = &self.seg {
+            let bytes = self.system.written
+                + self.processes.written
+                + self.polls.written
+                + self.models.written;
+            let span = s.first_t_ms.map_or(0, |f| s.last_t_ms - f);
+            if s.first_t_ms.is_some()
+                && (bytes >= s.policy.segment_bytes || span >= s.policy.segment_ms)
+            {
+                self.rotate()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a segmented trace: as [`TraceWriter::create`], with `policy` recorded in
+    /// `meta.json` and applied at every flush.
+    pub fn create_segmented(
+        dir: &Path,
+        mut meta: Meta,
+        policy: SegmentPolicy,
+    ) -> Result<TraceWriter, TraceError> {
+        meta.format_version = SEGMENTED_FORMAT_VERSION;
+        meta.segments = Some(SegmentsMeta {
+            segment_bytes: policy.segment_bytes,
+            segment_ms: policy.segment_ms,
+            keep_ms: policy.keep_ms,
+            max_size_bytes: policy.max_size_bytes,
+            closed: Vec::new(),
+        });
+        let mut w = TraceWriter::create(dir, meta)?;
+        w.seg = Some(Segmenting {
+            policy,
+            number: 1,
+            first_t_ms: None,
+            last_t_ms: 0,
+            compressing: None,
+        });
+        Ok(w)
+    }
+
+    /// The `t_ms` of the oldest row still on disk (`None` before the first row): the
+    /// identities of processes whose rows all went with deleted segments can go too.
+    pub fn oldest_t_ms(&self) -> Option<u64> {
+        let s = self.seg.as_ref()?;
+        self.meta
+            .segments
+            .as_ref()
+            .and_then(|m| m.closed.first().map(|c| c.first_t_ms))
+            .or(s.first_t_ms)
+    }
+
+    /// Closes the live segment: renames its files to numbered ones, starts new live files,
+    /// compresses the closed ones on a thread of their own, deletes the oldest segments past
+    /// the limits, and records it all in `meta.json`.
+    fn rotate(&mut self) -> Result<(), TraceError> {
+        let Some(s) = self.seg.as_mut() else {
+            return Ok(());
+        };
+        let n = s.number;
+        // One compression at a time: a recorder that fills segments faster than they
+        // compress waits here rather than piling up threads.
+        if let Some((_, h)) = s.compressing.take() {
+            let _ = h.join();
+        }
+        let info = SegmentInfo {
+            number: n,
+            first_t_ms: s.first_t_ms.unwrap_or(s.last_t_ms),
+            last_t_ms: s.last_t_ms,
+        };
+        let now = s.last_t_ms;
+        let policy = s.policy;
+        s.number += 1;
+        s.first_t_ms = None;
+        let dir = self.dir.clone();
+        for out in [
+            &mut self.system,
+            &mut self.processes,
+            &mut self.polls,
+            &mut self.models,
+        ] {
+            let base = out
+                .path
+                .file_name()
+                .and_then(|b| b.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let closed = crate::segments::segment_path(&dir, &base, n, false);
+            std::fs::rename(&out.path, &closed).map_err(|e| write_err(&out.path, e))?;
+            *out = CsvOut::create(out.path.clone(), std::mem::take(&mut out.header))?;
+        }
+        let plain: Vec<PathBuf> = SEGMENTED_FILES
+            .iter()
+            .map(|b| crate::segments::segment_path(&dir, b, n, false))
+            .collect();
+        let handle = std::thread::Builder::new()
+            .name("memtide-compress".into())
+            .spawn(move || {
+                for p in plain {
+                    // A file that cannot be compressed stays plain, and reads as it is.
+                    let _ = crate::segments::compress(&p);
+                }
+            })
+            .map_err(|e| write_err(&dir, e))?;
+        if let Some(s) = self.seg.as_mut() {
+            s.compressing = Some((n, handle));
+        }
+        let segs = self.meta.segments.get_or_insert_with(SegmentsMeta::default);
+        segs.closed.push(info);
+        // Retention: the oldest whole segments beyond the limits go; never the live one, nor
+        // the one being compressed.
+        let closed: Vec<crate::segments::Closed> = segs
+            .closed
+            .iter()
+            .map(|c| crate::segments::Closed {
+                number: c.number,
+                last_t_ms: c.last_t_ms,
+                bytes: crate::segments::segment_bytes(&dir, &SEGMENTED_FILES, c.number),
+            })
+            .collect();
+        // Room is kept for the live segment, which grows to a full segment before the next
+        // look.
+        let gone = crate::segments::to_delete(
+            &closed,
+            policy.segment_bytes,
+            now,
+            policy.keep_ms,
+            policy.max_size_bytes,
+            Some(n),
+        );
+        for g in &gone {
+            crate::segments::delete(&dir, &SEGMENTED_FILES, *g).map_err(|e| write_err(&dir, e))?;
+        }
+        segs.closed.retain(|c| !gone.contains(&c.number));
+        self.write_meta()
     }
 
     /// Flushes, and rewrites `meta.json` with the end time and the counts. `meta.json` is
@@ -721,6 +935,11 @@ impl TraceWriter {
         missed_ticks: u64,
     ) -> Result<(), TraceError> {
         let flushed = self.flush();
+        // A segment being compressed is finished first, so that the trace left behind is
+        // whole (its plain file reads as well, if the compression is cut short).
+        if let Some((_, h)) = self.seg.as_mut().and_then(|s| s.compressing.take()) {
+            let _ = h.join();
+        }
         self.meta.end_utc = Some(utc_ms(end));
         self.meta.samples = Some(samples);
         self.meta.missed_ticks = Some(missed_ticks);
@@ -790,6 +1009,7 @@ mod tests {
             read_error: None,
             ollama: None,
             source: None,
+            segments: None,
         }
     }
 

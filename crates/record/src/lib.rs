@@ -106,6 +106,8 @@ pub struct Options {
     pub discovery_interval: Duration,
     /// How much history [`Live`] keeps for sparklines.
     pub history: Duration,
+    /// Write traces in segments, keeping what this says (`None`: one piece).
+    pub segments: Option<trace::SegmentPolicy>,
 }
 
 impl Options {
@@ -119,6 +121,7 @@ impl Options {
             models_dir: None,
             discovery_interval: DISCOVERY_INTERVAL,
             history: live::HISTORY,
+            segments: None,
         }
     }
 }
@@ -171,6 +174,9 @@ pub struct TickReport {
 struct Tracked {
     row: IdentityRow,
     last_seen: SystemTime,
+    /// The same on the trace's clock: an exited process whose rows all went with deleted
+    /// segments leaves `identities.csv` too.
+    last_seen_t_ms: u64,
     peak_footprint: Option<u64>,
     peak_rss: u64,
 }
@@ -258,6 +264,7 @@ pub struct Recorder {
     names: ModelNames,
     sink: Option<Sink>,
     live: Live,
+    segments: Option<trace::SegmentPolicy>,
 }
 
 impl Recorder {
@@ -293,6 +300,7 @@ impl Recorder {
             names: ModelNames::new(opts.models_dir),
             sink: None,
             live,
+            segments: opts.segments,
         })
     }
 
@@ -362,8 +370,12 @@ impl Recorder {
                 poll_interval_ms: o.interval.as_millis() as u64,
             }),
             source: Some(source.into()),
+            segments: None,
         };
-        let writer = TraceWriter::create(dir, meta)?;
+        let writer = match self.segments {
+            Some(policy) => TraceWriter::create_segmented(dir, meta, policy)?,
+            None => TraceWriter::create(dir, meta)?,
+        };
         let seen = trace::utc_ms(now);
         let mut sink = Sink {
             dir: dir.to_owned(),
@@ -384,6 +396,7 @@ impl Recorder {
                 Tracked {
                     row,
                     last_seen: now,
+                    last_seen_t_ms: 0,
                     peak_footprint: None,
                     peak_rss: 0,
                 },
@@ -501,6 +514,8 @@ impl Recorder {
                     Tracked {
                         row: row.clone(),
                         last_seen: wall,
+                        last_seen_t_ms: taken.saturating_duration_since(sink.start).as_millis()
+                            as u64,
                         peak_footprint: None,
                         peak_rss: 0,
                     },
@@ -517,6 +532,7 @@ impl Recorder {
                     .process_values(&time_utc, &convert::process_values(t_ms, p))?;
                 if let Some(t) = sink.tracked.get_mut(&p.id) {
                     t.last_seen = wall;
+                    t.last_seen_t_ms = t_ms;
                     t.peak_rss = t.peak_rss.max(p.rss_bytes);
                     if let Some(f) = p.footprint_bytes {
                         t.peak_footprint = Some(t.peak_footprint.map_or(f, |m| m.max(f)));
@@ -540,6 +556,7 @@ impl Recorder {
                         ..IdentityRow::default()
                     },
                     last_seen: wall,
+                    last_seen_t_ms: t_ms,
                     peak_footprint: None,
                     peak_rss: 0,
                 });
@@ -685,10 +702,14 @@ impl Recorder {
 
 impl Sink {
     fn write_identities(&mut self) -> Result<(), RecordError> {
+        // In a segmented trace, a process that exited before the oldest row kept has no row
+        // left: its identity goes with them.
+        let oldest = self.writer.oldest_t_ms();
         let rows: Vec<IdentityRow> = self
             .order
             .iter()
             .filter_map(|id| self.tracked.get(id))
+            .filter(|t| !(t.row.exited && oldest.is_some_and(|o| t.last_seen_t_ms < o)))
             .map(|t| {
                 let mut row = t.row.clone();
                 if row.error.is_none() {

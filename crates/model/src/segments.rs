@@ -1,0 +1,345 @@
+//! Segments of a long trace: the flight recorder's way to keep a bounded amount of history.
+//!
+//! A segmented trace keeps the newest rows in the ordinary files (`system.csv`, ...), the live
+//! segment. When that segment is full (its size or its length), each of its files is renamed
+//! to a numbered one (`system.000007.csv`), fresh live files are started, and the numbered
+//! files are compressed (`system.000007.csv.gz`, gzip) beside the recording. The oldest whole
+//! segments are deleted to stay within the trace's limits. A reader reads, for each kind of
+//! file, the numbered segments in order and then the live file: the rows come out in the order
+//! they were written, whichever segment holds them, so a crash between two renames loses
+//! nothing.
+//!
+//! Compression writes `NAME.gz.tmp`, renames it to `NAME.gz` once complete, and only then
+//! removes the plain file: a crash leaves the plain segment, the compressed one, or both
+//! (readers then take the compressed one), never neither.
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The file of segment `number` of the live file `base` (`system.csv`): `system.000007.csv`,
+/// or with `.gz` when compressed.
+pub fn segment_path(dir: &Path, base: &str, number: u32, compressed: bool) -> PathBuf {
+    let stem = base.strip_suffix(".csv").unwrap_or(base);
+    let gz = if compressed { ".gz" } else { "" };
+    dir.join(format!("{stem}.{number:06}.csv{gz}"))
+}
+
+/// The segment number and compression of a file name of `base`'s segments, if it is one.
+pub fn parse_segment_name(base: &str, name: &str) -> Option<(u32, bool)> {
+    let stem = base.strip_suffix(".csv").unwrap_or(base);
+    let rest = name.strip_prefix(stem)?.strip_prefix('.')?;
+    let (digits, compressed) = if let Some(d) = rest.strip_suffix(".csv.gz") {
+        (d, true)
+    } else {
+        (rest.strip_suffix(".csv")?, false)
+    };
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, compressed))
+}
+
+/// One file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The file.
+    pub path: PathBuf,
+    /// Its segment number; `None` for the live file.
+    pub number: Option<u32>,
+    /// Whether it is gzip-compressed.
+    pub compressed: bool,
+}
+
+/// The files that hold `base`'s rows, in the order they were written: each numbered segment
+/// once (compressed when both forms exist), then the live file when it exists. A trace that
+/// was never segmented gives just its file.
+pub fn parts(dir: &Path, base: &str) -> io::Result<Vec<Part>> {
+    let mut numbered: Vec<(u32, bool)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if let Some(found) = parse_segment_name(base, &name) {
+            numbered.push(found);
+        }
+    }
+    // Compressed first among equals, so that dedup keeps it.
+    numbered.sort_by_key(|&(n, gz)| (n, !gz));
+    numbered.dedup_by_key(|&mut (n, _)| n);
+    let mut out: Vec<Part> = numbered
+        .into_iter()
+        .map(|(n, gz)| Part {
+            path: segment_path(dir, base, n, gz),
+            number: Some(n),
+            compressed: gz,
+        })
+        .collect();
+    let live = dir.join(base);
+    if live.exists() || out.is_empty() {
+        out.push(Part {
+            path: live,
+            number: None,
+            compressed: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Opens a part for reading, decompressing it when it is compressed.
+pub fn open(part: &Part) -> io::Result<Box<dyn Read + Send>> {
+    let f = File::open(&part.path)?;
+    Ok(if part.compressed {
+        Box::new(GzDecoder::new(BufReader::with_capacity(64 * 1024, f)))
+    } else {
+        Box::new(f)
+    })
+}
+
+/// Compresses a closed plain segment file into `PATH.gz`, then removes the plain one. A
+/// failure leaves the plain file (and no `.gz`).
+pub fn compress(plain: &Path) -> io::Result<PathBuf> {
+    let gz = plain.with_file_name(format!(
+        "{}.gz",
+        plain
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("segment")
+    ));
+    let tmp = gz.with_file_name(format!(
+        "{}.tmp",
+        gz.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("segment.gz")
+    ));
+    let written = (|| {
+        let mut input = File::open(plain)?;
+        let mut enc = GzEncoder::new(File::create(&tmp)?, Compression::default());
+        io::copy(&mut input, &mut enc)?;
+        let f = enc.finish()?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &gz)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::remove_file(plain)?;
+    Ok(gz)
+}
+
+/// A closed segment as retention sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// Its number.
+    pub number: u32,
+    /// Its last row's `t_ms`.
+    pub last_t_ms: u64,
+    /// Its bytes on disk, all its files.
+    pub bytes: u64,
+}
+
+/// Which closed segments to delete, oldest first, so that what is kept (with the live
+/// segment's `live_bytes`) is at most `max_bytes` and no kept segment ended more than `keep_ms`
+/// before `now_t_ms`. `spare` (the segment being compressed) is never chosen.
+pub fn to_delete(
+    closed: &[Closed],
+    live_bytes: u64,
+    now_t_ms: u64,
+    keep_ms: Option<u64>,
+    max_bytes: Option<u64>,
+    spare: Option<u32>,
+) -> Vec<u32> {
+    let mut sorted: Vec<Closed> = closed.to_vec();
+    sorted.sort_by_key(|c| c.number);
+    let mut total: u64 = live_bytes + sorted.iter().map(|c| c.bytes).sum::<u64>();
+    let mut out = Vec::new();
+    for c in &sorted {
+        if Some(c.number) == spare {
+            break;
+        }
+        let too_old = keep_ms.is_some_and(|k| c.last_t_ms.saturating_add(k) < now_t_ms);
+        let too_big = max_bytes.is_some_and(|m| total > m);
+        if !(too_old || too_big) {
+            break;
+        }
+        total -= c.bytes;
+        out.push(c.number);
+    }
+    out
+}
+
+/// The bytes on disk of segment `number` of each of `bases` (plain or compressed, whichever
+/// exist; a leftover `.tmp` counts too).
+pub fn segment_bytes(dir: &Path, bases: &[&str], number: u32) -> u64 {
+    let mut total = 0;
+    for base in bases {
+        for p in [
+            segment_path(dir, base, number, false),
+            segment_path(dir, base, number, true),
+        ] {
+            total += std::fs::metadata(&p).map_or(0, |m| m.len());
+            let tmp = p.with_file_name(format!(
+                "{}.tmp",
+                p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+            ));
+            total += std::fs::metadata(&tmp).map_or(0, |m| m.len());
+        }
+    }
+    total
+}
+
+/// Removes every file of segment `number` of each of `bases`.
+pub fn delete(dir: &Path, bases: &[&str], number: u32) -> io::Result<()> {
+    for base in bases {
+        for p in [
+            segment_path(dir, base, number, false),
+            segment_path(dir, base, number, true),
+        ] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` gzip-compressed (for tests and tools that build segmented traces).
+pub fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes)?;
+    enc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_strangers_are_not_segments() {
+        let dir = Path::new("/t");
+        let p = segment_path(dir, "system.csv", 7, true);
+        assert_eq!(p, Path::new("/t/system.000007.csv.gz"));
+        assert_eq!(
+            parse_segment_name("system.csv", "system.000007.csv.gz"),
+            Some((7, true))
+        );
+        assert_eq!(
+            parse_segment_name("system.csv", "system.000012.csv"),
+            Some((12, false))
+        );
+        for stranger in [
+            "system.csv",
+            "system.7.csv",
+            "system.00000x.csv",
+            "system.000007.csv.gz.tmp",
+            "processes.000007.csv",
+            "system.000007.txt",
+        ] {
+            assert_eq!(
+                parse_segment_name("system.csv", stranger),
+                None,
+                "{stranger}"
+            );
+        }
+    }
+
+    #[test]
+    fn parts_come_in_order_compressed_preferred_live_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [
+            "system.000002.csv",
+            "system.000002.csv.gz",
+            "system.000010.csv.gz",
+            "system.000001.csv",
+            "system.000003.csv.gz.tmp",
+            "system.csv",
+            "processes.000001.csv",
+        ] {
+            std::fs::write(d.join(name), "x").unwrap();
+        }
+        let got: Vec<String> = parts(d, "system.csv")
+            .unwrap()
+            .iter()
+            .map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "system.000001.csv",
+                "system.000002.csv.gz",
+                "system.000010.csv.gz",
+                "system.csv"
+            ]
+        );
+        // No live file (a crash between renames): only the segments.
+        std::fs::remove_file(d.join("processes.csv")).ok();
+        assert_eq!(parts(d, "processes.csv").unwrap().len(), 1);
+        // Nothing at all: the live name, so the reader says which file is missing.
+        assert_eq!(
+            parts(d, "models.csv").unwrap()[0].path,
+            d.join("models.csv")
+        );
+    }
+
+    #[test]
+    fn compression_keeps_the_bytes_and_removes_the_plain_file_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("system.000001.csv");
+        let text = "time_utc,t_ms\n".to_owned() + &"2026-05-14T09:25:03.250Z,100\n".repeat(500);
+        std::fs::write(&plain, &text).unwrap();
+        let gz = compress(&plain).unwrap();
+        assert!(!plain.exists());
+        assert!(std::fs::metadata(&gz).unwrap().len() < text.len() as u64 / 5);
+        let mut back = String::new();
+        open(&Part {
+            path: gz,
+            number: Some(1),
+            compressed: true,
+        })
+        .unwrap()
+        .read_to_string(&mut back)
+        .unwrap();
+        assert_eq!(back, text);
+        // A plain file that cannot be read stays, and no .gz appears.
+        let missing = dir.path().join("system.000002.csv");
+        assert!(compress(&missing).is_err());
+        assert!(!dir.path().join("system.000002.csv.gz").exists());
+        assert!(!dir.path().join("system.000002.csv.gz.tmp").exists());
+    }
+
+    #[test]
+    fn retention_deletes_the_oldest_whole_segments_only() {
+        let c = |number, last_t_ms, bytes| Closed {
+            number,
+            last_t_ms,
+            bytes,
+        };
+        let closed = [
+            c(1, 1000, 50),
+            c(2, 2000, 50),
+            c(3, 3000, 50),
+            c(4, 4000, 50),
+        ];
+        // Size: 4 × 50 + 30 live = 230 > 150: the two oldest go.
+        assert_eq!(to_delete(&closed, 30, 4000, None, Some(150), None), [1, 2]);
+        // Age: kept 1500 ms back from 4000: segments ending before 2500 go.
+        assert_eq!(to_delete(&closed, 30, 4000, Some(1500), None, None), [1, 2]);
+        // Both limits: whichever removes more.
+        assert_eq!(
+            to_delete(&closed, 30, 4000, Some(2500), Some(100), None),
+            [1, 2, 3]
+        );
+        // Within both: nothing.
+        assert!(to_delete(&closed, 30, 4000, Some(10_000), Some(1000), None).is_empty());
+        // The segment being compressed is never chosen, nor anything after it.
+        assert_eq!(to_delete(&closed, 30, 4000, None, Some(0), Some(2)), [1]);
+    }
+}

@@ -1,0 +1,329 @@
+//! A trace kept in segments (`record --keep/--max-size`): what stays on disk, and that every
+//! reader reads it, whole or in a window, also after the recorder was killed.
+
+use memtide_model::segments;
+use memtide_model::timeline::{Timeline, Window};
+use memtide_model::trace::{self, Meta};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn memtide() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_memtide"))
+}
+
+/// A parent with three stand-in runners under it.
+fn runners() -> Child {
+    let exe = env!("CARGO_BIN_EXE_memtide");
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "for i in 1 2 3; do '{exe}' runner --model seg/m$i --port 4510$i --mib 4 & done; wait"
+        ))
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut parent: Child) {
+    let _ = Command::new("pkill")
+        .args(["-P", &parent.id().to_string()])
+        .status();
+    let _ = parent.kill();
+    let _ = parent.wait();
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+fn meta(dir: &Path) -> Meta {
+    serde_json::from_slice(&std::fs::read(dir.join(trace::META_FILE)).unwrap()).unwrap()
+}
+
+fn report_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let o = memtide()
+        .arg("report")
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_kept_recording_holds_the_newest_rows_within_its_limits() {
+    let parent = runners();
+    std::thread::sleep(Duration::from_millis(500));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let o = memtide()
+        .args(["record", "--quiet", "--no-ollama", "--interval", "50ms"])
+        .args(["--duration", "25s", "--keep", "8s", "--max-size", "100kB"])
+        .args(["--segment-size", "20kB", "--children-of"])
+        .arg(parent.id().to_string())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    stop(parent);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let m = meta(&out);
+    assert_eq!(m.format_version, trace::SEGMENTED_FORMAT_VERSION);
+    let segs = m.segments.clone().unwrap();
+    assert!(
+        segs.closed.first().unwrap().number > 1,
+        "the oldest segments were deleted: {:?}",
+        segs.closed
+    );
+    let total = dir_bytes(&out);
+    assert!(total <= 100_000, "{total} bytes on disk, over --max-size");
+    // Every closed segment on disk is compressed once the recorder has finished.
+    for c in &segs.closed {
+        for base in trace::SEGMENTED_FILES {
+            assert!(
+                segments::segment_path(&out, base, c.number, true).exists(),
+                "{base} of segment {} is not compressed",
+                c.number
+            );
+        }
+    }
+    // What is kept is the newest: it ends with the recording, and reaches back at least the
+    // 8 s asked for, but not to the start.
+    let r = report_json(&out, &[]);
+    let samples = r["trace"]["samples"].as_u64().unwrap();
+    assert!(
+        (160..=400).contains(&samples),
+        "{samples} samples of 50 ms kept for --keep 8s"
+    );
+    let tl = Timeline::load(&out).unwrap();
+    let (first, last) = tl.span().unwrap();
+    assert!(last >= 24_000, "the newest sample is at {last} ms of 25 s");
+    assert!(
+        first >= 8_000 && last - first >= 8_000,
+        "kept {first}–{last} ms"
+    );
+    // Each runner kept its identity and its rows.
+    let runners: Vec<_> = tl
+        .processes
+        .iter()
+        .filter(|p| p.identity.argv().iter().any(|a| a.starts_with("seg/m")))
+        .collect();
+    assert_eq!(runners.len(), 3);
+    assert!(runners.iter().all(|p| p.rows.len() as u64 + 2 >= samples));
+
+    // The last 3 s: about 60 samples, read from the newest segments only.
+    let r = report_json(&out, &["--last", "3s"]);
+    let n = r["trace"]["samples"].as_u64().unwrap();
+    assert!(
+        (50..=70).contains(&n),
+        "{n} samples in the last 3 s at 50 ms"
+    );
+    let png = tmp.path().join("last.png");
+    let o = memtide()
+        .arg("render")
+        .arg(&out)
+        .args(["--last", "5s", "-o"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+}
+
+#[test]
+fn a_window_opens_only_the_segments_that_overlap_it() {
+    // Two closed segments and the live file; the first segment is garbage, but meta.json
+    // says it ended before the window, so a windowed read never opens it.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let mut m: Meta =
+        serde_json::from_slice(&std::fs::read(fixture.join(trace::META_FILE)).unwrap()).unwrap();
+    let whole = Timeline::load(&fixture).unwrap();
+    let (a, b) = whole.span().unwrap();
+    let mid = a + (b - a) / 2;
+    for base in trace::SEGMENTED_FILES {
+        let text = std::fs::read_to_string(fixture.join(base)).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap().to_owned();
+        let t_col = header.split(',').position(|h| h == "t_ms").unwrap();
+        let (mut late, mut live) = (header.clone() + "\n", header.clone() + "\n");
+        for l in lines {
+            let t: u64 = l.split(',').nth(t_col).unwrap().parse().unwrap();
+            if t <= mid {
+                late += l;
+                late += "\n";
+            } else {
+                live += l;
+                live += "\n";
+            }
+        }
+        std::fs::write(segments::segment_path(d, base, 1, true), b"not gzip").unwrap();
+        std::fs::write(
+            segments::segment_path(d, base, 2, true),
+            segments::gzip(late.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(d.join(base), live).unwrap();
+    }
+    std::fs::copy(
+        fixture.join(trace::IDENTITIES_FILE),
+        d.join(trace::IDENTITIES_FILE),
+    )
+    .unwrap();
+    m.format_version = trace::SEGMENTED_FORMAT_VERSION;
+    m.segments = Some(trace::SegmentsMeta {
+        closed: vec![
+            trace::SegmentInfo {
+                number: 1,
+                first_t_ms: 0,
+                last_t_ms: 0,
+            },
+            trace::SegmentInfo {
+                number: 2,
+                first_t_ms: a,
+                last_t_ms: mid,
+            },
+        ],
+        ..trace::SegmentsMeta::default()
+    });
+    std::fs::write(d.join(trace::META_FILE), serde_json::to_vec(&m).unwrap()).unwrap();
+
+    let w = Window {
+        from_ms: Some(a.max(1)),
+        to_ms: None,
+    };
+    let tl = Timeline::load_window(d, w).unwrap();
+    // Segment 2 and the live file together are the whole fixture.
+    let n = |t: &Timeline| t.system.iter().filter(|r| w.contains(r.t_ms)).count();
+    assert_eq!(tl.system.len(), n(&whole));
+    assert_eq!(
+        tl.processes.iter().map(|p| p.rows.len()).sum::<usize>(),
+        whole
+            .processes
+            .iter()
+            .map(|p| p.rows.iter().filter(|r| w.contains(r.t_ms)).count())
+            .sum::<usize>()
+    );
+    // The whole trace opens the garbage segment, and says which file it is.
+    let e = Timeline::load(d).unwrap_err().to_string();
+    assert!(e.contains("system.000001.csv.gz"), "{e}");
+    assert_eq!(Timeline::end_t_ms(d).unwrap(), Some(b));
+}
+
+#[test]
+fn what_a_crash_leaves_mid_switch_or_mid_compression_reads_whole() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let whole = Timeline::load(&fixture).unwrap();
+    let rows = |t: &Timeline| {
+        (
+            t.system.len(),
+            t.processes.iter().map(|p| p.rows.len()).sum::<usize>(),
+            t.polls.len(),
+        )
+    };
+    // Each state: which files of segment 1 exist (plain, compressed, a half-written .tmp),
+    // and whether the live file was recreated yet.
+    for (name, plain, gz, tmp_part, live) in [
+        ("renamed, live not yet created", true, false, false, false),
+        (
+            "compressing: a partial .tmp beside the plain file",
+            true,
+            false,
+            true,
+            true,
+        ),
+        ("compressed, plain not yet removed", true, true, false, true),
+        ("compressed", false, true, false, true),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        for f in trace::FILES {
+            if f != trace::META_FILE && !trace::SEGMENTED_FILES.contains(&f) {
+                std::fs::copy(fixture.join(f), d.join(f)).unwrap();
+            }
+        }
+        std::fs::copy(fixture.join(trace::META_FILE), d.join(trace::META_FILE)).unwrap();
+        for base in trace::SEGMENTED_FILES {
+            let text = std::fs::read(fixture.join(base)).unwrap();
+            if plain {
+                std::fs::write(segments::segment_path(d, base, 1, false), &text).unwrap();
+            }
+            let packed = segments::gzip(&text).unwrap();
+            if gz {
+                std::fs::write(segments::segment_path(d, base, 1, true), &packed).unwrap();
+            }
+            if tmp_part {
+                let p = segments::segment_path(d, base, 1, true);
+                let t =
+                    p.with_file_name(format!("{}.tmp", p.file_name().unwrap().to_string_lossy()));
+                std::fs::write(t, &packed[..packed.len() / 2]).unwrap();
+            }
+            if live {
+                // A fresh live file: its header only.
+                let header = String::from_utf8_lossy(&text)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                std::fs::write(d.join(base), header + "\n").unwrap();
+            }
+        }
+        let tl = Timeline::load(d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(rows(&tl), rows(&whole), "{name}");
+        let o = memtide().arg("report").arg(d).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_recorder_killed_while_switching_segments_leaves_a_trace_report_reads() {
+    // Segments of 16 kB at 20 ms switch about every half second: killed at several moments,
+    // some land in a switch or a compression.
+    let parent = runners();
+    std::thread::sleep(Duration::from_millis(500));
+    let tmp = tempfile::tempdir().unwrap();
+    for (k, after_ms) in [700u64, 1100, 1500, 1900, 2300].into_iter().enumerate() {
+        let out = tmp.path().join(format!("t{k}"));
+        let mut rec = memtide()
+            .args(["record", "--quiet", "--no-ollama", "--interval", "20ms"])
+            .args([
+                "--max-size",
+                "64kB",
+                "--segment-size",
+                "16kB",
+                "--children-of",
+            ])
+            .arg(parent.id().to_string())
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        rec.kill().unwrap(); // SIGKILL
+        rec.wait().unwrap();
+        let tl = Timeline::load(&out).unwrap_or_else(|e| panic!("killed at {after_ms} ms: {e}"));
+        let n = tl.system.len() as u128;
+        assert!(
+            n >= 10 && n <= t0.elapsed().as_millis() / 20 + 2,
+            "killed at {after_ms} ms: {n} samples"
+        );
+        let o = memtide().arg("report").arg(&out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    stop(parent);
+}
