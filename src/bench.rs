@@ -315,7 +315,12 @@ impl Spread {
     fn show(&self) -> String {
         let lo = self.0.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = self.0.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        format!("{:>6.0} µs  ({lo:.0}–{hi:.0})", self.median())
+        let noisy = if lo <= 0.0 {
+            "  too noisy to trust: run longer (--seconds) or on a quieter machine"
+        } else {
+            ""
+        };
+        format!("{:>6.0} µs  ({lo:.0}–{hi:.0}){noisy}", self.median())
     }
 }
 

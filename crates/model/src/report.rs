@@ -254,6 +254,7 @@ mod tests {
                 poll(3000, "ok"),
             ],
             models: Vec::new(),
+            pressure: Vec::new(),
             warnings: Vec::new(),
             system_step_ms: 250,
         }

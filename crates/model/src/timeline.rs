@@ -4,7 +4,9 @@
 //! A missed sample is a gap ([`Series::values`] holds `None`), never an interpolated value.
 
 use crate::segments::{self, Part};
-use crate::trace::{self, IdentityRow, Meta, ModelRow, PollRow, ProcessRow, SystemRow, TraceError};
+use crate::trace::{
+    self, IdentityRow, Meta, ModelRow, PollRow, PressureRow, ProcessRow, SystemRow, TraceError,
+};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -355,6 +357,9 @@ pub struct Timeline {
     pub polls: Vec<PollRow>,
     /// `models.csv`.
     pub models: Vec<ModelRow>,
+    /// `pressure_events.csv`: the kernel's pressure notifications (none in traces written
+    /// before the file existed).
+    pub pressure: Vec<PressureRow>,
     /// What was skipped while reading (a torn last line after a crash).
     pub warnings: Vec<String>,
     /// The usual step between system samples, in ms: the median gap, which is the recording
@@ -984,6 +989,19 @@ impl Timeline {
             },
         )?;
 
+        // Older traces have no pressure_events.csv.
+        let pressure_parts: Vec<Part> = parts_for(dir, trace::PRESSURE_FILE, &meta, window)?
+            .into_iter()
+            .filter(|p| p.path.exists())
+            .collect();
+        let pressure: Vec<PressureRow> =
+            read_rows(&pressure_parts, true, &mut warnings, |r: &PressureRow| {
+                if !window.contains(r.t_ms) {
+                    return Ok(false);
+                }
+                clocks_agree(start_ms, &r.time_utc, r.t_ms).map(|_| true)
+            })?;
+
         let mut processes: Vec<ProcessTimeline> = Vec::new();
         for ident in identities {
             let mut rows = by_id
@@ -1022,6 +1040,7 @@ impl Timeline {
             processes,
             polls,
             models,
+            pressure,
             warnings,
         })
     }

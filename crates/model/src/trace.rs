@@ -31,15 +31,19 @@ pub const IDENTITIES_FILE: &str = "identities.csv";
 pub const POLLS_FILE: &str = "ollama_polls.csv";
 /// One row per loaded model per successful poll.
 pub const MODELS_FILE: &str = "models.csv";
+/// One row per pressure notification from the kernel. Absent from traces written before it
+/// existed, which read as having none.
+pub const PRESSURE_FILE: &str = "pressure_events.csv";
 
 /// Every file of a trace directory, `meta.json` first.
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 7] = [
     META_FILE,
     SYSTEM_FILE,
     PROCESSES_FILE,
     IDENTITIES_FILE,
     POLLS_FILE,
     MODELS_FILE,
+    PRESSURE_FILE,
 ];
 
 /// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
@@ -148,7 +152,13 @@ pub struct SegmentPolicy {
 }
 
 /// The files that are cut into segments (all but `meta.json` and `identities.csv`).
-pub const SEGMENTED_FILES: [&str; 4] = [SYSTEM_FILE, PROCESSES_FILE, POLLS_FILE, MODELS_FILE];
+pub const SEGMENTED_FILES: [&str; 5] = [
+    SYSTEM_FILE,
+    PROCESSES_FILE,
+    POLLS_FILE,
+    MODELS_FILE,
+    PRESSURE_FILE,
+];
 
 /// The process selection of a recording.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +334,22 @@ pub struct ModelRow {
     pub parameter_size: String,
     pub quantization_level: String,
     pub parent_model: String,
+}
+
+/// A row of `pressure_events.csv`: the kernel said memory is under pressure, at this moment
+/// (between samples, to the millisecond).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PressureRow {
+    /// When the notification arrived.
+    pub time_utc: String,
+    /// The same on the recording's monotonic clock.
+    pub t_ms: u64,
+    /// `psi` (a Linux PSI trigger) or `dispatch` (a macOS memory-pressure source).
+    pub source: String,
+    /// The level announced (`normal`, `warning`, `critical`), where the source gives one.
+    pub level: Option<String>,
+    /// What fires it, in words (`memory stalls of 150 ms or more within 2 s`).
+    pub detail: String,
 }
 
 /// Why a trace file could not be written or read.
@@ -667,6 +693,7 @@ pub struct TraceWriter {
     processes: CsvOut,
     polls: CsvOut,
     models: CsvOut,
+    pressure: CsvOut,
     seg: Option<Segmenting>,
 }
 
@@ -692,6 +719,7 @@ impl TraceWriter {
             processes: CsvOut::create(dir.join(PROCESSES_FILE), header::<ProcessRow>())?,
             polls: CsvOut::create(dir.join(POLLS_FILE), header::<PollRow>())?,
             models: CsvOut::create(dir.join(MODELS_FILE), header::<ModelRow>())?,
+            pressure: CsvOut::create(dir.join(PRESSURE_FILE), header::<PressureRow>())?,
             meta,
             seg: None,
         };
@@ -760,6 +788,12 @@ impl TraceWriter {
         Ok(())
     }
 
+    /// Appends a pressure notification to `pressure_events.csv`.
+    pub fn pressure(&mut self, row: &PressureRow) -> Result<(), TraceError> {
+        self.saw(row.t_ms);
+        self.pressure.serialize(row)
+    }
+
     /// Replaces `identities.csv` with these rows.
     pub fn set_identities(&mut self, rows: &[IdentityRow]) -> Result<(), TraceError> {
         let path = self.dir.join(IDENTITIES_FILE);
@@ -786,13 +820,15 @@ impl TraceWriter {
             self.processes.flush(),
             self.polls.flush(),
             self.models.flush(),
+            self.pressure.flush(),
         ];
         results.into_iter().collect::<Result<(), TraceError>>()?;
         if let Some(s) = &self.seg {
             let bytes = self.system.written
                 + self.processes.written
                 + self.polls.written
-                + self.models.written;
+                + self.models.written
+                + self.pressure.written;
             let span = s.first_t_ms.map_or(0, |f| s.last_t_ms - f);
             if s.first_t_ms.is_some()
                 && (bytes >= s.policy.segment_bytes || span >= s.policy.segment_ms)
@@ -868,6 +904,7 @@ impl TraceWriter {
             &mut self.processes,
             &mut self.polls,
             &mut self.models,
+            &mut self.pressure,
         ] {
             let base = out
                 .path

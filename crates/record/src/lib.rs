@@ -38,6 +38,7 @@
 pub mod convert;
 pub mod live;
 pub mod poller;
+pub mod pressure;
 
 use convert::ModelNames;
 use live::Live;
@@ -108,6 +109,8 @@ pub struct Options {
     pub history: Duration,
     /// Write traces in segments, keeping what this says (`None`: one piece).
     pub segments: Option<trace::SegmentPolicy>,
+    /// Listen for the kernel's pressure notifications with this trigger (`None`: do not).
+    pub pressure: Option<memtide_sampler::pressure::Trigger>,
 }
 
 impl Options {
@@ -122,6 +125,7 @@ impl Options {
             discovery_interval: DISCOVERY_INTERVAL,
             history: live::HISTORY,
             segments: None,
+            pressure: Some(memtide_sampler::pressure::Trigger::DEFAULT),
         }
     }
 }
@@ -141,6 +145,11 @@ pub enum Notice {
     },
     /// An `/api/ps` answer had models left out.
     ModelsLeftOut(String),
+    /// The kernel's pressure notifications cannot be had (why): the level is still sampled
+    /// every tick.
+    PressureSignalUnavailable(String),
+    /// They stopped coming (why).
+    PressureSignalFailed(String),
 }
 
 impl std::fmt::Display for Notice {
@@ -155,6 +164,16 @@ impl std::fmt::Display for Notice {
             Notice::ModelsLeftOut(why) => write!(
                 f,
                 "Ollama's /api/ps: {why}; said once, counted in ollama_polls.csv"
+            ),
+            Notice::PressureSignalUnavailable(why) => write!(
+                f,
+                "the kernel's pressure notifications are not available ({why}); the pressure \
+                 level is still sampled at every tick"
+            ),
+            Notice::PressureSignalFailed(why) => write!(
+                f,
+                "the kernel's pressure notifications stopped ({why}); the pressure level is \
+                 still sampled at every tick"
             ),
         }
     }
@@ -265,6 +284,9 @@ pub struct Recorder {
     sink: Option<Sink>,
     live: Live,
     segments: Option<trace::SegmentPolicy>,
+    pressure: Option<pressure::Listener>,
+    /// Told at the next tick: why the pressure notifications are not listened to.
+    pressure_notice: Option<Notice>,
 }
 
 impl Recorder {
@@ -282,6 +304,16 @@ impl Recorder {
                 Some(Poller::start(client, o.interval).map_err(RecordError::Poller)?)
             }
             None => None,
+        };
+        let (pressure, pressure_notice) = match opts.pressure {
+            None => (None, None),
+            Some(t) => match memtide_sampler::pressure::PressureWatch::start(t)
+                .map_err(|e| e.to_string())
+                .and_then(|w| pressure::Listener::start(w).map_err(|e| e.to_string()))
+            {
+                Ok(l) => (Some(l), None),
+                Err(why) => (None, Some(Notice::PressureSignalUnavailable(why))),
+            },
         };
         let live = Live::new(
             sampler.host().clone(),
@@ -301,7 +333,25 @@ impl Recorder {
             sink: None,
             live,
             segments: opts.segments,
+            pressure,
+            pressure_notice,
         })
+    }
+
+    /// Listens on `watch` for pressure notifications instead of the kernel's trigger: for
+    /// an embedder with a source of its own, and for tests, which drive it.
+    pub fn listen_on(
+        &mut self,
+        watch: memtide_sampler::pressure::PressureWatch,
+    ) -> std::io::Result<()> {
+        self.pressure = Some(pressure::Listener::start(watch)?);
+        self.pressure_notice = None;
+        Ok(())
+    }
+
+    /// What fires the pressure notifications listened to, in words; `None` when none are.
+    pub fn pressure_signal(&self) -> Option<&str> {
+        self.pressure.as_ref().map(|l| l.condition.as_str())
     }
 
     /// The machine.
@@ -447,8 +497,11 @@ impl Recorder {
     pub fn tick(&mut self) -> Result<TickReport, RecordError> {
         let mut report = TickReport::default();
         let result = self.sample(&mut report);
-        // Ollama's answers, even after a failed sample: they are recorded either way.
-        let drained = self.drain_polls(&mut report);
+        // Ollama's answers, even after a failed sample: they are recorded either way; and the
+        // kernel's pressure notifications since the last tick.
+        let drained = self
+            .drain_polls(&mut report)
+            .and(self.drain_pressure(&mut report));
         // The grid: the next deadline after now; the ones skipped are missed.
         self.k += 1;
         let behind = Instant::now().duration_since(self.start);
@@ -589,6 +642,36 @@ impl Recorder {
         if identities_changed {
             if let Some(sink) = &mut self.sink {
                 sink.write_identities()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_pressure(&mut self, report: &mut TickReport) -> Result<(), RecordError> {
+        report.notices.extend(self.pressure_notice.take());
+        let Some(l) = &self.pressure else {
+            return Ok(());
+        };
+        let heard: Vec<pressure::Heard> = l.heard.try_iter().collect();
+        let (source, detail) = (l.source, l.condition.clone());
+        for h in heard {
+            match h {
+                pressure::Heard::Notification { at, wall, what: n } => {
+                    if let Some(sink) = &mut self.sink {
+                        sink.writer.pressure(&trace::PressureRow {
+                            time_utc: trace::utc_ms(wall),
+                            t_ms: at.saturating_duration_since(sink.start).as_millis() as u64,
+                            source: source.into(),
+                            level: n.level.map(|l| l.as_str().to_owned()),
+                            detail: detail.clone(),
+                        })?;
+                    }
+                }
+                pressure::Heard::Failed(why) => {
+                    report.notices.push(Notice::PressureSignalFailed(why));
+                    self.pressure = None;
+                    break;
+                }
             }
         }
         Ok(())

@@ -265,6 +265,12 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
                     model,
                 } => ("model load", format!("load {}", model.name)),
                 EventKind::ModelUnload { name, .. } => ("model unload", format!("unload {name}")),
+                EventKind::PressureNotification { level, .. } => (
+                    "pressure notification",
+                    format!("pressure {}", level.as_deref().unwrap_or(""))
+                        .trim_end()
+                        .to_owned(),
+                ),
                 _ => return None,
             };
             Some(Marker {

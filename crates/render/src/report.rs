@@ -254,6 +254,22 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             "The kernel reported {worst} memory pressure from {}.",
             span(e, clock)
         ),
+        EventKind::PressureNotification {
+            source,
+            level,
+            detail,
+        } => {
+            let what = match source.as_str() {
+                "psi" => "Linux's pressure trigger fired",
+                "dispatch" => "macOS sent a memory-pressure notification",
+                _ => "The kernel sent a memory-pressure notification",
+            };
+            let level = level
+                .as_deref()
+                .map(|l| format!(" (level {l})"))
+                .unwrap_or_default();
+            format!("{what}{level}: {detail}.")
+        }
         EventKind::SwapGrowth {
             from_bytes,
             to_bytes,

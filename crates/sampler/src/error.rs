@@ -42,6 +42,9 @@ pub enum Error {
         /// The call that could not answer yet.
         call: &'static str,
     },
+    /// A pressure trigger the kernel would refuse, and why.
+    #[error("{0}")]
+    InvalidTrigger(String),
     /// This metric or operation does not exist on this OS.
     #[error("{what} is not supported on this operating system")]
     Unsupported {

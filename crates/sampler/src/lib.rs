@@ -80,6 +80,7 @@
 
 pub mod darwin;
 mod error;
+pub mod pressure;
 pub mod procfs;
 mod sampler;
 mod selector;

@@ -199,6 +199,16 @@ pub enum EventKind {
         /// `warning` or `critical`.
         worst: String,
     },
+    /// The kernel notified memory pressure at this moment (a Linux PSI trigger, a macOS
+    /// memory-pressure source), between samples.
+    PressureNotification {
+        /// `psi` or `dispatch`.
+        source: String,
+        /// The level it announced, where it announces one.
+        level: Option<String>,
+        /// What fires it.
+        detail: String,
+    },
     /// Swap used grew.
     SwapGrowth {
         /// From, bytes.
@@ -791,6 +801,18 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             EventKind::Pressure { worst: i.worst },
         );
     }
+    // The kernel's own notifications, each at the moment it came.
+    for n in &tl.pressure {
+        push(
+            n.t_ms,
+            None,
+            EventKind::PressureNotification {
+                source: n.source.clone(),
+                level: n.level.clone(),
+                detail: n.detail.clone(),
+            },
+        );
+    }
     let swap = tl.system_series(|r| r.swap_used_bytes.map(|v| v as f64));
     for g in growth::episodes(&swap, growth::SWAP_GROWTH_MIN_BYTES) {
         push(
@@ -934,6 +956,7 @@ mod tests {
                     ..ModelRow::default()
                 })
                 .collect(),
+            pressure: Vec::new(),
             warnings: Vec::new(),
             system_step_ms: 1000,
         }

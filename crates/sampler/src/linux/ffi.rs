@@ -107,3 +107,104 @@ pub(crate) fn children_rusage() -> io::Result<crate::usage::Raw> {
         max_rss_unit: 1024,
     })
 }
+
+/// A descriptor polled for one kind of event: a PSI trigger (`POLLPRI`), or, in tests, any
+/// descriptor (`POLLIN`).
+pub(crate) struct PollFd {
+    fd: std::os::fd::OwnedFd,
+    events: libc::c_short,
+    /// A pipe whose write end, written to, ends a wait at once: how another thread stops the
+    /// waiter without it waking on a timer.
+    wake_read: std::io::PipeReader,
+    wake_write: std::io::PipeWriter,
+}
+
+/// Ends the waits of a [`PollFd`] from another thread.
+pub(crate) struct Waker(std::io::PipeWriter);
+
+impl Waker {
+    pub(crate) fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.0).write_all(b"w");
+    }
+}
+
+impl PollFd {
+    /// Opens `/proc/pressure/memory` and registers `line` as its trigger (psi.rst: the
+    /// string is written with its terminating NUL; the trigger lives as long as the file is
+    /// open).
+    pub(crate) fn psi_trigger(line: &str) -> io::Result<PollFd> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/proc/pressure/memory")?;
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.push(0);
+        f.write_all(&bytes)?;
+        PollFd::new(f.into(), libc::POLLPRI)
+    }
+
+    pub(crate) fn readable(fd: std::os::fd::OwnedFd) -> io::Result<PollFd> {
+        PollFd::new(fd, libc::POLLIN)
+    }
+
+    fn new(fd: std::os::fd::OwnedFd, events: libc::c_short) -> io::Result<PollFd> {
+        let (wake_read, wake_write) = std::io::pipe()?;
+        Ok(PollFd {
+            fd,
+            events,
+            wake_read,
+            wake_write,
+        })
+    }
+
+    pub(crate) fn waker(&self) -> io::Result<Waker> {
+        Ok(Waker(self.wake_write.try_clone()?))
+    }
+
+    /// Waits up to `timeout` for the event; `Ok(false)` on time-out or when woken.
+    /// `POLLERR` (the trigger's file gone) is an error.
+    pub(crate) fn wait(&mut self, timeout: std::time::Duration) -> io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        let mut fds = [
+            libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: self.events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wake_read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: `fds` is an array of two valid pollfds and the count says two.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if n > 0 && fds[1].revents != 0 {
+            return Ok(false);
+        }
+        let p = fds[0];
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            };
+        }
+        if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        if n > 0 && p.revents & self.events != 0 && self.events == libc::POLLIN {
+            // A test descriptor: take what made it readable, so that it is not seen again.
+            let mut buf = [0u8; 64];
+            // SAFETY: reading at most 64 bytes into a 64-byte buffer.
+            let _ = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        }
+        Ok(n > 0 && p.revents & self.events != 0)
+    }
+}
