@@ -82,14 +82,21 @@ pub struct Notification {
 /// Ends a [`PressureWatch`]'s waits from another thread.
 pub struct Stopper(
     #[cfg(target_os = "linux")] crate::linux::ffi::Waker,
-    #[cfg(not(target_os = "linux"))] (),
+    #[cfg(target_os = "macos")] std::sync::mpsc::Sender<u64>,
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))] (),
 );
+
+/// On macOS, what the stopper sends where the source sends level bits.
+#[cfg(target_os = "macos")]
+const STOP: u64 = u64::MAX;
 
 impl Stopper {
     /// Ends the wait in progress, or the next one, at once.
     pub fn stop(&self) {
         #[cfg(target_os = "linux")]
         self.0.wake();
+        #[cfg(target_os = "macos")]
+        let _ = self.0.send(STOP);
     }
 }
 
@@ -97,8 +104,8 @@ impl Stopper {
 pub struct PressureWatch {
     #[cfg(target_os = "linux")]
     inner: crate::linux::ffi::PollFd,
-    #[cfg(not(target_os = "linux"))]
-    _none: (),
+    #[cfg(target_os = "macos")]
+    inner: MacWatch,
     source: &'static str,
     condition: String,
 }
@@ -120,7 +127,27 @@ impl PressureWatch {
                 condition: trigger.describe(),
             })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
+        {
+            // macOS has no threshold to set: the kernel announces each change of level.
+            let _ = trigger;
+            let (tx, rx) = std::sync::mpsc::channel();
+            let source =
+                crate::macos::ffi::PressureSource::start(tx.clone()).map_err(|e| Error::Os {
+                    call: "dispatch_source_create(DISPATCH_SOURCE_TYPE_MEMORYPRESSURE)",
+                    code: e.raw_os_error().unwrap_or(0),
+                })?;
+            Ok(PressureWatch {
+                inner: MacWatch {
+                    _source: source,
+                    rx,
+                    tx,
+                },
+                source: "dispatch",
+                condition: "a change of the kernel's memory-pressure level".into(),
+            })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
             let _ = trigger;
             Err(Error::Unsupported {
@@ -155,7 +182,9 @@ impl PressureWatch {
             })?;
             Ok(Stopper(w))
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
+        return Ok(Stopper(self.inner.tx.clone()));
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         Ok(Stopper(()))
     }
 
@@ -179,12 +208,35 @@ impl PressureWatch {
             })?;
             Ok(fired.then_some(Notification { level: None }))
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
         {
-            std::thread::sleep(timeout);
-            Ok(None)
+            use std::sync::mpsc::RecvTimeoutError;
+            match self.inner.rx.recv_timeout(timeout) {
+                Ok(STOP) | Err(RecvTimeoutError::Timeout) => Ok(None),
+                Ok(data) => Ok(Some(Notification {
+                    level: decode_dispatch_level(data),
+                })),
+                Err(RecvTimeoutError::Disconnected) => Err(Error::Unsupported {
+                    what: "a memory-pressure source that stopped sending",
+                }),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+        {
+            let _ = timeout;
+            Err(Error::Unsupported {
+                what: "listening for the kernel's pressure notifications",
+            })
         }
     }
+}
+
+/// The macOS watch: the dispatch source, and the channel its handler sends on.
+#[cfg(target_os = "macos")]
+struct MacWatch {
+    _source: crate::macos::ffi::PressureSource,
+    rx: std::sync::mpsc::Receiver<u64>,
+    tx: std::sync::mpsc::Sender<u64>,
 }
 
 #[cfg(test)]

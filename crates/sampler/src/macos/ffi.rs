@@ -493,3 +493,121 @@ pub(crate) fn children_rusage() -> std::io::Result<crate::usage::Raw> {
         max_rss_unit: 1,
     })
 }
+
+/// libdispatch's memory-pressure source (`<dispatch/source.h>`, in libSystem): the
+/// kernel's pressure notifications (kevent `EVFILT_MEMORYSTATUS` underneath), delivered to a
+/// C function on a queue of libdispatch's, which sends the source's data on a channel. The
+/// `_f` (function-pointer) API is used, so no blocks are needed.
+mod dispatch {
+    use std::ffi::{c_ulong, c_void};
+
+    /// `struct dispatch_source_type_s`, opaque: only its address is used.
+    #[repr(C)]
+    pub(super) struct SourceType {
+        _private: [u8; 0],
+    }
+
+    // Declarations from Apple's <dispatch/source.h> and <dispatch/object.h>; `dispatch_object_t`
+    // and `dispatch_source_t` are object pointers, passed as such.
+    unsafe extern "C" {
+        /// `DISPATCH_SOURCE_TYPE_MEMORYPRESSURE` is `&_dispatch_source_type_memorypressure`.
+        pub(super) static _dispatch_source_type_memorypressure: SourceType;
+        pub(super) fn dispatch_source_create(
+            kind: *const SourceType,
+            handle: usize,
+            mask: c_ulong,
+            queue: *mut c_void,
+        ) -> *mut c_void;
+        pub(super) fn dispatch_set_context(object: *mut c_void, context: *mut c_void);
+        pub(super) fn dispatch_source_set_event_handler_f(
+            source: *mut c_void,
+            handler: Option<unsafe extern "C" fn(*mut c_void)>,
+        );
+        pub(super) fn dispatch_source_set_cancel_handler_f(
+            source: *mut c_void,
+            handler: Option<unsafe extern "C" fn(*mut c_void)>,
+        );
+        pub(super) fn dispatch_source_get_data(source: *mut c_void) -> c_ulong;
+        pub(super) fn dispatch_resume(object: *mut c_void);
+        pub(super) fn dispatch_source_cancel(source: *mut c_void);
+        pub(super) fn dispatch_release(object: *mut c_void);
+    }
+
+    /// `DISPATCH_MEMORYPRESSURE_NORMAL | _WARN | _CRITICAL` (0x01, 0x02, 0x04 in source.h).
+    pub(super) const ALL_LEVELS: c_ulong = 0x01 | 0x02 | 0x04;
+}
+
+/// What the handlers share: the source (to read its data) and where to send it.
+struct Context {
+    source: *mut std::ffi::c_void,
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<u64>>,
+}
+
+/// The event handler: runs on libdispatch's queue, one call at a time for a source.
+unsafe extern "C" fn on_pressure(ctx: *mut std::ffi::c_void) {
+    // SAFETY: the context is the `Context` set before the source was resumed, freed only
+    // by the cancel handler, which libdispatch runs after the last event handler returned.
+    let ctx = unsafe { &*(ctx as *const Context) };
+    // SAFETY: `ctx.source` is the live source this handler belongs to.
+    let data = unsafe { dispatch::dispatch_source_get_data(ctx.source) } as u64;
+    if let Ok(tx) = ctx.tx.lock() {
+        let _ = tx.send(data);
+    }
+}
+
+/// The cancel handler: frees the context.
+unsafe extern "C" fn on_cancel(ctx: *mut std::ffi::c_void) {
+    // SAFETY: the pointer came from `Box::into_raw` and is freed here only, once.
+    drop(unsafe { Box::from_raw(ctx as *mut Context) });
+}
+
+/// A memory-pressure source sending each notification's data (the level bits) on `tx`.
+pub(crate) struct PressureSource {
+    source: *mut std::ffi::c_void,
+}
+
+// SAFETY: a dispatch source may be cancelled and released from any thread.
+unsafe impl Send for PressureSource {}
+
+impl PressureSource {
+    pub(crate) fn start(tx: std::sync::mpsc::Sender<u64>) -> io::Result<PressureSource> {
+        // SAFETY: the type is libdispatch's own constant; the mask holds only the flags
+        // source.h defines for it; a NULL queue is DISPATCH_TARGET_QUEUE_DEFAULT.
+        let source = unsafe {
+            dispatch::dispatch_source_create(
+                &raw const dispatch::_dispatch_source_type_memorypressure,
+                0,
+                dispatch::ALL_LEVELS,
+                std::ptr::null_mut(),
+            )
+        };
+        if source.is_null() {
+            return Err(io::Error::other("dispatch_source_create returned NULL"));
+        }
+        let ctx = Box::into_raw(Box::new(Context {
+            source,
+            tx: std::sync::Mutex::new(tx),
+        }));
+        // SAFETY: `source` is a new, inactive source; the context outlives it (freed by the
+        // cancel handler); handlers are set before it is resumed, as source.h asks.
+        unsafe {
+            dispatch::dispatch_set_context(source, ctx.cast());
+            dispatch::dispatch_source_set_event_handler_f(source, Some(on_pressure));
+            dispatch::dispatch_source_set_cancel_handler_f(source, Some(on_cancel));
+            dispatch::dispatch_resume(source);
+        }
+        Ok(PressureSource { source })
+    }
+}
+
+impl Drop for PressureSource {
+    fn drop(&mut self) {
+        // SAFETY: the source is live; cancelling stops new events and runs the cancel
+        // handler (which frees the context) once any running handler has returned; the
+        // release gives back the reference dispatch_source_create returned.
+        unsafe {
+            dispatch::dispatch_source_cancel(self.source);
+            dispatch::dispatch_release(self.source);
+        }
+    }
+}
