@@ -43,6 +43,8 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         read_error: None,
         ollama: None,
         source: None,
+        burst_interval_ms: None,
+        burst_hold_ms: None,
         segments: None,
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();

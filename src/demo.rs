@@ -220,6 +220,7 @@ pub fn run(
                 ollama_interval: Duration::from_millis(250),
                 quiet: true,
                 segments: None,
+                burst: None,
             },
             rec_stop,
         )

@@ -346,6 +346,8 @@ pub fn run(
         read_error: None,
         ollama: None,
         source: Some(format!("memtide import ({})", files.join(", "))),
+        burst_interval_ms: None,
+        burst_hold_ms: None,
         segments: None,
     };
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.

@@ -564,6 +564,14 @@ struct RecordArgs {
     /// eighth of --keep when that is shorter).
     #[arg(long, value_parser = size, value_name = "SIZE")]
     segment_size: Option<u64>,
+    /// Sample at this faster interval for a while (--burst-for) after a runner starts or
+    /// exits, a model loads or unloads, the pressure level changes or the kernel notifies
+    /// pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms.
+    #[arg(long, value_parser = interval, value_name = "INTERVAL")]
+    burst: Option<Duration>,
+    /// How long a burst lasts after its last cause.
+    #[arg(long, value_parser = duration, default_value = "30s", requires = "burst")]
+    burst_for: Duration,
 }
 
 #[derive(Args)]
@@ -850,9 +858,16 @@ fn start_record(a: RecordArgs) -> Result<()> {
             );
         }
     }
+    if a.burst.is_some_and(|b| b >= a.interval) {
+        anyhow::bail!("--burst must be shorter than --interval: it is the faster rate");
+    }
     let stop = stop_signals()?;
     record::run(
         record::Options {
+            burst: a.burst.map(|interval| memtide_record::Burst {
+                interval,
+                hold: a.burst_for,
+            }),
             segments,
             interval: a.interval,
             duration: a.duration,

@@ -26,6 +26,8 @@ pub struct Options {
     pub quiet: bool,
     /// Write the trace in segments, kept within these limits.
     pub segments: Option<memtide_model::trace::SegmentPolicy>,
+    /// Sample faster after events.
+    pub burst: Option<memtide_record::Burst>,
 }
 
 /// The recorder's options from the command line's: the selection, Ollama as Ollama finds
@@ -62,6 +64,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         opts.ollama_interval,
     );
     options.segments = opts.segments;
+    options.burst = opts.burst;
     let mut rec = Recorder::new(options)?;
     let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
     rec.start_trace(&out, "memtide record")?;

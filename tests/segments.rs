@@ -334,3 +334,70 @@ fn a_recorder_killed_while_switching_segments_leaves_a_trace_report_reads() {
     }
     stop(parent);
 }
+
+#[test]
+fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
+    let exe = env!("CARGO_BIN_EXE_memtide");
+    // A parent that starts a stand-in runner 2.5 s in, which stays.
+    let parent = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 2.5; '{exe}' runner --model burst/m1 --port 45201 --mib 4 & wait"
+        ))
+        .spawn()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let o = memtide()
+        .args(["record", "--quiet", "--no-ollama", "--interval", "500ms"])
+        .args(["--burst", "100ms", "--burst-for", "2s", "--duration", "8s"])
+        .arg("--children-of")
+        .arg(parent.id().to_string())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    stop(parent);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = meta(&out);
+    assert_eq!(
+        (m.burst_interval_ms, m.burst_hold_ms),
+        (Some(100), Some(2000))
+    );
+    let tl = Timeline::load(&out).unwrap();
+    let runner = tl
+        .processes
+        .iter()
+        .find(|p| p.identity.argv().iter().any(|a| a == "burst/m1"))
+        .expect("the runner was recorded");
+    let started = runner.rows.first().unwrap().t_ms;
+    let t: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();
+    let steps: Vec<(u64, u64)> = t.windows(2).map(|w| (w[0], w[1] - w[0])).collect();
+    // At rest before the runner: the base interval.
+    assert!(
+        steps
+            .iter()
+            .filter(|(at, _)| *at + 600 < started)
+            .all(|(_, d)| *d >= 400),
+        "{steps:?}"
+    );
+    // After it: about 2 s at 100 ms.
+    let fast = steps
+        .iter()
+        .filter(|(at, d)| *at >= started && *d <= 150)
+        .count();
+    assert!((14..=24).contains(&fast), "{fast} fast steps: {steps:?}");
+    // And back at rest at the end.
+    assert!(
+        steps.iter().rev().take(3).all(|(_, d)| *d >= 400),
+        "{steps:?}"
+    );
+    // The report reads the mixed spacing without gaps: one runner line, no missed stretch.
+    let r = report_json(&out, &[]);
+    assert_eq!(r["trace"]["samples"].as_u64().unwrap() as usize, t.len());
+    let series = tl.system_series(|p| p.available_bytes.map(|v| v as f64));
+    assert!(
+        series.values.iter().all(Option::is_some),
+        "a gap in a trace with no missed sample"
+    );
+}

@@ -1031,7 +1031,11 @@ impl Timeline {
         }
         processes.sort_by_key(|p| p.span().map_or(u64::MAX, |s| s.0));
         let times: Vec<u64> = system.iter().map(|r| r.t_ms).collect();
-        let system_step_ms = median_step(&times).unwrap_or(meta.interval_ms);
+        // A gap is a step well beyond the usual one; in a trace sampled faster after events
+        // (`--burst`), the usual one is the interval at rest, not the median.
+        let system_step_ms = median_step(&times)
+            .unwrap_or(meta.interval_ms)
+            .max(meta.interval_ms);
         Ok(Timeline {
             system_step_ms,
             dir: dir.to_owned(),

@@ -106,6 +106,13 @@ pub struct Meta {
     /// the seed's shell-loop files. Absent means `memtide record`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// With `record --burst`: the faster interval, ms, used for `burst_hold_ms` after each
+    /// event (so rows are `interval_ms` apart at rest and closer after an event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_interval_ms: Option<u64>,
+    /// How long a burst lasts after its last cause, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_hold_ms: Option<u64>,
     /// A trace kept in segments: its limits and its closed segments. Absent for a trace in
     /// one piece.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1046,6 +1053,8 @@ mod tests {
             read_error: None,
             ollama: None,
             source: None,
+            burst_interval_ms: None,
+            burst_hold_ms: None,
             segments: None,
         }
     }

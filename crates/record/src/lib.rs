@@ -111,7 +111,25 @@ pub struct Options {
     pub segments: Option<trace::SegmentPolicy>,
     /// Listen for the kernel's pressure notifications with this trigger (`None`: do not).
     pub pressure: Option<memtide_sampler::pressure::Trigger>,
+    /// Sample faster for a while when something happens (`None`: always at `interval`).
+    pub burst: Option<Burst>,
 }
+
+/// Faster sampling after an event: every `interval` for `hold` after a runner starts or
+/// exits, a model loads or unloads, the pressure level changes or the kernel notifies
+/// pressure, or available memory moves by [`BURST_AVAILABLE_STEP_BYTES`] or more between two
+/// samples; each new event extends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Burst {
+    /// The interval while bursting.
+    pub interval: Duration,
+    /// How long a burst lasts after its last cause.
+    pub hold: Duration,
+}
+
+/// A step in available memory between two samples that starts a burst: 256 MiB, a quarter of
+/// a small model's weights.
+pub const BURST_AVAILABLE_STEP_BYTES: u64 = 256 << 20;
 
 impl Options {
     /// Every `interval`, the processes `selector` chooses, without Ollama.
@@ -126,6 +144,7 @@ impl Options {
             history: live::HISTORY,
             segments: None,
             pressure: Some(memtide_sampler::pressure::Trigger::DEFAULT),
+            burst: None,
         }
     }
 }
@@ -279,7 +298,15 @@ pub struct Recorder {
     selection: trace::Selection,
     start: Instant,
     /// The next tick's index on the grid.
-    k: u64,
+    /// When the next tick is due.
+    next: Instant,
+    burst: Option<Burst>,
+    /// Bursting until then.
+    burst_until: Option<Instant>,
+    /// Something happened in this tick that starts (or extends) a burst.
+    burst_wanted: bool,
+    /// The last sample's available memory, for the step that starts a burst.
+    last_available: Option<u64>,
     names: ModelNames,
     sink: Option<Sink>,
     live: Live,
@@ -328,7 +355,11 @@ impl Recorder {
             interval: opts.interval,
             selection: opts.selection,
             start: Instant::now(),
-            k: 0,
+            next: Instant::now(),
+            burst: opts.burst,
+            burst_until: None,
+            burst_wanted: false,
+            last_available: None,
             names: ModelNames::new(opts.models_dir),
             sink: None,
             live,
@@ -376,7 +407,15 @@ impl Recorder {
 
     /// When the next tick is due.
     pub fn next_deadline(&self) -> Instant {
-        self.start + self.interval * self.k as u32
+        self.next
+    }
+
+    /// The interval in force now: the burst interval while bursting, else the base one.
+    pub fn current_interval(&self) -> Duration {
+        match (self.burst, self.burst_until) {
+            (Some(b), Some(until)) if Instant::now() < until => b.interval,
+            _ => self.interval,
+        }
     }
 
     /// Sleeps until the next tick is due.
@@ -420,6 +459,8 @@ impl Recorder {
                 poll_interval_ms: o.interval.as_millis() as u64,
             }),
             source: Some(source.into()),
+            burst_interval_ms: self.burst.map(|b| b.interval.as_millis() as u64),
+            burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
             segments: None,
         };
         let writer = match self.segments {
@@ -502,17 +543,28 @@ impl Recorder {
         let drained = self
             .drain_polls(&mut report)
             .and(self.drain_pressure(&mut report));
-        // The grid: the next deadline after now; the ones skipped are missed.
-        self.k += 1;
-        let behind = Instant::now().duration_since(self.start);
-        let due = (behind.as_nanos() / self.interval.as_nanos().max(1)) as u64;
-        if due > self.k {
-            if let Some(s) = &mut self.sink {
-                s.stats.missed += due - self.k;
+        // A cause of a burst: any event the live detectors saw (a runner started or exited, a
+        // model loaded or unloaded, the pressure level changed, memory ran low).
+        let now = Instant::now();
+        if let Some(b) = self.burst {
+            if self.burst_wanted || !report.events.is_empty() {
+                // The faster rate starts with the next tick.
+                self.burst_until = Some(now + b.hold);
             }
-            self.live.missed += due - self.k;
-            self.k = due;
         }
+        self.burst_wanted = false;
+        // The next deadline, one interval on; slots that passed meanwhile are missed.
+        let step = self.current_interval().max(Duration::from_millis(1));
+        let mut next = self.next + step;
+        if next <= now {
+            let skipped = ((now - next).as_nanos() / step.as_nanos()) as u64 + 1;
+            if let Some(s) = &mut self.sink {
+                s.stats.missed += skipped;
+            }
+            self.live.missed += skipped;
+            next += step * skipped as u32;
+        }
+        self.next = next;
         result?;
         drained?;
         if let Some(s) = &mut self.sink {
@@ -531,6 +583,10 @@ impl Recorder {
         let wall = tick.time.wall;
         let time_utc = trace::utc_ms(wall);
         let s = tick.system;
+        if let (Some(prev), Some(now)) = (self.last_available, s.available_bytes) {
+            self.burst_wanted |= prev.abs_diff(now) >= BURST_AVAILABLE_STEP_BYTES;
+        }
+        self.last_available = s.available_bytes.or(self.last_available);
         // One row per tick, for the trace and the live state; without a trace its clock is
         // the recorder's.
         let mut system_row = memtide_model::trace::SystemRow::default();
@@ -657,6 +713,7 @@ impl Recorder {
         for h in heard {
             match h {
                 pressure::Heard::Notification { at, wall, what: n } => {
+                    self.burst_wanted = true;
                     if let Some(sink) = &mut self.sink {
                         sink.writer.pressure(&trace::PressureRow {
                             time_utc: trace::utc_ms(wall),
