@@ -66,8 +66,24 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     options.segments = opts.segments;
     options.burst = opts.burst;
     let mut rec = Recorder::new(options)?;
-    let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
-    rec.start_trace(&out, "memtide record")?;
+    // A kept trace (--keep, --max-size) is continued when its directory is given again: the
+    // flight recorder restarted (a reboot, a login) keeps its history. --force starts afresh.
+    let continuing = match (&opts.out, opts.segments, opts.force) {
+        (Some(dir), Some(_), false) => is_kept_trace(dir),
+        _ => false,
+    };
+    let out = if continuing {
+        let dir = opts.out.clone().unwrap_or_default();
+        rec.continue_trace(&dir, "memtide record")?;
+        dir
+    } else {
+        let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
+        rec.start_trace(&out, "memtide record")?;
+        out
+    };
+    if continuing && !opts.quiet {
+        eprintln!("memtide: continuing the kept trace in {}", out.display());
+    }
     let status = !opts.quiet && std::io::stderr().is_terminal();
     if !opts.quiet {
         eprintln!(
@@ -94,6 +110,11 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         print_summary(&s)?;
     }
     Ok(())
+}
+
+/// Whether `dir` holds a trace kept in segments, which `record --keep/--max-size` continues.
+fn is_kept_trace(dir: &std::path::Path) -> bool {
+    memtide_model::timeline::Timeline::meta(dir).is_ok_and(|m| m.segments.is_some())
 }
 
 /// A tick's notices, on standard error.

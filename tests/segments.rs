@@ -401,3 +401,64 @@ fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
         "a gap in a trace with no missed sample"
     );
 }
+
+#[test]
+fn a_kept_trace_given_again_is_continued_and_force_starts_afresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("flight");
+    let me = std::process::id().to_string();
+    let run = |extra: &[&str]| {
+        let o = memtide()
+            .args([
+                "record",
+                "--no-ollama",
+                "--interval",
+                "100ms",
+                "--duration",
+                "1500ms",
+            ])
+            .args(["--pid", &me, "--keep", "1h", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    run(&[]);
+    let first = Timeline::load(&out).unwrap();
+    // The recorder is down a moment (a restart).
+    std::thread::sleep(Duration::from_millis(800));
+    let said = run(&[]);
+    assert!(said.contains("continuing the kept trace"), "{said}");
+    let both = Timeline::load(&out).unwrap();
+    assert_eq!(both.meta.start_utc, first.meta.start_utc);
+    assert!(both.system.len() >= first.system.len() + 10);
+    assert_eq!(
+        both.meta.samples,
+        Some(both.system.len() as u64),
+        "samples count both runs"
+    );
+    let t: Vec<u64> = both.system.iter().map(|r| r.t_ms).collect();
+    assert!(t.windows(2).all(|w| w[0] < w[1]), "time goes on: {t:?}");
+    // The pause between the runs is a gap, not a line drawn across it.
+    let s = both.system_series(|p| p.available_bytes.map(|v| v as f64));
+    assert!(s.values.iter().any(Option::is_none));
+    // This process, followed in both runs, is one identity.
+    let mine: Vec<_> = both
+        .processes
+        .iter()
+        .filter(|p| p.identity.pid.to_string() == me)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].rows.len(), both.system.len());
+    // --force replaces it.
+    run(&["--force"]);
+    let fresh = Timeline::load(&out).unwrap();
+    assert_ne!(fresh.meta.start_utc, first.meta.start_utc);
+    assert!(fresh.system.len() < both.system.len());
+    assert!(std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().contains(".000")));
+}

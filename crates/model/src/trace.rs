@@ -716,11 +716,14 @@ struct Segmenting {
 }
 
 impl TraceWriter {
-    /// Creates `dir` (and its parents) and every file of the trace, and writes `meta`.
-    pub fn create(dir: &Path, meta: Meta) -> Result<TraceWriter, TraceError> {
-        std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
-        // Header rows exist from the start, even for files that stay empty.
-        let mut w = TraceWriter {
+    /// A writer with fresh CSV files (each its header row, so that files that stay empty
+    /// still have one).
+    fn with_new_files(
+        dir: &Path,
+        meta: Meta,
+        seg: Option<Segmenting>,
+    ) -> Result<TraceWriter, TraceError> {
+        Ok(TraceWriter {
             dir: dir.to_owned(),
             system: CsvOut::create(dir.join(SYSTEM_FILE), header::<SystemRow>())?,
             processes: CsvOut::create(dir.join(PROCESSES_FILE), header::<ProcessRow>())?,
@@ -728,8 +731,14 @@ impl TraceWriter {
             models: CsvOut::create(dir.join(MODELS_FILE), header::<ModelRow>())?,
             pressure: CsvOut::create(dir.join(PRESSURE_FILE), header::<PressureRow>())?,
             meta,
-            seg: None,
-        };
+            seg,
+        })
+    }
+
+    /// Creates `dir` (and its parents) and every file of the trace, and writes `meta`.
+    pub fn create(dir: &Path, meta: Meta) -> Result<TraceWriter, TraceError> {
+        std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+        let mut w = TraceWriter::with_new_files(dir, meta, None)?;
         w.set_identities(&[])?;
         w.write_meta()?;
         w.flush()?;
@@ -872,6 +881,113 @@ impl TraceWriter {
         Ok(w)
     }
 
+    /// Continues the segmented trace in `dir` (a flight recorder restarted): its live
+    /// segment, left by the recorder that stopped, is closed and compressed like any other,
+    /// fresh live files are started, and `meta.json` keeps the trace's start and its closed
+    /// segments, with `update` applied (this recorder's version, interval, selection, limits).
+    /// Rows go on from the returned `t_ms` (the wall-clock time since the trace's start, and
+    /// never before its last row), so that the trace stays in time order. Also returns the
+    /// identities written so far, and the samples and missed ticks counted so far.
+    pub fn resume_segmented(
+        dir: &Path,
+        policy: SegmentPolicy,
+        now: SystemTime,
+        update: impl FnOnce(&mut Meta),
+    ) -> Result<(TraceWriter, Resumed), TraceError> {
+        let meta_path = dir.join(META_FILE);
+        let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
+            path: meta_path.clone(),
+            error: e,
+        })?;
+        let mut meta: Meta = serde_json::from_slice(&bytes).map_err(|e| TraceError::Invalid {
+            path: meta_path.clone(),
+            detail: e.to_string(),
+        })?;
+        if meta.segments.is_none() || meta.format_version != SEGMENTED_FORMAT_VERSION {
+            return Err(TraceError::Invalid {
+                path: meta_path,
+                detail: "not a trace kept in segments (record --keep or --max-size): it cannot be \
+                         continued"
+                    .into(),
+            });
+        }
+        let last_t_ms = crate::timeline::Timeline::end_t_ms(dir)?.unwrap_or(0);
+        let start_ms = meta
+            .start_utc
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .unwrap_or(0);
+        let wall_ms = jiff::Timestamp::try_from(now).map_or(0, |t| t.as_millisecond());
+        let t0_ms = u64::try_from(wall_ms - start_ms)
+            .unwrap_or(0)
+            .max(last_t_ms + 1);
+        // The segment the stopped recorder was writing becomes the newest closed one.
+        let segs = meta.segments.get_or_insert_with(SegmentsMeta::default);
+        let mut number = segs.closed.iter().map(|c| c.number).max().unwrap_or(0);
+        for base in SEGMENTED_FILES {
+            for part in crate::segments::parts(dir, base).map_err(|e| write_err(dir, e))? {
+                number = number.max(part.number.unwrap_or(0));
+            }
+        }
+        let n = number + 1;
+        let first_t_ms = segs.closed.last().map_or(0, |c| c.last_t_ms + 1);
+        let mut plain = Vec::new();
+        for base in SEGMENTED_FILES {
+            let live = dir.join(base);
+            if live.exists() {
+                let closed = crate::segments::segment_path(dir, base, n, false);
+                std::fs::rename(&live, &closed).map_err(|e| write_err(&live, e))?;
+                plain.push(closed);
+            }
+        }
+        if !plain.is_empty() {
+            segs.closed.push(SegmentInfo {
+                number: n,
+                first_t_ms: first_t_ms.min(last_t_ms),
+                last_t_ms,
+            });
+        }
+        let resumed = Resumed {
+            t0_ms,
+            identities: read_identities(dir)?,
+            samples: meta.samples.unwrap_or(0),
+            missed_ticks: meta.missed_ticks.unwrap_or(0),
+        };
+        update(&mut meta);
+        meta.format_version = SEGMENTED_FORMAT_VERSION;
+        meta.end_utc = None;
+        if let Some(m) = meta.segments.as_mut() {
+            m.segment_bytes = policy.segment_bytes;
+            m.segment_ms = policy.segment_ms;
+            m.keep_ms = policy.keep_ms;
+            m.max_size_bytes = policy.max_size_bytes;
+        }
+        let seg = Segmenting {
+            policy,
+            number: n + 1,
+            first_t_ms: None,
+            last_t_ms: t0_ms,
+            compressing: None,
+        };
+        let mut w = TraceWriter::with_new_files(dir, meta, Some(seg))?;
+        if !plain.is_empty() {
+            let handle = std::thread::Builder::new()
+                .name("memtide-compress".into())
+                .spawn(move || {
+                    for p in plain {
+                        let _ = crate::segments::compress(&p);
+                    }
+                })
+                .map_err(|e| write_err(dir, e))?;
+            if let Some(s) = w.seg.as_mut() {
+                s.compressing = Some((n, handle));
+            }
+        }
+        w.write_meta()?;
+        w.flush()?;
+        Ok((w, resumed))
+    }
+
     /// The `t_ms` of the oldest row still on disk (`None` before the first row): the
     /// identities of processes whose rows all went with deleted segments can go too.
     pub fn oldest_t_ms(&self) -> Option<u64> {
@@ -1003,6 +1119,32 @@ impl TraceWriter {
             }),
         }
     }
+}
+
+/// What a continued trace had before this recorder: see [`TraceWriter::resume_segmented`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// Where this recorder's `t_ms` starts.
+    pub t0_ms: u64,
+    /// The identities written so far.
+    pub identities: Vec<IdentityRow>,
+    /// Samples counted so far.
+    pub samples: u64,
+    /// Missed ticks counted so far.
+    pub missed_ticks: u64,
+}
+
+fn read_identities(dir: &Path) -> Result<Vec<IdentityRow>, TraceError> {
+    let path = dir.join(IDENTITIES_FILE);
+    let mut r = match csv::Reader::from_path(&path) {
+        Ok(r) => r,
+        Err(_) => return Ok(Vec::new()),
+    };
+    // A row that does not read is left out: the rows it describes still read, under a bare
+    // identity.
+    Ok(r.deserialize::<IdentityRow>()
+        .filter_map(Result::ok)
+        .collect())
 }
 
 /// The column names of a row type, in order, from its serde field names.

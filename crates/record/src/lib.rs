@@ -43,7 +43,7 @@ pub mod pressure;
 use convert::ModelNames;
 use live::Live;
 use memtide_model::ollama::Client;
-use memtide_model::trace::{self, IdentityRow, Meta, OllamaMeta, TraceError, TraceWriter};
+use memtide_model::trace::{self, IdentityRow, Meta, OllamaMeta, Resumed, TraceError, TraceWriter};
 use memtide_sampler::{HostInfo, ProcessId, ProcessSelector, Sampler};
 use poller::{Message, Poller};
 use std::collections::HashMap;
@@ -224,6 +224,12 @@ struct Sink {
     dir: PathBuf,
     writer: TraceWriter,
     start: Instant,
+    /// `t_ms` at `start`: 0 for a new trace, later for one continued.
+    t0_ms: u64,
+    /// The identities a continued trace had before this recorder.
+    inherited: Vec<IdentityRow>,
+    /// Its samples and missed ticks before this recorder.
+    before: (u64, u64),
     tracked: HashMap<ProcessId, Tracked>,
     order: Vec<ProcessId>,
     stats: Stats,
@@ -434,9 +440,45 @@ impl Recorder {
         if let Some(s) = &self.sink {
             return Err(RecordError::AlreadyRecording(s.dir.clone()));
         }
-        let host = self.sampler.host();
         let now = SystemTime::now();
-        let meta = Meta {
+        let meta = self.meta_now(now, source);
+        let writer = match self.segments {
+            Some(policy) => TraceWriter::create_segmented(dir, meta, policy)?,
+            None => TraceWriter::create(dir, meta)?,
+        };
+        self.open_sink(dir, writer, now, Resumed::default())
+    }
+
+    /// Continues the trace kept in segments in `dir` (a flight recorder restarted into its
+    /// directory): see [`TraceWriter::resume_segmented`]. Needs [`Options::segments`].
+    pub fn continue_trace(&mut self, dir: &Path, source: &str) -> Result<(), RecordError> {
+        if let Some(s) = &self.sink {
+            return Err(RecordError::AlreadyRecording(s.dir.clone()));
+        }
+        let Some(policy) = self.segments else {
+            return Err(RecordError::Trace(trace::TraceError::Invalid {
+                path: dir.to_owned(),
+                detail: "only a trace kept in segments can be continued".into(),
+            }));
+        };
+        let now = SystemTime::now();
+        let fresh = self.meta_now(now, source);
+        let (writer, resumed) = TraceWriter::resume_segmented(dir, policy, now, |m| {
+            m.memtide_version = fresh.memtide_version;
+            m.interval_ms = fresh.interval_ms;
+            m.selection = fresh.selection;
+            m.ollama = fresh.ollama;
+            m.source = fresh.source;
+            m.burst_interval_ms = fresh.burst_interval_ms;
+            m.burst_hold_ms = fresh.burst_hold_ms;
+            m.gpu_wired_limit_bytes = fresh.gpu_wired_limit_bytes;
+        })?;
+        self.open_sink(dir, writer, now, resumed)
+    }
+
+    fn meta_now(&self, now: SystemTime, source: &str) -> Meta {
+        let host = self.sampler.host();
+        Meta {
             format_version: trace::FORMAT_VERSION,
             memtide_version: env!("CARGO_PKG_VERSION").into(),
             os: host.os.into(),
@@ -462,16 +504,24 @@ impl Recorder {
             burst_interval_ms: self.burst.map(|b| b.interval.as_millis() as u64),
             burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
             segments: None,
-        };
-        let writer = match self.segments {
-            Some(policy) => TraceWriter::create_segmented(dir, meta, policy)?,
-            None => TraceWriter::create(dir, meta)?,
-        };
+        }
+    }
+
+    fn open_sink(
+        &mut self,
+        dir: &Path,
+        writer: TraceWriter,
+        now: SystemTime,
+        resumed: Resumed,
+    ) -> Result<(), RecordError> {
         let seen = trace::utc_ms(now);
         let mut sink = Sink {
             dir: dir.to_owned(),
             writer,
             start: Instant::now(),
+            t0_ms: resumed.t0_ms,
+            inherited: resumed.identities,
+            before: (resumed.samples, resumed.missed_ticks),
             tracked: HashMap::new(),
             order: Vec::new(),
             stats: Stats::default(),
@@ -487,7 +537,7 @@ impl Recorder {
                 Tracked {
                     row,
                     last_seen: now,
-                    last_seen_t_ms: 0,
+                    last_seen_t_ms: sink.t0_ms,
                     peak_footprint: None,
                     peak_rss: 0,
                 },
@@ -520,10 +570,11 @@ impl Recorder {
             first.get_or_insert(e.into());
         }
         let summary = sink.summary();
-        if let Err(e) = sink
-            .writer
-            .finish(SystemTime::now(), sink.stats.samples, sink.stats.missed)
-        {
+        if let Err(e) = sink.writer.finish(
+            SystemTime::now(),
+            sink.before.0 + sink.stats.samples,
+            sink.before.1 + sink.stats.missed,
+        ) {
             first.get_or_insert(e.into());
         }
         match first {
@@ -592,7 +643,7 @@ impl Recorder {
         let mut system_row = memtide_model::trace::SystemRow::default();
         let had_sink = self.sink.is_some();
         if let Some(sink) = &mut self.sink {
-            let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
+            let t_ms = sink.t_ms(taken);
             sink.stats.samples += 1;
             if let Some(e) = tick.system_error {
                 sink.stats.failed_reads += 1;
@@ -623,8 +674,7 @@ impl Recorder {
                     Tracked {
                         row: row.clone(),
                         last_seen: wall,
-                        last_seen_t_ms: taken.saturating_duration_since(sink.start).as_millis()
-                            as u64,
+                        last_seen_t_ms: sink.t_ms(taken),
                         peak_footprint: None,
                         peak_rss: 0,
                     },
@@ -635,7 +685,7 @@ impl Recorder {
             started.push((info.id, row, info.argv.clone()));
         }
         if let Some(sink) = &mut self.sink {
-            let t_ms = taken.saturating_duration_since(sink.start).as_millis() as u64;
+            let t_ms = sink.t_ms(taken);
             for p in tick.processes {
                 sink.writer
                     .process_values(&time_utc, &convert::process_values(t_ms, p))?;
@@ -717,7 +767,7 @@ impl Recorder {
                     if let Some(sink) = &mut self.sink {
                         sink.writer.pressure(&trace::PressureRow {
                             time_utc: trace::utc_ms(wall),
-                            t_ms: at.saturating_duration_since(sink.start).as_millis() as u64,
+                            t_ms: sink.t_ms(at),
                             source: source.into(),
                             level: n.level.map(|l| l.as_str().to_owned()),
                             detail: detail.clone(),
@@ -768,7 +818,7 @@ impl Recorder {
                     .events
                     .extend(self.live.poll(since_start, sent, &result));
                 if let Some(sink) = &mut self.sink {
-                    let t_ms = sent_mono.saturating_duration_since(sink.start).as_millis() as u64;
+                    let t_ms = sink.t_ms(sent_mono);
                     let (poll, models) =
                         convert::poll_rows(&trace::utc_ms(sent), t_ms, &result, latency);
                     if poll.outcome == "ok" {
@@ -841,22 +891,40 @@ impl Recorder {
 }
 
 impl Sink {
+    /// `at` on the trace's clock.
+    fn t_ms(&self, at: Instant) -> u64 {
+        self.t0_ms + at.saturating_duration_since(self.start).as_millis() as u64
+    }
+
     fn write_identities(&mut self) -> Result<(), RecordError> {
         // In a segmented trace, a process that exited before the oldest row kept has no row
         // left: its identity goes with them.
         let oldest = self.writer.oldest_t_ms();
-        let rows: Vec<IdentityRow> = self
-            .order
-            .iter()
-            .filter_map(|id| self.tracked.get(id))
-            .filter(|t| !(t.row.exited && oldest.is_some_and(|o| t.last_seen_t_ms < o)))
-            .map(|t| {
-                let mut row = t.row.clone();
-                if row.error.is_none() {
-                    row.last_seen_utc = trace::utc_ms(t.last_seen);
-                }
-                row
-            })
+        let t0 = self.t0_ms;
+        // A continued trace's earlier processes first (those followed again are written with
+        // what this recorder saw); they all ended with the recorder before, at `t0_ms` at the
+        // latest.
+        let earlier = self.inherited.iter().filter(|r| {
+            !self.tracked.contains_key(&ProcessId {
+                pid: r.pid,
+                start_time_us: r.start_time_us,
+            }) && oldest.is_none_or(|o| o < t0)
+        });
+        let rows: Vec<IdentityRow> = earlier
+            .cloned()
+            .chain(
+                self.order
+                    .iter()
+                    .filter_map(|id| self.tracked.get(id))
+                    .filter(|t| !(t.row.exited && oldest.is_some_and(|o| t.last_seen_t_ms < o)))
+                    .map(|t| {
+                        let mut row = t.row.clone();
+                        if row.error.is_none() {
+                            row.last_seen_utc = trace::utc_ms(t.last_seen);
+                        }
+                        row
+                    }),
+            )
             .collect();
         self.writer.set_identities(&rows)?;
         Ok(())

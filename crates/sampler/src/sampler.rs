@@ -64,6 +64,15 @@ pub(crate) fn name_hash(name: impl IntoIterator<Item = u8>) -> u64 {
 /// `PROC_PIDTBSDINFO`); `docs/benchmarks.md` states the cost.
 pub(crate) const EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Processes that started longer ago than this are asked only every
+/// [`OLD_EXEC_CHECK_INTERVAL`]: the long-lived bulk of a big process table (a desktop's
+/// hundreds of agents) rarely execs, and asking each of 1 000 every 2 s would cost more than
+/// the rest of the sample. A wrapper that execs a runner does so within minutes of its start.
+pub(crate) const EXEC_YOUNG_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How often processes older than [`EXEC_YOUNG_AGE`] are asked whether they called exec.
+pub(crate) const OLD_EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What the sampler remembers of every PID in the process table, followed or not, so that
 /// each process is judged once.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +167,8 @@ pub(crate) struct Core<B: Backend> {
     deferred: Vec<Deferred>,
     /// When known, unfollowed processes were last asked whether they called exec.
     last_exec_check: Option<Instant>,
+    /// The last exec check that asked the old processes too.
+    last_old_exec_check: Option<Instant>,
     exec_check_interval: std::time::Duration,
     /// PIDs found to have changed name in this tick (reused buffer).
     renamed: Vec<u32>,
@@ -192,6 +203,7 @@ impl<B: Backend> Core<B> {
             young: Vec::new(),
             deferred: Vec::new(),
             last_exec_check: None,
+            last_old_exec_check: None,
             exec_check_interval: EXEC_CHECK_INTERVAL,
             renamed: Vec::new(),
             discovery_interval: std::time::Duration::ZERO,
@@ -351,8 +363,28 @@ impl<B: Backend> Core<B> {
         // judged (a new name under the same identity)? Then it is judged again, now.
         if list && exec_check_due {
             self.last_exec_check = Some(instant);
+            // The old ones too, every OLD_EXEC_CHECK_INTERVAL (at every check when checks
+            // were asked for at every sample).
+            let old_due = self.exec_check_interval.is_zero()
+                || self
+                    .last_old_exec_check
+                    .is_none_or(|at| instant.duration_since(at) >= OLD_EXEC_CHECK_INTERVAL);
+            if old_due {
+                self.last_old_exec_check = Some(instant);
+            }
+            let young_since = time
+                .wall
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64)
+                .saturating_sub(EXEC_YOUNG_AGE.as_micros() as u64);
             self.renamed.clear();
             for (&pid, k) in &self.known {
+                let recent = k.start_time_us >= young_since
+                    || k.born
+                        .is_some_and(|b| instant.duration_since(b) < EXEC_YOUNG_AGE);
+                if !old_due && !recent {
+                    continue;
+                }
                 // A young process is judged again at every listing anyway (above); once past
                 // that window it is checked here like any other.
                 let young = k
@@ -835,8 +867,13 @@ mod tests {
             c.backend.argv_calls, calls,
             "no command line read meanwhile"
         );
-        // ...and at the next check (due every EXEC_CHECK_INTERVAL).
+        // ...nor at the next check: it started long ago (800 µs after 1970), so it is asked
+        // only every OLD_EXEC_CHECK_INTERVAL...
         c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        assert!(c.tick().unwrap().processes.is_empty());
+        // ...and then it is followed.
+        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        c.last_old_exec_check = c.last_old_exec_check.map(|t| t - OLD_EXEC_CHECK_INTERVAL);
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(80, 800)]);
         assert_eq!(t.started[0].argv[1], "runner");
@@ -847,6 +884,39 @@ mod tests {
             c.tick().unwrap();
         }
         assert_eq!(c.backend.argv_calls, calls);
+    }
+
+    #[test]
+    fn old_processes_are_asked_about_exec_less_often_than_young_ones() {
+        let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        // One started a minute ago, one started a day ago; both unselected.
+        c.backend.spawn(70, now_us - 60_000_000, 1, "sh", 1);
+        c.backend.spawn(80, now_us - 86_400_000_000, 1, "sh", 1);
+        for pid in [70, 80] {
+            c.backend.procs.get_mut(&pid).unwrap().1 = vec!["sh".into(), "-c".into()];
+        }
+        c.tick().unwrap();
+        // Both exec a runner.
+        for pid in [70, 80] {
+            let p = c.backend.procs.get_mut(&pid).unwrap();
+            p.0.name = "ollama".into();
+            p.1 = vec!["ollama".into(), "runner".into()];
+        }
+        // At the next check, within OLD_EXEC_CHECK_INTERVAL of the first: the young one only.
+        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t).iter().map(|p| p.0).collect::<Vec<_>>(), [70]);
+        // Once the old ones are due, the other too.
+        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+        c.last_old_exec_check = c.last_old_exec_check.map(|t| t - OLD_EXEC_CHECK_INTERVAL);
+        let t = c.tick().unwrap();
+        let mut got: Vec<u32> = pids(&t).iter().map(|p| p.0).collect();
+        got.sort_unstable();
+        assert_eq!(got, [70, 80]);
     }
 
     #[test]
