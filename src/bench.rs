@@ -333,11 +333,7 @@ fn marginal_child(
     command: &dyn Fn(u32) -> Command,
     peak: &mut u64,
 ) -> Result<Spread> {
-    let (short, long) = (
-        (pacing.short_s * 10.0).round() as u32,
-        (pacing.long_s * 10.0).round() as u32,
-    );
-    let run = |n: u32, peak: &mut u64| -> Result<Duration> {
+    marginal(pacing, &mut |n| {
         let before = memtide_sampler::children_usage()?;
         let st = command(n)
             .stdout(Stdio::null())
@@ -348,11 +344,20 @@ fn marginal_child(
         let after = memtide_sampler::children_usage()?;
         *peak = (*peak).max(after.peak_rss_bytes);
         Ok(after.cpu.saturating_sub(before.cpu))
-    };
+    })
+}
+
+/// (CPU of `run(long)` − CPU of `run(short)`) ÷ the samples between them, µs, for each of
+/// `pacing.rounds` rounds; `run(n)` runs `n` samples at 10 Hz and says what they cost.
+fn marginal(pacing: Pacing, run: &mut dyn FnMut(u32) -> Result<Duration>) -> Result<Spread> {
+    let (short, long) = (
+        (pacing.short_s * 10.0).round() as u32,
+        (pacing.long_s * 10.0).round() as u32,
+    );
     let mut out = Vec::new();
     for _ in 0..pacing.rounds {
-        let s = run(short, peak)?;
-        let l = run(long, peak)?;
+        let s = run(short)?;
+        let l = run(long)?;
         out.push(l.saturating_sub(s).as_secs_f64() * 1e6 / f64::from((long - short).max(1)));
     }
     Ok(Spread(out))
@@ -365,17 +370,7 @@ fn marginal_paced(
     pacing: Pacing,
     round: &mut dyn FnMut() -> memtide_sampler::Result<()>,
 ) -> Result<Spread> {
-    let (short, long) = (
-        (pacing.short_s * 10.0).round() as u32,
-        (pacing.long_s * 10.0).round() as u32,
-    );
-    let mut out = Vec::new();
-    for _ in 0..pacing.rounds {
-        let s = paced(sampler, short, round)?;
-        let l = paced(sampler, long, round)?;
-        out.push(l.saturating_sub(s).as_secs_f64() * 1e6 / f64::from((long - short).max(1)));
-    }
-    Ok(Spread(out))
+    marginal(pacing, &mut |n| paced(sampler, n, round))
 }
 
 /// How many processes the table holds now.

@@ -402,16 +402,7 @@ pub fn run(
             })?;
             rows.sort_by_key(|r| r.time);
             for r in &rows {
-                let line = seed::PsLine {
-                    time: r.time,
-                    pid: r.pid,
-                    ppid: r.ppid,
-                    comm: &r.comm,
-                    rss_bytes: r.rss_bytes,
-                    vsz_bytes: r.vsz_bytes,
-                    command: &r.command,
-                };
-                ps.add(&line, &mut w, &t_ms, &utc)?;
+                ps.add(&r.as_line(), &mut w, &t_ms, &utc)?;
             }
         }
         let over = times.rows - far_rows - ps.rows;

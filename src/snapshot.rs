@@ -89,7 +89,7 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
             let info = tick.started_info(p.id);
             let argv = info.map(|i| i.argv.clone()).unwrap_or_default();
             Process {
-                sample: convert::process_values(0, p).with_time(&time_utc),
+                sample: convert::process_row(&time_utc, 0, p),
                 name: p.name.to_string(),
                 exe: info.and_then(|i| i.exe.clone()),
                 models: names.for_argv(&argv),

@@ -57,6 +57,21 @@ pub const MAX_RSS_BYTES: u64 = 64 << 40;
 /// page tables (Linux 5-level paging); arm64 macOS processes show a few hundred GiB.
 pub const MAX_VSZ_BYTES: u64 = 1 << 57;
 
+impl PsRow {
+    /// The row, borrowed, as [`parse_ps_line`] gives it.
+    pub fn as_line(&self) -> PsLine<'_> {
+        PsLine {
+            time: self.time,
+            pid: self.pid,
+            ppid: self.ppid,
+            comm: &self.comm,
+            rss_bytes: self.rss_bytes,
+            vsz_bytes: self.vsz_bytes,
+            command: &self.command,
+        }
+    }
+}
+
 /// One row of the process TSV, borrowed from its line (see [`parse_ps_line`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PsLine<'a> {

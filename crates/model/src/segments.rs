@@ -100,22 +100,18 @@ pub fn open(part: &Part) -> io::Result<Box<dyn Read + Send>> {
     })
 }
 
+/// `path` with `suffix` added to its file name (`x.csv` → `x.csv.gz`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
 /// Compresses a closed plain segment file into `PATH.gz`, then removes the plain one. A
 /// failure leaves the plain file (and no `.gz`).
 pub fn compress(plain: &Path) -> io::Result<PathBuf> {
-    let gz = plain.with_file_name(format!(
-        "{}.gz",
-        plain
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("segment")
-    ));
-    let tmp = gz.with_file_name(format!(
-        "{}.tmp",
-        gz.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("segment.gz")
-    ));
+    let gz = with_suffix(plain, ".gz");
+    let tmp = with_suffix(&gz, ".tmp");
     let written = (|| {
         let mut input = File::open(plain)?;
         let mut enc = GzEncoder::new(File::create(&tmp)?, Compression::default());
@@ -183,11 +179,7 @@ pub fn segment_bytes(dir: &Path, bases: &[&str], number: u32) -> u64 {
             segment_path(dir, base, number, true),
         ] {
             total += std::fs::metadata(&p).map_or(0, |m| m.len());
-            let tmp = p.with_file_name(format!(
-                "{}.tmp",
-                p.file_name().and_then(|n| n.to_str()).unwrap_or("")
-            ));
-            total += std::fs::metadata(&tmp).map_or(0, |m| m.len());
+            total += std::fs::metadata(with_suffix(&p, ".tmp")).map_or(0, |m| m.len());
         }
     }
     total

@@ -539,8 +539,9 @@ fn format_system(buf: &mut Vec<u8>, r: &SystemRow) {
         .end();
 }
 
-/// A `processes.csv` row: the tick's time, given once for all its rows, and the values.
-fn format_process(buf: &mut Vec<u8>, time_utc: &str, v: &ProcessValues) {
+/// A `processes.csv` row at `time_utc` (the tick's time, given once for all its rows; the
+/// row's own `time_utc` is not read).
+fn format_process(buf: &mut Vec<u8>, time_utc: &str, v: &ProcessRow) {
     Line::new(buf)
         .str(time_utc)
         .u64(v.t_ms)
@@ -557,70 +558,6 @@ fn format_process(buf: &mut Vec<u8>, time_utc: &str, v: &ProcessValues) {
         .opt_u64(v.rss_file_bytes)
         .opt_u64(v.status_age_ms)
         .end();
-}
-
-/// A [`ProcessRow`] without its time: what the recorder has for each process of a tick,
-/// written with the tick's one time string ([`TraceWriter::process_values`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct ProcessValues {
-    pub t_ms: u64,
-    pub pid: u32,
-    pub start_time_us: u64,
-    pub ppid: u32,
-    pub rss_bytes: u64,
-    pub footprint_bytes: Option<u64>,
-    pub peak_footprint_bytes: Option<u64>,
-    pub peak_rss_bytes: Option<u64>,
-    pub virtual_bytes: Option<u64>,
-    pub wired_bytes: Option<u64>,
-    pub swapped_bytes: Option<u64>,
-    pub rss_file_bytes: Option<u64>,
-    pub status_age_ms: Option<u64>,
-}
-
-impl ProcessValues {
-    /// The row of these values at `time_utc`.
-    pub fn with_time(&self, time_utc: &str) -> ProcessRow {
-        let v = *self;
-        ProcessRow {
-            time_utc: time_utc.to_owned(),
-            t_ms: v.t_ms,
-            pid: v.pid,
-            start_time_us: v.start_time_us,
-            ppid: v.ppid,
-            rss_bytes: v.rss_bytes,
-            footprint_bytes: v.footprint_bytes,
-            peak_footprint_bytes: v.peak_footprint_bytes,
-            peak_rss_bytes: v.peak_rss_bytes,
-            virtual_bytes: v.virtual_bytes,
-            wired_bytes: v.wired_bytes,
-            swapped_bytes: v.swapped_bytes,
-            rss_file_bytes: v.rss_file_bytes,
-            status_age_ms: v.status_age_ms,
-        }
-    }
-}
-
-impl ProcessRow {
-    /// The row's values, without its time.
-    pub fn values(&self) -> ProcessValues {
-        ProcessValues {
-            t_ms: self.t_ms,
-            pid: self.pid,
-            start_time_us: self.start_time_us,
-            ppid: self.ppid,
-            rss_bytes: self.rss_bytes,
-            footprint_bytes: self.footprint_bytes,
-            peak_footprint_bytes: self.peak_footprint_bytes,
-            peak_rss_bytes: self.peak_rss_bytes,
-            virtual_bytes: self.virtual_bytes,
-            wired_bytes: self.wired_bytes,
-            swapped_bytes: self.swapped_bytes,
-            rss_file_bytes: self.rss_file_bytes,
-            status_age_ms: self.status_age_ms,
-        }
-    }
 }
 
 /// How many bytes of rows a file's buffer holds before they are written without a flush.
@@ -784,12 +721,13 @@ impl TraceWriter {
 
     /// Appends a row to `processes.csv`.
     pub fn process(&mut self, row: &ProcessRow) -> Result<(), TraceError> {
-        self.process_values(&row.time_utc, &row.values())
+        self.process_at(&row.time_utc, row)
     }
 
-    /// Appends a row to `processes.csv` from its time and values: the recorder's way, which
-    /// formats the tick's time once for all its processes.
-    pub fn process_values(&mut self, time_utc: &str, v: &ProcessValues) -> Result<(), TraceError> {
+    /// Appends a row to `processes.csv` at `time_utc` instead of the row's own: the
+    /// recorder's way, which formats the tick's time once for all its processes and leaves
+    /// each row's `time_utc` empty (an empty `String` allocates nothing).
+    pub fn process_at(&mut self, time_utc: &str, v: &ProcessRow) -> Result<(), TraceError> {
         format_process(&mut self.processes.buf, time_utc, v);
         self.saw(v.t_ms);
         self.processes.spill()
@@ -971,17 +909,7 @@ impl TraceWriter {
         };
         let mut w = TraceWriter::with_new_files(dir, meta, Some(seg))?;
         if !plain.is_empty() {
-            let handle = std::thread::Builder::new()
-                .name("memtide-compress".into())
-                .spawn(move || {
-                    for p in plain {
-                        let _ = crate::segments::compress(&p);
-                    }
-                })
-                .map_err(|e| write_err(dir, e))?;
-            if let Some(s) = w.seg.as_mut() {
-                s.compressing = Some((n, handle));
-            }
+            w.compress_in_background(n, plain)?;
         }
         w.write_meta()?;
         w.flush()?;
@@ -997,6 +925,28 @@ impl TraceWriter {
             .as_ref()
             .and_then(|m| m.closed.first().map(|c| c.first_t_ms))
             .or(s.first_t_ms)
+    }
+
+    /// Compresses the plain files of closed segment `number` on a thread of its own, which
+    /// the next rotation (or the finish) waits for.
+    fn compress_in_background(
+        &mut self,
+        number: u32,
+        plain: Vec<PathBuf>,
+    ) -> Result<(), TraceError> {
+        let handle = std::thread::Builder::new()
+            .name("memtide-compress".into())
+            .spawn(move || {
+                for p in plain {
+                    // A file that cannot be compressed stays plain, and reads as it is.
+                    let _ = crate::segments::compress(&p);
+                }
+            })
+            .map_err(|e| write_err(&self.dir, e))?;
+        if let Some(s) = self.seg.as_mut() {
+            s.compressing = Some((number, handle));
+        }
+        Ok(())
     }
 
     /// Closes the live segment: renames its files to numbered ones, starts new live files,
@@ -1043,18 +993,7 @@ impl TraceWriter {
             .iter()
             .map(|b| crate::segments::segment_path(&dir, b, n, false))
             .collect();
-        let handle = std::thread::Builder::new()
-            .name("memtide-compress".into())
-            .spawn(move || {
-                for p in plain {
-                    // A file that cannot be compressed stays plain, and reads as it is.
-                    let _ = crate::segments::compress(&p);
-                }
-            })
-            .map_err(|e| write_err(&dir, e))?;
-        if let Some(s) = self.seg.as_mut() {
-            s.compressing = Some((n, handle));
-        }
+        self.compress_in_background(n, plain)?;
         let segs = self.meta.segments.get_or_insert_with(SegmentsMeta::default);
         segs.closed.push(info);
         // Retention: the oldest whole segments beyond the limits go; never the live one, nor
@@ -1260,8 +1199,7 @@ mod tests {
         );
         let mut hand = Vec::new();
         for r in &processes {
-            assert_eq!(&r.values().with_time(&r.time_utc), r);
-            format_process(&mut hand, &r.time_utc, &r.values());
+            format_process(&mut hand, &r.time_utc, r);
         }
         let serde = by_csv(&mut |w| processes.iter().for_each(|r| w.serialize(r).unwrap()));
         assert_eq!(

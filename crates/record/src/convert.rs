@@ -1,7 +1,7 @@
 //! From the sampler's types to the trace format's rows, and runners' model names from their
 //! command lines.
 
-use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessValues, SystemRow};
+use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
 use memtide_model::{manifests, ollama};
 use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
 use std::collections::HashMap;
@@ -45,9 +45,10 @@ pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
     }
 }
 
-/// A process sample as the values of a row of `processes.csv` (its time is the tick's).
-pub fn process_values(t_ms: u64, p: &ProcessSample) -> ProcessValues {
-    ProcessValues {
+/// A process sample as a row of `processes.csv`.
+pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
+    ProcessRow {
+        time_utc: time_utc.to_owned(),
         t_ms,
         pid: p.id.pid,
         start_time_us: p.id.start_time_us,

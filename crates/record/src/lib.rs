@@ -688,7 +688,8 @@ impl Recorder {
             let t_ms = sink.t_ms(taken);
             for p in tick.processes {
                 sink.writer
-                    .process_values(&time_utc, &convert::process_values(t_ms, p))?;
+                    // The row's own time is left empty: the tick's is written for it.
+                    .process_at(&time_utc, &convert::process_row("", t_ms, p))?;
                 if let Some(t) = sink.tracked.get_mut(&p.id) {
                     t.last_seen = wall;
                     t.last_seen_t_ms = t_ms;
