@@ -209,18 +209,18 @@ pub fn run(
     let recorder = std::thread::spawn(move || {
         record::run(
             record::Options {
-                interval: Duration::from_millis(100),
+                recorder: record::recorder_options(
+                    Duration::from_millis(100),
+                    &Selection::matching(rec_tag),
+                    Some(&url),
+                    false,
+                    Duration::from_millis(250),
+                ),
                 duration: None,
                 out: Some(rec_out),
                 // The directory was claimed above, and is empty of memtide's files.
                 force: true,
-                selection: Selection::matching(rec_tag),
-                ollama: Some(url),
-                no_ollama: false,
-                ollama_interval: Duration::from_millis(250),
                 quiet: true,
-                segments: None,
-                burst: None,
             },
             rec_stop,
         )

@@ -25,6 +25,7 @@ mod outdir;
 mod record;
 mod render;
 mod report;
+mod serve;
 mod snapshot;
 mod top;
 
@@ -77,6 +78,25 @@ Examples:
   memtide top --interval 1s --record trace
   memtide top --match llama-server --ollama http://127.0.0.1:11435")]
     Top(TopArgs),
+    /// Export memory per model to Prometheus: serve /metrics while sampling.
+    ///
+    /// The metrics: system memory (total, available, free, wired, compressor, swap, the free
+    /// ratio and the kernel's pressure level), every model runner's footprint, RSS and peak
+    /// labelled by model, PID and engine, the other Ollama processes summed by role, the
+    /// models Ollama has loaded, the events counted (runner overlaps, pressure notifications,
+    /// model loads), and what memtide itself costs. A scrape reads the latest sample; it never
+    /// samples. With --record it also writes the trace `memtide record` would.
+    ///
+    /// It listens on loopback (127.0.0.1) unless --listen says otherwise: only this machine
+    /// can scrape it. Listening on another address is your choice to make: anyone who can
+    /// reach the port reads the metrics, which name your models and processes.
+    /// docs/fleet.md has the Prometheus job, an alert rule and a Grafana dashboard.
+    #[command(after_help = "\
+Examples:
+  memtide serve                                   http://127.0.0.1:9464/metrics
+  memtide serve --listen 0.0.0.0:9464             for a Prometheus on another machine
+  memtide serve --record /var/tmp/memtide --keep 24h --burst 100ms")]
+    Serve(ServeArgs),
     /// Print system memory, the selected processes and Ollama's loaded models, once.
     ///
     /// What people ran `vm_stat`, `memory_pressure`, `sysctl vm.swapusage` and `ollama ps`
@@ -428,6 +448,31 @@ pub struct OllamaArgs {
     no_ollama: bool,
 }
 
+/// What the recorder follows and asks: the selection, Ollama, and how often to poll it.
+#[derive(Args, Clone)]
+struct WatchArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    ollama: OllamaArgs,
+    /// Time between polls of Ollama's /api/ps.
+    #[arg(long, default_value = "1s", value_parser = interval)]
+    ollama_interval: Duration,
+}
+
+impl WatchArgs {
+    /// The recorder's options for sampling every `interval`.
+    fn recorder(&self, interval: Duration) -> memtide_record::Options {
+        record::recorder_options(
+            interval,
+            &self.selection,
+            self.ollama.ollama.as_deref(),
+            self.ollama.no_ollama,
+            self.ollama_interval,
+        )
+    }
+}
+
 /// The longest `--duration` a recording takes: a year, past which a number is a typo.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 /// The longest time between two samples or polls.
@@ -494,7 +539,7 @@ fn size(s: &str) -> Result<u64, String> {
 }
 
 /// How `record --keep/--max-size/--segment-size` cut and keep a trace.
-fn segment_policy(a: &RecordArgs) -> Option<memtide_model::trace::SegmentPolicy> {
+fn segment_policy(a: &KeepArgs) -> Option<memtide_model::trace::SegmentPolicy> {
     if a.keep.is_none() && a.max_size.is_none() {
         return None;
     }
@@ -542,15 +587,19 @@ struct RecordArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
-    selection: Selection,
-    #[command(flatten)]
-    ollama: OllamaArgs,
-    /// Time between polls of Ollama's /api/ps.
-    #[arg(long, default_value = "1s", value_parser = interval)]
-    ollama_interval: Duration,
+    watch: WatchArgs,
     /// No status line and no summary.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    keep: KeepArgs,
+    #[command(flatten)]
+    burst: BurstArgs,
+}
+
+/// How a trace is cut into segments and how much of it is kept.
+#[derive(Args, Clone, Default)]
+struct KeepArgs {
     /// Keep only this much history, e.g. 24h: the trace is written in segments and the
     /// oldest are deleted (see --segment-size).
     #[arg(long, value_parser = duration, value_name = "DURATION")]
@@ -564,6 +613,11 @@ struct RecordArgs {
     /// eighth of --keep when that is shorter).
     #[arg(long, value_parser = size, value_name = "SIZE")]
     segment_size: Option<u64>,
+}
+
+/// Faster sampling after events.
+#[derive(Args, Clone)]
+struct BurstArgs {
     /// Sample at this faster interval for a while (--burst-for) after a runner starts or
     /// exits, a model loads or unloads, the pressure level changes or the kernel notifies
     /// pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms.
@@ -572,6 +626,39 @@ struct RecordArgs {
     /// How long a burst lasts after its last cause.
     #[arg(long, value_parser = duration, default_value = "30s", requires = "burst")]
     burst_for: Duration,
+}
+
+/// `--keep`/`--max-size`/`--segment-size` and `--burst`/`--burst-for` checked against each
+/// other and `interval`, as the recorder takes them.
+fn trace_policy(
+    k: &KeepArgs,
+    b: &BurstArgs,
+    interval: Duration,
+) -> Result<(
+    Option<memtide_model::trace::SegmentPolicy>,
+    Option<memtide_record::Burst>,
+)> {
+    if k.segment_size.is_some() && k.keep.is_none() && k.max_size.is_none() {
+        anyhow::bail!("--segment-size cuts a trace kept with --keep or --max-size: give one");
+    }
+    let segments = segment_policy(k);
+    if let (Some(p), Some(max)) = (segments, k.max_size) {
+        if max < 2 * p.segment_bytes {
+            anyhow::bail!(
+                "--max-size {max} B cannot hold two segments of {} B (the one being written and \
+                 the last one closed): give a larger --max-size or a smaller --segment-size",
+                p.segment_bytes
+            );
+        }
+    }
+    if b.burst.is_some_and(|d| d >= interval) {
+        anyhow::bail!("--burst must be shorter than --interval: it is the faster rate");
+    }
+    let burst = b.burst.map(|interval| memtide_record::Burst {
+        interval,
+        hold: b.burst_for,
+    });
+    Ok((segments, burst))
 }
 
 #[derive(Args)]
@@ -587,12 +674,34 @@ struct TopArgs {
     #[arg(long, requires = "record")]
     force: bool,
     #[command(flatten)]
-    selection: Selection,
-    #[command(flatten)]
-    ollama: OllamaArgs,
-    /// Time between polls of Ollama's /api/ps.
+    watch: WatchArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The address and port to answer scrapes on. Loopback by default: only this machine can
+    /// scrape. 0.0.0.0:9464 answers on every interface, to anyone who can reach it.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR:PORT")]
+    listen: std::net::SocketAddr,
+    /// Time between samples, e.g. 1s, 250ms.
     #[arg(long, default_value = "1s", value_parser = interval)]
-    ollama_interval: Duration,
+    interval: Duration,
+    #[command(flatten)]
+    watch: WatchArgs,
+    /// Also record the trace into DIR (as `memtide record --out DIR`); stopping finishes it.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Write into --record's directory even if it holds a trace: memtide's own files there
+    /// are replaced, nothing else is touched.
+    #[arg(long, requires = "record")]
+    force: bool,
+    #[command(flatten)]
+    keep: KeepArgs,
+    #[command(flatten)]
+    burst: BurstArgs,
+    /// Say nothing on standard error but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -649,17 +758,14 @@ fn main() {
         Command::Top(a) => stop_signals().and_then(|stop| {
             top::run(
                 top::Options {
-                    interval: a.interval,
+                    recorder: a.watch.recorder(a.interval),
                     record: a.record,
                     force: a.force,
-                    selection: a.selection,
-                    ollama: a.ollama.ollama,
-                    no_ollama: a.ollama.no_ollama,
-                    ollama_interval: a.ollama_interval,
                 },
                 stop,
             )
         }),
+        Command::Serve(a) => start_serve(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
         Command::Report(a) => report::run(
             &a.dir,
@@ -845,38 +951,42 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
 }
 
 fn start_record(a: RecordArgs) -> Result<()> {
-    if a.segment_size.is_some() && a.keep.is_none() && a.max_size.is_none() {
-        anyhow::bail!("--segment-size cuts a trace kept with --keep or --max-size: give one");
-    }
-    let segments = segment_policy(&a);
-    if let (Some(p), Some(max)) = (segments, a.max_size) {
-        if max < 2 * p.segment_bytes {
-            anyhow::bail!(
-                "--max-size {max} B cannot hold two segments of {} B (the one being written and \
-                 the last one closed): give a larger --max-size or a smaller --segment-size",
-                p.segment_bytes
-            );
-        }
-    }
-    if a.burst.is_some_and(|b| b >= a.interval) {
-        anyhow::bail!("--burst must be shorter than --interval: it is the faster rate");
-    }
+    let (segments, burst) = trace_policy(&a.keep, &a.burst, a.interval)?;
     let stop = stop_signals()?;
     record::run(
         record::Options {
-            burst: a.burst.map(|interval| memtide_record::Burst {
-                interval,
-                hold: a.burst_for,
-            }),
-            segments,
-            interval: a.interval,
+            recorder: memtide_record::Options {
+                segments,
+                burst,
+                ..a.watch.recorder(a.interval)
+            },
             duration: a.duration,
             out: a.out,
             force: a.force,
-            selection: a.selection,
-            ollama: a.ollama.ollama,
-            no_ollama: a.ollama.no_ollama,
-            ollama_interval: a.ollama_interval,
+            quiet: a.quiet,
+        },
+        stop,
+    )
+}
+
+fn start_serve(a: ServeArgs) -> Result<()> {
+    let (segments, burst) = trace_policy(&a.keep, &a.burst, a.interval)?;
+    if segments.is_some() && a.record.is_none() {
+        anyhow::bail!(
+            "--keep, --max-size and --segment-size shape the trace of --record DIR: give it"
+        );
+    }
+    let stop = stop_signals()?;
+    serve::run(
+        serve::Options {
+            listen: a.listen,
+            recorder: memtide_record::Options {
+                segments,
+                burst,
+                ..a.watch.recorder(a.interval)
+            },
+            record: a.record,
+            force: a.force,
             quiet: a.quiet,
         },
         stop,

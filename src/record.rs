@@ -14,20 +14,13 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 pub struct Options {
-    pub interval: Duration,
+    /// What to sample, how often, and how to keep the trace (see [`recorder_options`]).
+    pub recorder: memtide_record::Options,
     pub duration: Option<Duration>,
     pub out: Option<PathBuf>,
     /// Replace memtide's own files in `out` if it holds a trace.
     pub force: bool,
-    pub selection: Selection,
-    pub ollama: Option<String>,
-    pub no_ollama: bool,
-    pub ollama_interval: Duration,
     pub quiet: bool,
-    /// Write the trace in segments, kept within these limits.
-    pub segments: Option<memtide_model::trace::SegmentPolicy>,
-    /// Sample faster after events.
-    pub burst: Option<memtide_record::Burst>,
 }
 
 /// The recorder's options from the command line's: the selection, Ollama as Ollama finds
@@ -56,40 +49,22 @@ pub fn recorder_options(
 }
 
 pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
-    let mut options = recorder_options(
-        opts.interval,
-        &opts.selection,
-        opts.ollama.as_deref(),
-        opts.no_ollama,
-        opts.ollama_interval,
-    );
-    options.segments = opts.segments;
-    options.burst = opts.burst;
-    let mut rec = Recorder::new(options)?;
-    // A kept trace (--keep, --max-size) is continued when its directory is given again: the
-    // flight recorder restarted (a reboot, a login) keeps its history. --force starts afresh.
-    let continuing = match (&opts.out, opts.segments, opts.force) {
-        (Some(dir), Some(_), false) => is_kept_trace(dir),
-        _ => false,
-    };
-    let out = if continuing {
-        let dir = opts.out.clone().unwrap_or_default();
-        rec.continue_trace(&dir, "memtide record")?;
-        dir
-    } else {
-        let out = crate::outdir::claim(opts.out.as_deref(), "memtide", opts.force, &[])?;
-        rec.start_trace(&out, "memtide record")?;
-        out
-    };
-    if continuing && !opts.quiet {
-        eprintln!("memtide: continuing the kept trace in {}", out.display());
-    }
+    let kept = opts.recorder.segments.is_some();
+    let mut rec = Recorder::new(opts.recorder)?;
+    let out = open_trace(
+        &mut rec,
+        opts.out.as_deref(),
+        kept,
+        opts.force,
+        "memtide record",
+        opts.quiet,
+    )?;
     let status = !opts.quiet && std::io::stderr().is_terminal();
     if !opts.quiet {
         eprintln!(
             "memtide: recording to {} every {:?} (Ctrl-C to stop)",
             out.display(),
-            opts.interval
+            rec.interval()
         );
     }
     let result = rec.run(&stop, opts.duration, |rec, report| {
@@ -110,6 +85,32 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         print_summary(&s)?;
     }
     Ok(())
+}
+
+/// Starts the trace `rec` writes, named by `source` in its `meta.json`: into `out` (or a new
+/// `memtide-YYYYMMDD-HHMMSS`), which must be empty unless `force`. A kept trace (`kept`: the
+/// recorder writes segments) is continued when its directory is given again: the flight
+/// recorder restarted (a reboot, a login) keeps its history; `force` starts afresh.
+pub fn open_trace(
+    rec: &mut Recorder,
+    out: Option<&std::path::Path>,
+    kept: bool,
+    force: bool,
+    source: &str,
+    quiet: bool,
+) -> Result<PathBuf> {
+    if let (Some(dir), true, false) = (out, kept, force) {
+        if is_kept_trace(dir) {
+            rec.continue_trace(dir, source)?;
+            if !quiet {
+                eprintln!("memtide: continuing the kept trace in {}", dir.display());
+            }
+            return Ok(dir.to_owned());
+        }
+    }
+    let dir = crate::outdir::claim(out, "memtide", force, &[])?;
+    rec.start_trace(&dir, source)?;
+    Ok(dir)
 }
 
 /// Whether `dir` holds a trace kept in segments, which `record --keep/--max-size` continues.

@@ -3,7 +3,7 @@
 //! same ticks are written to a trace. The screen is redrawn after a tick or a key, never in a
 //! loop of its own.
 
-use crate::{outdir, record, Selection};
+use crate::outdir;
 use anyhow::{Context, Result};
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::Recorder;
@@ -20,13 +20,10 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime};
 
 pub struct Options {
-    pub interval: Duration,
+    /// What to sample and how often.
+    pub recorder: memtide_record::Options,
     pub record: Option<PathBuf>,
     pub force: bool,
-    pub selection: Selection,
-    pub ollama: Option<String>,
-    pub no_ollama: bool,
-    pub ollama_interval: Duration,
 }
 
 /// Below this size the screen is one line per runner.
@@ -88,13 +85,7 @@ impl View {
 }
 
 pub fn run(o: Options, stop: Receiver<()>) -> Result<()> {
-    let mut rec = Recorder::new(record::recorder_options(
-        o.interval,
-        &o.selection,
-        o.ollama.as_deref(),
-        o.no_ollama,
-        o.ollama_interval,
-    ))?;
+    let mut rec = Recorder::new(o.recorder)?;
     let mut view = View {
         rss: false,
         sort: Sort::Memory,

@@ -1708,3 +1708,120 @@ fn twelve_runners_alive_together_are_one_overlap_with_twelve_members() {
         );
     }
 }
+
+#[test]
+fn serve_refuses_a_port_in_use_and_flags_that_need_record() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (ok, _, err) = run(&["serve", "--no-ollama", "--listen", &addr]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")),
+        "the address is named: {err}"
+    );
+    let (ok, _, err) = run(&["serve", "--no-ollama", "--keep", "1h"]);
+    assert!(!ok);
+    assert!(err.contains("--record DIR"), "{err}");
+    let (ok, _, err) = run(&["serve", "--listen", "localhost"]);
+    assert!(!ok);
+    assert!(err.contains("--listen"), "{err}");
+    // Loopback by default, and the help says that exposing it is a choice.
+    let (ok, help, _) = run(&["serve", "--help"]);
+    assert!(ok);
+    assert!(help.contains("[default: 127.0.0.1:9464]"), "{help}");
+    assert!(help.contains("only this machine can scrape"), "{help}");
+}
+
+/// A child killed when the test ends, also by a failed assertion: a server left behind would
+/// hold the test's output open.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let me = std::process::id().to_string();
+    let mut serve = KillOnDrop(
+        memtide()
+            .args([
+                "serve",
+                "--no-ollama",
+                "--quiet",
+                "--interval",
+                "100ms",
+                "--pid",
+                &me,
+            ])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The reply, or nothing while memtide is not listening yet.
+    let ask = |request: &str| -> String {
+        let exchange = || -> std::io::Result<String> {
+            let mut s = TcpStream::connect(("127.0.0.1", port))?;
+            s.write_all(request.as_bytes())?;
+            let mut reply = String::new();
+            s.read_to_string(&mut reply)?;
+            Ok(reply)
+        };
+        exchange().unwrap_or_default()
+    };
+    let get = |path: &str| {
+        ask(&format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = get("/metrics");
+        if metrics.contains("memtide_helper_rss_bytes") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("Content-Type: text/plain; version=0.0.4"),
+        "{metrics}"
+    );
+    // This test process, followed by PID, is an `other` helper with its RSS.
+    let rss: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("memtide_helper_rss_bytes{role=\"other\"} "))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(rss > 1 << 20, "{rss}");
+    assert!(get("/").contains("are at /metrics"));
+    assert!(get("/metrics/extra").starts_with("HTTP/1.1 404"));
+    let post =
+        ask("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+    assert!(post.contains("Allow: GET, HEAD"), "{post}");
+    assert!(ask("what\r\n\r\n").starts_with("HTTP/1.1 400"));
+    // Still serving after all that.
+    assert!(get("/metrics").contains("memtide_samples_total"));
+    signal(serve.0.id(), "-INT");
+    let status = serve.0.wait().unwrap();
+    let mut err = String::new();
+    serve
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status:?}: {err}");
+}

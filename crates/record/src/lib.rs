@@ -2,8 +2,9 @@
 //!
 //! memtide's one recorder: the sampler, the Ollama poller, the trace writer and the live
 //! state, driven tick by tick. `memtide record` drives it to write a trace; `memtide top`
-//! drives it to draw the live screen (and writes a trace while it does, when asked). Other
-//! Rust tools can embed it the same way: no front-end samples on its own.
+//! drives it to draw the live screen (and writes a trace while it does, when asked);
+//! `memtide serve` publishes a [`metrics::Reading`] of it after each tick for Prometheus to
+//! scrape. Other Rust tools can embed it the same way: no front-end samples on its own.
 //!
 //! ```no_run
 //! use memtide_record::{Options, Recorder};
@@ -37,6 +38,7 @@
 
 pub mod convert;
 pub mod live;
+pub mod metrics;
 pub mod poller;
 pub mod pressure;
 
@@ -765,6 +767,7 @@ impl Recorder {
             match h {
                 pressure::Heard::Notification { at, wall, what: n } => {
                     self.burst_wanted = true;
+                    self.live.counts.pressure_notifications += 1;
                     if let Some(sink) = &mut self.sink {
                         sink.writer.pressure(&trace::PressureRow {
                             time_utc: trace::utc_ms(wall),
@@ -815,6 +818,7 @@ impl Recorder {
                 latency,
             } => {
                 let since_start = sent_mono.saturating_duration_since(self.start);
+                self.live.ollama.last_latency = Some(latency);
                 report
                     .events
                     .extend(self.live.poll(since_start, sent, &result));

@@ -95,6 +95,12 @@ pub struct OllamaLive {
     pub last_error: Option<String>,
     /// What the last answer listed.
     pub models: Vec<LoadedModel>,
+    /// How long the last poll took to be answered (or to fail).
+    pub last_latency: Option<Duration>,
+    /// Polls answered since the recorder started.
+    pub polls_ok: u64,
+    /// Polls that failed since the recorder started.
+    pub polls_failed: u64,
 }
 
 /// What happened, the moment it could be said.
@@ -176,6 +182,42 @@ pub struct LiveEvent {
     pub kind: LiveKind,
 }
 
+/// How many of each event the recorder has seen since it started (the lists of events keep
+/// only the latest [`MAX_EVENTS`]): for counters that only grow, such as an exporter's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    /// Runners that started.
+    pub runner_starts: u64,
+    /// Of those, the ones that started while another runner was alive: an overlap began.
+    pub overlaps: u64,
+    /// Runners that exited.
+    pub runner_exits: u64,
+    /// Models `/api/ps` started listing.
+    pub model_loads: u64,
+    /// Models it stopped listing.
+    pub model_unloads: u64,
+    /// Changes of the kernel's pressure level (the first reading is not a change).
+    pub pressure_changes: u64,
+    /// The kernel's pressure notifications heard.
+    pub pressure_notifications: u64,
+}
+
+impl EventCounts {
+    fn count(&mut self, kind: &LiveKind) {
+        match kind {
+            LiveKind::RunnerStarted { alive_with, .. } => {
+                self.runner_starts += 1;
+                self.overlaps += u64::from(!alive_with.is_empty());
+            }
+            LiveKind::RunnerExited { .. } => self.runner_exits += 1,
+            LiveKind::ModelLoaded { .. } => self.model_loads += 1,
+            LiveKind::ModelUnloaded { .. } => self.model_unloads += 1,
+            LiveKind::Pressure { from: Some(_), .. } => self.pressure_changes += 1,
+            _ => {}
+        }
+    }
+}
+
 /// The live state.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -197,6 +239,8 @@ pub struct Live {
     pub samples: u64,
     /// Ticks missed.
     pub missed: u64,
+    /// Every event since the recorder started, counted.
+    pub counts: EventCounts,
     interval: Duration,
     history: Duration,
     low_memory: bool,
@@ -225,6 +269,7 @@ impl Live {
             events: VecDeque::new(),
             samples: 0,
             missed: 0,
+            counts: EventCounts::default(),
             interval,
             history,
             low_memory: false,
@@ -246,6 +291,7 @@ impl Live {
     }
 
     fn push(&mut self, at: SystemTime, since_start: Duration, kind: LiveKind) -> LiveEvent {
+        self.counts.count(&kind);
         let e = LiveEvent {
             at,
             since_start,
@@ -443,6 +489,7 @@ impl Live {
         let mut out = Vec::new();
         match result {
             Ok(ps) => {
+                self.ollama.polls_ok += 1;
                 if self.ollama.failing_since.take().is_some() {
                     out.push(self.push(sent, since_start, LiveKind::OllamaBack));
                 }
@@ -488,6 +535,7 @@ impl Live {
                 self.ollama.models = models;
             }
             Err(e) => {
+                self.ollama.polls_failed += 1;
                 if self.ollama.failing_since.is_none() {
                     self.ollama.failing_since = Some(sent);
                     out.push(self.push(
@@ -528,14 +576,14 @@ fn model_of(role: &Role, identity: &IdentityRow) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use memtide_model::ollama::RunningModel;
     use memtide_sampler::PressureLevel;
 
-    const MIB: u64 = 1 << 20;
+    pub(crate) const MIB: u64 = 1 << 20;
 
-    fn host() -> HostInfo {
+    pub(crate) fn host() -> HostInfo {
         HostInfo {
             os: "macos",
             os_version: Some("15.1".into()),
@@ -546,7 +594,7 @@ mod tests {
         }
     }
 
-    fn id(pid: u32) -> ProcessId {
+    pub(crate) fn id(pid: u32) -> ProcessId {
         ProcessId {
             pid,
             start_time_us: 1_700_000_000_000_000 + u64::from(pid),
@@ -554,7 +602,7 @@ mod tests {
     }
 
     /// A process as the sampler reports it starting: the row `convert` makes of it.
-    fn started(pid: u32, argv: &[&str]) -> (ProcessId, IdentityRow, Vec<String>) {
+    pub(crate) fn started(pid: u32, argv: &[&str]) -> (ProcessId, IdentityRow, Vec<String>) {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
         let info = memtide_sampler::ProcessInfo {
             id: id(pid),
@@ -566,7 +614,7 @@ mod tests {
         (id(pid), convert::identity_row(&info, &[], "x"), argv)
     }
 
-    fn sample(pid: u32, footprint: u64) -> ProcessSample {
+    pub(crate) fn sample(pid: u32, footprint: u64) -> ProcessSample {
         ProcessSample {
             rss_bytes: footprint + 10 * MIB,
             footprint_bytes: Some(footprint),
@@ -574,7 +622,7 @@ mod tests {
         }
     }
 
-    fn system(free: f64, pressure: PressureLevel, swap: u64) -> SystemSample {
+    pub(crate) fn system(free: f64, pressure: PressureLevel, swap: u64) -> SystemSample {
         SystemSample {
             total_bytes: 32 << 30,
             free_percent: Some(free),
@@ -584,11 +632,11 @@ mod tests {
         }
     }
 
-    fn live() -> Live {
+    pub(crate) fn live() -> Live {
         Live::new(host(), None, Duration::from_millis(250), HISTORY)
     }
 
-    const RUNNER_A: [&str; 6] = [
+    pub(crate) const RUNNER_A: [&str; 6] = [
         "/Applications/Ollama.app/Contents/Resources/ollama",
         "runner",
         "--model",
@@ -596,7 +644,7 @@ mod tests {
         "--port",
         "50100",
     ];
-    const RUNNER_B: [&str; 6] = [
+    pub(crate) const RUNNER_B: [&str; 6] = [
         "/Applications/Ollama.app/Contents/Resources/ollama",
         "runner",
         "--model",

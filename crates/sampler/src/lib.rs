@@ -93,7 +93,7 @@ pub use selector::ProcessSelector;
 pub use types::{
     HostInfo, PressureLevel, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime,
 };
-pub use usage::{children_usage, ChildrenUsage};
+pub use usage::{children_usage, own_usage, ChildrenUsage, OwnUsage, Usage};
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
-//! What this process's finished children cost: the kernel's own count (`getrusage` with
-//! `RUSAGE_CHILDREN`), for benchmarks that run a recorder as a child and want its whole CPU,
-//! start to end, rather than samples of it while it runs.
+//! What this process, and its finished children, cost: the kernel's own count (`getrusage`).
+//! A benchmark runs a recorder as a child and takes its whole CPU, start to end, with
+//! [`children_usage`]; an exporter tells what it costs itself with [`own_usage`].
 
 use crate::{Error, Result};
 use std::time::Duration;
@@ -15,44 +15,110 @@ pub(crate) struct Raw {
     pub(crate) max_rss_unit: u64,
 }
 
-/// The CPU time and peak memory of the children this process has waited for.
+/// Whose usage `getrusage` is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos")), allow(dead_code))]
+pub(crate) enum Who {
+    /// `RUSAGE_SELF`: this process, every thread.
+    Itself,
+    /// `RUSAGE_CHILDREN`: the children it has waited for.
+    Children,
+}
+
+/// CPU time and peak memory, of this process or of the children it has waited for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChildrenUsage {
-    /// User plus system CPU time of every child waited for so far (and of their children
-    /// that they waited for).
+pub struct Usage {
+    /// User plus system CPU time: of this process, or of every child waited for so far (and
+    /// of their children that they waited for).
     pub cpu: Duration,
-    /// The largest resident set any of them reached, bytes.
+    /// The largest resident set reached (by any one child), bytes.
     pub peak_rss_bytes: u64,
+}
+
+/// What [`children_usage`] returns.
+pub type ChildrenUsage = Usage;
+
+/// What this process costs now: [`Usage`] and its resident set at this moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnUsage {
+    /// CPU time and peak resident set since this process started.
+    pub usage: Usage,
+    /// Its resident set now, bytes.
+    pub rss_bytes: u64,
 }
 
 fn time((s, us): (i64, i64)) -> Duration {
     Duration::from_secs(s.max(0) as u64) + Duration::from_micros(us.clamp(0, 999_999) as u64)
 }
 
-impl From<Raw> for ChildrenUsage {
-    fn from(r: Raw) -> ChildrenUsage {
-        ChildrenUsage {
+impl From<Raw> for Usage {
+    fn from(r: Raw) -> Usage {
+        Usage {
             cpu: time(r.user) + time(r.system),
             peak_rss_bytes: (r.max_rss.max(0) as u64).saturating_mul(r.max_rss_unit),
         }
     }
 }
 
+fn rusage(who: Who, call: &'static str) -> Result<Usage> {
+    #[cfg(target_os = "linux")]
+    let raw = crate::linux::ffi::rusage(who);
+    #[cfg(target_os = "macos")]
+    let raw = crate::macos::ffi::rusage_of(who);
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    return Err(Error::Unsupported {
+        what: match who {
+            Who::Itself => "this process's CPU time",
+            Who::Children => "the CPU time of child processes",
+        },
+    });
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    raw.map(Usage::from).map_err(|e| Error::Os {
+        call,
+        code: e.raw_os_error().unwrap_or(0),
+    })
+}
+
 /// What this process's children that it has waited for have used so far. The CPU time only
 /// grows; take it before and after waiting for a child to get that child's.
 pub fn children_usage() -> Result<ChildrenUsage> {
-    #[cfg(target_os = "linux")]
-    let raw = crate::linux::ffi::children_rusage();
-    #[cfg(target_os = "macos")]
-    let raw = crate::macos::ffi::children_rusage();
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    return Err(Error::Unsupported {
-        what: "the CPU time of child processes",
-    });
-    #[cfg(any(target_os = "linux", target_os = "macos"))]
-    raw.map(ChildrenUsage::from).map_err(|e| Error::Os {
-        call: "getrusage(RUSAGE_CHILDREN)",
+    rusage(Who::Children, "getrusage(RUSAGE_CHILDREN)")
+}
+
+/// What this process has used so far (every thread), and its resident set now: two small
+/// kernel reads (`getrusage`, and `/proc/self/statm` on Linux or `proc_pid_rusage` on macOS),
+/// cheap enough for every scrape of an exporter.
+pub fn own_usage() -> Result<OwnUsage> {
+    let usage = rusage(Who::Itself, "getrusage(RUSAGE_SELF)")?;
+    Ok(OwnUsage {
+        usage,
+        rss_bytes: own_rss()?,
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn own_rss() -> Result<u64> {
+    let page = crate::linux::ffi::page_size().map_err(|e| Error::Os {
+        call: "sysconf(_SC_PAGESIZE)",
         code: e.raw_os_error().unwrap_or(0),
+    })?;
+    let path = std::path::Path::new("/proc/self/statm");
+    let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    Ok(crate::procfs::parse_statm(&text, page)?.resident_bytes)
+}
+
+#[cfg(target_os = "macos")]
+fn own_rss() -> Result<u64> {
+    crate::macos::own_resident_bytes()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn own_rss() -> Result<u64> {
+    Err(Error::Unsupported {
+        what: "this process's resident set",
     })
 }
 
@@ -111,5 +177,26 @@ mod tests {
         let after = children_usage().unwrap();
         assert!(after.cpu > before.cpu, "{before:?} → {after:?}");
         assert!(after.peak_rss_bytes > 0);
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    #[test]
+    fn own_usage_grows_with_work_and_holds_what_is_touched() {
+        let before = own_usage().unwrap();
+        // Work on this thread, and 32 MiB touched page by page.
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let block = std::hint::black_box(vec![1u8; 32 << 20]);
+        let after = own_usage().unwrap();
+        assert!(after.usage.cpu > before.usage.cpu, "{before:?} → {after:?}");
+        assert!(after.rss_bytes >= 32 << 20, "{after:?}");
+        // The resident set now never exceeds the most it has been.
+        assert!(
+            after.rss_bytes <= after.usage.peak_rss_bytes + (1 << 20),
+            "{after:?}"
+        );
+        drop(block);
     }
 }

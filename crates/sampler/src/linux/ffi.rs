@@ -14,7 +14,7 @@ fn sysconf(name: libc::c_int) -> io::Result<u64> {
 }
 
 /// The page size in bytes (`statm` counts in pages).
-pub(super) fn page_size() -> io::Result<u64> {
+pub(crate) fn page_size() -> io::Result<u64> {
     sysconf(libc::_SC_PAGESIZE)
 }
 
@@ -86,16 +86,20 @@ fn parse_pid(name: &[u8]) -> Option<u32> {
     std::str::from_utf8(name).ok()?.parse().ok()
 }
 
-/// `getrusage(RUSAGE_CHILDREN)`: the CPU time of this process's children (and theirs) that
-/// have been waited for, and the largest resident set any of them reached, in the kernel's
+/// `getrusage(RUSAGE_SELF)` or `getrusage(RUSAGE_CHILDREN)`: the CPU time of this process, or
+/// of its children (and theirs) that have been waited for, and the largest resident set, in the kernel's
 /// units (seconds and microseconds; `ru_maxrss` in KiB on Linux, getrusage(2)).
 // The field types differ between targets (`suseconds_t` is i32 on macOS, i64 on Linux), so a
 // cast that is a no-op on one is needed on another.
 #[allow(clippy::unnecessary_cast)]
-pub(crate) fn children_rusage() -> io::Result<crate::usage::Raw> {
+pub(crate) fn rusage(who: crate::usage::Who) -> io::Result<crate::usage::Raw> {
+    let who = match who {
+        crate::usage::Who::Children => libc::RUSAGE_CHILDREN,
+        crate::usage::Who::Itself => libc::RUSAGE_SELF,
+    };
     let mut r = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `r` is a valid, writable rusage; RUSAGE_CHILDREN is a valid `who`.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, r.as_mut_ptr()) } != 0 {
+    // SAFETY: `r` is a valid, writable rusage; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+    if unsafe { libc::getrusage(who, r.as_mut_ptr()) } != 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: getrusage succeeded, so it filled the struct (which was zeroed anyway).

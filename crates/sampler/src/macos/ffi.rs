@@ -471,17 +471,21 @@ pub(super) fn timebase() -> (u32, u32) {
     (info.numer, info.denom)
 }
 
-/// `getrusage(RUSAGE_CHILDREN)`: the CPU time of this process's children (and theirs) that
-/// have been waited for, and the largest resident set any of them reached. On macOS
+/// `getrusage(RUSAGE_SELF)` or `getrusage(RUSAGE_CHILDREN)`: the CPU time of this process, or
+/// of its children (and theirs) that have been waited for, and the largest resident set. On macOS
 /// `ru_maxrss` is in bytes (Apple's getrusage(2): "the maximum resident set size utilized (in
 /// bytes)"; getrusage(2) on Linux says KiB, which is why the unit travels).
 // The field types differ between targets (`suseconds_t` is i32 on macOS, i64 on Linux), so a
 // cast that is a no-op on one is needed on another.
 #[allow(clippy::unnecessary_cast)]
-pub(crate) fn children_rusage() -> std::io::Result<crate::usage::Raw> {
+pub(crate) fn rusage_of(who: crate::usage::Who) -> std::io::Result<crate::usage::Raw> {
+    let who = match who {
+        crate::usage::Who::Children => libc::RUSAGE_CHILDREN,
+        crate::usage::Who::Itself => libc::RUSAGE_SELF,
+    };
     let mut r = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `r` is a valid, writable rusage; RUSAGE_CHILDREN is a valid `who`.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, r.as_mut_ptr()) } != 0 {
+    // SAFETY: `r` is a valid, writable rusage; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+    if unsafe { libc::getrusage(who, r.as_mut_ptr()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: getrusage succeeded, so it filled the struct (which was zeroed anyway).

@@ -47,6 +47,14 @@ fn owner_of(pid: u32) -> Option<String> {
 }
 
 /// Maps a failed per-process call to what the caller should do.
+/// This process's resident set now (`proc_pid_rusage` of its own PID, `ri_resident_size`).
+pub(crate) fn own_resident_bytes() -> Result<u64> {
+    let pid = std::process::id();
+    ffi::rusage(pid)
+        .map(|r| r.resident_size)
+        .map_err(|e| process_error(pid, "proc_pid_rusage", e))
+}
+
 fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::ESRCH) => Error::ProcessGone { pid },
