@@ -46,6 +46,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         burst_interval_ms: None,
         burst_hold_ms: None,
         segments: None,
+        command: None,
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();
     let life = ticks / u64::from(processes).max(1) * 2;

@@ -349,6 +349,7 @@ pub fn run(
         burst_interval_ms: None,
         burst_hold_ms: None,
         segments: None,
+        command: None,
     };
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
     crate::outdir::claim(Some(out), "", force, &[])?;

@@ -25,6 +25,7 @@ mod outdir;
 mod record;
 mod render;
 mod report;
+mod run;
 mod serve;
 mod snapshot;
 mod top;
@@ -97,6 +98,19 @@ Examples:
   memtide serve --listen 0.0.0.0:9464             for a Prometheus on another machine
   memtide serve --record /var/tmp/memtide --keep 24h --burst 100ms")]
     Serve(ServeArgs),
+    /// Record while a command runs: `memtide run -- ollama run qwen3:8b 'Why is the sky blue?'`.
+    ///
+    /// Starts recording, runs the command with your terminal (its input and output are
+    /// yours; memtide writes only to standard error), follows its processes besides Ollama's,
+    /// goes on for --tail after it exits, prints the report and exits with the command's
+    /// status. The command's start and exit are events in the trace. Ctrl-C reaches the
+    /// command, as in a shell; the recording ends after it exits.
+    #[command(after_help = "\
+Examples:
+  memtide run -- ollama run qwen3:8b 'Why is the sky blue?'
+  memtide run --out bench --tail 10s -- ./benchmark.sh
+  memtide run --match llama-server -- python load_test.py")]
+    Run(RunArgs),
     /// Print system memory, the selected processes and Ollama's loaded models, once.
     ///
     /// What people ran `vm_stat`, `memory_pressure`, `sysctl vm.swapusage` and `ollama ps`
@@ -566,6 +580,13 @@ fn bench_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+fn tail(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" || s.trim() == "0s" {
+        return Ok(Duration::ZERO);
+    }
+    duration_within(s, Duration::from_millis(1), Duration::from_secs(3600))
+}
+
 fn demo_length(s: &str) -> Result<Duration, String> {
     duration_within(s, Duration::from_secs(6), Duration::from_secs(600))
 }
@@ -678,6 +699,35 @@ struct TopArgs {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    /// Time between samples, e.g. 100ms, 1s.
+    #[arg(long, default_value = "250ms", value_parser = interval)]
+    interval: Duration,
+    /// Go on recording this long after the command exits, so that what follows it (a runner
+    /// unloading its model) is in the trace.
+    #[arg(long, default_value = "5s", value_parser = tail)]
+    tail: Duration,
+    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory, with
+    /// -2, -3, … added if it exists]. Refused if it already holds files, unless --force.
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
+    /// nothing else is touched.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    watch: WatchArgs,
+    /// Say nothing on standard error but errors (no report at the end).
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    burst: BurstArgs,
+    /// The command to run, after `--`, with its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Args)]
 struct ServeArgs {
     /// The address and port to answer scrapes on. Loopback by default: only this machine can
     /// scrape. 0.0.0.0:9464 answers on every interface, to anyone who can reach it.
@@ -766,6 +816,7 @@ fn main() {
             )
         }),
         Command::Serve(a) => start_serve(a),
+        Command::Run(a) => start_run(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
         Command::Report(a) => report::run(
             &a.dir,
@@ -991,4 +1042,21 @@ fn start_serve(a: ServeArgs) -> Result<()> {
         },
         stop,
     )
+}
+
+fn start_run(a: RunArgs) -> Result<()> {
+    let (_, burst) = trace_policy(&KeepArgs::default(), &a.burst, a.interval)?;
+    let code = run::run(run::Options {
+        recorder: memtide_record::Options {
+            burst,
+            ..a.watch.recorder(a.interval)
+        },
+        out: a.out,
+        force: a.force,
+        tail: a.tail,
+        command: a.command,
+        quiet: a.quiet,
+    })?;
+    // Everything is written and finished; the command's status is memtide's.
+    std::process::exit(code)
 }

@@ -1339,7 +1339,7 @@ fn every_readme_command_works_as_written() {
         assert!(status.success(), "`{cmd}` failed: {err}");
         ran += 1;
     }
-    assert_eq!(ran, 7, "README commands run");
+    assert_eq!(ran, 8, "README commands run");
     // What the README says the demo writes.
     let demo = std::fs::read_dir(scratch.path())
         .unwrap()
@@ -1824,4 +1824,125 @@ fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
         .read_to_string(&mut err)
         .unwrap();
     assert!(status.success(), "{status:?}: {err}");
+}
+
+#[test]
+fn run_returns_the_commands_status_and_records_it_and_its_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trace");
+    // A stand-in runner started by the command, held for a second and a half, then the
+    // command's own output and a failing status.
+    let script = format!(
+        "{} runner --model qwen3:8b --port 50999 --mib 48 & p=$!; sleep 1.5; kill $p; wait $p; \
+         echo the-commands-output; exit 3",
+        env!("CARGO_BIN_EXE_memtide")
+    );
+    let o = memtide()
+        .args([
+            "run",
+            "--no-ollama",
+            "--interval",
+            "100ms",
+            "--tail",
+            "500ms",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    // The command's output is all of standard output; memtide's report goes to standard error.
+    assert_eq!(stdout, "the-commands-output\n");
+    assert!(stderr.contains("The command (pid "), "{stderr}");
+    assert!(stderr.contains("failed with status 3"), "{stderr}");
+
+    let m = meta(&out);
+    let c = m.command.expect("meta.json names the command");
+    assert_eq!(c.argv, ["sh", "-c", script.as_str()]);
+    assert_eq!((c.exit_code, c.signal), (Some(3), None));
+    let ran = c.exit_t_ms.unwrap() - c.start_t_ms;
+    assert!((1400..5000).contains(&ran), "ran {ran} ms");
+    // The command and its child, the runner, were followed.
+    let ids: Vec<IdentityRow> = rows(&out, "identities.csv");
+    assert!(
+        ids.iter().any(|i| i.pid == c.pid && i.name == "sh"),
+        "{ids:?}"
+    );
+    let runner = ids
+        .iter()
+        .find(|i| i.ppid == c.pid && i.argv_json.contains("\"runner\""))
+        .unwrap_or_else(|| panic!("no runner in {ids:?}"));
+    let samples: Vec<ProcessRow> = rows(&out, "processes.csv");
+    let peak = samples
+        .iter()
+        .filter(|r| r.pid == runner.pid)
+        .filter_map(|r| r.footprint_bytes)
+        .max()
+        .unwrap();
+    assert!(peak >= 48 << 20, "{peak}");
+
+    let (ok, json, err) = run(&["report", out.to_str().unwrap(), "--format", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let of = |t: &str| events.iter().find(|e| e["type"] == t).cloned();
+    let start = of("command_start").expect("a command_start event");
+    assert_eq!(start["pid"], c.pid);
+    assert_eq!(start["argv"][0], "sh");
+    let exit = of("command_exit").expect("a command_exit event");
+    assert_eq!(exit["exit_code"], 3);
+    assert_eq!(exit["t_ms"], c.exit_t_ms.unwrap());
+}
+
+#[test]
+fn run_passes_a_signal_on_to_the_command_and_takes_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trace");
+    // A command that says it started, then waits; on SIGINT it exits with 42.
+    let mut child = KillOnDrop(
+        memtide()
+            .args(["run", "--no-ollama", "--quiet", "--tail", "200ms", "--out"])
+            .arg(&out)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "trap 'exit 42' INT; echo ready; while :; do sleep 0.05; done",
+            ])
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    // Ctrl-C without a terminal: memtide is sent it, and passes it on.
+    signal(child.0.id(), "-INT");
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
+    let c = meta(&out).command.unwrap();
+    assert_eq!(c.exit_code, Some(42));
+    assert!(meta(&out).end_utc.is_some(), "the trace is finished");
+}
+
+#[test]
+fn run_of_a_missing_command_says_so_with_a_shells_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trace");
+    let o = memtide()
+        .args(["run", "--no-ollama", "--out"])
+        .arg(&out)
+        .args(["--", "no-such-command-xyzzy"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot run `no-such-command-xyzzy`"), "{err}");
+    assert!(meta(&out).end_utc.is_some(), "the trace is finished");
 }

@@ -117,6 +117,34 @@ pub struct Meta {
     /// one piece.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<SegmentsMeta>,
+    /// `memtide run`: the command it ran while recording. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandMeta>,
+}
+
+/// The command `memtide run` ran, with when it started and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandMeta {
+    /// Its command line.
+    pub argv: Vec<String>,
+    /// Its PID.
+    pub pid: u32,
+    /// When it was started (UTC, ms).
+    pub start_utc: String,
+    /// The same, `t_ms`.
+    pub start_t_ms: u64,
+    /// When it was seen to exit (UTC, ms); absent if recording stopped first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_utc: Option<String>,
+    /// The same, `t_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_t_ms: Option<u64>,
+    /// Its exit status, when it exited by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
 }
 
 /// How a segmented trace is cut and kept, and which segments it has closed.
@@ -1137,6 +1165,7 @@ mod tests {
             burst_interval_ms: None,
             burst_hold_ms: None,
             segments: None,
+            command: None,
         }
     }
 

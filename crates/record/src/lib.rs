@@ -413,6 +413,25 @@ impl Recorder {
         self.sink.as_ref().map(|s| s.dir.as_path())
     }
 
+    /// Follows `root` and its descendants from the next tick on, besides the selection (see
+    /// [`Sampler::follow_tree`]): `memtide run` follows the command it started.
+    pub fn follow_tree(&mut self, root: u32) {
+        self.sampler.follow_tree(root);
+    }
+
+    /// `at` on the clock of the trace being written (its `t_ms`), if one is.
+    pub fn trace_t_ms(&self, at: Instant) -> Option<u64> {
+        self.sink.as_ref().map(|s| s.t_ms(at))
+    }
+
+    /// Changes the `meta.json` of the trace being written (and writes it), if one is.
+    pub fn update_trace_meta(&mut self, f: impl FnOnce(&mut Meta)) -> Result<(), RecordError> {
+        if let Some(s) = &mut self.sink {
+            s.writer.update_meta(f)?;
+        }
+        Ok(())
+    }
+
     /// When the next tick is due.
     pub fn next_deadline(&self) -> Instant {
         self.next
@@ -506,6 +525,7 @@ impl Recorder {
             burst_interval_ms: self.burst.map(|b| b.interval.as_millis() as u64),
             burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
             segments: None,
+            command: None,
         }
     }
 

@@ -74,8 +74,9 @@
     "pressure critical": "rgba(179,0,0,0.22)",
     "overlap": "rgba(106,90,205,0.13)"
   };
-  var MARKER_COLORS = { "runner start": "#2f3b4c", "runner exit": "#2f3b4c", "model load": "#6b7a90", "model unload": "#6b7a90" };
-  function markerDashed(kind) { return kind === "runner exit" || kind === "model unload"; }
+  var MARKER_COLORS = { "runner start": "#2f3b4c", "runner exit": "#2f3b4c", "model load": "#6b7a90", "model unload": "#6b7a90",
+                        "command start": "#7a4b8c", "command exit": "#7a4b8c" };
+  function markerDashed(kind) { return kind === "runner exit" || kind === "model unload" || kind === "command exit"; }
 
   // Bands under the lines, markers over them; marker labels on the top panel, two lanes,
   // a label that would touch another left out.

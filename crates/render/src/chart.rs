@@ -245,6 +245,11 @@ fn band_color(kind: &str, depth: usize) -> RGBAColor {
     }
 }
 
+/// The last part of a path: `ollama` of `/usr/local/bin/ollama`.
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 pub(crate) fn markers(report: &Report) -> Vec<Marker> {
     report
         .events
@@ -265,6 +270,20 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
                     model,
                 } => ("model load", format!("load {}", model.name)),
                 EventKind::ModelUnload { name, .. } => ("model unload", format!("unload {name}")),
+                EventKind::CommandStart { argv, .. } => (
+                    "command start",
+                    format!("run {}", argv.first().map_or("", |a| base_name(a))),
+                ),
+                EventKind::CommandExit {
+                    exit_code, signal, ..
+                } => (
+                    "command exit",
+                    match (exit_code, signal) {
+                        (_, Some(s)) => format!("command ended (signal {s})"),
+                        (Some(c), None) => format!("command exit {c}"),
+                        (None, None) => "command exit".into(),
+                    },
+                ),
                 EventKind::PressureNotification { level, .. } => (
                     "pressure notification",
                     format!("pressure {}", level.as_deref().unwrap_or(""))
@@ -287,13 +306,14 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
 fn marker_hex(kind: &str) -> &'static str {
     match kind {
         "runner start" | "runner exit" => "#2f3b4c",
+        "command start" | "command exit" => "#7a4b8c",
         _ => "#6b7a90",
     }
 }
 
 /// The dash of a marker: solid for a start or a load, dashed for an exit or an unload.
 fn marker_dashed(kind: &str) -> bool {
-    matches!(kind, "runner exit" | "model unload")
+    matches!(kind, "runner exit" | "model unload" | "command exit")
 }
 
 /// Which labels win when they collide: loads name the model, so they go first.

@@ -117,9 +117,37 @@ fn span(e: &Event, clock: &Clock) -> String {
     }
 }
 
+/// How a command ended, as a shell would say it.
+fn command_end(exit_code: Option<i32>, signal: Option<i32>) -> String {
+    match (exit_code, signal) {
+        (_, Some(sig)) => format!("was ended by signal {sig}"),
+        (Some(0), None) => "exited with status 0".into(),
+        (Some(code), None) => format!("failed with status {code}"),
+        (None, None) => "exited".into(),
+    }
+}
+
 /// One sentence (or two) per event.
 pub fn sentence(e: &Event, clock: &Clock) -> String {
     match &e.kind {
+        EventKind::CommandStart { argv, pid } => format!(
+            "memtide run started `{}` (pid {pid}){}.",
+            argv.join(" "),
+            match &e.end_utc {
+                Some(end) => format!(", which ran until {}", clock.time(end)),
+                None => ", which was still running when recording stopped".into(),
+            }
+        ),
+        EventKind::CommandExit {
+            pid,
+            exit_code,
+            signal,
+            ran_ms,
+        } => format!(
+            "The command (pid {pid}) {} after {:.1} s.",
+            command_end(*exit_code, *signal),
+            *ran_ms as f64 / 1000.0
+        ),
         EventKind::RunnerStart {
             runner: r,
             before_recording: true,
@@ -423,8 +451,16 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
         let _ = writeln!(o, "memtide report: {}", t.dir);
     }
     let _ = writeln!(o, "{}", summary(r, clock));
-    if t.source != "memtide record" {
-        let _ = writeln!(o, "Converted by {}.", t.source);
+    // What recorded it, when that was not `memtide record`: another front-end of the
+    // recorder, or an import of files memtide did not record.
+    match t.source.as_str() {
+        "memtide record" => {}
+        s @ ("memtide top" | "memtide serve" | "memtide run") => {
+            let _ = writeln!(o, "Recorded by {s}.");
+        }
+        s => {
+            let _ = writeln!(o, "Converted by {s}.");
+        }
     }
 
     let _ = writeln!(o, "\n{}Models", if md { "## " } else { "" });

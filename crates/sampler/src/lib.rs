@@ -182,6 +182,13 @@ impl Sampler {
         self.core.set_exec_check_interval(interval);
     }
 
+    /// Follows `root` and all its descendants (those born later too) from the next tick on,
+    /// besides what the selector already chooses: for a front-end that starts a command and
+    /// wants its process tree. The next tick lists the process table at once.
+    pub fn follow_tree(&mut self, root: u32) {
+        self.core.follow_tree(root);
+    }
+
     /// CPU time (user and system) the process has used since it started. memtide uses it to
     /// measure its own cost.
     pub fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {

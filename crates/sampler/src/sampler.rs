@@ -241,6 +241,23 @@ impl<B: Backend> Core<B> {
         self.discovery_interval = d;
     }
 
+    /// Follows `root` and its descendants from the next tick on, besides what the selector
+    /// already chooses; the next tick lists the process table whatever the discovery interval.
+    pub(crate) fn follow_tree(&mut self, root: u32) {
+        let tree = ProcessSelector::TreeOf(root);
+        self.selector = match std::mem::replace(&mut self.selector, ProcessSelector::All) {
+            ProcessSelector::Any(mut rules) => {
+                rules.push(tree);
+                ProcessSelector::Any(rules)
+            }
+            other => ProcessSelector::Any(vec![other, tree]),
+        };
+        // Judged again at the next listing, as a tree root now.
+        self.known.remove(&root);
+        self.last_listing = None;
+        self.last_marker = None;
+    }
+
     pub(crate) fn set_exec_check_interval(&mut self, d: std::time::Duration) {
         self.exec_check_interval = d;
     }
@@ -1038,5 +1055,29 @@ mod tests {
         c.tick().unwrap();
         c.backend.spawn(500, 5_000, 1, "late", 1);
         assert!(c.tick().unwrap().processes.is_empty());
+    }
+
+    #[test]
+    fn a_tree_followed_later_is_found_at_the_next_tick_with_its_children() {
+        let mut c = core(ProcessSelector::Match(vec!["ollama".into()]));
+        c.set_discovery_interval(std::time::Duration::from_secs(3600));
+        c.backend.spawn(10, 500, 1, "ollama", 1);
+        assert_eq!(pids(&c.tick().unwrap()), [(10, 500)]);
+        // A command started now, with a child at once: found at the next tick although the
+        // listing interval has not passed, and what was followed stays followed.
+        c.backend.spawn(100, 1_000, 1, "sh", 1);
+        c.backend.spawn(101, 1_100, 100, "runner", 1);
+        c.follow_tree(100);
+        assert_eq!(
+            pids(&c.tick().unwrap()),
+            [(10, 500), (100, 1_000), (101, 1_100)]
+        );
+        // A command already listed (and not chosen) before is judged again as a root.
+        c.backend.spawn(200, 2_000, 1, "bench", 1);
+        c.set_discovery_interval(std::time::Duration::ZERO);
+        c.tick().unwrap();
+        c.follow_tree(200);
+        let t = c.tick().unwrap();
+        assert!(pids(&t).contains(&(200, 2_000)), "{:?}", pids(&t));
     }
 }

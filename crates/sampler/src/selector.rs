@@ -23,6 +23,10 @@ pub enum ProcessSelector {
     /// This process (as it is when sampling starts) and all its descendants, including those
     /// born later.
     DescendantsOf(u32),
+    /// A process started after sampling began (a command the caller spawned: its PID is held
+    /// for it until the caller waits for it) and all its descendants. See
+    /// [`crate::Sampler::follow_tree`].
+    TreeOf(u32),
     /// Every process.
     All,
     /// Every process that any of these selects.
@@ -64,7 +68,9 @@ impl ProcessSelector {
     /// Whether any rule selects descendants.
     pub(crate) fn has_trees(&self) -> bool {
         match self {
-            ProcessSelector::Ollama | ProcessSelector::DescendantsOf(_) => true,
+            ProcessSelector::Ollama
+            | ProcessSelector::DescendantsOf(_)
+            | ProcessSelector::TreeOf(_) => true,
             ProcessSelector::Any(v) => v.iter().any(ProcessSelector::has_trees),
             _ => false,
         }
@@ -87,6 +93,10 @@ impl ProcessSelector {
             ProcessSelector::DescendantsOf(root) => Verdict {
                 direct: false,
                 tree_root: c.preexisting && c.pid == *root,
+            },
+            ProcessSelector::TreeOf(root) => Verdict {
+                direct: false,
+                tree_root: c.pid == *root,
             },
             ProcessSelector::All => Verdict {
                 direct: true,

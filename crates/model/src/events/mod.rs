@@ -209,6 +209,24 @@ pub enum EventKind {
         /// What fires it.
         detail: String,
     },
+    /// `memtide run` started its command.
+    CommandStart {
+        /// Its command line.
+        argv: Vec<String>,
+        /// Its PID.
+        pid: u32,
+    },
+    /// The command of `memtide run` exited.
+    CommandExit {
+        /// Its PID.
+        pid: u32,
+        /// Its exit status, when it exited by itself.
+        exit_code: Option<i32>,
+        /// The signal that ended it, when one did.
+        signal: Option<i32>,
+        /// How long it ran, ms.
+        ran_ms: u64,
+    },
     /// Swap used grew.
     SwapGrowth {
         /// From, bytes.
@@ -812,6 +830,29 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 detail: n.detail.clone(),
             },
         );
+    }
+    // The command `memtide run` ran, from its start to its exit.
+    if let Some(c) = &tl.meta.command {
+        push(
+            c.start_t_ms,
+            c.exit_t_ms,
+            EventKind::CommandStart {
+                argv: c.argv.clone(),
+                pid: c.pid,
+            },
+        );
+        if let Some(end) = c.exit_t_ms {
+            push(
+                end,
+                None,
+                EventKind::CommandExit {
+                    pid: c.pid,
+                    exit_code: c.exit_code,
+                    signal: c.signal,
+                    ran_ms: end.saturating_sub(c.start_t_ms),
+                },
+            );
+        }
     }
     let swap = tl.system_series(|r| r.swap_used_bytes.map(|v| v as f64));
     for g in growth::episodes(&swap, growth::SWAP_GROWTH_MIN_BYTES) {
