@@ -599,14 +599,8 @@ struct RecordArgs {
     /// Stop after this long, e.g. 30s, 10m [default: until Ctrl-C]
     #[arg(long, value_parser = duration)]
     duration: Option<Duration>,
-    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory, with
-    /// -2, -3, … added if it exists]. Refused if it already holds files, unless --force.
-    #[arg(long, short, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
-    /// nothing else is touched.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    out: OutArgs,
     #[command(flatten)]
     watch: WatchArgs,
     /// No status line and no summary.
@@ -616,6 +610,19 @@ struct RecordArgs {
     keep: KeepArgs,
     #[command(flatten)]
     burst: BurstArgs,
+}
+
+/// Where a recording goes.
+#[derive(Args, Clone)]
+struct OutArgs {
+    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory, with
+    /// -2, -3, … added if it exists]. Refused if it already holds files, unless --force.
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
+    /// nothing else is touched.
+    #[arg(long)]
+    force: bool,
 }
 
 /// How a trace is cut into segments and how much of it is kept.
@@ -707,14 +714,8 @@ struct RunArgs {
     /// unloading its model) is in the trace.
     #[arg(long, default_value = "5s", value_parser = tail)]
     tail: Duration,
-    /// The trace directory [default: memtide-YYYYMMDD-HHMMSS in the current directory, with
-    /// -2, -3, … added if it exists]. Refused if it already holds files, unless --force.
-    #[arg(long, short, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Write into --out even if it holds a trace: memtide's own files there are replaced,
-    /// nothing else is touched.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    out: OutArgs,
     #[command(flatten)]
     watch: WatchArgs,
     /// Say nothing on standard error but errors (no report at the end).
@@ -1012,8 +1013,8 @@ fn start_record(a: RecordArgs) -> Result<()> {
                 ..a.watch.recorder(a.interval)
             },
             duration: a.duration,
-            out: a.out,
-            force: a.force,
+            out: a.out.out,
+            force: a.out.force,
             quiet: a.quiet,
         },
         stop,
@@ -1051,8 +1052,8 @@ fn start_run(a: RunArgs) -> Result<()> {
             burst,
             ..a.watch.recorder(a.interval)
         },
-        out: a.out,
-        force: a.force,
+        out: a.out.out,
+        force: a.out.force,
         tail: a.tail,
         command: a.command,
         quiet: a.quiet,
