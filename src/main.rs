@@ -19,6 +19,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod compare;
 mod demo;
 mod import;
 mod outdir;
@@ -133,6 +134,17 @@ Examples:
   memtide report trace --format markdown --redact    for a public issue
   memtide report trace --format json | jq '.events[] | select(.type == \"overlap\")'")]
     Report(ReportArgs),
+    /// Tell what changed between two traces: per model (matched by name, then by its blob's
+    /// digest) the peak footprint and RSS, the load time and how long its runners lived; per
+    /// trace the least available memory, the lowest free %, the time under pressure, swap
+    /// growth, the longest runner overlap and Ollama's version; each change with its sign and
+    /// ratio (B ÷ A).
+    #[command(after_help = "\
+Examples:
+  memtide compare before-upgrade after-upgrade
+  memtide compare ctx-4k ctx-32k --format markdown > compare.md
+  memtide compare a b --format json | jq '.models[].differences'")]
+    Compare(CompareArgs),
     /// Convert the trace files of the shell loops of the Ollama macOS Memory Trace Guide into a
     /// trace directory.
     ///
@@ -342,6 +354,17 @@ struct ImportArgs {
     /// nothing else is touched.
     #[arg(long)]
     force: bool,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The first trace directory (A: before).
+    a: PathBuf,
+    /// The second (B: after).
+    b: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: report::Format,
 }
 
 #[derive(Args)]
@@ -826,6 +849,7 @@ fn main() {
             a.redact,
             &a.span.span(),
         ),
+        Command::Compare(a) => compare::run(&a.a, &a.b, a.format),
         Command::Import(a) => import::run(
             a.ps_tsv.as_deref(),
             a.system_log.as_deref(),

@@ -1946,3 +1946,162 @@ fn run_of_a_missing_command_says_so_with_a_shells_status() {
     assert!(err.contains("cannot run `no-such-command-xyzzy`"), "{err}");
     assert!(meta(&out).end_utc.is_some(), "the trace is finished");
 }
+
+/// `trace-twelve-runners` copied into `dir`, with `add` bytes on every footprint and RSS of
+/// the runner `pid`.
+fn twelve_runners_with(dir: &Path, pid: u32, add: u64) -> PathBuf {
+    let out = dir.join(format!("twelve-{add}"));
+    copy_dir(&seed_path("tests/fixtures/trace-twelve-runners"), &out);
+    let path = out.join("processes.csv");
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (pid_col, rss, footprint) = (col("pid"), col("rss_bytes"), col("footprint_bytes"));
+    let mut w = csv::Writer::from_path(out.join("processes.tmp")).unwrap();
+    w.write_record(&headers).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        let mut fields: Vec<String> = row.iter().map(str::to_owned).collect();
+        if fields[pid_col] == pid.to_string() {
+            for c in [rss, footprint] {
+                let v: u64 = fields[c].parse().unwrap();
+                fields[c] = (v + add).to_string();
+            }
+        }
+        w.write_record(&fields).unwrap();
+    }
+    w.flush().unwrap();
+    std::fs::rename(out.join("processes.tmp"), &path).unwrap();
+    out
+}
+
+#[test]
+fn compare_tells_exactly_a_runners_peak_that_differs_and_nothing_for_a_trace_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = twelve_runners_with(dir.path(), 31860, 0);
+    let b = twelve_runners_with(dir.path(), 31860, 300 << 20);
+    let json = |x: &Path, y: &Path| -> serde_json::Value {
+        let (ok, out, err) = run(&[
+            "compare",
+            x.to_str().unwrap(),
+            y.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(ok, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    // A trace against itself: every figure the same.
+    let same = json(&a, &a);
+    for m in same["models"].as_array().unwrap() {
+        assert_eq!(m["matched_by"], "name");
+        for d in m["differences"].as_array().unwrap() {
+            assert_eq!(d["delta"], 0.0, "{d}");
+        }
+    }
+    let (ok, text, _) = run(&["compare", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert!(ok);
+    assert!(text.contains("No differences"), "{text}");
+
+    // B's gemma3:4b holds 300 MiB more: that, and only that model's memory, differs.
+    let c = json(&a, &b);
+    let models = c["models"].as_array().unwrap();
+    assert_eq!(models.len(), 12);
+    for m in models {
+        let diff = |what: &str| {
+            m["differences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["what"] == what)
+                .unwrap()["delta"]
+                .as_f64()
+                .unwrap()
+        };
+        let want = if m["model"] == "gemma3:4b" {
+            (300 << 20) as f64
+        } else {
+            0.0
+        };
+        assert_eq!(diff("peak_footprint_bytes"), want, "{}", m["model"]);
+        assert_eq!(diff("peak_rss_bytes"), want, "{}", m["model"]);
+        assert_eq!(diff("lifetime_ms"), 0.0);
+    }
+    let (ok, text, _) = run(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(ok);
+    assert!(!text.contains("No differences"), "{text}");
+    assert!(text.contains("+300 MiB (×"), "{text}");
+}
+
+#[test]
+fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |name: &str, mib: u32| -> PathBuf {
+        let out = dir.path().join(name);
+        let o = memtide()
+            .args([
+                "run",
+                "--no-ollama",
+                "--quiet",
+                "--interval",
+                "100ms",
+                "--tail",
+                "200ms",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--",
+                env!("CARGO_BIN_EXE_memtide"),
+                "runner",
+                "--model",
+                "qwen3:8b",
+            ])
+            .args([
+                "--port",
+                "50998",
+                "--mib",
+                &mib.to_string(),
+                "--exit-with-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closing the runner's standard input after 1.5 s ends it.
+        let mut o = o;
+        let stdin = o.stdin.take().unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(stdin);
+        assert!(o.wait().unwrap().success());
+        out
+    };
+    let a = record("small", 64);
+    let b = record("large", 364);
+    let (ok, out, err) = run(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let m = &c["models"][0];
+    assert_eq!(
+        (m["model"].as_str(), m["matched_by"].as_str()),
+        (Some("qwen3:8b"), Some("name"))
+    );
+    let peak = m["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["what"] == "peak_footprint_bytes")
+        .unwrap();
+    let delta = peak["delta"].as_f64().unwrap();
+    // The runner's own overhead is the same in both; what it touched differs by 300 MiB.
+    assert!(
+        (delta - (300 << 20) as f64).abs() < (2 << 20) as f64,
+        "peak footprint differs by {delta} bytes"
+    );
+    assert!(peak["ratio"].as_f64().unwrap() > 4.0);
+}

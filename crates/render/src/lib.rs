@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod chart;
+pub mod compare;
 mod decimate;
 pub mod html;
 pub mod report;
