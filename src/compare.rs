@@ -2,13 +2,33 @@
 
 use crate::report::{load, Format};
 use anyhow::{Context, Result};
-use memtide_model::compare::{compare, Comparison};
+use memtide_model::compare::compare;
 use memtide_model::events::Options;
+use memtide_render::compare::{zero_of, Layout, Side};
 use memtide_render::report::{Clock, Style};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The comparison of the traces in `a` and `b`.
-pub fn comparison(a: &Path, b: &Path) -> Result<Comparison> {
+/// What to draw, besides printing.
+pub struct Chart {
+    pub out: PathBuf,
+    pub align_first_load: bool,
+    pub overlay: bool,
+    pub width: u32,
+    pub height: u32,
+    pub force: bool,
+}
+
+/// Prints the comparison of `a` and `b` in `format`, and draws it when asked.
+pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<()> {
+    // The output is checked before anything is read.
+    let chart_format = match &chart {
+        Some(ch) => {
+            let f = crate::render::choose_format(Some(&ch.out), None)?;
+            crate::render::check_replaceable(&ch.out, ch.force)?;
+            Some(f)
+        }
+        None => None,
+    };
     let ta = load(a)?;
     let tb = load(b)?;
     let opts = Options::default();
@@ -16,13 +36,51 @@ pub fn comparison(a: &Path, b: &Path) -> Result<Comparison> {
         memtide_model::report::build(&ta, &opts),
         memtide_model::report::build(&tb, &opts),
     );
-    Ok(compare(&ta, &ra, &tb, &rb))
-}
-
-/// Prints the comparison of `a` and `b` in `format`.
-pub fn run(a: &Path, b: &Path, format: Format) -> Result<()> {
-    let c = comparison(a, b)?;
+    let c = compare(&ta, &ra, &tb, &rb);
     let clock = Clock::new(jiff::tz::TimeZone::system());
+    if let (Some(ch), Some(f)) = (&chart, chart_format) {
+        let zero = |tl, r, name: &Path| {
+            zero_of(tl, r, ch.align_first_load).with_context(|| {
+                format!(
+                    "{} has no model load to align on (no runner started while recording, \
+                     and /api/ps listed none): use --align start",
+                    name.display()
+                )
+            })
+        };
+        let side = |tl, r, which: &str, dir: &Path| -> Result<Side<'_>> {
+            Ok(Side {
+                timeline: tl,
+                report: r,
+                name: format!("{which} ({})", dir.display()),
+                zero_ms: zero(tl, r, dir)?,
+            })
+        };
+        let (sa, sb) = (side(&ta, &ra, "A", a)?, side(&tb, &rb, "B", b)?);
+        let layout = if ch.overlay {
+            Layout::Overlay
+        } else {
+            Layout::Stacked
+        };
+        let align = if ch.align_first_load {
+            "the first model load"
+        } else {
+            "each trace's start"
+        };
+        let svg = memtide_render::compare::svg(&sa, &sb, layout, (ch.width, ch.height), align)?;
+        let bytes = match f {
+            crate::render::Format::Svg => svg.into_bytes(),
+            crate::render::Format::Png => {
+                memtide_render::chart::rasterize(&svg, ch.width, ch.height)?
+            }
+            crate::render::Format::Html => {
+                memtide_render::compare::html(&c, &svg, &clock).into_bytes()
+            }
+        };
+        std::fs::write(&ch.out, bytes)
+            .with_context(|| format!("cannot write {}", ch.out.display()))?;
+        eprintln!("memtide: the chart is in {}", ch.out.display());
+    }
     match format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&c).context("cannot write the JSON")?;

@@ -143,7 +143,8 @@ Examples:
 Examples:
   memtide compare before-upgrade after-upgrade
   memtide compare ctx-4k ctx-32k --format markdown > compare.md
-  memtide compare a b --format json | jq '.models[].differences'")]
+  memtide compare a b --format json | jq '.models[].differences'
+  memtide compare a b -o compare.png --align first-load --layout overlay")]
     Compare(CompareArgs),
     /// Convert the trace files of the shell loops of the Ollama macOS Memory Trace Guide into a
     /// trace directory.
@@ -365,6 +366,39 @@ struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: report::Format,
+    /// Also draw the two traces on one time axis into this file: .svg, .png, or .html (the
+    /// chart with the comparison, one self-contained page).
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Where each trace's time axis starts: at its own start, or at its first model load.
+    #[arg(long, value_enum, default_value = "start")]
+    align: Align,
+    /// A above B, or both in one panel (B dashed).
+    #[arg(long, value_enum, default_value = "stacked")]
+    layout: CompareLayout,
+    /// Width in pixels (320 to 8192).
+    #[arg(long, default_value_t = 1600, value_parser = render::side)]
+    width: u32,
+    /// Height in pixels (320 to 8192).
+    #[arg(long, default_value_t = 1000, value_parser = render::side)]
+    height: u32,
+    /// Replace the output even if memtide did not draw it.
+    #[arg(long, requires = "out")]
+    force: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Align {
+    /// Each trace's first sample.
+    Start,
+    /// Each trace's first model load (a runner starting, else Ollama listing a model).
+    FirstLoad,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CompareLayout {
+    Stacked,
+    Overlay,
 }
 
 #[derive(Args)]
@@ -849,7 +883,19 @@ fn main() {
             a.redact,
             &a.span.span(),
         ),
-        Command::Compare(a) => compare::run(&a.a, &a.b, a.format),
+        Command::Compare(a) => compare::run(
+            &a.a,
+            &a.b,
+            a.format,
+            a.out.map(|out| compare::Chart {
+                out,
+                align_first_load: a.align == Align::FirstLoad,
+                overlay: a.layout == CompareLayout::Overlay,
+                width: a.width,
+                height: a.height,
+                force: a.force,
+            }),
+        ),
         Command::Import(a) => import::run(
             a.ps_tsv.as_deref(),
             a.system_log.as_deref(),

@@ -48,7 +48,7 @@ pub fn side(s: &str) -> Result<u32, String> {
 
 /// The format an output file's extension names; an extension memtide does not write is an
 /// error, and so is one that contradicts `--format`. No extension: `--format`, else SVG.
-fn choose_format(out: Option<&Path>, format: Option<Format>) -> Result<Format> {
+pub fn choose_format(out: Option<&Path>, format: Option<Format>) -> Result<Format> {
     let named = match out.and_then(|p| p.extension()) {
         None => None,
         Some(ext) => Some(match ext.to_string_lossy().to_ascii_lowercase().as_str() {
@@ -83,7 +83,7 @@ fn ext_of(f: Format) -> &'static str {
 
 /// An output may replace a file only if memtide drew that file (a chart or page it wrote
 /// before), or with --force: any other file is the user's.
-fn check_replaceable(out: &Path, force: bool) -> Result<()> {
+pub fn check_replaceable(out: &Path, force: bool) -> Result<()> {
     use std::io::Read;
     if out.is_dir() {
         bail!("{} is a directory: name a file", out.display());

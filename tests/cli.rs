@@ -1339,7 +1339,7 @@ fn every_readme_command_works_as_written() {
         assert!(status.success(), "`{cmd}` failed: {err}");
         ran += 1;
     }
-    assert_eq!(ran, 8, "README commands run");
+    assert_eq!(ran, 9, "README commands run");
     // What the README says the demo writes.
     let demo = std::fs::read_dir(scratch.path())
         .unwrap()
@@ -1356,7 +1356,7 @@ fn every_readme_command_works_as_written() {
     ] {
         assert!(demo.join(f).exists(), "{f}");
     }
-    for f in ["mytrace/chart.png", "mytrace/view.html"] {
+    for f in ["mytrace/chart.png", "mytrace/view.html", "compare.png"] {
         assert!(scratch.path().join(f).exists(), "{f}");
     }
 }
@@ -2104,4 +2104,62 @@ fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
         "peak footprint differs by {delta} bytes"
     );
     assert!(peak["ratio"].as_f64().unwrap() > 4.0);
+}
+
+#[test]
+fn compare_draws_both_traces_on_one_axis_and_keeps_a_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = twelve_runners_with(dir.path(), 31860, 0);
+    let b = twelve_runners_with(dir.path(), 31860, 300 << 20);
+    let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let svg = dir.path().join("c.svg");
+    let (ok, _, err) = run(&[
+        "compare",
+        sa,
+        sb,
+        "-o",
+        svg.to_str().unwrap(),
+        "--align",
+        "first-load",
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("aligned on the first model load"),
+        "the title says how"
+    );
+    for label in [
+        "A gemma3:4b (31860)",
+        "B gemma3:4b (31860)",
+        "A available",
+        "B available",
+    ] {
+        assert!(text.contains(label), "{label}");
+    }
+    let png = dir.path().join("c.png");
+    let (ok, _, err) = run(&[
+        "compare",
+        sa,
+        sb,
+        "-o",
+        png.to_str().unwrap(),
+        "--layout",
+        "overlay",
+    ]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let html = dir.path().join("c.html");
+    let (ok, _, err) = run(&["compare", sa, sb, "-o", html.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<svg") && page.contains("+300 MiB"),
+        "chart and comparison"
+    );
+    // A file memtide did not draw is not replaced.
+    let mine = dir.path().join("notes.svg");
+    std::fs::write(&mine, "my notes").unwrap();
+    let (ok, _, err) = run(&["compare", sa, sb, "-o", mine.to_str().unwrap()]);
+    assert!(!ok && err.contains("memtide did not draw it"), "{err}");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "my notes");
 }

@@ -77,7 +77,7 @@ fn check_size(opts: &ChartOptions) -> Result<(), RenderError> {
     }
 }
 
-fn draw_err<E: std::fmt::Display>(e: E) -> RenderError {
+pub(crate) fn draw_err<E: std::fmt::Display>(e: E) -> RenderError {
     RenderError::Draw(e.to_string())
 }
 
@@ -136,7 +136,7 @@ const FONT: &str = "sans-serif";
 
 /// Registers the embedded DejaVu Sans with plotters, once: text is measured with the font
 /// it is drawn with.
-fn register_fonts() {
+pub(crate) fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Both calls only fail on a font file that does not parse, which the embedded one does.
@@ -145,7 +145,7 @@ fn register_fonts() {
     });
 }
 
-fn rgb(hex: &str) -> RGBColor {
+pub(crate) fn rgb(hex: &str) -> RGBColor {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
     RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
 }
@@ -328,7 +328,7 @@ fn marker_rank(kind: &str) -> u8 {
 
 /// The unit a panel's axis shows: GiB from 2 GiB up, MiB below, so that small processes get
 /// readable ticks.
-fn unit_for(max_bytes: f64) -> (f64, &'static str) {
+pub(crate) fn unit_for(max_bytes: f64) -> (f64, &'static str) {
     if max_bytes >= 2.0 * GIB {
         (GIB, "GiB")
     } else {
@@ -418,11 +418,11 @@ impl Layout {
     }
 }
 
-fn font(size: f64) -> FontDesc<'static> {
+pub(crate) fn font(size: f64) -> FontDesc<'static> {
     FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Normal)
 }
 
-fn bold(size: f64) -> FontDesc<'static> {
+pub(crate) fn bold(size: f64) -> FontDesc<'static> {
     FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Bold)
 }
 

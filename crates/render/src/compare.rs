@@ -1,8 +1,14 @@
-//! A comparison of two traces as text or Markdown (the JSON is the comparison itself).
+//! A comparison of two traces as text or Markdown (the JSON is the comparison itself), and
+//! its chart: the two traces on one time axis, stacked or overlaid, as SVG, PNG or a page.
 
+use crate::chart::{draw_err, RenderError, MAX_SIDE_PX, MIN_SIDE_PX};
 use crate::format_bytes;
 use crate::report::{Clock, Style};
+use crate::series::{AVAILABLE_COLOR, PROCESS_COLORS};
 use memtide_model::compare::{Comparison, Difference, TraceFigures};
+use memtide_model::events::EventKind;
+use memtide_model::report::Report;
+use memtide_model::timeline::Timeline;
 use std::fmt::Write;
 
 /// A figure of the kind `what` names, for a person.
@@ -165,4 +171,283 @@ pub fn render(c: &Comparison, style: Style, clock: &Clock) -> String {
     };
     let _ = writeln!(o, "{}{ollama}", if md { "\n" } else { "  " });
     o
+}
+
+/// One trace of a comparison chart: its timeline, its report, its name on the chart, and the
+/// moment (`t_ms`) its time axis counts from.
+pub struct Side<'a> {
+    /// The trace.
+    pub timeline: &'a Timeline,
+    /// Its report.
+    pub report: &'a Report,
+    /// `A` or `B`, with its directory.
+    pub name: String,
+    /// Time zero of its axis, ms on its clock.
+    pub zero_ms: u64,
+}
+
+/// How the two traces are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// A above B, on the same scales.
+    Stacked,
+    /// Both in one panel: A solid, B dashed.
+    Overlay,
+}
+
+/// Time zero of a trace for `align`: its first sample (`start`), or the first model load
+/// (`first-load`: the first runner that started during the recording, else the first load
+/// `/api/ps` listed). `None` when the trace has no such moment.
+pub fn zero_of(tl: &Timeline, report: &Report, first_load: bool) -> Option<u64> {
+    if !first_load {
+        return tl.span().map(|(first, _)| first);
+    }
+    report.events.iter().find_map(|e| match &e.kind {
+        EventKind::RunnerStart {
+            before_recording: false,
+            ..
+        }
+        | EventKind::ModelLoad {
+            before_recording: false,
+            ..
+        } => Some(e.t_ms),
+        _ => None,
+    })
+}
+
+/// One line of the chart: a runner's footprint, or available memory.
+struct Line {
+    label: String,
+    color: &'static str,
+    /// (seconds from time zero, bytes).
+    points: Vec<(f64, f64)>,
+    dashed: bool,
+    /// Available memory (drawn darker and thicker).
+    available: bool,
+}
+
+fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &str) -> Vec<Line> {
+    let shift = |t: u64| (t as f64 - side.zero_ms as f64) / 1000.0;
+    let mut out = Vec::new();
+    let interval = side.timeline.interval_ms();
+    for (p, tl) in side.report.processes.iter().zip(&side.timeline.processes) {
+        if !p.role.is_model_runner() {
+            continue;
+        }
+        let model = p.model.clone().unwrap_or_else(|| "unknown model".into());
+        let i = colors.iter().position(|m| *m == model).unwrap_or_else(|| {
+            colors.push(model.clone());
+            colors.len() - 1
+        });
+        out.push(Line {
+            label: format!("{prefix}{model} ({})", p.pid),
+            color: PROCESS_COLORS[i % PROCESS_COLORS.len()],
+            points: tl
+                .footprint(interval)
+                .points()
+                .map(|(t, v)| (shift(t), v))
+                .collect(),
+            dashed,
+            available: false,
+        });
+    }
+    if let Some(a) = crate::series::available(side.timeline) {
+        out.push(Line {
+            label: format!("{prefix}available"),
+            color: AVAILABLE_COLOR,
+            points: a.series.points().map(|(t, v)| (shift(t), v)).collect(),
+            dashed,
+            available: true,
+        });
+    }
+    out
+}
+
+/// The x range of `lines` (seconds) and their highest value.
+fn extent<'l>(lines: impl Iterator<Item = &'l Line>) -> (f64, f64, f64) {
+    let (mut x0, mut x1, mut top) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    for &(x, y) in lines.flat_map(|l| l.points.iter()) {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        top = top.max(y);
+    }
+    (x0, x1, top)
+}
+
+/// One panel: `lines` on `x` seconds and a memory scale up to `top` bytes.
+fn panel<DB: plotters::prelude::DrawingBackend>(
+    area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    lines: &[&Line],
+    x: (f64, f64),
+    top: f64,
+    x_desc: &str,
+) -> Result<(), RenderError> {
+    use plotters::prelude::*;
+    use plotters::series::DashedLineSeries;
+    let (unit, unit_name) = crate::chart::unit_for(top);
+    let y1 = (top / unit * 1.1).max(1.0);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, crate::chart::font(15.0))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x.0..x.1, 0.0..y1)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(unit_name)
+        .label_style(crate::chart::font(12.0))
+        .axis_desc_style(crate::chart::font(13.0))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(draw_err)?;
+    for l in lines {
+        let color = crate::chart::rgb(l.color);
+        let style = color.stroke_width(if l.available { 3 } else { 2 });
+        let pts = l.points.iter().map(|&(x, y)| (x, y / unit));
+        let drawn = if l.dashed {
+            chart.draw_series(DashedLineSeries::new(pts, 8, 5, style))
+        } else {
+            chart.draw_series(LineSeries::new(pts, style))
+        }
+        .map_err(draw_err)?;
+        let dashed = l.dashed;
+        drawn
+            .label(crate::escape_control(&l.label).into_owned())
+            .legend(move |(x, y)| {
+                // A dashed line's swatch is two dashes.
+                let s = color.stroke_width(3);
+                let (gap0, gap1) = if dashed { (7, 11) } else { (9, 9) };
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (gap0, 0)], s)
+                    + PathElement::new(vec![(gap1, 0), (18, 0)], s)
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(crate::chart::font(12.0))
+        .draw()
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+/// The two traces as one SVG document on one time axis counted from each trace's own zero
+/// ([`zero_of`]): each runner's footprint, coloured by model (the same model has the same
+/// colour in both), A's above B's on one scale (or both in one panel, B dashed), and below
+/// them both traces' available memory (B dashed).
+pub fn svg(
+    a: &Side<'_>,
+    b: &Side<'_>,
+    layout: Layout,
+    (width, height): (u32, u32),
+    align: &str,
+) -> Result<String, RenderError> {
+    use plotters::prelude::*;
+    let ok = |v: u32| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&v);
+    if !ok(width) || !ok(height) {
+        return Err(RenderError::Size(width, height));
+    }
+    crate::chart::register_fonts();
+    let mut colors = Vec::new();
+    let overlay = layout == Layout::Overlay;
+    let la = lines_of(a, false, &mut colors, "A ");
+    let lb = lines_of(b, true, &mut colors, "B ");
+    let (runners_a, avail_a): (Vec<&Line>, Vec<&Line>) = la.iter().partition(|l| !l.available);
+    let (runners_b, avail_b): (Vec<&Line>, Vec<&Line>) = lb.iter().partition(|l| !l.available);
+    let (mut x0, mut x1, _) = extent(la.iter().chain(&lb));
+    if !x0.is_finite() {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 - x0 < 1.0 {
+        x1 = x0 + 1.0;
+    }
+    let (_, _, runner_top) = extent(runners_a.iter().chain(&runners_b).copied());
+    let available: Vec<&Line> = avail_a.iter().chain(&avail_b).copied().collect();
+    let (_, _, avail_top) = extent(available.iter().copied());
+    let x_desc = format!("seconds from {align}");
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let title = format!(
+            "memtide compare: {} and {}, aligned on {align}",
+            a.name, b.name
+        );
+        let root = root
+            .titled(&title, crate::chart::bold(18.0).color(&BLACK))
+            .map_err(draw_err)?;
+        let (h, _) = (root.dim_in_pixel().1, ());
+        let (runners_area, avail_area) = root.split_vertically((h as f64 * 0.68) as u32);
+        let both: Vec<&Line> = runners_a.iter().chain(&runners_b).copied().collect();
+        if overlay {
+            panel(
+                &runners_area,
+                "Model runners' footprint",
+                &both,
+                (x0, x1),
+                runner_top,
+                &x_desc,
+            )?;
+        } else {
+            let (top_area, bottom_area) =
+                runners_area.split_vertically(runners_area.dim_in_pixel().1 / 2);
+            panel(
+                &top_area,
+                &format!("{}: model runners' footprint", a.name),
+                &runners_a,
+                (x0, x1),
+                runner_top,
+                &x_desc,
+            )?;
+            panel(
+                &bottom_area,
+                &format!("{}: model runners' footprint", b.name),
+                &runners_b,
+                (x0, x1),
+                runner_top,
+                &x_desc,
+            )?;
+        }
+        panel(
+            &avail_area,
+            "Available memory",
+            &available,
+            (x0, x1),
+            avail_top,
+            &x_desc,
+        )?;
+        root.present().map_err(draw_err)?;
+    }
+    if let Some(end) = buf.find('>') {
+        buf.insert_str(end + 1, &format!("\n<desc>{}</desc>", crate::DRAWN_BY));
+    }
+    Ok(buf)
+}
+
+/// The comparison as one self-contained HTML page: the chart and the comparison's text.
+pub fn html(c: &Comparison, chart_svg: &str, clock: &Clock) -> String {
+    let text = render(c, Style::Text, clock);
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"generator\" content=\"{}\">\
+         <title>memtide compare: {} and {}</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:1.5em;color:#111}}\
+         svg{{max-width:100%;height:auto}}pre{{font-size:13px;line-height:1.35}}</style>\
+         </head><body>\n{}\n<pre>{}</pre>\n</body></html>\n",
+        crate::DRAWN_BY,
+        esc(&c.a.dir),
+        esc(&c.b.dir),
+        chart_svg.trim_start_matches(|ch| ch != '<'),
+        esc(&text)
+    )
 }
