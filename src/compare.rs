@@ -67,14 +67,14 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
         } else {
             "each trace's start"
         };
-        let svg = memtide_render::compare::svg(&sa, &sb, layout, (ch.width, ch.height), align)?;
+        let svg = || memtide_render::compare::svg(&sa, &sb, layout, (ch.width, ch.height), align);
         let bytes = match f {
-            crate::render::Format::Svg => svg.into_bytes(),
+            crate::render::Format::Svg => svg()?.into_bytes(),
             crate::render::Format::Png => {
-                memtide_render::chart::rasterize(&svg, ch.width, ch.height)?
+                memtide_render::chart::rasterize(&svg()?, ch.width, ch.height)?
             }
             crate::render::Format::Html => {
-                memtide_render::compare::html(&c, &svg, &clock).into_bytes()
+                memtide_render::compare::viewer(&sa, &sb, layout, align, &c, &clock)?.into_bytes()
             }
         };
         std::fs::write(&ch.out, bytes)

@@ -429,25 +429,148 @@ pub fn svg(
     Ok(buf)
 }
 
-/// The comparison as one self-contained HTML page: the chart and the comparison's text.
-pub fn html(c: &Comparison, chart_svg: &str, clock: &Clock) -> String {
-    let text = render(c, Style::Text, clock);
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"generator\" content=\"{}\">\
-         <title>memtide compare: {} and {}</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:1.5em;color:#111}}\
-         svg{{max-width:100%;height:auto}}pre{{font-size:13px;line-height:1.35}}</style>\
-         </head><body>\n{}\n<pre>{}</pre>\n</body></html>\n",
-        crate::DRAWN_BY,
-        esc(&c.a.dir),
-        esc(&c.b.dir),
-        chart_svg.trim_start_matches(|ch| ch != '<'),
-        esc(&text)
-    )
+/// At most this many points of a line go into the viewer: each bucket keeps its highest
+/// value, so that no peak is lost.
+const VIEWER_POINTS: usize = 4000;
+
+fn thinned(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    if points.len() <= VIEWER_POINTS {
+        return points.to_vec();
+    }
+    let per = points.len().div_ceil(VIEWER_POINTS);
+    points
+        .chunks(per)
+        .filter_map(|c| c.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)))
+        .collect()
 }
+
+#[derive(serde::Serialize)]
+struct ViewerLine {
+    label: String,
+    color: &'static str,
+    dashed: bool,
+    available: bool,
+    points: Vec<(f64, f64)>,
+}
+
+#[derive(serde::Serialize)]
+struct ViewerPanel {
+    name: &'static str,
+    title: String,
+    height: u32,
+    /// The top of the memory scale, bytes, when the panel shares it with another (A's and
+    /// B's runners); `None` lets the chart fit its lines.
+    y_max: Option<f64>,
+    lines: Vec<ViewerLine>,
+}
+
+#[derive(serde::Serialize)]
+struct ViewerData {
+    align: String,
+    x: (f64, f64),
+    panels: Vec<ViewerPanel>,
+}
+
+/// The comparison as the viewer: one self-contained page that works offline, with the two
+/// traces' charts on one time axis (drag to zoom, double-click to show all, one cursor whose
+/// readout names every line's value) and the comparison below.
+pub fn viewer(
+    a: &Side<'_>,
+    b: &Side<'_>,
+    layout: Layout,
+    align: &str,
+    c: &Comparison,
+    clock: &Clock,
+) -> Result<String, RenderError> {
+    let mut colors = Vec::new();
+    let la = lines_of(a, false, &mut colors, "A ");
+    let lb = lines_of(b, true, &mut colors, "B ");
+    let (mut x0, mut x1, _) = extent(la.iter().chain(&lb));
+    if !x0.is_finite() {
+        (x0, x1) = (0.0, 1.0);
+    }
+    let to_view = |ls: Vec<&Line>| -> Vec<ViewerLine> {
+        ls.into_iter()
+            .map(|l| ViewerLine {
+                label: l.label.clone(),
+                color: l.color,
+                dashed: l.dashed,
+                available: l.available,
+                points: thinned(&l.points),
+            })
+            .collect()
+    };
+    fn runners(ls: &[Line]) -> Vec<&Line> {
+        ls.iter().filter(|l| !l.available).collect()
+    }
+    let available: Vec<&Line> = la.iter().chain(&lb).filter(|l| l.available).collect();
+    let (_, _, runner_top) = extent(la.iter().chain(&lb).filter(|l| !l.available));
+    let y_max = (runner_top > 0.0).then_some(runner_top * 1.1);
+    let mut panels = Vec::new();
+    if layout == Layout::Overlay {
+        let both: Vec<&Line> = runners(&la).into_iter().chain(runners(&lb)).collect();
+        panels.push(ViewerPanel {
+            name: "runners",
+            title: "Model runners' footprint (A solid, B dashed)".into(),
+            height: 420,
+            y_max,
+            lines: to_view(both),
+        });
+    } else {
+        for (name, side, ls) in [("a", a, &la), ("b", b, &lb)] {
+            panels.push(ViewerPanel {
+                name,
+                title: format!("{}: model runners' footprint", side.name),
+                height: 300,
+                y_max,
+                lines: to_view(runners(ls)),
+            });
+        }
+    }
+    panels.push(ViewerPanel {
+        name: "available",
+        title: "Available memory (A solid, B dashed)".into(),
+        height: 240,
+        y_max: None,
+        lines: to_view(available),
+    });
+    let data = ViewerData {
+        align: align.to_owned(),
+        x: (x0, x1.max(x0 + 1.0)),
+        panels,
+    };
+    let json = crate::html::script_json(&data)?;
+    let esc = crate::html::escape;
+    let title = format!("memtide compare: {} and {}", a.name, b.name);
+    Ok(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"generator\" content=\"{} {}\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title>\n<style>{}</style>\n<style>{COMPARE_CSS}</style></head><body>\n\
+         <header><h1>{}</h1><p>Aligned on {}. Drag across a chart to zoom, double-click to show all; \
+         point at a chart to read every line there.</p></header>\n\
+         <div class=\"toolbar\">Showing <b id=\"range\"></b> <button id=\"reset\" type=\"button\">Show all</button></div>\n\
+         <main><section id=\"charts\"></section><aside id=\"readout\">Point at a chart</aside></main>\n\
+         <pre id=\"comparison\">{}</pre>\n<pre id=\"errors\" hidden></pre>\n\
+         <script type=\"application/json\" id=\"data\">{json}</script>\n{}\n<script>{COMPARE_JS}</script>\n</body></html>\n",
+        crate::DRAWN_BY,
+        env!("CARGO_PKG_VERSION"),
+        esc(&title),
+        crate::html::UPLOT_CSS,
+        esc(&title),
+        esc(align),
+        // Line by line: the escape shows control characters, and a newline is one.
+        render(c, Style::Text, clock)
+            .lines()
+            .map(esc)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        crate::html::uplot_script(),
+    ))
+}
+
+const COMPARE_JS: &str = include_str!("../assets/compare.js");
+const COMPARE_CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.2em;color:#111}\
+h1{font-size:1.3em;margin:0 0 .3em}main{display:flex;gap:1em;align-items:flex-start}\
+#charts{flex:1;min-width:0}#readout{width:20em;font-size:13px;line-height:1.5;position:sticky;top:1em}\
+.toolbar{margin:.5em 0}pre{font-size:13px;line-height:1.35;overflow-x:auto}";

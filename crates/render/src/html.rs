@@ -22,7 +22,7 @@ use std::fmt::Write;
 /// The version of uPlot inlined into every page.
 pub const UPLOT_VERSION: &str = "1.6.32";
 const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
-const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
+pub(crate) const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
 const UPLOT_LICENSE: &str = include_str!("../assets/uplot/LICENSE");
 const VIEWER_JS: &str = include_str!("../assets/viewer.js");
 const VIEWER_CSS: &str = include_str!("../assets/viewer.css");
@@ -376,9 +376,17 @@ fn data(
 
 /// JSON that can sit inside a `<script>` element: no `<` at all, so that no string in it can
 /// end the element.
-fn script_json<T: Serialize>(v: &T) -> Result<String, RenderError> {
+pub(crate) fn script_json<T: Serialize>(v: &T) -> Result<String, RenderError> {
     let s = serde_json::to_string(v).map_err(|e| RenderError::Draw(e.to_string()))?;
     Ok(s.replace('<', "\\u003c"))
+}
+
+/// uPlot, inlined with its licence, as a `<script>` element.
+pub(crate) fn uplot_script() -> String {
+    format!(
+        "<script>/* uPlot {UPLOT_VERSION}, https://github.com/leeoniya/uPlot, inlined by memtide under its licence:\n{}*/\n{UPLOT_JS}</script>",
+        UPLOT_LICENSE.replace("*/", "* /")
+    )
 }
 
 /// The page.
@@ -495,11 +503,7 @@ pub fn page(
         o,
         "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">{json}</script>"
     );
-    let _ = writeln!(
-        o,
-        "<script>/* uPlot {UPLOT_VERSION}, https://github.com/leeoniya/uPlot, inlined by memtide under its licence:\n{}*/\n{UPLOT_JS}</script>",
-        UPLOT_LICENSE.replace("*/", "* /")
-    );
+    let _ = writeln!(o, "{}", uplot_script());
     let _ = writeln!(o, "<script>{VIEWER_JS}</script>\n</body></html>");
     Ok(o)
 }

@@ -1,0 +1,127 @@
+// memtide compare's viewer: both traces on one time axis (seconds from each trace's zero),
+// uPlot charts with one cursor and one zoom: drag across a chart to zoom, double-click to show
+// all; the readout names every line's value at the cursor. Reads the JSON in #data; logs
+// nothing; sets data-ready="1" on <body> when drawn, data-errors when something failed.
+(function () {
+  "use strict";
+  var errors = [];
+  function fail(msg) {
+    errors.push(msg);
+    document.body.setAttribute("data-errors", String(errors.length));
+    document.getElementById("errors").textContent = errors.join("\n");
+  }
+  window.addEventListener("error", function (e) { fail(e.message); });
+  var D = JSON.parse(document.getElementById("data").textContent);
+
+  function fmtBytes(v) {
+    if (v == null) return "–";
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"], u = 0;
+    while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+    return (u === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)) + " " + units[u];
+  }
+
+  // The lines of one chart on one x array: the union of their times, null where a line has
+  // no sample.
+  function aligned(lines) {
+    var xs = [], seen = {};
+    lines.forEach(function (l) { l.points.forEach(function (p) { if (!seen[p[0]]) { seen[p[0]] = 1; xs.push(p[0]); } }); });
+    xs.sort(function (a, b) { return a - b; });
+    var index = {};
+    xs.forEach(function (x, i) { index[x] = i; });
+    var ys = lines.map(function (l) {
+      var y = new Array(xs.length).fill(null);
+      l.points.forEach(function (p) { y[index[p[0]]] = p[1]; });
+      return y;
+    });
+    return [xs].concat(ys);
+  }
+
+  var charts = [], zooming = false, drawn = {};
+  function painted(u, name) {
+    if (drawn[name]) return;
+    drawn[name] = true;
+    try {
+      var c = u.ctx.canvas, d = u.ctx.getImageData(0, 0, c.width, c.height).data, n = 0;
+      for (var k = 3; k < d.length; k += 4) if (d[k] !== 0) n++;
+      document.body.setAttribute("data-painted-" + name, String(n));
+    } catch (e) { fail(e.message); }
+  }
+
+  function readout(u) {
+    var i = u.cursor.idx, out = document.getElementById("readout");
+    if (i == null) return;
+    var x = u.data[0][i], rows = ["<b>" + x.toFixed(1) + " s from " + D.align + "</b>"];
+    charts.forEach(function (c) {
+      var j = nearest(c.data[0], x);
+      c.series.forEach(function (s, k) {
+        if (k === 0) return;
+        var v = j == null ? null : c.data[k][j];
+        rows.push('<span style="color:' + s._stroke + '">' + escapeHtml(s.label) + "</span> " + fmtBytes(v));
+      });
+    });
+    out.innerHTML = rows.join("<br>");
+  }
+  function nearest(xs, x) {
+    if (!xs.length) return null;
+    var lo = 0, hi = xs.length - 1;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (xs[m] < x) lo = m + 1; else hi = m; }
+    if (lo > 0 && Math.abs(xs[lo - 1] - x) < Math.abs(xs[lo] - x)) lo--;
+    return lo;
+  }
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  }
+
+  function chart(panel, el) {
+    var width = Math.max(320, el.clientWidth || 900);
+    var series = [{ label: "seconds" }].concat(panel.lines.map(function (l) {
+      return { label: l.label, stroke: l.color, width: l.available ? 2.5 : 2, dash: l.dashed ? [8, 5] : undefined,
+               spanGaps: true, value: function (u, v) { return fmtBytes(v); }, _stroke: l.color };
+    }));
+    series.forEach(function (s) { s._stroke = s.stroke; });
+    var opts = {
+      width: width, height: panel.height, title: panel.title,
+      scales: { x: { time: false, min: D.x[0], max: D.x[1] },
+                y: panel.y_max == null ? {} : { range: [0, panel.y_max] } },
+      axes: [{ label: "seconds from " + D.align }, { label: "memory", size: 80, values: function (u, vals) { return vals.map(fmtBytes); } }],
+      series: series,
+      cursor: { sync: { key: "memtide-compare" }, drag: { x: true, y: false } },
+      legend: { show: true },
+      hooks: {
+        draw: [function (u) { painted(u, panel.name); }],
+        setCursor: [readout],
+        setScale: [function (u, key) {
+          if (key !== "x" || zooming) return;
+          zooming = true;
+          charts.forEach(function (c) { if (c !== u) c.setScale("x", { min: u.scales.x.min, max: u.scales.x.max }); });
+          zooming = false;
+          document.getElementById("range").textContent = u.scales.x.min.toFixed(1) + " s to " + u.scales.x.max.toFixed(1) + " s";
+        }],
+      },
+    };
+    var u = new uPlot(opts, aligned(panel.lines), el);
+    charts.push(u);
+    return u;
+  }
+
+  try {
+    var box = document.getElementById("charts");
+    D.panels.forEach(function (p) {
+      var el = document.createElement("div");
+      el.className = "chart";
+      el.id = "chart-" + p.name;
+      box.appendChild(el);
+      chart(p, el);
+    });
+    document.getElementById("range").textContent = D.x[0].toFixed(1) + " s to " + D.x[1].toFixed(1) + " s";
+    document.getElementById("reset").addEventListener("click", function () {
+      charts.forEach(function (c) { c.setScale("x", { min: D.x[0], max: D.x[1] }); });
+    });
+    box.addEventListener("dblclick", function () {
+      charts.forEach(function (c) { c.setScale("x", { min: D.x[0], max: D.x[1] }); });
+    });
+    document.body.setAttribute("data-ready", "1");
+  } catch (e) {
+    fail(e.message);
+  }
+})();
