@@ -2165,3 +2165,57 @@ fn compare_draws_both_traces_on_one_axis_and_keeps_a_users_file() {
     assert!(!ok && err.contains("memtide did not draw it"), "{err}");
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), "my notes");
 }
+
+/// `trace-twelve-runners` copied into `dir` with the runner of `qwen3:4b` pointed at a blob,
+/// as a GGUF runner's `--model` is, named there (`models`) or not.
+fn twelve_runners_with_blob(dir: &Path, name: &str, named: bool) -> PathBuf {
+    let out = dir.join(name);
+    copy_dir(&seed_path("tests/fixtures/trace-twelve-runners"), &out);
+    let path = out.join("identities.csv");
+    let blob = "/Users/me/.ollama/models/blobs/sha256-a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72";
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut rows: Vec<IdentityRow> = csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .map(Result::unwrap)
+        .collect();
+    for r in &mut rows {
+        if r.argv_json.contains("\"qwen3:4b\"") {
+            r.argv_json = r.argv_json.replace("\"qwen3:4b\"", &format!("\"{blob}\""));
+            r.models = if named {
+                "qwen3:4b".into()
+            } else {
+                String::new()
+            };
+        }
+    }
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    for r in &rows {
+        w.serialize(r).unwrap();
+    }
+    w.flush().unwrap();
+    out
+}
+
+#[test]
+fn compare_matches_a_model_named_in_one_trace_by_its_blob_in_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = twelve_runners_with_blob(dir.path(), "named", true);
+    let b = twelve_runners_with_blob(dir.path(), "digest-only", false);
+    let (ok, out, err) = run(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let models = c["models"].as_array().unwrap();
+    // Twelve models, none left unmatched: qwen3:4b by its digest, keeping A's name.
+    assert_eq!(models.len(), 12, "{models:?}");
+    let qwen = models.iter().find(|m| m["model"] == "qwen3:4b").unwrap();
+    assert_eq!(qwen["matched_by"], "digest");
+    assert!(models
+        .iter()
+        .all(|m| m["matched_by"] != "only_a" && m["matched_by"] != "only_b"));
+}
