@@ -1947,6 +1947,19 @@ fn run_of_a_missing_command_says_so_with_a_shells_status() {
     assert!(meta(&out).end_utc.is_some(), "the trace is finished");
 }
 
+/// `memtide compare A B --format json`, parsed.
+fn compare_json(a: &Path, b: &Path) -> serde_json::Value {
+    let (ok, out, err) = run(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 /// `trace-twelve-runners` copied into `dir`, with `add` bytes on every footprint and RSS of
 /// the runner `pid`.
 fn twelve_runners_with(dir: &Path, pid: u32, add: u64) -> PathBuf {
@@ -1980,19 +1993,8 @@ fn compare_tells_exactly_a_runners_peak_that_differs_and_nothing_for_a_trace_its
     let dir = tempfile::tempdir().unwrap();
     let a = twelve_runners_with(dir.path(), 31860, 0);
     let b = twelve_runners_with(dir.path(), 31860, 300 << 20);
-    let json = |x: &Path, y: &Path| -> serde_json::Value {
-        let (ok, out, err) = run(&[
-            "compare",
-            x.to_str().unwrap(),
-            y.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert!(ok, "{err}");
-        serde_json::from_str(&out).unwrap()
-    };
     // A trace against itself: every figure the same.
-    let same = json(&a, &a);
+    let same = compare_json(&a, &a);
     for m in same["models"].as_array().unwrap() {
         assert_eq!(m["matched_by"], "name");
         for d in m["differences"].as_array().unwrap() {
@@ -2004,7 +2006,7 @@ fn compare_tells_exactly_a_runners_peak_that_differs_and_nothing_for_a_trace_its
     assert!(text.contains("No differences"), "{text}");
 
     // B's gemma3:4b holds 300 MiB more: that, and only that model's memory, differs.
-    let c = json(&a, &b);
+    let c = compare_json(&a, &b);
     let models = c["models"].as_array().unwrap();
     assert_eq!(models.len(), 12);
     for m in models {
@@ -2077,15 +2079,7 @@ fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
     };
     let a = record("small", 64);
     let b = record("large", 364);
-    let (ok, out, err) = run(&[
-        "compare",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(ok, "{err}");
-    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = compare_json(&a, &b);
     let m = &c["models"][0];
     assert_eq!(
         (m["model"].as_str(), m["matched_by"].as_str()),
@@ -2201,15 +2195,7 @@ fn compare_matches_a_model_named_in_one_trace_by_its_blob_in_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let a = twelve_runners_with_blob(dir.path(), "named", true);
     let b = twelve_runners_with_blob(dir.path(), "digest-only", false);
-    let (ok, out, err) = run(&[
-        "compare",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(ok, "{err}");
-    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = compare_json(&a, &b);
     let models = c["models"].as_array().unwrap();
     // Twelve models, none left unmatched: qwen3:4b by its digest, keeping A's name.
     assert_eq!(models.len(), 12, "{models:?}");
