@@ -52,7 +52,14 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
             Ok(Side {
                 timeline: tl,
                 report: r,
-                name: format!("{which} ({})", dir.display()),
+                // The directory's own name: a chart's title has room for two, not two paths.
+                name: format!(
+                    "{which} ({})",
+                    dir.file_name().map_or_else(
+                        || dir.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    )
+                ),
                 zero_ms: zero(tl, r, dir)?,
             })
         };

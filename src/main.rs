@@ -683,7 +683,7 @@ struct OutArgs {
 }
 
 /// How a trace is cut into segments and how much of it is kept.
-#[derive(Args, Clone, Default)]
+#[derive(Args, Clone)]
 struct KeepArgs {
     /// Keep only this much history, e.g. 24h: the trace is written in segments and the
     /// oldest are deleted (see --segment-size).
@@ -736,14 +736,18 @@ fn trace_policy(
             );
         }
     }
+    Ok((segments, burst_policy(b, interval)?))
+}
+
+/// `--burst`/`--burst-for`, checked against `interval`.
+fn burst_policy(b: &BurstArgs, interval: Duration) -> Result<Option<memtide_record::Burst>> {
     if b.burst.is_some_and(|d| d >= interval) {
         anyhow::bail!("--burst must be shorter than --interval: it is the faster rate");
     }
-    let burst = b.burst.map(|interval| memtide_record::Burst {
+    Ok(b.burst.map(|interval| memtide_record::Burst {
         interval,
         hold: b.burst_for,
-    });
-    Ok((segments, burst))
+    }))
 }
 
 #[derive(Args)]
@@ -1116,7 +1120,7 @@ fn start_serve(a: ServeArgs) -> Result<()> {
 }
 
 fn start_run(a: RunArgs) -> Result<()> {
-    let (_, burst) = trace_policy(&KeepArgs::default(), &a.burst, a.interval)?;
+    let burst = burst_policy(&a.burst, a.interval)?;
     let code = run::run(run::Options {
         recorder: memtide_record::Options {
             burst,

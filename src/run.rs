@@ -114,7 +114,7 @@ pub fn run(opts: Options) -> Result<i32> {
     let shown = opts.command.join(" ");
     let started = Instant::now();
     let started_wall = SystemTime::now();
-    let child = match std::process::Command::new(&opts.command[0])
+    let mut child = match std::process::Command::new(&opts.command[0])
         .args(&opts.command[1..])
         .spawn()
     {
@@ -148,7 +148,6 @@ pub fn run(opts: Options) -> Result<i32> {
             dir.display()
         );
     }
-    let mut child = child;
     std::thread::spawn(move || {
         let _ = tx.send(Wake::Exited(child.wait()));
     });

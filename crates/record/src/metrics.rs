@@ -224,16 +224,11 @@ impl Exposition {
         self.register(name, help, unit, g);
     }
 
-    fn ratio(&mut self, name: &str, help: &str, value: f64) {
+    /// A gauge of a fraction: seconds, or a ratio.
+    fn float(&mut self, name: &str, help: &str, unit: Unit, value: f64) {
         let g = Gauge::<f64, AtomicU64>::default();
         g.set(value);
-        self.register(name, help, Some(ratio()), g);
-    }
-
-    fn seconds(&mut self, name: &str, help: &str, value: f64) {
-        let g = Gauge::<f64, AtomicU64>::default();
-        g.set(value);
-        self.register(name, help, Some(Unit::Seconds), g);
+        self.register(name, help, Some(unit), g);
     }
 
     fn counter(&mut self, name: &str, help: &str, value: u64) {
@@ -313,14 +308,16 @@ pub fn encode(reading: &Reading, own: Option<&OwnUsage>) -> String {
         ollama(&mut e, o);
     }
     events(&mut e, &r.counts);
-    e.seconds(
+    e.float(
         "last_sample_timestamp",
         "When the sample these figures come from was taken, seconds since the Unix epoch",
+        Unit::Seconds,
         since_epoch(r.at),
     );
-    e.seconds(
+    e.float(
         "sample_interval",
         "The time between samples now (shorter while bursting after an event)",
+        Unit::Seconds,
         r.interval.as_secs_f64(),
     );
     e.counter("samples", "Samples taken since memtide started", r.samples);
@@ -410,9 +407,10 @@ fn system(e: &mut Exposition, r: &Reading) {
         }
     }
     if let Some(p) = s.free_percent {
-        e.ratio(
+        e.float(
             "memory_free",
             "The kernel's free share (macOS: kern.memorystatus_level, as memory_pressure prints it; Linux: MemAvailable / MemTotal)",
+            ratio(),
             p / 100.0,
         );
     }
@@ -531,9 +529,10 @@ fn ollama(e: &mut Exposition, o: &OllamaReading) {
             .filter_map(|m| Some((model(m), m.size_vram_bytes?))),
     );
     if let Some(l) = o.last_latency {
-        e.seconds(
+        e.float(
             "ollama_poll_latency",
             "How long Ollama took to answer (or fail) the last poll of /api/ps",
+            Unit::Seconds,
             l.as_secs_f64(),
         );
     }

@@ -76,8 +76,9 @@
     var width = Math.max(320, el.clientWidth || 900);
     var series = [{ label: "seconds" }].concat(panel.lines.map(function (l) {
       return { label: l.label, stroke: l.color, width: l.available ? 2.5 : 2, dash: l.dashed ? [8, 5] : undefined,
-               spanGaps: true, value: function (u, v) { return fmtBytes(v); }, _stroke: l.color };
+               spanGaps: true, value: function (u, v) { return fmtBytes(v); } };
     }));
+    // uPlot turns `stroke` into a function; the readout wants the colour itself.
     series.forEach(function (s) { s._stroke = s.stroke; });
     var opts = {
       width: width, height: panel.height, title: panel.title,

@@ -11,17 +11,22 @@ use memtide_model::report::Report;
 use memtide_model::timeline::Timeline;
 use std::fmt::Write;
 
-/// A figure of the kind `what` names, for a person.
-fn value(what: &str, v: f64) -> String {
+/// A figure of the kind `what` names (by its unit suffix), for a person; `percent` is how a
+/// `_percent` figure is written (`%` for a value, `points` for a change).
+fn magnitude(what: &str, v: f64, percent: &str) -> String {
     if what.ends_with("_bytes") {
         format_bytes(v.max(0.0) as u64)
     } else if what.ends_with("_ms") {
         seconds(v)
     } else if what.ends_with("_percent") {
-        format!("{v:.1} %")
+        format!("{v:.1} {percent}")
     } else {
         format!("{v:.0}")
     }
+}
+
+fn value(what: &str, v: f64) -> String {
+    magnitude(what, v, "%")
 }
 
 fn seconds(ms: f64) -> String {
@@ -38,18 +43,11 @@ pub fn change(d: &Difference) -> String {
         return "no change".into();
     }
     let sign = if d.delta > 0.0 { "+" } else { "−" };
-    let size = if d.what.ends_with("_bytes") {
-        format_bytes(d.delta.abs() as u64)
-    } else if d.what.ends_with("_ms") {
-        seconds(d.delta.abs())
-    } else if d.what.ends_with("_percent") {
-        return format!("{sign}{:.1} points", d.delta.abs());
-    } else {
-        format!("{:.0}", d.delta.abs())
-    };
+    let size = magnitude(&d.what, d.delta.abs(), "points");
     match d.ratio {
-        Some(r) => format!("{sign}{size} (×{r:.2})"),
-        None => format!("{sign}{size}"),
+        // A share's ratio says nothing a change in points does not.
+        Some(r) if !d.what.ends_with("_percent") => format!("{sign}{size} (×{r:.2})"),
+        _ => format!("{sign}{size}"),
     }
 }
 
@@ -263,6 +261,48 @@ fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &st
     out
 }
 
+/// Both traces' lines, as the chart and the viewer draw them: runners coloured by model across
+/// the two (B's dashed), the time range they span (at least a second), and the highest runner.
+struct Prepared {
+    a: Vec<Line>,
+    b: Vec<Line>,
+    x: (f64, f64),
+    runner_top: f64,
+}
+
+impl Prepared {
+    fn new(a: &Side<'_>, b: &Side<'_>) -> Prepared {
+        let mut colors = Vec::new();
+        let la = lines_of(a, false, &mut colors, "A ");
+        let lb = lines_of(b, true, &mut colors, "B ");
+        let (mut x0, mut x1, _) = extent(la.iter().chain(&lb));
+        if !x0.is_finite() {
+            (x0, x1) = (0.0, 1.0);
+        }
+        let (_, _, runner_top) = extent(la.iter().chain(&lb).filter(|l| !l.available));
+        Prepared {
+            x: (x0, x1.max(x0 + 1.0)),
+            runner_top,
+            a: la,
+            b: lb,
+        }
+    }
+
+    /// A trace's runner lines.
+    fn runners(lines: &[Line]) -> Vec<&Line> {
+        lines.iter().filter(|l| !l.available).collect()
+    }
+
+    /// Both traces' available memory.
+    fn available(&self) -> Vec<&Line> {
+        self.a
+            .iter()
+            .chain(&self.b)
+            .filter(|l| l.available)
+            .collect()
+    }
+}
+
 /// The x range of `lines` (seconds) and their highest value.
 fn extent<'l>(lines: impl Iterator<Item = &'l Line>) -> (f64, f64, f64) {
     let (mut x0, mut x1, mut top) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
@@ -353,22 +393,12 @@ pub fn svg(
         return Err(RenderError::Size(width, height));
     }
     crate::chart::register_fonts();
-    let mut colors = Vec::new();
     let overlay = layout == Layout::Overlay;
-    let la = lines_of(a, false, &mut colors, "A ");
-    let lb = lines_of(b, true, &mut colors, "B ");
-    let (runners_a, avail_a): (Vec<&Line>, Vec<&Line>) = la.iter().partition(|l| !l.available);
-    let (runners_b, avail_b): (Vec<&Line>, Vec<&Line>) = lb.iter().partition(|l| !l.available);
-    let (mut x0, mut x1, _) = extent(la.iter().chain(&lb));
-    if !x0.is_finite() {
-        (x0, x1) = (0.0, 1.0);
-    }
-    if x1 - x0 < 1.0 {
-        x1 = x0 + 1.0;
-    }
-    let (_, _, runner_top) = extent(runners_a.iter().chain(&runners_b).copied());
-    let available: Vec<&Line> = avail_a.iter().chain(&avail_b).copied().collect();
+    let p = Prepared::new(a, b);
+    let (runners_a, runners_b) = (Prepared::runners(&p.a), Prepared::runners(&p.b));
+    let available = p.available();
     let (_, _, avail_top) = extent(available.iter().copied());
+    let ((x0, x1), runner_top) = (p.x, p.runner_top);
     let x_desc = format!("seconds from {align}");
     let mut buf = String::new();
     {
@@ -379,9 +409,12 @@ pub fn svg(
             a.name, b.name
         );
         let root = root
-            .titled(&title, crate::chart::bold(18.0).color(&BLACK))
+            .titled(
+                &title,
+                crate::chart::bold(if width >= 1200 { 18.0 } else { 14.0 }).color(&BLACK),
+            )
             .map_err(draw_err)?;
-        let (h, _) = (root.dim_in_pixel().1, ());
+        let h = root.dim_in_pixel().1;
         let (runners_area, avail_area) = root.split_vertically((h as f64 * 0.68) as u32);
         let both: Vec<&Line> = runners_a.iter().chain(&runners_b).copied().collect();
         if overlay {
@@ -482,13 +515,7 @@ pub fn viewer(
     c: &Comparison,
     clock: &Clock,
 ) -> Result<String, RenderError> {
-    let mut colors = Vec::new();
-    let la = lines_of(a, false, &mut colors, "A ");
-    let lb = lines_of(b, true, &mut colors, "B ");
-    let (mut x0, mut x1, _) = extent(la.iter().chain(&lb));
-    if !x0.is_finite() {
-        (x0, x1) = (0.0, 1.0);
-    }
+    let p = Prepared::new(a, b);
     let to_view = |ls: Vec<&Line>| -> Vec<ViewerLine> {
         ls.into_iter()
             .map(|l| ViewerLine {
@@ -500,15 +527,11 @@ pub fn viewer(
             })
             .collect()
     };
-    fn runners(ls: &[Line]) -> Vec<&Line> {
-        ls.iter().filter(|l| !l.available).collect()
-    }
-    let available: Vec<&Line> = la.iter().chain(&lb).filter(|l| l.available).collect();
-    let (_, _, runner_top) = extent(la.iter().chain(&lb).filter(|l| !l.available));
-    let y_max = (runner_top > 0.0).then_some(runner_top * 1.1);
+    let runners = Prepared::runners;
+    let y_max = (p.runner_top > 0.0).then_some(p.runner_top * 1.1);
     let mut panels = Vec::new();
     if layout == Layout::Overlay {
-        let both: Vec<&Line> = runners(&la).into_iter().chain(runners(&lb)).collect();
+        let both: Vec<&Line> = runners(&p.a).into_iter().chain(runners(&p.b)).collect();
         panels.push(ViewerPanel {
             name: "runners",
             title: "Model runners' footprint (A solid, B dashed)".into(),
@@ -517,7 +540,7 @@ pub fn viewer(
             lines: to_view(both),
         });
     } else {
-        for (name, side, ls) in [("a", a, &la), ("b", b, &lb)] {
+        for (name, side, ls) in [("a", a, &p.a), ("b", b, &p.b)] {
             panels.push(ViewerPanel {
                 name,
                 title: format!("{}: model runners' footprint", side.name),
@@ -532,11 +555,11 @@ pub fn viewer(
         title: "Available memory (A solid, B dashed)".into(),
         height: 240,
         y_max: None,
-        lines: to_view(available),
+        lines: to_view(p.available()),
     });
     let data = ViewerData {
         align: align.to_owned(),
-        x: (x0, x1.max(x0 + 1.0)),
+        x: p.x,
         panels,
     };
     let json = crate::html::script_json(&data)?;
