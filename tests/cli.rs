@@ -2205,3 +2205,33 @@ fn compare_matches_a_model_named_in_one_trace_by_its_blob_in_the_other() {
         .iter()
         .all(|m| m["matched_by"] != "only_a" && m["matched_by"] != "only_b"));
 }
+
+#[test]
+fn run_and_serve_refuse_a_directory_that_holds_a_trace_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kept");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("meta.json"), "{\"mine\": true}").unwrap();
+    let o = memtide()
+        .args(["run", "--no-ollama", "--out"])
+        .arg(&out)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let (ok, _, err) = run(&[
+        "serve",
+        "--no-ollama",
+        "--listen",
+        "127.0.0.1:0",
+        "--record",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{err}");
+    // Neither wrote into it.
+    assert_eq!(
+        std::fs::read_to_string(out.join("meta.json")).unwrap(),
+        "{\"mine\": true}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+}
