@@ -784,6 +784,10 @@ struct RunArgs {
     quiet: bool,
     #[command(flatten)]
     burst: BurstArgs,
+    /// Follow only the command and the processes it starts, not Ollama's (for a command that
+    /// runs its own llama.cpp server, or an experiment that must not see other runners).
+    #[arg(long, conflicts_with_all = ["patterns", "pids", "children_of", "all"])]
+    only_command: bool,
     /// The command to run, after `--`, with its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -1121,11 +1125,17 @@ fn start_serve(a: ServeArgs) -> Result<()> {
 
 fn start_run(a: RunArgs) -> Result<()> {
     let burst = burst_policy(&a.burst, a.interval)?;
+    let mut recorder = memtide_record::Options {
+        burst,
+        ..a.watch.recorder(a.interval)
+    };
+    if a.only_command {
+        // Nothing besides the tree the command starts, which run follows itself.
+        recorder.selector = ProcessSelector::Pids(Vec::new());
+        recorder.selection.ollama_default = false;
+    }
     let code = run::run(run::Options {
-        recorder: memtide_record::Options {
-            burst,
-            ..a.watch.recorder(a.interval)
-        },
+        recorder,
         out: a.out.out,
         force: a.out.force,
         tail: a.tail,

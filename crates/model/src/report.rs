@@ -165,7 +165,12 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
             let mut rules: Vec<String> = sel.patterns.iter().map(|p| format!("`{p}`")).collect();
             rules.extend(sel.pids.iter().map(|p| format!("PID {p}")));
             rules.extend(sel.children_of.map(|p| format!("descendants of PID {p}")));
-            format!("nothing matched {}", rules.join(", "))
+            if rules.is_empty() {
+                // `memtide run --only-command`: the command's tree was all it followed.
+                "the command's processes were all it was to follow, and none was seen".to_owned()
+            } else {
+                format!("nothing matched {}", rules.join(", "))
+            }
         };
         w.push(format!("No process was followed: {what}."));
     }

@@ -379,7 +379,8 @@ pub struct PressureRow {
     pub time_utc: String,
     /// The same on the recording's monotonic clock.
     pub t_ms: u64,
-    /// `psi` (a Linux PSI trigger) or `dispatch` (a macOS memory-pressure source).
+    /// `psi` (a Linux PSI trigger), `sysctl` (macOS's pressure level, polled; a row at each
+    /// change), or, in traces of earlier versions, `dispatch` (libdispatch's source).
     pub source: String,
     /// The level announced (`normal`, `warning`, `critical`), where the source gives one.
     pub level: Option<String>,

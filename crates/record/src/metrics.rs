@@ -566,7 +566,7 @@ fn events(e: &mut Exposition, c: &EventCounts) {
         ),
         (
             "pressure_notifications",
-            "The kernel's memory pressure notifications (macOS dispatch source; Linux PSI trigger)",
+            "The kernel's memory pressure signals (each change of macOS's level; Linux's PSI trigger firing)",
             c.pressure_notifications,
         ),
     ];

@@ -36,7 +36,7 @@ pub struct Listener {
     thread: Option<JoinHandle<()>>,
     /// Notifications, in the order they came.
     pub heard: Receiver<Heard>,
-    /// Where the notifications come from (`psi`, `dispatch`).
+    /// Where the notifications come from (`psi`, `sysctl`).
     pub source: &'static str,
     /// What fires them, in words.
     pub condition: String,

@@ -289,6 +289,14 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
         } => {
             let what = match source.as_str() {
                 "psi" => "Linux's pressure trigger fired",
+                // macOS's level, polled: the change is the whole news.
+                "sysctl" => {
+                    return match level {
+                        Some(l) => format!("The kernel's memory-pressure level became {l}."),
+                        None => format!("The kernel's memory-pressure level changed: {detail}."),
+                    };
+                }
+                // Traces recorded before memtide polled the level on macOS.
                 "dispatch" => "macOS sent a memory-pressure notification",
                 _ => "The kernel sent a memory-pressure notification",
             };

@@ -101,17 +101,17 @@ use std::sync::Arc;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-use linux::{Floor as OsFloor, Linux as Os};
+use linux::{pressure_watch as os_pressure_watch, Floor as OsFloor, Linux as Os};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-use macos::{Floor as OsFloor, Macos as Os};
+use macos::{pressure_watch as os_pressure_watch, Floor as OsFloor, Macos as Os};
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod fallback;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-use fallback::{Fallback as Os, Floor as OsFloor};
+use fallback::{pressure_watch as os_pressure_watch, Fallback as Os, Floor as OsFloor};
 
 /// Samples system memory and the memory of selected processes.
 ///
@@ -162,6 +162,14 @@ impl Sampler {
     /// one (Linux; always 0 elsewhere).
     pub fn skipped_listings(&self) -> u64 {
         self.core.skipped_listings()
+    }
+
+    /// Processes judged against the selector so far: each PID met for the first time, and
+    /// each known process judged again because it may have called `exec` (young, or found
+    /// with a new name). Each reads the process's identity, and is the only work of a tick
+    /// that allocates; a tick that judges nothing allocates nothing.
+    pub fn processes_judged(&self) -> u64 {
+        self.core.processes_judged()
     }
 
     /// Lists the process table (to find processes that started) at most once per `interval`

@@ -1,18 +1,36 @@
-//! The kernel's own memory-pressure notifications, as they happen, between samples.
+//! The kernel's memory-pressure signal, as it happens, between samples.
 //!
-//! Linux: a PSI trigger (`Documentation/accounting/psi.rst`): `/proc/pressure/memory` opened
-//! for writing, sent `some <stall µs> <window µs>`, then polled for `POLLPRI`, which the kernel
-//! raises when tasks were stalled on memory for at least the stall time within a window. The
-//! kernel accepts windows from 500 ms to 10 s; a process without `CAP_SYS_RESOURCE` may only
-//! use windows that are a multiple of 2 s (kernels since 6.5; older ones refuse unprivileged
-//! triggers altogether). macOS: a libdispatch memory-pressure source (see the macOS backend);
-//! its level decodes with [`decode_dispatch_level`] on every OS.
+//! What each OS delivers:
+//! - **Linux**: a PSI trigger (`Documentation/accounting/psi.rst`): `/proc/pressure/memory`
+//!   opened for writing, sent `some <stall µs> <window µs>`, then polled for `POLLPRI`, which
+//!   the kernel raises when tasks were stalled on memory for at least the stall time within a
+//!   window (at most once per window). The kernel accepts windows from 500 ms to 10 s; a
+//!   process without `CAP_SYS_RESOURCE` may only use windows that are a multiple of 2 s
+//!   (kernels since 6.5; older ones refuse unprivileged triggers altogether). It says that
+//!   stalls crossed the threshold, not a level.
+//! - **macOS**: the kernel's pressure level, `kern.memorystatus_vm_pressure_level`, read every
+//!   [`LEVEL_POLL_PERIOD`], and a notification at each change, with the new level. xnu does
+//!   not announce a change to every process: `memorystatus_update_vm_pressure`
+//!   (`bsd/kern/kern_memorystatus_notify.c`) notifies one process at a time, 250 ms apart
+//!   (`INTER_NOTIFICATION_DELAY`), and never one whose footprint is under
+//!   `VM_PRESSURE_MINIMUM_RSIZE` (10 MB on macOS), and memtide's footprint is smaller; so
+//!   libdispatch's memory-pressure source would stay silent for it. The level itself is set by
+//!   `vm_pressure_response` the moment it changes and is readable by any user: polled, a
+//!   change is seen within a period, for one `sysctl` (about a microsecond) per read.
+//! - Elsewhere: nothing; [`PressureWatch::start`] says so.
 //!
 //! A [`PressureWatch`] is a blocking waiter: the caller (the recorder) runs it on a thread of
-//! its own and stamps each notification with its own clock.
+//! its own and stamps each notification with its own clock. [`PressureWatch::polling`] builds
+//! the level poller over any level source, which is how it is tested on every OS.
 
 use crate::{Error, PressureLevel, Result};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// How often the kernel's level is read where it is polled (macOS): 100 ms, so a change is
+/// written within a tenth of a second of the kernel making it, for ten `sysctl` reads a
+/// second.
+pub const LEVEL_POLL_PERIOD: Duration = Duration::from_millis(100);
 
 /// When a PSI trigger fires: `stall` of memory stall within any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,139 +74,99 @@ impl Trigger {
     }
 }
 
-/// macOS: the level in a memory-pressure source's data (`dispatch_source_get_data`), whose
-/// bits are `DISPATCH_MEMORYPRESSURE_NORMAL` (1), `_WARN` (2) and `_CRITICAL` (4) (libdispatch
-/// `source.h`); the highest bit set wins. `None` when none is set.
-pub fn decode_dispatch_level(data: u64) -> Option<PressureLevel> {
-    if data & 0x4 != 0 {
-        Some(PressureLevel::Critical)
-    } else if data & 0x2 != 0 {
-        Some(PressureLevel::Warning)
-    } else if data & 0x1 != 0 {
-        Some(PressureLevel::Normal)
-    } else {
-        None
-    }
-}
-
 /// One notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notification {
-    /// The level the kernel announced, where it announces one (macOS); Linux's PSI trigger
-    /// only says that its threshold was crossed.
+    /// The level the kernel is now at, where the source tells one (the level poller); Linux's
+    /// PSI trigger only says that its threshold was crossed.
     pub level: Option<PressureLevel>,
 }
 
-/// Ends a [`PressureWatch`]'s waits from another thread.
-pub struct Stopper(
-    #[cfg(target_os = "linux")] crate::linux::ffi::Waker,
-    #[cfg(target_os = "macos")] std::sync::mpsc::Sender<u64>,
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))] (),
-);
+/// What an OS's watch waits on (a PSI trigger's descriptor, the level poller).
+pub(crate) trait Waiter: Send {
+    /// Waits up to `timeout`; `Ok(None)` on time-out or when stopped.
+    fn wait(&mut self, timeout: Duration) -> Result<Option<Notification>>;
+    /// A handle that ends the current or next wait from another thread.
+    fn stopper(&self) -> Result<Stopper>;
+}
 
-/// On macOS, what the stopper sends where the source sends level bits.
-#[cfg(target_os = "macos")]
-const STOP: u64 = u64::MAX;
+/// Ends a [`PressureWatch`]'s waits from another thread.
+pub struct Stopper(Box<dyn Fn() + Send>);
 
 impl Stopper {
+    pub(crate) fn new(stop: impl Fn() + Send + 'static) -> Stopper {
+        Stopper(Box::new(stop))
+    }
+
     /// Ends the wait in progress, or the next one, at once.
     pub fn stop(&self) {
-        #[cfg(target_os = "linux")]
-        self.0.wake();
-        #[cfg(target_os = "macos")]
-        let _ = self.0.send(STOP);
+        (self.0)();
     }
 }
 
 /// Waits for the kernel's pressure notifications.
 pub struct PressureWatch {
-    #[cfg(target_os = "linux")]
-    inner: crate::linux::ffi::PollFd,
-    #[cfg(target_os = "macos")]
-    inner: MacWatch,
+    waiter: Box<dyn Waiter>,
     source: &'static str,
     condition: String,
 }
 
 impl PressureWatch {
-    /// Registers `trigger` with the kernel. Fails (with why) where the kernel has no such
-    /// notification or refuses this one; the caller then goes on without it.
+    /// Registers with the kernel: a PSI `trigger` on Linux; on macOS the level poller (the
+    /// kernel has no threshold to set there, so `trigger` is not used). Fails (with why) where
+    /// the kernel has no such signal or refuses this one; the caller then goes on without it.
     pub fn start(trigger: Trigger) -> Result<PressureWatch> {
-        #[cfg(target_os = "linux")]
-        {
-            let line = trigger.psi_line()?;
-            let fd = crate::linux::ffi::PollFd::psi_trigger(&line).map_err(|e| Error::Os {
-                call: "a PSI trigger on /proc/pressure/memory",
-                code: e.raw_os_error().unwrap_or(0),
-            })?;
-            Ok(PressureWatch {
-                inner: fd,
-                source: "psi",
-                condition: trigger.describe(),
-            })
-        }
-        #[cfg(target_os = "macos")]
-        {
-            // macOS has no threshold to set: the kernel announces each change of level.
-            let _ = trigger;
-            let (tx, rx) = std::sync::mpsc::channel();
-            let source =
-                crate::macos::ffi::PressureSource::start(tx.clone()).map_err(|e| Error::Os {
-                    call: "dispatch_source_create(DISPATCH_SOURCE_TYPE_MEMORYPRESSURE)",
-                    code: e.raw_os_error().unwrap_or(0),
-                })?;
-            Ok(PressureWatch {
-                inner: MacWatch {
-                    _source: source,
-                    rx,
-                    tx,
-                },
-                source: "dispatch",
-                condition: "a change of the kernel's memory-pressure level".into(),
-            })
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-        {
-            let _ = trigger;
-            Err(Error::Unsupported {
-                what: "listening for the kernel's pressure notifications",
-            })
+        crate::os_pressure_watch(trigger)
+    }
+
+    pub(crate) fn new(
+        waiter: Box<dyn Waiter>,
+        source: &'static str,
+        condition: String,
+    ) -> PressureWatch {
+        PressureWatch {
+            waiter,
+            source,
+            condition,
         }
     }
 
-    /// A watch on a descriptor the caller controls, woken when it becomes readable: the same
-    /// wait as a PSI trigger's, for tests of everything that follows a notification.
-    #[cfg(target_os = "linux")]
-    pub fn on_readable(fd: std::os::fd::OwnedFd) -> Result<PressureWatch> {
-        let inner = crate::linux::ffi::PollFd::readable(fd).map_err(|e| Error::Os {
-            call: "pipe",
-            code: e.raw_os_error().unwrap_or(0),
-        })?;
-        Ok(PressureWatch {
-            inner,
-            source: "test",
-            condition: "a test descriptor became readable".into(),
-        })
+    /// A watch that calls `read` every `period` and notifies each change of the level it
+    /// returns, at the read that saw it, with the new level. The first read is made here and
+    /// is the level changes are counted from; a failed read fails this (and, later, the wait).
+    /// `source` names it in the trace (`sysctl` for macOS's kernel level).
+    pub fn polling(
+        mut read: impl FnMut() -> Result<PressureLevel> + Send + 'static,
+        period: Duration,
+        source: &'static str,
+    ) -> Result<PressureWatch> {
+        let last = read()?;
+        let (stop_tx, stop_rx) = mpsc::channel();
+        let condition = format!(
+            "a change of the kernel's memory-pressure level (read every {} ms)",
+            period.as_millis()
+        );
+        Ok(PressureWatch::new(
+            Box::new(LevelPoll {
+                read: Box::new(read),
+                period,
+                last,
+                stop_rx,
+                stop_tx,
+            }),
+            source,
+            condition,
+        ))
     }
 
     /// A handle that ends this watch's current and next wait from another thread (to stop
     /// the thread that waits, without it waking on a timer).
     pub fn stopper(&self) -> Result<Stopper> {
-        #[cfg(target_os = "linux")]
-        {
-            let w = self.inner.waker().map_err(|e| Error::Os {
-                call: "dup of the wake pipe",
-                code: e.raw_os_error().unwrap_or(0),
-            })?;
-            Ok(Stopper(w))
-        }
-        #[cfg(target_os = "macos")]
-        return Ok(Stopper(self.inner.tx.clone()));
-        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-        Ok(Stopper(()))
+        self.waiter.stopper()
     }
 
-    /// Where the notifications come from: `psi` (Linux), `dispatch` (macOS), `test`.
+    /// Where the notifications come from: `psi` (Linux), `sysctl` (macOS's level, polled),
+    /// `test`.
     pub fn source(&self) -> &'static str {
         self.source
     }
@@ -200,43 +178,48 @@ impl PressureWatch {
 
     /// Waits up to `timeout` for a notification.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Notification>> {
-        #[cfg(target_os = "linux")]
-        {
-            let fired = self.inner.wait(timeout).map_err(|e| Error::Os {
-                call: "poll on the pressure trigger",
-                code: e.raw_os_error().unwrap_or(0),
-            })?;
-            Ok(fired.then_some(Notification { level: None }))
-        }
-        #[cfg(target_os = "macos")]
-        {
-            use std::sync::mpsc::RecvTimeoutError;
-            match self.inner.rx.recv_timeout(timeout) {
-                Ok(STOP) | Err(RecvTimeoutError::Timeout) => Ok(None),
-                Ok(data) => Ok(Some(Notification {
-                    level: decode_dispatch_level(data),
-                })),
-                Err(RecvTimeoutError::Disconnected) => Err(Error::Unsupported {
-                    what: "a memory-pressure source that stopped sending",
-                }),
-            }
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-        {
-            let _ = timeout;
-            Err(Error::Unsupported {
-                what: "listening for the kernel's pressure notifications",
-            })
-        }
+        self.waiter.wait(timeout)
     }
 }
 
-/// The macOS watch: the dispatch source, and the channel its handler sends on.
-#[cfg(target_os = "macos")]
-struct MacWatch {
-    _source: crate::macos::ffi::PressureSource,
-    rx: std::sync::mpsc::Receiver<u64>,
-    tx: std::sync::mpsc::Sender<u64>,
+/// Reads a level source every period and tells each change.
+struct LevelPoll {
+    read: Box<dyn FnMut() -> Result<PressureLevel> + Send>,
+    period: Duration,
+    last: PressureLevel,
+    stop_rx: Receiver<()>,
+    stop_tx: Sender<()>,
+}
+
+impl Waiter for LevelPoll {
+    fn wait(&mut self, timeout: Duration) -> Result<Option<Notification>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // A period's sleep first: the level was read at the end of the last wait.
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            match self.stop_rx.recv_timeout(self.period.min(deadline - now)) {
+                Ok(()) => return Ok(None),
+                Err(RecvTimeoutError::Timeout) => {}
+                // The sender is ours: never disconnected while we live.
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            }
+            let level = (self.read)()?;
+            if level != self.last {
+                self.last = level;
+                return Ok(Some(Notification { level: Some(level) }));
+            }
+        }
+    }
+
+    fn stopper(&self) -> Result<Stopper> {
+        let tx = self.stop_tx.clone();
+        Ok(Stopper::new(move || {
+            let _ = tx.send(());
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -261,14 +244,63 @@ mod tests {
         );
     }
 
+    /// A level source that gives these levels, one per read, then stays at the last.
+    fn levels(seq: &[PressureLevel]) -> impl FnMut() -> Result<PressureLevel> + Send + 'static {
+        let seq = seq.to_vec();
+        let mut i = 0;
+        move || {
+            let l = seq[i.min(seq.len() - 1)];
+            i += 1;
+            Ok(l)
+        }
+    }
+
     #[test]
-    fn dispatch_levels_decode_by_their_bits() {
-        assert_eq!(decode_dispatch_level(0), None);
-        assert_eq!(decode_dispatch_level(1), Some(PressureLevel::Normal));
-        assert_eq!(decode_dispatch_level(2), Some(PressureLevel::Warning));
-        assert_eq!(decode_dispatch_level(4), Some(PressureLevel::Critical));
-        assert_eq!(decode_dispatch_level(2 | 4), Some(PressureLevel::Critical));
-        assert_eq!(decode_dispatch_level(0x10), None);
+    fn the_level_poller_tells_each_change_once_with_its_level() {
+        use PressureLevel::{Critical, Normal, Warning};
+        let seq = [Normal, Normal, Warning, Warning, Critical, Normal, Normal];
+        let mut w = PressureWatch::polling(levels(&seq), Duration::from_millis(1), "test").unwrap();
+        let mut heard = Vec::new();
+        while let Some(n) = w.wait(Duration::from_millis(200)).unwrap() {
+            heard.push(n.level.unwrap());
+        }
+        assert_eq!(heard, [Warning, Critical, Normal]);
+        assert_eq!(w.source(), "test");
+        assert_eq!(
+            w.condition(),
+            "a change of the kernel's memory-pressure level (read every 1 ms)"
+        );
+    }
+
+    #[test]
+    fn the_level_poller_stops_at_once_and_fails_with_its_source() {
+        let mut w = PressureWatch::polling(
+            levels(&[PressureLevel::Normal]),
+            Duration::from_millis(50),
+            "test",
+        )
+        .unwrap();
+        let stop = w.stopper().unwrap();
+        stop.stop();
+        let t = Instant::now();
+        assert_eq!(w.wait(Duration::from_secs(3600)).unwrap(), None);
+        assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+        // A source that cannot be read refuses the watch, saying why.
+        let e = PressureWatch::polling(
+            || {
+                Err(Error::Unsupported {
+                    what: "a level this test cannot read",
+                })
+            },
+            LEVEL_POLL_PERIOD,
+            "test",
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string().contains("a level this test cannot read"),
+            "{e}"
+        );
     }
 
     #[cfg(target_os = "linux")]

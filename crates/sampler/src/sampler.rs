@@ -181,6 +181,8 @@ pub(crate) struct Core<B: Backend> {
     last_real_listing: Option<Instant>,
     /// Listings skipped because no process was created since the last one.
     skipped_listings: u64,
+    /// Processes judged so far (see [`crate::Sampler::processes_judged`]).
+    judged: u64,
     system: SystemSample,
     system_error: Option<crate::Error>,
     processes: Vec<ProcessSample>,
@@ -211,6 +213,7 @@ impl<B: Backend> Core<B> {
             last_marker: None,
             last_real_listing: None,
             skipped_listings: 0,
+            judged: 0,
             system: SystemSample::default(),
             system_error: None,
             processes: Vec::new(),
@@ -235,6 +238,10 @@ impl<B: Backend> Core<B> {
     /// Listings of the process table skipped so far because no process was created.
     pub(crate) fn skipped_listings(&self) -> u64 {
         self.skipped_listings
+    }
+
+    pub(crate) fn processes_judged(&self) -> u64 {
+        self.judged
     }
 
     pub(crate) fn set_discovery_interval(&mut self, d: std::time::Duration) {
@@ -477,6 +484,7 @@ impl<B: Backend> Core<B> {
 
     /// Judges PIDs seen for the first time, parents before children.
     fn admit(&mut self, unseen: Vec<u32>, now: u64) {
+        self.judged += unseen.len() as u64;
         for pid in unseen {
             match self.backend.identify(pid) {
                 Ok(ident) => self.fresh.push((pid, ident)),

@@ -202,7 +202,7 @@ pub enum EventKind {
     /// The kernel notified memory pressure at this moment (a Linux PSI trigger, a macOS
     /// memory-pressure source), between samples.
     PressureNotification {
-        /// `psi` or `dispatch`.
+        /// `psi`, `sysctl` or (earlier traces) `dispatch`.
         source: String,
         /// The level it announced, where it announces one.
         level: Option<String>,

@@ -155,3 +155,12 @@ impl Floor {
         })
     }
 }
+
+/// No pressure signal is read here.
+pub(crate) fn pressure_watch(
+    _trigger: crate::pressure::Trigger,
+) -> Result<crate::pressure::PressureWatch> {
+    Err(Error::Unsupported {
+        what: "listening for the kernel's pressure notifications",
+    })
+}

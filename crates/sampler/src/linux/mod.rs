@@ -3,6 +3,9 @@
 
 #[allow(unsafe_code)]
 pub(crate) mod ffi;
+mod pressure;
+
+pub(crate) use pressure::pressure_watch;
 
 use crate::error::{Error, Result};
 use crate::procfs;

@@ -10,6 +10,9 @@
 
 #[allow(unsafe_code)]
 pub(crate) mod ffi;
+mod pressure;
+
+pub(crate) use pressure::pressure_watch;
 
 use crate::darwin::{
     self, ArgsRefusal, CpuTimebase, DarwinSystem, FastCounters, SlowCounts, VmCounts,
