@@ -7,7 +7,8 @@
 
 use crate::demo::Children;
 use anyhow::{Context, Result};
-use memtide_sampler::{Floor, ProcessSelector, Sampler};
+use memtide_sampler::pressure::{PressureWatch, Trigger, LEVEL_POLL_PERIOD};
+use memtide_sampler::{Floor, PressureLevel, ProcessSelector, Sampler};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -450,6 +451,31 @@ fn recorder_cost(processes: usize, pacing: Pacing, v: &mut Verdicts) -> Result<(
         "  {:<w$} {}",
         "waking at 10 Hz, reading nothing",
         waking.show()
+    )?;
+    // The pressure listener: on macOS the level poller as the recorder runs it (a wake and a
+    // sysctl every 100 ms); elsewhere the same poller over a level that never changes, which
+    // is its wakes alone (Linux's own listener sleeps in poll until PSI fires).
+    let listener = marginal(pacing, &mut |n| {
+        let mut watch = if cfg!(target_os = "macos") {
+            PressureWatch::start(Trigger::DEFAULT)?
+        } else {
+            PressureWatch::polling(|| Ok(PressureLevel::Normal), LEVEL_POLL_PERIOD, "bench")?
+        };
+        let me = std::process::id();
+        let c0 = sampler.cpu_time(me)?;
+        let heard = watch.wait(LEVEL_POLL_PERIOD * n)?;
+        let spent = sampler.cpu_time(me)?.saturating_sub(c0);
+        // A real change of level ends the wait early and would make the figure wrong.
+        anyhow::ensure!(
+            heard.is_none(),
+            "the pressure level changed while it was measured"
+        );
+        Ok(spent)
+    })?;
+    outln!(
+        "  {:<w$} {}",
+        "the pressure level poller, per read (10 a second)",
+        listener.show()
     )?;
     let both = &pids;
     let more_followed = marginal_child(pacing, &record_command(both, &dir), &mut peak)?;

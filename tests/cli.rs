@@ -1484,6 +1484,7 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "the same reads, paced, no other work",
         "the cheapest reads of the same figures, paced",
         "waking at 10 Hz, reading nothing",
+        "the pressure level poller, per read (10 a second)",
         "memtide record ÷ the cheapest reads",
         "the Guide's shell loop ÷ memtide record",
         "in the table)",

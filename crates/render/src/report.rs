@@ -592,3 +592,44 @@ fn table(o: &mut String, header: &[&str; 7], rows: &[[String; 7]], md: bool) {
         let _ = writeln!(o, "{}", line(r.iter().map(String::as_str).collect()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notification(source: &str, level: Option<&str>, detail: &str) -> String {
+        let e = Event {
+            t_ms: 1500,
+            time_utc: "2026-12-06T07:00:01.500Z".into(),
+            end_ms: None,
+            end_utc: None,
+            kind: EventKind::PressureNotification {
+                source: source.into(),
+                level: level.map(str::to_owned),
+                detail: detail.into(),
+            },
+        };
+        sentence(&e, &Clock::new(jiff::tz::TimeZone::UTC))
+    }
+
+    #[test]
+    fn each_source_of_a_pressure_signal_is_told_in_its_own_words() {
+        assert_eq!(
+            notification(
+                "sysctl",
+                Some("warning"),
+                "a change of the kernel's memory-pressure level (read every 100 ms)"
+            ),
+            "The kernel's memory-pressure level became warning."
+        );
+        assert_eq!(
+            notification("psi", None, "memory stalls of 150 ms or more within 2 s"),
+            "Linux's pressure trigger fired: memory stalls of 150 ms or more within 2 s."
+        );
+        // Traces from versions that listened to libdispatch's source still read.
+        assert_eq!(
+            notification("dispatch", Some("critical"), "a change of level"),
+            "macOS sent a memory-pressure notification (level critical): a change of level."
+        );
+    }
+}
