@@ -200,7 +200,9 @@ pub fn run(
     let models = Arc::new(Mutex::new(Vec::<Loaded>::new()));
     let running = Arc::new(AtomicBool::new(true));
     let url = serve_ollama(models.clone(), running.clone())?;
-    let tag = format!("memtide-demo-{}", std::process::id());
+    // Matched as a substring: the PID is closed on both sides, so that one demo's tag is never
+    // part of another's (`…-12-runner` is not in `…-123-runner`).
+    let tag = format!("memtide-demo-{}-runner", std::process::id());
 
     // The recorder, on its own thread, stopped through its channel.
     let (rec_stop_tx, rec_stop) = mpsc::channel();

@@ -1421,7 +1421,7 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let tag = format!("memtide-demo-{}", child.id());
+        let tag = format!("memtide-demo-{}-runner", child.id());
         let deadline = Instant::now() + Duration::from_secs(10);
         while demo_runners(&tag).is_empty() {
             assert!(Instant::now() < deadline, "no runner started");

@@ -61,6 +61,8 @@ fn record_import_and_demo_refuse_a_directory_that_holds_files() {
             "--duration".into(),
             "1s".into(),
             "--quiet".into(),
+            "--pid".into(),
+            std::process::id().to_string(),
         ],
         ["import".to_owned()]
             .into_iter()
@@ -112,6 +114,7 @@ fn two_recorders_started_in_the_same_second_get_two_directories() {
     let start = || {
         memtide()
             .args(["record", "--no-ollama", "--quiet", "--duration", "1s"])
+            .args(["--pid", &std::process::id().to_string()])
             .current_dir(tmp.path())
             .spawn()
             .unwrap()
@@ -165,14 +168,15 @@ fn a_reader_that_goes_away_is_a_normal_end_for_every_command() {
     let t = trace.to_str().unwrap();
     let chart = tmp.path().join("c.svg");
     let chart = chart.to_str().unwrap();
+    let me = std::process::id().to_string();
     let cases: Vec<Vec<&str>> = vec![
         vec!["report", t],
         vec!["report", t, "--format", "json"],
         vec!["report", t, "--format", "markdown"],
-        vec!["snapshot", "--no-ollama"],
-        vec!["snapshot", "--no-ollama", "--json"],
+        vec!["snapshot", "--no-ollama", "--pid", &me],
+        vec!["snapshot", "--no-ollama", "--json", "--pid", &me],
         vec!["render", t, "-o", chart],
-        vec!["record", "--no-ollama", "--duration", "1s"],
+        vec!["record", "--no-ollama", "--duration", "1s", "--pid", &me],
         vec!["--help"],
         vec![
             "bench",
@@ -339,6 +343,8 @@ fn a_vanished_trace_directory_stops_the_recorder_at_once() {
             "--quiet",
             "--interval",
             "100ms",
+            "--pid",
+            &std::process::id().to_string(),
             "--out",
         ])
         .arg(&out)
@@ -764,7 +770,7 @@ fn a_closed_stdout_is_a_normal_end_too() {
     let trace = fixture("trace-imported");
     for args in [
         format!("report '{}' --format json", trace.display()),
-        "snapshot --no-ollama".to_owned(),
+        format!("snapshot --no-ollama --pid {}", std::process::id()),
         "--version".to_owned(),
     ] {
         let o = Command::new("sh")
