@@ -250,6 +250,7 @@ pub fn run(processes: usize, ticks: usize, check: bool, pacing: Pacing) -> Resul
         p90: p.saturating_sub(quiet),
     });
 
+    weights_row(ticks, &mut rows)?;
     sysinfo_rows(&pids, ticks, &mut rows)?;
 
     let (m, p) = measure(20, 2, || {
@@ -282,6 +283,74 @@ pub fn run(processes: usize, ticks: usize, check: bool, pacing: Pacing) -> Resul
         );
     }
     Ok(())
+}
+
+/// The size of the model file the weights count is measured on.
+const WEIGHTS_BENCH_MIB: usize = 256;
+
+/// What counting a runner's resident weights adds to a sample: a stand-in runner maps a
+/// 256 MiB file and reads all of it; a sample that counts (the count made due by watching the
+/// file again before it) against one that does not. Where the OS has no count, it says so.
+fn weights_row(ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
+    let dir = tempfile_dir("weights")?;
+    let file = dir.join(format!("sha256-{}", "b".repeat(64)));
+    std::fs::write(&file, vec![5u8; WEIGHTS_BENCH_MIB << 20])?;
+    let exe = std::env::current_exe()?;
+    let runner = Command::new(&exe)
+        .args(["runner", "--model"])
+        .arg(&file)
+        .args(["--port", "40999", "--exit-with-stdin", "--map-file"])
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("cannot start the runner the weights count is measured on")?;
+    let runner = Children(vec![runner]);
+    let pid = runner.0[0].id();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![pid]))?;
+    // Until the runner has read its file.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sampler.tick()?.processes.first().map_or(0, |p| p.rss_bytes)
+        < (WEIGHTS_BENCH_MIB as u64) << 20
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the runner never read its file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Err(e) = sampler.watch_weights(pid, &file) {
+        eprintln!("memtide bench: the weights count is not measured: {e}");
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+    let n = (ticks / 10).max(10);
+    let (quiet, _) = measure(n, 2, || {
+        sampler.tick()?;
+        Ok(())
+    })?;
+    let (counted, p) = measure(n, 2, || {
+        sampler.watch_weights(pid, &file)?;
+        let w = sampler
+            .tick()?
+            .processes
+            .first()
+            .and_then(|p| p.weights_resident_bytes);
+        anyhow::ensure!(w.is_some(), "no weights were counted");
+        Ok(())
+    })?;
+    rows.push(Row {
+        what: format!("counting a runner's resident weights ({WEIGHTS_BENCH_MIB} MiB mapped)"),
+        median: counted.saturating_sub(quiet),
+        p90: p.saturating_sub(quiet),
+    });
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A new directory of this bench's in the system's temporary directory.
+fn tempfile_dir(what: &str) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("memtide-bench-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Runs `round` `n` times, one every 100 ms from a sleeping process as the recorder paces

@@ -338,6 +338,9 @@ struct RunnerArgs {
     /// Map this file and read every page of it, as a runner maps its model's weights.
     #[arg(long, value_name = "FILE")]
     map_file: Option<PathBuf>,
+    /// Read only the first MIB MiB of --map-file's pages (the rest stays mapped, unread).
+    #[arg(long, value_name = "MIB", requires = "map_file")]
+    map_read_mib: Option<usize>,
 }
 
 #[derive(Args)]
@@ -1005,7 +1008,10 @@ fn fake_runner(a: &RunnerArgs) -> Result<()> {
             let map = unsafe { memmap2::Mmap::map(&file) }
                 .with_context(|| format!("cannot map {}", path.display()))?;
             let mut sum = 0u64;
-            for i in (0..map.len()).step_by(4096) {
+            let read = a
+                .map_read_mib
+                .map_or(map.len(), |m| (m << 20).min(map.len()));
+            for i in (0..read).step_by(4096) {
                 sum = sum.wrapping_add(u64::from(map[i]));
             }
             std::hint::black_box(sum);

@@ -1479,6 +1479,7 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "memtide's first sample over the whole process table",
         "the Guide's shell loop: ps -axo",
         "exec check over",
+        "counting a runner's resident weights (256 MiB mapped)",
         "memtide record, 3 processes ",
         "memtide record, 6 processes ",
         "the same reads, paced, no other work",

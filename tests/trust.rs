@@ -886,6 +886,103 @@ fn a_runner_with_mapped_weights_is_explained() {
     );
 }
 
+/// A runner whose `--model` is a file that it maps and partly reads: `record` counts the file's
+/// pages resident in the runner's mapping into `weights_resident_bytes`. On Linux every count
+/// equals the mapping's `Rss` in `/proc/PID/smaps` to the page (the runner stays as it is once
+/// it has read); elsewhere the count is at least what was read.
+#[test]
+fn a_runners_mapped_model_file_is_counted_in_processes_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blobs = tmp.path().join("models/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let blob = blobs.join(format!("sha256-{}", "5e".repeat(32)));
+    std::fs::write(&blob, vec![9u8; 64 << 20]).unwrap();
+    let mut runner = memtide()
+        .args(["runner", "--model"])
+        .arg(&blob)
+        .args(["--port", "45126", "--mib", "8", "--map-read-mib", "40"])
+        .arg("--map-file")
+        .arg(&blob)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The runner says nothing; it has read its file once its RSS holds it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pid = runner.id();
+    while memtide()
+        .args([
+            "snapshot",
+            "--no-ollama",
+            "--json",
+            "--pid",
+            &pid.to_string(),
+        ])
+        .output()
+        .ok()
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|v| v["processes"][0]["rss_bytes"].as_u64())
+        .is_none_or(|rss| rss < 48 << 20)
+    {
+        assert!(Instant::now() < deadline, "the runner never read its file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = tmp.path().join("t");
+    let o = memtide()
+        .args(["record", "--no-ollama", "--quiet", "--duration", "2500ms"])
+        .args(["--interval", "100ms", "--pid", &pid.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok();
+    let _ = runner.kill();
+    let _ = runner.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = std::fs::read_to_string(out.join("processes.csv")).unwrap();
+    let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "weights_resident_bytes")
+        .unwrap();
+    let counts: Vec<u64> = rows
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(col)?.parse().ok())
+        .collect();
+    // From the second sample on: the first names the runner, the count starts at the next.
+    assert!(counts.len() >= 20, "{} counts in\n{rows}", counts.len());
+    match smaps {
+        Some(smaps) => {
+            let rss = smaps_rss(&smaps, &blob.display().to_string());
+            assert!((40 << 20..64 << 20).contains(&rss), "smaps Rss {rss}");
+            for c in &counts {
+                assert!(c.abs_diff(rss) <= 4096, "counted {c}, smaps Rss {rss}");
+            }
+        }
+        None => assert!(counts.iter().all(|&c| c >= 40 << 20), "{counts:?}"),
+    }
+}
+
+/// The `Rss` of the `/proc/PID/smaps` entries that map `path`, in bytes.
+fn smaps_rss(smaps: &str, path: &str) -> u64 {
+    let mut inside = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            inside = line.ends_with(path);
+        } else if let (true, Some(v)) = (inside, line.strip_prefix("Rss:")) {
+            kib += v
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    kib * 1024
+}
+
 #[test]
 fn a_runner_that_grows_after_its_load_is_reported() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Any buffer the kernel could return for `KERN_PROCARGS2`.
+//! Any buffer the kernel could return for `KERN_PROCARGS2`, or for `PROC_PIDREGIONPATHINFO`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,4 +7,5 @@ fuzz_target!(|buf: &[u8]| {
         let _ = memtide_model::runner::classify("x", &args.argv);
     }
     let _ = memtide_sampler::darwin::c_name(buf);
+    let _ = memtide_sampler::darwin::decode_region_with_path(buf);
 });

@@ -7,6 +7,7 @@ use memtide_sampler::procfs;
 fuzz_target!(|bytes: &[u8]| {
     let _ = procfs::parse_cmdline(bytes);
     let _ = procfs::parse_comm(bytes);
+    let _ = procfs::count_present(bytes);
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
@@ -14,6 +15,9 @@ fuzz_target!(|bytes: &[u8]| {
     let _ = procfs::parse_statm(text, 4096);
     let _ = procfs::parse_status(text);
     let _ = procfs::parse_schedstat(text);
+    for (start, end) in procfs::file_ranges(text, 0xfe, 0, 10149969) {
+        assert!(end > start);
+    }
     let _ = procfs::parse_boot_time(text);
     let _ = procfs::user_name(text, 999);
     let meminfo = procfs::parse_meminfo(text);

@@ -288,6 +288,14 @@ pub struct ProcessRow {
     /// in traces written before this column.
     #[serde(default)]
     pub status_age_ms: Option<u64>,
+    /// The runner's model file resident in its mappings of it, bytes: the mapped weights
+    /// (Linux: the mappings' pages present in the process, from `pagemap`; macOS: the regions'
+    /// resident pages, `PROC_PIDREGIONPATHINFO`). Counted for runners whose `--model` is a
+    /// file, again only when the process's memory moved (at most once a second, at least once
+    /// a minute); between counts the last one. Empty for other processes, before the first
+    /// count, and in traces written before the column.
+    #[serde(default)]
+    pub weights_resident_bytes: Option<u64>,
 }
 
 /// A row of `identities.csv`: one process, for its whole life.
@@ -586,6 +594,7 @@ fn format_process(buf: &mut Vec<u8>, time_utc: &str, v: &ProcessRow) {
         .opt_u64(v.swapped_bytes)
         .opt_u64(v.rss_file_bytes)
         .opt_u64(v.status_age_ms)
+        .opt_u64(v.weights_resident_bytes)
         .end();
 }
 
@@ -1208,6 +1217,7 @@ mod tests {
                 swapped_bytes: Some(0),
                 rss_file_bytes: Some(7),
                 status_age_ms: Some(1000),
+                weights_resident_bytes: Some(253 << 20),
                 ..ProcessRow::default()
             },
         ];

@@ -1,11 +1,12 @@
 //! From the sampler's types to the trace format's rows, and runners' model names from their
 //! command lines.
 
+use memtide_model::runner::{self, Role};
 use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
 use memtide_model::{manifests, ollama};
 use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// A system sample as a row of `system.csv`.
@@ -62,7 +63,20 @@ pub fn process_row(time_utc: &str, t_ms: u64, p: &ProcessSample) -> ProcessRow {
         swapped_bytes: p.swapped_bytes,
         rss_file_bytes: p.rss_file_bytes,
         status_age_ms: p.status_age.map(|d| d.as_millis() as u64),
+        weights_resident_bytes: p.weights_resident_bytes,
     }
+}
+
+/// The model file of a runner whose `--model` is a path to a file (an Ollama blob, a GGUF
+/// file), whose mapped weights the sampler is to count; `None` for any other process, a model
+/// named rather than given as a file, or a relative path (relative to a directory memtide does
+/// not know).
+pub fn model_file(info: &ProcessInfo) -> Option<PathBuf> {
+    let Role::Runner { model_arg, .. } = runner::classify(&info.name, &info.argv) else {
+        return None;
+    };
+    let path = Path::new(&model_arg);
+    (path.is_absolute() && path.is_file()).then(|| path.to_owned())
 }
 
 /// A new identity's row, first and last seen at `seen`.

@@ -687,7 +687,9 @@ impl Recorder {
 
         let mut identities_changed = false;
         let mut started = Vec::new();
+        let mut weights = Vec::new();
         for info in tick.started {
+            weights.extend(convert::model_file(info).map(|f| (info.id.pid, f)));
             let models = self.names.for_argv(&info.argv);
             let row = convert::identity_row(info, &models, &time_utc);
             if let Some(sink) = &mut self.sink {
@@ -772,6 +774,11 @@ impl Recorder {
             if let Some(sink) = &mut self.sink {
                 sink.write_identities()?;
             }
+        }
+        // A runner's mapped weights are counted from the next tick on. Where they cannot be
+        // (an OS without the count, a file gone already), the column stays empty.
+        for (pid, file) in weights {
+            let _ = self.sampler.watch_weights(pid, &file);
         }
         Ok(())
     }

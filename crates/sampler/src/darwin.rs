@@ -588,6 +588,105 @@ pub fn c_name(field: &[u8]) -> String {
     String::from_utf8_lossy(&field[..end]).into_owned()
 }
 
+/// `PROC_PIDREGIONPATHINFO`, the `proc_pidinfo` flavor that returns the region at or after an
+/// address with the file it maps (xnu `bsd/sys/proc_info.h`).
+pub const PROC_PIDREGIONPATHINFO: i32 = 8;
+
+/// `struct proc_regioninfo` followed by `struct vnode_info_path`, as xnu's
+/// `bsd/sys/proc_info.h` declares them (`struct proc_regionwithpathinfo`); `libc` has no
+/// binding. Only the layout matters here: it is the buffer [`decode_region_with_path`] reads,
+/// and its size and offsets are checked against the header's at compile time below.
+#[repr(C)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct proc_regionwithpathinfo {
+    /// `pri_protection`, `pri_max_protection`, `pri_inheritance`, `pri_flags`.
+    pri_head: [u32; 4],
+    pri_offset: u64,
+    pri_behavior: u32,
+    pri_user_wired_count: u32,
+    pri_user_tag: u32,
+    pri_pages_resident: u32,
+    /// `pri_pages_shared_now_private` … `pri_depth`: ten `uint32_t`s.
+    pri_tail: [u32; 10],
+    pri_address: u64,
+    pri_size: u64,
+    /// `struct vinfo_stat`: `vst_dev` (u32), `vst_mode`, `vst_nlink` (u16), `vst_ino` (u64),
+    /// `vst_uid`, `vst_gid`, eight `int64_t` times, `vst_size`, `vst_blocks`, four `uint32_t`,
+    /// `vst_qspare[2]`.
+    vst_dev: u32,
+    vst_mode: u16,
+    vst_nlink: u16,
+    vst_ino: u64,
+    vst_uid_gid: [u32; 2],
+    vst_times: [i64; 8],
+    vst_size_blocks: [i64; 2],
+    vst_blksize_flags_gen_rdev: [u32; 4],
+    vst_qspare: [i64; 2],
+    /// `vi_type`, `vi_pad`, `vi_fsid` (`fsid_t`: two `int32_t`).
+    vi_rest: [i32; 4],
+    /// `vip_path[MAXPATHLEN]`, MAXPATHLEN being 1024 (`sys/param.h`).
+    vip_path: [u8; 1024],
+}
+
+/// The byte size of [`proc_regionwithpathinfo`]: 96 for the region, 152 for the vnode, 1024
+/// for the path.
+pub const REGION_WITH_PATH_SIZE: usize = 1272;
+const PAGES_RESIDENT_AT: usize = 36;
+const ADDRESS_AT: usize = 80;
+const SIZE_AT: usize = 88;
+const DEV_AT: usize = 96;
+const INO_AT: usize = 104;
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<proc_regionwithpathinfo>() == REGION_WITH_PATH_SIZE);
+    assert!(offset_of!(proc_regionwithpathinfo, pri_pages_resident) == PAGES_RESIDENT_AT);
+    assert!(offset_of!(proc_regionwithpathinfo, pri_address) == ADDRESS_AT);
+    assert!(offset_of!(proc_regionwithpathinfo, pri_size) == SIZE_AT);
+    assert!(offset_of!(proc_regionwithpathinfo, vst_dev) == DEV_AT);
+    assert!(offset_of!(proc_regionwithpathinfo, vst_ino) == INO_AT);
+    // `struct proc_regioninfo` is 96 bytes and `struct vnode_info` 152 (248 before the path).
+    assert!(offset_of!(proc_regionwithpathinfo, vst_dev) == 96);
+    assert!(offset_of!(proc_regionwithpathinfo, vip_path) == 248);
+};
+
+/// One region of a process's address space, as `PROC_PIDREGIONPATHINFO` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// Where it starts (`pri_address`).
+    pub address: u64,
+    /// Its length in bytes (`pri_size`); the next region is at or after `address + size`.
+    pub size: u64,
+    /// Pages of the region's memory object that are in RAM (`pri_pages_resident`): xnu
+    /// counts them by looking each page of the range up in the object
+    /// (`osfmk/kern/bsd_kern.c`, `fill_procregioninfo`, from `vm_map_region_walk`), so for a
+    /// mapped file they are its pages in the cache, wired ones (held for the GPU) included.
+    pub pages_resident: u32,
+    /// The device and inode of the file it maps; `None` for memory that maps no file (the
+    /// kernel leaves the vnode part zeroed).
+    pub file: Option<(u32, u64)>,
+}
+
+/// Decodes the buffer `proc_pidinfo(pid, PROC_PIDREGIONPATHINFO, address, …)` filled.
+pub fn decode_region_with_path(buf: &[u8]) -> Result<Region> {
+    const WHAT: &str = "proc_pidinfo(PROC_PIDREGIONPATHINFO)";
+    if buf.len() < REGION_WITH_PATH_SIZE {
+        return Err(Error::decode(
+            WHAT,
+            format!("{} bytes, expected {REGION_WITH_PATH_SIZE}", buf.len()),
+        ));
+    }
+    let u32_at = |at: usize| u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or_default());
+    let u64_at = |at: usize| u64::from_ne_bytes(buf[at..at + 8].try_into().unwrap_or_default());
+    let (dev, ino) = (u32_at(DEV_AT), u64_at(INO_AT));
+    Ok(Region {
+        address: u64_at(ADDRESS_AT),
+        size: u64_at(SIZE_AT),
+        pages_resident: u32_at(PAGES_RESIDENT_AT),
+        file: (ino != 0).then_some((dev, ino)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1097,5 +1196,42 @@ mod tests {
         assert_eq!(c_name(b"ollama\0\0\0\0\0\0\0\0\0\0"), "ollama");
         assert_eq!(c_name(b"ollama_llama_ser"), "ollama_llama_ser");
         assert_eq!(c_name(b""), "");
+    }
+
+    /// A buffer laid out as `struct proc_regionwithpathinfo`, the kernel's answer.
+    fn region_buffer(address: u64, size: u64, resident: u32, dev: u32, ino: u64) -> Vec<u8> {
+        let mut b = vec![0u8; REGION_WITH_PATH_SIZE];
+        b[0..4].copy_from_slice(&1u32.to_ne_bytes()); // VM_PROT_READ
+        b[36..40].copy_from_slice(&resident.to_ne_bytes());
+        b[80..88].copy_from_slice(&address.to_ne_bytes());
+        b[88..96].copy_from_slice(&size.to_ne_bytes());
+        b[96..100].copy_from_slice(&dev.to_ne_bytes());
+        b[104..112].copy_from_slice(&ino.to_ne_bytes());
+        let path = b"/Users/a/.ollama/models/blobs/sha256-74701a8c";
+        b[248..248 + path.len()].copy_from_slice(path);
+        b
+    }
+
+    #[test]
+    fn a_region_decodes_with_its_file_and_resident_pages() {
+        let b = region_buffer(0x1_2000_0000, 256 << 20, 16_384, 0x1000010, 8_812_345);
+        assert_eq!(
+            decode_region_with_path(&b).unwrap(),
+            Region {
+                address: 0x1_2000_0000,
+                size: 256 << 20,
+                pages_resident: 16_384,
+                file: Some((0x1000010, 8_812_345)),
+            }
+        );
+        // Anonymous memory: the vnode part is left zeroed.
+        let anon = region_buffer(0x1_0000_0000, 1 << 20, 3, 0, 0);
+        assert_eq!(decode_region_with_path(&anon).unwrap().file, None);
+        // A short answer is refused, saying what was read.
+        let e = decode_region_with_path(&b[..96]).unwrap_err().to_string();
+        assert!(
+            e.contains("PROC_PIDREGIONPATHINFO") && e.contains("96 bytes"),
+            "{e}"
+        );
     }
 }

@@ -88,7 +88,7 @@ mod types;
 mod usage;
 
 pub use error::{Error, ProcessFailure, Result};
-pub use sampler::Tick;
+pub use sampler::{Tick, WEIGHTS_MAX_AGE, WEIGHTS_MIN_INTERVAL};
 pub use selector::ProcessSelector;
 pub use types::{
     HostInfo, PressureLevel, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime,
@@ -162,6 +162,15 @@ impl Sampler {
     /// one (Linux; always 0 elsewhere).
     pub fn skipped_listings(&self) -> u64 {
         self.core.skipped_listings()
+    }
+
+    /// Counts, from the next tick on, how much of `file` (a runner's model file) the followed
+    /// process `pid` holds resident through its mappings of it, into
+    /// [`ProcessSample::weights_resident_bytes`]. [`Error::ProcessGone`] when no followed
+    /// process has that PID; [`Error::Unsupported`] where the OS gives no such count; an I/O
+    /// error when the file cannot be found (its device and inode identify its mappings).
+    pub fn watch_weights(&mut self, pid: u32, file: &std::path::Path) -> Result<()> {
+        self.core.watch_weights(pid, file)
     }
 
     /// Processes judged against the selector so far: each PID met for the first time, and

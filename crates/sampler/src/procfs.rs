@@ -554,6 +554,46 @@ pub fn system_sample(
     }
 }
 
+/// The address ranges in `/proc/[pid]/maps` that map the file with this device (`major`,
+/// `minor`) and inode: the fields `start-end perms offset major:minor inode path` of each line
+/// (`Documentation/filesystems/proc.rst`, hex addresses and device numbers, a decimal inode).
+/// Matching by device and inode, not by path, finds the file whatever path the process opened
+/// it by (a link, a relative path, a path with spaces). Lines that do not parse are skipped.
+pub fn file_ranges(
+    maps: &str,
+    major: u32,
+    minor: u32,
+    inode: u64,
+) -> impl Iterator<Item = (u64, u64)> + '_ {
+    maps.lines().filter_map(move |line| {
+        let mut f = line.split_ascii_whitespace();
+        let (range, _perms, _offset, dev, ino) =
+            (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+        let (maj, min) = dev.split_once(':')?;
+        let same = u32::from_str_radix(maj, 16).ok()? == major
+            && u32::from_str_radix(min, 16).ok()? == minor
+            && ino.parse::<u64>().ok()? == inode;
+        let (start, end) = range.split_once('-')?;
+        let (start, end) = (
+            u64::from_str_radix(start, 16).ok()?,
+            u64::from_str_radix(end, 16).ok()?,
+        );
+        // Inode 0 is no file: anonymous memory, the stack, the heap.
+        (same && inode != 0 && end > start).then_some((start, end))
+    })
+}
+
+/// How many `/proc/[pid]/pagemap` entries in `entries` say their page is in RAM: each entry is
+/// a native-endian `u64` per virtual page, bit 63 "page present" (`Documentation/admin-guide/
+/// mm/pagemap.rst`; the bit is readable without privileges, unlike the frame numbers). A
+/// trailing partial entry is not counted.
+pub fn count_present(entries: &[u8]) -> u64 {
+    entries
+        .chunks_exact(8)
+        .filter(|e| u64::from_ne_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]) >> 63 == 1)
+        .count() as u64
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -867,5 +907,39 @@ mod tests {
         assert_eq!(s.purgeable_bytes, None);
         assert_eq!((s.pressure, s.psi_some_avg10), (None, None));
         assert_eq!(s.stats_age, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_mapping_of_a_file_is_found_by_device_and_inode() {
+        let maps = include_str!("../tests/fixtures/linux-maps-runner-with-mapped-model.txt");
+        let found: Vec<(u64, u64)> = file_ranges(maps, 0xfe, 0x00, 10149969).collect();
+        assert_eq!(found, [(0x7f209ee00000, 0x7f209f600000)]);
+        assert_eq!(found[0].1 - found[0].0, 8 << 20);
+        // Another inode on the same device, or the same inode on another device: none.
+        assert_eq!(file_ranges(maps, 0xfe, 0x00, 10149970).count(), 0);
+        assert_eq!(file_ranges(maps, 0xfe, 0x01, 10149969).count(), 0);
+        // Anonymous lines (device 00:00, inode 0) and torn lines are passed over.
+        assert_eq!(
+            file_ranges("7f00-7f10 rw-p 0 00:00 0\nnot a line\n", 0, 0, 0).count(),
+            0
+        );
+    }
+
+    #[test]
+    fn present_pages_are_counted_by_bit_63() {
+        let mut entries = Vec::new();
+        for e in [
+            1u64 << 63 | 0x1234,
+            0,
+            1 << 62,
+            1 << 63,
+            0x7fff_ffff_ffff_ffff,
+        ] {
+            entries.extend_from_slice(&e.to_ne_bytes());
+        }
+        // Present, absent, swapped (bit 62), present without a frame number, absent.
+        assert_eq!(count_present(&entries), 2);
+        assert_eq!(count_present(&entries[..12]), 1);
+        assert_eq!(count_present(&[]), 0);
     }
 }

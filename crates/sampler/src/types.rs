@@ -204,6 +204,17 @@ pub struct ProcessSample {
     /// (`proc_pid_rusage` gives resident size and footprint but no file-backed split; their
     /// difference is the nearest figure).
     pub rss_file_bytes: Option<u64>,
+    /// Resident pages of the process's mappings of its model file (a runner's weights), once
+    /// the caller has named that file with [`crate::Sampler::watch_weights`]; `None` before,
+    /// and where it cannot be read. Linux: the pages of those mappings present in the process's
+    /// page tables (`/proc/[pid]/pagemap` over the ranges `/proc/[pid]/maps` gives for the
+    /// file's device and inode). macOS: `pri_pages_resident` of each region that maps the file
+    /// (`proc_pidinfo(PROC_PIDREGIONPATHINFO)`): its pages in RAM, those wired for the GPU
+    /// included. Counting costs time in proportion to the file's size, so it is read again only
+    /// when the process's memory changed (Linux: its file-backed part), at most once per
+    /// [`crate::WEIGHTS_MIN_INTERVAL`], and at least once per [`crate::WEIGHTS_MAX_AGE`];
+    /// between reads it is the last one.
+    pub weights_resident_bytes: Option<u64>,
     /// How old the fields read from a slower source are: on Linux `status` (swap, shared
     /// memory, the peak, the locked and file-backed parts), read at most once a second while
     /// `statm` gives RSS and the anonymous part every tick. `None` where every field is read
@@ -227,6 +238,7 @@ impl ProcessSample {
             wired_bytes: None,
             swapped_bytes: None,
             rss_file_bytes: None,
+            weights_resident_bytes: None,
             status_age: None,
         }
     }

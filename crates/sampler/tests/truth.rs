@@ -134,6 +134,35 @@ fn child() {
                 held.push(std::hint::black_box(v));
                 println!("memtide-child: ok");
             }
+            Some("map") => {
+                // `map MIB PATH`: map the file read-only and shared, as llama.cpp maps a model,
+                // and read one byte of each page of its first MIB MiB.
+                let mib: usize = words.next().unwrap().parse().unwrap();
+                let path = words.collect::<Vec<_>>().join(" ");
+                let file = std::fs::File::open(&path).unwrap();
+                let len = file.metadata().unwrap().len() as usize;
+                // SAFETY: a new read-only mapping of a whole file that nothing changes while
+                // this process lives; it is never unmapped (the process ends with it).
+                let at = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        len,
+                        libc::PROT_READ,
+                        libc::MAP_SHARED,
+                        std::os::fd::AsRawFd::as_raw_fd(&file),
+                        0,
+                    )
+                };
+                assert_ne!(at, libc::MAP_FAILED);
+                // SAFETY: the mapping is `len` readable bytes (above).
+                let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, len) };
+                let sum: u64 = (0..(mib << 20).min(len))
+                    .step_by(4096)
+                    .map(|i| u64::from(bytes[i]))
+                    .sum();
+                std::hint::black_box(sum);
+                println!("memtide-child: ok");
+            }
             Some("spawn") => {
                 let kid = Kid::spawn_unlocked();
                 println!("memtide-child: {}", kid.pid());
@@ -221,6 +250,62 @@ fn a_small_rise_is_in_the_next_ticks_footprint() {
         let later = sampler.tick().unwrap().processes[0].clone();
         assert_eq!(later.status_age, Some(Duration::ZERO));
     }
+}
+
+/// A runner's mapped weights: the child maps a file and reads it. Linux: a 64 MiB file, 40 MiB
+/// of it read; the count is at least what was read and at most the file. macOS: a 256 MiB
+/// file, all of it read (the count there is the region's resident pages, read or not); the
+/// count rises by 256 MiB, within a few pages.
+#[test]
+fn a_mapped_model_file_is_counted_as_resident_weights() {
+    let linux = cfg!(target_os = "linux");
+    let file_mib: u64 = if linux { 64 } else { 256 };
+    let touch_mib = if linux { 40 } else { file_mib };
+    let dir = std::env::temp_dir().join(format!("memtide-truth-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sha256-weights with a space.gguf");
+    std::fs::write(&path, vec![7u8; (file_mib * MIB) as usize]).unwrap();
+    let mut kid = Kid::spawn();
+    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![kid.pid()])).unwrap();
+    assert_eq!(
+        sampler.tick().unwrap().processes[0].weights_resident_bytes,
+        None
+    );
+    sampler.watch_weights(kid.pid(), &path).unwrap();
+    // Before the file is mapped: nothing of it is resident in the process.
+    assert_eq!(
+        sampler.tick().unwrap().processes[0].weights_resident_bytes,
+        Some(0)
+    );
+    assert_eq!(
+        kid.ask(&format!("map {touch_mib} {}", path.display())),
+        "ok"
+    );
+    // Counted again once the process's memory moved and a second passed.
+    std::thread::sleep(memtide_sampler::WEIGHTS_MIN_INTERVAL);
+    let weights = sampler.tick().unwrap().processes[0]
+        .weights_resident_bytes
+        .unwrap();
+    if linux {
+        // What was read, and at most the file (the kernel maps a few pages around each fault);
+        // tests/trust.rs holds the count to smaps' Rss of the mapping, to the page.
+        assert!(
+            (touch_mib * MIB..=file_mib * MIB).contains(&weights),
+            "{weights}"
+        );
+    } else {
+        assert!(
+            weights.abs_diff(file_mib * MIB) <= 16 * 16384,
+            "{} MiB of {file_mib}",
+            weights / MIB
+        );
+    }
+    // A file that is not there cannot be watched.
+    assert!(sampler
+        .watch_weights(kid.pid(), &dir.join("absent.gguf"))
+        .is_err());
+    drop(kid);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

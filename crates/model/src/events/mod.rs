@@ -966,6 +966,7 @@ mod tests {
                     rss_bytes: bytes,
                     footprint_bytes: Some(bytes),
                     rss_file_bytes: None,
+                    weights_resident_bytes: None,
                 })
                 .collect(),
         }

@@ -117,6 +117,12 @@ impl Backend for Fallback {
         Ok(Duration::from_millis(p.accumulated_cpu_time()))
     }
 
+    fn watch_weights(&mut self, _handle: &mut Self::Handle, _file: &std::path::Path) -> Result<()> {
+        Err(Error::Unsupported {
+            what: "counting a process's resident model weights",
+        })
+    }
+
     fn system(&mut self, out: &mut SystemSample) -> Result<()> {
         self.sys.refresh_memory();
         let s = &self.sys;

@@ -59,20 +59,20 @@ fn c_chars(field: &[libc::c_char]) -> Vec<u8> {
     field.iter().map(|&c| c as u8).collect()
 }
 
-/// `proc_pidinfo(pid, flavor, 0, …)` into a `T`, which must be the structure the kernel
-/// returns for `flavor` (as `libc` lays it out). The kernel returns the bytes it wrote; fewer
-/// than a whole `T` is an error.
-fn pidinfo<T: Copy>(pid: u32, flavor: libc::c_int) -> io::Result<T> {
-    let size = size_of::<T>() as libc::c_int;
-    let mut info = MaybeUninit::<T>::zeroed();
-    // SAFETY: the buffer is a T of `size` bytes, the structure `flavor` returns; the kernel
-    // writes at most `size` bytes.
+/// `proc_pidinfo(pid, flavor, arg, …)` into `buf`, which must be the structure the kernel
+/// writes for `flavor`. The kernel returns the bytes it wrote; fewer than all of `buf` is an
+/// error.
+fn pidinfo_into(pid: u32, flavor: libc::c_int, arg: u64, buf: &mut [u8]) -> io::Result<()> {
+    let size = libc::c_int::try_from(buf.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer too large"))?;
+    // SAFETY: `buf` is writable for `size` bytes, the size of the structure `flavor` writes
+    // (the callers' contract); the kernel writes at most `size` bytes.
     let n = unsafe {
         libc::proc_pidinfo(
             pid as libc::c_int,
             flavor,
-            0,
-            info.as_mut_ptr().cast(),
+            arg,
+            buf.as_mut_ptr().cast(),
             size,
         )
     };
@@ -85,8 +85,39 @@ fn pidinfo<T: Copy>(pid: u32, flavor: libc::c_int) -> io::Result<T> {
             format!("proc_pidinfo flavor {flavor} wrote {n} of {size} bytes"),
         ));
     }
-    // SAFETY: the call filled all `size` bytes (checked above), and T is a plain C structure.
+    Ok(())
+}
+
+/// `proc_pidinfo(pid, flavor, 0, …)` into a `T`, which must be the structure the kernel
+/// returns for `flavor` (as `libc` lays it out).
+fn pidinfo<T: Copy>(pid: u32, flavor: libc::c_int) -> io::Result<T> {
+    let mut info = MaybeUninit::<T>::zeroed();
+    // SAFETY: the zeroed `T` is `size_of::<T>()` initialised bytes, seen as bytes only while
+    // this function holds it.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(info.as_mut_ptr().cast::<u8>(), size_of::<T>()) };
+    pidinfo_into(pid, flavor, 0, bytes)?;
+    // SAFETY: every byte was written (checked by pidinfo_into), and T is a plain C structure.
     Ok(unsafe { info.assume_init() })
+}
+
+/// `proc_pidinfo(pid, PROC_PIDREGIONPATHINFO, address, …)`: the region at or after `address`
+/// and the file it maps, as the kernel's bytes (`struct proc_regionwithpathinfo`, decoded by
+/// `darwin::decode_region_with_path`). `EINVAL` past the last region; the same-user rule of
+/// the other flavors (`EPERM` for another user's process without root).
+pub(super) fn region_with_path(
+    pid: u32,
+    address: u64,
+    buf: &mut [u8; crate::darwin::REGION_WITH_PATH_SIZE],
+) -> io::Result<()> {
+    // `buf` is exactly `struct proc_regionwithpathinfo` (its size asserted against xnu's
+    // layout at compile time in darwin.rs), the structure this flavor writes.
+    pidinfo_into(
+        pid,
+        crate::darwin::PROC_PIDREGIONPATHINFO,
+        address,
+        &mut buf[..],
+    )
 }
 
 /// `PROC_PIDTBSDINFO`. Needs the same user as the target, or root (`proc_security_policy`

@@ -90,6 +90,8 @@ pub(crate) struct Macos {
     page_size: u64,
     pid_buf: Vec<libc::pid_t>,
     args_buf: Vec<u8>,
+    /// One `proc_regionwithpathinfo`, reused by the counts of resident weights.
+    region_buf: Box<[u8; darwin::REGION_WITH_PATH_SIZE]>,
     mibs: FastMibs,
     /// The last fresh `host_statistics64` reading, when it was read, and the raw struct (to
     /// recognise the kernel's cached copy, which repeats it exactly).
@@ -101,6 +103,81 @@ pub(crate) struct Macos {
 /// `proc_pid_rusage`, so that a PID taken by another process is noticed on the next read.
 pub(crate) struct Handle {
     start_abstime: u64,
+    weights: Option<Weights>,
+}
+
+/// A followed process's model file, whose resident pages in the regions that map it are
+/// counted (see `ProcessSample::weights_resident_bytes`).
+struct Weights {
+    /// The file's device and inode, as the kernel's `vinfo_stat` gives them.
+    dev: u32,
+    inode: u64,
+    /// The addresses of the regions that mapped it at the last count, asked first next time.
+    regions: Vec<u64>,
+    /// The resident size at the last count: the weights can only have moved if it did.
+    resident_at: u64,
+    counted_at: Option<Instant>,
+    value: Option<u64>,
+}
+
+/// The most regions one walk asks about (a process has a few thousand at most).
+const MAX_REGIONS: usize = 65_536;
+
+/// Pages of `w`'s file resident in `pid`'s regions that map it, in bytes. The regions found
+/// last time are asked again first (one call each); when one no longer maps the file, every
+/// region is walked, from address 0 to the last (`EINVAL` past it, `bsd/kern/proc_info.c`).
+fn count_weights(
+    pid: u32,
+    w: &mut Weights,
+    page: u64,
+    buf: &mut [u8; darwin::REGION_WITH_PATH_SIZE],
+) -> Result<u64> {
+    let file = Some((w.dev, w.inode));
+    let mut region_at = |address: u64| -> Result<Option<darwin::Region>> {
+        match ffi::region_with_path(pid, address, buf) {
+            Ok(()) => darwin::decode_region_with_path(&buf[..]).map(Some),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+            Err(e) => Err(process_error(
+                pid,
+                "proc_pidinfo(PROC_PIDREGIONPATHINFO)",
+                e,
+            )),
+        }
+    };
+    if !w.regions.is_empty() {
+        let mut pages = 0u64;
+        let mut same = true;
+        for &address in &w.regions {
+            match region_at(address)? {
+                Some(r) if r.address == address && r.file == file => {
+                    pages += u64::from(r.pages_resident);
+                }
+                _ => {
+                    same = false;
+                    break;
+                }
+            }
+        }
+        if same {
+            return Ok(pages * page);
+        }
+    }
+    w.regions.clear();
+    let (mut address, mut pages) = (0u64, 0u64);
+    for _ in 0..MAX_REGIONS {
+        let Some(r) = region_at(address)? else {
+            break;
+        };
+        if r.file == file {
+            w.regions.push(r.address);
+            pages += u64::from(r.pages_resident);
+        }
+        match r.address.checked_add(r.size) {
+            Some(next) if r.size > 0 => address = next,
+            _ => break,
+        }
+    }
+    Ok(pages * page)
 }
 
 impl Macos {
@@ -137,6 +214,7 @@ impl Macos {
             uid: ffi::effective_uid(),
             page_size,
             pid_buf: Vec::new(),
+            region_buf: Box::new([0; darwin::REGION_WITH_PATH_SIZE]),
             args_buf: vec![0; usize::try_from(argmax).unwrap_or(0).max(4096)],
             mibs: FastMibs {
                 free: resolve(c"vm.page_free_count"),
@@ -300,6 +378,7 @@ impl Backend for Macos {
         }
         Ok(Handle {
             start_abstime: r.proc_start_abstime,
+            weights: None,
         })
     }
 
@@ -321,6 +400,35 @@ impl Backend for Macos {
         out.wired_bytes = Some(r.wired_size);
         out.swapped_bytes = None;
         out.rss_file_bytes = None;
+        if let Some(w) = &mut handle.weights {
+            let now = Instant::now();
+            if crate::sampler::weights_due(w.counted_at, now, r.resident_size != w.resident_at) {
+                // A count that fails leaves the figure unknown until the next one; the sample
+                // itself stands.
+                w.value = count_weights(pid, w, self.page_size, &mut self.region_buf).ok();
+                w.resident_at = r.resident_size;
+                w.counted_at = Some(now);
+            }
+            out.weights_resident_bytes = w.value;
+        }
+        Ok(())
+    }
+
+    fn watch_weights(&mut self, handle: &mut Handle, file: &std::path::Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(file).map_err(|error| Error::Io {
+            path: file.to_owned(),
+            error,
+        })?;
+        handle.weights = Some(Weights {
+            // `st_dev` is a 32-bit `dev_t` on macOS, as `vst_dev` is.
+            dev: meta.dev() as u32,
+            inode: meta.ino(),
+            regions: Vec::new(),
+            resident_at: 0,
+            counted_at: None,
+            value: None,
+        });
         Ok(())
     }
 
