@@ -77,9 +77,9 @@ pub(crate) const EXEC_YOUNG_AGE: std::time::Duration = std::time::Duration::from
 pub(crate) const OLD_EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The shortest time between two counts of a process's resident weights
-/// ([`ProcessSample::weights_resident_bytes`]): a count walks every page of the mapping (about
-/// 13 µs per MiB on Linux, measured on the project's machine: 65 ms for a 5 GB model), so it
-/// is made at most once a second, and only when the process's memory moved.
+/// ([`ProcessSample::weights_resident_bytes`]): a count looks at every page of the mapping
+/// (on Linux about 1.2 µs per MiB, `memtide bench` on the project's machine: some 6 ms for a
+/// 5 GB model), so it is made at most once a second, and only when the process's memory moved.
 pub const WEIGHTS_MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The longest a count of resident weights is kept without counting again, even when nothing
