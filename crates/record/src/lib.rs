@@ -171,6 +171,14 @@ pub enum Notice {
     PressureSignalUnavailable(String),
     /// They stopped coming (why).
     PressureSignalFailed(String),
+    /// A runner's mapped model weights cannot be counted (another user's runner without the
+    /// privilege to read its page map, a model file gone): its other figures are recorded.
+    WeightsNotCounted {
+        /// The runner's PID.
+        pid: u32,
+        /// Why.
+        error: String,
+    },
 }
 
 impl std::fmt::Display for Notice {
@@ -182,6 +190,11 @@ impl std::fmt::Display for Notice {
                  (said once; counted in meta.json)"
             ),
             Notice::ProcessUnreadable { pid, error } => write!(f, "pid {pid}: {error}"),
+            Notice::WeightsNotCounted { pid, error } => write!(
+                f,
+                "pid {pid}: its mapped model weights cannot be counted ({error}); its footprint \
+                 and RSS are recorded, weights_resident_bytes stays empty"
+            ),
             Notice::ModelsLeftOut(why) => write!(
                 f,
                 "Ollama's /api/ps: {why}; said once, counted in ollama_polls.csv"
@@ -775,10 +788,19 @@ impl Recorder {
                 sink.write_identities()?;
             }
         }
-        // A runner's mapped weights are counted from the next tick on. Where they cannot be
-        // (an OS without the count, a file gone already), the column stays empty.
+        // A runner's mapped weights are counted from the next tick on. Where they cannot be,
+        // the column stays empty, and the user is told why, unless the OS has no such count
+        // (then docs/metrics.md says so) or the runner is already gone.
         for (pid, file) in weights {
-            let _ = self.sampler.watch_weights(pid, &file);
+            match self.sampler.watch_weights(pid, &file) {
+                Ok(()) => {}
+                Err(memtide_sampler::Error::Unsupported { .. })
+                | Err(memtide_sampler::Error::ProcessGone { .. }) => {}
+                Err(e) => report.notices.push(Notice::WeightsNotCounted {
+                    pid,
+                    error: e.to_string(),
+                }),
+            }
         }
         Ok(())
     }
@@ -989,5 +1011,30 @@ impl Sink {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runner_whose_weights_cannot_be_counted_is_named_with_why() {
+        let n = Notice::WeightsNotCounted {
+            pid: 4242,
+            error: "permission denied: /proc/[pid]/pagemap for pid 4242 (run by user ollama)"
+                .into(),
+        };
+        let said = n.to_string();
+        assert!(
+            said.starts_with(
+                "pid 4242: its mapped model weights cannot be counted (permission denied"
+            ),
+            "{said}"
+        );
+        assert!(
+            said.ends_with("weights_resident_bytes stays empty"),
+            "{said}"
+        );
     }
 }
