@@ -346,9 +346,14 @@ fn weights_row(ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
-/// A new directory of this bench's in the system's temporary directory.
+/// A path of this bench's (this process's) in the system's temporary directory.
+fn bench_path(what: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("memtide-bench-{what}-{}", std::process::id()))
+}
+
+/// A new directory at [`bench_path`].
 fn tempfile_dir(what: &str) -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("memtide-bench-{what}-{}", std::process::id()));
+    let dir = bench_path(what);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
@@ -479,7 +484,7 @@ fn recorder_cost(processes: usize, pacing: Pacing, v: &mut Verdicts) -> Result<(
     std::thread::sleep(Duration::from_millis(300));
     let pids: Vec<u32> = kids.0.iter().map(Child::id).collect();
     let mine = &pids[..processes];
-    let dir = std::env::temp_dir().join(format!("memtide-bench-{}", std::process::id()));
+    let dir = bench_path("records");
     let table = table_size()?;
     outln!()?;
     outln!(

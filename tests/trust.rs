@@ -906,22 +906,18 @@ fn a_runners_mapped_model_file_is_counted_in_processes_csv() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // The runner says nothing; it has read its file once its RSS holds it.
+    // The runner says nothing; it has read its file once its RSS holds it (read as memtide
+    // reads it, on every OS).
     let deadline = Instant::now() + Duration::from_secs(20);
     let pid = runner.id();
-    while memtide()
-        .args([
-            "snapshot",
-            "--no-ollama",
-            "--json",
-            "--pid",
-            &pid.to_string(),
-        ])
-        .output()
-        .ok()
-        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
-        .and_then(|v| v["processes"][0]["rss_bytes"].as_u64())
-        .is_none_or(|rss| rss < 48 << 20)
+    let mut sampler =
+        memtide_sampler::Sampler::new(memtide_sampler::ProcessSelector::Pids(vec![pid])).unwrap();
+    while sampler
+        .tick()
+        .unwrap()
+        .processes
+        .first()
+        .is_none_or(|p| p.rss_bytes < 48 << 20)
     {
         assert!(Instant::now() < deadline, "the runner never read its file");
         std::thread::sleep(Duration::from_millis(50));

@@ -95,6 +95,35 @@ pub(crate) fn weights_due(last: Option<Instant>, now: Instant, moved: bool) -> b
     })
 }
 
+/// A backend's last count of one process's resident weights: when it was made, the figure
+/// that tells whether the process's memory moved since (each OS reads its own), and what it
+/// found.
+#[derive(Debug, Default)]
+pub(crate) struct WeightsCount {
+    counted_at: Option<Instant>,
+    memory_at: u64,
+    value: Option<u64>,
+}
+
+impl WeightsCount {
+    /// Counts again with `count` when [`weights_due`] (the process's memory is `memory` now),
+    /// and returns the figure to report. A count that fails (the process exiting under it, a
+    /// read refused) leaves the figure unknown until the next one; the sample itself stands.
+    pub(crate) fn update<E>(
+        &mut self,
+        now: Instant,
+        memory: u64,
+        count: impl FnOnce() -> std::result::Result<u64, E>,
+    ) -> Option<u64> {
+        if weights_due(self.counted_at, now, memory != self.memory_at) {
+            self.value = count().ok();
+            self.memory_at = memory;
+            self.counted_at = Some(now);
+        }
+        self.value
+    }
+}
+
 /// What the sampler remembers of every PID in the process table, followed or not, so that
 /// each process is judged once.
 #[derive(Debug, Clone, Copy)]

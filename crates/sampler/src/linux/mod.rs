@@ -166,35 +166,34 @@ struct Weights {
     inode: u64,
     maps: Kept,
     pagemap: File,
-    /// `statm`'s file-backed and shared part at the last count: the weights can only have
-    /// moved if it did.
-    shared_at: u64,
-    counted_at: Option<Instant>,
-    value: Option<u64>,
+    /// The last count, against `statm`'s file-backed and shared part: the weights can only
+    /// have moved if it did.
+    count: crate::sampler::WeightsCount,
 }
 
 /// What one read of `/proc/[pid]/pagemap` takes: 8 bytes per page, 32 MiB of mapping.
 const PAGEMAP_CHUNK: usize = 64 * 1024;
 
-/// Pages of `w`'s file present in the process's mappings of it: the ranges from `maps`, then
+/// Pages of a file (its device and inode) present in a process's mappings of it: the ranges
+/// from its `maps`, then
 /// their `pagemap` entries, a chunk at a time into `chunk`.
 fn count_weights(
-    w: &Weights,
+    (maps, pagemap, major, minor, inode): (&Kept, &File, u32, u32, u64),
     page: u64,
     text_buf: &mut Vec<u8>,
     ranges: &mut Vec<(u64, u64)>,
     chunk: &mut Vec<u8>,
 ) -> io::Result<u64> {
-    let text = w.maps.read(text_buf)?;
+    let text = maps.read(text_buf)?;
     ranges.clear();
-    ranges.extend(procfs::file_ranges(text, w.major, w.minor, w.inode));
+    ranges.extend(procfs::file_ranges(text, major, minor, inode));
     chunk.resize(PAGEMAP_CHUNK, 0);
     let mut present = 0;
     for &(start, end) in ranges.iter() {
         let (mut at, stop) = (start / page * 8, end / page * 8);
         while at < stop {
             let want = (stop - at).min(PAGEMAP_CHUNK as u64) as usize;
-            let got = w.pagemap.read_at(&mut chunk[..want], at)?;
+            let got = pagemap.read_at(&mut chunk[..want], at)?;
             if got == 0 {
                 break;
             }
@@ -424,23 +423,21 @@ impl Backend for Linux {
         };
         out.status_age = Some(now.duration_since(slow.read_at));
         if let Some(w) = &mut handle.weights {
-            if crate::sampler::weights_due(w.counted_at, now, m.shared_bytes != w.shared_at) {
-                // A count that fails (the process exiting under it, or a pagemap refused)
-                // leaves the figure unknown until the next one; the sample itself stands.
-                w.value =
-                    count_weights(w, page, &mut self.buf2, &mut self.ranges, &mut self.chunk).ok();
-                w.shared_at = m.shared_bytes;
-                w.counted_at = Some(now);
-            }
-            out.weights_resident_bytes = w.value;
+            let (buf, ranges, chunk) = (&mut self.buf2, &mut self.ranges, &mut self.chunk);
+            let file = (&w.maps, &w.pagemap, w.major, w.minor, w.inode);
+            out.weights_resident_bytes = w.count.update(now, m.shared_bytes, || {
+                count_weights(file, page, buf, ranges, chunk)
+            });
         }
         Ok(())
     }
 
     fn watch_weights(&mut self, handle: &mut Handle, file: &std::path::Path) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
-        let io_error = |path: PathBuf, error| Error::Io { path, error };
-        let meta = std::fs::metadata(file).map_err(|e| io_error(file.to_owned(), e))?;
+        let meta = std::fs::metadata(file).map_err(|error| Error::Io {
+            path: file.to_owned(),
+            error,
+        })?;
         let pid = handle.pid;
         let maps_path = proc_path(pid, "maps");
         let maps = Kept::open(maps_path.clone())
@@ -454,9 +451,7 @@ impl Backend for Linux {
             inode: meta.ino(),
             maps,
             pagemap,
-            shared_at: 0,
-            counted_at: None,
-            value: None,
+            count: crate::sampler::WeightsCount::default(),
         });
         Ok(())
     }

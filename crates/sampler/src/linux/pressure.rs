@@ -5,13 +5,19 @@ use crate::error::{Error, Result};
 use crate::pressure::{Notification, PressureWatch, Stopper, Trigger, Waiter};
 use std::time::Duration;
 
+/// The [`Error::Os`] of `call`, from what the OS said.
+fn os_error(call: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::Os {
+        call,
+        code: e.raw_os_error().unwrap_or(0),
+    }
+}
+
 /// Registers `trigger` as a PSI trigger.
 pub(crate) fn pressure_watch(trigger: Trigger) -> Result<PressureWatch> {
     let line = trigger.psi_line()?;
-    let fd = PollFd::psi_trigger(&line).map_err(|e| Error::Os {
-        call: "a PSI trigger on /proc/pressure/memory",
-        code: e.raw_os_error().unwrap_or(0),
-    })?;
+    let fd =
+        PollFd::psi_trigger(&line).map_err(os_error("a PSI trigger on /proc/pressure/memory"))?;
     Ok(PressureWatch::new(
         Box::new(FdWait(fd)),
         "psi",
@@ -23,10 +29,7 @@ impl PressureWatch {
     /// Linux: a watch on a descriptor the caller controls, woken when it becomes readable:
     /// the same wait as a PSI trigger's, for tests of everything that follows a notification.
     pub fn on_readable(fd: std::os::fd::OwnedFd) -> Result<PressureWatch> {
-        let inner = PollFd::readable(fd).map_err(|e| Error::Os {
-            call: "pipe",
-            code: e.raw_os_error().unwrap_or(0),
-        })?;
+        let inner = PollFd::readable(fd).map_err(os_error("pipe"))?;
         Ok(PressureWatch::new(
             Box::new(FdWait(inner)),
             "test",
@@ -40,18 +43,15 @@ struct FdWait(PollFd);
 
 impl Waiter for FdWait {
     fn wait(&mut self, timeout: Duration) -> Result<Option<Notification>> {
-        let fired = self.0.wait(timeout).map_err(|e| Error::Os {
-            call: "poll on the pressure trigger",
-            code: e.raw_os_error().unwrap_or(0),
-        })?;
+        let fired = self
+            .0
+            .wait(timeout)
+            .map_err(os_error("poll on the pressure trigger"))?;
         Ok(fired.then_some(Notification { level: None }))
     }
 
     fn stopper(&self) -> Result<Stopper> {
-        let w = self.0.waker().map_err(|e| Error::Os {
-            call: "dup of the wake pipe",
-            code: e.raw_os_error().unwrap_or(0),
-        })?;
+        let w = self.0.waker().map_err(os_error("dup of the wake pipe"))?;
         Ok(Stopper::new(move || w.wake()))
     }
 }

@@ -114,25 +114,25 @@ struct Weights {
     inode: u64,
     /// The addresses of the regions that mapped it at the last count, asked first next time.
     regions: Vec<u64>,
-    /// The resident size at the last count: the weights can only have moved if it did.
-    resident_at: u64,
-    counted_at: Option<Instant>,
-    value: Option<u64>,
+    /// The last count, against the resident size: the weights can only have moved if it did.
+    count: crate::sampler::WeightsCount,
 }
 
 /// The most regions one walk asks about (a process has a few thousand at most).
 const MAX_REGIONS: usize = 65_536;
 
-/// Pages of `w`'s file resident in `pid`'s regions that map it, in bytes. The regions found
-/// last time are asked again first (one call each); when one no longer maps the file, every
-/// region is walked, from address 0 to the last (`EINVAL` past it, `bsd/kern/proc_info.c`).
+/// Pages of the file (its device and inode) resident in `pid`'s regions that map it, in bytes.
+/// The regions found last time (`regions`) are asked again first, one call each; when one no
+/// longer maps the file, every region is walked, from address 0 to the last (`EINVAL` past
+/// it, `bsd/kern/proc_info.c`).
 fn count_weights(
     pid: u32,
-    w: &mut Weights,
+    (dev, inode): (u32, u64),
+    regions: &mut Vec<u64>,
     page: u64,
     buf: &mut [u8; darwin::REGION_WITH_PATH_SIZE],
 ) -> Result<u64> {
-    let file = Some((w.dev, w.inode));
+    let file = Some((dev, inode));
     let mut region_at = |address: u64| -> Result<Option<darwin::Region>> {
         match ffi::region_with_path(pid, address, buf) {
             Ok(()) => darwin::decode_region_with_path(&buf[..]).map(Some),
@@ -144,10 +144,10 @@ fn count_weights(
             )),
         }
     };
-    if !w.regions.is_empty() {
+    if !regions.is_empty() {
         let mut pages = 0u64;
         let mut same = true;
-        for &address in &w.regions {
+        for &address in regions.iter() {
             match region_at(address)? {
                 Some(r) if r.address == address && r.file == file => {
                     pages += u64::from(r.pages_resident);
@@ -162,14 +162,14 @@ fn count_weights(
             return Ok(pages * page);
         }
     }
-    w.regions.clear();
+    regions.clear();
     let (mut address, mut pages) = (0u64, 0u64);
     for _ in 0..MAX_REGIONS {
         let Some(r) = region_at(address)? else {
             break;
         };
         if r.file == file {
-            w.regions.push(r.address);
+            regions.push(r.address);
             pages += u64::from(r.pages_resident);
         }
         match r.address.checked_add(r.size) {
@@ -401,15 +401,11 @@ impl Backend for Macos {
         out.swapped_bytes = None;
         out.rss_file_bytes = None;
         if let Some(w) = &mut handle.weights {
-            let now = Instant::now();
-            if crate::sampler::weights_due(w.counted_at, now, r.resident_size != w.resident_at) {
-                // A count that fails leaves the figure unknown until the next one; the sample
-                // itself stands.
-                w.value = count_weights(pid, w, self.page_size, &mut self.region_buf).ok();
-                w.resident_at = r.resident_size;
-                w.counted_at = Some(now);
-            }
-            out.weights_resident_bytes = w.value;
+            let (page, buf) = (self.page_size, &mut self.region_buf);
+            let (file, regions) = ((w.dev, w.inode), &mut w.regions);
+            out.weights_resident_bytes = w.count.update(Instant::now(), r.resident_size, || {
+                count_weights(pid, file, regions, page, buf)
+            });
         }
         Ok(())
     }
@@ -425,9 +421,7 @@ impl Backend for Macos {
             dev: meta.dev() as u32,
             inode: meta.ino(),
             regions: Vec::new(),
-            resident_at: 0,
-            counted_at: None,
-            value: None,
+            count: crate::sampler::WeightsCount::default(),
         });
         Ok(())
     }
