@@ -47,6 +47,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         burst_hold_ms: None,
         segments: None,
         command: None,
+        ollama_log: None,
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();
     let life = ticks / u64::from(processes).max(1) * 2;

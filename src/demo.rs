@@ -4,7 +4,9 @@
 //! load and hold memory in the phases that stall a Mac: model A loads; model B starts loading
 //! before A exits (the overlap); A exits; B grows (its KV cache); B exits. A local HTTP server
 //! answers `/api/ps` and `/api/version` as Ollama would for them. memtide records it all at
-//! 100 ms, then writes the report and the SVG, PNG and HTML charts.
+//! 100 ms, then writes the report and the SVG, PNG and HTML charts. The stand-in Ollama also
+//! writes a server log (`ollama-server.log`) in Ollama's formats, the scheduler's lines and the
+//! stand-in runners' buffer lines, which memtide follows as it follows the app's log.
 
 use crate::record;
 use crate::Selection;
@@ -148,6 +150,107 @@ fn start_runner(
     cmd.spawn().context("cannot start a stand-in runner")
 }
 
+/// The stand-in Ollama's server log: the lines Ollama's scheduler and a llama.cpp runner write
+/// for a load, in their formats (see `memtide_model::ollama_log`), with the stand-in's figures.
+struct ServerLog {
+    file: std::fs::File,
+}
+
+/// A size as Ollama's `format.HumanBytes2` prints it.
+fn human_bytes2(b: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let f = b as f64;
+    if f >= KIB * KIB * KIB {
+        format!("{:.1} GiB", f / (KIB * KIB * KIB))
+    } else if f >= KIB * KIB {
+        format!("{:.1} MiB", f / (KIB * KIB))
+    } else if f >= KIB {
+        format!("{:.1} KiB", f / KIB)
+    } else {
+        format!("{b} B")
+    }
+}
+
+impl ServerLog {
+    fn create(path: &Path) -> Result<ServerLog> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(ServerLog { file })
+    }
+
+    fn slog(&mut self, source: &str, msg: &str, attrs: &str) -> Result<()> {
+        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+        writeln!(
+            self.file,
+            "time={now} level=INFO source={source} msg=\"{msg}\"{}{attrs}",
+            if attrs.is_empty() { "" } else { " " }
+        )?;
+        Ok(())
+    }
+
+    /// What Ollama writes as it starts a runner for `model` on `port`: what it saw of the
+    /// machine, its prediction when other models are loaded, the runner's command line.
+    fn load(&mut self, exe: &Path, model: &Loaded, port: u16, loaded: usize) -> Result<()> {
+        let sys = Sampler::new(ProcessSelector::Pids(vec![]))?.system()?;
+        let free = sys.available_bytes.unwrap_or(0);
+        self.slog(
+            "sched.go:613",
+            "system memory",
+            &format!(
+                "total=\"{}\" free=\"{}\" free_swap=\"0 B\"",
+                human_bytes2(sys.total_bytes),
+                human_bytes2(free)
+            ),
+        )?;
+        if loaded > 0 {
+            self.slog(
+                "sched.go:562",
+                "llama-server model fits alongside existing models",
+                &format!(
+                    "predicted=\"{}\" predicted_num_ctx=4096 num_batch=512 available=\"{}\" \
+                     gpu_free=\"0 B\" system_free=\"{}\" system_limited=false",
+                    human_bytes2(model.size),
+                    human_bytes2(free),
+                    human_bytes2(free)
+                ),
+            )?;
+        }
+        self.slog(
+            "llama_server.go:433",
+            "starting llama-server",
+            &format!(
+                "cmd=\"{} runner --model {} --port {port}\"",
+                exe.display(),
+                model.name
+            ),
+        )
+    }
+
+    /// What the stand-in runner would print as llama.cpp: its weights copied into its own
+    /// memory (as with `--load-mode none`), a KV cache and compute buffers, then Ollama's
+    /// line that it answered.
+    fn loaded(&mut self, weights_mib: u64, seconds: f64) -> Result<()> {
+        writeln!(
+            self.file,
+            "load_tensors:          CPU model buffer size = {:>9.2} MiB",
+            weights_mib as f64
+        )?;
+        writeln!(
+            self.file,
+            "llama_kv_cache:        CPU KV buffer size =    16.00 MiB"
+        )?;
+        writeln!(
+            self.file,
+            "sched_reserve:        CPU compute buffer size =     8.00 MiB"
+        )?;
+        self.slog(
+            "llama_server.go:1362",
+            &format!("llama-server started in {seconds:.2} seconds"),
+            "",
+        )
+    }
+}
+
 /// Waits `d`, or returns `false` at once if Ctrl-C came.
 fn wait(stop: &Receiver<()>, d: Duration) -> bool {
     matches!(stop.recv_timeout(d), Err(RecvTimeoutError::Timeout))
@@ -167,7 +270,13 @@ impl Drop for Children {
 }
 
 /// The files the demo writes beside the trace; `--force` replaces them too.
-pub const DEMO_FILES: &[&str] = &["report.txt", "memtide.svg", "memtide.png", "memtide.html"];
+pub const DEMO_FILES: &[&str] = &[
+    "report.txt",
+    "memtide.svg",
+    "memtide.png",
+    "memtide.html",
+    "ollama-server.log",
+];
 
 pub fn run(
     out: Option<PathBuf>,
@@ -208,16 +317,20 @@ pub fn run(
     let (rec_stop_tx, rec_stop) = mpsc::channel();
     let rec_out = out.clone();
     let rec_tag = tag.clone();
+    let log_path = out.join("ollama-server.log");
+    let mut log = ServerLog::create(&log_path)?;
     let recorder = std::thread::spawn(move || {
+        let mut recorder = record::recorder_options(
+            Duration::from_millis(100),
+            &Selection::matching(rec_tag),
+            Some(&url),
+            false,
+            Duration::from_millis(250),
+        );
+        recorder.ollama_log = Some(log_path);
         record::run(
             record::Options {
-                recorder: record::recorder_options(
-                    Duration::from_millis(100),
-                    &Selection::matching(rec_tag),
-                    Some(&url),
-                    false,
-                    Duration::from_millis(250),
-                ),
+                recorder,
                 duration: None,
                 out: Some(rec_out),
                 // The directory was claimed above, and is empty of memtide's files.
@@ -251,12 +364,14 @@ pub fn run(
             return Ok(false);
         }
         eprintln!("memtide demo: model A ({}) loads", a.name);
+        log.load(&exe, &a, 49152, 0)?;
         runners
             .0
             .push(start_runner(&exe, a.name, 49152, &tag, a_mib, None)?);
         if !wait(&stop, step * 2) {
             return Ok(false);
         }
+        log.loaded(a_mib, (step * 2).as_secs_f64())?;
         models
             .lock()
             .map_err(|_| anyhow::anyhow!("poisoned"))?
@@ -268,6 +383,7 @@ pub fn run(
             "memtide demo: model B ({}) starts loading while A is still alive",
             b.name
         );
+        log.load(&exe, &b, 49153, 1)?;
         runners.0.push(start_runner(
             &exe,
             b.name,
@@ -279,6 +395,7 @@ pub fn run(
         if !wait(&stop, step * 2) {
             return Ok(false);
         }
+        log.loaded(b_mib, (step * 2).as_secs_f64())?;
         models
             .lock()
             .map_err(|_| anyhow::anyhow!("poisoned"))?

@@ -350,6 +350,7 @@ pub fn run(
         burst_hold_ms: None,
         segments: None,
         command: None,
+        ollama_log: None,
     };
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
     crate::outdir::claim(Some(out), "", force, &[])?;

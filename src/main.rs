@@ -235,7 +235,7 @@ struct RenderArgs {
     #[arg(long, value_enum)]
     format: Option<render::Format>,
     /// What the per-process panel shows.
-    #[arg(long, value_enum, default_value = "footprint")]
+    #[arg(long, value_enum, default_value = "model-memory")]
     metric: render::MetricArg,
     #[command(flatten)]
     span: SpanArgs,
@@ -267,7 +267,7 @@ struct ViewArgs {
     #[arg(long)]
     no_open: bool,
     /// What the per-process panel shows.
-    #[arg(long, value_enum, default_value = "footprint")]
+    #[arg(long, value_enum, default_value = "model-memory")]
     metric: render::MetricArg,
     #[command(flatten)]
     span: SpanArgs,
@@ -532,18 +532,37 @@ struct WatchArgs {
     /// Time between polls of Ollama's /api/ps.
     #[arg(long, default_value = "1s", value_parser = interval)]
     ollama_interval: Duration,
+    /// Ollama's server log, to record what Ollama predicted and llama.cpp allocated for each
+    /// load [default on macOS: ~/.ollama/logs/server.log, the app's, when it exists]
+    #[arg(long, value_name = "PATH")]
+    ollama_log: Option<PathBuf>,
+    /// Do not follow Ollama's server log.
+    #[arg(long, conflicts_with = "ollama_log")]
+    no_ollama_log: bool,
 }
 
 impl WatchArgs {
     /// The recorder's options for sampling every `interval`.
     fn recorder(&self, interval: Duration) -> memtide_record::Options {
-        record::recorder_options(
+        let mut o = record::recorder_options(
             interval,
             &self.selection,
             self.ollama.ollama.as_deref(),
             self.ollama.no_ollama,
             self.ollama_interval,
-        )
+        );
+        // A log given is followed, with or without polling; the app's, by default, only along
+        // with Ollama itself.
+        o.ollama_log = match &self.ollama_log {
+            Some(path) => Some(path.clone()),
+            None if self.no_ollama_log || self.ollama.no_ollama => None,
+            None => memtide_record::convert::default_ollama_log(
+                std::env::consts::OS,
+                std::env::var("HOME").ok().as_deref(),
+            )
+            .filter(|p| p.is_file()),
+        };
+        o
     }
 }
 
@@ -1077,7 +1096,7 @@ fn render_defaults(out: Option<PathBuf>) -> render::Options2 {
     render::Options2 {
         out,
         format: None,
-        metric: render::MetricArg::Footprint,
+        metric: render::MetricArg::ModelMemory,
         span: report::Span::default(),
         width: 1600,
         height: 1000,

@@ -217,10 +217,11 @@ pub fn print_summary(s: &TraceSummary) -> std::io::Result<()> {
         )?;
     }
     for p in &s.processes {
-        let peak = p
-            .peak_footprint_bytes
-            .map(|f| format!("peak footprint {}", format_bytes(f)))
-            .unwrap_or_else(|| format!("peak RSS {}", format_bytes(p.peak_rss_bytes)));
+        let peak = match (p.peak_model_memory_bytes, p.peak_footprint_bytes) {
+            (Some(m), _) => format!("peak model memory {}", format_bytes(m)),
+            (None, Some(f)) => format!("peak footprint {}", format_bytes(f)),
+            (None, None) => format!("peak RSS {}", format_bytes(p.peak_rss_bytes)),
+        };
         let models = if p.models.is_empty() {
             String::new()
         } else {

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use memtide_model::events::Options;
 use memtide_model::report;
-use memtide_render::chart::{self, ChartOptions, Metric};
+use memtide_render::chart::{self, ChartOptions, Measure};
 use memtide_render::html;
 use memtide_render::report::Clock;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,11 @@ pub enum Format {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MetricArg {
+    /// Footprint plus a runner's mapped weights resident in RAM.
+    ModelMemory,
+    /// What the process is charged for, mapped files left out.
     Footprint,
+    /// Resident set size.
     Rss,
 }
 
@@ -127,8 +131,9 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
         .unwrap_or_else(|| dir.join(format!("memtide.{}", ext_of(format))));
     let opts = ChartOptions {
         metric: match o.metric {
-            MetricArg::Footprint => Metric::Footprint,
-            MetricArg::Rss => Metric::Rss,
+            MetricArg::ModelMemory => Measure::ModelMemory,
+            MetricArg::Footprint => Measure::Footprint,
+            MetricArg::Rss => Measure::Rss,
         },
         from_ms: window.from_ms,
         to_ms: window.to_ms,

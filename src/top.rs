@@ -51,7 +51,7 @@ impl Sort {
     }
     fn name(self, rss: bool) -> &'static str {
         match (self, rss) {
-            (Sort::Memory, false) => "footprint",
+            (Sort::Memory, false) => "model memory",
             (Sort::Memory, true) => "RSS",
             (Sort::Pid, _) => "pid",
             (Sort::Age, _) => "age",
@@ -560,7 +560,7 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
 fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let runners = sorted(live, view, true);
     let helpers = sorted(live, view, false);
-    let metric = if view.rss { "RSS" } else { "footprint" };
+    let metric = if view.rss { "RSS" } else { "model memory" };
     // The model column as wide as its longest name (at most 28), the sparkline the rest.
     let model_width = runners
         .iter()
@@ -575,17 +575,33 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         .max()
         .unwrap_or(5)
         .clamp(13, 28) as u16;
-    let spark_width = area.width.saturating_sub(model_width + 54 + 7).max(4) as usize;
-    let header = Row::new(vec![
-        "MODEL",
-        "PID",
-        "ENGINE",
-        "FOOTPRINT",
-        "RSS",
-        "PEAK",
-        "AGE",
-        metric,
-    ])
+    // The footprint beside model memory where the screen has room for it.
+    let footprint = area.width >= model_width + 64 + 8 + 12;
+    let fixed = if footprint { 64 + 8 } else { 54 + 7 };
+    let spark_width = area.width.saturating_sub(model_width + fixed).max(4) as usize;
+    let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| footprint || *i != 4)
+            .map(|(_, c)| c)
+            .collect()
+    };
+    let header = Row::new(keep(
+        [
+            "MODEL",
+            "PID",
+            "ENGINE",
+            "MODEL MEM",
+            "FOOTPRINT",
+            "RSS",
+            "PEAK",
+            "AGE",
+            metric,
+        ]
+        .map(Cell::from)
+        .to_vec(),
+    ))
     .style(bold());
     let row = |p: &LiveProcess, helper: bool| {
         let (what, engine) = match &p.role {
@@ -608,10 +624,11 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         if p.exited {
             style = style.add_modifier(Modifier::CROSSED_OUT);
         }
-        Row::new(vec![
+        Row::new(keep(vec![
             Cell::from(memtide_render::escape_control(&what).into_owned()),
             Cell::from(p.id.pid.to_string()),
             Cell::from(engine),
+            Cell::from(format_bytes(p.memory())),
             Cell::from(p.footprint_bytes.map_or_else(|| "-".into(), format_bytes)),
             Cell::from(format_bytes(p.rss_bytes)),
             Cell::from(format_bytes(p.peak_bytes)),
@@ -628,7 +645,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
                     view.style(Color::Magenta)
                 },
             )),
-        ])
+        ]))
         .style(style)
     };
     let mut rows: Vec<Row> = runners.iter().map(|p| row(p, false)).collect();
@@ -657,9 +674,14 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
                 Constraint::Length(9),
                 Constraint::Length(9),
                 Constraint::Length(9),
+                Constraint::Length(9),
                 Constraint::Length(7),
                 Constraint::Min(4),
-            ],
+            ]
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| footprint || *i != 4)
+            .map(|(_, c)| c),
         )
         .header(header),
         table,
@@ -721,7 +743,7 @@ fn draw_footer(f: &mut Frame, area: Rect, view: &View) {
     };
     f.render_widget(
         Paragraph::new(Line::styled(
-            format!("q quit · f footprint/RSS · s sort · p pause · {rec} · ? keys"),
+            format!("q quit · f model memory/RSS · s sort · p pause · {rec} · ? keys"),
             Style::default().add_modifier(Modifier::DIM),
         )),
         area,
@@ -732,7 +754,7 @@ fn draw_help(f: &mut Frame, area: Rect, view: &View) {
     let text = vec![
         Line::styled("Keys", bold()),
         Line::raw("q, Esc, Ctrl-C  quit (a trace being recorded is finished)"),
-        Line::raw("f               footprint or RSS in the sparklines and the sort"),
+        Line::raw("f               model memory or RSS in the sparklines and the sort"),
         Line::raw("s               sort runners by memory, pid, age, model"),
         Line::raw("p               pause the screen (recording goes on)"),
         Line::raw("r               start or stop recording to a new trace directory"),
@@ -984,15 +1006,15 @@ mod tests {
             );
         }
         let pos = |n: &str| lines.iter().position(|l| l.contains(n)).unwrap();
-        assert!(pos("61864") < pos("62010"), "sorted by footprint");
-        assert!(find(&lines, "Runners (2 alive)").contains("sorted by footprint"));
+        assert!(pos("61864") < pos("62010"), "sorted by model memory");
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by model memory"));
         assert!(find(&lines, "llama3.2:3b              size").contains("context    4096"));
         // The events, as they happened.
         find(
             &lines,
             "runner 62010 (granite3.3:2b) started while 61864 (llama3.2:3b) still alive",
         );
-        find(&lines, "q quit · f footprint/RSS");
+        find(&lines, "q quit · f model memory/RSS");
     }
 
     #[test]
@@ -1003,7 +1025,7 @@ mod tests {
         // Every column, the engine whole.
         find(
             &lines,
-            "MODEL         PID     ENGINE        FOOTPRINT RSS       PEAK      AGE",
+            "MODEL         PID     ENGINE        MODEL MEM RSS       PEAK      AGE",
         );
         assert!(find(&lines, "granite3.3:2b").contains("ollama runner"));
         let llama = find(&lines, "llama3.2:3b  ");

@@ -880,7 +880,7 @@ fn import_then_report_tells_the_overlap_with_its_figures() {
     assert!(text.contains("local time, UTC+02:00"), "{text}");
 
     let r = report_json(&out);
-    assert_eq!(r["report_version"], 2);
+    assert_eq!(r["report_version"], 3);
     let overlap = events_of(&r, "overlap");
     assert_eq!(overlap.len(), 1);
     assert_eq!(overlap[0]["runners"][0]["pid"], 61864);
@@ -1358,6 +1358,8 @@ fn every_readme_command_works_as_written() {
         "memtide.html",
         "report.txt",
         "meta.json",
+        "ollama-server.log",
+        "ollama_log.csv",
     ] {
         assert!(demo.join(f).exists(), "{f}");
     }
@@ -1409,6 +1411,57 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     assert_eq!(overlap[0]["runners"][1]["model"], "demo/qwen3:8b");
     assert_eq!(events_of(&r, "runner_exit").len(), 2);
     assert_eq!(events_of(&r, "model_load").len(), 2);
+    // Its stand-in Ollama's server log, followed as the app's is: each runner's buffers as
+    // llama.cpp printed them, joined to it by its port, and Ollama's plan for each load.
+    let log = std::fs::read_to_string(dir.path().join("d/ollama-server.log")).unwrap();
+    let mib_in_log = |kind: &str| -> Vec<u64> {
+        log.lines()
+            .filter(|l| l.contains(&format!(" {kind} buffer size =")))
+            .map(|l| {
+                let mib: f64 = l
+                    .rsplit('=')
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .trim_end_matches("MiB")
+                    .trim()
+                    .parse()
+                    .unwrap();
+                (mib * 1048576.0).round() as u64
+            })
+            .collect()
+    };
+    let weights = mib_in_log("model");
+    assert_eq!(weights.len(), 2, "{log}");
+    for (i, m) in r["models"].as_array().unwrap().iter().enumerate() {
+        let a = &m["allocated"];
+        assert_eq!(a["weights_bytes"].as_u64(), Some(weights[i]), "{m}");
+        assert_eq!(a["kv_bytes"].as_u64(), Some(mib_in_log("KV")[i]), "{m}");
+        assert_eq!(
+            a["compute_bytes"].as_u64(),
+            Some(mib_in_log("compute")[i]),
+            "{m}"
+        );
+    }
+    let plans = events_of(&r, "ollama_plan");
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    assert_eq!(plans[1]["runner"]["model"], "demo/qwen3:8b");
+    assert!(
+        plans[1]["plan"]["prediction"]["predicted_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let text = std::fs::read_to_string(dir.path().join("d/report.txt")).unwrap();
+    assert!(
+        text.contains("What llama.cpp allocated, by Ollama's log"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would fit beside the loaded models in")
+            && text.contains("for demo/qwen3:8b"),
+        "{text}"
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("still alive while runner PID"), "{stdout}");
 
@@ -1987,6 +2040,18 @@ fn run_of_a_missing_command_says_so_with_a_shells_status() {
 }
 
 /// `memtide compare A B --format json`, parsed.
+/// B − A of a model's figure `what` in a comparison's JSON.
+fn delta(model: &serde_json::Value, what: &str) -> f64 {
+    model["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["what"] == what)
+        .unwrap_or_else(|| panic!("no {what} in {model}"))["delta"]
+        .as_f64()
+        .unwrap()
+}
+
 fn compare_json(a: &Path, b: &Path) -> serde_json::Value {
     let (ok, out, err) = run(&[
         "compare",
@@ -2049,16 +2114,7 @@ fn compare_tells_exactly_a_runners_peak_that_differs_and_nothing_for_a_trace_its
     let models = c["models"].as_array().unwrap();
     assert_eq!(models.len(), 12);
     for m in models {
-        let diff = |what: &str| {
-            m["differences"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|d| d["what"] == what)
-                .unwrap()["delta"]
-                .as_f64()
-                .unwrap()
-        };
+        let diff = |what: &str| delta(m, what);
         let want = if m["model"] == "gemma3:4b" {
             (300 << 20) as f64
         } else {
@@ -2138,6 +2194,66 @@ fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
         "peak footprint differs by {delta} bytes"
     );
     assert!(peak["ratio"].as_f64().unwrap() > 4.0);
+}
+
+#[test]
+fn compare_of_a_mapped_and_a_copied_load_of_one_model_names_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // A blob of Ollama's models directory, as its runners are given.
+    let blobs = dir.path().join("models/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let model = blobs.join(format!("sha256-{}", "7a".repeat(32)));
+    std::fs::write(&model, vec![7u8; 96 << 20]).unwrap();
+    // A maps the file and reads 80 MiB of it; B holds the same 80 MiB copied into its own
+    // memory, as llama.cpp does with --load-mode none.
+    let record = |name: &str, how: &[&str]| -> PathBuf {
+        let out = dir.path().join(name);
+        let mut o = memtide()
+            .args(["run", "--no-ollama", "--only-command", "--quiet"])
+            .args(["--interval", "100ms", "--tail", "200ms", "--out"])
+            .arg(&out)
+            .args(["--", env!("CARGO_BIN_EXE_memtide"), "runner", "--model"])
+            .arg(&model)
+            .args(["--port", "50997", "--exit-with-stdin"])
+            .args(how)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = o.stdin.take().unwrap();
+        std::thread::sleep(Duration::from_millis(2000));
+        drop(stdin);
+        assert!(o.wait().unwrap().success());
+        out
+    };
+    let map = model.display().to_string();
+    let a = record(
+        "mapped",
+        &["--mib", "4", "--map-file", &map, "--map-read-mib", "80"],
+    );
+    let b = record("copied", &["--mib", "84"]);
+    let c = compare_json(&a, &b);
+    let m = &c["models"][0];
+    assert_eq!(m["matched_by"], "digest", "{m}");
+    assert_eq!(m["weights_moved"], "mapped_to_copied", "{m}");
+    assert_eq!(
+        (&m["a"]["weights"], &m["b"]["weights"]),
+        (&"mapped".into(), &"copied".into())
+    );
+    let diff = |what: &str| delta(m, what);
+    // The footprint moved by the weights; model memory, which counts them both ways, did not.
+    let footprint = diff("peak_footprint_bytes");
+    assert!(
+        (footprint - (80 << 20) as f64).abs() < (4 << 20) as f64,
+        "{footprint}"
+    );
+    let memory = diff("peak_model_memory_bytes");
+    assert!(memory.abs() < (4 << 20) as f64, "{memory}");
+    let text = memtide().arg("compare").arg(&a).arg(&b).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Why the footprint moved: A mapped the model's weights"),
+        "{text}"
+    );
 }
 
 #[test]

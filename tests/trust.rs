@@ -880,8 +880,10 @@ fn a_runner_with_mapped_weights_is_explained() {
         "{text}"
     );
     assert!(
-        text.contains("is pages of mapped files (the model's weights, read from disk with mmap)")
-            && text.contains("footprint is what the process costs in memory"),
+        text.contains(
+            "is pages of mapped files, the model's weights read with mmap, page cache \
+                       the OS can drop under pressure and read again from the file"
+        ) && text.contains("The footprint leaves them out."),
         "{text}"
     );
 }
@@ -957,6 +959,29 @@ fn a_runners_mapped_model_file_is_counted_in_processes_csv() {
         }
         None => assert!(counts.iter().all(|&c| c >= 40 << 20), "{counts:?}"),
     }
+    // Model memory, the report's figure for the runner: its footprint plus those weights, at
+    // the sample where that sum is highest.
+    let fp = header.iter().position(|h| *h == "footprint_bytes").unwrap();
+    let sums = rows.lines().skip(1).filter_map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        Some(f.get(fp)?.parse::<u64>().ok()? + f.get(col)?.parse::<u64>().unwrap_or(0))
+    });
+    let expected = sums.max().unwrap();
+    let r = report_json(&out);
+    let model = &r["models"][0];
+    assert_eq!(model["metric"], "model_memory", "{model}");
+    assert_eq!(model["peak_bytes"].as_u64(), Some(expected), "{model}");
+    assert!(
+        model["peak_weights_bytes"].as_u64().unwrap() >= 40 << 20,
+        "{model}"
+    );
+    let text = memtide().arg("report").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("PEAK MODEL MEMORY"), "{text}");
+    assert!(
+        text.contains("Model memory is the footprint plus"),
+        "{text}"
+    );
 }
 
 /// The `Rss` of the `/proc/PID/smaps` entries that map `path`, in bytes.

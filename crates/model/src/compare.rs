@@ -3,7 +3,9 @@
 //!
 //! Models are matched by name, then, for a runner whose model is named in one trace and not
 //! in the other, by its blob's digest (the `sha256-…` file its `--model` argument points at,
-//! the same bytes whatever the name). Per model: the peak footprint and RSS, the time from
+//! the same bytes whatever the name). Per model: the peak model memory (where both traces
+//! counted the mapped weights), footprint and RSS, whether the weights were mapped or copied
+//! (and so why the footprint moved when that changed), the time from
 //! the runner's start to Ollama listing the model (its load), and how long its runners lived.
 //! Per trace: the least available memory and free %, the time under warning or critical
 //! pressure, how much swap grew, the longest runner overlap, Ollama's version. Each figure
@@ -13,7 +15,7 @@ use crate::events::{EventKind, API_PS_MATCH_AFTER_MS};
 use crate::manifests;
 use crate::report::Report;
 use crate::runner::{NameSource, Role};
-use crate::timeline::Timeline;
+use crate::timeline::{Measure, Timeline};
 use serde::{Deserialize, Serialize};
 
 /// The version of the comparison's JSON.
@@ -51,11 +53,48 @@ impl Difference {
     }
 }
 
+/// How a model's weights were held, from what memtide counted in its runners' mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weights {
+    /// Mapped from the model file (llama.cpp's default): resident pages of the file, outside
+    /// the footprint.
+    Mapped,
+    /// Copied into the runner's own memory (`--no-mmap`, `--load-mode none`, Ollama's choice
+    /// for a partial GPU offload): inside the footprint; the mapping holds next to nothing.
+    Copied,
+}
+
+/// The least resident weights, and share of model memory, for a model's weights to count as
+/// mapped: 16 MiB and a quarter. A copied load leaves a few pages of the file mapped (its
+/// header, read before the copy).
+pub const WEIGHTS_MAPPED_MIN_BYTES: u64 = 16 << 20;
+
+/// See [`WEIGHTS_MAPPED_MIN_BYTES`].
+pub const WEIGHTS_MAPPED_MIN_FRACTION: f64 = 0.25;
+
+/// Why a model's footprint moved between the traces, when its weights moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightsMove {
+    /// A mapped them, B copied them: B's footprint holds the weights A's left out.
+    MappedToCopied,
+    /// A copied them, B mapped them.
+    CopiedToMapped,
+}
+
 /// A model as one trace saw it: every runner that served it, together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelFigures {
     /// Its runners' PIDs, in order of start.
     pub runner_pids: Vec<u32>,
+    /// The highest model memory of any of them (footprint plus the mapped weights resident in
+    /// RAM); `None` where the weights were not counted.
+    pub peak_model_memory_bytes: Option<u64>,
+    /// The most of the model file resident in a runner's mappings; `None` where not counted.
+    pub peak_weights_bytes: Option<u64>,
+    /// How the weights were held, where they were counted.
+    pub weights: Option<Weights>,
     /// The highest footprint of any of them.
     pub peak_footprint_bytes: Option<u64>,
     /// The highest RSS.
@@ -82,6 +121,9 @@ pub struct ModelComparison {
     pub b: Option<ModelFigures>,
     /// The figures both have.
     pub differences: Vec<Difference>,
+    /// The weights were mapped in one trace and copied in the other: why the footprint moved
+    /// while model memory did not.
+    pub weights_moved: Option<WeightsMove>,
 }
 
 /// A trace's own figures.
@@ -176,6 +218,9 @@ fn models_of(r: &Report) -> Vec<Found> {
                     digest,
                     figures: ModelFigures {
                         runner_pids: Vec::new(),
+                        peak_model_memory_bytes: None,
+                        peak_weights_bytes: None,
+                        weights: None,
                         peak_footprint_bytes: None,
                         peak_rss_bytes: None,
                         load_ms,
@@ -187,11 +232,28 @@ fn models_of(r: &Report) -> Vec<Found> {
         };
         let f = &mut out[i].figures;
         f.runner_pids.push(m.runner_pid);
+        if m.metric == Measure::ModelMemory {
+            f.peak_model_memory_bytes = f.peak_model_memory_bytes.max(m.peak_bytes);
+            f.peak_weights_bytes = f.peak_weights_bytes.max(m.peak_weights_bytes);
+            f.weights = weights_held(f.peak_weights_bytes, f.peak_model_memory_bytes);
+        }
         f.peak_footprint_bytes = f.peak_footprint_bytes.max(m.peak_footprint_bytes);
         f.peak_rss_bytes = f.peak_rss_bytes.max(m.peak_rss_bytes);
         f.lifetime_ms += last.saturating_sub(first);
     }
     out
+}
+
+/// Mapped or copied, from the most weights resident and the peak model memory.
+fn weights_held(weights: Option<u64>, model_memory: Option<u64>) -> Option<Weights> {
+    let (w, m) = (weights?, model_memory?);
+    Some(
+        if w >= WEIGHTS_MAPPED_MIN_BYTES && w as f64 >= m as f64 * WEIGHTS_MAPPED_MIN_FRACTION {
+            Weights::Mapped
+        } else {
+            Weights::Copied
+        },
+    )
 }
 
 /// From a runner's first sample at `first_ms` to the first listing of `model` by `/api/ps`
@@ -306,6 +368,13 @@ fn model_differences(a: &ModelFigures, b: &ModelFigures) -> Vec<Difference> {
     let n = |v: u64| v as f64;
     both(
         &mut d,
+        "peak_model_memory_bytes",
+        a.peak_model_memory_bytes,
+        b.peak_model_memory_bytes,
+        n,
+    );
+    both(
+        &mut d,
         "peak_footprint_bytes",
         a.peak_footprint_bytes,
         b.peak_footprint_bytes,
@@ -372,6 +441,13 @@ pub fn compare(ta: &Timeline, ra: &Report, tb: &Timeline, rb: &Report) -> Compar
                 .as_ref()
                 .map(|fb| model_differences(&fa.figures, &fb.figures))
                 .unwrap_or_default(),
+            weights_moved: found.as_ref().and_then(|fb| {
+                match (fa.figures.weights?, fb.figures.weights?) {
+                    (Weights::Mapped, Weights::Copied) => Some(WeightsMove::MappedToCopied),
+                    (Weights::Copied, Weights::Mapped) => Some(WeightsMove::CopiedToMapped),
+                    _ => None,
+                }
+            }),
             a: Some(fa.figures),
             b: found.map(|f| f.figures),
         });
@@ -383,6 +459,7 @@ pub fn compare(ta: &Timeline, ra: &Report, tb: &Timeline, rb: &Report) -> Compar
             a: None,
             b: Some(fb.figures),
             differences: Vec::new(),
+            weights_moved: None,
         });
     }
     Comparison {

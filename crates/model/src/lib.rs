@@ -36,6 +36,7 @@ pub mod compare;
 pub mod events;
 pub mod manifests;
 pub mod ollama;
+pub mod ollama_log;
 pub mod report;
 pub mod runner;
 pub mod seed;

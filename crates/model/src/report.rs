@@ -8,7 +8,7 @@ use crate::timeline::Timeline;
 use serde::{Deserialize, Serialize};
 
 /// Bumped only when a field changes meaning or disappears.
-pub const REPORT_VERSION: u32 = 2;
+pub const REPORT_VERSION: u32 = 3;
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,12 +87,22 @@ pub struct ModelSummary {
     pub first_utc: Option<String>,
     /// Its last sample (UTC).
     pub last_utc: Option<String>,
+    /// Its highest memory, by `metric`: model memory (footprint plus its mapped weights
+    /// resident in RAM) where the weights were counted (report version 3).
+    pub peak_bytes: Option<u64>,
+    /// What `peak_bytes` measures.
+    pub metric: crate::timeline::Measure,
+    /// The most of its model file it held resident in its mappings, where counted.
+    pub peak_weights_bytes: Option<u64>,
     /// Its highest footprint.
     pub peak_footprint_bytes: Option<u64>,
     /// Its highest RSS.
     pub peak_rss_bytes: Option<u64>,
     /// The largest size `/api/ps` reported for its model while it lived.
     pub ollama_size_bytes: Option<u64>,
+    /// What llama.cpp allocated for it, by Ollama's server log, where the trace followed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated: Option<crate::ollama_log::Allocated>,
 }
 
 /// Builds the report of a loaded trace.
@@ -115,9 +125,21 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
                 under_ollama: *under_ollama,
                 first_utc: p.first_utc.clone(),
                 last_utc: p.last_utc.clone(),
+                peak_bytes: p.peak_bytes,
+                metric: p.metric,
+                peak_weights_bytes: p.peak_weights_bytes,
                 peak_footprint_bytes: p.peak_footprint_bytes,
                 peak_rss_bytes: p.peak_rss_bytes,
                 ollama_size_bytes: p.ollama_size_bytes,
+                allocated: crate::ollama_log::port_of(&p.command).and_then(|port| {
+                    crate::ollama_log::allocated(
+                        &tl.ollama_log,
+                        port,
+                        p.first_ms?
+                            .saturating_sub(crate::ollama_log::PLAN_BEFORE_MS),
+                        p.last_ms?,
+                    )
+                }),
             }),
             _ => None,
         })
@@ -260,6 +282,7 @@ mod tests {
             ],
             models: Vec::new(),
             pressure: Vec::new(),
+            ollama_log: Vec::new(),
             warnings: Vec::new(),
             system_step_ms: 250,
         }

@@ -5,7 +5,8 @@
 
 use crate::segments::{self, Part};
 use crate::trace::{
-    self, IdentityRow, Meta, ModelRow, PollRow, PressureRow, ProcessRow, SystemRow, TraceError,
+    self, IdentityRow, Meta, ModelRow, OllamaLogRow, PollRow, PressureRow, ProcessRow, SystemRow,
+    TraceError,
 };
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -103,6 +104,60 @@ pub struct Sample {
     pub rss_file_bytes: Option<u64>,
     /// A runner's model file resident in its mappings (the mapped weights), bytes.
     pub weights_resident_bytes: Option<u64>,
+}
+
+impl Sample {
+    /// Model memory: the footprint plus the runner's mapped weights resident in RAM, which the
+    /// footprint leaves out (clean pages of a mapped file; docs/metrics.md). For a process that
+    /// maps no model it is its footprint. `None` where the trace has no footprint.
+    pub fn model_memory(&self) -> Option<u64> {
+        self.footprint_bytes
+            .map(|f| f.saturating_add(self.weights_resident_bytes.unwrap_or(0)))
+    }
+
+    /// The sample's value by `measure`: RSS where the measure needs a footprint the sample
+    /// lacks.
+    pub fn value(&self, measure: Measure) -> u64 {
+        match measure {
+            Measure::ModelMemory => self.model_memory(),
+            Measure::Footprint => self.footprint_bytes,
+            Measure::Rss => None,
+        }
+        .unwrap_or(self.rss_bytes)
+    }
+}
+
+/// What a process's memory is told by, in every view: the report, the charts, the viewer,
+/// `top`, `serve` and `compare` name it the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Footprint plus the mapped weights resident in RAM ([`Sample::model_memory`]).
+    ModelMemory,
+    /// The footprint alone: what the process is charged for, without mapped files.
+    Footprint,
+    /// The resident set: where the trace has no footprint (an imported `ps` loop).
+    Rss,
+}
+
+impl Measure {
+    /// Its name in a sentence or a column head.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::ModelMemory => "model memory",
+            Measure::Footprint => "footprint",
+            Measure::Rss => "RSS",
+        }
+    }
+
+    /// Its name in files and JSON: `model_memory`, `footprint`, `rss`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Measure::ModelMemory => "model_memory",
+            Measure::Footprint => "footprint",
+            Measure::Rss => "rss",
+        }
+    }
 }
 
 /// "No value" in a [`Samples`] column. No process holds 2⁶⁴ − 1 bytes (rows above twice the
@@ -322,32 +377,55 @@ impl ProcessTimeline {
         Some((self.rows.first()?.t_ms, self.rows.last()?.t_ms))
     }
 
-    /// The footprint series (RSS where the OS has no footprint).
-    pub fn footprint(&self, interval_ms: u64) -> Series {
+    /// What this process's memory is told by: model memory where its mapped weights were
+    /// counted, else its footprint, else (a trace without footprints) its RSS.
+    pub fn measure(&self) -> Measure {
+        let mut footprint = false;
+        for r in self.rows.iter() {
+            if r.footprint_bytes.is_some() {
+                if r.weights_resident_bytes.is_some() {
+                    return Measure::ModelMemory;
+                }
+                footprint = true;
+            }
+        }
+        if footprint {
+            Measure::Footprint
+        } else {
+            Measure::Rss
+        }
+    }
+
+    /// The series of one measure of it (RSS where the measure needs a footprint the trace
+    /// lacks).
+    pub fn series(&self, measure: Measure, interval_ms: u64) -> Series {
         Series::from_points(
-            self.rows.iter().map(|r| {
-                (
-                    r.t_ms,
-                    Some(r.footprint_bytes.unwrap_or(r.rss_bytes) as f64),
-                )
-            }),
+            self.rows
+                .iter()
+                .map(|r| (r.t_ms, Some(r.value(measure) as f64))),
             interval_ms,
         )
+    }
+
+    /// The series of its memory: model memory where the trace has footprints (RSS where it
+    /// has none). The figure every view calls this process's memory.
+    pub fn memory(&self, interval_ms: u64) -> Series {
+        self.series(Measure::ModelMemory, interval_ms)
+    }
+
+    /// The last value of [`ProcessTimeline::memory`].
+    pub fn last_memory(&self) -> Option<u64> {
+        self.rows.last().map(|r| r.value(Measure::ModelMemory))
+    }
+
+    /// The footprint series (RSS where the OS has no footprint).
+    pub fn footprint(&self, interval_ms: u64) -> Series {
+        self.series(Measure::Footprint, interval_ms)
     }
 
     /// The RSS series.
     pub fn rss(&self, interval_ms: u64) -> Series {
-        Series::from_points(
-            self.rows.iter().map(|r| (r.t_ms, Some(r.rss_bytes as f64))),
-            interval_ms,
-        )
-    }
-
-    /// The last footprint (or RSS) sampled.
-    pub fn last_footprint(&self) -> Option<u64> {
-        self.rows
-            .last()
-            .map(|r| r.footprint_bytes.unwrap_or(r.rss_bytes))
+        self.series(Measure::Rss, interval_ms)
     }
 }
 
@@ -369,6 +447,9 @@ pub struct Timeline {
     /// `pressure_events.csv`: the kernel's pressure notifications (none in traces written
     /// before the file existed).
     pub pressure: Vec<PressureRow>,
+    /// `ollama_log.csv`: the lines of Ollama's server log that say something of memory (none
+    /// when the recorder followed no log).
+    pub ollama_log: Vec<OllamaLogRow>,
     /// What was skipped while reading (a torn last line after a crash).
     pub warnings: Vec<String>,
     /// The usual step between system samples, in ms: the median gap, which is the recording
@@ -1019,6 +1100,16 @@ impl Timeline {
                 clocks_agree(start_ms, &r.time_utc, r.t_ms).map(|_| true)
             })?;
 
+        // Only traces whose recorder followed Ollama's log have ollama_log.csv.
+        let log_parts: Vec<Part> = parts_for(dir, trace::OLLAMA_LOG_FILE, &meta, window)?
+            .into_iter()
+            .filter(|p| p.path.exists())
+            .collect();
+        let ollama_log: Vec<OllamaLogRow> =
+            read_rows(&log_parts, true, &mut warnings, |r: &OllamaLogRow| {
+                Ok(window.contains(r.t_ms))
+            })?;
+
         let mut processes: Vec<ProcessTimeline> = Vec::new();
         for ident in identities {
             let mut rows = by_id
@@ -1062,6 +1153,7 @@ impl Timeline {
             polls,
             models,
             pressure,
+            ollama_log,
             warnings,
         })
     }

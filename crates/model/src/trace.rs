@@ -35,8 +35,12 @@ pub const MODELS_FILE: &str = "models.csv";
 /// existed, which read as having none.
 pub const PRESSURE_FILE: &str = "pressure_events.csv";
 
+/// One row per line of Ollama's server log that says something of memory, when the recorder
+/// followed the log. Absent from traces written before it existed.
+pub const OLLAMA_LOG_FILE: &str = "ollama_log.csv";
+
 /// Every file of a trace directory, `meta.json` first.
-pub const FILES: [&str; 7] = [
+pub const FILES: [&str; 8] = [
     META_FILE,
     SYSTEM_FILE,
     PROCESSES_FILE,
@@ -44,6 +48,7 @@ pub const FILES: [&str; 7] = [
     POLLS_FILE,
     MODELS_FILE,
     PRESSURE_FILE,
+    OLLAMA_LOG_FILE,
 ];
 
 /// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
@@ -120,6 +125,10 @@ pub struct Meta {
     /// `memtide run`: the command it ran while recording. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandMeta>,
+    /// The Ollama server log the recorder followed into `ollama_log.csv`. Absent when it
+    /// followed none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ollama_log: Option<String>,
 }
 
 /// The command `memtide run` ran, with when it started and how it ended.
@@ -187,12 +196,13 @@ pub struct SegmentPolicy {
 }
 
 /// The files that are cut into segments (all but `meta.json` and `identities.csv`).
-pub const SEGMENTED_FILES: [&str; 5] = [
+pub const SEGMENTED_FILES: [&str; 6] = [
     SYSTEM_FILE,
     PROCESSES_FILE,
     POLLS_FILE,
     MODELS_FILE,
     PRESSURE_FILE,
+    OLLAMA_LOG_FILE,
 ];
 
 /// The process selection of a recording.
@@ -393,6 +403,75 @@ pub struct PressureRow {
     /// The level announced (`normal`, `warning`, `critical`), where the source gives one.
     pub level: Option<String>,
     /// What fires it, in words (`memory stalls of 150 ms or more within 2 s`).
+    pub detail: String,
+}
+
+/// What a row of `ollama_log.csv` says (see [`crate::ollama_log::Line`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogEvent {
+    /// Ollama started a runner (`port` is its port).
+    #[default]
+    RunnerStart,
+    /// llama.cpp begins to load the weights; the buffer lines after it are this load's.
+    LoadStart,
+    /// The runner answered; `detail` is the load's seconds.
+    RunnerReady,
+    /// llama.cpp allocated a buffer: `component`, `backend`, `kind`, `bytes`.
+    Buffer,
+    /// `offloaded N/M layers to GPU`: `detail` is `N/M`.
+    Offloaded,
+    /// A device's free memory before the load: `backend` is the device, `gpu_free_bytes`.
+    DeviceFree,
+    /// The scheduler's view of the machine: `bytes` total, `system_free_bytes`, `detail`
+    /// `free_swap=N`.
+    SystemMemory,
+    /// The scheduler's view of a GPU: `backend` its id, `available_bytes`, `gpu_free_bytes`,
+    /// `detail` its library.
+    GpuMemory,
+    /// The next model fits beside those loaded: the prediction columns.
+    Fits,
+    /// The next model would not fit; Ollama evicts first: the prediction columns.
+    Evict,
+    /// Ollama turned mmap off for the next load: `detail` is why.
+    MmapOff,
+    /// The model is too large for system memory.
+    TooLarge,
+    /// Ollama detected an out-of-memory failure: `detail` is the model.
+    RuntimeOom,
+}
+
+/// A row of `ollama_log.csv`: a line of Ollama's server log that says something of memory,
+/// with the runner it belongs to (by port). Bytes are whole bytes, converted from the log's
+/// `GiB`/`MiB` figures (whose precision is the log's: a tenth of a GiB for the scheduler's,
+/// a hundredth of a MiB for llama.cpp's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OllamaLogRow {
+    /// The line's own time where it has one (Ollama's lines), else when memtide read it.
+    pub time_utc: String,
+    /// When memtide read it, on the recording's clock.
+    pub t_ms: u64,
+    /// The runner's port, for a runner's start and for llama.cpp's lines of its load.
+    pub port: Option<u16>,
+    /// What the line says.
+    pub event: LogEvent,
+    /// llama.cpp's component (`load_tensors`, `llama_kv_cache`, ...), for a buffer.
+    pub component: String,
+    /// The backend of a buffer (`CPU_Mapped`, `MTL0`, ...), a device, or a GPU's id.
+    pub backend: String,
+    /// What a buffer holds.
+    pub kind: Option<crate::ollama_log::BufferKind>,
+    /// A buffer's size, or the machine's total memory.
+    pub bytes: Option<u64>,
+    /// What the scheduler predicted the next model would take.
+    pub predicted_bytes: Option<u64>,
+    /// What the scheduler counted as available for it (a GPU's available memory).
+    pub available_bytes: Option<u64>,
+    /// Free GPU memory (a device's, before a load).
+    pub gpu_free_bytes: Option<u64>,
+    /// Free system memory, as the scheduler saw it.
+    pub system_free_bytes: Option<u64>,
+    /// The rest, in the log's words.
     pub detail: String,
 }
 
@@ -676,6 +755,7 @@ pub struct TraceWriter {
     polls: CsvOut,
     models: CsvOut,
     pressure: CsvOut,
+    ollama_log: CsvOut,
     seg: Option<Segmenting>,
 }
 
@@ -705,6 +785,7 @@ impl TraceWriter {
             polls: CsvOut::create(dir.join(POLLS_FILE), header::<PollRow>())?,
             models: CsvOut::create(dir.join(MODELS_FILE), header::<ModelRow>())?,
             pressure: CsvOut::create(dir.join(PRESSURE_FILE), header::<PressureRow>())?,
+            ollama_log: CsvOut::create(dir.join(OLLAMA_LOG_FILE), header::<OllamaLogRow>())?,
             meta,
             seg,
         })
@@ -786,6 +867,12 @@ impl TraceWriter {
         self.pressure.serialize(row)
     }
 
+    /// Appends a line of Ollama's server log to `ollama_log.csv`.
+    pub fn ollama_log(&mut self, row: &OllamaLogRow) -> Result<(), TraceError> {
+        self.saw(row.t_ms);
+        self.ollama_log.serialize(row)
+    }
+
     /// Replaces `identities.csv` with these rows.
     pub fn set_identities(&mut self, rows: &[IdentityRow]) -> Result<(), TraceError> {
         let path = self.dir.join(IDENTITIES_FILE);
@@ -813,6 +900,7 @@ impl TraceWriter {
             self.polls.flush(),
             self.models.flush(),
             self.pressure.flush(),
+            self.ollama_log.flush(),
         ];
         results.into_iter().collect::<Result<(), TraceError>>()?;
         if let Some(s) = &self.seg {
@@ -820,7 +908,8 @@ impl TraceWriter {
                 + self.processes.written
                 + self.polls.written
                 + self.models.written
-                + self.pressure.written;
+                + self.pressure.written
+                + self.ollama_log.written;
             let span = s.first_t_ms.map_or(0, |f| s.last_t_ms - f);
             if s.first_t_ms.is_some()
                 && (bytes >= s.policy.segment_bytes || span >= s.policy.segment_ms)
@@ -1016,6 +1105,7 @@ impl TraceWriter {
             &mut self.polls,
             &mut self.models,
             &mut self.pressure,
+            &mut self.ollama_log,
         ] {
             let base = out
                 .path
@@ -1176,6 +1266,7 @@ mod tests {
             burst_hold_ms: None,
             segments: None,
             command: None,
+            ollama_log: None,
         }
     }
 

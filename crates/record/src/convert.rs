@@ -213,6 +213,24 @@ impl ModelNames {
     }
 }
 
+/// The server log Ollama's app writes on `os` (`std::env::consts::OS`): on macOS
+/// `~/.ollama/logs/server.log` (Ollama `app/server/server_unix.go` l.20). Elsewhere `None`: on
+/// Linux Ollama runs under systemd and logs to the journal (its install script's unit,
+/// `scripts/install.sh`), which memtide does not read; a log that a service writes to a file
+/// (`ollama serve 2> FILE`, Homebrew's service) is given with `--ollama-log`.
+pub fn default_ollama_log(os: &str, home: Option<&str>) -> Option<PathBuf> {
+    (os == "macos")
+        .then(|| {
+            home.map(|h| {
+                PathBuf::from(h)
+                    .join(".ollama")
+                    .join("logs")
+                    .join("server.log")
+            })
+        })
+        .flatten()
+}
+
 /// Ollama's models directory as Ollama finds it (`envconfig.Models()`): `OLLAMA_MODELS` when
 /// set and not empty, else `.ollama/models` in the home directory. The caller passes the
 /// environment in, so that this crate reads none.

@@ -39,6 +39,7 @@
 pub mod convert;
 pub mod live;
 pub mod metrics;
+pub mod ollama_log;
 pub mod poller;
 pub mod pressure;
 
@@ -77,6 +78,9 @@ pub enum RecordError {
     /// The poller thread could not be started.
     #[error("cannot start the Ollama poller: {0}")]
     Poller(std::io::Error),
+    /// The thread that follows Ollama's log could not be started.
+    #[error("cannot start following Ollama's log: {0}")]
+    OllamaLog(std::io::Error),
     /// [`Recorder::start_trace`] while a trace is being written.
     #[error("already recording to {0}")]
     AlreadyRecording(PathBuf),
@@ -115,6 +119,9 @@ pub struct Options {
     pub pressure: Option<memtide_sampler::pressure::Trigger>,
     /// Sample faster for a while when something happens (`None`: always at `interval`).
     pub burst: Option<Burst>,
+    /// Follow this Ollama server log into `ollama_log.csv`, from its current end (`None`: no
+    /// log).
+    pub ollama_log: Option<PathBuf>,
 }
 
 /// Faster sampling after an event: every `interval` for `hold` after a runner starts or
@@ -147,6 +154,7 @@ impl Options {
             segments: None,
             pressure: Some(memtide_sampler::pressure::Trigger::DEFAULT),
             burst: None,
+            ollama_log: None,
         }
     }
 }
@@ -171,6 +179,14 @@ pub enum Notice {
     PressureSignalUnavailable(String),
     /// They stopped coming (why).
     PressureSignalFailed(String),
+    /// Ollama's server log cannot be read (why); memtide tries again every 250 ms and says
+    /// nothing more until it could read it again.
+    OllamaLogUnreadable {
+        /// The log.
+        path: PathBuf,
+        /// Why.
+        error: String,
+    },
     /// A runner's mapped model weights cannot be counted (another user's runner without the
     /// privilege to read its page map, a model file gone): its other figures are recorded.
     WeightsNotCounted {
@@ -190,6 +206,12 @@ impl std::fmt::Display for Notice {
                  (said once; counted in meta.json)"
             ),
             Notice::ProcessUnreadable { pid, error } => write!(f, "pid {pid}: {error}"),
+            Notice::OllamaLogUnreadable { path, error } => write!(
+                f,
+                "Ollama's log {} cannot be read ({error}); memtide goes on trying, and records \
+                 its lines from when it can",
+                path.display()
+            ),
             Notice::WeightsNotCounted { pid, error } => write!(
                 f,
                 "pid {pid}: its mapped model weights cannot be counted ({error}); its footprint \
@@ -231,6 +253,8 @@ struct Tracked {
     /// segments leaves `identities.csv` too.
     last_seen_t_ms: u64,
     peak_footprint: Option<u64>,
+    /// Only where its mapped weights were counted.
+    peak_model_memory: Option<u64>,
     peak_rss: u64,
 }
 
@@ -273,6 +297,9 @@ pub struct SummaryProcess {
     pub name: String,
     /// The model names its command line points at, `;`-separated.
     pub models: String,
+    /// Its highest model memory (footprint plus its mapped weights resident in RAM), where
+    /// its mapped weights were counted.
+    pub peak_model_memory_bytes: Option<u64>,
     /// Its highest footprint, where the OS has one.
     pub peak_footprint_bytes: Option<u64>,
     /// Its highest RSS.
@@ -335,6 +362,8 @@ pub struct Recorder {
     pressure: Option<pressure::Listener>,
     /// Told at the next tick: why the pressure notifications are not listened to.
     pressure_notice: Option<Notice>,
+    /// Follows Ollama's server log.
+    log: Option<ollama_log::Follower>,
 }
 
 impl Recorder {
@@ -363,6 +392,13 @@ impl Recorder {
                 Err(why) => (None, Some(Notice::PressureSignalUnavailable(why))),
             },
         };
+        let log = match &opts.ollama_log {
+            Some(path) => Some(
+                ollama_log::Follower::start(ollama_log::Tail::from_end(path))
+                    .map_err(RecordError::OllamaLog)?,
+            ),
+            None => None,
+        };
         let live = Live::new(
             sampler.host().clone(),
             ollama.as_ref().map(|o| o.url.clone()),
@@ -387,6 +423,7 @@ impl Recorder {
             segments: opts.segments,
             pressure,
             pressure_notice,
+            log,
         })
     }
 
@@ -539,6 +576,7 @@ impl Recorder {
             burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
             segments: None,
             command: None,
+            ollama_log: self.log.as_ref().map(|l| l.path.display().to_string()),
         }
     }
 
@@ -574,6 +612,7 @@ impl Recorder {
                     last_seen: now,
                     last_seen_t_ms: sink.t0_ms,
                     peak_footprint: None,
+                    peak_model_memory: None,
                     peak_rss: 0,
                 },
             );
@@ -628,7 +667,8 @@ impl Recorder {
         // kernel's pressure notifications since the last tick.
         let drained = self
             .drain_polls(&mut report)
-            .and(self.drain_pressure(&mut report));
+            .and(self.drain_pressure(&mut report))
+            .and(self.drain_log(&mut report));
         // A cause of a burst: any event the live detectors saw (a runner started or exited, a
         // model loaded or unloaded, the pressure level changed, memory ran low).
         let now = Instant::now();
@@ -713,6 +753,7 @@ impl Recorder {
                         last_seen: wall,
                         last_seen_t_ms: sink.t_ms(taken),
                         peak_footprint: None,
+                        peak_model_memory: None,
                         peak_rss: 0,
                     },
                 );
@@ -733,6 +774,9 @@ impl Recorder {
                     t.peak_rss = t.peak_rss.max(p.rss_bytes);
                     if let Some(f) = p.footprint_bytes {
                         t.peak_footprint = Some(t.peak_footprint.map_or(f, |m| m.max(f)));
+                        if let Some(w) = p.weights_resident_bytes {
+                            t.peak_model_memory = t.peak_model_memory.max(Some(f + w));
+                        }
                     }
                 }
             }
@@ -755,6 +799,7 @@ impl Recorder {
                     last_seen: wall,
                     last_seen_t_ms: t_ms,
                     peak_footprint: None,
+                    peak_model_memory: None,
                     peak_rss: 0,
                 });
                 t.row.error = Some(f.error.to_string());
@@ -800,6 +845,44 @@ impl Recorder {
                     pid,
                     error: e.to_string(),
                 }),
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_log(&mut self, report: &mut TickReport) -> Result<(), RecordError> {
+        let Some(f) = &self.log else {
+            return Ok(());
+        };
+        let got: Vec<ollama_log::Followed> = f.lines.try_iter().collect();
+        for g in got {
+            match g {
+                ollama_log::Followed::Line {
+                    at,
+                    wall,
+                    port,
+                    parsed,
+                } => {
+                    if let Some(sink) = &mut self.sink {
+                        let time_utc = match parsed.time {
+                            Some(t) => trace::timestamp_utc_ms(t),
+                            None => trace::utc_ms(wall),
+                        };
+                        let row = memtide_model::ollama_log::row(
+                            &parsed.line,
+                            time_utc,
+                            sink.t_ms(at),
+                            port,
+                        );
+                        sink.writer.ollama_log(&row)?;
+                    }
+                }
+                ollama_log::Followed::Unreadable(error) => {
+                    report.notices.push(Notice::OllamaLogUnreadable {
+                        path: f.path.clone(),
+                        error,
+                    });
+                }
             }
         }
         Ok(())
@@ -1004,6 +1087,7 @@ impl Sink {
                     pid: t.row.pid,
                     name: t.row.name.clone(),
                     models: t.row.models.clone(),
+                    peak_model_memory_bytes: t.peak_model_memory,
                     peak_footprint_bytes: t.peak_footprint,
                     peak_rss_bytes: t.peak_rss,
                     exited: t.row.exited,

@@ -16,6 +16,7 @@ use memtide_model::events::low_memory::{LOW_MEMORY_FREE_PERCENT, LOW_MEMORY_HYST
 use memtide_model::manifests;
 use memtide_model::ollama::{OllamaError, PsResponse};
 use memtide_model::runner::{self, Role};
+use memtide_model::timeline::{Measure, Sample};
 use memtide_model::trace::{IdentityRow, SystemRow};
 use memtide_sampler::{HostInfo, ProcessId, ProcessSample, SystemSample};
 use std::collections::VecDeque;
@@ -44,13 +45,16 @@ pub struct LiveProcess {
     pub footprint_bytes: Option<u64>,
     /// RSS in the last sample.
     pub rss_bytes: u64,
-    /// The highest footprint seen (RSS where there is no footprint).
+    /// A runner's model file resident in its mappings, as last counted (`None` where it is
+    /// not counted).
+    pub weights_resident_bytes: Option<u64>,
+    /// The highest [`LiveProcess::memory`] seen.
     pub peak_bytes: u64,
     /// When it started, where the OS says.
     pub started: Option<SystemTime>,
     /// Since the recorder started, when it was first seen.
     pub first_seen: Duration,
-    /// The last minute: (since the recorder started, footprint or RSS, RSS).
+    /// The last minute: (since the recorder started, memory, RSS).
     pub history: VecDeque<(Duration, u64, u64)>,
     /// It exited, and when (since the recorder started).
     pub exited: bool,
@@ -59,9 +63,29 @@ pub struct LiveProcess {
 }
 
 impl LiveProcess {
-    /// Footprint, or RSS where the OS has no footprint.
+    /// Its memory, as the report and the charts tell it: model memory (footprint plus the
+    /// mapped weights resident in RAM), or RSS where the OS has no footprint.
     pub fn memory(&self) -> u64 {
-        self.footprint_bytes.unwrap_or(self.rss_bytes)
+        self.sample().value(Measure::ModelMemory)
+    }
+
+    /// What [`LiveProcess::memory`] measures now.
+    pub fn measure(&self) -> Measure {
+        match (self.footprint_bytes, self.weights_resident_bytes) {
+            (Some(_), Some(_)) => Measure::ModelMemory,
+            (Some(_), None) => Measure::Footprint,
+            (None, _) => Measure::Rss,
+        }
+    }
+
+    fn sample(&self) -> Sample {
+        Sample {
+            t_ms: 0,
+            rss_bytes: self.rss_bytes,
+            footprint_bytes: self.footprint_bytes,
+            rss_file_bytes: None,
+            weights_resident_bytes: self.weights_resident_bytes,
+        }
     }
 }
 
@@ -430,6 +454,7 @@ impl Live {
                 model,
                 footprint_bytes: None,
                 rss_bytes: 0,
+                weights_resident_bytes: None,
                 peak_bytes: 0,
                 started: started_at,
                 first_seen: at,
@@ -442,6 +467,7 @@ impl Live {
             if let Some(p) = self.processes.iter_mut().find(|p| p.id == s.id) {
                 p.footprint_bytes = s.footprint_bytes;
                 p.rss_bytes = s.rss_bytes;
+                p.weights_resident_bytes = s.weights_resident_bytes;
                 let m = p.memory();
                 p.peak_bytes = p.peak_bytes.max(m);
                 p.history.push_back((at, m, s.rss_bytes));

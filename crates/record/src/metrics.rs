@@ -16,6 +16,7 @@
 use crate::live::{EventCounts, Live, LoadedModel};
 use crate::Recorder;
 use memtide_model::runner::Role;
+use memtide_model::timeline::Measure;
 use memtide_model::trace::SystemRow;
 use memtide_sampler::OwnUsage;
 use prometheus_client::encoding::prometheus_text;
@@ -46,7 +47,12 @@ pub struct RunnerReading {
     pub footprint_bytes: Option<u64>,
     /// Resident set.
     pub rss_bytes: u64,
-    /// The highest footprint seen (RSS where there is no footprint).
+    /// Its model file resident in its mappings, where counted.
+    pub weights_resident_bytes: Option<u64>,
+    /// Model memory (footprint plus the mapped weights resident in RAM), where the footprint
+    /// and the weights are both known.
+    pub model_memory_bytes: Option<u64>,
+    /// The highest [`crate::live::LiveProcess::memory`] seen.
     pub peak_bytes: u64,
 }
 
@@ -145,6 +151,8 @@ impl Reading {
                     under_ollama: *under_ollama,
                     footprint_bytes: p.footprint_bytes,
                     rss_bytes: p.rss_bytes,
+                    weights_resident_bytes: p.weights_resident_bytes,
+                    model_memory_bytes: (p.measure() == Measure::ModelMemory).then(|| p.memory()),
                     peak_bytes: p.peak_bytes,
                 });
                 continue;
@@ -454,6 +462,22 @@ fn runners(e: &mut Exposition, r: &Reading) {
         ]
     };
     e.gauges(
+        "runner_model_memory",
+        "A model runner's model memory: its footprint plus its model file's pages resident in its mappings (the mapped weights, which the footprint leaves out); the figure memtide's report, charts and top show",
+        Some(Unit::Bytes),
+        r.runners
+            .iter()
+            .filter_map(|p| Some((labels(p), p.model_memory_bytes?))),
+    );
+    e.gauges(
+        "runner_weights_resident",
+        "A model runner's model file resident in its mappings (mapped weights), where memtide can count it",
+        Some(Unit::Bytes),
+        r.runners
+            .iter()
+            .filter_map(|p| Some((labels(p), p.weights_resident_bytes?))),
+    );
+    e.gauges(
         "runner_footprint",
         "A model runner's footprint: the memory it is charged for (macOS phys_footprint; Linux: anonymous resident plus swapped)",
         Some(Unit::Bytes),
@@ -468,8 +492,8 @@ fn runners(e: &mut Exposition, r: &Reading) {
         r.runners.iter().map(|p| (labels(p), p.rss_bytes)),
     );
     e.gauges(
-        "runner_peak_footprint",
-        "A model runner's highest footprint since memtide started following it (RSS where the OS has no footprint)",
+        "runner_peak_model_memory",
+        "A model runner's highest model memory since memtide started following it (its footprint where its mapped weights are not counted, RSS where the OS has no footprint)",
         Some(Unit::Bytes),
         r.runners.iter().map(|p| (labels(p), p.peak_bytes)),
     );
@@ -580,7 +604,7 @@ mod tests {
     use super::*;
     use crate::live::tests::{live, sample, started, system, MIB, RUNNER_A, RUNNER_B};
     use memtide_model::ollama::{PsResponse, RunningModel};
-    use memtide_sampler::PressureLevel;
+    use memtide_sampler::{PressureLevel, ProcessSample};
 
     /// The sample lines of `text` whose name is `name`, as (labels, value), sorted (a family's
     /// series come in no set order).
@@ -785,7 +809,13 @@ mod tests {
             now,
             &system(40.0, PressureLevel::Normal, 0),
             &[serve, started(100, &RUNNER_A)],
-            &[sample(50, MIB), sample(100, MIB)],
+            &[
+                sample(50, MIB),
+                ProcessSample {
+                    weights_resident_bytes: Some(3 * MIB),
+                    ..sample(100, MIB)
+                },
+            ],
             &[],
         );
         let mut ps = PsResponse::default();
@@ -806,6 +836,23 @@ mod tests {
         s.swap_total_bytes = Some(1);
         s.psi_some_avg10 = Some(1.0);
         let text = encode(&r, Some(&OwnUsage::default()));
+        // Model memory is the footprint plus the mapped weights, as in every other view.
+        let value = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name) && l.contains("pid=\"100\""))
+                .and_then(|l| l.rsplit(' ').next())
+                .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+                .to_owned()
+        };
+        assert_eq!(
+            value("memtide_runner_model_memory_bytes"),
+            (4 * MIB).to_string()
+        );
+        assert_eq!(
+            value("memtide_runner_weights_resident_bytes"),
+            (3 * MIB).to_string()
+        );
+        assert_eq!(value("memtide_runner_footprint_bytes"), MIB.to_string());
         let served: std::collections::BTreeSet<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE "))

@@ -33,8 +33,8 @@
     return out;
   }
   D.procs.forEach(function (p) {
-    prep(p.footprint); prep(p.rss);
-    p.heldFootprint = held(p.footprint); p.heldRss = held(p.rss);
+    prep(p.memory); prep(p.footprint); prep(p.rss);
+    p.heldMemory = held(p.memory); p.heldFootprint = held(p.footprint); p.heldRss = held(p.rss);
   });
   var H = {};
   ["available", "free_percent", "wired", "compressor", "swap"].forEach(function (k) {
@@ -233,7 +233,7 @@
   var procSeries = D.procs.map(function (p) {
     return { label: p.label, stroke: p.color, width: p.runner ? 2 : 1, spanGaps: false, value: function (u, v) { return fmtBytes(v); } };
   });
-  var procData = D.procs.map(function (p) { return D.metric === "RSS" ? p.rss : p.footprint; });
+  var procData = D.procs.map(function (p) { return D.metric === "rss" ? p.rss : D.metric === "footprint" ? p.footprint : p.memory; });
   var procChart = make(document.getElementById("chart-processes"), procSeries, procData, hs[0], {
     name: "processes", labels: true, times: false,
     configure: function (o) {
@@ -293,13 +293,13 @@
     var body = document.querySelector("#alive tbody");
     body.textContent = "";
     D.procs.forEach(function (p) {
-      var fp = p.heldFootprint[i], rss = p.heldRss[i];
-      if (fp == null && rss == null) return;
+      var mem = p.heldMemory[i], fp = p.heldFootprint[i], rss = p.heldRss[i];
+      if (mem == null && fp == null && rss == null) return;
       if (runnersOnly && !p.runner) return;
       var tr = document.createElement("tr");
       tr.setAttribute("data-pid", String(p.pid));
       var name = p.runner ? (p.model || "unknown model") : p.role === "process" ? p.label.replace(/ \(\d+\)$/, "") : p.role;
-      [[name], [String(p.pid)], [fmtBytes(fp), fp, "footprint"], [fmtBytes(rss), rss, "rss"]].forEach(function (c) {
+      [[name], [String(p.pid)], [fmtBytes(mem), mem, "model_memory"], [fmtBytes(fp), fp, "footprint"], [fmtBytes(rss), rss, "rss"]].forEach(function (c) {
         var td = document.createElement("td");
         td.textContent = c[0];
         if (c.length > 1 && c[1] != null) { td.setAttribute("data-bytes", String(c[1])); td.setAttribute("data-field", c[2]); }

@@ -17,13 +17,13 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
-pub use crate::series::Metric;
+pub use crate::series::Measure;
 
 /// How to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartOptions {
     /// Footprint or RSS on top.
-    pub metric: Metric,
+    pub metric: Measure,
     /// Start of the window, ms on the trace's clock (default: the first sample).
     pub from_ms: Option<u64>,
     /// End of the window (default: the last sample).
@@ -39,7 +39,7 @@ pub struct ChartOptions {
 impl Default for ChartOptions {
     fn default() -> ChartOptions {
         ChartOptions {
-            metric: Metric::Footprint,
+            metric: Measure::ModelMemory,
             from_ms: None,
             to_ms: None,
             width: 1600,
@@ -745,15 +745,7 @@ pub fn draw<DB: DrawingBackend>(
     } else {
         1.0
     };
-    let has_footprint = tl
-        .processes
-        .iter()
-        .any(|p| p.rows.iter().any(|r| r.footprint_bytes.is_some()));
-    let metric_name = match opts.metric {
-        Metric::Footprint if has_footprint => "footprint",
-        Metric::Footprint => "RSS: no footprint in this trace",
-        Metric::Rss => "RSS",
-    };
+    let metric_name = crate::series::measure_label(tl, opts.metric);
     let columns = (plot_x1 - plot_x0).max(1) as usize;
     let panel = |y0: i32, height: i32| root.clone().shrink((0, y0), (w - legend_w, height.max(10)));
     let top_area = panel(y_top, top_h);

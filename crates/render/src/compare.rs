@@ -5,7 +5,7 @@ use crate::chart::{draw_err, RenderError, MAX_SIDE_PX, MIN_SIDE_PX};
 use crate::format_bytes;
 use crate::report::{Clock, Style};
 use crate::series::{AVAILABLE_COLOR, PROCESS_COLORS};
-use memtide_model::compare::{Comparison, Difference, TraceFigures};
+use memtide_model::compare::{Comparison, Difference, ModelFigures, TraceFigures, WeightsMove};
 use memtide_model::events::EventKind;
 use memtide_model::report::Report;
 use memtide_model::timeline::Timeline;
@@ -54,6 +54,7 @@ pub fn change(d: &Difference) -> String {
 /// What a difference's `what` means, in words.
 fn label(what: &str) -> &str {
     match what {
+        "peak_model_memory_bytes" => "peak model memory",
         "peak_footprint_bytes" => "peak footprint",
         "peak_rss_bytes" => "peak RSS",
         "load_ms" => "load (runner start to listed)",
@@ -145,14 +146,41 @@ pub fn render(c: &Comparison, style: Style, clock: &Clock) -> String {
             if let Some(f) = f {
                 let _ = writeln!(
                     o,
-                    "{}peak footprint {}, peak RSS {}",
+                    "{}peak model memory {}, peak footprint {}, peak RSS {}",
                     if md { "\n" } else { "  " },
+                    f.peak_model_memory_bytes.map_or("-".into(), format_bytes),
                     f.peak_footprint_bytes.map_or("-".into(), format_bytes),
                     f.peak_rss_bytes.map_or("-".into(), format_bytes),
                 );
             }
         } else {
             table(&mut o, &m.differences);
+        }
+        if let (Some(mv), Some(fa), Some(fb)) = (m.weights_moved, &m.a, &m.b) {
+            let w = |f: &ModelFigures| f.peak_weights_bytes.map_or("-".into(), format_bytes);
+            let _ = writeln!(
+                o,
+                "{}{}",
+                if md { "\n" } else { "  " },
+                match mv {
+                    WeightsMove::MappedToCopied => format!(
+                        "Why the footprint moved: A mapped the model's weights ({} resident in the \
+                         mapping, outside the footprint) and B copied them into its own memory \
+                         (mapped weights {}), where the footprint counts them. Model memory counts \
+                         them in both.",
+                        w(fa),
+                        w(fb)
+                    ),
+                    WeightsMove::CopiedToMapped => format!(
+                        "Why the footprint moved: A copied the model's weights into its own memory \
+                         (mapped weights {}), where the footprint counts them, and B mapped them \
+                         ({} resident in the mapping, outside the footprint). Model memory counts \
+                         them in both.",
+                        w(fa),
+                        w(fb)
+                    ),
+                }
+            );
         }
     }
     h(&mut o, "The machine");
@@ -213,7 +241,22 @@ pub fn zero_of(tl: &Timeline, report: &Report, first_load: bool) -> Option<u64> 
     })
 }
 
-/// One line of the chart: a runner's footprint, or available memory.
+/// What a side's runner lines measure: model memory, with what it adds up in this trace.
+fn runners_label(side: &Side<'_>) -> &'static str {
+    crate::series::measure_label(side.timeline, crate::series::Measure::ModelMemory)
+}
+
+/// The same for both sides, said once when they agree.
+fn both_labels(a: &Side<'_>, b: &Side<'_>) -> String {
+    let (la, lb) = (runners_label(a), runners_label(b));
+    if la == lb {
+        la.to_owned()
+    } else {
+        format!("{la} (A), {lb} (B)")
+    }
+}
+
+/// One line of the chart: a runner's model memory, or available memory.
 struct Line {
     label: String,
     color: &'static str,
@@ -241,7 +284,7 @@ fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &st
             label: format!("{prefix}{model} ({})", p.pid),
             color: PROCESS_COLORS[i % PROCESS_COLORS.len()],
             points: tl
-                .footprint(interval)
+                .memory(interval)
                 .points()
                 .map(|(t, v)| (shift(t), v))
                 .collect(),
@@ -420,7 +463,7 @@ pub fn svg(
         if overlay {
             panel(
                 &runners_area,
-                "Model runners' footprint",
+                &format!("Model runners' {}", both_labels(a, b)),
                 &both,
                 (x0, x1),
                 runner_top,
@@ -431,7 +474,7 @@ pub fn svg(
                 runners_area.split_vertically(runners_area.dim_in_pixel().1 / 2);
             panel(
                 &top_area,
-                &format!("{}: model runners' footprint", a.name),
+                &format!("{}: model runners' {}", a.name, runners_label(a)),
                 &runners_a,
                 (x0, x1),
                 runner_top,
@@ -439,7 +482,7 @@ pub fn svg(
             )?;
             panel(
                 &bottom_area,
-                &format!("{}: model runners' footprint", b.name),
+                &format!("{}: model runners' {}", b.name, runners_label(b)),
                 &runners_b,
                 (x0, x1),
                 runner_top,
@@ -534,7 +577,7 @@ pub fn viewer(
         let both: Vec<&Line> = runners(&p.a).into_iter().chain(runners(&p.b)).collect();
         panels.push(ViewerPanel {
             name: "runners",
-            title: "Model runners' footprint (A solid, B dashed)".into(),
+            title: format!("Model runners' {} (A solid, B dashed)", both_labels(a, b)),
             height: 420,
             y_max,
             lines: to_view(both),
@@ -543,7 +586,7 @@ pub fn viewer(
         for (name, side, ls) in [("a", a, &p.a), ("b", b, &p.b)] {
             panels.push(ViewerPanel {
                 name,
-                title: format!("{}: model runners' footprint", side.name),
+                title: format!("{}: model runners' {}", side.name, runners_label(side)),
                 height: 300,
                 y_max,
                 lines: to_view(runners(ls)),

@@ -13,7 +13,7 @@
 use crate::chart::{self, ChartOptions, RenderError};
 use crate::format_opt_bytes;
 use crate::report::{sentence, Clock};
-use crate::series::{self, Metric};
+use crate::series::{self, Measure};
 use memtide_model::report::Report;
 use memtide_model::timeline::{Series, Timeline};
 use serde::Serialize;
@@ -67,7 +67,10 @@ struct Data {
     /// What "available" is on this OS.
     available_source: Option<&'static str>,
     has_free_percent: bool,
+    /// `model_memory`, `footprint` or `rss`: what the per-process panel draws.
     metric: &'static str,
+    /// What the panel's title calls it.
+    metric_label: &'static str,
     /// Rows in the trace's window, and rows here (fewer when decimated).
     rows_in_trace: usize,
     /// `t_ms` of each row.
@@ -89,6 +92,8 @@ struct Proc {
     top: bool,
     color: String,
     peak_bytes: u64,
+    /// Model memory (footprint plus mapped weights; RSS where the trace has no footprint).
+    memory: Vec<Cell<u64>>,
     footprint: Vec<Cell<u64>>,
     rss: Vec<Cell<u64>>,
 }
@@ -233,9 +238,9 @@ fn data(
     // Each process's two series are built when its column is written and then dropped, so
     // that only one process's full-resolution series is held at a time.
     let lines: Vec<&series::ProcessLine> = procs.shown.iter().chain(&procs.rest).collect();
-    let both = |p: &series::ProcessLine| {
+    let three = |p: &series::ProcessLine| {
         let t = &tl.processes[p.index];
-        (t.footprint(interval), t.rss(interval))
+        (t.memory(interval), t.footprint(interval), t.rss(interval))
     };
     let available = series::available(tl);
     let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
@@ -257,7 +262,7 @@ fn data(
     x_all.sort_unstable();
     x_all.dedup();
     let n = x_all.len();
-    let n_series = 6 + 2 * lines.len();
+    let n_series = 6 + 3 * lines.len();
     let max_rows = (MAX_VALUES / n_series).clamp(MIN_ROWS, MAX_ROWS);
     let spans = buckets(n, max_rows);
     let x: Vec<u64> = spans
@@ -275,7 +280,7 @@ fn data(
         .iter()
         .enumerate()
         .map(|(k, p)| {
-            let (fp, rss) = both(p);
+            let (memory, fp, rss) = three(p);
             let pr = &report.processes[p.index];
             let top = k < procs.shown.len();
             // The processes the static chart sums get muted, distinct colours here.
@@ -293,6 +298,7 @@ fn data(
                 top,
                 color,
                 peak_bytes: p.peak as u64,
+                memory: grid(&memory),
                 footprint: grid(&fp),
                 rss: grid(&rss),
             }
@@ -335,10 +341,8 @@ fn data(
         gpu_wired_limit_bytes: tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0),
         available_source: available.as_ref().map(|a| a.source),
         has_free_percent: series::has_free_percent(tl),
-        metric: match opts.metric {
-            Metric::Footprint => "footprint",
-            Metric::Rss => "RSS",
-        },
+        metric: opts.metric.key(),
+        metric_label: series::measure_label(tl, opts.metric),
         rows_in_trace: n,
         sys: Sys {
             available: available
@@ -439,7 +443,7 @@ pub fn page(
          <h2>Memory per process ({})</h2><div id=\"chart-processes\" class=\"chart\"></div>\
          <h2>System memory{}</h2><div id=\"chart-system\" class=\"chart\"></div>\
          <h2>Swap used</h2><div id=\"chart-swap\" class=\"chart\"></div></section>",
-        data.metric,
+        data.metric_label,
         if data.has_free_percent {
             " (right axis: free %)"
         } else {
@@ -449,7 +453,7 @@ pub fn page(
     let _ = writeln!(
         o,
         "<aside class=\"side\"><div id=\"hover\"><h2 id=\"at\">Point at a chart to see what was alive</h2>\
-         <table id=\"alive\"><thead><tr><th>Process</th><th>PID</th><th>Footprint</th><th>RSS</th></tr></thead><tbody></tbody></table>\
+         <table id=\"alive\"><thead><tr><th>Process</th><th>PID</th><th>Model memory</th><th>Footprint</th><th>RSS</th></tr></thead><tbody></tbody></table>\
          <table id=\"system-at\"><tbody></tbody></table></div>\
          <h2>What happened</h2><ol id=\"events\">"
     );
@@ -468,15 +472,17 @@ pub fn page(
     if report.models.is_empty() {
         let _ = writeln!(o, "<p>No model runner was recorded.</p>");
     } else {
-        let _ = writeln!(o, "<table><tr><th>Model</th><th>Runner (engine)</th><th>Lifetime</th><th>Peak footprint</th><th>Peak RSS</th><th>Ollama size</th><th>Name from</th></tr>");
+        let _ = writeln!(o, "<table><tr><th>Model</th><th>Runner (engine)</th><th>Lifetime</th><th>Peak model memory</th><th>Mapped weights</th><th>Peak footprint</th><th>Peak RSS</th><th>Ollama size</th><th>Name from</th></tr>");
         for m in &report.models {
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(m.model.as_deref().unwrap_or("(unknown)")),
                 escape(&format!("{} ({})", m.runner_pid, m.engine)),
                 escape(&m.first_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
                 escape(&m.last_utc.as_deref().map(|t| clock.time(t)).unwrap_or_default()),
+                format_opt_bytes(m.peak_bytes.filter(|_| m.metric == Measure::ModelMemory)),
+                format_opt_bytes(m.peak_weights_bytes),
                 format_opt_bytes(m.peak_footprint_bytes),
                 format_opt_bytes(m.peak_rss_bytes),
                 format_opt_bytes(m.ollama_size_bytes),

@@ -2,8 +2,10 @@
 //! are local, with the UTC offset stated once at the top.
 
 use crate::{format_bytes, format_opt_bytes};
+use memtide_model::events::mapped::Held;
 use memtide_model::events::{Event, EventKind, ListedModel, Moment, RunnerRef};
 use memtide_model::report::Report;
+use memtide_model::timeline::Measure;
 use std::fmt::Write;
 
 /// Text or Markdown.
@@ -164,19 +166,14 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
         EventKind::RunnerExit {
             runner: r,
             last_footprint_bytes,
-        } => {
-            let metric = if r.peak_metric == "rss" {
-                "RSS"
-            } else {
-                "footprint"
-            };
-            format!(
-                "{} exited; its last {metric} was {}, its peak {}.",
-                capital(&runner(r)),
-                format_opt_bytes(*last_footprint_bytes),
-                format_opt_bytes(r.peak_bytes)
-            )
-        }
+            last_bytes,
+        } => format!(
+            "{} exited; its last {} was {}, its peak {}.",
+            capital(&runner(r)),
+            r.peak_metric.name(),
+            format_opt_bytes(last_bytes.or(*last_footprint_bytes)),
+            format_opt_bytes(r.peak_bytes)
+        ),
         EventKind::ModelLoad {
             model,
             before_recording: true,
@@ -212,27 +209,30 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                 .end_utc
                 .as_deref()
                 .map_or_else(String::new, |t| clock.time(t));
-            let metric = |r: &RunnerRef| {
-                if r.peak_metric == "rss" {
-                    "RSS"
-                } else {
-                    "footprint"
-                }
-            };
+            let metric = |r: &RunnerRef| r.peak_metric.name();
             let mut s = match runners.as_slice() {
                 // The sentence the Ollama macOS Memory Trace Guide asks people to report.
                 [first, second] => format!(
-                    "At {}, {} was still alive while {} started (until {until}; peak {} {} and {}).",
+                    "At {}, {} was still alive while {} started (until {until}; peak {}).",
                     clock.time(&e.time_utc),
                     runner(first),
                     runner(second),
-                    if first.peak_metric == "rss" {
-                        "RSS"
+                    if first.peak_metric == second.peak_metric {
+                        format!(
+                            "{} {} and {}",
+                            metric(first),
+                            format_opt_bytes(first.peak_bytes),
+                            format_opt_bytes(second.peak_bytes)
+                        )
                     } else {
-                        "footprints"
-                    },
-                    format_opt_bytes(first.peak_bytes),
-                    format_opt_bytes(second.peak_bytes)
+                        format!(
+                            "{} {} and {} {}",
+                            metric(first),
+                            format_opt_bytes(first.peak_bytes),
+                            metric(second),
+                            format_opt_bytes(second.peak_bytes)
+                        )
+                    }
                 ),
                 many => format!(
                     "From {} to {until}, {} runners were alive, at most {max_alive} at once: {}.",
@@ -342,18 +342,140 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             rss_bytes,
             footprint_bytes,
             rss_file_bytes,
-        } => format!(
-            "{} had RSS {} but footprint {}: the difference, {}{}, is pages of mapped files (the \
-             model's weights, read from disk with mmap), which the OS can drop and read again; \
-             footprint is what the process costs in memory.",
-            capital(&runner(r)),
-            format_bytes(*rss_bytes),
-            format_bytes(*footprint_bytes),
-            format_bytes(rss_bytes.saturating_sub(*footprint_bytes)),
-            rss_file_bytes
-                .map(|f| format!(" (file-backed RSS {})", format_bytes(f)))
-                .unwrap_or_default()
+            weights_bytes,
+            held,
+        } => {
+            let mut s = format!(
+                "{} had RSS {} but footprint {}: the difference, {}{}, is pages of mapped files, \
+                 the model's weights read with mmap",
+                capital(&runner(r)),
+                format_bytes(*rss_bytes),
+                format_bytes(*footprint_bytes),
+                format_bytes(rss_bytes.saturating_sub(*footprint_bytes)),
+                rss_file_bytes
+                    .map(|f| format!(" (file-backed RSS {})", format_bytes(f)))
+                    .unwrap_or_default()
+            );
+            if let Some(w) = weights_bytes {
+                let _ = write!(
+                    s,
+                    " ({} of its model file resident in its mapping)",
+                    format_bytes(*w)
+                );
+            }
+            s.push_str(match held {
+                Held::GpuWired => {
+                    ", held resident (wired) for the GPU while the model is loaded: the OS \
+                     cannot drop them"
+                }
+                Held::PageCache => {
+                    ", page cache the OS can drop under pressure and read again from the file, \
+                     at the cost of the reads"
+                }
+            });
+            match weights_bytes {
+                Some(w) => {
+                    let _ = write!(
+                        s,
+                        ". Model memory, {}, counts them.",
+                        format_bytes(footprint_bytes.saturating_add(*w))
+                    );
+                }
+                None => s.push_str(". The footprint leaves them out."),
+            }
+            s
+        }
+        EventKind::OllamaPlan {
+            runner: r,
+            plan,
+            swap_growth_bytes,
+            swap_after_ms,
+        } => {
+            let mut s = match (&plan.prediction, plan.evicted) {
+                (Some(p), evicted) => format!(
+                    "Ollama predicted {} would {} in {} available{}, and started {}",
+                    format_opt_bytes(p.predicted_bytes),
+                    if evicted {
+                        "not fit beside the loaded models"
+                    } else {
+                        "fit beside the loaded models"
+                    },
+                    format_opt_bytes(p.available_bytes),
+                    if evicted {
+                        ", evicted loaded models"
+                    } else {
+                        ""
+                    },
+                    runner(r)
+                ),
+                (None, _) => match (plan.system_free_bytes, plan.system_total_bytes) {
+                    (Some(free), Some(total)) => format!(
+                        "Ollama started {} with {} of {} free",
+                        runner(r),
+                        format_bytes(free),
+                        format_bytes(total)
+                    ),
+                    _ => format!("Ollama started {}", runner(r)),
+                },
+            };
+            if let Some(why) = &plan.mmap_off {
+                let _ = write!(
+                    s,
+                    "; it turned mmap off ({why}), so the weights were copied"
+                );
+            }
+            if let Some(t) = &plan.ready_seconds {
+                let _ = write!(s, "; it answered after {t}");
+            }
+            let after = if *swap_after_ms >= 60_000 {
+                "minute".to_owned()
+            } else {
+                format!(
+                    "{:.0} s, until the recording ended",
+                    *swap_after_ms as f64 / 1000.0
+                )
+            };
+            match swap_growth_bytes {
+                Some(0) => {
+                    let _ = write!(s, "; swap did not grow in the next {after}");
+                }
+                Some(g) => {
+                    let _ = write!(s, "; in the next {after} swap grew by {}", format_bytes(*g));
+                }
+                None => {}
+            }
+            s.push('.');
+            s
+        }
+        EventKind::OllamaOom { model } => format!(
+            "Ollama detected an out-of-memory failure of {model} and expired its loaded models."
         ),
+        EventKind::WiredStep {
+            runner: r,
+            from_bytes,
+            to_bytes,
+            weights_bytes,
+        } => {
+            let mut s = format!(
+                "Wired memory rose by {} (from {} to {}) while {} loaded: its weights, held \
+                 resident for the GPU",
+                format_bytes(to_bytes.saturating_sub(*from_bytes)),
+                format_bytes(*from_bytes),
+                format_bytes(*to_bytes),
+                r.model
+                    .as_deref()
+                    .map_or_else(|| runner(r), |m| format!("{m} (PID {})", r.pid)),
+            );
+            if let Some(w) = weights_bytes {
+                let _ = write!(
+                    s,
+                    "; memtide counted {} of its model file resident in its mapping",
+                    format_bytes(*w)
+                );
+            }
+            s.push('.');
+            s
+        }
         EventKind::Peak {
             series,
             pid,
@@ -365,7 +487,10 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             ("compressor_bytes", _) => format!("Peak compressor: {}.", format_bytes(*value as u64)),
             ("swap_used_bytes", _) => format!("Peak swap used: {}.", format_bytes(*value as u64)),
             (s, Some(pid)) => {
-                let what = if s == "rss_bytes" { "RSS" } else { "footprint" };
+                let what = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
+                    .into_iter()
+                    .find(|m| s.strip_suffix("_bytes") == Some(m.key()))
+                    .map_or_else(|| s.to_owned(), |m| m.name().to_owned());
                 match model {
                     Some(m) => format!(
                         "Peak {what} of PID {pid} ({m}): {}.",
@@ -384,9 +509,9 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             "{} peaked at {} ({}) while Ollama reported {} ({ratio:.2}×){}.",
             capital(&runner(r)),
             format_opt_bytes(r.peak_bytes),
-            r.peak_metric,
+            r.peak_metric.name(),
             format_bytes(*ollama_size_bytes),
-            if *ratio < 1.0 {
+            if *ratio < 1.0 && r.peak_metric == Measure::Footprint {
                 "; mmapped weights count in RSS, not in the footprint"
             } else {
                 ""
@@ -479,16 +604,18 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
             "MODEL",
             "RUNNER (ENGINE)",
             "LIFETIME",
+            "PEAK MODEL MEMORY",
+            "MAPPED WEIGHTS",
             "PEAK FOOTPRINT",
             "PEAK RSS",
             "OLLAMA SIZE",
             "NAME FROM",
         ];
-        let rows: Vec<[String; 7]> = r
+        let rows: Vec<Vec<String>> = r
             .models
             .iter()
             .map(|m| {
-                [
+                vec![
                     m.model.clone().unwrap_or_else(|| "(unknown)".into()),
                     format!("{} ({})", m.runner_pid, m.engine),
                     format!(
@@ -502,6 +629,8 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
                             .map(|t| clock.time(t))
                             .unwrap_or_default()
                     ),
+                    format_opt_bytes(m.peak_bytes.filter(|_| m.metric == Measure::ModelMemory)),
+                    format_opt_bytes(m.peak_weights_bytes),
                     format_opt_bytes(m.peak_footprint_bytes),
                     format_opt_bytes(m.peak_rss_bytes),
                     format_opt_bytes(m.ollama_size_bytes),
@@ -510,6 +639,69 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
             })
             .collect();
         table(&mut o, &header, &rows, md);
+        let _ = writeln!(
+            o,
+            "\n{}",
+            if r.models.iter().any(|m| m.metric == Measure::ModelMemory) {
+                "Model memory is the footprint plus the model's weights resident in the runner's \
+                 mapping of its file (mapped weights), which the footprint leaves out."
+            } else {
+                "No runner's mapped weights were counted in this trace (runners whose --model \
+                 is not a file, runners memtide may not read, an import, or a recording by an \
+                 older memtide): the footprint leaves out weights read with mmap."
+            }
+        );
+        let allocated: Vec<_> = r
+            .models
+            .iter()
+            .filter_map(|m| Some((m, m.allocated.as_ref()?)))
+            .collect();
+        if !allocated.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nWhat llama.cpp allocated, by Ollama's log, beside what memtide measured:\n"
+            );
+        }
+        for (m, a) in allocated {
+            let mut line = format!(
+                "{}{} (PID {}): weights {}",
+                if md { "- " } else { "  " },
+                m.model.as_deref().unwrap_or("(unknown)"),
+                m.runner_pid,
+                format_bytes(a.weights_bytes)
+            );
+            if a.mapped_weights_bytes > 0 {
+                let _ = write!(line, " (mapped {})", format_bytes(a.mapped_weights_bytes));
+            }
+            let _ = write!(
+                line,
+                ", KV cache {}, compute buffers {}",
+                format_bytes(a.kv_bytes),
+                format_bytes(a.compute_bytes)
+            );
+            if a.other_bytes > 0 {
+                let _ = write!(line, ", output {}", format_bytes(a.other_bytes));
+            }
+            let _ = write!(line, ": {} in all", format_bytes(a.total_bytes()));
+            if let Some((n, of)) = a.offloaded {
+                let _ = write!(line, "; {n} of {of} layers on the GPU");
+            }
+            let _ = write!(
+                line,
+                ". Measured: footprint {}",
+                format_opt_bytes(m.peak_footprint_bytes)
+            );
+            if m.metric == Measure::ModelMemory {
+                let _ = write!(
+                    line,
+                    ", mapped weights {}, model memory {}",
+                    format_opt_bytes(m.peak_weights_bytes),
+                    format_opt_bytes(m.peak_bytes)
+                );
+            }
+            line.push('.');
+            let _ = writeln!(o, "{line}");
+        }
     }
 
     let others: Vec<_> = r
@@ -528,12 +720,8 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
                 p.role.label(),
                 p.pid,
                 p.name,
-                if p.metric == "rss" {
-                    "RSS"
-                } else {
-                    "footprint"
-                },
-                format_opt_bytes(p.peak_footprint_bytes.or(p.peak_rss_bytes)),
+                p.metric.name(),
+                format_opt_bytes(p.peak_bytes),
                 if p.exited { ", exited" } else { "" }
             );
         }
@@ -562,7 +750,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     o
 }
 
-fn table(o: &mut String, header: &[&str; 7], rows: &[[String; 7]], md: bool) {
+fn table(o: &mut String, header: &[&str], rows: &[Vec<String>], md: bool) {
     let _ = writeln!(o);
     if md {
         let _ = writeln!(o, "| {} |", header.join(" | "));

@@ -33,13 +33,25 @@ pub const TOTAL_COLOR: &str = "#555555";
 /// The GPU wired limit reference line.
 pub const GPU_LIMIT_COLOR: &str = "#00897b";
 
-/// Which measure of a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    /// Footprint (Activity Monitor's "Memory"; RSS where the trace has no footprint).
-    Footprint,
-    /// Resident set size.
-    Rss,
+pub use memtide_model::timeline::Measure;
+
+/// What a chart or the viewer calls the per-process measure it draws, for a trace: model
+/// memory says what it adds up, and a measure the trace cannot give says what is drawn
+/// instead.
+pub fn measure_label(tl: &Timeline, measure: Measure) -> &'static str {
+    let has = |f: fn(&memtide_model::timeline::Sample) -> bool| {
+        tl.processes.iter().any(|p| p.rows.iter().any(|r| f(&r)))
+    };
+    let footprint = has(|r| r.footprint_bytes.is_some());
+    match measure {
+        Measure::Rss => "RSS",
+        _ if !footprint => "RSS: no footprint in this trace",
+        Measure::Footprint => "footprint",
+        Measure::ModelMemory if has(|r| r.weights_resident_bytes.is_some()) => {
+            "model memory: footprint + mapped weights"
+        }
+        Measure::ModelMemory => "model memory: footprint, no mapped weights counted",
+    }
 }
 
 /// One process, ready to draw.
@@ -102,14 +114,11 @@ pub(crate) fn in_window(s: &Series, from: u64, to: u64) -> Series {
 
 /// The processes alive in `[from, to]`, chosen and coloured: the runners by peak, then the
 /// helpers by peak, the first [`MAX_PROCESS_LINES`] with a line each, the rest summed.
-pub fn processes(tl: &Timeline, report: &Report, metric: Metric, from: u64, to: u64) -> Processes {
+pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to: u64) -> Processes {
     let interval = tl.interval_ms();
     let mut all: Vec<ProcessLine> = Vec::new();
     for (index, (p, timeline)) in report.processes.iter().zip(&tl.processes).enumerate() {
-        let series = match metric {
-            Metric::Footprint => timeline.footprint(interval),
-            Metric::Rss => timeline.rss(interval),
-        };
+        let series = timeline.series(metric, interval);
         let Some((_, peak)) = in_window(&series, from, to).max() else {
             continue;
         };

@@ -3,7 +3,7 @@
 use memtide_model::events::Options;
 use memtide_model::report;
 use memtide_model::timeline::Timeline;
-use memtide_render::chart::{self, ChartOptions, Metric};
+use memtide_render::chart::{self, ChartOptions, Measure};
 use memtide_render::html;
 use memtide_render::report::Clock;
 use std::path::PathBuf;
@@ -230,7 +230,7 @@ fn swap_growth_fills_its_own_axis() {
 fn a_window_and_rss_change_what_is_drawn() {
     let (tl, r) = fixture();
     let opts = ChartOptions {
-        metric: Metric::Rss,
+        metric: Measure::Rss,
         from_ms: Some(26_000),
         to_ms: Some(40_000),
         ..ChartOptions::default()

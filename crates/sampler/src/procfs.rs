@@ -583,14 +583,21 @@ pub fn file_ranges(
     })
 }
 
-/// How many `/proc/[pid]/pagemap` entries in `entries` say their page is in RAM: each entry is
-/// a native-endian `u64` per virtual page, bit 63 "page present" (`Documentation/admin-guide/
-/// mm/pagemap.rst`; the bit is readable without privileges, unlike the frame numbers). A
-/// trailing partial entry is not counted.
+/// How many `/proc/[pid]/pagemap` entries in `entries` say their page is in RAM and is a page
+/// of the file: each entry is a native-endian `u64` per virtual page, bit 63 "page present" and
+/// bit 61 "page is file-page or shared-anon" (`Documentation/admin-guide/mm/pagemap.rst`;
+/// both readable without privileges, unlike the frame numbers). A page the process wrote in a
+/// private mapping of the file is a copy of its own, anonymous (bit 61 clear): it is in the
+/// footprint already (`RssAnon`), and not counted here, so footprint + this count holds no page
+/// twice. A trailing partial entry is not counted.
 pub fn count_present(entries: &[u8]) -> u64 {
+    const PRESENT_FILE_PAGE: u64 = 1 << 63 | 1 << 61;
     entries
         .chunks_exact(8)
-        .filter(|e| u64::from_ne_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]) >> 63 == 1)
+        .filter(|e| {
+            let v = u64::from_ne_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
+            v & PRESENT_FILE_PAGE == PRESENT_FILE_PAGE
+        })
         .count() as u64
 }
 
@@ -926,18 +933,21 @@ mod tests {
     }
 
     #[test]
-    fn present_pages_are_counted_by_bit_63() {
+    fn present_file_pages_are_counted_by_bits_63_and_61() {
         let mut entries = Vec::new();
         for e in [
-            1u64 << 63 | 0x1234,
+            1u64 << 63 | 1 << 61 | 0x1234,
             0,
-            1 << 62,
+            1 << 62 | 1 << 61,
+            1 << 63 | 1 << 61,
             1 << 63,
             0x7fff_ffff_ffff_ffff,
         ] {
             entries.extend_from_slice(&e.to_ne_bytes());
         }
-        // Present, absent, swapped (bit 62), present without a frame number, absent.
+        // A file page in RAM; absent; swapped (bit 62); a file page in RAM without its frame
+        // number (an unprivileged reader's view); the process's own copy of a page (present,
+        // anonymous: in the footprint already); absent.
         assert_eq!(count_present(&entries), 2);
         assert_eq!(count_present(&entries[..12]), 1);
         assert_eq!(count_present(&[]), 0);

@@ -3,10 +3,19 @@
 //!
 //! RSS counts every page of the process in RAM, clean file pages included; the footprint (macOS
 //! `phys_footprint`, Linux `RssAnon + RssShmem + VmSwap`) counts only what the process keeps
-//! dirty. A runner that maps its GGUF file (llama.cpp's default) reads its weights into the
-//! page cache: they show in RSS, not in the footprint, and the OS can drop them under pressure
-//! and read them again. Without this sentence a person sees "RSS 349 MiB, footprint 101 MiB"
-//! for a 241 MiB model and cannot tell which to believe.
+//! dirty. A runner that maps its GGUF file (llama.cpp's default) has its weights in RSS, not in
+//! the footprint; model memory adds them back. Without this sentence a person sees "RSS
+//! 349 MiB, footprint 101 MiB" for a 241 MiB model and cannot tell which to believe.
+//!
+//! Whether those pages can be given back depends on who holds them ([`Held`]). On Linux, a CPU
+//! runner's mapped weights are page cache: the kernel can drop them under pressure and read
+//! them again from the file, at the cost of the reads. On Apple Silicon, ggml-metal wraps the
+//! mapping in Metal buffers without copying it (`newBufferWithBytesNoCopy`, llama.cpp
+//! `ggml/src/ggml-metal/ggml-metal-device.m`) and asks for those buffers to stay resident
+//! through a residency set while the model is loaded: the pages are wired, and show as a rise
+//! of system wired memory, not as the runner's footprint (ollama/ollama#16642).
+
+use serde::{Deserialize, Serialize};
 
 /// The least difference between RSS and footprint that is reported: 64 MiB, far above a
 /// runner's own shared libraries and a fraction of the smallest models' weights.
@@ -28,6 +37,34 @@ pub struct Sample {
     pub footprint_bytes: u64,
     /// Linux `RssFile`.
     pub rss_file_bytes: Option<u64>,
+    /// The runner's model file resident in its mappings, where counted.
+    pub weights_bytes: Option<u64>,
+}
+
+/// Who holds a runner's mapped weights, from what system wired memory did while it loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Held {
+    /// Page cache: the OS can drop the pages and read them again from the file (Linux, Intel
+    /// Macs, a runner on the CPU, and traces from before this was told).
+    #[default]
+    PageCache,
+    /// Wired for the GPU (Apple Silicon): resident while the model is loaded; they cannot be
+    /// dropped.
+    GpuWired,
+}
+
+impl Held {
+    /// From the rise of system wired memory while the runner loaded (Apple Silicon only; see
+    /// [`super::wired_step`]) against its mapped pages: wired for the GPU when wired memory
+    /// rose by at least half of them, page cache otherwise (Linux, Intel Macs, a runner on the
+    /// CPU).
+    pub fn from_wired_rise(wired_rise: Option<u64>, mapped_bytes: u64) -> Held {
+        match wired_rise {
+            Some(rise) if rise >= mapped_bytes / 2 => Held::GpuWired,
+            _ => Held::PageCache,
+        }
+    }
 }
 
 /// The sample of largest RSS when, there, RSS exceeds the footprint by
@@ -51,6 +88,7 @@ mod tests {
             rss_bytes: rss * MIB,
             footprint_bytes: fp * MIB,
             rss_file_bytes: None,
+            weights_bytes: None,
         }
     }
 

@@ -10,9 +10,10 @@ pub mod model_changes;
 pub mod overlap;
 pub mod pressure;
 pub mod runner_growth;
+pub mod wired_step;
 
 use crate::runner::{self, NameSource, Role};
-use crate::timeline::{ProcessTimeline, SystemPoint, Timeline};
+use crate::timeline::{Measure, ProcessTimeline, SystemPoint, Timeline};
 use crate::trace::timestamp_utc_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +26,10 @@ pub const API_PS_MATCH_BEFORE_MS: u64 = 5_000;
 /// matched to it: 120 s, because `/api/ps` lists a model only once its runner has loaded it,
 /// and a large model can take a minute or more to load from disk.
 pub const API_PS_MATCH_AFTER_MS: u64 = 120_000;
+
+/// How long after a load Ollama planned the report looks at swap, to put what happened beside
+/// what was predicted: 60 s, long enough for a load and its first request.
+pub const OLLAMA_PLAN_AFTER_MS: u64 = 60_000;
 
 /// Options of the analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,14 +74,22 @@ pub struct ProcessReport {
     pub last_ms: Option<u64>,
     /// Whether it exited during the recording.
     pub exited: bool,
+    /// Its highest memory by `metric`: model memory where its mapped weights were counted,
+    /// else footprint, else RSS (report version 3).
+    pub peak_bytes: Option<u64>,
     /// Highest footprint (`None` where the trace has none, as in imported traces).
     pub peak_footprint_bytes: Option<u64>,
     /// Highest RSS.
     pub peak_rss_bytes: Option<u64>,
+    /// The most of its model file it held resident in its mappings (`None` where they were
+    /// not counted: not a runner, or a trace from before memtide counted them).
+    pub peak_weights_bytes: Option<u64>,
+    /// Its last memory sampled, by `metric` (report version 3).
+    pub last_bytes: Option<u64>,
     /// The last footprint sampled (RSS where the trace has no footprint).
     pub last_footprint_bytes: Option<u64>,
-    /// `footprint`, or `rss` when the trace has no footprint for this process.
-    pub metric: String,
+    /// What `peak_bytes` and `last_bytes` measure.
+    pub metric: Measure,
     /// The largest `size` `/api/ps` reported for its model while it lived.
     pub ollama_size_bytes: Option<u64>,
 }
@@ -129,11 +142,10 @@ pub struct RunnerRef {
     pub pid: u32,
     /// The model it served, if known.
     pub model: Option<String>,
-    /// Its highest memory within the event's interval: footprint, or RSS where the trace has
-    /// no footprint (see `peak_metric`).
+    /// Its highest memory within the event's interval, by `peak_metric`.
     pub peak_bytes: Option<u64>,
-    /// `footprint` or `rss`: what `peak_bytes` measures.
-    pub peak_metric: String,
+    /// What `peak_bytes` measures: model memory, footprint, or RSS.
+    pub peak_metric: Measure,
 }
 
 /// What happened.
@@ -158,6 +170,9 @@ pub enum EventKind {
         runner: RunnerRef,
         /// Its footprint in its last sample.
         last_footprint_bytes: Option<u64>,
+        /// Its memory in its last sample, by the runner's `peak_metric` (report version 3).
+        #[serde(default)]
+        last_bytes: Option<u64>,
     },
     /// `/api/ps` listed a model.
     ModelLoad {
@@ -252,7 +267,8 @@ pub enum EventKind {
         to_bytes: u64,
     },
     /// A runner's RSS far above its footprint: mapped file pages, its model's weights read
-    /// with `mmap`, which the OS can drop and read again (see [`mapped`]).
+    /// with `mmap` (see [`mapped`]). Whether the OS can drop them depends on who holds them:
+    /// `held`.
     MappedFiles {
         /// The runner.
         runner: RunnerRef,
@@ -262,6 +278,26 @@ pub enum EventKind {
         footprint_bytes: u64,
         /// The file-backed part of RSS there (Linux `RssFile`); absent on macOS.
         rss_file_bytes: Option<u64>,
+        /// Its model file resident in its mappings there, where memtide counted it (report
+        /// version 3).
+        #[serde(default)]
+        weights_bytes: Option<u64>,
+        /// Who holds the mapped pages (report version 3).
+        #[serde(default)]
+        held: mapped::Held,
+    },
+    /// macOS on Apple Silicon: system wired memory rose while a runner loaded its model,
+    /// the weights held resident for the GPU (see [`wired_step`]).
+    WiredStep {
+        /// The runner.
+        runner: RunnerRef,
+        /// Wired memory just before the runner's first sample.
+        from_bytes: u64,
+        /// Wired memory at its highest in the load window.
+        to_bytes: u64,
+        /// The runner's model file resident in its mappings at the end of the load window,
+        /// where memtide counted it.
+        weights_bytes: Option<u64>,
     },
     /// The extreme of a series.
     Peak {
@@ -275,7 +311,27 @@ pub enum EventKind {
         /// The value.
         value: f64,
     },
-    /// Ollama's size and the measured footprint of the same runner differ by the ratio in
+    /// Ollama's scheduler planned a runner's load, as its server log tells (see
+    /// [`crate::ollama_log::plan`]).
+    OllamaPlan {
+        /// The runner it started.
+        runner: RunnerRef,
+        /// What it predicted and decided.
+        plan: crate::ollama_log::Plan,
+        /// How much swap used grew in the `swap_after_ms` after the start, where the trace
+        /// samples swap.
+        swap_growth_bytes: Option<u64>,
+        /// The time looked at after the start: [`OLLAMA_PLAN_AFTER_MS`], or less where the
+        /// recording ended sooner.
+        swap_after_ms: u64,
+    },
+    /// Ollama detected an out-of-memory failure and expired its loaded models (its log).
+    OllamaOom {
+        /// The model whose request failed.
+        model: String,
+    },
+    /// Ollama's size and the measured memory (model memory, or footprint where the weights
+    /// were not counted) of the same runner differ by the ratio in
     /// [`divergence::SIZE_DIVERGENCE_RATIO`] or more.
     SizeDivergence {
         /// The runner.
@@ -369,8 +425,12 @@ fn peak_in(p: &ProcessTimeline, start: u64, end: u64) -> Option<u64> {
     p.rows
         .iter()
         .filter(|r| r.t_ms >= start && r.t_ms <= end)
-        .map(|r| r.footprint_bytes.unwrap_or(r.rss_bytes))
+        .map(|r| r.value(Measure::ModelMemory))
         .max()
+}
+
+fn peak_in_opt(p: Option<&ProcessTimeline>, start: u64, end: u64) -> Option<u64> {
+    p.and_then(|p| peak_in(p, start, end))
 }
 
 /// Successful polls as [`model_changes::Poll`]s.
@@ -545,11 +605,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             let span = p.span();
             let fp = p.rows.iter().filter_map(|r| r.footprint_bytes).max();
             let rss = p.rss(interval).max().map(|(_, v)| v as u64);
-            let metric = if p.rows.iter().any(|r| r.footprint_bytes.is_some()) {
-                "footprint"
-            } else {
-                "rss"
-            };
+            let metric = p.measure();
             ProcessReport {
                 pid: p.identity.pid,
                 start_time_us: p.identity.start_time_us,
@@ -563,10 +619,16 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 first_ms: span.map(|s| s.0),
                 last_ms: span.map(|s| s.1),
                 exited: p.identity.exited,
+                peak_bytes: p.memory(interval).max().map(|(_, v)| v as u64),
                 peak_footprint_bytes: fp,
                 peak_rss_bytes: rss,
-                last_footprint_bytes: p.last_footprint(),
-                metric: metric.into(),
+                peak_weights_bytes: p.rows.iter().filter_map(|r| r.weights_resident_bytes).max(),
+                last_bytes: p.last_memory(),
+                last_footprint_bytes: p
+                    .rows
+                    .last()
+                    .map(|r| r.footprint_bytes.unwrap_or(r.rss_bytes)),
+                metric,
                 ollama_size_bytes: None,
             }
         })
@@ -606,10 +668,16 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         pid: p.pid,
         model: p.model.clone(),
         peak_bytes: peak,
-        peak_metric: p.metric.clone(),
+        peak_metric: p.metric,
     };
 
     // Runner starts and exits, and each runner's size against Ollama's.
+    let apple_silicon = tl.meta.os == "macos" && tl.meta.arch == "aarch64";
+    let wired: Vec<(u64, u64)> = tl
+        .system
+        .iter()
+        .filter_map(|r| Some((r.t_ms, r.wired_bytes?)))
+        .collect();
     for p in procs.iter().filter(|p| p.role.is_model_runner()) {
         let (Some(first), Some(last)) = (p.first_ms, p.last_ms) else {
             continue;
@@ -643,15 +711,17 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 last,
                 None,
                 EventKind::RunnerExit {
-                    runner: runner_ref(p, p.peak_footprint_bytes.or(p.peak_rss_bytes)),
+                    runner: runner_ref(p, p.peak_bytes),
                     last_footprint_bytes: p.last_footprint_bytes,
+                    last_bytes: p.last_bytes,
                 },
             );
         }
-        let samples: Vec<mapped::Sample> = tl
+        let timeline = tl
             .processes
             .iter()
-            .find(|t| t.identity.pid == p.pid && t.identity.start_time_us == p.start_time_us)
+            .find(|t| t.identity.pid == p.pid && t.identity.start_time_us == p.start_time_us);
+        let samples: Vec<mapped::Sample> = timeline
             .map(|t| {
                 t.rows
                     .iter()
@@ -661,6 +731,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                             rss_bytes: r.rss_bytes,
                             footprint_bytes: r.footprint_bytes?,
                             rss_file_bytes: r.rss_file_bytes,
+                            weights_bytes: r.weights_resident_bytes,
                         })
                     })
                     .collect()
@@ -668,7 +739,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             .unwrap_or_default();
         let memory: Vec<(u64, u64)> = samples
             .iter()
-            .map(|s| (s.t_ms, s.footprint_bytes))
+            .map(|s| (s.t_ms, s.footprint_bytes + s.weights_bytes.unwrap_or(0)))
             .collect();
         if let Some(g) = runner_growth::growth(&memory) {
             push(
@@ -681,22 +752,126 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 },
             );
         }
+        // Ollama's plan for its load, from its log.
+        if let Some(plan) = crate::ollama_log::port_of(&p.command).and_then(|port| {
+            crate::ollama_log::plan(
+                &tl.ollama_log,
+                port,
+                first.saturating_sub(crate::ollama_log::PLAN_BEFORE_MS),
+                last,
+            )
+        }) {
+            let swap_at = |t: u64| {
+                tl.system
+                    .iter()
+                    .rev()
+                    .find(|r| r.t_ms <= t)
+                    .and_then(|r| r.swap_used_bytes)
+            };
+            let until = tl
+                .system
+                .last()
+                .map_or(plan.start_ms, |r| r.t_ms)
+                .min(plan.start_ms + OLLAMA_PLAN_AFTER_MS);
+            let swap_growth_bytes = swap_at(plan.start_ms).map(|before| {
+                tl.system
+                    .iter()
+                    .filter(|r| r.t_ms > plan.start_ms && r.t_ms <= until)
+                    .filter_map(|r| r.swap_used_bytes)
+                    .max()
+                    .map_or(0, |m| m.saturating_sub(before))
+            });
+            let swap_after_ms = until.saturating_sub(plan.start_ms);
+            push(
+                plan.start_ms,
+                None,
+                EventKind::OllamaPlan {
+                    runner: runner_ref(p, p.peak_bytes),
+                    plan,
+                    swap_growth_bytes,
+                    swap_after_ms,
+                },
+            );
+        }
+        // Apple Silicon: the wired step of its load, its weights made resident for the GPU.
+        let mut wired_rise = None;
+        if apple_silicon && !before_recording {
+            let names: Vec<&str> = p
+                .model
+                .as_deref()
+                .map_or(Vec::new(), |m| m.split(", ").collect());
+            let listed = changes.iter().find_map(|c| match c {
+                model_changes::Change::Load {
+                    t_ms,
+                    name,
+                    before_recording: false,
+                    ..
+                } if names.contains(&name.as_str())
+                    && *t_ms + API_PS_MATCH_BEFORE_MS >= first
+                    && *t_ms <= first + API_PS_MATCH_AFTER_MS =>
+                {
+                    Some(*t_ms + wired_step::WIRED_STEP_AFTER_LISTING_MS)
+                }
+                _ => None,
+            });
+            // Another runner's start ends the window: what follows may be its load.
+            let next_start = procs
+                .iter()
+                .filter(|o| o.role.is_model_runner())
+                .filter_map(|o| o.first_ms)
+                .filter(|&f| f > first)
+                .min()
+                .map(|f| f - 1);
+            let end = [
+                Some(last),
+                Some(first + wired_step::WIRED_STEP_WINDOW_MS),
+                listed,
+                next_start,
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(last);
+            if let Some(step) = wired_step::step(&wired, first, end) {
+                wired_rise = Some(step.to_bytes - step.from_bytes);
+                let weights = timeline.and_then(|t| {
+                    t.rows
+                        .iter()
+                        .filter(|r| r.t_ms <= end)
+                        .filter_map(|r| r.weights_resident_bytes)
+                        .max()
+                });
+                push(
+                    first,
+                    Some(step.at_ms),
+                    EventKind::WiredStep {
+                        runner: runner_ref(p, peak_in_opt(timeline, first, end)),
+                        from_bytes: step.from_bytes,
+                        to_bytes: step.to_bytes,
+                        weights_bytes: weights,
+                    },
+                );
+            }
+        }
         if let Some(m) = mapped::mapped(&samples) {
             push(
                 m.t_ms,
                 None,
                 EventKind::MappedFiles {
-                    runner: runner_ref(p, Some(m.footprint_bytes)),
+                    runner: runner_ref(p, Some(m.footprint_bytes + m.weights_bytes.unwrap_or(0))),
                     rss_bytes: m.rss_bytes,
                     footprint_bytes: m.footprint_bytes,
                     rss_file_bytes: m.rss_file_bytes,
+                    weights_bytes: m.weights_bytes,
+                    held: mapped::Held::from_wired_rise(
+                        wired_rise,
+                        m.weights_bytes
+                            .unwrap_or(m.rss_bytes.saturating_sub(m.footprint_bytes)),
+                    ),
                 },
             );
         }
-        if let (Some(size), Some(fp)) = (
-            p.ollama_size_bytes,
-            p.peak_footprint_bytes.or(p.peak_rss_bytes),
-        ) {
+        if let (Some(size), Some(fp)) = (p.ollama_size_bytes, p.peak_bytes) {
             if let Some(ratio) = divergence::diverges(size, fp) {
                 push(
                     first,
@@ -750,6 +925,20 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 },
             ),
         }
+    }
+
+    for r in tl
+        .ollama_log
+        .iter()
+        .filter(|r| r.event == crate::trace::LogEvent::RuntimeOom)
+    {
+        push(
+            r.t_ms,
+            None,
+            EventKind::OllamaOom {
+                model: r.detail.clone(),
+            },
+        );
     }
 
     // Overlaps of model runners.
@@ -902,12 +1091,12 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         push(t, None, kind);
     }
     for (p, timeline) in procs.iter().zip(&tl.processes) {
-        if let Some((t, v)) = timeline.footprint(interval).max() {
+        if let Some((t, v)) = timeline.memory(interval).max() {
             push(
                 t,
                 None,
                 EventKind::Peak {
-                    series: format!("{}_bytes", p.metric),
+                    series: format!("{}_bytes", p.metric.key()),
                     pid: Some(p.pid),
                     model: p.model.clone(),
                     value: v,
@@ -999,6 +1188,7 @@ mod tests {
                 })
                 .collect(),
             pressure: Vec::new(),
+            ollama_log: Vec::new(),
             warnings: Vec::new(),
             system_step_ms: 1000,
         }
@@ -1051,5 +1241,119 @@ mod tests {
                 (21, Some("sha256:dddddddddddd…".into()), NameSource::Digest)
             ]
         );
+    }
+
+    /// A runner that maps a 1.9 GiB model: footprint 300 MiB, the weights paged in over its
+    /// first three seconds; system wired memory steps up by the weights as they are read.
+    fn mapped_load(os: &str, arch: &str, wires: bool) -> Timeline {
+        const MIB: u64 = 1 << 20;
+        let mut r = runner(30, 'e', 5..15, 300 * MIB);
+        let weights = |t: u64| (t.saturating_sub(5) * 650 * MIB).min(1900 * MIB);
+        r.rows = (5..15)
+            .map(|s| Sample {
+                t_ms: s * 1000,
+                rss_bytes: 300 * MIB + weights(s),
+                footprint_bytes: Some(300 * MIB),
+                rss_file_bytes: None,
+                weights_resident_bytes: Some(weights(s)),
+            })
+            .collect();
+        let mut tl = timeline(vec![r], &[("gemma3:4b", 2300 * MIB)]);
+        tl.meta.os = os.into();
+        tl.meta.arch = arch.into();
+        for p in &mut tl.system {
+            p.wired_bytes = Some(3 * GIB + if wires { weights(p.t_ms / 1000) } else { 0 });
+        }
+        tl
+    }
+
+    #[test]
+    fn a_mapped_runners_memory_is_its_footprint_plus_its_weights_everywhere() {
+        const MIB: u64 = 1 << 20;
+        let a = analyze(&mapped_load("macos", "aarch64", true), &Options::default());
+        let p = &a.processes[0];
+        assert_eq!(p.metric, Measure::ModelMemory);
+        assert_eq!(p.peak_bytes, Some(2200 * MIB));
+        assert_eq!(p.peak_footprint_bytes, Some(300 * MIB));
+        assert_eq!(p.peak_weights_bytes, Some(1900 * MIB));
+        assert_eq!(p.last_bytes, Some(2200 * MIB));
+        // Ollama's 2.25 GiB against model memory: no divergence (against the footprint alone
+        // it would be 7.7×).
+        assert!(!a
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SizeDivergence { .. })));
+        let peak = a.events.iter().find_map(|e| match &e.kind {
+            EventKind::Peak {
+                series,
+                pid: Some(30),
+                value,
+                ..
+            } => Some((series.clone(), *value)),
+            _ => None,
+        });
+        assert_eq!(
+            peak,
+            Some(("model_memory_bytes".into(), (2200 * MIB) as f64))
+        );
+    }
+
+    #[test]
+    fn on_apple_silicon_the_wired_step_of_a_load_goes_to_its_runner() {
+        const MIB: u64 = 1 << 20;
+        let a = analyze(&mapped_load("macos", "aarch64", true), &Options::default());
+        let step = a.events.iter().find_map(|e| match &e.kind {
+            EventKind::WiredStep {
+                runner,
+                from_bytes,
+                to_bytes,
+                weights_bytes,
+            } => Some((runner.pid, *from_bytes, *to_bytes, *weights_bytes, e.t_ms)),
+            _ => None,
+        });
+        assert_eq!(
+            step,
+            Some((30, 3 * GIB, 3 * GIB + 1900 * MIB, Some(1900 * MIB), 5000))
+        );
+        let held = a.events.iter().find_map(|e| match &e.kind {
+            EventKind::MappedFiles {
+                held,
+                weights_bytes,
+                ..
+            } => Some((*held, *weights_bytes)),
+            _ => None,
+        });
+        assert_eq!(held, Some((mapped::Held::GpuWired, Some(1900 * MIB))));
+    }
+
+    fn has_wired_step(a: &Analysis) -> bool {
+        a.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WiredStep { .. }))
+    }
+
+    fn held(a: &Analysis) -> Option<mapped::Held> {
+        a.events.iter().find_map(|e| match &e.kind {
+            EventKind::MappedFiles { held, .. } => Some(*held),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn on_linux_no_wired_step_and_the_mapped_weights_are_page_cache() {
+        let a = analyze(&mapped_load("linux", "x86_64", true), &Options::default());
+        assert!(!has_wired_step(&a));
+        assert_eq!(held(&a), Some(mapped::Held::PageCache));
+        // An Intel Mac's runners run on the CPU: page cache too.
+        let a = analyze(&mapped_load("macos", "x86_64", true), &Options::default());
+        assert!(!has_wired_step(&a));
+    }
+
+    #[test]
+    fn on_apple_silicon_a_load_that_wires_nothing_is_page_cache() {
+        // A runner on the CPU (or a stand-in) maps its file; wired memory does not move.
+        let a = analyze(&mapped_load("macos", "aarch64", false), &Options::default());
+        assert!(!has_wired_step(&a));
+        assert_eq!(held(&a), Some(mapped::Held::PageCache));
     }
 }

@@ -1,0 +1,957 @@
+//! Ollama's server log: the lines in which Ollama's scheduler says what it predicted and
+//! decided for a load, and llama.cpp says what it allocated, parsed from the formats of their
+//! sources. Everything else in the log is left alone.
+//!
+//! Sources (Ollama v0.33.0-rc2, commit fb3076099; llama.cpp as Ollama parses it):
+//! - Ollama logs with Go's `log/slog` text handler (`logutil/logutil.go`, `NewLogger`):
+//!   `time=<RFC 3339, local offset> level=INFO source=<file>:<line> msg="…" key=value …`, a value
+//!   quoted (Go syntax) when it holds a space or a quote. Sizes are `format.HumanBytes2`
+//!   (`format/bytes.go`): `13.8 GiB`, `512.0 MiB`, `0 B`, powers of 1024, one decimal.
+//! - The scheduler (`server/sched.go`): `system memory` (l.613: `total`, `free`, `free_swap`),
+//!   `gpu memory` (l.620: `id`, `library`, `available`, `free`, `minimum`, `overhead`),
+//!   `llama-server model predicted to exceed available memory, evicting` (l.551) and
+//!   `llama-server model fits alongside existing models` (l.562), both with `predicted`,
+//!   `available`, `gpu_free`, `system_free`; `model is too large for system memory` (l.632);
+//!   `disabling mmap for llama-server load by default` (l.1147, `reason`) and `… due to host
+//!   memory pressure` (l.1215); `runtime OOM detected; expiring loaded models …` (l.1648).
+//! - The runner (`llm/llama_server.go`): `starting llama-server` (l.433) with `cmd`, the
+//!   command line, whose `--port` (l.371) is the runner's; `llama-server started in N.NN
+//!   seconds` (l.1362). Before v0.30 the same were `starting runner` and `llama runner started
+//!   in N.NN seconds`.
+//! - llama.cpp's own lines, which Ollama copies from the runner's output into its log unchanged
+//!   (`llm/llama_server.go` l.427-428 and l.917, the runner's stdout and stderr written to
+//!   Ollama's standard error), in the forms Ollama itself parses (l.2707-2743):
+//!   `<component>: <backend> <model|KV|compute|output|RS> buffer size = <N.NN> MiB`,
+//!   `offloaded N/M layers to GPU`, `using device <dev> (<name>) (<id>) - N MiB free`; and
+//!   `load_tensors: loading model tensors, this can take a while... (load_mode = …)`, which
+//!   starts each load of the weights (llama.cpp `src/llama-model.cpp`, `load_tensors`).
+//!
+//! What a runner allocated is the sum of its buffer lines after its last `loading model
+//! tensors` line. Ollama instead keeps the last line of each component, backend and kind
+//! (`llm/llama_server.go` l.2802-2812), which drops one of the two KV caches of a model with
+//! sliding-window attention: the real server on Gemma 3 270M prints `llama_kv_cache: CPU KV
+//! buffer size = 1.50 MiB` (the full-attention cache) and then `= 7.50 MiB` (the
+//! sliding-window one), and both are allocated (`scripts/check-real-runner`).
+
+use crate::trace::{LogEvent, OllamaLogRow};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// What a buffer holds, as llama.cpp names it in `… buffer size = …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferKind {
+    /// The model's weights (`model`): `<backend>_Mapped` when they stay in the mapped file.
+    Model,
+    /// The KV cache (`KV`).
+    Kv,
+    /// Compute (graph) buffers (`compute`).
+    Compute,
+    /// The output buffer (`output`).
+    Output,
+    /// Recurrent state (`RS`).
+    Rs,
+}
+
+impl BufferKind {
+    fn from_word(w: &str) -> Option<BufferKind> {
+        Some(match w {
+            "model" => BufferKind::Model,
+            "KV" => BufferKind::Kv,
+            "compute" => BufferKind::Compute,
+            "output" => BufferKind::Output,
+            "RS" => BufferKind::Rs,
+            _ => return None,
+        })
+    }
+
+    /// In words: `weights`, `KV cache`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            BufferKind::Model => "weights",
+            BufferKind::Kv => "KV cache",
+            BufferKind::Compute => "compute buffers",
+            BufferKind::Output => "output buffer",
+            BufferKind::Rs => "recurrent state",
+        }
+    }
+}
+
+/// What the scheduler predicted for a load and what it had (`sched.go` l.551, l.562).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// `predicted`: what the model would take.
+    pub predicted_bytes: Option<u64>,
+    /// `available`: what the scheduler counted as free for it.
+    pub available_bytes: Option<u64>,
+    /// `gpu_free`.
+    pub gpu_free_bytes: Option<u64>,
+    /// `system_free`.
+    pub system_free_bytes: Option<u64>,
+}
+
+/// A line of the log that matters for memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// Ollama started a runner; its port, where the command line gives it.
+    RunnerStart {
+        /// `--port`.
+        port: Option<u16>,
+    },
+    /// llama.cpp begins to load the weights: the buffer lines that follow are this load's.
+    LoadStart,
+    /// The runner answered: its load is done.
+    RunnerReady {
+        /// How long the load took, as Ollama says.
+        seconds: f64,
+    },
+    /// llama.cpp allocated a buffer.
+    Buffer {
+        /// Who printed it (`load_tensors`, `llama_kv_cache`, `sched_reserve`, ...). A later line
+        /// of the same component, backend and kind replaces an earlier one (a probe, then the
+        /// load), as Ollama counts them.
+        component: String,
+        /// `CPU_Mapped`, `MTL0`, `CUDA0`, `CPU_REPACK`, ...
+        backend: String,
+        /// What it holds.
+        kind: BufferKind,
+        /// Its size (llama.cpp prints MiB with two decimals).
+        bytes: u64,
+    },
+    /// `offloaded N/M layers to GPU`.
+    Offloaded {
+        /// N.
+        layers: u32,
+        /// M.
+        of: u32,
+    },
+    /// `using device MTL0 (…) - N MiB free`.
+    DeviceFree {
+        /// `MTL0`, `CUDA0`, ...
+        device: String,
+        /// What the device had free.
+        free_bytes: u64,
+    },
+    /// `system memory`: what the scheduler saw of the machine.
+    SystemMemory {
+        /// `total`.
+        total_bytes: Option<u64>,
+        /// `free`.
+        free_bytes: Option<u64>,
+        /// `free_swap`.
+        free_swap_bytes: Option<u64>,
+    },
+    /// `gpu memory`: what the scheduler saw of a GPU.
+    GpuMemory {
+        /// `id`.
+        id: String,
+        /// `library` (`Metal`, `CUDA`, ...).
+        library: String,
+        /// `available`.
+        available_bytes: Option<u64>,
+        /// `free`.
+        free_bytes: Option<u64>,
+    },
+    /// The next model fits beside those loaded.
+    Fits(Prediction),
+    /// The next model would not fit: Ollama evicts loaded models first.
+    Evict(Prediction),
+    /// Ollama turned mmap off for the next load.
+    MmapOff {
+        /// Why (`reason`, or `host memory pressure`).
+        reason: String,
+    },
+    /// `model is too large for system memory`.
+    TooLarge,
+    /// `runtime OOM detected; expiring loaded models …`.
+    RuntimeOom {
+        /// `model`.
+        model: String,
+    },
+}
+
+/// A parsed line, with its own time where it has one (Ollama's lines; llama.cpp's have none,
+/// as Ollama starts the runner with `--no-log-timestamps`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// `time=`.
+    pub time: Option<Timestamp>,
+    /// What it says.
+    pub line: Line,
+}
+
+/// Parses one line of the log (without its line end); `None` for a line that says nothing
+/// about memory, or that does not have the form of its source.
+pub fn parse(text: &str) -> Option<Parsed> {
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.starts_with("time=") {
+        let attrs = attrs(text);
+        let get = |k: &str| attrs.iter().find(|(key, _)| *key == k).map(|(_, v)| v);
+        let time = get("time").and_then(|t| t.parse::<Timestamp>().ok());
+        let msg = get("msg")?;
+        let bytes = |k: &str| get(k).and_then(|v| human_bytes(v));
+        let prediction = || Prediction {
+            predicted_bytes: bytes("predicted"),
+            available_bytes: bytes("available"),
+            gpu_free_bytes: bytes("gpu_free"),
+            system_free_bytes: bytes("system_free"),
+        };
+        let line = match msg.as_ref() {
+            "starting llama-server" | "starting runner" => Line::RunnerStart {
+                port: get("cmd").and_then(|c| port_of(c)),
+            },
+            "system memory" => Line::SystemMemory {
+                total_bytes: bytes("total"),
+                free_bytes: bytes("free"),
+                free_swap_bytes: bytes("free_swap"),
+            },
+            "gpu memory" => Line::GpuMemory {
+                id: get("id").map_or_else(String::new, |v| v.to_string()),
+                library: get("library").map_or_else(String::new, |v| v.to_string()),
+                available_bytes: bytes("available"),
+                free_bytes: bytes("free"),
+            },
+            "llama-server model fits alongside existing models" => Line::Fits(prediction()),
+            "llama-server model predicted to exceed available memory, evicting" => {
+                Line::Evict(prediction())
+            }
+            "model is too large for system memory" => Line::TooLarge,
+            "disabling mmap for llama-server load by default" => Line::MmapOff {
+                reason: get("reason").map_or_else(String::new, |v| v.to_string()),
+            },
+            "disabling mmap for llama-server load due to host memory pressure" => Line::MmapOff {
+                reason: "host memory pressure".into(),
+            },
+            m if m.starts_with("runtime OOM detected") => Line::RuntimeOom {
+                model: get("model").map_or_else(String::new, |v| v.to_string()),
+            },
+            m => {
+                let rest = m
+                    .strip_prefix("llama-server started in ")
+                    .or_else(|| m.strip_prefix("llama runner started in "))?;
+                Line::RunnerReady {
+                    seconds: rest.strip_suffix(" seconds")?.trim().parse().ok()?,
+                }
+            }
+        };
+        return Some(Parsed { time, line });
+    }
+    let line = buffer(text)
+        .or_else(|| offloaded(text))
+        .or_else(|| device_free(text))
+        .or_else(|| {
+            text.contains("load_tensors: loading model tensors")
+                .then_some(Line::LoadStart)
+        })?;
+    Some(Parsed { time: None, line })
+}
+
+/// The `key=value` pairs of a slog text line, values unquoted.
+fn attrs(text: &str) -> Vec<(&str, Cow<'_, str>)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        let Some(eq) = rest.find('=') else {
+            return out;
+        };
+        let key = &rest[..eq];
+        if key.is_empty() || key.contains(' ') {
+            return out;
+        }
+        rest = &rest[eq + 1..];
+        if let Some(quoted) = rest.strip_prefix('"') {
+            // A Go-quoted string: `\"` and `\\` are the escapes that matter here.
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next() {
+                        Some((_, 'n')) => value.push('\n'),
+                        Some((_, 't')) => value.push('\t'),
+                        Some((_, e)) => value.push(e),
+                        None => break,
+                    },
+                    '"' => {
+                        end = Some(i);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            let Some(end) = end else {
+                // An unterminated quote (a cut line): what there is.
+                out.push((key, Cow::Owned(value)));
+                return out;
+            };
+            out.push((key, Cow::Owned(value)));
+            rest = &quoted[end + 1..];
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            out.push((key, Cow::Borrowed(&rest[..end])));
+            rest = &rest[end..];
+        }
+    }
+}
+
+/// `13.8 GiB`, `512.0 MiB`, `3.0 KiB`, `0 B` (`format.HumanBytes2`) as bytes.
+fn human_bytes(v: &str) -> Option<u64> {
+    let (number, unit) = v.trim().split_once(' ')?;
+    let n: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    bytes_within(n * scale)
+}
+
+/// The largest size a line may state: 1 PiB. Past it a figure is not a machine's memory but a
+/// broken or hostile line, and the line is left alone (so no sum of them can overflow).
+pub const MAX_LOG_BYTES: u64 = 1 << 50;
+
+fn bytes_within(b: f64) -> Option<u64> {
+    (b.is_finite() && b >= 0.0 && b <= MAX_LOG_BYTES as f64).then(|| b.round() as u64)
+}
+
+/// The `--port N` of a command line (words separated by spaces).
+pub fn port_of(cmd: &str) -> Option<u16> {
+    let mut words = cmd.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "--port" {
+            return words.next()?.parse().ok();
+        }
+        if let Some(p) = w.strip_prefix("--port=") {
+            return p.parse().ok();
+        }
+    }
+    None
+}
+
+/// `<component>: <backend> <kind> buffer size = <N.NN> MiB`.
+fn buffer(text: &str) -> Option<Line> {
+    let (head, tail) = text.split_once(" buffer size")?;
+    let mib: f64 = tail
+        .trim_start()
+        .strip_prefix('=')?
+        .trim()
+        .strip_suffix("MiB")?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut words = head.split_whitespace().rev();
+    let kind = BufferKind::from_word(words.next()?)?;
+    let backend = words.next()?;
+    let component = words.next()?.strip_suffix(':')?;
+    let named = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let bytes = bytes_within(mib * 1024.0 * 1024.0)?;
+    (named(component) && !backend.contains(':')).then(|| Line::Buffer {
+        component: component.to_owned(),
+        backend: backend.to_owned(),
+        kind,
+        bytes,
+    })
+}
+
+/// `offloaded N/M layers to GPU`.
+fn offloaded(text: &str) -> Option<Line> {
+    let at = text.find("offloaded ")?;
+    let rest = &text[at + "offloaded ".len()..];
+    let (counts, after) = rest.split_once(' ')?;
+    if !after.starts_with("layers to GPU") {
+        return None;
+    }
+    let (n, m) = counts.split_once('/')?;
+    Some(Line::Offloaded {
+        layers: n.parse().ok()?,
+        of: m.parse().ok()?,
+    })
+}
+
+/// `using device MTL0 (Apple M5 Max) (unknown id) - 110100 MiB free`.
+fn device_free(text: &str) -> Option<Line> {
+    let at = text.find("using device ")?;
+    let rest = &text[at + "using device ".len()..];
+    let device = rest.split_whitespace().next()?;
+    let (_, tail) = rest.rsplit_once(" - ")?;
+    let mib: u64 = tail.trim().strip_suffix("MiB free")?.trim().parse().ok()?;
+    Some(Line::DeviceFree {
+        device: device.to_owned(),
+        free_bytes: mib.checked_mul(1 << 20).filter(|&b| b <= MAX_LOG_BYTES)?,
+    })
+}
+
+/// The `ollama_log.csv` row of `line`, read at `t_ms`, whose time is `time_utc`.
+pub fn row(line: &Line, time_utc: String, t_ms: u64, port: Option<u16>) -> OllamaLogRow {
+    let mut r = OllamaLogRow {
+        time_utc,
+        t_ms,
+        port,
+        ..OllamaLogRow::default()
+    };
+    let predicted = |r: &mut OllamaLogRow, p: &Prediction| {
+        r.predicted_bytes = p.predicted_bytes;
+        r.available_bytes = p.available_bytes;
+        r.gpu_free_bytes = p.gpu_free_bytes;
+        r.system_free_bytes = p.system_free_bytes;
+    };
+    match line {
+        Line::RunnerStart { .. } => r.event = LogEvent::RunnerStart,
+        Line::LoadStart => r.event = LogEvent::LoadStart,
+        Line::RunnerReady { seconds } => {
+            r.event = LogEvent::RunnerReady;
+            r.detail = format!("{seconds:.2} s");
+        }
+        Line::Buffer {
+            component,
+            backend,
+            kind,
+            bytes,
+        } => {
+            r.event = LogEvent::Buffer;
+            r.component = component.clone();
+            r.backend = backend.clone();
+            r.kind = Some(*kind);
+            r.bytes = Some(*bytes);
+        }
+        Line::Offloaded { layers, of } => {
+            r.event = LogEvent::Offloaded;
+            r.detail = format!("{layers}/{of}");
+        }
+        Line::DeviceFree { device, free_bytes } => {
+            r.event = LogEvent::DeviceFree;
+            r.backend = device.clone();
+            r.gpu_free_bytes = Some(*free_bytes);
+        }
+        Line::SystemMemory {
+            total_bytes,
+            free_bytes,
+            free_swap_bytes,
+        } => {
+            r.event = LogEvent::SystemMemory;
+            r.bytes = *total_bytes;
+            r.system_free_bytes = *free_bytes;
+            r.detail = free_swap_bytes.map_or_else(String::new, |b| format!("free_swap={b}"));
+        }
+        Line::GpuMemory {
+            id,
+            library,
+            available_bytes,
+            free_bytes,
+        } => {
+            r.event = LogEvent::GpuMemory;
+            r.backend = id.clone();
+            r.available_bytes = *available_bytes;
+            r.gpu_free_bytes = *free_bytes;
+            r.detail = library.clone();
+        }
+        Line::Fits(p) => {
+            r.event = LogEvent::Fits;
+            predicted(&mut r, p);
+        }
+        Line::Evict(p) => {
+            r.event = LogEvent::Evict;
+            predicted(&mut r, p);
+        }
+        Line::MmapOff { reason } => {
+            r.event = LogEvent::MmapOff;
+            r.detail = reason.clone();
+        }
+        Line::TooLarge => r.event = LogEvent::TooLarge,
+        Line::RuntimeOom { model } => {
+            r.event = LogEvent::RuntimeOom;
+            r.detail = model.clone();
+        }
+    }
+    r
+}
+
+/// What llama.cpp allocated for one runner, by its lines in Ollama's log: the sum of its buffer
+/// lines after its last `loading model tensors` line (see the module's note on how Ollama's
+/// own count differs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocated {
+    /// Every buffer: `(backend, kind, bytes)`, in the order printed.
+    pub buffers: Vec<(String, BufferKind, u64)>,
+    /// The weights (`model` buffers), all backends.
+    pub weights_bytes: u64,
+    /// The part of them in `*_Mapped` buffers: the mapped file itself.
+    pub mapped_weights_bytes: u64,
+    /// The KV cache.
+    pub kv_bytes: u64,
+    /// Compute buffers.
+    pub compute_bytes: u64,
+    /// Output and recurrent-state buffers.
+    pub other_bytes: u64,
+    /// `offloaded N/M layers to GPU`, where printed.
+    pub offloaded: Option<(u32, u32)>,
+}
+
+impl Allocated {
+    /// Everything, summed.
+    pub fn total_bytes(&self) -> u64 {
+        self.weights_bytes
+            .saturating_add(self.kv_bytes)
+            .saturating_add(self.compute_bytes)
+            .saturating_add(self.other_bytes)
+    }
+}
+
+/// What Ollama decided for one runner's load, by the scheduler's lines before its start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// When the runner's start was read, `t_ms`.
+    pub start_ms: u64,
+    /// The scheduler's prediction, when other models were loaded (it predicts only then).
+    pub prediction: Option<Prediction>,
+    /// It predicted the model would not fit and evicted loaded models first.
+    pub evicted: bool,
+    /// Why it turned mmap off for this load, if it did.
+    pub mmap_off: Option<String>,
+    /// The machine's memory and free memory as the scheduler saw them.
+    pub system_total_bytes: Option<u64>,
+    /// See `system_total_bytes`.
+    pub system_free_bytes: Option<u64>,
+    /// How long the load took, as Ollama said.
+    pub ready_seconds: Option<String>,
+}
+
+/// How long before a runner's start line the scheduler's lines of its load are looked for:
+/// 30 s (they are written within milliseconds of it, but a model's file is read and checked
+/// in between).
+pub const PLAN_BEFORE_MS: u64 = 30_000;
+
+/// The rows of the runner on `port` that started in `[from_ms, to_ms]`: from its start line (the
+/// last one for that port in the window) to the next runner's start.
+fn runner_rows(
+    rows: &[OllamaLogRow],
+    port: u16,
+    from_ms: u64,
+    to_ms: u64,
+) -> Option<&[OllamaLogRow]> {
+    let start = rows.iter().rposition(|r| {
+        r.event == LogEvent::RunnerStart
+            && r.port == Some(port)
+            && r.t_ms >= from_ms
+            && r.t_ms <= to_ms
+    })?;
+    let end = rows[start + 1..]
+        .iter()
+        .position(|r| r.event == LogEvent::RunnerStart)
+        .map_or(rows.len(), |i| start + 1 + i);
+    Some(&rows[start..end])
+}
+
+/// What llama.cpp allocated for the runner on `port` whose start was read in
+/// `[from_ms, to_ms]`; `None` without its start line or any buffer line.
+pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Allocated> {
+    let mine = runner_rows(rows, port, from_ms, to_ms)?;
+    let mut last: Vec<(&str, BufferKind, u64)> = Vec::new();
+    let mut a = Allocated::default();
+    for r in mine.iter().filter(|r| r.port == Some(port)) {
+        match (r.event, r.kind, r.bytes) {
+            // A new load: what came before was a probe or an earlier load.
+            (LogEvent::LoadStart, _, _) => last.clear(),
+            (LogEvent::Buffer, Some(kind), Some(bytes)) => {
+                last.push((r.backend.as_str(), kind, bytes));
+            }
+            (LogEvent::Offloaded, _, _) => {
+                let (n, m) = r.detail.split_once('/').unwrap_or_default();
+                a.offloaded = n.parse().ok().zip(m.parse().ok());
+            }
+            _ => {}
+        }
+    }
+    if last.is_empty() {
+        return None;
+    }
+    for (backend, kind, bytes) in last {
+        match kind {
+            BufferKind::Model => {
+                a.weights_bytes = a.weights_bytes.saturating_add(bytes);
+                if backend.ends_with("_Mapped") {
+                    a.mapped_weights_bytes = a.mapped_weights_bytes.saturating_add(bytes);
+                }
+            }
+            BufferKind::Kv => a.kv_bytes = a.kv_bytes.saturating_add(bytes),
+            BufferKind::Compute => a.compute_bytes = a.compute_bytes.saturating_add(bytes),
+            BufferKind::Output | BufferKind::Rs => {
+                a.other_bytes = a.other_bytes.saturating_add(bytes)
+            }
+        }
+        a.buffers.push((backend.to_owned(), kind, bytes));
+    }
+    Some(a)
+}
+
+/// What Ollama decided for the runner on `port` whose start was read in `[from_ms, to_ms]`:
+/// the scheduler's lines in the [`PLAN_BEFORE_MS`] before its start line, after the previous
+/// runner's start.
+pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Plan> {
+    let mine = runner_rows(rows, port, from_ms, to_ms)?;
+    let start = &mine[0];
+    let at = rows.iter().position(|r| std::ptr::eq(r, start))?;
+    let mut p = Plan {
+        start_ms: start.t_ms,
+        ..Plan::default()
+    };
+    for r in rows[..at]
+        .iter()
+        .rev()
+        .take_while(|r| r.event != LogEvent::RunnerStart)
+        .filter(|r| r.t_ms + PLAN_BEFORE_MS >= start.t_ms)
+    {
+        let prediction = || Prediction {
+            predicted_bytes: r.predicted_bytes,
+            available_bytes: r.available_bytes,
+            gpu_free_bytes: r.gpu_free_bytes,
+            system_free_bytes: r.system_free_bytes,
+        };
+        // Walking back: the line nearest the start wins.
+        match r.event {
+            LogEvent::Fits if p.prediction.is_none() => p.prediction = Some(prediction()),
+            // An eviction is followed by a second try, which may fit: either way it evicted.
+            LogEvent::Evict => {
+                if p.prediction.is_none() {
+                    p.prediction = Some(prediction());
+                }
+                p.evicted = true;
+            }
+            LogEvent::MmapOff if p.mmap_off.is_none() => p.mmap_off = Some(r.detail.clone()),
+            LogEvent::SystemMemory if p.system_total_bytes.is_none() => {
+                p.system_total_bytes = r.bytes;
+                p.system_free_bytes = r.system_free_bytes;
+            }
+            _ => {}
+        }
+    }
+    p.ready_seconds = mine
+        .iter()
+        .find(|r| r.event == LogEvent::RunnerReady && r.port == Some(port))
+        .map(|r| r.detail.clone());
+    Some(p)
+}
+
+/// Which runner a line belongs to: llama.cpp's lines come from the runner Ollama started last
+/// (Ollama loads one model at a time, `server/sched.go` `processPending`), whose port its
+/// `starting llama-server` line gave; the scheduler's lines belong to none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Joiner {
+    port: Option<u16>,
+}
+
+impl Joiner {
+    /// The port `line` is joined to.
+    pub fn port(&mut self, line: &Line) -> Option<u16> {
+        match line {
+            Line::RunnerStart { port } => {
+                self.port = *port;
+                *port
+            }
+            Line::RunnerReady { .. }
+            | Line::LoadStart
+            | Line::Buffer { .. }
+            | Line::Offloaded { .. }
+            | Line::DeviceFree { .. } => self.port,
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn line(text: &str) -> Line {
+        parse(text)
+            .unwrap_or_else(|| panic!("not parsed: {text}"))
+            .line
+    }
+
+    #[test]
+    fn the_schedulers_lines() {
+        // sched.go l.562, as slog's text handler writes it.
+        let p = parse(
+            "time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:562 \
+             msg=\"llama-server model fits alongside existing models\" predicted=\"5.2 GiB\" \
+             predicted_num_ctx=4096 num_batch=512 available=\"6.0 GiB\" gpu_free=\"6.0 GiB\" \
+             system_free=\"13.8 GiB\" system_limited=false",
+        )
+        .unwrap();
+        assert_eq!(
+            p.time.unwrap().to_string(),
+            "2026-08-22T01:48:22.123Z",
+            "UTC, to the millisecond"
+        );
+        let gib = |x: f64| (x * (1u64 << 30) as f64).round() as u64;
+        assert_eq!(
+            p.line,
+            Line::Fits(Prediction {
+                predicted_bytes: Some(gib(5.2)),
+                available_bytes: Some(gib(6.0)),
+                gpu_free_bytes: Some(gib(6.0)),
+                system_free_bytes: Some(gib(13.8)),
+            })
+        );
+        assert!(matches!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:551 msg=\"llama-server model predicted to exceed available memory, evicting\" predicted=\"9.1 GiB\" predicted_num_ctx=8192 num_batch=512 available=\"4.0 GiB\" gpu_free=\"4.0 GiB\" system_free=\"5.0 GiB\" system_limited=true"),
+            Line::Evict(Prediction { predicted_bytes: Some(_), .. })
+        ));
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:613 msg=\"system memory\" total=\"32.0 GiB\" free=\"13.8 GiB\" free_swap=\"0 B\""),
+            Line::SystemMemory {
+                total_bytes: Some(32 << 30),
+                free_bytes: Some(gib(13.8)),
+                free_swap_bytes: Some(0),
+            }
+        );
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:620 msg=\"gpu memory\" id=0 library=Metal available=\"21.3 GiB\" free=\"21.8 GiB\" minimum=\"512.0 MiB\" overhead=\"0 B\""),
+            Line::GpuMemory {
+                id: "0".into(),
+                library: "Metal".into(),
+                available_bytes: Some(gib(21.3)),
+                free_bytes: Some(gib(21.8)),
+            }
+        );
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:1147 msg=\"disabling mmap for llama-server load by default\" model=/Users/a/.ollama/models/blobs/sha256-ab reason=metal_partial_offload"),
+            Line::MmapOff {
+                reason: "metal_partial_offload".into()
+            }
+        );
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=WARN source=sched.go:1648 msg=\"runtime OOM detected; expiring loaded models to clear memory before next request\" model=qwen3:8b error=\"out of memory\""),
+            Line::RuntimeOom {
+                model: "qwen3:8b".into()
+            }
+        );
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:632 msg=\"model is too large for system memory\" requireFull=true"),
+            Line::TooLarge
+        );
+    }
+
+    #[test]
+    fn the_runners_start_and_its_port() {
+        // llama_server.go l.433: the command line, quoted; its --port from l.371.
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=llama_server.go:433 msg=\"starting llama-server\" cmd=\"/Applications/Ollama.app/Contents/Resources/llama-server --model /Users/a/.ollama/models/blobs/sha256-ab --port 53211 --host 127.0.0.1 --no-webui\""),
+            Line::RunnerStart { port: Some(53211) }
+        );
+        assert_eq!(
+            line("time=2026-08-21T18:48:23.456-07:00 level=INFO source=llama_server.go:1362 msg=\"llama-server started in 1.33 seconds\""),
+            Line::RunnerReady { seconds: 1.33 }
+        );
+        // Before v0.30.
+        assert_eq!(
+            line("time=2025-06-01T10:00:00.000+02:00 level=INFO source=server.go:405 msg=\"starting runner\" cmd=\"/usr/local/bin/ollama runner --model /m/blobs/sha256-cd --port 41113\""),
+            Line::RunnerStart { port: Some(41113) }
+        );
+    }
+
+    #[test]
+    fn llama_cpps_lines_as_ollama_passes_them_through() {
+        // The forms of llm/llama_server.go l.2707-2713 and l.2732-2734, and of the real
+        // server in scripts/check-real-runner.
+        assert_eq!(
+            line("load_tensors:   CPU_Mapped model buffer size =   235.16 MiB"),
+            Line::Buffer {
+                component: "load_tensors".into(),
+                backend: "CPU_Mapped".into(),
+                kind: BufferKind::Model,
+                bytes: (235.16 * MIB as f64).round() as u64,
+            }
+        );
+        assert!(matches!(
+            line("load_tensors: MTL0_Mapped model buffer size =  1918.35 MiB"),
+            Line::Buffer { kind: BufferKind::Model, ref backend, .. } if backend == "MTL0_Mapped"
+        ));
+        assert!(matches!(
+            line("llama_kv_cache:        CPU KV buffer size =    13.00 MiB"),
+            Line::Buffer { kind: BufferKind::Kv, bytes, .. } if bytes == 13 * MIB
+        ));
+        assert!(matches!(
+            line("llama_context:        CPU  output buffer size =     1.00 MiB"),
+            Line::Buffer {
+                kind: BufferKind::Output,
+                ..
+            }
+        ));
+        assert!(matches!(
+            line("sched_reserve:      CUDA0 compute buffer size =   378.04 MiB"),
+            Line::Buffer {
+                kind: BufferKind::Compute,
+                ..
+            }
+        ));
+        assert_eq!(
+            line("load_tensors: offloaded 29/29 layers to GPU"),
+            Line::Offloaded { layers: 29, of: 29 }
+        );
+        assert_eq!(
+            line("llama_model_load_from_file_impl: using device MTL0 (Apple M5 Max) (unknown id) - 110100 MiB free"),
+            Line::DeviceFree {
+                device: "MTL0".into(),
+                free_bytes: 110_100 * MIB,
+            }
+        );
+    }
+
+    #[test]
+    fn everything_else_is_left_alone() {
+        for text in [
+            "",
+            "time=",
+            "time=x msg=",
+            "[GIN] 2026/08/21 - 18:48:22 | 200 |  1.2ms | 127.0.0.1 | GET \"/api/ps\"",
+            "time=2026-08-21T18:48:22.123-07:00 level=INFO source=routes.go:1 msg=\"Listening on 127.0.0.1:11434\"",
+            "buffer size = 12 MiB",
+            "x: CPU weights buffer size = 12 MiB",
+            "x: CPU model buffer size = lots MiB",
+            "x: CPU model buffer size = -3 MiB",
+            "x: CPU model buffer size = 1e300 MiB",
+            "using device MTL0 (x) - 99999999999999 MiB free",
+            "offloaded all layers to GPU",
+            "using device MTL0 - many MiB free",
+            "time=2026-08-21T18:48:22.123-07:00 msg=\"llama-server started in soon seconds\"",
+        ] {
+            assert_eq!(parse(text), None, "{text:?}");
+        }
+        // A line cut inside a quote still yields what it holds.
+        assert_eq!(
+            line("time=2026-08-21T18:48:22.123-07:00 level=INFO msg=\"system memory\" total=\"32.0 GiB"),
+            Line::SystemMemory {
+                total_bytes: Some(32 << 30),
+                free_bytes: None,
+                free_swap_bytes: None,
+            }
+        );
+    }
+
+    #[test]
+    fn llama_cpps_lines_go_to_the_runner_started_last() {
+        let mut j = Joiner::default();
+        assert_eq!(j.port(&Line::Offloaded { layers: 1, of: 1 }), None);
+        assert_eq!(j.port(&Line::RunnerStart { port: Some(7) }), Some(7));
+        assert_eq!(j.port(&Line::Offloaded { layers: 1, of: 1 }), Some(7));
+        assert_eq!(
+            j.port(&Line::TooLarge),
+            None,
+            "the scheduler's lines are no runner's"
+        );
+        assert_eq!(j.port(&Line::RunnerStart { port: Some(8) }), Some(8));
+        assert_eq!(j.port(&Line::RunnerReady { seconds: 1.0 }), Some(8));
+    }
+
+    /// The rows a follower would write for `text`, one line a millisecond.
+    fn rows(text: &str) -> Vec<OllamaLogRow> {
+        let mut j = Joiner::default();
+        text.lines()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let p = parse(l)?;
+                let port = j.port(&p.line);
+                Some(row(&p.line, String::new(), i as u64, port))
+            })
+            .collect()
+    }
+
+    const LOAD: &str = "\
+time=2026-08-21T18:48:20.000-07:00 level=INFO source=sched.go:613 msg=\"system memory\" total=\"32.0 GiB\" free=\"13.8 GiB\" free_swap=\"0 B\"
+time=2026-08-21T18:48:20.001-07:00 level=INFO source=sched.go:551 msg=\"llama-server model predicted to exceed available memory, evicting\" predicted=\"9.1 GiB\" available=\"4.0 GiB\" gpu_free=\"4.0 GiB\" system_free=\"5.0 GiB\"
+time=2026-08-21T18:48:21.000-07:00 level=INFO source=sched.go:562 msg=\"llama-server model fits alongside existing models\" predicted=\"5.2 GiB\" available=\"6.0 GiB\" gpu_free=\"6.0 GiB\" system_free=\"13.8 GiB\"
+time=2026-08-21T18:48:21.001-07:00 level=INFO source=sched.go:1147 msg=\"disabling mmap for llama-server load by default\" model=/m reason=metal_partial_offload
+time=2026-08-21T18:48:21.002-07:00 level=INFO source=llama_server.go:433 msg=\"starting llama-server\" cmd=\"/x/llama-server --model /m --port 7\"
+load_tensors: offloaded 20/29 layers to GPU
+load_tensors:          CPU model buffer size =   100.00 MiB
+load_tensors:         MTL0 model buffer size =  3000.00 MiB
+load_tensors: loading model tensors, this can take a while... (load_mode = none)
+load_tensors:          CPU model buffer size =   100.00 MiB
+load_tensors:         MTL0 model buffer size =  3000.00 MiB
+llama_kv_cache:       MTL0 KV buffer size =   100.00 MiB
+llama_kv_cache:       MTL0 KV buffer size =   412.00 MiB
+sched_reserve:        MTL0 compute buffer size =   300.00 MiB
+llama_context:         CPU  output buffer size =     1.00 MiB
+time=2026-08-21T18:48:23.000-07:00 level=INFO source=llama_server.go:1362 msg=\"llama-server started in 2.00 seconds\"
+time=2026-08-21T18:48:30.000-07:00 level=INFO source=llama_server.go:433 msg=\"starting llama-server\" cmd=\"/x/llama-server --model /n --port 8\"
+load_tensors:   CPU_Mapped model buffer size =   235.16 MiB
+";
+
+    #[test]
+    fn a_runners_allocations_are_its_buffer_lines_after_its_last_load_start() {
+        let rows = rows(LOAD);
+        let a = allocated(&rows, 7, 0, u64::MAX).unwrap();
+        assert_eq!(a.weights_bytes, 3100 * MIB);
+        assert_eq!(a.mapped_weights_bytes, 0);
+        assert_eq!(
+            a.kv_bytes,
+            512 * MIB,
+            "two KV caches (full and sliding-window attention), both allocated"
+        );
+        assert_eq!(a.compute_bytes, 300 * MIB);
+        assert_eq!(a.other_bytes, MIB);
+        assert_eq!(a.total_bytes(), 3913 * MIB);
+        assert_eq!(a.offloaded, Some((20, 29)));
+        // The next runner's lines are its own.
+        let b = allocated(&rows, 8, 0, u64::MAX).unwrap();
+        assert_eq!(b.mapped_weights_bytes, b.weights_bytes);
+        assert_eq!(allocated(&rows, 9, 0, u64::MAX), None);
+    }
+
+    #[test]
+    fn a_loads_plan_is_the_schedulers_lines_before_its_start() {
+        let rows = rows(LOAD);
+        let p = plan(&rows, 7, 0, u64::MAX).unwrap();
+        assert!(p.evicted, "it evicted, then the second try fit");
+        let gib = |x: f64| (x * (1u64 << 30) as f64).round() as u64;
+        assert_eq!(p.prediction.unwrap().predicted_bytes, Some(gib(5.2)));
+        assert_eq!(p.prediction.unwrap().available_bytes, Some(gib(6.0)));
+        assert_eq!(p.mmap_off.as_deref(), Some("metal_partial_offload"));
+        assert_eq!(p.system_total_bytes, Some(32 << 30));
+        assert_eq!(p.ready_seconds.as_deref(), Some("2.00 s"));
+        // The second runner's start has no scheduler line of its own before it.
+        let q = plan(&rows, 8, 0, u64::MAX).unwrap();
+        assert_eq!((q.prediction, q.evicted, q.mmap_off), (None, false, None));
+    }
+
+    #[test]
+    fn a_real_servers_load_as_llama_cpp_printed_it() {
+        // scripts/check-real-runner's mapped load of Gemma 3 270M (see the fixture's .source).
+        let log = include_str!("../tests/fixtures/llama-server-11434-gemma3-270m-mapped.log");
+        let rows = rows(log);
+        let port = rows[0].port.expect("the start line's port");
+        let a = allocated(&rows, port, 0, u64::MAX).unwrap();
+        let mib = |x: f64| (x * MIB as f64).round() as u64;
+        assert_eq!(a.mapped_weights_bytes, mib(235.16));
+        assert_eq!(
+            a.weights_bytes,
+            mib(235.16) + mib(12.66),
+            "with the repacked tensors"
+        );
+        assert_eq!(a.kv_bytes, mib(1.5) + mib(7.5), "both KV caches");
+        assert_eq!(a.compute_bytes, mib(19.28));
+        assert_eq!(a.other_bytes, MIB);
+        // The server's own breakdown at exit agrees: "Host 263 = 235 + 9 + 19" (MiB).
+        assert!(
+            log.contains("Host               |                  263 =   235 +       9 +      19")
+        );
+        assert_eq!(
+            (a.mapped_weights_bytes + a.kv_bytes + a.compute_bytes) / MIB,
+            263
+        );
+    }
+}
