@@ -15,26 +15,61 @@ use std::time::{Duration, Instant};
 /// The Guide's per-second pipeline, as its shell loop runs it.
 const GUIDE_PIPELINE: &str = r#"ps -axo pid=,ppid=,comm=,rss=,vsz=,command= | awk -v ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '/[o]llama|[m]lx|[r]unner/ { pid=$1; ppid=$2; comm=$3; rss=$4; vsz=$5; $1=$2=$3=$4=$5=""; sub(/^ +/, "", $0); print ts "\t" pid "\t" ppid "\t" comm "\t" rss "\t" vsz "\t" $0 }' > /dev/null"#;
 
-fn spawn_idle(n: usize) -> Result<Children> {
+/// The size of the model file each idle runner maps and reads, as a runner with its weights
+/// mapped does: 16 MiB, so that the recorder counts their weights as it would a real runner's
+/// (a count at least once a minute, and whenever the runner's memory moves).
+const IDLE_MODEL_MIB: usize = 16;
+
+/// Idle stand-in runners, each mapping the same model file; stopped, and the file removed,
+/// when dropped.
+struct IdleRunners {
+    kids: Children,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for IdleRunners {
+    fn drop(&mut self) {
+        self.kids.0.iter_mut().for_each(|c| {
+            let _ = c.kill();
+            let _ = c.wait();
+        });
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn spawn_idle(n: usize) -> Result<IdleRunners> {
     let exe = std::env::current_exe()?;
-    let mut kids = Children(Vec::new());
+    let dir = tempfile_dir("models")?;
+    let model = dir.join(format!("sha256-{}", "c".repeat(64)));
+    // A MiB at a time: a child forked while this process held the whole file in its heap would
+    // carry that resident size into its peak (the kernel counts the image an exec replaces),
+    // and the recorder's peak RSS below would be this process's, not its own.
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&model)?;
+        let mib = vec![3u8; 1 << 20];
+        for _ in 0..IDLE_MODEL_MIB {
+            f.write_all(&mib)?;
+        }
+    }
+    let mut idle = IdleRunners {
+        kids: Children(Vec::new()),
+        dir,
+    };
     for i in 0..n {
         let child = Command::new(&exe)
-            .args([
-                "runner",
-                "--model",
-                &format!("bench/idle-{i}"),
-                "--port",
-                &(40000 + i).to_string(),
-                "--exit-with-stdin",
-            ])
+            .args(["runner", "--model"])
+            .arg(&model)
+            .args(["--port", &(40000 + i).to_string(), "--exit-with-stdin"])
+            .arg("--map-file")
+            .arg(&model)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .context("cannot start an idle child")?;
-        kids.0.push(child);
+        idle.kids.0.push(child);
     }
-    Ok(kids)
+    Ok(idle)
 }
 
 /// Median and 90th percentile of `f`'s duration over `n` runs, after `warmup` unmeasured runs.
@@ -180,7 +215,7 @@ pub fn run(processes: usize, ticks: usize, check: bool, pacing: Pacing) -> Resul
     let mut v = Verdicts::default();
     recorder_cost(processes, pacing, &mut v)?;
     let kids = spawn_idle(processes)?;
-    let pids: Vec<u32> = kids.0.iter().map(Child::id).collect();
+    let pids: Vec<u32> = kids.kids.0.iter().map(Child::id).collect();
     // Let the children start (exec) before they are selected by PID.
     std::thread::sleep(Duration::from_millis(300));
     let mut rows = Vec::new();
@@ -482,7 +517,7 @@ fn record_command<'a>(pids: &'a [u32], dir: &'a std::path::Path) -> impl Fn(u32)
 fn recorder_cost(processes: usize, pacing: Pacing, v: &mut Verdicts) -> Result<()> {
     let kids = spawn_idle(processes * 2)?;
     std::thread::sleep(Duration::from_millis(300));
-    let pids: Vec<u32> = kids.0.iter().map(Child::id).collect();
+    let pids: Vec<u32> = kids.kids.0.iter().map(Child::id).collect();
     let mine = &pids[..processes];
     let dir = bench_path("records");
     let table = table_size()?;
