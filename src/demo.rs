@@ -124,6 +124,7 @@ fn start_runner(
     port: u16,
     tag: &str,
     mib: u64,
+    ramp: Duration,
     grow: Option<(u64, Duration)>,
 ) -> Result<Child> {
     let mut cmd = Command::new(exe);
@@ -132,7 +133,7 @@ fn start_runner(
             "--mib",
             &mib.to_string(),
             "--ramp-ms",
-            "1500",
+            &ramp.as_millis().to_string(),
             "--demo-id",
             tag,
             "--exit-with-stdin",
@@ -356,10 +357,20 @@ pub fn run(
         digest: digest_of("b"),
         family: "qwen3",
     };
+    // A load takes half a step (at most 1.5 s). B's KV cache grows once its load has been flat
+    // long enough for the report to tell the growth from the load (the growth detector's
+    // settle time, and a little more), if that still leaves B a second of its six steps to
+    // show it; a shorter demo leaves it out, and does not say it happens.
+    let ramp = (step / 2).min(Duration::from_millis(1500));
+    let settle = Duration::from_millis(memtide_model::events::runner_growth::LOAD_SETTLE_MS);
+    let grow_after = ramp + settle + Duration::from_millis(600);
+    let b_grows = grow_after + ramp + Duration::from_secs(1) <= step * 6
+        && b_grow_mib * MIB >= memtide_model::events::runner_growth::RUNNER_GROWTH_MIN_BYTES;
     let started = Instant::now();
     let mut script = || -> Result<bool> {
         // Phases on a 12-step clock: A loads at 1, B at 4 (overlap), A exits at 7, B grows at
-        // 8 (the KV cache), B exits at 10, recording stops at 12.
+        // about 8 (the KV cache, where there is time for it), B exits at 10, recording stops at
+        // 12.
         if !wait(&stop, step) {
             return Ok(false);
         }
@@ -367,7 +378,7 @@ pub fn run(
         log.load(&exe, &a, 49152, 0)?;
         runners
             .0
-            .push(start_runner(&exe, a.name, 49152, &tag, a_mib, None)?);
+            .push(start_runner(&exe, a.name, 49152, &tag, a_mib, ramp, None)?);
         if !wait(&stop, step * 2) {
             return Ok(false);
         }
@@ -390,7 +401,8 @@ pub fn run(
             49153,
             &tag,
             b_mib,
-            Some((b_grow_mib, step * 4)),
+            ramp,
+            b_grows.then_some((b_grow_mib, grow_after)),
         )?);
         if !wait(&stop, step * 2) {
             return Ok(false);
@@ -415,7 +427,13 @@ pub fn run(
         if !wait(&stop, step) {
             return Ok(false);
         }
-        eprintln!("memtide demo: model B grows (its KV cache)");
+        if b_grows {
+            eprintln!("memtide demo: model B grows (its KV cache)");
+        } else {
+            eprintln!(
+                "memtide demo: model B runs on (a demo of 12 s or more also shows its KV cache grow)"
+            );
+        }
         if !wait(&stop, step * 2) {
             return Ok(false);
         }

@@ -533,7 +533,8 @@ struct WatchArgs {
     #[arg(long, default_value = "1s", value_parser = interval)]
     ollama_interval: Duration,
     /// Ollama's server log, to record what Ollama predicted and llama.cpp allocated for each
-    /// load [default on macOS: ~/.ollama/logs/server.log, the app's, when it exists]
+    /// load [default on macOS: the app's ~/.ollama/logs/server.log or Homebrew's
+    /// var/log/ollama.log, whichever was written last]
     #[arg(long, value_name = "PATH")]
     ollama_log: Option<PathBuf>,
     /// Do not follow Ollama's server log.
@@ -556,11 +557,16 @@ impl WatchArgs {
         o.ollama_log = match &self.ollama_log {
             Some(path) => Some(path.clone()),
             None if self.no_ollama_log || self.ollama.no_ollama => None,
-            None => memtide_record::convert::default_ollama_log(
+            // Of the usual places, the log written to last (the app's and Homebrew's service's
+            // can both exist after a switch from one to the other).
+            None => memtide_record::convert::ollama_log_candidates(
                 std::env::consts::OS,
                 std::env::var("HOME").ok().as_deref(),
             )
-            .filter(|p| p.is_file()),
+            .into_iter()
+            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+            .max()
+            .map(|(_, p)| p),
         };
         o
     }

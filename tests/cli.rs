@@ -1290,6 +1290,7 @@ fn every_readme_command_works_as_written() {
         .port();
     let mut ran = 0;
     let mut in_sh = false;
+    let mut demo_said = String::new();
     for line in readme.lines() {
         if line.starts_with("```") {
             in_sh = line == "```sh";
@@ -1343,6 +1344,9 @@ fn every_readme_command_works_as_written() {
         let err = said.join().unwrap();
         assert!(status.success(), "`{cmd}` failed: {err}");
         ran += 1;
+        if args.first() == Some(&"demo") {
+            demo_said = err;
+        }
     }
     assert_eq!(ran, 9, "README commands run");
     // What the README says the demo writes.
@@ -1363,6 +1367,16 @@ fn every_readme_command_works_as_written() {
     ] {
         assert!(demo.join(f).exists(), "{f}");
     }
+    // What the demo narrates, its report tells.
+    let report = std::fs::read_to_string(demo.join("report.txt")).unwrap();
+    assert!(
+        demo_said.contains("model B grows (its KV cache)"),
+        "{demo_said}"
+    );
+    assert!(
+        report.contains("for demo/qwen3:8b grew by"),
+        "the demo said B grows, its report does not:\n{report}"
+    );
     for f in ["mytrace/chart.png", "mytrace/view.html", "compare.png"] {
         assert!(scratch.path().join(f).exists(), "{f}");
     }
@@ -2194,6 +2208,48 @@ fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
         "peak footprint differs by {delta} bytes"
     );
     assert!(peak["ratio"].as_f64().unwrap() > 4.0);
+}
+
+#[test]
+fn compare_of_the_imported_mac_trace_tells_what_the_report_and_chart_tell() {
+    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let c = compare_json(&t, &t);
+    // The least available memory by the definition the chart draws (free % × RAM on a Mac:
+    // 22 % of 32 GiB), not the trace's available_bytes column.
+    assert_eq!(c["a"]["available_source"], "free % × RAM");
+    let least = c["a"]["min_available_bytes"].as_u64().unwrap();
+    let gib = format!("{:.2} GiB", least as f64 / (1u64 << 30) as f64);
+    assert_eq!(gib, "7.04 GiB");
+    let svg = std::env::temp_dir().join(format!(
+        "memtide-compare-imported-{}.svg",
+        std::process::id()
+    ));
+    let (ok, _, err) = run(&[
+        "render",
+        t.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(ok, "{err}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    let _ = std::fs::remove_file(&svg);
+    assert!(
+        drawn.contains(&format!("min {gib}")),
+        "the chart's legend gives another least available"
+    );
+    // Ollama answered /api/ps in that trace; only its version is unknown. Pressure was not
+    // recorded: unknown, not zero.
+    assert_eq!(c["a"]["ollama_answered"], true);
+    assert!(c["a"]["pressure_ms"].is_null());
+    let (ok, text, _) = run(&["compare", t.to_str().unwrap(), t.to_str().unwrap()]);
+    assert!(ok);
+    assert!(text.contains("Ollama answered, version unknown"), "{text}");
+    assert!(!text.contains("not asked or not answering"), "{text}");
+    assert!(
+        !text.contains("under warning or critical pressure"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -137,12 +137,21 @@ pub struct TraceFigures {
     pub duration_ms: u64,
     /// Ollama's version, where it answered.
     pub ollama_version: Option<String>,
-    /// The least available memory.
+    /// Whether Ollama answered `/api/ps` at least once (an imported trace has its listings
+    /// and no version).
+    #[serde(default)]
+    pub ollama_answered: bool,
+    /// The least available memory, by the one definition every view uses
+    /// ([`crate::available`]: free % × RAM on macOS, `MemAvailable` on Linux).
     pub min_available_bytes: Option<u64>,
+    /// Where that figure comes from (`free % × RAM`, `MemAvailable`, ...).
+    #[serde(default)]
+    pub available_source: Option<String>,
     /// The lowest free %.
     pub min_free_percent: Option<f64>,
-    /// Time under warning or critical pressure, ms.
-    pub pressure_ms: u64,
+    /// Time under warning or critical pressure, ms; `None` where the trace has no pressure
+    /// level at all (an import of the Guide's loops, a Linux without PSI): unknown, not zero.
+    pub pressure_ms: Option<u64>,
     /// The most swap used, less what was used at the first sample.
     pub swap_growth_bytes: Option<u64>,
     /// The longest stretch with two or more runners alive, ms (0 when none overlapped).
@@ -281,7 +290,12 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
             .filter(move |e| pick(&e.kind))
             .map(|e| e.end_ms.unwrap_or(e.t_ms).saturating_sub(e.t_ms))
     };
-    let pressure_ms = lengths(|k| matches!(k, EventKind::Pressure { .. })).sum();
+    let pressure_ms = tl
+        .system
+        .iter()
+        .any(|s| s.pressure.is_some())
+        .then(|| lengths(|k| matches!(k, EventKind::Pressure { .. })).sum());
+    let available = crate::available::available(tl);
     let longest_overlap_ms = lengths(|k| matches!(k, EventKind::Overlap { .. }))
         .max()
         .unwrap_or(0);
@@ -291,7 +305,12 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
         start_utc: r.trace.start_utc.clone(),
         duration_ms: span.1.saturating_sub(span.0),
         ollama_version: r.trace.ollama_version.clone(),
-        min_available_bytes: tl.system.iter().filter_map(|s| s.available_bytes).min(),
+        ollama_answered: tl.polls.iter().any(|p| p.outcome == "ok"),
+        min_available_bytes: available
+            .as_ref()
+            .and_then(|a| a.series.min())
+            .map(|(_, v)| v as u64),
+        available_source: available.map(|a| a.source.to_owned()),
         min_free_percent: tl
             .system
             .iter()
@@ -336,13 +355,7 @@ fn trace_differences(a: &TraceFigures, b: &TraceFigures) -> Vec<Difference> {
         b.min_free_percent,
         |v| v,
     );
-    both(
-        &mut d,
-        "pressure_ms",
-        Some(a.pressure_ms),
-        Some(b.pressure_ms),
-        n,
-    );
+    both(&mut d, "pressure_ms", a.pressure_ms, b.pressure_ms, n);
     both(
         &mut d,
         "swap_growth_bytes",

@@ -62,6 +62,9 @@ pub struct TraceInfo {
     pub ollama_version: Option<String>,
     /// Where this trace came from: `memtide record` or `memtide import`.
     pub source: String,
+    /// What the machine's memory never used in the recording (sampled and zero throughout).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused: Vec<crate::events::Unused>,
 }
 
 /// One model runner and the model it served: one entry per runner identity, also when two
@@ -166,6 +169,7 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
                 .source
                 .clone()
                 .unwrap_or_else(|| "memtide record".into()),
+            unused: events::unused(tl),
         },
         models,
         warnings: recording_warnings(tl, &processes),

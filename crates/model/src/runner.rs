@@ -163,6 +163,10 @@ pub enum NameSource {
     /// Inferred from `/api/ps`: a model that appeared when the runner started, of a size
     /// close to the runner's footprint.
     ApiPs,
+    /// Inferred from `/api/ps` by elimination: alive from the trace's first sample, the only
+    /// unnamed runner of Ollama's then, while Ollama's first listing held exactly one model not
+    /// otherwise named, of a size the runner could hold.
+    ApiPsOnlyOne,
     /// No manifest names its model blob: it is named by the blob's digest
     /// (`sha256:a5fd3b62c8e1…`, 12 hex digits).
     Digest,
@@ -177,6 +181,9 @@ impl NameSource {
             NameSource::Argv => "named in its command line",
             NameSource::Manifest => "from its model blob, through Ollama's manifests",
             NameSource::ApiPs => "inferred from /api/ps timing and size",
+            NameSource::ApiPsOnlyOne => {
+                "inferred from /api/ps: the only model listed and the only unnamed runner"
+            }
             NameSource::Digest => "its model blob's digest (no manifest names it)",
             NameSource::Unknown => "unknown",
         }

@@ -213,22 +213,25 @@ impl ModelNames {
     }
 }
 
-/// The server log Ollama's app writes on `os` (`std::env::consts::OS`): on macOS
-/// `~/.ollama/logs/server.log` (Ollama `app/server/server_unix.go` l.20). Elsewhere `None`: on
-/// Linux Ollama runs under systemd and logs to the journal (its install script's unit,
-/// `scripts/install.sh`), which memtide does not read; a log that a service writes to a file
-/// (`ollama serve 2> FILE`, Homebrew's service) is given with `--ollama-log`.
-pub fn default_ollama_log(os: &str, home: Option<&str>) -> Option<PathBuf> {
-    (os == "macos")
-        .then(|| {
-            home.map(|h| {
-                PathBuf::from(h)
-                    .join(".ollama")
-                    .join("logs")
-                    .join("server.log")
-            })
-        })
-        .flatten()
+/// Where Ollama's server log is on `os` (`std::env::consts::OS`) when Ollama was installed the
+/// usual ways, in order of preference: on macOS the app's `~/.ollama/logs/server.log` (Ollama
+/// `app/server/server_unix.go` l.20), then Homebrew's service's `var/log/ollama.log` (the
+/// formula's `service` block: `log_path var/"log/ollama.log"`) under Homebrew's prefix on Apple
+/// Silicon (`/opt/homebrew`) and on Intel (`/usr/local`). Elsewhere none: on Linux Ollama runs
+/// under systemd and logs to the journal (its install script's unit, `scripts/install.sh`
+/// l.220-221, sets no log file), which memtide does not read; a log that a service writes to a
+/// file (`ollama serve 2> FILE`) is given with `--ollama-log`.
+pub fn ollama_log_candidates(os: &str, home: Option<&str>) -> Vec<PathBuf> {
+    if os != "macos" {
+        return Vec::new();
+    }
+    let mut v: Vec<PathBuf> = home
+        .map(|h| PathBuf::from(h).join(".ollama/logs/server.log"))
+        .into_iter()
+        .collect();
+    v.push(PathBuf::from("/opt/homebrew/var/log/ollama.log"));
+    v.push(PathBuf::from("/usr/local/var/log/ollama.log"));
+    v
 }
 
 /// Ollama's models directory as Ollama finds it (`envconfig.Models()`): `OLLAMA_MODELS` when
@@ -239,4 +242,22 @@ pub fn default_models_dir(ollama_models: Option<&str>, home: Option<&str>) -> Op
         return Some(PathBuf::from(dir));
     }
     home.map(|h| PathBuf::from(h).join(".ollama").join("models"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ollama_logs_are_looked_for_where_the_app_and_homebrew_write_them() {
+        assert_eq!(
+            ollama_log_candidates("macos", Some("/Users/me")),
+            [
+                PathBuf::from("/Users/me/.ollama/logs/server.log"),
+                PathBuf::from("/opt/homebrew/var/log/ollama.log"),
+                PathBuf::from("/usr/local/var/log/ollama.log"),
+            ]
+        );
+        assert!(ollama_log_candidates("linux", Some("/home/me")).is_empty());
+    }
 }

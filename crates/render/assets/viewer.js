@@ -293,8 +293,8 @@
     var body = document.querySelector("#alive tbody");
     body.textContent = "";
     D.procs.forEach(function (p) {
-      var mem = p.heldMemory[i], fp = p.heldFootprint[i], rss = p.heldRss[i];
-      if (mem == null && fp == null && rss == null) return;
+      var mem = p.rss_only ? null : p.heldMemory[i], fp = p.rss_only ? null : p.heldFootprint[i], rss = p.heldRss[i];
+      if (p.heldRss[i] == null) return;
       if (runnersOnly && !p.runner) return;
       var tr = document.createElement("tr");
       tr.setAttribute("data-pid", String(p.pid));

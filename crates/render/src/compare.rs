@@ -77,9 +77,11 @@ fn trace_line(name: &str, t: &TraceFigures, clock: &Clock) -> String {
             .as_deref()
             .map_or_else(|| "-".into(), |s| clock.date_time(s)),
         seconds(t.duration_ms as f64),
-        t.ollama_version
-            .as_deref()
-            .unwrap_or("not asked or not answering")
+        match (&t.ollama_version, t.ollama_answered) {
+            (Some(v), _) => v.clone(),
+            (None, true) => "answered, version unknown".to_owned(),
+            (None, false) => "not asked or not answering".to_owned(),
+        }
     )
 }
 

@@ -94,6 +94,10 @@ struct Proc {
     peak_bytes: u64,
     /// Model memory (footprint plus mapped weights; RSS where the trace has no footprint).
     memory: Vec<Cell<u64>>,
+    /// The trace has no footprint for it (an import of `ps` loops): its model memory and
+    /// footprint are unknown, and the table says so instead of showing its RSS under their
+    /// names.
+    rss_only: bool,
     footprint: Vec<Cell<u64>>,
     rss: Vec<Cell<u64>>,
 }
@@ -299,6 +303,7 @@ fn data(
                 color,
                 peak_bytes: p.peak as u64,
                 memory: grid(&memory),
+                rss_only: tl.processes[p.index].measure() == Measure::Rss,
                 footprint: grid(&fp),
                 rss: grid(&rss),
             }

@@ -203,6 +203,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             max_alive,
             worst,
             ollama_models,
+            other_servers,
             ..
         } => {
             let until = e
@@ -259,6 +260,23 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             }
             if !ollama_models.is_empty() {
                 let _ = write!(s, " ollama ps reported {}.", listed(ollama_models));
+            }
+            if !other_servers.is_empty() {
+                let _ = write!(
+                    s,
+                    " Also alive, not started by Ollama: {}.",
+                    other_servers
+                        .iter()
+                        .map(|r| format!(
+                            "PID {} ({}, peak {} {})",
+                            r.pid,
+                            r.model.as_deref().unwrap_or("an unknown model"),
+                            r.peak_metric.name(),
+                            format_opt_bytes(r.peak_bytes)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             s
         }
@@ -328,14 +346,21 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             runner: r,
             from_bytes,
             to_bytes,
+            after_listing,
         } => format!(
-            "{} grew by {} after its load, from {} to {} ({}): its own memory (KV cache, \
-             context) grew while it served.",
+            "{} grew by {} after its load, from {} to {} ({}): {}",
             capital(&runner(r)),
             format_bytes(to_bytes.saturating_sub(*from_bytes)),
             format_bytes(*from_bytes),
             format_bytes(*to_bytes),
-            span(e, clock)
+            span(e, clock),
+            if *after_listing {
+                "its own memory (KV cache, context) grew while it served, after Ollama listed \
+                 its model."
+            } else {
+                "its own memory grew after it had held steady for 3 s (a KV cache, a context, \
+                 or a load that paused)."
+            }
         ),
         EventKind::MappedFiles {
             runner: r,
@@ -594,6 +619,23 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
         s => {
             let _ = writeln!(o, "Converted by {s}.");
         }
+    }
+
+    // Said once, instead of a peak of 0 B for each.
+    let unused: Vec<&str> = t
+        .unused
+        .iter()
+        .map(|u| match u {
+            memtide_model::events::Unused::Swap => "no swap was used",
+            memtide_model::events::Unused::Compressor => "the compressor held nothing",
+        })
+        .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}",
+            capital(&format!("{} while it recorded.", unused.join(" and ")))
+        );
     }
 
     let _ = writeln!(o, "\n{}Models", if md { "## " } else { "" });

@@ -188,8 +188,8 @@ pub enum EventKind {
         /// Its size at the last poll that listed it.
         last_size_bytes: u64,
     },
-    /// A maximal interval in which two or more model runners were alive at once (see
-    /// [`overlap`]).
+    /// A maximal interval in which two or more of Ollama's runners were alive at once (of any
+    /// runners, where the trace has none of Ollama's; see [`overlap`]).
     Overlap {
         /// Every runner alive in it, in order of start, each with its peak in the interval.
         runners: Vec<RunnerRef>,
@@ -201,6 +201,10 @@ pub enum EventKind {
         worst: Option<Moment>,
         /// What `/api/ps` listed closest to that moment.
         ollama_models: Vec<ListedModel>,
+        /// Other engines' servers (a `llama-server` no Ollama started) alive in the interval,
+        /// each with its peak there: named, not counted in `runners` or `max_alive`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        other_servers: Vec<RunnerRef>,
     },
     /// Free memory under the threshold.
     LowMemory {
@@ -256,7 +260,8 @@ pub enum EventKind {
         /// To, bytes.
         to_bytes: u64,
     },
-    /// A runner's own memory grew after its load settled (KV cache, context, another
+    /// A runner's own memory grew after its load: after Ollama listed its model where the
+    /// trace has Ollama's listings, else after the load settled (KV cache, context, another
     /// request); see [`runner_growth`].
     RunnerGrowth {
         /// The runner, with its peak.
@@ -265,6 +270,9 @@ pub enum EventKind {
         from_bytes: u64,
         /// The peak, bytes.
         to_bytes: u64,
+        /// Ollama had listed its model: the growth came while it served.
+        #[serde(default)]
+        after_listing: bool,
     },
     /// A runner's RSS far above its footprint: mapped file pages, its model's weights read
     /// with `mmap` (see [`mapped`]). Whether the OS can drop them depends on who holds them:
@@ -429,6 +437,25 @@ fn peak_in(p: &ProcessTimeline, start: u64, end: u64) -> Option<u64> {
         .max()
 }
 
+/// When Ollama first listed one of `names` (a runner's model) within the match window of a
+/// runner that started at `first`: the end of its load, as Ollama tells it.
+fn listed_at(changes: &[model_changes::Change], names: &[&str], first: u64) -> Option<u64> {
+    changes.iter().find_map(|c| match c {
+        model_changes::Change::Load {
+            t_ms,
+            name,
+            before_recording: false,
+            ..
+        } if names.contains(&name.as_str())
+            && *t_ms + API_PS_MATCH_BEFORE_MS >= first
+            && *t_ms <= first + API_PS_MATCH_AFTER_MS =>
+        {
+            Some(*t_ms)
+        }
+        _ => None,
+    })
+}
+
 fn peak_in_opt(p: Option<&ProcessTimeline>, start: u64, end: u64) -> Option<u64> {
     p.and_then(|p| peak_in(p, start, end))
 }
@@ -583,6 +610,53 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             claimed.insert(name.clone());
         }
     }
+    // A runner alive from the first sample has no start to match a load to; it is named by
+    // elimination, when Ollama's first listing holds exactly one model nothing else claims
+    // and it is the only unnamed runner of Ollama's then, holding a plausible share of it.
+    if let Some(first_poll) = loads.iter().find_map(|c| match c {
+        model_changes::Change::Load {
+            before_recording: true,
+            t_ms,
+            ..
+        } => Some(*t_ms),
+        _ => None,
+    }) {
+        let listed: Vec<(&String, u64)> = loads
+            .iter()
+            .filter_map(|c| match c {
+                model_changes::Change::Load {
+                    t_ms,
+                    name,
+                    size_bytes,
+                    before_recording: true,
+                } if *t_ms == first_poll => Some((name, *size_bytes)),
+                _ => None,
+            })
+            .collect();
+        let unnamed: Vec<usize> = (0..procs.len())
+            .filter(|&i| {
+                matches!(
+                    procs[i].role,
+                    Role::Runner {
+                        under_ollama: true,
+                        ..
+                    }
+                ) && procs[i].model.is_none()
+                    && procs[i].first_ms.is_some_and(|f| Some(f) <= trace_start)
+            })
+            .collect();
+        if let ([(name, size)], [i]) = (listed.as_slice(), unnamed.as_slice()) {
+            let held = procs[*i]
+                .peak_footprint_bytes
+                .max(procs[*i].peak_rss_bytes)
+                .unwrap_or(0);
+            let plausible = held as f64 >= *size as f64 * API_PS_MIN_PLAUSIBLE_FRACTION;
+            if plausible && !claimed.contains(*name) {
+                procs[*i].model = Some((*name).clone());
+                procs[*i].name_source = NameSource::ApiPsOnlyOne;
+            }
+        }
+    }
     // What is still unnamed but has a blob: its digest.
     for p in procs.iter_mut().filter(|p| p.model.is_none()) {
         if let Role::Runner { model_arg, .. } = &p.role {
@@ -592,6 +666,32 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             }
         }
     }
+}
+
+/// What the machine's memory never used in a trace: sampled, and zero at every sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unused {
+    /// Swap (none configured, or none needed).
+    Swap,
+    /// The compressor (macOS) or zswap (Linux).
+    Compressor,
+}
+
+/// The stores `tl` sampled that held nothing throughout.
+pub fn unused(tl: &Timeline) -> Vec<Unused> {
+    let never = |f: fn(&SystemPoint) -> Option<u64>| {
+        let mut seen = tl.system.iter().filter_map(f).peekable();
+        seen.peek().is_some() && seen.all(|v| v == 0)
+    };
+    let mut v = Vec::new();
+    if never(|r| r.swap_used_bytes) {
+        v.push(Unused::Swap);
+    }
+    if never(|r| r.compressor_bytes) {
+        v.push(Unused::Compressor);
+    }
+    v
 }
 
 /// Runs every detector over the timeline.
@@ -741,7 +841,19 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             .iter()
             .map(|s| (s.t_ms, s.footprint_bytes + s.weights_bytes.unwrap_or(0)))
             .collect();
-        if let Some(g) = runner_growth::growth(&memory) {
+        // Where Ollama listed the runner's model, its load ended there: only what came after
+        // is its own growth (a load that paused is not). Without a listing, the settle rule
+        // alone tells the load from what follows.
+        let names: Vec<&str> = p
+            .model
+            .as_deref()
+            .map_or(Vec::new(), |m| m.split(", ").collect());
+        let listed_at = listed_at(&changes, &names, first);
+        let grew = match listed_at {
+            Some(l) => runner_growth::growth_after_listing(&memory, l),
+            None => runner_growth::growth(&memory),
+        };
+        if let Some(g) = grew {
             push(
                 g.start_ms,
                 Some(g.end_ms),
@@ -749,6 +861,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                     runner: runner_ref(p, Some(g.to)),
                     from_bytes: g.from,
                     to_bytes: g.to,
+                    after_listing: listed_at.is_some(),
                 },
             );
         }
@@ -796,24 +909,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         // Apple Silicon: the wired step of its load, its weights made resident for the GPU.
         let mut wired_rise = None;
         if apple_silicon && !before_recording {
-            let names: Vec<&str> = p
-                .model
-                .as_deref()
-                .map_or(Vec::new(), |m| m.split(", ").collect());
-            let listed = changes.iter().find_map(|c| match c {
-                model_changes::Change::Load {
-                    t_ms,
-                    name,
-                    before_recording: false,
-                    ..
-                } if names.contains(&name.as_str())
-                    && *t_ms + API_PS_MATCH_BEFORE_MS >= first
-                    && *t_ms <= first + API_PS_MATCH_AFTER_MS =>
-                {
-                    Some(*t_ms + wired_step::WIRED_STEP_AFTER_LISTING_MS)
-                }
-                _ => None,
-            });
+            let listed = listed_at.map(|t| t + wired_step::WIRED_STEP_AFTER_LISTING_MS);
             // Another runner's start ends the window: what follows may be its load.
             let next_start = procs
                 .iter()
@@ -941,9 +1037,26 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         );
     }
 
-    // Overlaps of model runners.
-    let runners: Vec<usize> = (0..procs.len())
-        .filter(|&i| procs[i].role.is_model_runner() && procs[i].first_ms.is_some())
+    // Overlaps of Ollama's runners (of every runner where none is Ollama's: another engine's
+    // user overlaps their own servers); other servers alive meanwhile are named, not counted.
+    let ollamas = |i: usize| {
+        matches!(
+            procs[i].role,
+            Role::Runner {
+                under_ollama: true,
+                ..
+            }
+        )
+    };
+    let any_ollama = (0..procs.len()).any(|i| ollamas(i) && procs[i].first_ms.is_some());
+    let counted = |i: usize| {
+        procs[i].role.is_model_runner()
+            && procs[i].first_ms.is_some()
+            && (ollamas(i) || !any_ollama)
+    };
+    let runners: Vec<usize> = (0..procs.len()).filter(|&i| counted(i)).collect();
+    let others: Vec<usize> = (0..procs.len())
+        .filter(|&i| procs[i].role.is_model_runner() && procs[i].first_ms.is_some() && !counted(i))
         .collect();
     let lives: Vec<overlap::Life> = runners
         .iter()
@@ -979,6 +1092,16 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                     .collect(),
                 worst,
                 ollama_models: listed,
+                other_servers: others
+                    .iter()
+                    .filter(|&&i| {
+                        procs[i].first_ms.unwrap_or(0) <= o.end_ms
+                            && procs[i].last_ms.unwrap_or(0) >= o.start_ms
+                    })
+                    .map(|&i| {
+                        runner_ref(&procs[i], peak_in(&tl.processes[i], o.start_ms, o.end_ms))
+                    })
+                    .collect(),
             },
         );
     }
@@ -1084,8 +1207,10 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             "wired_bytes",
             tl.system_series(|r| r.wired_bytes.map(|v| v as f64)).max(),
         ),
-        peak("compressor_bytes", comp.max()),
-        peak("swap_used_bytes", swap.max()),
+        // A store that held nothing throughout has no peak to tell (the report says once that
+        // it stayed empty: [`unused`]).
+        peak("compressor_bytes", comp.max().filter(|(_, v)| *v > 0.0)),
+        peak("swap_used_bytes", swap.max().filter(|(_, v)| *v > 0.0)),
     ];
     for (t, kind) in system_peaks.into_iter().flatten() {
         push(t, None, kind);
@@ -1355,5 +1480,185 @@ mod tests {
         let a = analyze(&mapped_load("macos", "aarch64", false), &Options::default());
         assert!(!has_wired_step(&a));
         assert_eq!(held(&a), Some(mapped::Held::PageCache));
+    }
+
+    /// A `llama-server` that no Ollama started, sampled every second over `span` (s).
+    fn other_server(pid: u32, span: std::ops::Range<u64>, bytes: u64) -> ProcessTimeline {
+        let argv = [
+            "/opt/llama.cpp/llama-server",
+            "--model",
+            "/models/tiny.gguf",
+            "--port",
+            "9",
+        ];
+        let mut p = runner(pid, 'f', span, bytes);
+        p.identity.argv_json = serde_json::to_string(&argv).unwrap();
+        p.identity.name = "llama-server".into();
+        p
+    }
+
+    #[test]
+    fn servers_no_ollama_started_are_named_beside_an_overlap_not_counted_in_it() {
+        let tl = timeline(
+            vec![
+                runner(40, 'a', 2..12, GIB),
+                runner(41, 'b', 6..15, GIB),
+                other_server(42, 0..20, GIB / 2),
+                other_server(43, 0..20, GIB / 2),
+            ],
+            &[],
+        );
+        let a = analyze(&tl, &Options::default());
+        let overlaps: Vec<_> = a
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Overlap {
+                    runners,
+                    max_alive,
+                    other_servers,
+                    ..
+                } => Some((
+                    runners.iter().map(|r| r.pid).collect::<Vec<_>>(),
+                    *max_alive,
+                    other_servers.iter().map(|r| r.pid).collect::<Vec<_>>(),
+                    e.t_ms,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(overlaps, [(vec![40, 41], 2, vec![42, 43], 6000)]);
+        // Without any runner of Ollama's, another engine's servers overlap among themselves.
+        let tl = timeline(
+            vec![
+                other_server(42, 0..20, GIB / 2),
+                other_server(43, 5..20, GIB / 2),
+            ],
+            &[],
+        );
+        let a = analyze(&tl, &Options::default());
+        assert!(a.events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::Overlap { runners, .. } if runners.len() == 2
+        )));
+    }
+
+    /// The trace of `runners` whose first poll (at 0) listed `models`.
+    fn listed_at_start(runners: Vec<ProcessTimeline>, models: &[(&str, u64)]) -> Timeline {
+        let mut tl = timeline(runners, models);
+        for m in &mut tl.models {
+            m.t_ms = 0;
+        }
+        tl
+    }
+
+    #[test]
+    fn a_runner_there_from_the_first_sample_is_named_by_elimination_or_not_at_all() {
+        let tl = listed_at_start(
+            vec![runner(50, 'a', 0..15, 3 * GIB)],
+            &[("llama3.2:3b", 3 * GIB)],
+        );
+        assert_eq!(
+            named(&tl),
+            [(50, Some("llama3.2:3b".into()), NameSource::ApiPsOnlyOne)]
+        );
+        // Two unnamed runners alive then: either could be it, so neither is named.
+        let tl = listed_at_start(
+            vec![
+                runner(50, 'a', 0..15, 3 * GIB),
+                runner(51, 'b', 0..15, 3 * GIB),
+            ],
+            &[("llama3.2:3b", 3 * GIB)],
+        );
+        assert!(named(&tl)
+            .iter()
+            .all(|(_, _, source)| *source == NameSource::Digest));
+        // Two models listed: no elimination either.
+        let tl = listed_at_start(
+            vec![runner(50, 'a', 0..15, 3 * GIB)],
+            &[("llama3.2:3b", 3 * GIB), ("qwen3:8b", 5 * GIB)],
+        );
+        assert_eq!(named(&tl)[0].2, NameSource::Digest);
+        // A runner holding a twentieth of the model is not its runner.
+        let tl = listed_at_start(
+            vec![runner(50, 'a', 0..15, GIB / 20)],
+            &[("llama3.2:3b", GIB)],
+        );
+        assert_eq!(named(&tl)[0].2, NameSource::Digest);
+    }
+
+    #[test]
+    fn a_load_that_pauses_before_ollama_lists_the_model_is_not_growth() {
+        const MIB: u64 = 1 << 20;
+        // A no-mmap runner: 20 MiB for 5 s (waiting), then it reads its 266 MiB of weights;
+        // Ollama lists the model at 10 s; flat after.
+        let mut r = runner(60, 'c', 0..20, 0);
+        r.rows = (1..20)
+            .map(|s| Sample {
+                t_ms: s * 1000,
+                rss_bytes: 0,
+                footprint_bytes: Some(if s < 9 { 20 * MIB } else { 286 * MIB }),
+                rss_file_bytes: None,
+                weights_resident_bytes: None,
+            })
+            .collect();
+        let mut tl = timeline(vec![r], &[("qwen3:0.6b", 300 * MIB)]);
+        tl.polls.push(PollRow {
+            t_ms: 10_000,
+            outcome: "ok".into(),
+            ..PollRow::default()
+        });
+        tl.polls.sort_by_key(|p| p.t_ms);
+        for m in &mut tl.models {
+            m.t_ms = 10_000;
+        }
+        let a = analyze(&tl, &Options::default());
+        assert_eq!(a.processes[0].model.as_deref(), Some("qwen3:0.6b"));
+        assert!(
+            !a.events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RunnerGrowth { .. })),
+            "{:?}",
+            a.events
+        );
+        // Without Ollama's listing the settle rule alone cannot tell, and the sentence does
+        // not claim the runner served.
+        tl.models.clear();
+        let a = analyze(&tl, &Options::default());
+        assert!(a.events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::RunnerGrowth {
+                after_listing: false,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn what_held_nothing_throughout_is_said_once_and_has_no_peak() {
+        let mut tl = timeline(vec![runner(70, 'a', 1..5, GIB)], &[]);
+        for p in &mut tl.system {
+            p.swap_used_bytes = Some(0);
+            p.compressor_bytes = Some(0);
+        }
+        let a = analyze(&tl, &Options::default());
+        assert!(!a.events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::Peak { series, .. } if series == "swap_used_bytes" || series == "compressor_bytes"
+        )));
+        assert_eq!(unused(&tl), [Unused::Swap, Unused::Compressor]);
+        // Used once: a peak, and not unused. Not sampled at all: neither.
+        tl.system[3].swap_used_bytes = Some(1 << 20);
+        for p in &mut tl.system {
+            p.compressor_bytes = None;
+        }
+        assert_eq!(unused(&tl), []);
+        assert!(analyze(&tl, &Options::default())
+            .events
+            .iter()
+            .any(|e| matches!(
+                &e.kind,
+                EventKind::Peak { series, .. } if series == "swap_used_bytes"
+            )));
     }
 }

@@ -54,9 +54,23 @@ pub fn growth(points: &[(u64, u64)]) -> Option<Growth> {
         (covered && window.iter().all(|(_, v)| flat(v0, *v)))
             .then(|| (i + len, window.iter().map(|(_, v)| *v).max().unwrap_or(v0)))
     })?;
+    rise_after(points, settle_end, level)
+}
+
+/// The growth of a runner whose load ended when Ollama listed its model at `listed_ms`: from
+/// its level at the first sample at or after the listing to its peak after it, if that is
+/// enough. No settle time is waited for: Ollama lists a model once its runner has loaded it.
+pub fn growth_after_listing(points: &[(u64, u64)], listed_ms: u64) -> Option<Growth> {
+    let first = points.iter().position(|(t, _)| *t >= listed_ms)?;
+    rise_after(points, first + 1, points[first].1)
+}
+
+/// The rise from `level` to the peak of `points[from..]`, when it passes both thresholds.
+fn rise_after(points: &[(u64, u64)], from: usize, level: u64) -> Option<Growth> {
+    let flat = |base: u64, v: u64| v as f64 <= base as f64 * (1.0 + SETTLE_TOLERANCE);
     // The first time the peak was reached.
-    let to = points[settle_end..].iter().map(|(_, v)| *v).max()?;
-    let peak_at = settle_end + points[settle_end..].iter().position(|(_, v)| *v == to)?;
+    let to = points.get(from..)?.iter().map(|(_, v)| *v).max()?;
+    let peak_at = from + points[from..].iter().position(|(_, v)| *v == to)?;
     let end_ms = points[peak_at].0;
     let rise = to.saturating_sub(level);
     if rise < RUNNER_GROWTH_MIN_BYTES || (rise as f64) < level as f64 * RUNNER_GROWTH_MIN_FRACTION {
@@ -125,5 +139,23 @@ mod tests {
         assert_eq!(growth(&small), None);
         let big = series(20, |t| if t < 8_000 { 8192 } else { 8492 });
         assert_eq!(growth(&big), None);
+    }
+
+    #[test]
+    fn after_ollamas_listing_growth_needs_no_settle_time() {
+        // Loaded (listed) at 2 s at 600 MiB; its KV cache grows by 300 MiB a second later,
+        // sooner than the settle rule alone could tell.
+        let pts = series(8, |t| if t < 3_000 { 600 } else { 900 });
+        assert_eq!(growth(&pts), None);
+        let g = growth_after_listing(&pts, 2_000).unwrap();
+        assert_eq!((g.from, g.to, g.end_ms), (600 * MIB, 900 * MIB, 3_000));
+        // What came before the listing (a load that paused) is not growth.
+        let pts = series(8, |t| if t < 2_000 { 20 } else { 286 });
+        assert_eq!(growth_after_listing(&pts, 2_500), None);
+        assert_eq!(
+            growth_after_listing(&pts, 9_000),
+            None,
+            "listed after the last sample"
+        );
     }
 }

@@ -1,0 +1,81 @@
+//! Available memory: one definition for every view. On macOS the figure a person means by
+//! "free" is the kernel's free % × RAM (what `memory_pressure` prints, and what Activity
+//! Monitor's pressure follows); elsewhere what the OS reports as available (Linux:
+//! `MemAvailable`). The report, the charts, the viewer, `top` and `compare` all take it from
+//! here, each naming its source.
+
+use crate::timeline::{Series, Timeline};
+
+/// Available memory, and where the figure comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Available {
+    /// Bytes over time.
+    pub series: Series,
+    /// What the legend says of it: `free % × RAM` or `MemAvailable`.
+    pub source: &'static str,
+}
+
+/// Where an available-memory figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailableFrom {
+    /// The kernel's free % × RAM (macOS: what `memory_pressure` prints).
+    FreePercent,
+    /// The sample's `available_bytes` (Linux: `MemAvailable`).
+    Bytes,
+}
+
+impl AvailableFrom {
+    /// The figure in one sample of a machine with `total_bytes` of RAM that gave these free %
+    /// and available bytes.
+    pub fn read(
+        self,
+        total_bytes: u64,
+        free_percent: Option<f64>,
+        available_bytes: Option<u64>,
+    ) -> Option<u64> {
+        match self {
+            AvailableFrom::FreePercent => (total_bytes > 0)
+                .then_some(free_percent?)
+                .map(|p| (p / 100.0 * total_bytes as f64).round() as u64),
+            AvailableFrom::Bytes => available_bytes,
+        }
+    }
+
+    /// What a legend says of it on `os`.
+    pub fn describe(self, os: &str) -> &'static str {
+        match (self, os) {
+            (AvailableFrom::FreePercent, _) => "free % × RAM",
+            (AvailableFrom::Bytes, "linux") => "MemAvailable",
+            (AvailableFrom::Bytes, "macos") => "free + file-backed + purgeable",
+            (AvailableFrom::Bytes, _) => "as the OS reports it",
+        }
+    }
+
+    /// The sources in the order they are preferred on `os`: the figure a person means by
+    /// "free" is, on macOS, the kernel's free % × RAM; elsewhere what the OS reports as
+    /// available (Linux: `MemAvailable`).
+    pub fn preferred(os: &str) -> [AvailableFrom; 2] {
+        match os {
+            "macos" => [AvailableFrom::FreePercent, AvailableFrom::Bytes],
+            _ => [AvailableFrom::Bytes, AvailableFrom::FreePercent],
+        }
+    }
+}
+
+/// Available memory over a trace, from the first source of [`AvailableFrom::preferred`] the
+/// trace has. `None` when it has neither.
+pub fn available(tl: &Timeline) -> Option<Available> {
+    let total = tl.meta.total_memory_bytes;
+    AvailableFrom::preferred(&tl.meta.os)
+        .into_iter()
+        .find_map(|from| {
+            let series = tl.system_series(|r| {
+                from.read(total, r.free_percent, r.available_bytes)
+                    .map(|v| v as f64)
+            });
+            (!series.is_empty()).then(|| Available {
+                series,
+                source: from.describe(&tl.meta.os),
+            })
+        })
+}
