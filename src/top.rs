@@ -233,9 +233,19 @@ fn named(pid: u32, model: &Option<String>) -> String {
     format!("{pid} ({})", model.as_deref().unwrap_or("model unknown"))
 }
 
-/// An event as the event line says it.
-pub fn describe(e: &LiveKind) -> String {
+/// An event as the event line says it, times in `tz`.
+pub fn describe(e: &LiveKind, tz: &jiff::tz::TimeZone) -> String {
     match e {
+        LiveKind::RunnerFound { pid, model, since } => {
+            match since.and_then(|t| jiff::Timestamp::try_from(t).ok()) {
+                Some(t) => format!(
+                    "runner {} running since {}",
+                    named(*pid, model),
+                    t.to_zoned(tz.clone()).strftime("%H:%M:%S")
+                ),
+                None => format!("runner {} already running", named(*pid, model)),
+            }
+        }
         LiveKind::RunnerStarted {
             pid,
             model,
@@ -304,7 +314,7 @@ pub fn describe(e: &LiveKind) -> String {
 }
 
 fn event_line(view: &View, e: &LiveEvent) -> String {
-    let text = describe(&e.kind);
+    let text = describe(&e.kind, &view.tz);
     format!(
         "{}  {}",
         clock(view, e.at),
@@ -1288,6 +1298,21 @@ mod tests {
         assert_eq!(exits, 4);
         find(&lines, "runner 31862 (mistral:7b) exited");
         find(&lines, "runner 31878 (tinyllama:1.1b) started while 11 other runners still alive: 31856 (llama3.2:3b), 31858");
+    }
+
+    #[test]
+    fn a_runner_found_running_is_told_as_running_since_not_as_started() {
+        // 2026-12-06 09:00:00 UTC.
+        let since = std::time::UNIX_EPOCH + Duration::from_secs(1_796_547_600);
+        let found = LiveKind::RunnerFound {
+            pid: 61864,
+            model: Some("llama3.2:3b".into()),
+            since: Some(since),
+        };
+        assert_eq!(
+            describe(&found, &jiff::tz::TimeZone::UTC),
+            "runner 61864 (llama3.2:3b) running since 09:00:00"
+        );
     }
 
     #[test]

@@ -673,7 +673,12 @@ impl Recorder {
         // model loaded or unloaded, the pressure level changed, memory ran low).
         let now = Instant::now();
         if let Some(b) = self.burst {
-            if self.burst_wanted || !report.events.is_empty() {
+            // A runner found running at the first sample is no news.
+            let news = report
+                .events
+                .iter()
+                .any(|e| !matches!(e.kind, live::LiveKind::RunnerFound { .. }));
+            if self.burst_wanted || news {
                 // The faster rate starts with the next tick.
                 self.burst_until = Some(now + b.hold);
             }

@@ -130,6 +130,16 @@ pub struct OllamaLive {
 /// What happened, the moment it could be said.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveKind {
+    /// A runner already running when the recorder started (its first sample): not a start,
+    /// and never an overlap, whatever else was running then.
+    RunnerFound {
+        /// Its PID.
+        pid: u32,
+        /// Its model.
+        model: Option<String>,
+        /// When it started, where the OS says.
+        since: Option<SystemTime>,
+    },
     /// A runner started; `alive_with` are the runners alive at that moment (an overlap).
     RunnerStarted {
         /// Its PID.
@@ -426,13 +436,26 @@ impl Live {
         self.system = Some(row);
         self.system_at = at;
 
-        // New processes; a runner starting while others are alive is an overlap.
+        // New processes; a runner starting while others are alive is an overlap. Those of the
+        // first sample were running before: found, not started (a restarted `serve` or `top`
+        // must not count them again).
+        let first_sample = self.samples == 1;
         for (id, identity, argv) in started {
             let role = runner::classify(&identity.name, argv);
             let model = model_of(&role, identity);
             let started_at = (id.start_time_us > 0)
                 .then(|| UNIX_EPOCH + Duration::from_micros(id.start_time_us));
-            if role.is_model_runner() {
+            if role.is_model_runner() && first_sample {
+                out.push(self.push(
+                    wall,
+                    at,
+                    LiveKind::RunnerFound {
+                        pid: id.pid,
+                        model: model.clone(),
+                        since: started_at,
+                    },
+                ));
+            } else if role.is_model_runner() {
                 let alive_with: Vec<(u32, Option<String>)> = self
                     .runners()
                     .map(|r| (r.id.pid, r.model.clone()))
@@ -680,11 +703,52 @@ pub(crate) mod tests {
     ];
 
     #[test]
+    fn runners_running_at_the_first_sample_are_found_not_started_nor_overlaps() {
+        // A `serve` or `top` (re)started while two runners run.
+        let mut l = live();
+        let now = SystemTime::now();
+        let sys = system(80.0, PressureLevel::Normal, 0);
+        let e = l.update(
+            Duration::ZERO,
+            now,
+            &sys,
+            &[started(100, &RUNNER_A), started(200, &RUNNER_B)],
+            &[sample(100, 900 * MIB), sample(200, 300 * MIB)],
+            &[],
+        );
+        assert!(e
+            .iter()
+            .all(|e| matches!(e.kind, LiveKind::RunnerFound { .. })));
+        assert_eq!(e.len(), 2);
+        assert_eq!((l.counts.runner_starts, l.counts.overlaps), (0, 0));
+        assert_eq!(l.runners().count(), 2);
+        // One that starts later is a start, and an overlap with them.
+        let e = l.update(
+            Duration::from_secs(1),
+            now,
+            &sys,
+            &[started(300, &RUNNER_A)],
+            &[
+                sample(100, 900 * MIB),
+                sample(200, 300 * MIB),
+                sample(300, MIB),
+            ],
+            &[],
+        );
+        assert!(
+            matches!(&e[0].kind, LiveKind::RunnerStarted { alive_with, .. } if alive_with.len() == 2)
+        );
+        assert_eq!((l.counts.runner_starts, l.counts.overlaps), (1, 1));
+    }
+
+    #[test]
     fn a_runner_starting_while_another_is_alive_is_an_overlap_and_exits_are_seen() {
         let mut l = live();
         let t = |s: u64| Duration::from_secs(s);
         let now = SystemTime::now();
         let sys = system(80.0, PressureLevel::Normal, 0);
+        // The first sample: nothing running yet.
+        assert!(l.update(t(0), now, &sys, &[], &[], &[]).is_empty());
         let e = l.update(
             t(0),
             now,
