@@ -700,7 +700,13 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
 
 fn draw_ollama(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let mut lines = vec![Line::styled("Loaded in Ollama (/api/ps)", bold())];
-    if live.ollama.models.is_empty() {
+    // While Ollama does not answer, its last listing is not what is loaded now.
+    if let Some(since) = live.ollama.failing_since {
+        lines.push(Line::raw(format!(
+            "not answering since {}: what it had loaded is unknown",
+            clock(view, since)
+        )));
+    } else if live.ollama.models.is_empty() {
         lines.push(Line::raw(match live.ollama.url {
             None => "not asked (--no-ollama)",
             Some(_) if live.ollama.last_ok.is_none() => "no answer yet",
@@ -708,7 +714,12 @@ fn draw_ollama(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         }));
     }
     let now = SystemTime::now();
-    for m in live.ollama.models.iter().take(4) {
+    let shown = if live.ollama.failing_since.is_some() {
+        &[][..]
+    } else {
+        &live.ollama.models[..]
+    };
+    for m in shown.iter().take(4) {
         let expires = match m.expires_at {
             Some(t) => match t.duration_since(now) {
                 Ok(d) => format!("unloads in {}", age(d)),

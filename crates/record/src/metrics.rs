@@ -74,8 +74,9 @@ pub struct HelperReading {
 pub struct OllamaReading {
     /// Its last poll was answered.
     pub up: bool,
-    /// What that answer listed.
-    pub models: Vec<LoadedModel>,
+    /// What that answer listed; `None` while Ollama does not answer (the last listing is no
+    /// longer known to hold).
+    pub models: Option<Vec<LoadedModel>>,
     /// How long the last poll took.
     pub last_latency: Option<Duration>,
     /// Polls answered, and failed, since the recorder started.
@@ -185,7 +186,9 @@ impl Reading {
             helpers,
             ollama: o.url.as_ref().map(|_| OllamaReading {
                 up: o.last_ok.is_some() && o.failing_since.is_none(),
-                models: o.models.clone(),
+                // A listing older than the last failed poll is not what is loaded now.
+                models: (o.failing_since.is_none() && o.last_ok.is_some())
+                    .then(|| o.models.clone()),
                 last_latency: o.last_latency,
                 polls_ok: o.polls_ok,
                 polls_failed: o.polls_failed,
@@ -531,24 +534,28 @@ fn ollama(e: &mut Exposition, o: &OllamaReading) {
         None,
         u64::from(o.up),
     );
-    e.gauge(
-        "ollama_models_loaded",
-        "Models Ollama's /api/ps listed in its last answer",
-        None,
-        o.models.len() as u64,
-    );
+    // While Ollama does not answer, what it has loaded is unknown: no listing is exported.
+    let listed = o.models.as_deref().unwrap_or_default();
+    if let Some(models) = &o.models {
+        e.gauge(
+            "ollama_models_loaded",
+            "Models Ollama's /api/ps listed in its last answer (absent while it does not answer)",
+            None,
+            models.len() as u64,
+        );
+    }
     let model = |m: &LoadedModel| vec![("model", m.name.clone())];
     e.gauges(
         "ollama_model_size",
         "A loaded model's size, as /api/ps gives it (size)",
         Some(Unit::Bytes),
-        o.models.iter().map(|m| (model(m), m.size_bytes)),
+        listed.iter().map(|m| (model(m), m.size_bytes)),
     );
     e.gauges(
         "ollama_model_size_vram",
         "The part of a loaded model's size in GPU memory, as /api/ps gives it (size_vram)",
         Some(Unit::Bytes),
-        o.models
+        listed
             .iter()
             .filter_map(|m| Some((model(m), m.size_vram_bytes?))),
     );
@@ -877,5 +884,37 @@ mod tests {
             served, listed,
             "docs/fleet.md's table and the exposition differ"
         );
+    }
+
+    #[test]
+    fn while_ollama_does_not_answer_no_listing_is_exported_as_current() {
+        let mut l = live();
+        l.ollama.url = Some("http://127.0.0.1:11434".into());
+        let now = SystemTime::now();
+        let mut ps = PsResponse::default();
+        ps.models.push(RunningModel {
+            name: "m".into(),
+            size: 1 << 30,
+            ..RunningModel::default()
+        });
+        l.poll(Duration::ZERO, now, &Ok(ps));
+        let text = encode(&Reading::from_live(&l, now), None);
+        assert_eq!(series(&text, "memtide_ollama_models_loaded"), [("", "1")]);
+        // Ollama closes its API (its runners still alive for a moment).
+        l.poll(
+            Duration::from_secs(1),
+            now,
+            &Err(memtide_model::ollama::OllamaError::Unreachable {
+                url: "http://127.0.0.1:11434".into(),
+                detail: "connection refused".into(),
+            }),
+        );
+        let text = encode(&Reading::from_live(&l, now), None);
+        assert_eq!(series(&text, "memtide_ollama_up"), [("", "0")]);
+        assert!(
+            series(&text, "memtide_ollama_models_loaded").is_empty(),
+            "{text}"
+        );
+        assert!(series(&text, "memtide_ollama_model_size_bytes").is_empty());
     }
 }

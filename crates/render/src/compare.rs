@@ -29,7 +29,8 @@ fn value(what: &str, v: f64) -> String {
     magnitude(what, v, "%")
 }
 
-fn seconds(ms: f64) -> String {
+/// A duration for a person: `4.2 s`, `1.5 min`.
+pub(crate) fn seconds(ms: f64) -> String {
     if ms.abs() >= 60_000.0 {
         format!("{:.1} min", ms / 60_000.0)
     } else {

@@ -472,6 +472,25 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             s.push('.');
             s
         }
+        EventKind::OllamaStopped {
+            models,
+            runners_exited_ms,
+        } => {
+            let mut s = format!(
+                "Ollama stopped answering at {} while it listed {}",
+                clock.time(&e.time_utc),
+                models.join(", ")
+            );
+            if let Some(t) = runners_exited_ms {
+                let _ = write!(
+                    s,
+                    "; its runners exited {} later, and the models with them",
+                    crate::compare::seconds(t.saturating_sub(e.t_ms) as f64)
+                );
+            }
+            s.push('.');
+            s
+        }
         EventKind::OllamaOom { model } => format!(
             "Ollama detected an out-of-memory failure of {model} and expired its loaded models."
         ),

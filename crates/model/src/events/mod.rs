@@ -333,6 +333,15 @@ pub enum EventKind {
         /// recording ended sooner.
         swap_after_ms: u64,
     },
+    /// Ollama stopped answering `/api/ps` for good (to the end of the trace) while it still
+    /// listed models, and their runners then exited: Ollama closes its API before it stops its
+    /// runners, so its last answer still lists them.
+    OllamaStopped {
+        /// What its last answer listed.
+        models: Vec<String>,
+        /// When the last of their runners exited, `t_ms`.
+        runners_exited_ms: Option<u64>,
+    },
     /// Ollama detected an out-of-memory failure and expired its loaded models (its log).
     OllamaOom {
         /// The model whose request failed.
@@ -976,6 +985,56 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                         runner: runner_ref(p, Some(fp)),
                         ollama_size_bytes: size,
                         ratio,
+                    },
+                );
+            }
+        }
+    }
+
+    // Ollama stopped answering and did not answer again: a model its last answer listed is
+    // unloaded when its runner exits.
+    let ok = |p: &&crate::trace::PollRow| p.outcome == "ok";
+    if let (Some(last_ok), Some(first_failed)) = (
+        tl.polls.iter().rev().find(ok).map(|p| p.t_ms),
+        tl.polls
+            .iter()
+            .rev()
+            .take_while(|p| !ok(p))
+            .last()
+            .map(|p| p.t_ms),
+    ) {
+        let listed: Vec<&crate::trace::ModelRow> =
+            tl.models.iter().filter(|m| m.t_ms == last_ok).collect();
+        let mut exited: Vec<(String, u64, u64)> = Vec::new();
+        for m in &listed {
+            let runner = procs.iter().find(|p| {
+                p.exited
+                    && p.last_ms
+                        .is_some_and(|l| l + API_PS_MATCH_BEFORE_MS >= first_failed)
+                    && p.model
+                        .as_deref()
+                        .is_some_and(|n| n.split(", ").any(|n| n == m.name))
+            });
+            if let Some(r) = runner.and_then(|r| r.last_ms) {
+                exited.push((m.name.clone(), m.size_bytes, r));
+            }
+        }
+        if !exited.is_empty() {
+            push(
+                first_failed,
+                None,
+                EventKind::OllamaStopped {
+                    models: listed.iter().map(|m| m.name.clone()).collect(),
+                    runners_exited_ms: exited.iter().map(|e| e.2).max(),
+                },
+            );
+            for (name, size, at) in exited {
+                push(
+                    at,
+                    None,
+                    EventKind::ModelUnload {
+                        name,
+                        last_size_bytes: size,
                     },
                 );
             }
@@ -1660,5 +1719,49 @@ mod tests {
                 &e.kind,
                 EventKind::Peak { series, .. } if series == "swap_used_bytes"
             )));
+    }
+
+    #[test]
+    fn when_ollama_stops_answering_its_models_unload_as_their_runners_exit() {
+        // Ollama listed the model at 7 s, stopped answering at 12 s, and its runner exited at
+        // 14 s: Ollama closes its API before it stops its runners.
+        let mut r = runner(80, 'a', 5..15, 3 * GIB);
+        r.identity.exited = true;
+        let mut tl = timeline(vec![r], &[("llama3.2:3b", 3 * GIB)]);
+        for t in [12_000, 13_000, 16_000] {
+            tl.polls.push(PollRow {
+                t_ms: t,
+                outcome: "unreachable".into(),
+                ..PollRow::default()
+            });
+        }
+        let a = analyze(&tl, &Options::default());
+        let stopped = a.events.iter().find_map(|e| match &e.kind {
+            EventKind::OllamaStopped {
+                models,
+                runners_exited_ms,
+            } => Some((e.t_ms, models.clone(), *runners_exited_ms)),
+            _ => None,
+        });
+        assert_eq!(
+            stopped,
+            Some((12_000, vec!["llama3.2:3b".into()], Some(14_000)))
+        );
+        let unload = a.events.iter().find_map(|e| match &e.kind {
+            EventKind::ModelUnload { name, .. } => Some((e.t_ms, name.clone())),
+            _ => None,
+        });
+        assert_eq!(unload, Some((14_000, "llama3.2:3b".into())));
+        // Ollama answered again (and no longer lists it): its own listing tells the unload.
+        tl.polls.push(PollRow {
+            t_ms: 17_000,
+            outcome: "ok".into(),
+            ..PollRow::default()
+        });
+        let a = analyze(&tl, &Options::default());
+        assert!(!a
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::OllamaStopped { .. })));
     }
 }
