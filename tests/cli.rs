@@ -1919,7 +1919,8 @@ fn run_returns_the_commands_status_and_records_it_and_its_children() {
     // A stand-in runner started by the command, held for a second and a half, then the
     // command's own output and a failing status.
     let script = format!(
-        "{} runner --model qwen3:8b --port 50999 --mib 48 & p=$!; sleep 1.5; kill $p; wait $p; \
+        "{} runner --model qwen3:8b --port 50999 --mib 48 & p=$!; \
+         sleep 1.2 & sleep 1.2 & sleep 1.2 & sleep 1.2 & sleep 1.5; kill $p; wait $p; \
          echo the-commands-output; exit 3",
         env!("CARGO_BIN_EXE_memtide")
     );
@@ -1945,6 +1946,19 @@ fn run_returns_the_commands_status_and_records_it_and_its_children() {
     assert_eq!(stdout, "the-commands-output\n");
     assert!(stderr.contains("The command (pid "), "{stderr}");
     assert!(stderr.contains("failed with status 3"), "{stderr}");
+    // The runner comes first; the command's own shell and sleeps share one line, and their
+    // peaks are not among what happened.
+    assert!(stderr.contains("others, largest first: "), "{stderr}");
+    let happened = stderr.split("What happened").nth(1).unwrap_or_default();
+    assert!(happened.contains("for qwen3:8b"), "{stderr}");
+    let peaks: Vec<&str> = happened
+        .lines()
+        .filter(|l| l.contains("Peak ") && l.contains(" of PID "))
+        .collect();
+    assert!(
+        !peaks.is_empty() && peaks.iter().all(|l| l.contains("qwen3:8b")),
+        "{stderr}"
+    );
 
     let m = meta(&out);
     let c = m.command.expect("meta.json names the command");

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// What the poller thread sends.
 pub enum Message {
-    /// `/api/version`, asked once at the start.
+    /// `/api/version`, asked at the start, and again at the first answer of `/api/ps` when
+    /// Ollama did not answer at the start.
     Version(Option<String>),
     /// One `/api/ps` poll.
     Poll {
@@ -64,7 +65,8 @@ impl Poller {
 }
 
 fn run(client: Client, interval: Duration, stop: Receiver<()>, tx: Sender<Message>) {
-    if tx.send(Message::Version(client.version().ok())).is_err() {
+    let mut version = client.version().ok();
+    if tx.send(Message::Version(version.clone())).is_err() {
         return;
     }
     let start = Instant::now();
@@ -73,6 +75,13 @@ fn run(client: Client, interval: Duration, stop: Receiver<()>, tx: Sender<Messag
         let sent = SystemTime::now();
         let sent_mono = Instant::now();
         let (result, latency) = client.ps();
+        // Ollama started after memtide: its version, asked again once it answers.
+        if version.is_none() && result.is_ok() {
+            version = client.version().ok();
+            if version.is_some() && tx.send(Message::Version(version.clone())).is_err() {
+                return;
+            }
+        }
         let msg = Message::Poll {
             sent,
             sent_mono,
@@ -94,5 +103,57 @@ fn run(client: Client, interval: Duration, stop: Receiver<()>, tx: Sender<Messag
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// An Ollama that starts while memtide is already polling: its first answer to
+    /// `/api/version` is an error, every later request is answered.
+    fn late_ollama() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut versions = 0;
+            for conn in listener.incoming().take(8) {
+                let Ok(mut conn) = conn else { continue };
+                let mut line = String::new();
+                let _ = BufReader::new(&conn).read_line(&mut line);
+                let (status, body) = if line.contains("/api/version") {
+                    versions += 1;
+                    if versions == 1 {
+                        ("503 Service Unavailable", "{}".to_owned())
+                    } else {
+                        ("200 OK", r#"{"version":"0.33.0"}"#.to_owned())
+                    }
+                } else {
+                    ("200 OK", r#"{"models":[]}"#.to_owned())
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn ollamas_version_is_asked_again_once_it_answers() {
+        let client = Client::new(&late_ollama(), Duration::from_secs(2));
+        let p = Poller::start(client, Duration::from_millis(50)).unwrap();
+        let mut versions = Vec::new();
+        while versions.len() < 2 {
+            if let Message::Version(v) = p.messages.recv_timeout(Duration::from_secs(20)).unwrap() {
+                versions.push(v);
+            }
+        }
+        assert_eq!(versions, [None, Some("0.33.0".to_owned())]);
+        p.stop();
     }
 }

@@ -614,6 +614,10 @@ pub fn summary(r: &Report, clock: &Clock) -> String {
     )
 }
 
+/// Up to this many processes that are not runners get a line each in the report; more (a
+/// command's shells and tools under `memtide run`) share one line.
+pub const OTHERS_ONE_A_LINE: usize = 4;
+
 /// The report, as text or Markdown.
 pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     // Names and command lines are untrusted: none of their control characters reach the
@@ -770,10 +774,31 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
         .iter()
         .filter(|p| !p.role.is_model_runner())
         .collect();
-    if !others.is_empty() {
+    // A few helpers one to a line; many (a command's own shells and tools) in one line, their
+    // peaks there and not among the events.
+    if others.len() > OTHERS_ONE_A_LINE {
+        let _ = writeln!(o, "\n{}Other processes", if md { "## " } else { "" });
+        let _ = writeln!(o, "\n{} others, largest first: {}.", others.len(), {
+            let mut by_peak = others.clone();
+            by_peak.sort_by_key(|p| std::cmp::Reverse(p.peak_bytes));
+            by_peak
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {} ({}{})",
+                        p.name,
+                        p.pid,
+                        format_opt_bytes(p.peak_bytes),
+                        if p.exited { ", exited" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+    } else if !others.is_empty() {
         let _ = writeln!(o, "\n{}Other processes", if md { "## " } else { "" });
         let _ = writeln!(o);
-        for p in others {
+        for p in others.iter() {
             let _ = writeln!(
                 o,
                 "{}{} (PID {}, {}): peak {} {}{}",
@@ -793,7 +818,19 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     if r.events.is_empty() {
         let _ = writeln!(o, "Nothing: the trace has no samples.");
     }
+    let runner_pids: Vec<u32> = r
+        .processes
+        .iter()
+        .filter(|p| p.role.is_model_runner())
+        .map(|p| p.pid)
+        .collect();
     for e in &r.events {
+        // A helper's peak is told in its section, not among what happened.
+        if let EventKind::Peak { pid: Some(pid), .. } = &e.kind {
+            if !runner_pids.contains(pid) {
+                continue;
+            }
+        }
         if md {
             let _ = writeln!(
                 o,
