@@ -76,6 +76,9 @@ pub struct ModelSummary {
     pub model: Option<String>,
     /// Where the name came from.
     pub name_source: NameSource,
+    /// The model's other names (see [`ProcessReport::aliases`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The runner's PID.
     pub runner_pid: u32,
     /// With the PID, the runner's identity.
@@ -121,6 +124,7 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
             } => Some(ModelSummary {
                 model: p.model.clone(),
                 name_source: p.name_source,
+                aliases: p.aliases.clone(),
                 runner_pid: p.pid,
                 start_time_us: p.start_time_us,
                 runner_pids: vec![p.pid],

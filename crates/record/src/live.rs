@@ -581,6 +581,18 @@ impl Live {
                 for name in gone {
                     out.push(self.push(sent, since_start, LiveKind::ModelUnloaded { name }));
                 }
+                // A model under several names is called by the one Ollama lists, as the
+                // report calls it.
+                for p in self.processes.iter_mut().filter(|p| !p.exited) {
+                    let listed = p
+                        .identity
+                        .models
+                        .split(';')
+                        .find(|n| !n.is_empty() && models.iter().any(|m| m.name == *n));
+                    if let Some(name) = listed {
+                        p.model = Some(name.to_owned());
+                    }
+                }
                 self.ollama.models = models;
             }
             Err(e) => {
@@ -701,6 +713,31 @@ pub(crate) mod tests {
         "--port",
         "50101",
     ];
+
+    #[test]
+    fn a_model_under_two_names_is_called_by_the_one_ollama_lists() {
+        let mut l = live();
+        let now = SystemTime::now();
+        let mut runner = started(100, &RUNNER_A);
+        runner.1.models = "gemma3:270m;tiny:latest".into();
+        l.update(
+            Duration::ZERO,
+            now,
+            &system(80.0, PressureLevel::Normal, 0),
+            &[runner],
+            &[sample(100, MIB)],
+            &[],
+        );
+        assert_eq!(l.processes[0].model.as_deref(), Some("gemma3:270m"));
+        let mut ps = PsResponse::default();
+        ps.models.push(memtide_model::ollama::RunningModel {
+            name: "tiny:latest".into(),
+            size: 1 << 30,
+            ..Default::default()
+        });
+        l.poll(Duration::from_secs(1), now, &Ok(ps));
+        assert_eq!(l.processes[0].model.as_deref(), Some("tiny:latest"));
+    }
 
     #[test]
     fn runners_running_at_the_first_sample_are_found_not_started_nor_overlaps() {

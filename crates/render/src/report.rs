@@ -716,6 +716,15 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
                  older memtide): the footprint leaves out weights read with mmap."
             }
         );
+        for m in r.models.iter().filter(|m| !m.aliases.is_empty()) {
+            let _ = writeln!(
+                o,
+                "{} (PID {}) is also named {}: one model file under several names.",
+                m.model.as_deref().unwrap_or("(unknown)"),
+                m.runner_pid,
+                m.aliases.join(", ")
+            );
+        }
         let allocated: Vec<_> = r
             .models
             .iter()

@@ -64,6 +64,10 @@ pub struct ProcessReport {
     pub model: Option<String>,
     /// Where that name came from.
     pub name_source: NameSource,
+    /// Other names of the same model (one blob under several manifests, as `ollama cp`
+    /// makes): `model` is the one Ollama listed while the runner lived, where it did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// First sample (UTC).
     pub first_utc: Option<String>,
     /// Last sample (UTC).
@@ -566,8 +570,31 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
                 p.model = Some(model_arg.clone());
                 p.name_source = NameSource::Argv;
             } else if !timeline.identity.models.is_empty() {
-                // Several names for one blob are aliases; the first is shown, all are kept.
-                p.model = Some(timeline.identity.models.replace(';', ", "));
+                // Several names for one blob are aliases (`ollama cp`): the one Ollama listed
+                // while the runner lived is its name in every output, the others are kept.
+                let names: Vec<&str> = timeline
+                    .identity
+                    .models
+                    .split(';')
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                let (first, last) = (p.first_ms.unwrap_or(0), p.last_ms.unwrap_or(0));
+                let listed = tl
+                    .models
+                    .iter()
+                    .filter(|m| {
+                        m.t_ms + API_PS_MATCH_BEFORE_MS >= first
+                            && m.t_ms <= last + API_PS_MATCH_BEFORE_MS
+                    })
+                    .find(|m| names.contains(&m.name.as_str()))
+                    .map(|m| m.name.as_str());
+                let chosen = listed.or(names.first().copied()).unwrap_or_default();
+                p.model = Some(chosen.to_owned());
+                p.aliases = names
+                    .iter()
+                    .filter(|n| **n != chosen)
+                    .map(|n| (*n).to_owned())
+                    .collect();
                 p.name_source = NameSource::Manifest;
             } else if !*under_ollama && crate::manifests::blob_digest(model_arg).is_none() {
                 // Another engine's model file: its name is the best name there is.
@@ -723,6 +750,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 command: argv.join(" "),
                 model: None,
                 name_source: NameSource::Unknown,
+                aliases: Vec::new(),
                 first_utc: span.map(|s| utc(tl, s.0)),
                 last_utc: span.map(|s| utc(tl, s.1)),
                 first_ms: span.map(|s| s.0),
@@ -751,7 +779,9 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         let (Some(model), Some(first), Some(last)) = (&p.model, p.first_ms, p.last_ms) else {
             continue;
         };
-        let names: Vec<&str> = model.split(", ").collect();
+        let names: Vec<&str> = std::iter::once(model.as_str())
+            .chain(p.aliases.iter().map(String::as_str))
+            .collect();
         p.ollama_size_bytes = tl
             .models
             .iter()
@@ -853,10 +883,11 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         // Where Ollama listed the runner's model, its load ended there: only what came after
         // is its own growth (a load that paused is not). Without a listing, the settle rule
         // alone tells the load from what follows.
-        let names: Vec<&str> = p
-            .model
-            .as_deref()
-            .map_or(Vec::new(), |m| m.split(", ").collect());
+        let names: Vec<&str> = p.model.as_deref().map_or(Vec::new(), |m| {
+            std::iter::once(m)
+                .chain(p.aliases.iter().map(String::as_str))
+                .collect()
+        });
         let listed_at = listed_at(&changes, &names, first);
         let grew = match listed_at {
             Some(l) => runner_growth::growth_after_listing(&memory, l),
@@ -1013,7 +1044,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                         .is_some_and(|l| l + API_PS_MATCH_BEFORE_MS >= first_failed)
                     && p.model
                         .as_deref()
-                        .is_some_and(|n| n.split(", ").any(|n| n == m.name))
+                        .is_some_and(|n| n == m.name || p.aliases.contains(&m.name))
             });
             if let Some(r) = runner.and_then(|r| r.last_ms) {
                 exited.push((m.name.clone(), m.size_bytes, r));
@@ -1763,5 +1794,23 @@ mod tests {
             .events
             .iter()
             .any(|e| matches!(e.kind, EventKind::OllamaStopped { .. })));
+    }
+
+    #[test]
+    fn a_model_under_two_names_is_called_by_the_one_ollama_listed() {
+        let mut r = runner(90, 'a', 5..15, GIB);
+        r.identity.models = "gemma3:270m;tiny:latest".into();
+        let tl = timeline(vec![r], &[("tiny:latest", GIB)]);
+        let a = analyze(&tl, &Options::default());
+        let p = &a.processes[0];
+        assert_eq!(p.model.as_deref(), Some("tiny:latest"));
+        assert_eq!(p.aliases, ["gemma3:270m"]);
+        assert_eq!(p.ollama_size_bytes, Some(GIB));
+        // Without a listing, the first name, the other kept.
+        let mut r = runner(90, 'a', 5..15, GIB);
+        r.identity.models = "gemma3:270m;tiny:latest".into();
+        let a = analyze(&timeline(vec![r], &[]), &Options::default());
+        assert_eq!(a.processes[0].model.as_deref(), Some("gemma3:270m"));
+        assert_eq!(a.processes[0].aliases, ["tiny:latest"]);
     }
 }
