@@ -1122,6 +1122,11 @@ mod tests {
 
     /// A recorded trace fed back tick by tick, as the recorder would have fed the live state.
     fn replay(dir: &str) -> Live {
+        replay_watching(dir, |_| {})
+    }
+
+    /// [`replay`], calling `each` with the live state after every tick.
+    fn replay_watching(dir: &str, mut each: impl FnMut(&Live)) -> Live {
         use memtide_model::timeline::Timeline;
         let tl =
             Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
@@ -1151,6 +1156,7 @@ mod tests {
         for p in &tl.processes {
             ticks.extend(p.rows.iter().map(|r| r.t_ms));
         }
+        ticks.extend(tl.polls.iter().map(|p| p.t_ms));
         ticks.sort_unstable();
         ticks.dedup();
         for t in ticks {
@@ -1186,6 +1192,7 @@ mod tests {
                     samples.push(ProcessSample {
                         rss_bytes: row.rss_bytes,
                         footprint_bytes: row.footprint_bytes,
+                        weights_resident_bytes: row.weights_resident_bytes,
                         ..ProcessSample::empty(
                             pid,
                             p.identity.ppid,
@@ -1201,8 +1208,160 @@ mod tests {
             }
             let at = Duration::from_millis(t);
             live.update(at, start + at, &system, &started, &samples, &exited);
+            // Ollama's answers at that moment, as the poller hands them over.
+            for poll in tl.polls.iter().filter(|p| p.t_ms == t) {
+                let result = if poll.outcome == "ok" {
+                    let mut ps = PsResponse::default();
+                    for m in tl.models.iter().filter(|m| m.t_ms == t) {
+                        ps.models.push(RunningModel {
+                            name: m.name.clone(),
+                            size: m.size_bytes,
+                            size_vram: m.size_vram_bytes,
+                            ..RunningModel::default()
+                        });
+                    }
+                    Ok(ps)
+                } else {
+                    Err(memtide_model::ollama::OllamaError::Unreachable {
+                        url: "replay".into(),
+                        detail: poll.outcome.clone(),
+                    })
+                };
+                live.poll(at, start + at, &result);
+            }
+            each(&live);
         }
         live
+    }
+
+    /// One trace through every view: the report, the chart (its SVG text), the viewer (its
+    /// data), `top` (its live state, replayed tick by tick), `serve` (its exposition) and
+    /// `compare` give the same model names, the same peak of each runner's memory (model
+    /// memory, or what stands for it in the trace) and the same least available memory.
+    #[test]
+    fn every_view_tells_the_same_names_peaks_and_least_available_memory() {
+        use memtide_model::timeline::Timeline;
+        use memtide_render::report::Clock;
+        for dir in [
+            "tests/fixtures/trace-imported",
+            "tests/fixtures/trace-twelve-runners",
+        ] {
+            let tl = Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .unwrap();
+            let report = memtide_model::report::build(&tl, &Default::default());
+            let runners: Vec<(u32, String, u64)> = report
+                .models
+                .iter()
+                .map(|m| {
+                    let p = report
+                        .processes
+                        .iter()
+                        .find(|p| p.pid == m.runner_pid)
+                        .unwrap();
+                    (
+                        m.runner_pid,
+                        m.model.clone().unwrap(),
+                        p.peak_bytes.unwrap(),
+                    )
+                })
+                .collect();
+            assert!(runners.len() >= 2, "{dir}");
+            let least = memtide_model::available::available(&tl)
+                .unwrap()
+                .series
+                .min()
+                .unwrap()
+                .1 as u64;
+            let clock = Clock::new(jiff::tz::TimeZone::UTC);
+            let opts = memtide_render::chart::ChartOptions::default();
+
+            // The chart: each runner drawn with its own line is named and its peak said.
+            let (svg, _) = memtide_render::chart::svg(&tl, &report, &opts, &clock).unwrap();
+            assert!(
+                svg.contains(&format!("min {}", format_bytes(least))),
+                "{dir}: chart"
+            );
+            let drawn: Vec<&(u32, String, u64)> = runners
+                .iter()
+                .filter(|(pid, model, _)| svg.contains(&format!("{model} ({pid})")))
+                .collect();
+            assert!(drawn.len() >= 2, "{dir}: chart names");
+            for (pid, model, peak) in &drawn {
+                let legend = format!("{model} ({pid}), max {}", format_bytes(*peak));
+                assert!(svg.contains(&legend), "{dir}: chart lacks {legend:?}");
+            }
+
+            // The viewer: the same names and peaks in its data.
+            let page = memtide_render::html::page(&tl, &report, &opts, &clock).unwrap();
+            for (pid, model, peak) in &runners {
+                let label = format!("\"label\":\"{model} ({pid})\"");
+                let at = page
+                    .find(&label)
+                    .unwrap_or_else(|| panic!("{dir}: viewer lacks {label}"));
+                let rest = &page[at..];
+                let peak_field = format!("\"peak_bytes\":{peak}");
+                assert!(
+                    rest[..rest.find('}').unwrap_or(rest.len())].contains(&peak_field),
+                    "{dir}: viewer peak of {pid}"
+                );
+            }
+
+            // top, replayed tick by tick: names, peaks, and its gauge's least available.
+            let mut top_least = u64::MAX;
+            let live = replay_watching(dir, |l| {
+                if let Some((b, _)) = l.system.as_ref().and_then(|s| available_in(l, s)) {
+                    top_least = top_least.min(b);
+                }
+            });
+            assert_eq!(top_least, least, "{dir}: top's least available");
+            for (pid, model, peak) in &runners {
+                let p = live.processes.iter().find(|p| p.id.pid == *pid).unwrap();
+                assert_eq!(p.model.as_deref(), Some(model.as_str()), "{dir}: top name");
+                assert_eq!(p.peak_bytes, *peak, "{dir}: top peak of {pid}");
+            }
+
+            // serve: the runners still alive at the end, by name, with the same peak.
+            let text = memtide_record::metrics::encode(
+                &memtide_record::metrics::Reading::from_live(&live, SystemTime::now()),
+                None,
+            );
+            let alive: Vec<&(u32, String, u64)> = runners
+                .iter()
+                .filter(|(pid, _, _)| live.runners().any(|r| r.id.pid == *pid))
+                .collect();
+            assert!(!alive.is_empty(), "{dir}: runners alive at the end");
+            for (pid, model, peak) in alive {
+                let line = text
+                    .lines()
+                    .find(|l| {
+                        l.starts_with("memtide_runner_peak_model_memory_bytes{")
+                            && l.contains(&format!("pid=\"{pid}\""))
+                    })
+                    .unwrap_or_else(|| panic!("{dir}: serve lacks {pid}"));
+                assert!(line.contains(&format!("model=\"{model}\"")), "{line}");
+                assert!(
+                    line.ends_with(&format!(" {peak}")),
+                    "{dir}: {line} against {peak}"
+                );
+            }
+
+            // compare: the same least available; each model's peak the highest of its runners.
+            let c = memtide_model::compare::compare(&tl, &report, &tl, &report);
+            assert_eq!(c.a.min_available_bytes, Some(least), "{dir}: compare");
+            for m in &c.models {
+                let f = m.a.as_ref().unwrap();
+                let figure = f
+                    .peak_model_memory_bytes
+                    .or(f.peak_footprint_bytes)
+                    .or(f.peak_rss_bytes);
+                let highest = runners
+                    .iter()
+                    .filter(|(_, name, _)| *name == m.model)
+                    .map(|(_, _, peak)| *peak)
+                    .max();
+                assert_eq!(figure, highest, "{dir}: compare's {}", m.model);
+            }
+        }
     }
 
     /// The live detectors, fed a trace tick by tick, say what the report says of it

@@ -13,6 +13,7 @@
 use crate::convert;
 use memtide_model::events::growth::SWAP_GROWTH_MIN_BYTES;
 use memtide_model::events::low_memory::{LOW_MEMORY_FREE_PERCENT, LOW_MEMORY_HYSTERESIS_PERCENT};
+use memtide_model::events::{API_PS_MATCH_AFTER_MS, API_PS_MIN_PLAUSIBLE_FRACTION};
 use memtide_model::manifests;
 use memtide_model::ollama::{OllamaError, PsResponse};
 use memtide_model::runner::{self, Role};
@@ -56,6 +57,8 @@ pub struct LiveProcess {
     pub first_seen: Duration,
     /// The last minute: (since the recorder started, memory, RSS).
     pub history: VecDeque<(Duration, u64, u64)>,
+    /// It started while the recorder ran (not found at its first sample).
+    pub found_later: bool,
     /// It exited, and when (since the recorder started).
     pub exited: bool,
     /// See `exited`.
@@ -481,6 +484,7 @@ impl Live {
                 peak_bytes: 0,
                 started: started_at,
                 first_seen: at,
+                found_later: !first_sample,
                 history: VecDeque::new(),
                 exited: false,
                 exited_at: None,
@@ -561,6 +565,7 @@ impl Live {
                     .collect();
                 for m in &models {
                     if !self.ollama.models.iter().any(|o| o.name == m.name) {
+                        self.name_by_listing(since_start, m);
                         out.push(self.push(
                             sent,
                             since_start,
@@ -611,6 +616,46 @@ impl Live {
             }
         }
         out
+    }
+}
+
+impl Live {
+    /// Names, by its first listing, a model whose runner nothing else named (no manifest, no
+    /// name in its command line: its blob's digest), as the report does
+    /// (`memtide_model::events`, by timing and size): of Ollama's runners that started within
+    /// [`API_PS_MATCH_AFTER_MS`] before the listing, were not running when the recorder
+    /// started, and hold a quarter of its size or more, the one that started closest to it.
+    fn name_by_listing(&mut self, now: Duration, m: &LoadedModel) {
+        if self
+            .processes
+            .iter()
+            .any(|p| p.model.as_deref() == Some(m.name.as_str()))
+        {
+            return;
+        }
+        let window = Duration::from_millis(API_PS_MATCH_AFTER_MS);
+        let best = self
+            .processes
+            .iter_mut()
+            .filter(|p| {
+                !p.exited
+                    && p.found_later
+                    && matches!(
+                        p.role,
+                        Role::Runner {
+                            under_ollama: true,
+                            ..
+                        }
+                    )
+                    && p.identity.models.is_empty()
+                    && p.model.as_deref().is_some_and(|n| n.starts_with("sha256:"))
+                    && now.saturating_sub(p.first_seen) <= window
+                    && p.peak_bytes as f64 >= m.size_bytes as f64 * API_PS_MIN_PLAUSIBLE_FRACTION
+            })
+            .min_by_key(|p| now.saturating_sub(p.first_seen));
+        if let Some(p) = best {
+            p.model = Some(m.name.clone());
+        }
     }
 }
 
