@@ -48,22 +48,19 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
                 )
             })
         };
-        let side = |tl, r, which: &str, dir: &Path| -> Result<Side<'_>> {
+        let (name_a, name_b) = short_names(a, b);
+        let side = |tl, r, which: &str, dir: &Path, name: &str| -> Result<Side<'_>> {
             Ok(Side {
                 timeline: tl,
                 report: r,
-                // The directory's own name: a chart's title has room for two, not two paths.
-                name: format!(
-                    "{which} ({})",
-                    dir.file_name().map_or_else(
-                        || dir.display().to_string(),
-                        |n| n.to_string_lossy().into_owned()
-                    )
-                ),
+                name: format!("{which} ({name})"),
                 zero_ms: zero(tl, r, dir)?,
             })
         };
-        let (sa, sb) = (side(&ta, &ra, "A", a)?, side(&tb, &rb, "B", b)?);
+        let (sa, sb) = (
+            side(&ta, &ra, "A", a, &name_a)?,
+            side(&tb, &rb, "B", b, &name_b)?,
+        );
         let layout = if ch.overlay {
             Layout::Overlay
         } else {
@@ -103,4 +100,44 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
         )?,
     }
     Ok(())
+}
+
+/// The two directories as a chart's title names them: their own names (a title has room for
+/// two names, not two paths), with as many of their parents as it takes to tell them apart
+/// (`run1/trace` and `run2/trace`, not `trace` and `trace`).
+fn short_names(a: &Path, b: &Path) -> (String, String) {
+    let parts = |p: &Path| -> Vec<String> {
+        p.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    let (pa, pb) = (parts(a), parts(b));
+    let tail = |v: &[String], n: usize| v[v.len().saturating_sub(n)..].join("/");
+    let most = pa.len().max(pb.len()).max(1);
+    for n in 1..=most {
+        let (x, y) = (tail(&pa, n), tail(&pb, n));
+        if x != y || n == most {
+            return (x, y);
+        }
+    }
+    (a.display().to_string(), b.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_traces_of_one_name_are_told_apart_by_their_parents() {
+        let n = |a: &str, b: &str| short_names(Path::new(a), Path::new(b));
+        assert_eq!(
+            n("/x/before", "/x/after"),
+            ("before".into(), "after".into())
+        );
+        assert_eq!(
+            n("/home/me/run1/trace", "/home/me/run2/trace"),
+            ("run1/trace".into(), "run2/trace".into())
+        );
+        assert_eq!(n("trace", "trace"), ("trace".into(), "trace".into()));
+    }
 }

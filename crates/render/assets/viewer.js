@@ -85,11 +85,7 @@
     ctx.save();
     D.bands.forEach(function (b) {
       var x0 = u.valToPos(xAt(b.start), "x", true), x1 = u.valToPos(xAt(b.end), "x", true);
-      var c = BAND_COLORS[b.kind] || BAND_COLORS.overlap;
-      if (b.kind === "overlap" && b.depth > 2) {
-        c = "rgba(106,90,205," + Math.min(0.13 + 0.03 * (b.depth - 2), 0.36).toFixed(2) + ")";
-      }
-      ctx.fillStyle = c;
+      ctx.fillStyle = b.color || BAND_COLORS[b.kind] || BAND_COLORS.overlap;
       ctx.fillRect(x0, top, Math.max(x1 - x0, 1), h);
     });
     ctx.restore();

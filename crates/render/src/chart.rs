@@ -234,15 +234,25 @@ fn band_hex(kind: &str) -> &'static str {
     }
 }
 
-fn band_color(kind: &str, depth: usize) -> RGBAColor {
-    let c = rgb(band_hex(kind));
+/// How opaque a band is: an overlap of two runners light, each runner more a step darker
+/// that the eye tells apart (0.08), up to a shade that still shows the lines.
+fn band_alpha(kind: &str, depth: usize) -> f64 {
     match kind {
-        "low memory" => c.mix(0.10),
-        "pressure warning" => c.mix(0.16),
-        "pressure critical" => c.mix(0.22),
-        // Two runners: light; each more, darker, up to a shade that still shows the lines.
-        _ => c.mix((0.13 + 0.03 * depth.saturating_sub(2) as f64).min(0.36)),
+        "low memory" => 0.10,
+        "pressure warning" => 0.16,
+        "pressure critical" => 0.22,
+        _ => (0.12 + 0.08 * depth.saturating_sub(2) as f64).min(0.44),
     }
+}
+
+fn band_color(kind: &str, depth: usize) -> RGBAColor {
+    rgb(band_hex(kind)).mix(band_alpha(kind, depth))
+}
+
+/// The same colour in CSS, for the viewer: one rule for both.
+pub(crate) fn band_css(kind: &str, depth: usize) -> String {
+    let RGBColor(r, g, b) = rgb(band_hex(kind));
+    format!("rgba({r},{g},{b},{:.2})", band_alpha(kind, depth))
 }
 
 /// The last part of a path: `ollama` of `/usr/local/bin/ollama`.
@@ -1365,5 +1375,18 @@ mod tests {
         assert_eq!(tick_label(0.25, 0.5), "0.25");
         assert_eq!(tick_label(2.5, 5.0), "2.5");
         assert_eq!(tick_label(300.0, 600.0), "300");
+    }
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::*;
+
+    #[test]
+    fn each_more_runner_alive_shades_an_overlap_a_visible_step_darker() {
+        let a: Vec<f64> = (2..=6).map(|n| band_alpha("overlap", n)).collect();
+        assert!(a.windows(2).all(|w| w[1] - w[0] >= 0.08 - 1e-9), "{a:?}");
+        assert!(band_alpha("overlap", 20) <= 0.44);
+        assert_eq!(band_css("overlap", 3), "rgba(106,90,205,0.20)");
     }
 }

@@ -119,6 +119,8 @@ struct BandOut {
     start: u64,
     end: u64,
     depth: usize,
+    /// Its fill, as the chart shades it.
+    color: String,
 }
 
 #[derive(Serialize)]
@@ -369,6 +371,7 @@ fn data(
                 start: b.start_ms,
                 end: b.end_ms,
                 depth: b.depth,
+                color: chart::band_css(b.kind, b.depth),
             })
             .collect(),
         markers: chart::markers(report)

@@ -140,8 +140,19 @@ pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to:
             .then(a.pid.cmp(&b.pid))
     });
     let rest = all.split_off(all.len().min(MAX_PROCESS_LINES));
+    // Colours by order of start, not of peak, so that a model keeps its colour whatever the
+    // panel measures (model memory, footprint, RSS); the legend stays in order of peak.
+    let first = |l: &ProcessLine| {
+        (
+            tl.processes[l.index].rows.first().map_or(0, |r| r.t_ms),
+            l.pid,
+        )
+    };
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| first(&all[i]));
     let (mut runners, mut helpers) = (0, 0);
-    for line in &mut all {
+    for i in order {
+        let line = &mut all[i];
         line.color = if line.runner {
             runners += 1;
             PROCESS_COLORS[runners - 1]

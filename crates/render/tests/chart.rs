@@ -420,3 +420,32 @@ fn png_text_is_drawn_with_the_embedded_font() {
     let pixmap = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!((pixmap.width(), pixmap.height()), (800, 500));
 }
+
+#[test]
+fn a_model_keeps_its_colour_whatever_the_panel_measures() {
+    // The twelve-runner recording: its runners' peaks rank differently by footprint and RSS.
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/trace-twelve-runners");
+    let tl = Timeline::load(&dir).unwrap();
+    let r = report::build(&tl, &Options::default());
+    let (from, to) = tl.span().unwrap();
+    let colours = |m: Measure| -> Vec<(u32, &'static str)> {
+        let mut v: Vec<(u32, &'static str)> =
+            memtide_render::series::processes(&tl, &r, m, from, to)
+                .shown
+                .iter()
+                .map(|l| (l.pid, l.color))
+                .collect();
+        v.sort_unstable();
+        v
+    };
+    let by = [Measure::ModelMemory, Measure::Footprint, Measure::Rss].map(colours);
+    // Where the same processes have lines of their own, each has the same colour.
+    for other in &by[1..] {
+        for (pid, colour) in other {
+            if let Some((_, c)) = by[0].iter().find(|(p, _)| p == pid) {
+                assert_eq!(c, colour, "PID {pid}");
+            }
+        }
+    }
+}
