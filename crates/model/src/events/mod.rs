@@ -1009,8 +1009,10 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         }
         if let (Some(size), Some(fp)) = (p.ollama_size_bytes, p.peak_bytes) {
             if let Some(ratio) = divergence::diverges(size, fp) {
+                // Told once Ollama had a size to compare: at its listing of the model.
+                let at = listed_at.unwrap_or(first).clamp(first, last);
                 push(
-                    first,
+                    at,
                     Some(last),
                     EventKind::SizeDivergence {
                         runner: runner_ref(p, Some(fp)),
@@ -1812,5 +1814,16 @@ mod tests {
         let a = analyze(&timeline(vec![r], &[]), &Options::default());
         assert_eq!(a.processes[0].model.as_deref(), Some("gemma3:270m"));
         assert_eq!(a.processes[0].aliases, ["tiny:latest"]);
+    }
+
+    #[test]
+    fn the_size_sentence_comes_when_ollama_listed_the_model_not_at_the_runners_start() {
+        let tl = timeline(vec![runner(95, 'a', 5..15, 3 * GIB)], &[("m:1b", GIB)]);
+        let a = analyze(&tl, &Options::default());
+        let at = a.events.iter().find_map(|e| match e.kind {
+            EventKind::SizeDivergence { .. } => Some(e.t_ms),
+            _ => None,
+        });
+        assert_eq!(at, Some(7_000));
     }
 }
