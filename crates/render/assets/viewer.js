@@ -53,7 +53,16 @@
     var v = b, u = 0;
     while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
     var digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-    return v.toFixed(digits) + " " + units[u];
+    return fixed(v, digits) + " " + units[u];
+  }
+  // toFixed rounds an exact tie away from zero (624.5 → 625); the report, the chart and top
+  // round it to even (624), as Rust's formatting does, and every view must say the same.
+  function fixed(v, digits) {
+    // A tie only when the double is exactly one: its full decimal expansion ends in 5 0…
+    var s = v.toFixed(digits + 25), rest = s.slice(s.indexOf(".") + 1 + digits);
+    if (!/^50*$/.test(rest)) return v.toFixed(digits);
+    var m = Math.pow(10, digits), f = Math.floor(v * m);
+    return ((f % 2 === 0 ? f : f + 1) / m).toFixed(digits);
   }
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function fmtTime(sec, withMs) {
@@ -322,7 +331,7 @@
       var th = document.createElement("th"), td = document.createElement("td");
       th.textContent = r[2];
       if (r[3]) {
-        td.textContent = r[1] == null ? "-" : r[0] === "free %" ? r[1].toFixed(0) + " %" : String(r[1]);
+        td.textContent = r[1] == null ? "-" : r[0] === "free %" ? fixed(r[1], 0) + " %" : String(r[1]);
       } else {
         td.textContent = fmtBytes(r[1]);
       }
