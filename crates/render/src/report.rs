@@ -204,6 +204,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             worst,
             ollama_models,
             other_servers,
+            from_start,
             ..
         } => {
             let until = e
@@ -212,12 +213,25 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                 .map_or_else(String::new, |t| clock.time(t));
             let metric = |r: &RunnerRef| r.peak_metric.name();
             let mut s = match runners.as_slice() {
-                // The sentence the Ollama macOS Memory Trace Guide asks people to report.
+                // The sentence the Ollama macOS Memory Trace Guide asks people to report; for
+                // two runners both running when recording began, neither is said to start.
                 [first, second] => format!(
-                    "At {}, {} was still alive while {} started (until {until}; peak {}).",
-                    clock.time(&e.time_utc),
-                    runner(first),
-                    runner(second),
+                    "{} (until {until}; peak {}).",
+                    if *from_start {
+                        format!(
+                            "From the start of the recording, {}, {} and {} were both alive",
+                            clock.time(&e.time_utc),
+                            runner(first),
+                            runner(second)
+                        )
+                    } else {
+                        format!(
+                            "At {}, {} was still alive while {} started",
+                            clock.time(&e.time_utc),
+                            runner(first),
+                            runner(second)
+                        )
+                    },
                     if first.peak_metric == second.peak_metric {
                         format!(
                             "{} {} and {}",
@@ -925,6 +939,40 @@ mod tests {
         assert_eq!(
             notification("dispatch", Some("critical"), "a change of level"),
             "macOS sent a memory-pressure notification (level critical): a change of level."
+        );
+    }
+
+    #[test]
+    fn two_runners_alive_from_the_start_are_not_told_as_one_starting() {
+        let r = |pid: u32, model: &str| RunnerRef {
+            pid,
+            model: Some(model.into()),
+            peak_bytes: Some(1 << 30),
+            peak_metric: Measure::ModelMemory,
+        };
+        let overlap = |from_start: bool| Event {
+            t_ms: 0,
+            time_utc: "2026-12-06T07:00:00.000Z".into(),
+            end_ms: Some(5000),
+            end_utc: Some("2026-12-06T07:00:05.000Z".into()),
+            kind: EventKind::Overlap {
+                runners: vec![r(1, "a:1b"), r(2, "b:1b")],
+                max_alive: 2,
+                levels: Vec::new(),
+                worst: None,
+                ollama_models: Vec::new(),
+                other_servers: Vec::new(),
+                from_start,
+            },
+        };
+        let clock = Clock::new(jiff::tz::TimeZone::UTC);
+        let said = sentence(&overlap(true), &clock);
+        assert!(said.starts_with("From the start of the recording, 07:00:00.000, runner PID 1 for a:1b and runner PID 2 for b:1b were both alive (until 07:00:05.000; peak model memory 1.00 GiB and 1.00 GiB)."), "{said}");
+        assert!(!said.contains("started"), "{said}");
+        let said = sentence(&overlap(false), &clock);
+        assert!(
+            said.contains("was still alive while runner PID 2 for b:1b started"),
+            "{said}"
         );
     }
 }

@@ -209,6 +209,10 @@ pub enum EventKind {
         /// each with its peak there: named, not counted in `runners` or `max_alive`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         other_servers: Vec<RunnerRef>,
+        /// It began at the trace's first sample: its runners were running when recording
+        /// began, and none of them started in it.
+        #[serde(default)]
+        from_start: bool,
     },
     /// Free memory under the threshold.
     LowMemory {
@@ -1184,6 +1188,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                     .collect(),
                 worst,
                 ollama_models: listed,
+                from_start: tl.system.first().is_some_and(|s| o.start_ms <= s.t_ms),
                 other_servers: others
                     .iter()
                     .filter(|&&i| {
@@ -1825,5 +1830,21 @@ mod tests {
             _ => None,
         });
         assert_eq!(at, Some(7_000));
+    }
+
+    #[test]
+    fn an_overlap_of_runners_running_before_recording_is_marked_so() {
+        let overlap_from_start = |a: std::ops::Range<u64>, b: std::ops::Range<u64>| {
+            let tl = timeline(vec![runner(1, 'a', a, GIB), runner(2, 'b', b, GIB)], &[]);
+            analyze(&tl, &Options::default())
+                .events
+                .iter()
+                .find_map(|e| match e.kind {
+                    EventKind::Overlap { from_start, .. } => Some(from_start),
+                    _ => None,
+                })
+        };
+        assert_eq!(overlap_from_start(0..12, 0..15), Some(true));
+        assert_eq!(overlap_from_start(0..12, 4..15), Some(false));
     }
 }
