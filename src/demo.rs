@@ -431,7 +431,8 @@ pub fn run(
             eprintln!("memtide demo: model B grows (its KV cache)");
         } else {
             eprintln!(
-                "memtide demo: model B runs on (a demo of 12 s or more also shows its KV cache grow)"
+                "memtide demo: model B runs on (a longer demo, with more memory available, \
+                 also shows its KV cache grow)"
             );
         }
         if !wait(&stop, step * 2) {

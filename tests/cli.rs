@@ -1367,15 +1367,19 @@ fn every_readme_command_works_as_written() {
     ] {
         assert!(demo.join(f).exists(), "{f}");
     }
-    // What the demo narrates, its report tells.
+    // What the demo narrates, its report tells: B's growth where the demo had the time and
+    // the memory to show it (a machine with little available memory gets a smaller scenario,
+    // in which the demo does not say B grows).
     let report = std::fs::read_to_string(demo.join("report.txt")).unwrap();
+    let grows = demo_said.contains("model B grows (its KV cache)");
     assert!(
-        demo_said.contains("model B grows (its KV cache)"),
+        grows || demo_said.contains("model B runs on"),
         "{demo_said}"
     );
-    assert!(
+    assert_eq!(
         report.contains("for demo/qwen3:8b grew by"),
-        "the demo said B grows, its report does not:\n{report}"
+        grows,
+        "the demo said: {demo_said}\nits report:\n{report}"
     );
     for f in ["mytrace/chart.png", "mytrace/view.html", "compare.png"] {
         assert!(scratch.path().join(f).exists(), "{f}");
