@@ -13,7 +13,7 @@
 use crate::convert;
 use memtide_model::events::growth::SWAP_GROWTH_MIN_BYTES;
 use memtide_model::events::low_memory::{LOW_MEMORY_FREE_PERCENT, LOW_MEMORY_HYSTERESIS_PERCENT};
-use memtide_model::events::{API_PS_MATCH_AFTER_MS, API_PS_MIN_PLAUSIBLE_FRACTION};
+use memtide_model::events::{plausibly_holds, API_PS_MATCH_AFTER_MS};
 use memtide_model::manifests;
 use memtide_model::ollama::{OllamaError, PsResponse};
 use memtide_model::runner::{self, Role};
@@ -650,7 +650,7 @@ impl Live {
                     && p.identity.models.is_empty()
                     && p.model.as_deref().is_some_and(|n| n.starts_with("sha256:"))
                     && now.saturating_sub(p.first_seen) <= window
-                    && p.peak_bytes as f64 >= m.size_bytes as f64 * API_PS_MIN_PLAUSIBLE_FRACTION
+                    && plausibly_holds(p.peak_bytes, m.size_bytes)
             })
             .min_by_key(|p| now.saturating_sub(p.first_seen));
         if let Some(p) = best {

@@ -499,6 +499,19 @@ fn successful_polls(tl: &Timeline) -> Vec<model_changes::Poll> {
 /// quarter. A process holding 5 % of a model is not the one that loaded it.
 pub const API_PS_MIN_PLAUSIBLE_FRACTION: f64 = 0.25;
 
+/// Whether a runner holding `held_bytes` could be the one that loaded a model of
+/// `size_bytes` ([`API_PS_MIN_PLAUSIBLE_FRACTION`]): the one rule of the report's and the live
+/// view's naming from `/api/ps`.
+pub fn plausibly_holds(held_bytes: u64, size_bytes: u64) -> bool {
+    held_bytes as f64 >= size_bytes as f64 * API_PS_MIN_PLAUSIBLE_FRACTION
+}
+
+/// What a runner held at most, for [`plausibly_holds`]: its peak RSS or footprint, whichever
+/// is larger (mapped weights show in RSS).
+fn held(p: &ProcessReport) -> u64 {
+    p.peak_footprint_bytes.max(p.peak_rss_bytes).unwrap_or(0)
+}
+
 /// How many hex digits of a blob's digest name a runner that no manifest names.
 pub const DIGEST_NAME_HEX: usize = 12;
 
@@ -622,10 +635,7 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
         let Some(start) = procs[i].first_ms else {
             continue;
         };
-        let held = procs[i]
-            .peak_footprint_bytes
-            .max(procs[i].peak_rss_bytes)
-            .unwrap_or(0);
+        let held = held(&procs[i]);
         let best = loads
             .iter()
             .filter_map(|c| match c {
@@ -637,7 +647,7 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
                 } if !claimed.contains(name)
                     && *t_ms + API_PS_MATCH_BEFORE_MS >= start
                     && *t_ms <= start + API_PS_MATCH_AFTER_MS
-                    && held as f64 >= *size_bytes as f64 * API_PS_MIN_PLAUSIBLE_FRACTION =>
+                    && plausibly_holds(held, *size_bytes) =>
                 {
                     Some((t_ms.abs_diff(start), size_bytes.abs_diff(held), name))
                 }
@@ -686,12 +696,7 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             })
             .collect();
         if let ([(name, size)], [i]) = (listed.as_slice(), unnamed.as_slice()) {
-            let held = procs[*i]
-                .peak_footprint_bytes
-                .max(procs[*i].peak_rss_bytes)
-                .unwrap_or(0);
-            let plausible = held as f64 >= *size as f64 * API_PS_MIN_PLAUSIBLE_FRACTION;
-            if plausible && !claimed.contains(*name) {
+            if plausibly_holds(held(&procs[*i]), *size) && !claimed.contains(*name) {
                 procs[*i].model = Some((*name).clone());
                 procs[*i].name_source = NameSource::ApiPsOnlyOne;
             }
