@@ -341,6 +341,14 @@ struct RunnerArgs {
     /// Read only the first MIB MiB of --map-file's pages (the rest stays mapped, unread).
     #[arg(long, value_name = "MIB", requires = "map_file")]
     map_read_mib: Option<usize>,
+    /// As llama.cpp's `--no-mmap`: the weights are read into memory it allocates (here,
+    /// --mib and --grow-mib), never mapped; refused beside --map-file.
+    #[arg(long, conflicts_with = "map_file")]
+    no_mmap: bool,
+    /// Print `loaded` on standard output once all of its memory is held (after --grow-mib
+    /// too), as a server says it is ready: a test's cue to list the model as Ollama would.
+    #[arg(long)]
+    say_loaded: bool,
 }
 
 #[derive(Args)]
@@ -997,7 +1005,7 @@ fn main() {
 /// Allocates and touches memory in steps (a load), optionally more later (a growing KV
 /// cache), and holds it until killed or until its standard input closes (its parent died).
 fn fake_runner(a: &RunnerArgs) -> Result<()> {
-    let _ = (&a.model, a.port, &a.demo_id);
+    let _ = (&a.model, a.port, &a.demo_id, a.no_mmap);
     // Exit when stdin reaches its end: for a runner started with a pipe, that is when the
     // process that started it is gone.
     if a.exit_with_stdin {
@@ -1049,6 +1057,11 @@ fn fake_runner(a: &RunnerArgs) -> Result<()> {
         let at = Duration::from_millis(a.grow_after_ms);
         std::thread::sleep(at.saturating_sub(started.elapsed()));
         held.extend(touch(a.grow_mib, a.ramp_ms));
+    }
+    if a.say_loaded {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "loaded").and_then(|()| out.flush())?;
     }
     loop {
         std::thread::sleep(Duration::from_secs(3600));

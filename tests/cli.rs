@@ -7,113 +7,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{events_of, memtide, report_json, FakeOllama, KillOnDrop, Mode};
 
 const TWO_MODELS: &str =
     include_str!("../crates/model/tests/fixtures/ollama-bash-lib-demo-two-models-2025-07-29.json");
-
-/// How the fake Ollama answers `/api/ps`.
-#[derive(Clone)]
-enum Mode {
-    Json(String),
-    Garbage,
-    Slow(Duration),
-}
-
-/// A local HTTP server that answers like Ollama, until it is taken down.
-struct FakeOllama {
-    url: String,
-    mode: Arc<Mutex<Mode>>,
-    up: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FakeOllama {
-    fn start(mode: Mode) -> FakeOllama {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mode = Arc::new(Mutex::new(mode));
-        let up = Arc::new(AtomicBool::new(true));
-        let (m, u) = (mode.clone(), up.clone());
-        let thread = std::thread::spawn(move || {
-            // Bounded: the server stops when taken down or after a minute.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while u.load(Ordering::SeqCst) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let mode = m.lock().unwrap().clone();
-                        std::thread::spawn(move || answer(stream, mode));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-            // The listener is dropped here: connections are refused from now on.
-        });
-        FakeOllama {
-            url,
-            mode,
-            up,
-            thread: Some(thread),
-        }
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    fn take_down(&mut self) {
-        self.up.store(false, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for FakeOllama {
-    fn drop(&mut self) {
-        self.take_down();
-    }
-}
-
-fn answer(mut stream: TcpStream, mode: Mode) {
-    stream.set_nonblocking(false).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let body = if request_line.contains("/api/version") {
-        r#"{"version":"0.30.7"}"#.to_owned()
-    } else {
-        match mode {
-            Mode::Json(b) => b,
-            Mode::Garbage => "<html>502 Bad Gateway</html>".to_owned(),
-            Mode::Slow(d) => {
-                std::thread::sleep(d);
-                r#"{"models":[]}"#.to_owned()
-            }
-        }
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        body.len(),
-        body
-    );
-}
-
-fn memtide() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_memtide"))
-}
 
 fn record(out: &Path, extra: &[&str]) -> Output {
     memtide()
@@ -811,25 +711,6 @@ fn import_seed(out: &Path) -> Output {
         .arg(out)
         .output()
         .unwrap()
-}
-
-fn report_json(dir: &Path) -> serde_json::Value {
-    let o = memtide()
-        .args(["report", "--format", "json"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn events_of<'a>(r: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
-    r["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == kind)
-        .collect()
 }
 
 #[test]
@@ -1824,15 +1705,6 @@ fn serve_refuses_a_port_in_use_and_flags_that_need_record() {
 
 /// A child killed when the test ends, also by a failed assertion: a server left behind would
 /// hold the test's output open.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
     let port = TcpListener::bind("127.0.0.1:0")

@@ -15,6 +15,10 @@
 
   var D = JSON.parse(document.getElementById("memtide-data").textContent);
   var N = D.x.length;
+  // What the machine never used while recording is left out, as the static chart leaves it
+  // out; the page says so once, under the system chart.
+  var NO_SWAP = D.left_out.indexOf("swap") >= 0, NO_COMPRESSOR = D.left_out.indexOf("compressor") >= 0;
+  var CHARTS = NO_SWAP ? 2 : 3;
   // In the data, -1 is "no sample of this series at this time" (another series has one):
   // undefined for uPlot, which draws the line on across it; null is a gap, where it breaks.
   function prep(a) {
@@ -103,6 +107,7 @@
     return function (u) {
       var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, dpr = window.devicePixelRatio || 1;
       var lanes = [[], []];
+      if (labels) unlabelled = [];
       ctx.save();
       ctx.font = Math.round(11 * dpr) + "px sans-serif";
       ctx.textBaseline = "top";
@@ -117,7 +122,8 @@
         var w = ctx.measureText(m.label).width, gap = 10 * dpr;
         var x0 = x + 3 * dpr, x1 = x0 + w;
         if (x1 > u.bbox.left + u.bbox.width) { x1 = x - 3 * dpr; x0 = x1 - w; }
-        for (var lane = 0; lane < 2; lane++) {
+        var placed = false;
+        for (var lane = 0; lane < 2 && !placed; lane++) {
           var free = lanes[lane].every(function (r) { return x1 + gap < r[0] || x0 > r[1] + gap; });
           if (free) {
             lanes[lane].push([x0, x1]);
@@ -125,12 +131,37 @@
             // In the room left above the plot (the panel's top padding), never on the data.
             ctx.fillText(m.label, x0, top - LABEL_ROOM * dpr + 2 * dpr + lane * 13 * dpr);
             ctx.beginPath(); ctx.moveTo(x, top - LABEL_ROOM * dpr + lane * 13 * dpr); ctx.lineTo(x, top); ctx.stroke();
-            break;
+            placed = true;
           }
         }
+        // Left out for room: named on hover instead (showTip).
+        if (!placed) unlabelled.push({ left: (x - u.bbox.left) / dpr, label: m.label, color: ctx.strokeStyle, t: m.t });
       });
       ctx.restore();
+      if (labels) {
+        document.body.setAttribute("data-labels-hidden", String(unlabelled.length));
+        document.body.setAttribute("data-hidden-at", unlabelled.map(function (m) { return isoUtc(m.t); }).join(" "));
+        showTip(lastLeft);
+      }
     };
+  }
+  // The markers of the top panel whose labels were left out for room, where they are drawn
+  // (CSS pixels from the plot's left edge); the cursor's last position.
+  var unlabelled = [], lastLeft = null, TIP_REACH = 6, procChart = null;
+  // With the cursor within TIP_REACH pixels of such markers, their labels show above the
+  // plot, in their colour.
+  function showTip(left) {
+    lastLeft = left;
+    var tip = document.getElementById("marker-tip");
+    var near = left == null ? [] : unlabelled.filter(function (m) { return Math.abs(m.left - left) <= TIP_REACH; });
+    if (!near.length || !procChart) { tip.hidden = true; tip.removeAttribute("data-label"); return; }
+    var text = near.map(function (m) { return m.label; }).join(", ");
+    tip.textContent = text;
+    tip.setAttribute("data-label", text);
+    tip.style.color = near[0].color;
+    tip.style.left = Math.round(procChart.over.offsetLeft + near[0].left + 4) + "px";
+    tip.style.top = Math.round(procChart.over.offsetTop - LABEL_ROOM + 2) + "px";
+    tip.hidden = false;
   }
   var LABEL_ROOM = 30;
   function xAt(tMs) { return (D.start_epoch_ms + tMs + D.offset_ms) / 1000; }
@@ -189,6 +220,8 @@
   }
   function heights() {
     var h = Math.max(window.innerHeight, 420);
+    // Without swap, the system panel takes the swap panel's room.
+    if (NO_SWAP) return [Math.max(150, Math.round(h * 0.34)), Math.max(160, Math.round(h * 0.36))];
     return [Math.max(150, Math.round(h * 0.34)), Math.max(120, Math.round(h * 0.24)), Math.max(80, Math.round(h * 0.12))];
   }
 
@@ -205,7 +238,7 @@
         drawClear: [drawBands],
         draw: [drawMarkers(extra.labels), function (u) { painted(u, extra.name); }],
         setScale: [onScale],
-        setCursor: [function (u) { if (u.cursor.idx != null) fill(u.cursor.idx); }]
+        setCursor: [function (u) { if (u.cursor.idx != null) fill(u.cursor.idx); showTip(u.cursor.left >= 0 ? u.cursor.left : null); }]
       }
     };
     // Points only where samples lie far apart; lines alone where they are dense.
@@ -224,7 +257,7 @@
     // Read once per chart: reading a canvas back on every redraw would slow zooming.
     if (drawnCharts[name]) return;
     drawnCharts[name] = true;
-    if (Object.keys(drawnCharts).length === 3) {
+    if (Object.keys(drawnCharts).length === CHARTS) {
       document.body.setAttribute("data-ready-ms", performance.now().toFixed(0));
     }
     try {
@@ -239,7 +272,7 @@
     return { label: p.label, stroke: p.color, width: p.runner ? 2 : 1, spanGaps: false, value: function (u, v) { return fmtBytes(v); } };
   });
   var procData = D.procs.map(function (p) { return D.metric === "rss" ? p.rss : D.metric === "footprint" ? p.footprint : p.memory; });
-  var procChart = make(document.getElementById("chart-processes"), procSeries, procData, hs[0], {
+  procChart = make(document.getElementById("chart-processes"), procSeries, procData, hs[0], {
     name: "processes", labels: true, times: false,
     configure: function (o) {
       o.padding = [LABEL_ROOM + 4, null, 0, null];
@@ -256,8 +289,10 @@
   }
   sysSeries.push({ label: "wired", stroke: "#ff7f0e", width: 1.5 });
   sysData.push(D.sys.wired);
-  sysSeries.push({ label: "compressor", stroke: "#9467bd", width: 1.5 });
-  sysData.push(D.sys.compressor);
+  if (!NO_COMPRESSOR) {
+    sysSeries.push({ label: "compressor", stroke: "#9467bd", width: 1.5 });
+    sysData.push(D.sys.compressor);
+  }
   if (D.total_bytes > 0) {
     sysSeries.push({ label: "total RAM", stroke: "#555555", width: 1, dash: [6, 4] });
     sysData.push(D.x.map(function () { return D.total_bytes; }));
@@ -267,7 +302,7 @@
     sysData.push(D.x.map(function () { return D.gpu_wired_limit_bytes; }));
   }
   make(document.getElementById("chart-system"), sysSeries, sysData, hs[1], {
-    name: "system", labels: false, times: false,
+    name: "system", labels: false, times: NO_SWAP,
     configure: function (o) {
       o.scales.y = { auto: false, range: [0, sysTop] };
       if (D.has_free_percent && D.total_bytes > 0) {
@@ -279,11 +314,13 @@
     }
   });
 
-  var swapTop = peakRange([D.sys.swap]) * 1.15;
-  make(document.getElementById("chart-swap"), [{ label: "swap used", stroke: "#c98e00", width: 1.5 }], [D.sys.swap], hs[2], {
-    name: "swap", labels: false, times: true,
-    configure: function (o) { o.scales.y = { auto: false, range: [0, swapTop] }; }
-  });
+  if (!NO_SWAP) {
+    var swapTop = peakRange([D.sys.swap]) * 1.15;
+    make(document.getElementById("chart-swap"), [{ label: "swap used", stroke: "#c98e00", width: 1.5 }], [D.sys.swap], hs[2], {
+      name: "swap", labels: false, times: true,
+      configure: function (o) { o.scales.y = { auto: false, range: [0, swapTop] }; }
+    });
+  }
   showRange(xs[0], xs[N - 1]);
 
   // What was alive at row i, and the system then.
@@ -325,7 +362,9 @@
       ["wired", H.wired[i], "wired"],
       ["compressor", H.compressor[i], "compressor"],
       ["swap used", H.swap[i], "swap used"]
-    ].forEach(function (r) {
+    ].filter(function (r) {
+      return !(r[0] === "compressor" && NO_COMPRESSOR) && !(r[0] === "swap used" && NO_SWAP);
+    }).forEach(function (r) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-field", r[0]);
       var th = document.createElement("th"), td = document.createElement("td");
@@ -405,6 +444,8 @@
       charts.forEach(function (c) {
         c.setCursor({ left: c.valToPos(xs[i], "x"), top: c.bbox.height / (window.devicePixelRatio || 1) / 2 }, false);
       });
+      // A marker at that very time, whose label was left out, is named as on hover.
+      showTip(procChart.valToPos(xAt(at - D.start_epoch_ms), "x"));
     });
   }
   window.addEventListener("hashchange", fromHash);

@@ -8,7 +8,7 @@ use crate::decimate;
 use crate::format_bytes;
 use crate::report::Clock;
 use crate::series::in_window;
-use memtide_model::events::EventKind;
+use memtide_model::events::{EventKind, Unused};
 use memtide_model::report::Report;
 use memtide_model::timeline::{Series, Timeline};
 use plotters::coord::Shift;
@@ -122,10 +122,16 @@ pub struct Drawn {
     pub markers: Vec<(&'static str, u64)>,
     /// The marker labels drawn; the others were left out where they would have collided.
     pub labels: Vec<String>,
-    /// How many marker labels were left out.
+    /// How many marker labels were left out; the key counts them.
     pub labels_hidden: usize,
-    /// The top of the swap strip's axis, bytes (`None` without swap readings).
+    /// The top of the swap strip's axis, bytes (`None` without swap readings, or where the
+    /// strip is left out).
     pub swap_axis_max_bytes: Option<f64>,
+    /// What the machine never used while recording, left out of the drawing and said once in
+    /// the system panel's legend.
+    pub left_out: Vec<Unused>,
+    /// The key's entries, as drawn.
+    pub key: Vec<String>,
     /// Every colour used and what it means: `("series", "available", "#111111")`,
     /// `("marker", "runner exit", …)`, `("band", "overlap", …)`.
     pub colors: Vec<(&'static str, String, String)>,
@@ -649,8 +655,17 @@ pub fn draw<DB: DrawingBackend>(
     let legend_x = w - legend_w + l.pad / 2;
     let legend_width = legend_w - l.pad;
     let panels_h = h - title_h - key_h - lanes_h - x_axis_h - l.pad / 2;
+    // Swap or the compressor that held nothing at any sample is left out (the report says so
+    // in one sentence, the system legend in one line): without swap, the system panel takes
+    // the strip's room and the time axis.
+    let left_out = memtide_model::events::unused(tl);
+    let swap_strip = !left_out.contains(&Unused::Swap);
     let top_h = panels_h * 46 / 100;
-    let sys_h = panels_h * 34 / 100;
+    let sys_h = if swap_strip {
+        panels_h * 34 / 100
+    } else {
+        panels_h - top_h + x_axis_h
+    };
     let swap_h = panels_h - top_h - sys_h + x_axis_h;
     let y_top = title_h + key_h + lanes_h;
     let y_sys = y_top + top_h;
@@ -685,6 +700,7 @@ pub fn draw<DB: DrawingBackend>(
         title: title.clone(),
         bands: band_list.clone(),
         markers: marker_list.iter().map(|m| (m.kind, m.t_ms)).collect(),
+        left_out: left_out.clone(),
         ..Drawn::default()
     };
 
@@ -712,30 +728,6 @@ pub fn draw<DB: DrawingBackend>(
                 .push(("marker", m.kind.to_owned(), marker_hex(m.kind).to_owned()));
         }
     }
-    {
-        let swatch_w = (l.legend * 1.6) as i32;
-        let cy = title_h + key_h / 2;
-        let mut x = plot_x0;
-        for e in &key_entries {
-            let tw = root
-                .estimate_text_size(&e.text, &TextStyle::from(font(l.legend)))
-                .map_or(0, |(tw, _)| tw as i32);
-            if x + swatch_w + 6 + tw > w - l.pad {
-                break;
-            }
-            draw_swatch(root, e.swatch, x, cy, swatch_w)?;
-            root.draw(&Text::new(
-                e.text.clone(),
-                (x + swatch_w + 6, cy),
-                TextStyle::from(font(l.legend))
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(draw_err)?;
-            x += swatch_w + 6 + tw + (l.legend * 1.5) as i32;
-        }
-    }
-
     // Top panel: one line per process, the rest summed.
     let procs = crate::series::processes(tl, report, opts.metric, from, to);
     let others_peak = procs
@@ -881,6 +873,43 @@ pub fn draw<DB: DrawingBackend>(
         }
     }
 
+    // The key, once the labels are placed: a label left out for room still has its line,
+    // and the key counts them (the viewer shows each on hover).
+    if drawn.labels_hidden > 0 {
+        let n = drawn.labels_hidden;
+        key_entries.push(Entry {
+            text: format!(
+                "{n} marker label{} left out for room",
+                if n == 1 { "" } else { "s" }
+            ),
+            swatch: Swatch::Line(rgb(marker_hex("runner start")), 1, true),
+        });
+    }
+    {
+        let swatch_w = (l.legend * 1.6) as i32;
+        let cy = title_h + key_h / 2;
+        let mut x = plot_x0;
+        for e in &key_entries {
+            let tw = root
+                .estimate_text_size(&e.text, &TextStyle::from(font(l.legend)))
+                .map_or(0, |(tw, _)| tw as i32);
+            if x + swatch_w + 6 + tw > w - l.pad {
+                break;
+            }
+            drawn.key.push(e.text.clone());
+            draw_swatch(root, e.swatch, x, cy, swatch_w)?;
+            root.draw(&Text::new(
+                e.text.clone(),
+                (x + swatch_w + 6, cy),
+                TextStyle::from(font(l.legend))
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(draw_err)?;
+            x += swatch_w + 6 + tw + (l.legend * 1.5) as i32;
+        }
+    }
+
     // System panel: available memory (with free % on the right where the trace has it, 100 %
     // at total RAM), wired, compressor, and the reference lines.
     let total_bytes = tl.meta.total_memory_bytes as f64;
@@ -907,8 +936,11 @@ pub fn draw<DB: DrawingBackend>(
     builder
         .margin_left(l.pad)
         .margin_top(6)
-        .margin_bottom(4)
+        .margin_bottom(if swap_strip { 4 } else { 2 })
         .y_label_area_size(left_w);
+    if !swap_strip {
+        builder.x_label_area_size(x_axis_h);
+    }
     // A right axis only for free %: an axis that repeats the left one says nothing.
     if percent {
         builder.right_y_label_area_size(right_w);
@@ -923,14 +955,15 @@ pub fn draw<DB: DrawingBackend>(
             x_range(),
             0f64..sys_max * sys_unit / total_bytes.max(1.0) * 100.0,
         );
+    let x_desc = format!("local time ({})", clock.offset(&start_utc));
     mesh(
         &mut system,
         &l,
         &x_label,
         sys_max,
         sys_unit_name,
-        false,
-        None,
+        !swap_strip,
+        (!swap_strip).then_some(x_desc.as_str()),
     )?;
     if percent {
         system
@@ -995,13 +1028,21 @@ pub fn draw<DB: DrawingBackend>(
             "GPU wired limit",
         )?;
     }
-    for (name, series, hex) in [
-        ("wired", &wired, crate::series::WIRED_COLOR),
-        ("compressor", &compressor, crate::series::COMPRESSOR_COLOR),
+    for (name, series, hex, store) in [
+        ("wired", &wired, crate::series::WIRED_COLOR, None),
+        (
+            "compressor",
+            &compressor,
+            crate::series::COMPRESSOR_COLOR,
+            Some(Unused::Compressor),
+        ),
     ] {
         let Some((_, max)) = in_window(series, from, to).max() else {
             continue;
         };
+        if store.is_some_and(|u| left_out.contains(&u)) {
+            continue;
+        }
         draw_line(
             &mut system,
             series,
@@ -1059,13 +1100,20 @@ pub fn draw<DB: DrawingBackend>(
                 .push(("series", "available".into(), hex.to_owned()));
         }
     }
+    if let Some(note) = crate::left_out_note(&left_out) {
+        entries.push(Entry {
+            text: note.clone(),
+            swatch: Swatch::Fill(WHITE.mix(0.0)),
+        });
+        drawn.system_series.push(note);
+    }
     draw_legend(
         root,
         &l,
         legend_x,
         y_sys,
         legend_width,
-        sys_h,
+        if swap_strip { sys_h } else { sys_h - x_axis_h },
         if percent {
             "System memory (right axis: free %)"
         } else {
@@ -1074,6 +1122,10 @@ pub fn draw<DB: DrawingBackend>(
         &entries,
     )?;
 
+    if !swap_strip {
+        root.present().map_err(draw_err)?;
+        return Ok(drawn);
+    }
     // Swap strip: its own axis, from 0 to its maximum, so that growth shows.
     let swap = sys(|r| r.swap_used_bytes);
     let swap_window = in_window(&swap, from, to);
@@ -1091,7 +1143,6 @@ pub fn draw<DB: DrawingBackend>(
         .x_label_area_size(x_axis_h)
         .build_cartesian_2d(x_range(), 0f64..swap_max)
         .map_err(draw_err)?;
-    let x_desc = format!("local time ({})", clock.offset(&start_utc));
     mesh(
         &mut strip,
         &l,

@@ -77,6 +77,9 @@ struct Data {
     x: Vec<u64>,
     procs: Vec<Proc>,
     sys: Sys,
+    /// What the machine never used while recording (`swap`, `compressor`): left out of the
+    /// charts and the table, as the static chart leaves them out.
+    left_out: Vec<memtide_model::events::Unused>,
     bands: Vec<BandOut>,
     markers: Vec<MarkerOut>,
 }
@@ -361,6 +364,7 @@ fn data(
             compressor: grid(&compressor),
             swap: grid(&swap),
         },
+        left_out: memtide_model::events::unused(tl),
         x,
         procs: out_procs,
         bands: chart::bands(report)
@@ -448,14 +452,23 @@ pub fn page(
     let _ = writeln!(
         o,
         "<main class=\"layout\"><section class=\"charts\">\
-         <h2>Memory per process ({})</h2><div id=\"chart-processes\" class=\"chart\"></div>\
-         <h2>System memory{}</h2><div id=\"chart-system\" class=\"chart\"></div>\
-         <h2>Swap used</h2><div id=\"chart-swap\" class=\"chart\"></div></section>",
+         <h2>Memory per process ({})</h2><div id=\"chart-processes\" class=\"chart\">\
+         <div id=\"marker-tip\" hidden></div></div>\
+         <h2>System memory{}</h2><div id=\"chart-system\" class=\"chart\"></div>{}{}</section>",
         data.metric_label,
         if data.has_free_percent {
             " (right axis: free %)"
         } else {
             ""
+        },
+        crate::left_out_note(&data.left_out).map_or_else(String::new, |n| format!(
+            "<p class=\"summary\" id=\"left-out\">{}.</p>",
+            escape(&crate::report::capital(&n))
+        )),
+        if data.left_out.contains(&memtide_model::events::Unused::Swap) {
+            ""
+        } else {
+            "<h2>Swap used</h2><div id=\"chart-swap\" class=\"chart\"></div>"
         }
     );
     let _ = writeln!(

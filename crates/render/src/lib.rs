@@ -178,6 +178,21 @@ pub fn describe_gpu_wired_limit(bytes: Option<u64>) -> Option<String> {
     }
 }
 
+/// The one line that says what the machine never used while recording and the drawing left
+/// out (`not drawn, unused while recording: swap, compressor`); `None` when nothing was left
+/// out.
+pub fn left_out_note(left_out: &[memtide_model::events::Unused]) -> Option<String> {
+    use memtide_model::events::Unused;
+    let parts: Vec<&str> = left_out
+        .iter()
+        .map(|u| match u {
+            Unused::Swap => "swap",
+            Unused::Compressor => "compressor",
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("not drawn, unused while recording: {}", parts.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{describe_gpu_wired_limit, escape_control, format_bytes};

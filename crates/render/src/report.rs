@@ -578,7 +578,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
     }
 }
 
-fn capital(s: &str) -> String {
+pub(crate) fn capital(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())

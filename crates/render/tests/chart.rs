@@ -201,6 +201,16 @@ fn twelve_runners_give_eight_lines_and_one_for_the_rest_at_both_sizes() {
         if w == 800 {
             assert!(drawn.labels_hidden > 0);
         }
+        // A label left out leaves its line without a name: the key says how many.
+        let n = drawn.labels_hidden;
+        let count = format!(
+            "{n} marker label{} left out for room",
+            if n == 1 { "" } else { "s" }
+        );
+        if n > 0 {
+            assert!(drawn.key.contains(&count), "{:?}", drawn.key);
+            assert!(has_text(&svg, &count));
+        }
         // No palette colour repeats among the lines.
         let lines: Vec<&String> = drawn
             .colors
@@ -448,4 +458,53 @@ fn a_model_keeps_its_colour_whatever_the_panel_measures() {
             }
         }
     }
+}
+
+#[test]
+fn what_the_machine_never_used_is_left_out_and_said_once() {
+    let (mut tl, r) = fixture();
+    // A Linux machine without swap or zswap: both read 0 at every sample.
+    for p in tl.system.iter_mut() {
+        p.swap_used_bytes = Some(0);
+        p.compressor_bytes = Some(0);
+    }
+    let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(!has_text(&svg, "Swap"), "no empty swap strip");
+    assert!(drawn.swap_series.is_empty() && drawn.swap_axis_max_bytes.is_none());
+    assert!(
+        !drawn
+            .system_series
+            .iter()
+            .any(|s| s.starts_with("compressor")),
+        "{:?}",
+        drawn.system_series
+    );
+    // The viewer leaves the same out, and says so once.
+    let page = html::page(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(!page.contains("id=\"chart-swap\""));
+    assert_eq!(
+        page.matches("Not drawn, unused while recording: swap, compressor.")
+            .count(),
+        1
+    );
+    assert!(page.contains("\"left_out\":[\"swap\",\"compressor\"]"));
+    let note = "not drawn, unused while recording: swap, compressor";
+    assert_eq!(drawn.system_series.last().map(String::as_str), Some(note));
+    assert_eq!(svg.matches(note).count(), 1, "said once");
+    // The time axis moves to the system panel, once.
+    assert_eq!(svg.matches(">\nlocal time (UTC+02:00)\n</text>").count(), 1);
+    assert!(has_text(&svg, "11:25:20"));
+
+    // Swap used at some sample: its strip is back, with its axis; the compressor that held
+    // nothing stays out.
+    tl.system[3].swap_used_bytes = Some(64 << 20);
+    let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(has_text(&svg, "Swap"));
+    assert!(drawn.swap_axis_max_bytes.is_some());
+    let page = html::page(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
+    assert!(page.contains("id=\"chart-swap\""));
+    assert_eq!(
+        drawn.system_series.last().map(String::as_str),
+        Some("not drawn, unused while recording: compressor")
+    );
 }

@@ -397,14 +397,17 @@ fn utc(tl: &Timeline, t_ms: u64) -> String {
     tl.wall(t_ms).map(timestamp_utc_ms).unwrap_or_default()
 }
 
-fn moment(row: &SystemPoint) -> Moment {
+/// The system at `row`, without the stores the trace never used (`unused`): a sentence leaves
+/// out what the report says once the machine did not use.
+fn moment(row: &SystemPoint, unused: &[Unused]) -> Moment {
+    let used = |store: Unused, v: Option<u64>| v.filter(|_| !unused.contains(&store));
     Moment {
         t_ms: row.t_ms,
         time_utc: row.time_utc(),
         free_percent: row.free_percent,
         wired_bytes: row.wired_bytes,
-        compressor_bytes: row.compressor_bytes,
-        swap_used_bytes: row.swap_used_bytes,
+        compressor_bytes: used(Unused::Compressor, row.compressor_bytes),
+        swap_used_bytes: used(Unused::Swap, row.swap_used_bytes),
         pressure: row.pressure.as_deref().map(str::to_owned),
     }
 }
@@ -422,7 +425,7 @@ fn worst_moment(tl: &Timeline, start: u64, end: u64) -> Option<Moment> {
             fa.total_cmp(&fb)
         });
     let row = inside.or_else(|| tl.system.iter().rev().find(|r| r.t_ms <= start))?;
-    Some(moment(row))
+    Some(moment(row, &unused(tl)))
 }
 
 /// The models the successful poll closest to `t_ms` listed.
@@ -1211,7 +1214,11 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     // System: low memory, pressure, growth, peaks.
     let free = tl.system_series(|r| r.free_percent);
     for i in low_memory::intervals(&free, opts.low_free_percent) {
-        let worst = tl.system.iter().find(|r| r.t_ms == i.min_at_ms).map(moment);
+        let worst = tl
+            .system
+            .iter()
+            .find(|r| r.t_ms == i.min_at_ms)
+            .map(|r| moment(r, &unused(tl)));
         push(
             i.start_ms,
             Some(i.end_ms),
@@ -1762,6 +1769,35 @@ mod tests {
                 &e.kind,
                 EventKind::Peak { series, .. } if series == "swap_used_bytes"
             )));
+    }
+
+    #[test]
+    fn an_overlaps_moment_leaves_out_what_was_never_used() {
+        let mut tl = timeline(
+            vec![runner(71, 'a', 1..8, GIB), runner(72, 'b', 4..10, GIB)],
+            &[],
+        );
+        for p in &mut tl.system {
+            p.swap_used_bytes = Some(0);
+            p.compressor_bytes = Some(0);
+            p.wired_bytes = Some(GIB);
+        }
+        let worst = |tl: &Timeline| {
+            analyze(tl, &Options::default())
+                .events
+                .into_iter()
+                .find_map(|e| match e.kind {
+                    EventKind::Overlap { worst, .. } => worst,
+                    _ => None,
+                })
+                .expect("an overlap with its moment")
+        };
+        let w = worst(&tl);
+        assert_eq!((w.compressor_bytes, w.swap_used_bytes), (None, None));
+        assert!(w.wired_bytes.is_some());
+        // Swap used once in the trace: its 0 at the moment is told.
+        tl.system[0].swap_used_bytes = Some(1 << 20);
+        assert_eq!(worst(&tl).swap_used_bytes, Some(0));
     }
 
     #[test]

@@ -36,8 +36,8 @@ impl Kept {
 
     /// Reads the whole file into `buf` (grown when a read fills it) and returns the text.
     fn read<'b>(&self, buf: &'b mut Vec<u8>) -> io::Result<&'b str> {
-        if buf.len() < 4096 {
-            buf.resize(4096, 0);
+        if buf.len() < READ_BUFFER_BYTES {
+            buf.resize(READ_BUFFER_BYTES, 0);
         }
         loop {
             let n = self.file.read_at(buf, 0)?;
@@ -52,6 +52,11 @@ impl Kept {
         }
     }
 }
+
+/// The size of a read buffer from its first use: four times `/proc/vmstat` (about 4 KiB on
+/// Linux 6, the largest file read at every sample), so that counters gaining digits over
+/// months of recording never make a sample grow it (a sample allocates nothing once running).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Turns an I/O error on a process's file into the error the caller should act on.
 fn process_error(pid: u32, what: &'static str, path: PathBuf, e: io::Error) -> Error {
