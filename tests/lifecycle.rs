@@ -594,3 +594,41 @@ fn a_runner_alive_from_the_first_sample_is_named_by_elimination_or_not_at_all() 
         "named by their digests only: {names:?}"
     );
 }
+
+#[test]
+fn ollama_started_after_memtide_run_has_its_version_in_the_report() {
+    let ollama = FakeOllama::start(Mode::Silent);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t");
+    let run = memtide()
+        .args([
+            "run",
+            "--only-command",
+            "--interval",
+            "100ms",
+            "--tail",
+            "1s",
+        ])
+        .args([
+            "--ollama",
+            &ollama.url,
+            "--ollama-interval",
+            "250ms",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--", "sleep", "3"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ollama comes up while the command runs.
+    std::thread::sleep(Duration::from_millis(1000));
+    ollama.set(listing(&[]));
+    let o = run.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // The report memtide run prints, and the trace's.
+    assert!(err.contains("Ollama 0.30.7"), "{err}");
+    assert!(!err.contains("Ollama unknown"), "{err}");
+    assert_eq!(report_json(&out)["trace"]["ollama_version"], "0.30.7");
+}

@@ -20,6 +20,8 @@ pub enum Mode {
     Json(String),
     Garbage,
     Slow(Duration),
+    /// Every connection closed unanswered, `/api/version` too: an Ollama not up yet.
+    Silent,
 }
 
 /// A local HTTP server that answers like Ollama, until it is taken down.
@@ -91,12 +93,16 @@ fn answer(mut stream: TcpStream, mode: Mode) {
             break;
         }
     }
+    if matches!(mode, Mode::Silent) {
+        return;
+    }
     let body = if request_line.contains("/api/version") {
         r#"{"version":"0.30.7"}"#.to_owned()
     } else {
         match mode {
             Mode::Json(b) => b,
             Mode::Garbage => "<html>502 Bad Gateway</html>".to_owned(),
+            Mode::Silent => return,
             Mode::Slow(d) => {
                 std::thread::sleep(d);
                 r#"{"models":[]}"#.to_owned()
