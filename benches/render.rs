@@ -7,11 +7,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use memtide_model::events::Options;
 use memtide_model::report;
 use memtide_model::timeline::Timeline;
-use memtide_model::trace::{
-    self, IdentityRow, Meta, ProcessRow, Selection, SystemRow, TraceWriter,
-};
 use memtide_render::chart::{self, ChartOptions};
 use memtide_render::report::Clock;
+use memtide_trace::{
+    self as trace, IdentityRow, Meta, ProcessRow, Selection, SystemRow, TraceWriter,
+};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -22,32 +22,20 @@ const GIB: u64 = 1 << 30;
 pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32) {
     let start = UNIX_EPOCH + Duration::from_secs(1_778_750_000);
     let meta = Meta {
-        format_version: trace::FORMAT_VERSION,
         memtide_version: "bench".into(),
-        os: "macos".into(),
         os_version: Some("15.5".into()),
-        arch: "aarch64".into(),
-        total_memory_bytes: 32 * GIB,
         page_size_bytes: Some(16384),
-        gpu_wired_limit_bytes: None,
-        interval_ms,
         selection: Selection {
             ollama_default: true,
             ..Selection::default()
         },
-        start_utc: trace::utc_ms(start),
-        end_utc: None,
-        samples: None,
-        missed_ticks: None,
-        failed_reads: None,
-        read_error: None,
-        ollama: None,
-        source: None,
-        burst_interval_ms: None,
-        burst_hold_ms: None,
-        segments: None,
-        command: None,
-        ollama_log: None,
+        ..Meta::new(
+            "macos",
+            "aarch64",
+            32 * GIB,
+            interval_ms,
+            trace::utc_ms(start),
+        )
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();
     let life = ticks / u64::from(processes).max(1) * 2;

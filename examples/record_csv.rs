@@ -9,8 +9,8 @@
 //! `memtide record` does the same and much more (system memory, Ollama's models, identities,
 //! clean stops); this is the shortest path from the sampler to a file.
 
-use memtide_model::trace::utc_ms;
 use memtide_sampler::{ProcessSelector, Sampler};
+use memtide_trace::utc_ms;
 use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,10 +4,10 @@
 use anyhow::{bail, Context, Result};
 use memtide_model::ollama::PsResponse;
 use memtide_model::seed::{self, Block, PsRow, Warning};
-use memtide_model::trace::{self, IdentityRow, Meta, ProcessRow, Selection, TraceWriter};
 use memtide_record::convert;
 use memtide_sampler::darwin::VmCounts;
 use memtide_sampler::SystemSample;
+use memtide_trace::{self as trace, IdentityRow, Meta, ProcessRow, Selection, TraceWriter};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -319,38 +319,20 @@ pub fn run(
         .flatten()
         .map(|p| p.display().to_string())
         .collect();
+    let os = if samples.is_empty() {
+        "unknown"
+    } else {
+        "macos"
+    };
     let meta = Meta {
-        format_version: trace::FORMAT_VERSION,
-        memtide_version: env!("CARGO_PKG_VERSION").into(),
-        os: if samples.is_empty() {
-            "unknown".into()
-        } else {
-            "macos".into()
-        },
-        os_version: None,
-        arch: "unknown".into(),
-        total_memory_bytes: total,
         page_size_bytes: page,
-        gpu_wired_limit_bytes: None,
-        interval_ms: interval,
         selection: Selection {
             // The Guide's awk filter: /[o]llama|[m]lx|[r]unner/.
             patterns: vec!["ollama".into(), "mlx".into(), "runner".into()],
             ..Selection::default()
         },
-        start_utc: utc(t0),
-        end_utc: None,
-        samples: None,
-        missed_ticks: None,
-        failed_reads: None,
-        read_error: None,
-        ollama: None,
         source: Some(format!("memtide import ({})", files.join(", "))),
-        burst_interval_ms: None,
-        burst_hold_ms: None,
-        segments: None,
-        command: None,
-        ollama_log: None,
+        ..Meta::new(os, "unknown", total, interval, utc(t0))
     };
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
     crate::outdir::claim(Some(out), "", force, &[])?;

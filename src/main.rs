@@ -33,8 +33,8 @@ mod top;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use memtide_model::trace;
 use memtide_sampler::ProcessSelector;
+use memtide_trace as trace;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -646,7 +646,7 @@ fn size(s: &str) -> Result<u64, String> {
 }
 
 /// How `record --keep/--max-size/--segment-size` cut and keep a trace.
-fn segment_policy(a: &KeepArgs) -> Option<memtide_model::trace::SegmentPolicy> {
+fn segment_policy(a: &KeepArgs) -> Option<memtide_trace::SegmentPolicy> {
     if a.keep.is_none() && a.max_size.is_none() {
         return None;
     }
@@ -658,7 +658,7 @@ fn segment_policy(a: &KeepArgs) -> Option<memtide_model::trace::SegmentPolicy> {
         a.max_size
             .map_or(64_000_000, |m| (m / 8).clamp(16_000, 64_000_000))
     });
-    Some(memtide_model::trace::SegmentPolicy {
+    Some(memtide_trace::SegmentPolicy {
         segment_bytes,
         segment_ms,
         keep_ms: a.keep.map(|k| k.as_millis() as u64),
@@ -756,7 +756,7 @@ fn trace_policy(
     b: &BurstArgs,
     interval: Duration,
 ) -> Result<(
-    Option<memtide_model::trace::SegmentPolicy>,
+    Option<memtide_trace::SegmentPolicy>,
     Option<memtide_record::Burst>,
 )> {
     if k.segment_size.is_some() && k.keep.is_none() && k.max_size.is_none() {

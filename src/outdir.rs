@@ -1,7 +1,7 @@
 //! Where a new trace goes: never over a person's data unless they say `--force`.
 
 use anyhow::{bail, Context, Result};
-use memtide_model::trace;
+use memtide_trace as trace;
 use std::path::{Path, PathBuf};
 
 /// The temporary files a write interrupted by a crash may leave; with [`trace::FILES`], what
@@ -57,7 +57,7 @@ fn is_segment(name: &str) -> bool {
     let name = name.strip_suffix(".tmp").unwrap_or(name);
     trace::SEGMENTED_FILES
         .iter()
-        .any(|base| memtide_model::segments::parse_segment_name(base, name).is_some())
+        .any(|base| memtide_trace::segments::parse_segment_name(base, name).is_some())
 }
 
 fn remove_own(dir: &Path, extra: &[&str]) -> Result<()> {

@@ -55,7 +55,7 @@ pub struct Span {
 
 /// A time within the trace: a duration from its start (`90s`, `5m`), a UTC timestamp
 /// (`2026-05-14T09:25:30Z`), or a local time of day on the trace's first day (`11:25:30`).
-fn to_t_ms(meta: &memtide_model::trace::Meta, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64> {
+fn to_t_ms(meta: &memtide_trace::Meta, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64> {
     if let Ok(d) = humantime::parse_duration(s) {
         return Ok(d.as_millis() as u64);
     }
@@ -135,7 +135,7 @@ fn check_dir(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
-    if !dir.join(memtide_model::trace::META_FILE).exists() {
+    if !dir.join(memtide_trace::META_FILE).exists() {
         anyhow::bail!(
             "{} has no meta.json: it is not a trace directory written by memtide record or \
              memtide import",

@@ -17,8 +17,8 @@
 
 use crate::record::{open_trace, tell};
 use anyhow::{Context, Result};
-use memtide_model::trace::{self, CommandMeta};
 use memtide_record::Recorder;
+use memtide_trace::{self as trace, CommandMeta};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
 use crate::{OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
-use memtide_model::trace::{self, ProcessRow, SystemRow};
 use memtide_record::convert::{self, ModelNames};
 use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
+use memtide_trace::{self as trace, ProcessRow, SystemRow};
 use serde::Serialize;
 use std::io::Write;
 use std::time::Duration;

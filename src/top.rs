@@ -436,7 +436,7 @@ fn pressure_color(p: Option<&str>) -> Color {
 
 /// Available memory in a sample and its share of RAM, as the charts define it
 /// ([`AvailableFrom::preferred`]).
-fn available_in(live: &Live, s: &memtide_model::trace::SystemRow) -> Option<(u64, f64)> {
+fn available_in(live: &Live, s: &memtide_trace::SystemRow) -> Option<(u64, f64)> {
     let total = live.host.total_memory_bytes;
     let bytes = AvailableFrom::preferred(live.host.os)
         .into_iter()
@@ -449,7 +449,7 @@ fn available(live: &Live) -> Option<(u64, f64)> {
     available_in(live, live.system.as_ref()?)
 }
 
-fn history(live: &Live, f: impl Fn(&memtide_model::trace::SystemRow) -> Option<u64>) -> Vec<u64> {
+fn history(live: &Live, f: impl Fn(&memtide_trace::SystemRow) -> Option<u64>) -> Vec<u64> {
     live.system_history
         .iter()
         .filter_map(|(_, r)| f(r))
@@ -877,10 +877,7 @@ mod tests {
         }
     }
 
-    fn runner(
-        pid: u32,
-        model: &str,
-    ) -> (ProcessId, memtide_model::trace::IdentityRow, Vec<String>) {
+    fn runner(pid: u32, model: &str) -> (ProcessId, memtide_trace::IdentityRow, Vec<String>) {
         let argv: Vec<String> = [
             "/usr/local/bin/ollama",
             "runner",

@@ -2,7 +2,7 @@
 //! (serving the captured `/api/ps` answers), and the trace files read back as a user would;
 //! `snapshot`, as a table and as JSON.
 
-use memtide_model::trace::{self, IdentityRow, Meta, ModelRow, PollRow, ProcessRow, SystemRow};
+use memtide_trace::{self as trace, IdentityRow, Meta, ModelRow, PollRow, ProcessRow, SystemRow};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! After a deliberate change of the format, `MEMTIDE_BLESS=1 cargo test --test format` writes
 //! the expected files anew; the diff then shows what changed on disk.
 
-use memtide_model::trace::{
+use memtide_trace::{
     IdentityRow, LogEvent, Meta, ModelRow, OllamaLogRow, PollRow, PressureRow, ProcessRow,
     SystemRow, TraceWriter, FILES, IDENTITIES_FILE, META_FILE, MODELS_FILE, POLLS_FILE,
     PROCESSES_FILE, SYSTEM_FILE,

@@ -1,9 +1,9 @@
 //! A trace kept in segments (`record --keep/--max-size`): what stays on disk, and that every
 //! reader reads it, whole or in a window, also after the recorder was killed.
 
-use memtide_model::segments;
 use memtide_model::timeline::{Timeline, Window};
-use memtide_model::trace::{self, Meta};
+use memtide_trace::segments;
+use memtide_trace::{self as trace, Meta};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

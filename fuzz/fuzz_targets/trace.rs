@@ -3,7 +3,8 @@
 //! The input is split at 0xFF bytes into meta.json and the five CSV files.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use memtide_model::{events::Options, report, timeline::Timeline, trace};
+use memtide_model::{events::Options, report, timeline::Timeline};
+use memtide_trace as trace;
 use memtide_render::{chart, report::Clock};
 
 fuzz_target!(|data: &[u8]| {

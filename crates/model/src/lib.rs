@@ -1,7 +1,7 @@
 //! # memtide-model
 //!
-//! The OS-neutral half of memtide: the trace format ([`trace`]: what `memtide record`
-//! writes), the timeline a trace loads into ([`timeline`]), which process is which runner and
+//! The OS-neutral analysis of memtide: the timeline a trace (`memtide-trace`'s directory, what
+//! `memtide record` writes) loads into ([`timeline`]), which process is which runner and
 //! which model it served ([`runner`], [`manifests`]), the events found in a trace
 //! ([`events`]) and the report built from them ([`report`]); plus Ollama's HTTP API
 //! ([`ollama`]) and the parsers of the seed's shell-loop files ([`seed`]). It never reads the
@@ -25,7 +25,7 @@
 //!
 //! ## Errors
 //!
-//! Reading and writing traces gives [`trace::TraceError`], which names the file (and the line,
+//! Reading traces gives `memtide_trace::TraceError`, which names the file (and the line,
 //! for a malformed row); Ollama requests give [`ollama::OllamaError`], classified as
 //! unreachable, timeout, HTTP error or bad response.
 
@@ -41,6 +41,4 @@ pub mod ollama_log;
 pub mod report;
 pub mod runner;
 pub mod seed;
-pub mod segments;
 pub mod timeline;
-pub mod trace;

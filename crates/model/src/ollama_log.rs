@@ -33,50 +33,12 @@
 //! buffer size = 1.50 MiB` (the full-attention cache) and then `= 7.50 MiB` (the
 //! sliding-window one), and both are allocated (`scripts/check-real-runner`).
 
-use crate::trace::{LogEvent, OllamaLogRow};
 use jiff::Timestamp;
+use memtide_trace::{LogEvent, OllamaLogRow};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-/// What a buffer holds, as llama.cpp names it in `… buffer size = …`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BufferKind {
-    /// The model's weights (`model`): `<backend>_Mapped` when they stay in the mapped file.
-    Model,
-    /// The KV cache (`KV`).
-    Kv,
-    /// Compute (graph) buffers (`compute`).
-    Compute,
-    /// The output buffer (`output`).
-    Output,
-    /// Recurrent state (`RS`).
-    Rs,
-}
-
-impl BufferKind {
-    fn from_word(w: &str) -> Option<BufferKind> {
-        Some(match w {
-            "model" => BufferKind::Model,
-            "KV" => BufferKind::Kv,
-            "compute" => BufferKind::Compute,
-            "output" => BufferKind::Output,
-            "RS" => BufferKind::Rs,
-            _ => return None,
-        })
-    }
-
-    /// In words: `weights`, `KV cache`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            BufferKind::Model => "weights",
-            BufferKind::Kv => "KV cache",
-            BufferKind::Compute => "compute buffers",
-            BufferKind::Output => "output buffer",
-            BufferKind::Rs => "recurrent state",
-        }
-    }
-}
+pub use memtide_trace::BufferKind;
 
 /// What the scheduler predicted for a load and what it had (`sched.go` l.551, l.562).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,7 +307,7 @@ fn buffer(text: &str) -> Option<Line> {
         .parse()
         .ok()?;
     let mut words = head.split_whitespace().rev();
-    let kind = BufferKind::from_word(words.next()?)?;
+    let kind = BufferKind::from_llama_word(words.next()?)?;
     let backend = words.next()?;
     let component = words.next()?.strip_suffix(':')?;
     let named = |s: &str| {

@@ -259,10 +259,10 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
 mod tests {
     use super::*;
     use crate::timeline::SystemPoint;
-    use crate::trace::PollRow;
+    use memtide_trace::PollRow;
 
     fn timeline() -> Timeline {
-        let meta: crate::trace::Meta = serde_json::from_str(
+        let meta: memtide_trace::Meta = serde_json::from_str(
             r#"{"format_version":1,"memtide_version":"t","os":"linux","os_version":null,
                 "arch":"x86_64","total_memory_bytes":100,"page_size_bytes":4096,
                 "interval_ms":250,"selection":{"ollama_default":true,"patterns":[],"pids":[],

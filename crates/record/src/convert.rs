@@ -2,9 +2,9 @@
 //! command lines.
 
 use memtide_model::runner::{self, Role};
-use memtide_model::trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
 use memtide_model::{manifests, ollama};
 use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
+use memtide_trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -140,7 +140,7 @@ pub fn poll_rows(
                     size_bytes: m.size,
                     size_vram_bytes: m.size_vram,
                     context_length: m.context_length,
-                    expires_at_utc: m.expires_at.map(memtide_model::trace::timestamp_utc_ms),
+                    expires_at_utc: m.expires_at.map(memtide_trace::timestamp_utc_ms),
                     format: m.details.format.clone(),
                     family: m.details.family.clone(),
                     families: m.details.families.join(";"),

@@ -46,8 +46,10 @@ pub mod pressure;
 use convert::ModelNames;
 use live::Live;
 use memtide_model::ollama::Client;
-use memtide_model::trace::{self, IdentityRow, Meta, OllamaMeta, Resumed, TraceError, TraceWriter};
 use memtide_sampler::{HostInfo, ProcessId, ProcessSelector, Sampler};
+use memtide_trace::{
+    self as trace, IdentityRow, Meta, OllamaMeta, Resumed, TraceError, TraceWriter,
+};
 use poller::{Message, Poller};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -550,22 +552,10 @@ impl Recorder {
     fn meta_now(&self, now: SystemTime, source: &str) -> Meta {
         let host = self.sampler.host();
         Meta {
-            format_version: trace::FORMAT_VERSION,
-            memtide_version: env!("CARGO_PKG_VERSION").into(),
-            os: host.os.into(),
             os_version: host.os_version.clone(),
-            arch: host.arch.into(),
-            total_memory_bytes: host.total_memory_bytes,
             page_size_bytes: host.page_size_bytes,
             gpu_wired_limit_bytes: host.gpu_wired_limit_bytes,
-            interval_ms: self.interval.as_millis() as u64,
             selection: self.selection.clone(),
-            start_utc: trace::utc_ms(now),
-            end_utc: None,
-            samples: None,
-            missed_ticks: None,
-            failed_reads: None,
-            read_error: None,
             ollama: self.ollama.as_ref().map(|o| OllamaMeta {
                 url: o.url.clone(),
                 version: self.live.ollama.version.clone(),
@@ -574,9 +564,14 @@ impl Recorder {
             source: Some(source.into()),
             burst_interval_ms: self.burst.map(|b| b.interval.as_millis() as u64),
             burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
-            segments: None,
-            command: None,
             ollama_log: self.log.as_ref().map(|l| l.path.display().to_string()),
+            ..Meta::new(
+                host.os,
+                host.arch,
+                host.total_memory_bytes,
+                self.interval.as_millis() as u64,
+                trace::utc_ms(now),
+            )
         }
     }
 
@@ -720,7 +715,7 @@ impl Recorder {
         self.last_available = s.available_bytes.or(self.last_available);
         // One row per tick, for the trace and the live state; without a trace its clock is
         // the recorder's.
-        let mut system_row = memtide_model::trace::SystemRow::default();
+        let mut system_row = memtide_trace::SystemRow::default();
         let had_sink = self.sink.is_some();
         if let Some(sink) = &mut self.sink {
             let t_ms = sink.t_ms(taken);

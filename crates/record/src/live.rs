@@ -18,8 +18,8 @@ use memtide_model::manifests;
 use memtide_model::ollama::{OllamaError, PsResponse};
 use memtide_model::runner::{self, Role};
 use memtide_model::timeline::{Measure, Sample};
-use memtide_model::trace::{IdentityRow, SystemRow};
 use memtide_sampler::{HostInfo, ProcessId, ProcessSample, SystemSample};
+use memtide_trace::{IdentityRow, SystemRow};
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -351,11 +351,7 @@ impl Live {
         processes: &[ProcessSample],
         exited: &[ProcessId],
     ) -> Vec<LiveEvent> {
-        let row = convert::system_row(
-            &memtide_model::trace::utc_ms(wall),
-            at.as_millis() as u64,
-            system,
-        );
+        let row = convert::system_row(&memtide_trace::utc_ms(wall), at.as_millis() as u64, system);
         self.update_with_row(at, wall, system, row, started, processes, exited)
     }
 

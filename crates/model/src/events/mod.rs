@@ -14,7 +14,7 @@ pub mod wired_step;
 
 use crate::runner::{self, NameSource, Role};
 use crate::timeline::{Measure, ProcessTimeline, SystemPoint, Timeline};
-use crate::trace::timestamp_utc_ms;
+use memtide_trace::timestamp_utc_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1038,7 +1038,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 
     // Ollama stopped answering and did not answer again: a model its last answer listed is
     // unloaded when its runner exits.
-    let ok = |p: &&crate::trace::PollRow| p.outcome == "ok";
+    let ok = |p: &&memtide_trace::PollRow| p.outcome == "ok";
     if let (Some(last_ok), Some(first_failed)) = (
         tl.polls.iter().rev().find(ok).map(|p| p.t_ms),
         tl.polls
@@ -1048,7 +1048,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             .last()
             .map(|p| p.t_ms),
     ) {
-        let listed: Vec<&crate::trace::ModelRow> =
+        let listed: Vec<&memtide_trace::ModelRow> =
             tl.models.iter().filter(|m| m.t_ms == last_ok).collect();
         let mut exited: Vec<(String, u64, u64)> = Vec::new();
         for m in &listed {
@@ -1130,7 +1130,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     for r in tl
         .ollama_log
         .iter()
-        .filter(|r| r.event == crate::trace::LogEvent::RuntimeOom)
+        .filter(|r| r.event == memtide_trace::LogEvent::RuntimeOom)
     {
         push(
             r.t_ms,
@@ -1350,7 +1350,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 mod tests {
     use super::*;
     use crate::timeline::{ProcessTimeline, Sample, SystemPoint};
-    use crate::trace::{IdentityRow, Meta, ModelRow, PollRow};
+    use memtide_trace::{IdentityRow, Meta, ModelRow, PollRow};
 
     const GIB: u64 = 1 << 30;
 

@@ -1,0 +1,95 @@
+//! Reading what a trace directory says of itself without reading its rows: `meta.json`, and
+//! where the newest sample is.
+
+use crate::{Meta, TraceError};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Reads `meta.json` of the trace in `dir`.
+pub fn read_meta(dir: &Path) -> Result<Meta, TraceError> {
+    let meta_path = dir.join(crate::META_FILE);
+    let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
+        path: meta_path.clone(),
+        error: e,
+    })?;
+    let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| TraceError::Invalid {
+        path: meta_path.clone(),
+        detail: e.to_string(),
+    })?;
+    if meta.format_version > crate::SEGMENTED_FORMAT_VERSION {
+        return Err(TraceError::Invalid {
+            path: meta_path,
+            detail: format!(
+                "format version {} is newer than this memtide reads ({})",
+                meta.format_version,
+                crate::SEGMENTED_FORMAT_VERSION
+            ),
+        });
+    }
+    Ok(meta)
+}
+
+/// The `t_ms` of the newest system sample of the trace in `dir`, read from the end of the
+/// live `system.csv` (or, when it has no rows yet, from the last closed segment in
+/// `meta.json`) without reading the rest: where `--last 10m` counts back from.
+pub fn end_t_ms(dir: &Path) -> Result<Option<u64>, TraceError> {
+    let meta = read_meta(dir)?;
+    let path = dir.join(crate::SYSTEM_FILE);
+    let from_meta = meta
+        .segments
+        .as_ref()
+        .and_then(|s| s.closed.last().map(|c| c.last_t_ms));
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && from_meta.is_some() => {
+            return Ok(from_meta)
+        }
+        Err(e) => return Err(TraceError::Read { path, error: e }),
+    };
+    let read_err = |e| TraceError::Read {
+        path: path.clone(),
+        error: e,
+    };
+    let mut first = String::new();
+    BufReader::new(&mut file)
+        .read_line(&mut first)
+        .map_err(read_err)?;
+    let Some(col) = first.trim_end().split(',').position(|h| h == "t_ms") else {
+        return Ok(from_meta);
+    };
+    let len = file.metadata().map_err(read_err)?.len();
+    let end = complete_length(&mut file, len).map_err(read_err)?;
+    // The last complete line: back from its end to the line end before it.
+    let from = end.saturating_sub(4096);
+    let mut tail = vec![0u8; (end - from) as usize];
+    file.seek(SeekFrom::Start(from)).map_err(read_err)?;
+    file.read_exact(&mut tail).map_err(read_err)?;
+    let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+    let line = body.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    let t = std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.split(',').nth(col))
+        .and_then(|v| v.parse::<u64>().ok());
+    Ok(t.or(from_meta))
+}
+
+/// Where the complete lines of a file end: after its last line end. A file whose last line
+/// has no line end is what a recorder killed mid-write leaves; that line is not read.
+pub fn complete_length(file: &mut File, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let from = end.saturating_sub(chunk.len() as u64);
+        let n = (end - from) as usize;
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(i) = chunk[..n].iter().rposition(|&b| b == b'\n') {
+            file.seek(SeekFrom::Start(0))?;
+            return Ok(from + i as u64 + 1);
+        }
+        end = from;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(0)
+}

@@ -1,0 +1,500 @@
+//! The trace directory's files and their rows: what `memtide record` writes and `memtide
+//! report`/`render` read.
+//!
+//! `docs/trace-format.md` in the repository specifies every file and column. In short:
+//! `meta.json`, and CSV files with a header row, one record per line, byte values as
+//! integers, times as UTC RFC 3339 with milliseconds (`time_utc`) plus milliseconds since the
+//! recording started on a monotonic clock (`t_ms`). An empty cell is a value the OS or the
+//! source does not have.
+
+use crate::vocab::{BufferKind, LogEvent};
+use serde::{Deserialize, Serialize};
+use std::time::SystemTime;
+
+/// The version of the trace format this crate writes for a trace in one piece.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The version it writes for a trace in segments (`docs/trace-format.md`), and the newest it
+/// reads: a reader that knows only version 1 would miss every segment but the live one.
+pub const SEGMENTED_FORMAT_VERSION: u32 = 2;
+
+/// `meta.json`.
+pub const META_FILE: &str = "meta.json";
+/// One row per tick.
+pub const SYSTEM_FILE: &str = "system.csv";
+/// One row per followed process per tick.
+pub const PROCESSES_FILE: &str = "processes.csv";
+/// One row per process identity.
+pub const IDENTITIES_FILE: &str = "identities.csv";
+/// One row per `/api/ps` poll.
+pub const POLLS_FILE: &str = "ollama_polls.csv";
+/// One row per loaded model per successful poll.
+pub const MODELS_FILE: &str = "models.csv";
+/// One row per pressure notification from the kernel. Absent from traces written before it
+/// existed, which read as having none.
+pub const PRESSURE_FILE: &str = "pressure_events.csv";
+
+/// One row per line of Ollama's server log that says something of memory, when the recorder
+/// followed the log. Absent from traces written before it existed.
+pub const OLLAMA_LOG_FILE: &str = "ollama_log.csv";
+
+/// Every file of a trace directory, `meta.json` first.
+pub const FILES: [&str; 8] = [
+    META_FILE,
+    SYSTEM_FILE,
+    PROCESSES_FILE,
+    IDENTITIES_FILE,
+    POLLS_FILE,
+    MODELS_FILE,
+    PRESSURE_FILE,
+    OLLAMA_LOG_FILE,
+];
+
+/// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
+pub fn utc_ms(t: SystemTime) -> String {
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        // Outside jiff's range (years before -9999 or after 9999): not a clock reading.
+        Err(_) => String::new(),
+    }
+}
+
+/// Formats a timestamp like [`utc_ms`].
+pub fn timestamp_utc_ms(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `meta.json`: what was recorded, where, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// The memtide version that wrote the trace.
+    pub memtide_version: String,
+    /// `linux`, `macos`, ...
+    pub os: String,
+    /// Kernel or OS release.
+    pub os_version: Option<String>,
+    /// `aarch64`, `x86_64`, ...
+    pub arch: String,
+    /// Physical memory, bytes (macOS `hw.memsize`; Linux `MemTotal`).
+    pub total_memory_bytes: u64,
+    /// VM page size, bytes.
+    pub page_size_bytes: Option<u64>,
+    /// Apple Silicon: the GPU wired-memory limit (`iogpu.wired_limit_mb` × 1 MiB), bytes; 0
+    /// when it is the system's default. Absent where the sysctl does not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_bytes: Option<u64>,
+    /// The sampling interval, milliseconds.
+    pub interval_ms: u64,
+    /// Which processes were followed, as the user asked for them.
+    pub selection: Selection,
+    /// When recording started (UTC, ms).
+    pub start_utc: String,
+    /// When recording ended; absent while recording, or if the recorder was killed.
+    pub end_utc: Option<String>,
+    /// Ticks recorded (written at the end).
+    pub samples: Option<u64>,
+    /// Ticks that could not be taken on time (written at the end).
+    pub missed_ticks: Option<u64>,
+    /// Samples in which a system read failed (their affected fields are empty); written at
+    /// the end, absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_reads: Option<u64>,
+    /// The first such failure, as the OS told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_error: Option<String>,
+    /// The Ollama server polled, if any.
+    pub ollama: Option<OllamaMeta>,
+    /// What wrote the trace: `memtide record`, or `memtide import` for a trace converted from
+    /// the seed's shell-loop files. Absent means `memtide record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// With `record --burst`: the faster interval, ms, used for `burst_hold_ms` after each
+    /// event (so rows are `interval_ms` apart at rest and closer after an event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_interval_ms: Option<u64>,
+    /// How long a burst lasts after its last cause, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_hold_ms: Option<u64>,
+    /// A trace kept in segments: its limits and its closed segments. Absent for a trace in
+    /// one piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentsMeta>,
+    /// `memtide run`: the command it ran while recording. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandMeta>,
+    /// The Ollama server log the recorder followed into `ollama_log.csv`. Absent when it
+    /// followed none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ollama_log: Option<String>,
+}
+
+impl Meta {
+    /// The metadata of a trace that starts at `start_utc`, sampled every `interval_ms` on a
+    /// machine of this OS, architecture and RAM: this format version and this memtide's
+    /// version, everything else unknown or absent until set (struct update syntax:
+    /// `Meta { page_size_bytes: Some(16384), ..Meta::new(…) }`).
+    pub fn new(
+        os: impl Into<String>,
+        arch: impl Into<String>,
+        total_memory_bytes: u64,
+        interval_ms: u64,
+        start_utc: impl Into<String>,
+    ) -> Meta {
+        Meta {
+            format_version: FORMAT_VERSION,
+            memtide_version: env!("CARGO_PKG_VERSION").into(),
+            os: os.into(),
+            os_version: None,
+            arch: arch.into(),
+            total_memory_bytes,
+            page_size_bytes: None,
+            gpu_wired_limit_bytes: None,
+            interval_ms,
+            selection: Selection::default(),
+            start_utc: start_utc.into(),
+            end_utc: None,
+            samples: None,
+            missed_ticks: None,
+            failed_reads: None,
+            read_error: None,
+            ollama: None,
+            source: None,
+            burst_interval_ms: None,
+            burst_hold_ms: None,
+            segments: None,
+            command: None,
+            ollama_log: None,
+        }
+    }
+}
+
+/// The command `memtide run` ran, with when it started and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandMeta {
+    /// Its command line.
+    pub argv: Vec<String>,
+    /// Its PID.
+    pub pid: u32,
+    /// When it was started (UTC, ms).
+    pub start_utc: String,
+    /// The same, `t_ms`.
+    pub start_t_ms: u64,
+    /// When it was seen to exit (UTC, ms); absent if recording stopped first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_utc: Option<String>,
+    /// The same, `t_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_t_ms: Option<u64>,
+    /// Its exit status, when it exited by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+/// How a segmented trace is cut and kept, and which segments it has closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentsMeta {
+    /// A segment is closed once its files hold this many bytes...
+    pub segment_bytes: u64,
+    /// ...or its rows span this many milliseconds.
+    pub segment_ms: u64,
+    /// Segments whose last row is older than this (ms before the newest) are deleted.
+    pub keep_ms: Option<u64>,
+    /// The oldest segments are deleted to keep the trace under this many bytes.
+    pub max_size_bytes: Option<u64>,
+    /// The closed segments still on disk, oldest first.
+    pub closed: Vec<SegmentInfo>,
+}
+
+/// A closed segment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// Its number (in its file names).
+    pub number: u32,
+    /// The `t_ms` of its first and last rows.
+    pub first_t_ms: u64,
+    /// See `first_t_ms`.
+    pub last_t_ms: u64,
+}
+
+/// How to cut a recording into segments and how much of it to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentPolicy {
+    /// Close a segment once its files hold this many bytes.
+    pub segment_bytes: u64,
+    /// Or once its rows span this long, ms.
+    pub segment_ms: u64,
+    /// Delete segments that ended longer ago than this, ms.
+    pub keep_ms: Option<u64>,
+    /// Delete the oldest segments to stay under this many bytes.
+    pub max_size_bytes: Option<u64>,
+}
+
+/// The files that are cut into segments (all but `meta.json` and `identities.csv`).
+pub const SEGMENTED_FILES: [&str; 6] = [
+    SYSTEM_FILE,
+    PROCESSES_FILE,
+    POLLS_FILE,
+    MODELS_FILE,
+    PRESSURE_FILE,
+    OLLAMA_LOG_FILE,
+];
+
+/// The process selection of a recording.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// `true` when no rule was given and every Ollama process was followed.
+    pub ollama_default: bool,
+    /// `--match` patterns.
+    pub patterns: Vec<String>,
+    /// `--pid` values.
+    pub pids: Vec<u32>,
+    /// `--children-of`.
+    pub children_of: Option<u32>,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// The Ollama server a recording polled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OllamaMeta {
+    /// Base URL.
+    pub url: String,
+    /// `/api/version` at the start, if it answered.
+    pub version: Option<String>,
+    /// Polling interval, milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+/// A row of `system.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SystemRow {
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub total_bytes: u64,
+    pub free_bytes: Option<u64>,
+    pub available_bytes: Option<u64>,
+    pub active_bytes: Option<u64>,
+    pub inactive_bytes: Option<u64>,
+    pub speculative_bytes: Option<u64>,
+    pub wired_bytes: Option<u64>,
+    pub purgeable_bytes: Option<u64>,
+    pub compressor_bytes: Option<u64>,
+    /// macOS: the compressed data inside the compressor (`vm.compressor_bytes_used`).
+    /// Absent from traces written before this column existed.
+    #[serde(default)]
+    pub compressor_payload_bytes: Option<u64>,
+    pub compressed_bytes: Option<u64>,
+    pub file_backed_bytes: Option<u64>,
+    pub anonymous_bytes: Option<u64>,
+    pub swap_total_bytes: Option<u64>,
+    pub swap_used_bytes: Option<u64>,
+    pub pageins_bytes: Option<u64>,
+    pub pageouts_bytes: Option<u64>,
+    pub swapins_bytes: Option<u64>,
+    pub swapouts_bytes: Option<u64>,
+    pub compressions_bytes: Option<u64>,
+    pub decompressions_bytes: Option<u64>,
+    pub free_percent: Option<f64>,
+    /// `normal`, `warning` or `critical`.
+    pub pressure: Option<String>,
+    pub psi_some_avg10: Option<f64>,
+    pub psi_full_avg10: Option<f64>,
+    pub psi_some_total_us: Option<u64>,
+    pub psi_full_total_us: Option<u64>,
+    /// Age of the page-queue fields and counters, milliseconds (0 where read every tick).
+    pub stats_age_ms: u64,
+}
+
+/// A row of `processes.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ProcessRow {
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub pid: u32,
+    /// With `pid`, the identity: microseconds since the Unix epoch.
+    pub start_time_us: u64,
+    pub ppid: u32,
+    pub rss_bytes: u64,
+    pub footprint_bytes: Option<u64>,
+    pub peak_footprint_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub virtual_bytes: Option<u64>,
+    pub wired_bytes: Option<u64>,
+    pub swapped_bytes: Option<u64>,
+    /// The file-backed part of `rss_bytes` (Linux `RssFile`); empty on macOS and in traces
+    /// written before the column existed.
+    #[serde(default)]
+    pub rss_file_bytes: Option<u64>,
+    /// How old the fields read from a slower source are, ms (Linux: `status`, read at most
+    /// once a second; see `docs/metrics.md`). Empty where every field is read every tick, and
+    /// in traces written before this column.
+    #[serde(default)]
+    pub status_age_ms: Option<u64>,
+    /// The runner's model file resident in its mappings of it, bytes: the mapped weights
+    /// (Linux: the mappings' pages present in the process, from `pagemap`; macOS: the regions'
+    /// resident pages, `PROC_PIDREGIONPATHINFO`). Counted for runners whose `--model` is a
+    /// file, again only when the process's memory moved (at most once a second, at least once
+    /// a minute); between counts the last one. Empty for other processes, before the first
+    /// count, and in traces written before the column.
+    #[serde(default)]
+    pub weights_resident_bytes: Option<u64>,
+}
+
+/// A row of `identities.csv`: one process, for its whole life.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRow {
+    /// The PID.
+    pub pid: u32,
+    /// With `pid`, the identity: microseconds since the Unix epoch.
+    pub start_time_us: u64,
+    /// The start time as UTC RFC 3339 with milliseconds (empty when unknown).
+    pub start_utc: String,
+    /// Parent PID when first seen.
+    pub ppid: u32,
+    /// The kernel's short name.
+    pub name: String,
+    /// The executable's path, where known.
+    pub exe: Option<String>,
+    /// The argument vector, as a JSON array of strings.
+    pub argv_json: String,
+    /// Model names resolved at record time from the runner's `--model` blob path through
+    /// Ollama's manifests, separated by `;` (several names can share one blob).
+    pub models: String,
+    /// First tick in which it was sampled (UTC, ms).
+    pub first_seen_utc: String,
+    /// Last tick in which it was sampled.
+    pub last_seen_utc: String,
+    /// `true` once it exited during the recording.
+    pub exited: bool,
+    /// The first tick in which it was found gone.
+    pub exited_utc: Option<String>,
+    /// Set when the process was selected but could not be read, with why.
+    pub error: Option<String>,
+}
+
+impl IdentityRow {
+    /// The argument vector decoded from [`IdentityRow::argv_json`].
+    pub fn argv(&self) -> Vec<String> {
+        serde_json::from_str(&self.argv_json).unwrap_or_default()
+    }
+}
+
+/// A row of `ollama_polls.csv`: what one `/api/ps` poll gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRow {
+    /// When the poll was sent.
+    pub time_utc: String,
+    /// The same on the recording's monotonic clock.
+    pub t_ms: u64,
+    /// `ok`, `unreachable`, `timeout`, `http_error` or `bad_response`.
+    pub outcome: String,
+    /// How long the answer took, milliseconds.
+    pub latency_ms: u64,
+    /// Models loaded (0 with outcome `ok` means none; empty when the poll failed).
+    pub models_loaded: Option<u32>,
+    /// The error, when the poll failed.
+    pub error: Option<String>,
+}
+
+/// A row of `models.csv`: one loaded model in one successful poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ModelRow {
+    /// The poll's time, as in `ollama_polls.csv`.
+    pub time_utc: String,
+    pub t_ms: u64,
+    pub name: String,
+    pub model: String,
+    /// The manifest digest.
+    pub digest: String,
+    pub size_bytes: u64,
+    pub size_vram_bytes: Option<u64>,
+    pub context_length: Option<u64>,
+    /// UTC, ms; far in the future (year 2318) for `keep_alive: -1`.
+    pub expires_at_utc: Option<String>,
+    pub format: String,
+    pub family: String,
+    /// `families` joined with `;`.
+    pub families: String,
+    pub parameter_size: String,
+    pub quantization_level: String,
+    pub parent_model: String,
+}
+
+/// A row of `pressure_events.csv`: the kernel said memory is under pressure, at this moment
+/// (between samples, to the millisecond).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PressureRow {
+    /// When the notification arrived.
+    pub time_utc: String,
+    /// The same on the recording's monotonic clock.
+    pub t_ms: u64,
+    /// `psi` (a Linux PSI trigger), `sysctl` (macOS's pressure level, polled; a row at each
+    /// change), or, in traces of earlier versions, `dispatch` (libdispatch's source).
+    pub source: String,
+    /// The level announced (`normal`, `warning`, `critical`), where the source gives one.
+    pub level: Option<String>,
+    /// What fires it, in words (`memory stalls of 150 ms or more within 2 s`).
+    pub detail: String,
+}
+
+/// A row of `ollama_log.csv`: a line of Ollama's server log that says something of memory,
+/// with the runner it belongs to (by port). Bytes are whole bytes, converted from the log's
+/// `GiB`/`MiB` figures (whose precision is the log's: a tenth of a GiB for the scheduler's,
+/// a hundredth of a MiB for llama.cpp's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OllamaLogRow {
+    /// The line's own time where it has one (Ollama's lines), else when memtide read it.
+    pub time_utc: String,
+    /// When memtide read it, on the recording's clock.
+    pub t_ms: u64,
+    /// The runner's port, for a runner's start and for llama.cpp's lines of its load.
+    pub port: Option<u16>,
+    /// What the line says.
+    pub event: LogEvent,
+    /// llama.cpp's component (`load_tensors`, `llama_kv_cache`, ...), for a buffer.
+    pub component: String,
+    /// The backend of a buffer (`CPU_Mapped`, `MTL0`, ...), a device, or a GPU's id.
+    pub backend: String,
+    /// What a buffer holds.
+    pub kind: Option<BufferKind>,
+    /// A buffer's size, or the machine's total memory.
+    pub bytes: Option<u64>,
+    /// What the scheduler predicted the next model would take.
+    pub predicted_bytes: Option<u64>,
+    /// What the scheduler counted as available for it (a GPU's available memory).
+    pub available_bytes: Option<u64>,
+    /// Free GPU memory (a device's, before a load).
+    pub gpu_free_bytes: Option<u64>,
+    /// Free system memory, as the scheduler saw it.
+    pub system_free_bytes: Option<u64>,
+    /// The rest, in the log's words.
+    pub detail: String,
+}
+
+/// The column names of a row type, in order, from its serde field names.
+pub fn header<T: Serialize + Default>() -> Vec<String> {
+    // Serialising a default row with headers on gives the header line first.
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(Vec::new());
+    if w.serialize(T::default()).is_err() {
+        return Vec::new();
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[..]);
+    r.records()
+        .next()
+        .and_then(Result::ok)
+        .map(|rec| rec.iter().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
