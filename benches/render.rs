@@ -10,7 +10,7 @@ use memtide_model::timeline::Timeline;
 use memtide_render::chart::{self, ChartOptions};
 use memtide_render::report::Clock;
 use memtide_trace::{
-    self as trace, IdentityRow, Meta, ProcessRow, Selection, SystemRow, TraceWriter,
+    self as trace, IdentityRow, Meta, PressureLevel, ProcessRow, Selection, SystemRow, TraceWriter,
 };
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -79,7 +79,11 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
             compressor_bytes: Some((2.0 * GIB as f64 * (1.0 + wave)) as u64),
             swap_used_bytes: Some(GIB + k * 1024),
             free_percent: Some(40.0 + 30.0 * wave),
-            pressure: Some(if wave < -0.7 { "warning" } else { "normal" }.into()),
+            pressure: Some(if wave < -0.7 {
+                PressureLevel::Warning
+            } else {
+                PressureLevel::Normal
+            }),
             ..SystemRow::default()
         })
         .unwrap();

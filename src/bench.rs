@@ -568,7 +568,7 @@ fn recorder_cost(processes: usize, pacing: Pacing, v: &mut Verdicts) -> Result<(
         let mut watch = if cfg!(target_os = "macos") {
             PressureWatch::start(Trigger::DEFAULT)?
         } else {
-            PressureWatch::polling(|| Ok(PressureLevel::Normal), LEVEL_POLL_PERIOD, "bench")?
+            PressureWatch::polling(|| Ok(PressureLevel::Normal), LEVEL_POLL_PERIOD)?
         };
         let me = std::process::id();
         let c0 = sampler.cpu_time(me)?;

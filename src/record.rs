@@ -163,7 +163,9 @@ fn status_line(rec: &Recorder) {
         live.system_at.as_secs_f64(),
         live.samples,
         free,
-        system.and_then(|s| s.pressure.as_deref()).unwrap_or("-"),
+        system
+            .and_then(|s| s.pressure)
+            .map_or("-", memtide_trace::PressureLevel::as_str),
         largest
     );
     let width =

@@ -6,7 +6,7 @@ use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_record::convert::{self, ModelNames};
 use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
-use memtide_trace::{self as trace, ProcessRow, SystemRow};
+use memtide_trace::{self as trace, PollOutcome, PressureLevel, ProcessRow, SystemRow};
 use serde::Serialize;
 use std::io::Write;
 use std::time::Duration;
@@ -47,7 +47,7 @@ struct Process {
 struct Ollama {
     url: String,
     /// `ok`, `unreachable`, `timeout`, `http_error` or `bad_response`.
-    outcome: String,
+    outcome: PollOutcome,
     error: Option<String>,
     models: Vec<ollama::RunningModel>,
 }
@@ -132,13 +132,13 @@ fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
     match result {
         Ok(ps) => Ollama {
             url,
-            outcome: "ok".into(),
+            outcome: PollOutcome::Ok,
             error: None,
             models: ps.models,
         },
         Err(e) => Ollama {
             url,
-            outcome: e.kind().into(),
+            outcome: e.outcome(),
             error: Some(e.to_string()),
             models: Vec::new(),
         },
@@ -166,7 +166,7 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
     writeln!(
         out,
         "free {pct}, pressure {}",
-        s.pressure.as_deref().unwrap_or("-")
+        s.pressure.map_or("-", PressureLevel::as_str)
     )?;
     let rows = [
         ("free", s.free_bytes),

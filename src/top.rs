@@ -9,6 +9,7 @@ use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::Recorder;
 use memtide_render::format_bytes;
 use memtide_render::series::AvailableFrom;
+use memtide_trace::PressureLevel;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -426,11 +427,11 @@ fn draw_header(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     );
 }
 
-fn pressure_color(p: Option<&str>) -> Color {
+fn pressure_color(p: Option<PressureLevel>) -> Color {
     match p {
-        Some("critical") => Color::Red,
-        Some("warning") => Color::Yellow,
-        _ => Color::Green,
+        Some(PressureLevel::Critical) => Color::Red,
+        Some(PressureLevel::Warning) => Color::Yellow,
+        Some(PressureLevel::Normal) | None => Color::Green,
     }
 }
 
@@ -465,13 +466,13 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     .areas(area);
     f.render_widget(Paragraph::new(Line::styled("System", bold())), title);
     let s = live.system.as_ref();
-    let pressure = s.and_then(|s| s.pressure.as_deref());
+    let pressure = s.and_then(|s| s.pressure);
     let (label, ratio) = match available(live) {
         Some((bytes, pct)) => (
             format!(
                 "available {} ({pct:.0} %) · pressure {}",
                 format_bytes(bytes),
-                pressure.unwrap_or("-")
+                pressure.map_or("-", PressureLevel::as_str)
             ),
             (pct / 100.0).clamp(0.0, 1.0),
         ),
@@ -801,13 +802,14 @@ fn narrow(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             Some((b, p)) => format!(
                 "avail {} {p:.0}% {} · swap {}",
                 format_bytes(b),
-                s.and_then(|s| s.pressure.as_deref()).unwrap_or("-"),
+                s.and_then(|s| s.pressure)
+                    .map_or("-", PressureLevel::as_str),
                 s.and_then(|s| s.swap_used_bytes)
                     .map_or_else(|| "-".into(), format_bytes)
             ),
             None => "memtide top: no reading yet".into(),
         },
-        view.style(pressure_color(s.and_then(|s| s.pressure.as_deref()))),
+        view.style(pressure_color(s.and_then(|s| s.pressure))),
     ));
     // The system line, the last event (two lines), the keys: the rest is for runners.
     let room = area.height.saturating_sub(4) as usize;
@@ -1166,12 +1168,11 @@ mod tests {
                 compressor_bytes: r.compressor_bytes,
                 swap_used_bytes: r.swap_used_bytes,
                 free_percent: r.free_percent,
-                pressure: match r.pressure.as_deref() {
-                    Some("warning") => Some(PressureLevel::Warning),
-                    Some("critical") => Some(PressureLevel::Critical),
-                    Some(_) => Some(PressureLevel::Normal),
-                    None => None,
-                },
+                pressure: r.pressure.map(|l| match l {
+                    memtide_trace::PressureLevel::Normal => PressureLevel::Normal,
+                    memtide_trace::PressureLevel::Warning => PressureLevel::Warning,
+                    memtide_trace::PressureLevel::Critical => PressureLevel::Critical,
+                }),
                 ..SystemSample::default()
             };
             let mut started = Vec::new();
@@ -1207,7 +1208,7 @@ mod tests {
             live.update(at, start + at, &system, &started, &samples, &exited);
             // Ollama's answers at that moment, as the poller hands them over.
             for poll in tl.polls.iter().filter(|p| p.t_ms == t) {
-                let result = if poll.outcome == "ok" {
+                let result = if poll.outcome.is_ok() {
                     let mut ps = PsResponse::default();
                     for m in tl.models.iter().filter(|m| m.t_ms == t) {
                         ps.models.push(RunningModel {
@@ -1221,7 +1222,7 @@ mod tests {
                 } else {
                     Err(memtide_model::ollama::OllamaError::Unreachable {
                         url: "replay".into(),
-                        detail: poll.outcome.clone(),
+                        detail: poll.outcome.as_str().to_owned(),
                     })
                 };
                 live.poll(at, start + at, &result);

@@ -163,7 +163,7 @@ fn a_recording_writes_every_file_and_column() {
     assert!((6..=10).contains(&polls.len()), "{} polls", polls.len());
     assert!(polls
         .iter()
-        .all(|p| p.outcome == "ok" && p.models_loaded == Some(2)));
+        .all(|p| p.outcome.as_str() == "ok" && p.models_loaded == Some(2)));
     let models: Vec<ModelRow> = rows(&out, trace::MODELS_FILE);
     assert_eq!(models.len(), 2 * polls.len());
     assert_eq!(models[0].name, "granite3.3:2b");
@@ -206,7 +206,7 @@ fn ollama_down_at_start_is_recorded_as_unreachable() {
     assert!(p.len() >= 3);
     assert!(p
         .iter()
-        .all(|p| p.outcome == "unreachable" && p.models_loaded.is_none()));
+        .all(|p| p.outcome.as_str() == "unreachable" && p.models_loaded.is_none()));
     assert!(p[0].error.as_deref().unwrap().contains(&url));
     assert_eq!(meta(&out).ollama.unwrap().version, None);
     let system: Vec<SystemRow> = rows(&out, trace::SYSTEM_FILE);
@@ -297,7 +297,7 @@ fn a_slow_ollama_never_delays_a_sample() {
     let p = polls(&out);
     assert!(!p.is_empty());
     assert!(
-        p.iter().all(|p| p.outcome == "timeout"),
+        p.iter().all(|p| p.outcome.as_str() == "timeout"),
         "{:?}",
         p.iter().map(|p| &p.outcome).collect::<Vec<_>>()
     );
@@ -346,7 +346,7 @@ fn a_flooding_ollama_is_capped_and_cannot_slow_sampling() {
         "warned once: {err}"
     );
     let p = polls(&out);
-    assert!(p.len() >= 5 && p.iter().all(|p| p.outcome == "ok"));
+    assert!(p.len() >= 5 && p.iter().all(|p| p.outcome.as_str() == "ok"));
     assert!(p.iter().all(|p| p.models_loaded == Some(64)));
     assert!(p[0]
         .error
@@ -364,7 +364,10 @@ fn a_flooding_ollama_is_capped_and_cannot_slow_sampling() {
     let o = record(&out, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let p = polls(&out);
-    assert!(p.iter().all(|p| p.outcome == "bad_response"), "{p:?}");
+    assert!(
+        p.iter().all(|p| p.outcome.as_str() == "bad_response"),
+        "{p:?}"
+    );
     assert!(meta(&out).missed_ticks.unwrap() <= 2);
 }
 

@@ -7,9 +7,9 @@
 //! the expected files anew; the diff then shows what changed on disk.
 
 use memtide_trace::{
-    IdentityRow, LogEvent, Meta, ModelRow, OllamaLogRow, PollRow, PressureRow, ProcessRow,
-    SystemRow, TraceWriter, FILES, IDENTITIES_FILE, META_FILE, MODELS_FILE, POLLS_FILE,
-    PROCESSES_FILE, SYSTEM_FILE,
+    IdentityRow, LogEvent, Meta, ModelRow, NotificationSource, OllamaLogRow, PollRow,
+    PressureLevel, PressureRow, ProcessRow, SystemRow, TraceWriter, FILES, IDENTITIES_FILE,
+    META_FILE, MODELS_FILE, POLLS_FILE, PROCESSES_FILE, SYSTEM_FILE,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,14 +64,14 @@ fn extra_rows() -> (Vec<PressureRow>, Vec<OllamaLogRow>) {
         PressureRow {
             time_utc: "2026-05-14T09:25:21.500Z".into(),
             t_ms: 21_500,
-            source: "kernel".into(),
-            level: Some("warning".into()),
+            source: NotificationSource::Sysctl,
+            level: Some(PressureLevel::Warning),
             detail: "level 2, \"warn\", from 1".into(),
         },
         PressureRow {
             time_utc: "2026-05-14T09:25:30.000Z".into(),
             t_ms: 30_000,
-            source: "psi".into(),
+            source: NotificationSource::Psi,
             level: None,
             detail: String::new(),
         },

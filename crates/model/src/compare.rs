@@ -305,7 +305,7 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
         start_utc: r.trace.start_utc.clone(),
         duration_ms: span.1.saturating_sub(span.0),
         ollama_version: r.trace.ollama_version.clone(),
-        ollama_answered: tl.polls.iter().any(|p| p.outcome == "ok"),
+        ollama_answered: tl.polls.iter().any(|p| p.outcome.is_ok()),
         min_available_bytes: available
             .as_ref()
             .and_then(|a| a.series.min())

@@ -234,14 +234,14 @@ pub enum OllamaError {
 }
 
 impl OllamaError {
-    /// A one-word kind for trace files: `unreachable`, `timeout`, `http_error` or
-    /// `bad_response`.
-    pub fn kind(&self) -> &'static str {
+    /// The poll's outcome as the trace holds it.
+    pub fn outcome(&self) -> memtide_trace::PollOutcome {
+        use memtide_trace::PollOutcome;
         match self {
-            OllamaError::Unreachable { .. } => "unreachable",
-            OllamaError::Timeout { .. } => "timeout",
-            OllamaError::Http { .. } => "http_error",
-            OllamaError::BadResponse { .. } => "bad_response",
+            OllamaError::Unreachable { .. } => PollOutcome::Unreachable,
+            OllamaError::Timeout { .. } => PollOutcome::Timeout,
+            OllamaError::Http { .. } => PollOutcome::HttpError,
+            OllamaError::BadResponse { .. } => PollOutcome::BadResponse,
         }
     }
 }

@@ -204,7 +204,7 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
         };
         w.push(format!("No process was followed: {what}."));
     }
-    let failed = tl.polls.iter().filter(|p| p.outcome != "ok").count();
+    let failed = tl.polls.iter().filter(|p| !p.outcome.is_ok()).count();
     if let (Some(o), true) = (&m.ollama, failed > 0) {
         if failed == tl.polls.len() {
             let last = tl.polls.last().map_or("", |p| p.outcome.as_str());
@@ -217,7 +217,7 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
             let mut down_ms = 0u64;
             let mut since: Option<u64> = None;
             for p in &tl.polls {
-                match (p.outcome == "ok", since) {
+                match (p.outcome.is_ok(), since) {
                     (false, None) => since = Some(p.t_ms),
                     (true, Some(s)) => {
                         down_ms += p.t_ms.saturating_sub(s);
@@ -259,7 +259,7 @@ fn recording_warnings(tl: &Timeline, processes: &[ProcessReport]) -> Vec<String>
 mod tests {
     use super::*;
     use crate::timeline::SystemPoint;
-    use memtide_trace::PollRow;
+    use memtide_trace::{PollOutcome, PollRow};
 
     fn timeline() -> Timeline {
         let meta: memtide_trace::Meta = serde_json::from_str(
@@ -272,9 +272,9 @@ mod tests {
                 "ollama":{"url":"http://x","version":null,"poll_interval_ms":1000}}"#,
         )
         .unwrap();
-        let poll = |t_ms, outcome: &str| PollRow {
+        let poll = |t_ms, outcome| PollRow {
             t_ms,
-            outcome: outcome.into(),
+            outcome,
             ..PollRow::default()
         };
         Timeline {
@@ -283,10 +283,10 @@ mod tests {
             system: vec![SystemPoint::default()],
             processes: Vec::new(),
             polls: vec![
-                poll(0, "ok"),
-                poll(1000, "unreachable"),
-                poll(2000, "unreachable"),
-                poll(3000, "ok"),
+                poll(0, PollOutcome::Ok),
+                poll(1000, PollOutcome::Unreachable),
+                poll(2000, PollOutcome::Unreachable),
+                poll(3000, PollOutcome::Ok),
             ],
             models: Vec::new(),
             pressure: Vec::new(),

@@ -4,6 +4,7 @@
 //! A missed sample is a gap ([`Series::values`] holds `None`), never an interpolated value.
 
 use memtide_trace::segments::{self, Part};
+use memtide_trace::PressureLevel;
 use memtide_trace::{
     self as trace, IdentityRow, Meta, ModelRow, OllamaLogRow, PollRow, PressureRow, ProcessRow,
     SystemRow, TraceError,
@@ -13,7 +14,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A process identity: PID and start time (µs since the Unix epoch).
 pub type Identity = (u32, u64);
@@ -309,23 +309,13 @@ pub struct SystemPoint {
     pub swap_used_bytes: Option<u64>,
     /// The kernel's free %.
     pub free_percent: Option<f64>,
-    /// `normal`, `warning`, `critical` (or what the trace says), shared between the rows
-    /// that say the same.
-    pub pressure: Option<Arc<str>>,
+    /// The kernel's pressure level.
+    pub pressure: Option<PressureLevel>,
 }
 
 impl SystemPoint {
     /// A point from a row, with its time already read (see [`SystemPoint::from`]).
-    fn from_row(r: &SystemRow, utc_ms: i64, words: &mut Vec<Arc<str>>) -> SystemPoint {
-        let pressure = r.pressure.as_deref().map(|p| {
-            if let Some(w) = words.iter().find(|w| &***w == p) {
-                w.clone()
-            } else {
-                let w: Arc<str> = p.into();
-                words.push(w.clone());
-                w
-            }
-        });
+    fn from_row(r: &SystemRow, utc_ms: i64) -> SystemPoint {
         SystemPoint {
             t_ms: r.t_ms,
             utc_ms,
@@ -335,7 +325,7 @@ impl SystemPoint {
             compressor_bytes: r.compressor_bytes,
             swap_used_bytes: r.swap_used_bytes,
             free_percent: r.free_percent,
-            pressure,
+            pressure: r.pressure,
         }
     }
 
@@ -353,7 +343,7 @@ impl From<&SystemRow> for SystemPoint {
             .time_utc
             .parse::<jiff::Timestamp>()
             .map_or(0, |t| t.as_millisecond());
-        SystemPoint::from_row(r, utc_ms, &mut Vec::new())
+        SystemPoint::from_row(r, utc_ms)
     }
 }
 
@@ -899,7 +889,6 @@ impl Timeline {
         let system_path = dir.join(trace::SYSTEM_FILE);
         let mut system: Vec<SystemPoint> = Vec::new();
         let mut backwards = 0usize;
-        let mut words = Vec::new();
         for part in parts_for(dir, trace::SYSTEM_FILE, &meta, window)? {
             each_row(&part, false, &mut warnings, |r: SystemRow| {
                 if !window.contains(r.t_ms) {
@@ -914,7 +903,7 @@ impl Timeline {
                 if system.last().is_some_and(|l| r.t_ms < l.t_ms) {
                     backwards += 1;
                 } else {
-                    system.push(SystemPoint::from_row(&r, utc_ms, &mut words));
+                    system.push(SystemPoint::from_row(&r, utc_ms));
                 }
                 Ok(())
             })?;

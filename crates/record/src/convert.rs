@@ -3,8 +3,29 @@
 
 use memtide_model::runner::{self, Role};
 use memtide_model::{manifests, ollama};
+use memtide_sampler::pressure::PressureSource;
 use memtide_sampler::{ProcessInfo, ProcessSample, SystemSample};
-use memtide_trace::{utc_ms, IdentityRow, ModelRow, PollRow, ProcessRow, SystemRow};
+use memtide_trace::{
+    utc_ms, IdentityRow, ModelRow, NotificationSource, PollOutcome, PollRow, PressureLevel,
+    ProcessRow, SystemRow,
+};
+
+/// The sampler's pressure level as the trace holds it.
+pub fn pressure_level(l: memtide_sampler::PressureLevel) -> PressureLevel {
+    match l {
+        memtide_sampler::PressureLevel::Normal => PressureLevel::Normal,
+        memtide_sampler::PressureLevel::Warning => PressureLevel::Warning,
+        memtide_sampler::PressureLevel::Critical => PressureLevel::Critical,
+    }
+}
+
+/// Where the sampler's pressure notifications come from, as the trace holds it.
+pub fn notification_source(s: PressureSource) -> NotificationSource {
+    match s {
+        PressureSource::Psi => NotificationSource::Psi,
+        PressureSource::Sysctl => NotificationSource::Sysctl,
+    }
+}
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -37,7 +58,7 @@ pub fn system_row(time_utc: &str, t_ms: u64, s: &SystemSample) -> SystemRow {
         decompressions_bytes: s.decompressions_bytes,
         // Two decimals: the kernel's own figures have no more.
         free_percent: s.free_percent.map(|p| (p * 100.0).round() / 100.0),
-        pressure: s.pressure.map(|p| p.as_str().to_owned()),
+        pressure: s.pressure.map(pressure_level),
         psi_some_avg10: s.psi_some_avg10,
         psi_full_avg10: s.psi_full_avg10,
         psi_some_total_us: s.psi_some_total_us,
@@ -116,7 +137,7 @@ pub fn poll_rows(
             let poll = PollRow {
                 time_utc: time_utc.to_owned(),
                 t_ms,
-                outcome: "ok".into(),
+                outcome: PollOutcome::Ok,
                 latency_ms,
                 models_loaded: Some(ps.models.len() as u32),
                 // The answer stands; what was left out of it is said here.
@@ -155,7 +176,7 @@ pub fn poll_rows(
             PollRow {
                 time_utc: time_utc.to_owned(),
                 t_ms,
-                outcome: e.kind().into(),
+                outcome: e.outcome(),
                 latency_ms,
                 models_loaded: None,
                 error: Some(e.to_string()),

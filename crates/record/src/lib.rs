@@ -904,8 +904,8 @@ impl Recorder {
                         sink.writer.pressure(&trace::PressureRow {
                             time_utc: trace::utc_ms(wall),
                             t_ms: sink.t_ms(at),
-                            source: source.into(),
-                            level: n.level.map(|l| l.as_str().to_owned()),
+                            source: convert::notification_source(source),
+                            level: n.level.map(convert::pressure_level),
                             detail: detail.clone(),
                         })?;
                     }
@@ -958,13 +958,13 @@ impl Recorder {
                     let t_ms = sink.t_ms(sent_mono);
                     let (poll, models) =
                         convert::poll_rows(&trace::utc_ms(sent), t_ms, &result, latency);
-                    if poll.outcome == "ok" {
+                    if poll.outcome.is_ok() {
                         sink.stats.polls_ok += 1;
                     } else {
                         sink.stats.polls_failed += 1;
                     }
                     if let (Some(why), false) = (&poll.error, sink.stats.warned_dropped_models) {
-                        if poll.outcome == "ok" {
+                        if poll.outcome.is_ok() {
                             report.notices.push(Notice::ModelsLeftOut(why.clone()));
                             sink.stats.warned_dropped_models = true;
                         }

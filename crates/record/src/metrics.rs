@@ -18,7 +18,7 @@ use crate::Recorder;
 use memtide_model::runner::Role;
 use memtide_model::timeline::Measure;
 use memtide_sampler::OwnUsage;
-use memtide_trace::SystemRow;
+use memtide_trace::{PressureLevel, SystemRow};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -286,12 +286,11 @@ fn since_epoch(t: SystemTime) -> f64 {
 }
 
 /// The pressure level's number: 0 normal, 1 warning, 2 critical.
-fn pressure_number(level: &str) -> Option<u64> {
+fn pressure_number(level: PressureLevel) -> u64 {
     match level {
-        "normal" => Some(0),
-        "warning" => Some(1),
-        "critical" => Some(2),
-        _ => None,
+        PressureLevel::Normal => 0,
+        PressureLevel::Warning => 1,
+        PressureLevel::Critical => 2,
     }
 }
 
@@ -425,16 +424,12 @@ fn system(e: &mut Exposition, r: &Reading) {
             p / 100.0,
         );
     }
-    if let Some((level, n)) = s
-        .pressure
-        .as_deref()
-        .and_then(|l| Some((l, pressure_number(l)?)))
-    {
+    if let Some(level) = s.pressure {
         e.gauges(
             "pressure_level",
             "The kernel's memory pressure level: 0 normal, 1 warning, 2 critical (the level label names it)",
             None,
-            [(vec![("level", level.to_owned())], n)],
+            [(vec![("level", level.as_str().to_owned())], pressure_number(level))],
         );
     }
     let stall: Vec<(Labels, f64)> = [("some", s.psi_some_avg10), ("full", s.psi_full_avg10)]

@@ -37,7 +37,7 @@ pub struct Listener {
     /// Notifications, in the order they came.
     pub heard: Receiver<Heard>,
     /// Where the notifications come from (`psi`, `sysctl`).
-    pub source: &'static str,
+    pub source: memtide_sampler::pressure::PressureSource,
     /// What fires them, in words.
     pub condition: String,
 }

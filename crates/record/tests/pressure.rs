@@ -9,6 +9,7 @@ use memtide_model::timeline::Timeline;
 use memtide_record::{Options, Recorder};
 use memtide_sampler::pressure::PressureWatch;
 use memtide_sampler::{PressureLevel, ProcessSelector};
+use memtide_trace::NotificationSource;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ fn a_notification_between_ticks_is_written_at_its_moment_and_reported() {
     let tl = Timeline::load(&dir).unwrap();
     assert_eq!(tl.pressure.len(), 1, "{:?}", tl.pressure);
     let n = &tl.pressure[0];
-    assert_eq!(n.source, "test");
+    assert_eq!(n.source, NotificationSource::Psi);
     let fired = fired_at.unwrap().as_millis() as u64;
     // Its own moment, not the next tick's: within a few ms of the write.
     assert!(
@@ -86,7 +87,7 @@ fn each_change_of_a_polled_level_is_written_with_its_level_and_reported() {
             })
         }
     };
-    let watch = PressureWatch::polling(read, Duration::from_millis(10), "sysctl").unwrap();
+    let watch = PressureWatch::polling(read, Duration::from_millis(10)).unwrap();
     let mut o = Options::new(
         Duration::from_millis(100),
         ProcessSelector::Pids(vec![std::process::id()]),
@@ -125,7 +126,11 @@ fn each_change_of_a_polled_level_is_written_with_its_level_and_reported() {
     rec.finish().unwrap();
 
     let tl = Timeline::load(&dir).unwrap();
-    let levels: Vec<Option<&str>> = tl.pressure.iter().map(|n| n.level.as_deref()).collect();
+    let levels: Vec<Option<&str>> = tl
+        .pressure
+        .iter()
+        .map(|n| n.level.map(memtide_trace::PressureLevel::as_str))
+        .collect();
     assert_eq!(
         levels,
         [Some("warning"), Some("critical"), Some("normal")],
@@ -133,7 +138,7 @@ fn each_change_of_a_polled_level_is_written_with_its_level_and_reported() {
         tl.pressure
     );
     for (n, at) in tl.pressure.iter().zip(&changed_at) {
-        assert_eq!(n.source, "sysctl");
+        assert_eq!(n.source, NotificationSource::Sysctl);
         // Written by the listener at its own moment after the change, not at a tick.
         assert!(
             n.t_ms >= *at,

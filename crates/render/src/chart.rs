@@ -11,6 +11,7 @@ use crate::series::in_window;
 use memtide_model::events::{EventKind, Unused};
 use memtide_model::report::Report;
 use memtide_model::timeline::{Series, Timeline};
+use memtide_trace::PressureLevel;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -214,10 +215,15 @@ pub(crate) fn bands(report: &Report) -> Vec<Band> {
             };
             match &e.kind {
                 EventKind::LowMemory { .. } => vec![band("low memory", e.t_ms, end, 1)],
-                EventKind::Pressure { worst } if worst == "critical" => {
-                    vec![band("pressure critical", e.t_ms, end, 1)]
-                }
-                EventKind::Pressure { .. } => vec![band("pressure warning", e.t_ms, end, 1)],
+                EventKind::Pressure { worst } => vec![band(
+                    match worst {
+                        PressureLevel::Critical => "pressure critical",
+                        PressureLevel::Warning | PressureLevel::Normal => "pressure warning",
+                    },
+                    e.t_ms,
+                    end,
+                    1,
+                )],
                 // Each stretch once, shaded by how many runners were alive: bands of one
                 // overlap never lie on each other.
                 EventKind::Overlap { levels, .. } => levels
@@ -302,9 +308,10 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
                 ),
                 EventKind::PressureNotification { level, .. } => (
                     "pressure notification",
-                    format!("pressure {}", level.as_deref().unwrap_or(""))
-                        .trim_end()
-                        .to_owned(),
+                    match level {
+                        Some(l) => format!("pressure {l}"),
+                        None => "pressure".to_owned(),
+                    },
                 ),
                 _ => return None,
             };

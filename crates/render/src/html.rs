@@ -16,6 +16,7 @@ use crate::report::{sentence, Clock};
 use crate::series::{self, Measure};
 use memtide_model::report::Report;
 use memtide_model::timeline::{Series, Timeline};
+use memtide_trace::PressureLevel;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -110,7 +111,7 @@ struct Sys {
     available: Vec<Cell<u64>>,
     free_percent: Vec<Cell<f64>>,
     /// The kernel's level at or before each row (the worst of a bucket).
-    pressure: Vec<Option<String>>,
+    pressure: Vec<Option<PressureLevel>>,
     wired: Vec<Cell<u64>>,
     compressor: Vec<Cell<u64>>,
     swap: Vec<Cell<u64>>,
@@ -224,15 +225,6 @@ fn on_grid(x: &[u64], series: &Series) -> Vec<Cell<u64>> {
     cells
 }
 
-fn pressure_rank(p: Option<&str>) -> u8 {
-    match p {
-        Some("critical") => 3,
-        Some("warning") => 2,
-        Some(_) => 1,
-        None => 0,
-    }
-}
-
 /// The data the page embeds, for the window of `opts`.
 fn data(
     tl: &Timeline,
@@ -317,20 +309,19 @@ fn data(
     // The system row in force at each time of the grid, and for each kept row the worst
     // pressure of its bucket.
     let row_at = |t: &u64| tl.system.partition_point(|r| r.t_ms <= *t).checked_sub(1);
-    let pressure_of = |i: Option<usize>| i.and_then(|i| tl.system[i].pressure.as_deref());
-    let pressure: Vec<Option<String>> = spans
+    let pressure_of = |i: Option<usize>| i.and_then(|i| tl.system[i].pressure);
+    let pressure: Vec<Option<PressureLevel>> = spans
         .iter()
         .flat_map(|&(a, b)| {
             let worst = x_all[a..=b]
                 .iter()
                 .map(|t| pressure_of(row_at(t)))
-                .max_by_key(|p| pressure_rank(*p))
-                .flatten()
-                .map(str::to_owned);
+                .max()
+                .flatten();
             if a == b {
                 vec![worst]
             } else {
-                vec![worst.clone(), worst]
+                vec![worst, worst]
             }
         })
         .collect();

@@ -6,6 +6,7 @@ use memtide_model::events::mapped::Held;
 use memtide_model::events::{Event, EventKind, ListedModel, Moment, RunnerRef};
 use memtide_model::report::Report;
 use memtide_model::timeline::Measure;
+use memtide_trace::NotificationSource;
 use std::fmt::Write;
 
 /// Text or Markdown.
@@ -319,23 +320,19 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             level,
             detail,
         } => {
-            let what = match source.as_str() {
-                "psi" => "Linux's pressure trigger fired",
+            let what = match source {
+                NotificationSource::Psi => "Linux's pressure trigger fired",
                 // macOS's level, polled: the change is the whole news.
-                "sysctl" => {
+                NotificationSource::Sysctl => {
                     return match level {
                         Some(l) => format!("The kernel's memory-pressure level became {l}."),
                         None => format!("The kernel's memory-pressure level changed: {detail}."),
                     };
                 }
                 // Traces recorded before memtide polled the level on macOS.
-                "dispatch" => "macOS sent a memory-pressure notification",
-                _ => "The kernel sent a memory-pressure notification",
+                NotificationSource::Dispatch => "macOS sent a memory-pressure notification",
             };
-            let level = level
-                .as_deref()
-                .map(|l| format!(" (level {l})"))
-                .unwrap_or_default();
+            let level = level.map(|l| format!(" (level {l})")).unwrap_or_default();
             format!("{what}{level}: {detail}.")
         }
         EventKind::SwapGrowth {
@@ -906,15 +903,18 @@ fn table(o: &mut String, header: &[&str], rows: &[Vec<String>], md: bool) {
 mod tests {
     use super::*;
 
+    /// The sentence of a notification whose source and level read as `source` and `level`
+    /// in a trace.
     fn notification(source: &str, level: Option<&str>, detail: &str) -> String {
+        let word = |w: &str| serde_json::Value::String(w.to_owned());
         let e = Event {
             t_ms: 1500,
             time_utc: "2026-12-06T07:00:01.500Z".into(),
             end_ms: None,
             end_utc: None,
             kind: EventKind::PressureNotification {
-                source: source.into(),
-                level: level.map(str::to_owned),
+                source: serde_json::from_value(word(source)).unwrap(),
+                level: level.map(|l| serde_json::from_value(word(l)).unwrap()),
                 detail: detail.into(),
             },
         };

@@ -104,10 +104,21 @@ impl Stopper {
     }
 }
 
+/// Where a watch's notifications come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PressureSource {
+    /// Linux: a PSI trigger on `/proc/pressure/memory` (or a descriptor that stands in for
+    /// one, [`PressureWatch::on_readable`]).
+    Psi,
+    /// macOS: the kernel's level, `kern.memorystatus_vm_pressure_level`, polled
+    /// ([`PressureWatch::polling`]).
+    Sysctl,
+}
+
 /// Waits for the kernel's pressure notifications.
 pub struct PressureWatch {
     waiter: Box<dyn Waiter>,
-    source: &'static str,
+    source: PressureSource,
     condition: String,
 }
 
@@ -121,7 +132,7 @@ impl PressureWatch {
 
     pub(crate) fn new(
         waiter: Box<dyn Waiter>,
-        source: &'static str,
+        source: PressureSource,
         condition: String,
     ) -> PressureWatch {
         PressureWatch {
@@ -134,11 +145,10 @@ impl PressureWatch {
     /// A watch that calls `read` every `period` and notifies each change of the level it
     /// returns, at the read that saw it, with the new level. The first read is made here and
     /// is the level changes are counted from; a failed read fails this (and, later, the wait).
-    /// `source` names it in the trace (`sysctl` for macOS's kernel level).
+    /// Its source is [`PressureSource::Sysctl`], the way macOS's kernel level is read.
     pub fn polling(
         mut read: impl FnMut() -> Result<PressureLevel> + Send + 'static,
         period: Duration,
-        source: &'static str,
     ) -> Result<PressureWatch> {
         let last = read()?;
         let (stop_tx, stop_rx) = mpsc::channel();
@@ -154,7 +164,7 @@ impl PressureWatch {
                 stop_rx,
                 stop_tx,
             }),
-            source,
+            PressureSource::Sysctl,
             condition,
         ))
     }
@@ -165,9 +175,8 @@ impl PressureWatch {
         self.waiter.stopper()
     }
 
-    /// Where the notifications come from: `psi` (Linux), `sysctl` (macOS's level, polled),
-    /// `test`.
-    pub fn source(&self) -> &'static str {
+    /// Where the notifications come from.
+    pub fn source(&self) -> PressureSource {
         self.source
     }
 
@@ -259,13 +268,13 @@ mod tests {
     fn the_level_poller_tells_each_change_once_with_its_level() {
         use PressureLevel::{Critical, Normal, Warning};
         let seq = [Normal, Normal, Warning, Warning, Critical, Normal, Normal];
-        let mut w = PressureWatch::polling(levels(&seq), Duration::from_millis(1), "test").unwrap();
+        let mut w = PressureWatch::polling(levels(&seq), Duration::from_millis(1)).unwrap();
         let mut heard = Vec::new();
         while let Some(n) = w.wait(Duration::from_millis(200)).unwrap() {
             heard.push(n.level.unwrap());
         }
         assert_eq!(heard, [Warning, Critical, Normal]);
-        assert_eq!(w.source(), "test");
+        assert_eq!(w.source(), PressureSource::Sysctl);
         assert_eq!(
             w.condition(),
             "a change of the kernel's memory-pressure level (read every 1 ms)"
@@ -274,12 +283,9 @@ mod tests {
 
     #[test]
     fn the_level_poller_stops_at_once_and_fails_with_its_source() {
-        let mut w = PressureWatch::polling(
-            levels(&[PressureLevel::Normal]),
-            Duration::from_millis(50),
-            "test",
-        )
-        .unwrap();
+        let mut w =
+            PressureWatch::polling(levels(&[PressureLevel::Normal]), Duration::from_millis(50))
+                .unwrap();
         let stop = w.stopper().unwrap();
         stop.stop();
         let t = Instant::now();
@@ -293,7 +299,6 @@ mod tests {
                 })
             },
             LEVEL_POLL_PERIOD,
-            "test",
         )
         .err()
         .unwrap();
@@ -331,7 +336,7 @@ mod tests {
             .is_ok();
         match PressureWatch::start(Trigger::DEFAULT) {
             Ok(mut w) => {
-                assert_eq!(w.source(), "psi");
+                assert_eq!(w.source(), PressureSource::Psi);
                 assert_eq!(w.condition(), Trigger::DEFAULT.describe());
                 assert!(w.wait(Duration::from_millis(10)).is_ok());
             }

@@ -55,16 +55,6 @@ impl PressureLevel {
             PressureLevel::Critical => "critical",
         }
     }
-
-    /// Parses the names written by [`PressureLevel::as_str`].
-    pub fn from_name(name: &str) -> Option<PressureLevel> {
-        match name {
-            "normal" => Some(PressureLevel::Normal),
-            "warning" => Some(PressureLevel::Warning),
-            "critical" => Some(PressureLevel::Critical),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for PressureLevel {

@@ -7,7 +7,7 @@
 //! recording started on a monotonic clock (`t_ms`). An empty cell is a value the OS or the
 //! source does not have.
 
-use crate::vocab::{BufferKind, LogEvent};
+use crate::vocab::{BufferKind, LogEvent, NotificationSource, PollOutcome, PressureLevel};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
@@ -302,7 +302,7 @@ pub struct SystemRow {
     pub decompressions_bytes: Option<u64>,
     pub free_percent: Option<f64>,
     /// `normal`, `warning` or `critical`.
-    pub pressure: Option<String>,
+    pub pressure: Option<PressureLevel>,
     pub psi_some_avg10: Option<f64>,
     pub psi_full_avg10: Option<f64>,
     pub psi_some_total_us: Option<u64>,
@@ -394,7 +394,7 @@ pub struct PollRow {
     /// The same on the recording's monotonic clock.
     pub t_ms: u64,
     /// `ok`, `unreachable`, `timeout`, `http_error` or `bad_response`.
-    pub outcome: String,
+    pub outcome: PollOutcome,
     /// How long the answer took, milliseconds.
     pub latency_ms: u64,
     /// Models loaded (0 with outcome `ok` means none; empty when the poll failed).
@@ -438,9 +438,9 @@ pub struct PressureRow {
     pub t_ms: u64,
     /// `psi` (a Linux PSI trigger), `sysctl` (macOS's pressure level, polled; a row at each
     /// change), or, in traces of earlier versions, `dispatch` (libdispatch's source).
-    pub source: String,
+    pub source: NotificationSource,
     /// The level announced (`normal`, `warning`, `critical`), where the source gives one.
-    pub level: Option<String>,
+    pub level: Option<PressureLevel>,
     /// What fires it, in words (`memory stalls of 150 ms or more within 2 s`).
     pub detail: String,
 }

@@ -79,3 +79,81 @@ impl BufferKind {
         }
     }
 }
+
+/// The kernel's memory-pressure level, in `system.csv`'s `pressure` and
+/// `pressure_events.csv`'s `level`; ordered from none to the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PressureLevel {
+    /// No pressure (macOS level 1; Linux PSI under memtide's warning threshold).
+    Normal,
+    /// Reclaiming hard (macOS level 2, yellow in Activity Monitor).
+    Warning,
+    /// Thrashing or about to kill processes (macOS level 4, red).
+    Critical,
+}
+
+impl PressureLevel {
+    /// The word the files hold: `normal`, `warning`, `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PressureLevel::Normal => "normal",
+            PressureLevel::Warning => "warning",
+            PressureLevel::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for PressureLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a poll of Ollama's `/api/ps` ended, in `ollama_polls.csv`'s `outcome`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollOutcome {
+    /// Ollama answered with a listing.
+    #[default]
+    Ok,
+    /// Nothing listens at the address (connection refused, no route).
+    Unreachable,
+    /// No answer within the poll's timeout.
+    Timeout,
+    /// An HTTP status other than 200.
+    HttpError,
+    /// An answer that is not a listing (not JSON, too long).
+    BadResponse,
+}
+
+impl PollOutcome {
+    /// The word the file holds: `ok`, `unreachable`, `timeout`, `http_error`, `bad_response`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollOutcome::Ok => "ok",
+            PollOutcome::Unreachable => "unreachable",
+            PollOutcome::Timeout => "timeout",
+            PollOutcome::HttpError => "http_error",
+            PollOutcome::BadResponse => "bad_response",
+        }
+    }
+
+    /// Whether Ollama answered.
+    pub fn is_ok(self) -> bool {
+        self == PollOutcome::Ok
+    }
+}
+
+/// What sent a pressure notification, in `pressure_events.csv`'s `source`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationSource {
+    /// Linux: a PSI trigger on `/proc/pressure/memory`.
+    #[default]
+    Psi,
+    /// macOS: the kernel's level, `kern.memorystatus_vm_pressure_level`, polled.
+    Sysctl,
+    /// macOS, traces of earlier versions: libdispatch's memory-pressure source.
+    Dispatch,
+}

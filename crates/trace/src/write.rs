@@ -2,6 +2,7 @@
 //! continuation of a kept trace.
 
 use crate::schema::*;
+use crate::vocab::PressureLevel;
 use crate::TraceError;
 use serde::Serialize;
 use std::fs::File;
@@ -141,7 +142,7 @@ fn format_system(buf: &mut Vec<u8>, r: &SystemRow) {
         .opt_u64(r.compressions_bytes)
         .opt_u64(r.decompressions_bytes)
         .opt_f64(r.free_percent)
-        .opt_str(r.pressure.as_deref())
+        .opt_str(r.pressure.map(PressureLevel::as_str))
         .opt_f64(r.psi_some_avg10)
         .opt_f64(r.psi_full_avg10)
         .opt_u64(r.psi_some_total_us)
@@ -746,7 +747,7 @@ mod tests {
                 free_percent: Some(40.0),
                 psi_some_avg10: Some(0.1),
                 psi_full_avg10: Some(1e-7),
-                pressure: Some("warning".into()),
+                pressure: Some(PressureLevel::Warning),
                 stats_age_ms: 250,
                 ..SystemRow::default()
             },
@@ -754,7 +755,7 @@ mod tests {
                 time_utc: "a \"quoted\", two-line\nvalue".into(),
                 free_percent: Some(12.34),
                 psi_some_total_us: Some(7),
-                pressure: Some(String::new()),
+                pressure: Some(PressureLevel::Critical),
                 ..SystemRow::default()
             },
         ];
@@ -857,7 +858,7 @@ mod tests {
             t_ms: 0,
             total_bytes: 1 << 34,
             free_bytes: Some(5),
-            pressure: Some("normal".into()),
+            pressure: Some(PressureLevel::Normal),
             ..SystemRow::default()
         };
         w.system(&row).unwrap();

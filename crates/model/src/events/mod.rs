@@ -14,7 +14,7 @@ pub mod wired_step;
 
 use crate::runner::{self, NameSource, Role};
 use crate::timeline::{Measure, ProcessTimeline, SystemPoint, Timeline};
-use memtide_trace::timestamp_utc_ms;
+use memtide_trace::{timestamp_utc_ms, NotificationSource, PressureLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,7 +114,7 @@ pub struct Moment {
     /// Swap used.
     pub swap_used_bytes: Option<u64>,
     /// Pressure level.
-    pub pressure: Option<String>,
+    pub pressure: Option<PressureLevel>,
 }
 
 /// A model `/api/ps` listed, with its size.
@@ -223,16 +223,16 @@ pub enum EventKind {
     },
     /// The kernel's pressure level at warning or critical.
     Pressure {
-        /// `warning` or `critical`.
-        worst: String,
+        /// Warning or critical.
+        worst: PressureLevel,
     },
     /// The kernel notified memory pressure at this moment (a Linux PSI trigger, a macOS
     /// memory-pressure source), between samples.
     PressureNotification {
         /// `psi`, `sysctl` or (earlier traces) `dispatch`.
-        source: String,
+        source: NotificationSource,
         /// The level it announced, where it announces one.
-        level: Option<String>,
+        level: Option<PressureLevel>,
         /// What fires it.
         detail: String,
     },
@@ -408,7 +408,7 @@ fn moment(row: &SystemPoint, unused: &[Unused]) -> Moment {
         wired_bytes: row.wired_bytes,
         compressor_bytes: used(Unused::Compressor, row.compressor_bytes),
         swap_used_bytes: used(Unused::Swap, row.swap_used_bytes),
-        pressure: row.pressure.as_deref().map(str::to_owned),
+        pressure: row.pressure,
     }
 }
 
@@ -433,7 +433,7 @@ fn listed_near(tl: &Timeline, t_ms: u64) -> Vec<ListedModel> {
     let Some(poll) = tl
         .polls
         .iter()
-        .filter(|p| p.outcome == "ok")
+        .filter(|p| p.outcome.is_ok())
         .min_by_key(|p| p.t_ms.abs_diff(t_ms))
     else {
         return Vec::new();
@@ -483,7 +483,7 @@ fn peak_in_opt(p: Option<&ProcessTimeline>, start: u64, end: u64) -> Option<u64>
 /// Successful polls as [`model_changes::Poll`]s.
 fn successful_polls(tl: &Timeline) -> Vec<model_changes::Poll> {
     let mut by_poll: BTreeMap<(u64, &str), Vec<(String, u64)>> = BTreeMap::new();
-    for p in tl.polls.iter().filter(|p| p.outcome == "ok") {
+    for p in tl.polls.iter().filter(|p| p.outcome.is_ok()) {
         by_poll.entry((p.t_ms, p.time_utc.as_str())).or_default();
     }
     for m in &tl.models {
@@ -1038,7 +1038,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 
     // Ollama stopped answering and did not answer again: a model its last answer listed is
     // unloaded when its runner exits.
-    let ok = |p: &&memtide_trace::PollRow| p.outcome == "ok";
+    let ok = |p: &&memtide_trace::PollRow| p.outcome.is_ok();
     if let (Some(last_ok), Some(first_failed)) = (
         tl.polls.iter().rev().find(ok).map(|p| p.t_ms),
         tl.polls
@@ -1228,11 +1228,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
-    let levels: Vec<(u64, Option<&str>)> = tl
-        .system
-        .iter()
-        .map(|r| (r.t_ms, r.pressure.as_deref()))
-        .collect();
+    let levels: Vec<(u64, Option<PressureLevel>)> =
+        tl.system.iter().map(|r| (r.t_ms, r.pressure)).collect();
     for i in pressure::intervals(&levels) {
         push(
             i.start_ms,
@@ -1246,8 +1243,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             n.t_ms,
             None,
             EventKind::PressureNotification {
-                source: n.source.clone(),
-                level: n.level.clone(),
+                source: n.source,
+                level: n.level,
                 detail: n.detail.clone(),
             },
         );
@@ -1350,6 +1347,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 mod tests {
     use super::*;
     use crate::timeline::{ProcessTimeline, Sample, SystemPoint};
+    use memtide_trace::PollOutcome;
     use memtide_trace::{IdentityRow, Meta, ModelRow, PollRow};
 
     const GIB: u64 = 1 << 30;
@@ -1398,7 +1396,7 @@ mod tests {
     fn timeline(processes: Vec<ProcessTimeline>, loads: &[(&str, u64)]) -> Timeline {
         let poll = |t_ms| PollRow {
             t_ms,
-            outcome: "ok".into(),
+            outcome: PollOutcome::Ok,
             ..PollRow::default()
         };
         Timeline {
@@ -1714,7 +1712,7 @@ mod tests {
         let mut tl = timeline(vec![r], &[("qwen3:0.6b", 300 * MIB)]);
         tl.polls.push(PollRow {
             t_ms: 10_000,
-            outcome: "ok".into(),
+            outcome: PollOutcome::Ok,
             ..PollRow::default()
         });
         tl.polls.sort_by_key(|p| p.t_ms);
@@ -1810,7 +1808,7 @@ mod tests {
         for t in [12_000, 13_000, 16_000] {
             tl.polls.push(PollRow {
                 t_ms: t,
-                outcome: "unreachable".into(),
+                outcome: PollOutcome::Unreachable,
                 ..PollRow::default()
             });
         }
@@ -1834,7 +1832,7 @@ mod tests {
         // Ollama answered again (and no longer lists it): its own listing tells the unload.
         tl.polls.push(PollRow {
             t_ms: 17_000,
-            outcome: "ok".into(),
+            outcome: PollOutcome::Ok,
             ..PollRow::default()
         });
         let a = analyze(&tl, &Options::default());

@@ -2,6 +2,8 @@
 //! (macOS `kern.memorystatus_vm_pressure_level`; Linux levels derived from PSI). No threshold
 //! of our own: the kernel's level is the judgement. A gap ends an interval.
 
+use memtide_trace::PressureLevel;
+
 /// One interval at warning or above.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PressureInterval {
@@ -9,32 +11,30 @@ pub struct PressureInterval {
     pub start_ms: u64,
     /// Last such sample.
     pub end_ms: u64,
-    /// `critical` if it reached critical, else `warning`.
-    pub worst: String,
+    /// Critical if it reached critical, else warning.
+    pub worst: PressureLevel,
 }
 
-/// The intervals in `levels` (`t_ms` and the level name, `None` for a gap or no reading).
-pub fn intervals(levels: &[(u64, Option<&str>)]) -> Vec<PressureInterval> {
+/// The intervals in `levels` (`t_ms` and the level, `None` for a gap or no reading).
+pub fn intervals(levels: &[(u64, Option<PressureLevel>)]) -> Vec<PressureInterval> {
     let mut out = Vec::new();
     let mut open: Option<PressureInterval> = None;
     for &(t, level) in levels {
         match level {
-            Some(l @ ("warning" | "critical")) => match open.as_mut() {
+            Some(l @ (PressureLevel::Warning | PressureLevel::Critical)) => match open.as_mut() {
                 Some(i) => {
                     i.end_ms = t;
-                    if l == "critical" {
-                        i.worst = l.to_owned();
-                    }
+                    i.worst = i.worst.max(l);
                 }
                 None => {
                     open = Some(PressureInterval {
                         start_ms: t,
                         end_ms: t,
-                        worst: l.to_owned(),
+                        worst: l,
                     })
                 }
             },
-            _ => out.extend(open.take()),
+            Some(PressureLevel::Normal) | None => out.extend(open.take()),
         }
     }
     out.extend(open);
@@ -48,16 +48,17 @@ mod tests {
     #[test]
     fn levels_to_intervals() {
         assert!(intervals(&[]).is_empty());
-        assert!(intervals(&[(0, Some("normal")); 5]).is_empty());
+        use PressureLevel::{Critical, Normal, Warning};
+        assert!(intervals(&[(0, Some(Normal)); 5]).is_empty());
         let got = intervals(&[
-            (0, Some("normal")),
-            (1, Some("warning")),
-            (2, Some("critical")),
-            (3, Some("warning")),
-            (4, Some("normal")),
-            (5, Some("warning")),
+            (0, Some(Normal)),
+            (1, Some(Warning)),
+            (2, Some(Critical)),
+            (3, Some(Warning)),
+            (4, Some(Normal)),
+            (5, Some(Warning)),
             (6, None),
-            (7, Some("warning")),
+            (7, Some(Warning)),
         ]);
         assert_eq!(got.len(), 3);
         assert_eq!(
@@ -65,12 +66,12 @@ mod tests {
             PressureInterval {
                 start_ms: 1,
                 end_ms: 3,
-                worst: "critical".into()
+                worst: Critical
             }
         );
         assert_eq!(
-            (got[1].start_ms, got[1].end_ms, got[1].worst.as_str()),
-            (5, 5, "warning")
+            (got[1].start_ms, got[1].end_ms, got[1].worst),
+            (5, 5, Warning)
         );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::ffi::PollFd;
 use crate::error::{Error, Result};
-use crate::pressure::{Notification, PressureWatch, Stopper, Trigger, Waiter};
+use crate::pressure::{Notification, PressureSource, PressureWatch, Stopper, Trigger, Waiter};
 use std::time::Duration;
 
 /// The [`Error::Os`] of `call`, from what the OS said.
@@ -20,7 +20,7 @@ pub(crate) fn pressure_watch(trigger: Trigger) -> Result<PressureWatch> {
         PollFd::psi_trigger(&line).map_err(os_error("a PSI trigger on /proc/pressure/memory"))?;
     Ok(PressureWatch::new(
         Box::new(FdWait(fd)),
-        "psi",
+        PressureSource::Psi,
         trigger.describe(),
     ))
 }
@@ -32,7 +32,7 @@ impl PressureWatch {
         let inner = PollFd::readable(fd).map_err(os_error("pipe"))?;
         Ok(PressureWatch::new(
             Box::new(FdWait(inner)),
-            "test",
+            PressureSource::Psi,
             "a test descriptor became readable".into(),
         ))
     }

@@ -19,5 +19,5 @@ pub(crate) fn pressure_watch(_trigger: Trigger) -> Result<PressureWatch> {
             .map_err(|e| os_error(CALL, &e))
             .and_then(darwin::decode_pressure_level)
     };
-    PressureWatch::polling(read, LEVEL_POLL_PERIOD, "sysctl")
+    PressureWatch::polling(read, LEVEL_POLL_PERIOD)
 }
