@@ -81,15 +81,8 @@
   }
   function isoUtc(tMs) { return new Date(D.start_epoch_ms + tMs).toISOString(); }
 
-  var BAND_COLORS = {
-    "low memory": "rgba(228,26,28,0.10)",
-    "pressure warning": "rgba(255,176,0,0.16)",
-    "pressure critical": "rgba(179,0,0,0.22)",
-    "overlap": "rgba(106,90,205,0.13)"
-  };
-  var MARKER_COLORS = { "runner start": "#2f3b4c", "runner exit": "#2f3b4c", "model load": "#6b7a90", "model unload": "#6b7a90",
-                        "command start": "#7a4b8c", "command exit": "#7a4b8c" };
-  function markerDashed(kind) { return kind === "runner exit" || kind === "model unload" || kind === "command exit"; }
+  // Each band and marker carries its colour (and a marker its dash) from the page's data: the
+  // chart's own, one rule for both.
 
   // Bands under the lines, markers over them; marker labels on the top panel, two lanes,
   // a label that would touch another left out.
@@ -98,7 +91,7 @@
     ctx.save();
     D.bands.forEach(function (b) {
       var x0 = u.valToPos(xAt(b.start), "x", true), x1 = u.valToPos(xAt(b.end), "x", true);
-      ctx.fillStyle = b.color || BAND_COLORS[b.kind] || BAND_COLORS.overlap;
+      ctx.fillStyle = b.color;
       ctx.fillRect(x0, top, Math.max(x1 - x0, 1), h);
     });
     ctx.restore();
@@ -114,9 +107,9 @@
       D.markers.forEach(function (m) {
         var x = Math.round(u.valToPos(xAt(m.t), "x", true)) + 0.5;
         if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
-        ctx.strokeStyle = MARKER_COLORS[m.kind] || "#6b7a90";
+        ctx.strokeStyle = m.color;
         ctx.lineWidth = dpr;
-        ctx.setLineDash(markerDashed(m.kind) ? [5 * dpr, 4 * dpr] : []);
+        ctx.setLineDash(m.dashed ? [5 * dpr, 4 * dpr] : []);
         ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
         if (!labels) return;
         var w = ctx.measureText(m.label).width, gap = 10 * dpr;

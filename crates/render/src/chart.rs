@@ -82,11 +82,139 @@ pub(crate) fn draw_err<E: std::fmt::Display>(e: E) -> RenderError {
     RenderError::Draw(e.to_string())
 }
 
+/// What a band shades. Its colour and shade belong to it, in the chart and the viewer alike;
+/// its name is the key's word (and the viewer's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum BandKind {
+    /// Two or more of Ollama's runners alive at once.
+    #[serde(rename = "overlap")]
+    Overlap,
+    /// Free memory under the threshold.
+    #[serde(rename = "low memory")]
+    LowMemory,
+    /// The kernel's pressure level at warning.
+    #[serde(rename = "pressure warning")]
+    PressureWarning,
+    /// The kernel's pressure level at critical.
+    #[serde(rename = "pressure critical")]
+    PressureCritical,
+}
+
+impl BandKind {
+    /// The key's word: `overlap`, `low memory`, `pressure warning`, `pressure critical`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BandKind::Overlap => "overlap",
+            BandKind::LowMemory => "low memory",
+            BandKind::PressureWarning => "pressure warning",
+            BandKind::PressureCritical => "pressure critical",
+        }
+    }
+
+    /// Its colour; none is a series' or a marker's colour.
+    fn hex(self) -> &'static str {
+        match self {
+            BandKind::LowMemory => "#e41a1c",
+            BandKind::PressureWarning => "#ffb000",
+            BandKind::PressureCritical => "#b30000",
+            BandKind::Overlap => "#6a5acd",
+        }
+    }
+
+    /// How opaque it is: an overlap of two runners light, each runner more a step darker that
+    /// the eye tells apart (0.08), up to a shade that still shows the lines.
+    fn alpha(self, depth: usize) -> f64 {
+        match self {
+            BandKind::LowMemory => 0.10,
+            BandKind::PressureWarning => 0.16,
+            BandKind::PressureCritical => 0.22,
+            BandKind::Overlap => (0.12 + 0.08 * depth.saturating_sub(2) as f64).min(0.44),
+        }
+    }
+}
+
+/// What a marker marks. Its colour, dash and rank belong to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum MarkerKind {
+    /// A runner's first sample (not one already running when recording began).
+    #[serde(rename = "runner start")]
+    RunnerStart,
+    /// A runner's exit.
+    #[serde(rename = "runner exit")]
+    RunnerExit,
+    /// Ollama listed a model.
+    #[serde(rename = "model load")]
+    ModelLoad,
+    /// Ollama stopped listing a model.
+    #[serde(rename = "model unload")]
+    ModelUnload,
+    /// `memtide run` started its command.
+    #[serde(rename = "command start")]
+    CommandStart,
+    /// The command exited.
+    #[serde(rename = "command exit")]
+    CommandExit,
+    /// The kernel's pressure notification.
+    #[serde(rename = "pressure notification")]
+    PressureNotification,
+}
+
+impl MarkerKind {
+    /// The key's word: `runner start`, `model load`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            MarkerKind::RunnerStart => "runner start",
+            MarkerKind::RunnerExit => "runner exit",
+            MarkerKind::ModelLoad => "model load",
+            MarkerKind::ModelUnload => "model unload",
+            MarkerKind::CommandStart => "command start",
+            MarkerKind::CommandExit => "command exit",
+            MarkerKind::PressureNotification => "pressure notification",
+        }
+    }
+
+    /// Its colour: neutral slates that no series uses; the line's dash tells a start from an
+    /// exit.
+    pub(crate) fn hex(self) -> &'static str {
+        match self {
+            MarkerKind::RunnerStart | MarkerKind::RunnerExit => "#2f3b4c",
+            MarkerKind::CommandStart | MarkerKind::CommandExit => "#7a4b8c",
+            MarkerKind::ModelLoad | MarkerKind::ModelUnload | MarkerKind::PressureNotification => {
+                "#6b7a90"
+            }
+        }
+    }
+
+    /// Dashed for an exit or an unload, solid for a start or a load.
+    pub(crate) fn dashed(self) -> bool {
+        match self {
+            MarkerKind::RunnerExit | MarkerKind::ModelUnload | MarkerKind::CommandExit => true,
+            MarkerKind::RunnerStart
+            | MarkerKind::ModelLoad
+            | MarkerKind::CommandStart
+            | MarkerKind::PressureNotification => false,
+        }
+    }
+
+    /// Which labels win when they collide: loads name the model, so they go first.
+    fn rank(self) -> u8 {
+        match self {
+            MarkerKind::ModelLoad => 0,
+            MarkerKind::RunnerStart => 1,
+            MarkerKind::RunnerExit => 2,
+            MarkerKind::ModelUnload
+            | MarkerKind::CommandStart
+            | MarkerKind::CommandExit
+            | MarkerKind::PressureNotification => 3,
+        }
+    }
+}
+
 /// A shaded interval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Band {
-    /// `low memory`, `pressure warning`, `pressure critical` or `overlap`.
-    pub kind: &'static str,
+    /// What it shades.
+    pub kind: BandKind,
     /// Start, ms.
     pub start_ms: u64,
     /// End, ms.
@@ -98,8 +226,8 @@ pub struct Band {
 /// A vertical marker: what happened, when, and its label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {
-    /// `runner start`, `runner exit`, `model load` or `model unload`.
-    pub kind: &'static str,
+    /// What happened.
+    pub kind: MarkerKind,
     /// When, ms.
     pub t_ms: u64,
     /// `load llama3.2:3b`, `start 61864`, `exit 61864`, `unload llama3.2:3b`.
@@ -120,7 +248,7 @@ pub struct Drawn {
     /// Shaded intervals.
     pub bands: Vec<Band>,
     /// Markers: kind and time.
-    pub markers: Vec<(&'static str, u64)>,
+    pub markers: Vec<(MarkerKind, u64)>,
     /// The marker labels drawn; the others were left out where they would have collided.
     pub labels: Vec<String>,
     /// How many marker labels were left out; the key counts them.
@@ -214,11 +342,11 @@ pub(crate) fn bands(report: &Report) -> Vec<Band> {
                 depth,
             };
             match &e.kind {
-                EventKind::LowMemory { .. } => vec![band("low memory", e.t_ms, end, 1)],
+                EventKind::LowMemory { .. } => vec![band(BandKind::LowMemory, e.t_ms, end, 1)],
                 EventKind::Pressure { worst } => vec![band(
                     match worst {
-                        PressureLevel::Critical => "pressure critical",
-                        PressureLevel::Warning | PressureLevel::Normal => "pressure warning",
+                        PressureLevel::Critical => BandKind::PressureCritical,
+                        PressureLevel::Warning | PressureLevel::Normal => BandKind::PressureWarning,
                     },
                     e.t_ms,
                     end,
@@ -228,7 +356,7 @@ pub(crate) fn bands(report: &Report) -> Vec<Band> {
                 // overlap never lie on each other.
                 EventKind::Overlap { levels, .. } => levels
                     .iter()
-                    .map(|l| band("overlap", l.start_ms, l.end_ms, l.alive))
+                    .map(|l| band(BandKind::Overlap, l.start_ms, l.end_ms, l.alive))
                     .collect(),
                 _ => Vec::new(),
             }
@@ -236,35 +364,14 @@ pub(crate) fn bands(report: &Report) -> Vec<Band> {
         .collect()
 }
 
-/// The colour of each kind of band; none is a series' or a marker's colour.
-fn band_hex(kind: &str) -> &'static str {
-    match kind {
-        "low memory" => "#e41a1c",
-        "pressure warning" => "#ffb000",
-        "pressure critical" => "#b30000",
-        _ => "#6a5acd",
-    }
-}
-
-/// How opaque a band is: an overlap of two runners light, each runner more a step darker
-/// that the eye tells apart (0.08), up to a shade that still shows the lines.
-fn band_alpha(kind: &str, depth: usize) -> f64 {
-    match kind {
-        "low memory" => 0.10,
-        "pressure warning" => 0.16,
-        "pressure critical" => 0.22,
-        _ => (0.12 + 0.08 * depth.saturating_sub(2) as f64).min(0.44),
-    }
-}
-
-fn band_color(kind: &str, depth: usize) -> RGBAColor {
-    rgb(band_hex(kind)).mix(band_alpha(kind, depth))
+fn band_color(kind: BandKind, depth: usize) -> RGBAColor {
+    rgb(kind.hex()).mix(kind.alpha(depth))
 }
 
 /// The same colour in CSS, for the viewer: one rule for both.
-pub(crate) fn band_css(kind: &str, depth: usize) -> String {
-    let RGBColor(r, g, b) = rgb(band_hex(kind));
-    format!("rgba({r},{g},{b},{:.2})", band_alpha(kind, depth))
+pub(crate) fn band_css(kind: BandKind, depth: usize) -> String {
+    let RGBColor(r, g, b) = rgb(kind.hex());
+    format!("rgba({r},{g},{b},{:.2})", kind.alpha(depth))
 }
 
 /// The last part of a path: `ollama` of `/usr/local/bin/ollama`.
@@ -283,23 +390,25 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
                     before_recording: false,
                     runner,
                     ..
-                } => ("runner start", format!("start {}", runner.pid)),
+                } => (MarkerKind::RunnerStart, format!("start {}", runner.pid)),
                 EventKind::RunnerExit { runner, .. } => {
-                    ("runner exit", format!("exit {}", runner.pid))
+                    (MarkerKind::RunnerExit, format!("exit {}", runner.pid))
                 }
                 EventKind::ModelLoad {
                     before_recording: false,
                     model,
-                } => ("model load", format!("load {}", model.name)),
-                EventKind::ModelUnload { name, .. } => ("model unload", format!("unload {name}")),
+                } => (MarkerKind::ModelLoad, format!("load {}", model.name)),
+                EventKind::ModelUnload { name, .. } => {
+                    (MarkerKind::ModelUnload, format!("unload {name}"))
+                }
                 EventKind::CommandStart { argv, .. } => (
-                    "command start",
+                    MarkerKind::CommandStart,
                     format!("run {}", argv.first().map_or("", |a| base_name(a))),
                 ),
                 EventKind::CommandExit {
                     exit_code, signal, ..
                 } => (
-                    "command exit",
+                    MarkerKind::CommandExit,
                     match (exit_code, signal) {
                         (_, Some(s)) => format!("command ended (signal {s})"),
                         (Some(c), None) => format!("command exit {c}"),
@@ -307,7 +416,7 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
                     },
                 ),
                 EventKind::PressureNotification { level, .. } => (
-                    "pressure notification",
+                    MarkerKind::PressureNotification,
                     match level {
                         Some(l) => format!("pressure {l}"),
                         None => "pressure".to_owned(),
@@ -322,31 +431,6 @@ pub(crate) fn markers(report: &Report) -> Vec<Marker> {
             })
         })
         .collect()
-}
-
-/// Marker colours: neutral slates that no series uses; the line's style tells the kinds
-/// apart.
-fn marker_hex(kind: &str) -> &'static str {
-    match kind {
-        "runner start" | "runner exit" => "#2f3b4c",
-        "command start" | "command exit" => "#7a4b8c",
-        _ => "#6b7a90",
-    }
-}
-
-/// The dash of a marker: solid for a start or a load, dashed for an exit or an unload.
-fn marker_dashed(kind: &str) -> bool {
-    matches!(kind, "runner exit" | "model unload" | "command exit")
-}
-
-/// Which labels win when they collide: loads name the model, so they go first.
-fn marker_rank(kind: &str) -> u8 {
-    match kind {
-        "model load" => 0,
-        "runner start" => 1,
-        "runner exit" => 2,
-        _ => 3,
-    }
 }
 
 /// The unit a panel's axis shows: GiB from 2 GiB up, MiB below, so that small processes get
@@ -714,25 +798,25 @@ pub fn draw<DB: DrawingBackend>(
     // The key: one entry per kind of band and marker present, in a row under the title.
     let mut key_entries: Vec<Entry> = Vec::new();
     for b in &band_list {
-        if !key_entries.iter().any(|e| e.text == b.kind) {
+        if !key_entries.iter().any(|e| e.text == b.kind.name()) {
             key_entries.push(Entry {
-                text: b.kind.to_owned(),
+                text: b.kind.name().to_owned(),
                 swatch: Swatch::Fill(band_color(b.kind, 2)),
             });
             drawn
                 .colors
-                .push(("band", b.kind.to_owned(), band_hex(b.kind).to_owned()));
+                .push(("band", b.kind.name().to_owned(), b.kind.hex().to_owned()));
         }
     }
     for m in &marker_list {
-        if !key_entries.iter().any(|e| e.text == m.kind) {
+        if !key_entries.iter().any(|e| e.text == m.kind.name()) {
             key_entries.push(Entry {
-                text: m.kind.to_owned(),
-                swatch: Swatch::Line(rgb(marker_hex(m.kind)), 2, marker_dashed(m.kind)),
+                text: m.kind.name().to_owned(),
+                swatch: Swatch::Line(rgb(m.kind.hex()), 2, m.kind.dashed()),
             });
             drawn
                 .colors
-                .push(("marker", m.kind.to_owned(), marker_hex(m.kind).to_owned()));
+                .push(("marker", m.kind.name().to_owned(), m.kind.hex().to_owned()));
         }
     }
     // Top panel: one line per process, the rest summed.
@@ -839,7 +923,7 @@ pub fn draw<DB: DrawingBackend>(
         };
         let mut lanes: [Vec<(i32, i32)>; 2] = [Vec::new(), Vec::new()];
         let mut order: Vec<&Marker> = marker_list.iter().collect();
-        order.sort_by_key(|m| (marker_rank(m.kind), m.t_ms));
+        order.sort_by_key(|m| (m.kind.rank(), m.t_ms));
         let label_font = font(l.label);
         let gap = (l.label * 0.6) as i32;
         let lanes_top = title_h + key_h;
@@ -862,7 +946,7 @@ pub fn draw<DB: DrawingBackend>(
             };
             lanes[i].push((x0, x1));
             let cy = lanes_top + lane_h * i as i32 + lane_h / 2 + 2;
-            let c = rgb(marker_hex(m.kind));
+            let c = rgb(m.kind.hex());
             root.draw(&PathElement::new(
                 vec![(x, cy - lane_h / 2), (x, top_py.start)],
                 c.stroke_width(1),
@@ -889,7 +973,7 @@ pub fn draw<DB: DrawingBackend>(
                 "{n} marker label{} left out for room",
                 if n == 1 { "" } else { "s" }
             ),
-            swatch: Swatch::Line(rgb(marker_hex("runner start")), 1, true),
+            swatch: Swatch::Line(rgb(MarkerKind::RunnerStart.hex()), 1, true),
         });
     }
     {
@@ -1318,9 +1402,9 @@ fn draw_markers<DB: DrawingBackend>(
     ymax: f64,
 ) -> Result<(), RenderError> {
     for m in markers {
-        let style = rgb(marker_hex(m.kind)).mix(0.85).stroke_width(1);
+        let style = rgb(m.kind.hex()).mix(0.85).stroke_width(1);
         let line = [(m.t_ms as i64, 0.0), (m.t_ms as i64, ymax)];
-        if marker_dashed(m.kind) {
+        if m.kind.dashed() {
             chart
                 .draw_series(DashedLineSeries::new(line, 5, 4, style))
                 .map_err(draw_err)?;
@@ -1442,9 +1526,9 @@ mod band_tests {
 
     #[test]
     fn each_more_runner_alive_shades_an_overlap_a_visible_step_darker() {
-        let a: Vec<f64> = (2..=6).map(|n| band_alpha("overlap", n)).collect();
+        let a: Vec<f64> = (2..=6).map(|n| BandKind::Overlap.alpha(n)).collect();
         assert!(a.windows(2).all(|w| w[1] - w[0] >= 0.08 - 1e-9), "{a:?}");
-        assert!(band_alpha("overlap", 20) <= 0.44);
-        assert_eq!(band_css("overlap", 3), "rgba(106,90,205,0.20)");
+        assert!(BandKind::Overlap.alpha(20) <= 0.44);
+        assert_eq!(band_css(BandKind::Overlap, 3), "rgba(106,90,205,0.20)");
     }
 }

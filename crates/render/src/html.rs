@@ -119,7 +119,7 @@ struct Sys {
 
 #[derive(Serialize)]
 struct BandOut {
-    kind: &'static str,
+    kind: chart::BandKind,
     start: u64,
     end: u64,
     depth: usize,
@@ -129,9 +129,12 @@ struct BandOut {
 
 #[derive(Serialize)]
 struct MarkerOut {
-    kind: &'static str,
+    kind: chart::MarkerKind,
     t: u64,
     label: String,
+    /// Its line's colour and dash, as the chart draws it.
+    color: &'static str,
+    dashed: bool,
 }
 
 /// One series at one row of the page's time grid.
@@ -376,6 +379,8 @@ fn data(
                 kind: m.kind,
                 t: m.t_ms,
                 label: m.label,
+                color: m.kind.hex(),
+                dashed: m.kind.dashed(),
             })
             .collect(),
     })

@@ -74,13 +74,13 @@ fn the_svg_has_three_panels_every_series_the_bands_and_the_labelled_markers() {
         drawn.swap_series,
         ["swap used, max 2.68 GiB (lowest 991 MiB)"]
     );
-    let kinds: Vec<&str> = drawn.bands.iter().map(|b| b.kind).collect();
+    let kinds: Vec<&str> = drawn.bands.iter().map(|b| b.kind.name()).collect();
     assert_eq!(kinds, ["overlap", "low memory"]);
     assert_eq!(
         (drawn.bands[0].start_ms, drawn.bands[0].end_ms),
         (17_000, 24_000)
     );
-    let markers: Vec<(&str, u64)> = drawn.markers.clone();
+    let markers: Vec<(&str, u64)> = drawn.markers.iter().map(|(k, t)| (k.name(), *t)).collect();
     assert!(
         markers.contains(&("runner start", 2_000)) && markers.contains(&("runner start", 17_000))
     );
@@ -187,7 +187,7 @@ fn twelve_runners_give_eight_lines_and_one_for_the_rest_at_both_sizes() {
             drawn
                 .markers
                 .iter()
-                .filter(|m| m.0 == "runner start")
+                .filter(|m| m.0.name() == "runner start")
                 .count(),
             12
         );
