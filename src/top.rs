@@ -618,7 +618,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         let (what, engine) = match &p.role {
             memtide_model::runner::Role::Runner { engine, .. } => (
                 p.model.clone().unwrap_or_else(|| "model unknown".into()),
-                engine.clone(),
+                engine.name().to_owned(),
             ),
             memtide_model::runner::Role::Other => (p.identity.name.clone(), String::new()),
             role => (role.label().to_owned(), String::new()),

@@ -21,11 +21,85 @@ use serde::{Deserialize, Serialize};
 /// The version of the comparison's JSON.
 pub const COMPARE_VERSION: u32 = 1;
 
+/// A figure a comparison compares, named in the JSON as it has always been
+/// (`peak_footprint_bytes`, `min_free_percent`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// A model's highest model memory.
+    PeakModelMemoryBytes,
+    /// A model's highest footprint.
+    PeakFootprintBytes,
+    /// A model's highest RSS.
+    PeakRssBytes,
+    /// A model's load: its runner's start to Ollama listing it.
+    LoadMs,
+    /// How long a model's runners were alive.
+    LifetimeMs,
+    /// How many model runners a trace has.
+    Runners,
+    /// A trace's least available memory.
+    MinAvailableBytes,
+    /// A trace's lowest free %.
+    MinFreePercent,
+    /// How long a trace was under warning or critical pressure.
+    PressureMs,
+    /// How much swap grew in a trace.
+    SwapGrowthBytes,
+    /// A trace's longest overlap of runners.
+    LongestOverlapMs,
+}
+
+/// What a figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FigureUnit {
+    /// Bytes.
+    Bytes,
+    /// Milliseconds.
+    Ms,
+    /// Percent of RAM.
+    Percent,
+    /// A count.
+    Count,
+}
+
+impl Figure {
+    /// What it counts.
+    pub fn unit(self) -> FigureUnit {
+        match self {
+            Figure::PeakModelMemoryBytes
+            | Figure::PeakFootprintBytes
+            | Figure::PeakRssBytes
+            | Figure::MinAvailableBytes
+            | Figure::SwapGrowthBytes => FigureUnit::Bytes,
+            Figure::LoadMs | Figure::LifetimeMs | Figure::PressureMs | Figure::LongestOverlapMs => {
+                FigureUnit::Ms
+            }
+            Figure::MinFreePercent => FigureUnit::Percent,
+            Figure::Runners => FigureUnit::Count,
+        }
+    }
+}
+
+/// How a model of one trace was found in the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// By its name.
+    Name,
+    /// By its blob's digest (a name in one trace, a digest in the other).
+    Digest,
+    /// Only A has it.
+    OnlyA,
+    /// Only B has it.
+    OnlyB,
+}
+
 /// One figure in both traces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Difference {
-    /// What it measures: `peak_footprint_bytes`, `min_free_percent`, …
-    pub what: String,
+    /// What it measures.
+    pub what: Figure,
     /// In A.
     pub a: f64,
     /// In B.
@@ -37,9 +111,9 @@ pub struct Difference {
 }
 
 impl Difference {
-    fn new(what: &str, a: f64, b: f64) -> Difference {
+    fn new(what: Figure, a: f64, b: f64) -> Difference {
         Difference {
-            what: what.into(),
+            what,
             a,
             b,
             delta: b - a,
@@ -112,9 +186,9 @@ pub struct ModelFigures {
 pub struct ModelComparison {
     /// Its name (`sha256:…` where only the digest tells).
     pub model: String,
-    /// `name` or `digest`: how A's and B's were matched; `only_a` or `only_b` when one of
+    /// How A's and B's were matched (`name`, `digest`); `only_a` or `only_b` when one of
     /// the traces does not have it.
-    pub matched_by: String,
+    pub matched_by: MatchedBy,
     /// In A.
     pub a: Option<ModelFigures>,
     /// In B.
@@ -328,7 +402,7 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
 
 fn both<T: Copy>(
     out: &mut Vec<Difference>,
-    what: &str,
+    what: Figure,
     a: Option<T>,
     b: Option<T>,
     f: impl Fn(T) -> f64,
@@ -343,36 +417,40 @@ fn trace_differences(a: &TraceFigures, b: &TraceFigures) -> Vec<Difference> {
     let n = |v: u64| v as f64;
     both(
         &mut d,
-        "min_available_bytes",
+        Figure::MinAvailableBytes,
         a.min_available_bytes,
         b.min_available_bytes,
         n,
     );
     both(
         &mut d,
-        "min_free_percent",
+        Figure::MinFreePercent,
         a.min_free_percent,
         b.min_free_percent,
         |v| v,
     );
-    both(&mut d, "pressure_ms", a.pressure_ms, b.pressure_ms, n);
+    both(&mut d, Figure::PressureMs, a.pressure_ms, b.pressure_ms, n);
     both(
         &mut d,
-        "swap_growth_bytes",
+        Figure::SwapGrowthBytes,
         a.swap_growth_bytes,
         b.swap_growth_bytes,
         n,
     );
     both(
         &mut d,
-        "longest_overlap_ms",
+        Figure::LongestOverlapMs,
         Some(a.longest_overlap_ms),
         Some(b.longest_overlap_ms),
         n,
     );
-    both(&mut d, "runners", Some(a.runners), Some(b.runners), |v| {
-        v as f64
-    });
+    both(
+        &mut d,
+        Figure::Runners,
+        Some(a.runners),
+        Some(b.runners),
+        |v| v as f64,
+    );
     d
 }
 
@@ -381,36 +459,36 @@ fn model_differences(a: &ModelFigures, b: &ModelFigures) -> Vec<Difference> {
     let n = |v: u64| v as f64;
     both(
         &mut d,
-        "peak_model_memory_bytes",
+        Figure::PeakModelMemoryBytes,
         a.peak_model_memory_bytes,
         b.peak_model_memory_bytes,
         n,
     );
     both(
         &mut d,
-        "peak_footprint_bytes",
+        Figure::PeakFootprintBytes,
         a.peak_footprint_bytes,
         b.peak_footprint_bytes,
         n,
     );
     both(
         &mut d,
-        "peak_rss_bytes",
+        Figure::PeakRssBytes,
         a.peak_rss_bytes,
         b.peak_rss_bytes,
         n,
     );
-    both(&mut d, "load_ms", a.load_ms, b.load_ms, n);
+    both(&mut d, Figure::LoadMs, a.load_ms, b.load_ms, n);
     both(
         &mut d,
-        "lifetime_ms",
+        Figure::LifetimeMs,
         Some(a.lifetime_ms),
         Some(b.lifetime_ms),
         n,
     );
     both(
         &mut d,
-        "runners",
+        Figure::Runners,
         Some(a.runner_pids.len()),
         Some(b.runner_pids.len()),
         |v| v as f64,
@@ -436,10 +514,10 @@ pub fn compare(ta: &Timeline, ra: &Report, tb: &Timeline, rb: &Report) -> Compar
             })
         };
         let (found, how) = match by_name {
-            Some(i) => (in_b[i].take(), "name"),
+            Some(i) => (in_b[i].take(), MatchedBy::Name),
             None => match by_digest() {
-                Some(i) => (in_b[i].take(), "digest"),
-                None => (None, "only_a"),
+                Some(i) => (in_b[i].take(), MatchedBy::Digest),
+                None => (None, MatchedBy::OnlyA),
             },
         };
         let name = match &found {
@@ -449,7 +527,7 @@ pub fn compare(ta: &Timeline, ra: &Report, tb: &Timeline, rb: &Report) -> Compar
         };
         models.push(ModelComparison {
             model: name,
-            matched_by: how.into(),
+            matched_by: how,
             differences: found
                 .as_ref()
                 .map(|fb| model_differences(&fa.figures, &fb.figures))
@@ -468,7 +546,7 @@ pub fn compare(ta: &Timeline, ra: &Report, tb: &Timeline, rb: &Report) -> Compar
     for fb in in_b.into_iter().flatten() {
         models.push(ModelComparison {
             model: fb.name,
-            matched_by: "only_b".into(),
+            matched_by: MatchedBy::OnlyB,
             a: None,
             b: Some(fb.figures),
             differences: Vec::new(),

@@ -86,7 +86,7 @@ pub struct ModelSummary {
     /// The runner's PID, as a list (as version 1 gave it, for tools that read that).
     pub runner_pids: Vec<u32>,
     /// Which engine: Ollama's runner families, or `llama.cpp server` for another engine's.
-    pub engine: String,
+    pub engine: crate::runner::Engine,
     /// Started by Ollama.
     pub under_ollama: bool,
     /// Its first sample (UTC).
@@ -128,7 +128,7 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
                 runner_pid: p.pid,
                 start_time_us: p.start_time_us,
                 runner_pids: vec![p.pid],
-                engine: engine.clone(),
+                engine: *engine,
                 under_ollama: *under_ollama,
                 first_utc: p.first_utc.clone(),
                 last_utc: p.last_utc.clone(),

@@ -20,11 +20,8 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// A process that serves one model.
     Runner {
-        /// Which runner family: `ollama_llama_server`, `ollama runner`, `ollama engine`,
-        /// `llama-server` (Ollama's, v0.30+), `mlx`, `image`, `ollama-runner`; or
-        /// `llama.cpp server` for a `llama-server` that no Ollama started (LM Studio's,
-        /// llama.cpp's own).
-        engine: String,
+        /// Which runner family.
+        engine: Engine,
         /// The `--model` argument: a blob path for GGUF runners, a model name for MLX and
         /// image runners.
         model_arg: String,
@@ -68,6 +65,70 @@ impl Role {
     }
 }
 
+/// A runner's family, in the words the report and the exporter have always used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Engine {
+    /// `ollama_llama_server` (v0.1.32 – v0.5.1).
+    #[serde(rename = "ollama_llama_server")]
+    OllamaLlamaServer,
+    /// `ollama runner` (v0.5.2+), llama.cpp inside Ollama's own binary.
+    #[serde(rename = "ollama runner")]
+    OllamaRunner,
+    /// `ollama runner --ollama-engine`: Ollama's own engine.
+    #[serde(rename = "ollama engine")]
+    OllamaEngine,
+    /// `llama-server` that Ollama started (v0.30+).
+    #[serde(rename = "llama-server")]
+    LlamaServer,
+    /// `ollama runner --mlx-engine` (v0.16+).
+    #[serde(rename = "mlx")]
+    Mlx,
+    /// `ollama runner --image-engine` or `--imagegen-engine`.
+    #[serde(rename = "image")]
+    Image,
+    /// `ollama-runner` (≤ v0.1.17).
+    #[serde(rename = "ollama-runner")]
+    OllamaRunnerV01,
+    /// A `llama-server` that no Ollama started (LM Studio's, llama.cpp's own).
+    #[serde(rename = "llama.cpp server")]
+    LlamaCppServer,
+}
+
+impl Engine {
+    /// Its name in the report, `top` and the exporter's `engine` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::OllamaLlamaServer => "ollama_llama_server",
+            Engine::OllamaRunner => "ollama runner",
+            Engine::OllamaEngine => "ollama engine",
+            Engine::LlamaServer => "llama-server",
+            Engine::Mlx => "mlx",
+            Engine::Image => "image",
+            Engine::OllamaRunnerV01 => "ollama-runner",
+            Engine::LlamaCppServer => "llama.cpp server",
+        }
+    }
+
+    /// Whether its `--model` is the model's name rather than a file (MLX and image runners).
+    pub fn names_its_model(self) -> bool {
+        match self {
+            Engine::Mlx | Engine::Image => true,
+            Engine::OllamaLlamaServer
+            | Engine::OllamaRunner
+            | Engine::OllamaEngine
+            | Engine::LlamaServer
+            | Engine::OllamaRunnerV01
+            | Engine::LlamaCppServer => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -97,13 +158,13 @@ pub fn classify(name: &str, argv: &[String]) -> Role {
     let has = |flag: &str| argv.iter().any(|a| a == flag);
     let model = manifests::model_arg(argv).map(str::to_owned);
     let sub = argv.get(1).map(String::as_str);
-    let runnerish = |engine: &str| match &model {
+    let runnerish = |engine: Engine| match &model {
         Some(m) => Role::Runner {
-            engine: engine.to_owned(),
+            engine,
             model_arg: m.clone(),
             // A llama-server is Ollama's only when its parents or its path say so (see
             // `is_ollamas_binary`); the analysis decides with the process tree.
-            under_ollama: engine != "llama-server"
+            under_ollama: engine != Engine::LlamaServer
                 || argv.first().is_some_and(|a| is_ollamas_binary(a)),
         },
         None => Role::Discovery,
@@ -111,27 +172,27 @@ pub fn classify(name: &str, argv: &[String]) -> Role {
     let exe_lower = exe.to_ascii_lowercase();
     match exe_lower.as_str() {
         // The kernel truncates the name to 15 bytes.
-        "ollama_llama_server" | "ollama_llama_se" => runnerish("ollama_llama_server"),
-        "llama-server" => runnerish("llama-server"),
-        "ollama-runner" => runnerish("ollama-runner"),
+        "ollama_llama_server" | "ollama_llama_se" => runnerish(Engine::OllamaLlamaServer),
+        "llama-server" => runnerish(Engine::LlamaServer),
+        "ollama-runner" => runnerish(Engine::OllamaRunnerV01),
         "ollama" | "ollama-mlx" if sub == Some("runner") => {
             let engine = if has("--mlx-engine") {
-                "mlx"
+                Engine::Mlx
             } else if has("--image-engine") || has("--imagegen-engine") {
-                "image"
+                Engine::Image
             } else if has("--ollama-engine") {
-                "ollama engine"
+                Engine::OllamaEngine
             } else {
-                "ollama runner"
+                Engine::OllamaRunner
             };
             runnerish(engine)
         }
         // `os.Executable() runner …`: Ollama starts its runners from its own binary, whatever
         // that binary is called (a renamed or wrapped install, memtide's demo).
         _ if sub == Some("runner") && has("--port") => runnerish(if has("--ollama-engine") {
-            "ollama engine"
+            Engine::OllamaEngine
         } else {
-            "ollama runner"
+            Engine::OllamaRunner
         }),
         "ollama" if sub == Some("serve") => Role::Serve,
         "ollama"
@@ -147,7 +208,7 @@ pub fn classify(name: &str, argv: &[String]) -> Role {
                 command: String::new(),
             },
         },
-        _ if has("--mlx-engine") => runnerish("mlx"),
+        _ if has("--mlx-engine") => runnerish(Engine::Mlx),
         _ => Role::Other,
     }
 }
@@ -200,7 +261,7 @@ mod tests {
 
     fn engine(role: &Role) -> &str {
         match role {
-            Role::Runner { engine, .. } => engine,
+            Role::Runner { engine, .. } => engine.name(),
             _ => panic!("not a runner: {role:?}"),
         }
     }
@@ -230,7 +291,7 @@ mod tests {
         assert_eq!(
             mlx,
             Role::Runner {
-                engine: "mlx".into(),
+                engine: Engine::Mlx,
                 model_arg: "qwen3.5:4b-nvfp4".into(),
                 under_ollama: true,
             }

@@ -40,7 +40,7 @@ pub struct RunnerReading {
     /// Its PID.
     pub pid: u32,
     /// Its runner family (`ollama runner`, `llama-server`, `mlx`, …).
-    pub engine: String,
+    pub engine: memtide_model::runner::Engine,
     /// Started by Ollama.
     pub under_ollama: bool,
     /// Footprint, where the OS has one.
@@ -148,7 +148,7 @@ impl Reading {
                 runners.push(RunnerReading {
                     model: p.model.clone().unwrap_or_else(|| "unknown".into()),
                     pid: p.id.pid,
-                    engine: engine.clone(),
+                    engine: *engine,
                     under_ollama: *under_ollama,
                     footprint_bytes: p.footprint_bytes,
                     rss_bytes: p.rss_bytes,
@@ -455,7 +455,7 @@ fn runners(e: &mut Exposition, r: &Reading) {
         vec![
             ("model", p.model.clone()),
             ("pid", p.pid.to_string()),
-            ("engine", p.engine.clone()),
+            ("engine", p.engine.name().to_owned()),
             ("under_ollama", p.under_ollama.to_string()),
         ]
     };

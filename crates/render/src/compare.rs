@@ -5,27 +5,26 @@ use crate::chart::{draw_err, RenderError, MAX_SIDE_PX, MIN_SIDE_PX};
 use crate::format_bytes;
 use crate::report::{Clock, Style};
 use crate::series::{AVAILABLE_COLOR, PROCESS_COLORS};
-use memtide_model::compare::{Comparison, Difference, ModelFigures, TraceFigures, WeightsMove};
+use memtide_model::compare::{
+    Comparison, Difference, Figure, FigureUnit, MatchedBy, ModelFigures, TraceFigures, WeightsMove,
+};
 use memtide_model::events::EventKind;
 use memtide_model::report::Report;
 use memtide_model::timeline::Timeline;
 use std::fmt::Write;
 
-/// A figure of the kind `what` names (by its unit suffix), for a person; `percent` is how a
-/// `_percent` figure is written (`%` for a value, `points` for a change).
-fn magnitude(what: &str, v: f64, percent: &str) -> String {
-    if what.ends_with("_bytes") {
-        format_bytes(v.max(0.0) as u64)
-    } else if what.ends_with("_ms") {
-        seconds(v)
-    } else if what.ends_with("_percent") {
-        format!("{v:.1} {percent}")
-    } else {
-        format!("{v:.0}")
+/// A value of the figure `what`, for a person; `percent` is how a share of RAM is written
+/// (`%` for a value, `points` for a change).
+fn magnitude(what: Figure, v: f64, percent: &str) -> String {
+    match what.unit() {
+        FigureUnit::Bytes => format_bytes(v.max(0.0) as u64),
+        FigureUnit::Ms => seconds(v),
+        FigureUnit::Percent => format!("{v:.1} {percent}"),
+        FigureUnit::Count => format!("{v:.0}"),
     }
 }
 
-fn value(what: &str, v: f64) -> String {
+fn value(what: Figure, v: f64) -> String {
     magnitude(what, v, "%")
 }
 
@@ -44,29 +43,28 @@ pub fn change(d: &Difference) -> String {
         return "no change".into();
     }
     let sign = if d.delta > 0.0 { "+" } else { "−" };
-    let size = magnitude(&d.what, d.delta.abs(), "points");
+    let size = magnitude(d.what, d.delta.abs(), "points");
     match d.ratio {
         // A share's ratio says nothing a change in points does not.
-        Some(r) if !d.what.ends_with("_percent") => format!("{sign}{size} (×{r:.2})"),
+        Some(r) if d.what.unit() != FigureUnit::Percent => format!("{sign}{size} (×{r:.2})"),
         _ => format!("{sign}{size}"),
     }
 }
 
 /// What a difference's `what` means, in words.
-fn label(what: &str) -> &str {
+fn label(what: Figure) -> &'static str {
     match what {
-        "peak_model_memory_bytes" => "peak model memory",
-        "peak_footprint_bytes" => "peak footprint",
-        "peak_rss_bytes" => "peak RSS",
-        "load_ms" => "load (runner start to listed)",
-        "lifetime_ms" => "lifetime (its runners alive)",
-        "runners" => "runners",
-        "min_available_bytes" => "least available memory",
-        "min_free_percent" => "lowest free",
-        "pressure_ms" => "under warning or critical pressure",
-        "swap_growth_bytes" => "swap growth",
-        "longest_overlap_ms" => "longest runner overlap",
-        other => other,
+        Figure::PeakModelMemoryBytes => "peak model memory",
+        Figure::PeakFootprintBytes => "peak footprint",
+        Figure::PeakRssBytes => "peak RSS",
+        Figure::LoadMs => "load (runner start to listed)",
+        Figure::LifetimeMs => "lifetime (its runners alive)",
+        Figure::Runners => "runners",
+        Figure::MinAvailableBytes => "least available memory",
+        Figure::MinFreePercent => "lowest free",
+        Figure::PressureMs => "under warning or critical pressure",
+        Figure::SwapGrowthBytes => "swap growth",
+        Figure::LongestOverlapMs => "longest runner overlap",
     }
 }
 
@@ -112,14 +110,14 @@ pub fn render(c: &Comparison, style: Style, clock: &Clock) -> String {
             let _ = writeln!(o);
         }
         for d in rows {
-            let (a, b) = (value(&d.what, d.a), value(&d.what, d.b));
+            let (a, b) = (value(d.what, d.a), value(d.what, d.b));
             if md {
-                let _ = writeln!(o, "| {} | {a} | {b} | {} |", label(&d.what), change(d));
+                let _ = writeln!(o, "| {} | {a} | {b} | {} |", label(d.what), change(d));
             } else {
                 let _ = writeln!(
                     o,
                     "  {:<36} {:>12} → {:<12} {}",
-                    label(&d.what),
+                    label(d.what),
                     a,
                     b,
                     change(d)
@@ -132,11 +130,11 @@ pub fn render(c: &Comparison, style: Style, clock: &Clock) -> String {
         let _ = writeln!(o, "\nNeither trace has a model runner.");
     }
     for m in &c.models {
-        let how = match m.matched_by.as_str() {
-            "name" => "in both, matched by name".to_owned(),
-            "digest" => "in both, matched by its blob's digest".to_owned(),
-            "only_a" => "only in A".to_owned(),
-            _ => "only in B".to_owned(),
+        let how = match m.matched_by {
+            MatchedBy::Name => "in both, matched by name",
+            MatchedBy::Digest => "in both, matched by its blob's digest",
+            MatchedBy::OnlyA => "only in A",
+            MatchedBy::OnlyB => "only in B",
         };
         let _ = writeln!(
             o,

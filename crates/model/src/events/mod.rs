@@ -12,7 +12,7 @@ pub mod pressure;
 pub mod runner_growth;
 pub mod wired_step;
 
-use crate::runner::{self, NameSource, Role};
+use crate::runner::{self, Engine, NameSource, Role};
 use crate::timeline::{Measure, ProcessTimeline, SystemPoint, Timeline};
 use memtide_trace::{timestamp_utc_ms, NotificationSource, PressureLevel};
 use serde::{Deserialize, Serialize};
@@ -552,11 +552,11 @@ fn mark_other_engines(tl: &Timeline, procs: &mut [ProcessReport]) {
             ..
         } = &mut p.role
         {
-            if engine == "llama-server" && !*under_ollama {
+            if *engine == Engine::LlamaServer && !*under_ollama {
                 if under(pid) {
                     *under_ollama = true;
                 } else {
-                    *engine = "llama.cpp server".into();
+                    *engine = Engine::LlamaCppServer;
                 }
             }
         }
@@ -586,7 +586,7 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             let is_path = model_arg.starts_with('/')
                 || model_arg.contains('\\')
                 || crate::manifests::blob_digest(model_arg).is_some();
-            if matches!(engine.as_str(), "mlx" | "image") || !is_path {
+            if engine.names_its_model() || !is_path {
                 p.model = Some(model_arg.clone());
                 p.name_source = NameSource::Argv;
             } else if !timeline.identity.models.is_empty() {
