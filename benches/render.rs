@@ -61,7 +61,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
             pid: 1000 + p,
             start_time_us: 1_778_750_000_000_000 + u64::from(p),
             name: "ollama".into(),
-            argv_json: serde_json::to_string(&argv).unwrap(),
+            argv,
             ..IdentityRow::default()
         });
     }
@@ -89,7 +89,7 @@ pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32)
         .unwrap();
         for (p, id) in ids.iter().enumerate() {
             let begin = p as u64 * ticks / ids.len() as u64 / 2;
-            if id.argv_json.contains("runner") && (k < begin || k > begin + life) {
+            if id.argv.iter().any(|a| a.contains("runner")) && (k < begin || k > begin + life) {
                 continue;
             }
             let grow = ((k.saturating_sub(begin)) as f64 / 200.0).min(1.0);

@@ -227,7 +227,7 @@ pub fn print_summary(s: &TraceSummary) -> std::io::Result<()> {
         let models = if p.models.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", p.models.replace(';', ", "))
+            format!(" [{}]", p.models.join(", "))
         };
         let state = match (&p.error, p.exited) {
             (Some(e), _) => format!(" (not readable: {e})"),

@@ -1184,7 +1184,7 @@ mod tests {
                     start_time_us: p.identity.start_time_us,
                 };
                 if p.rows.first().is_some_and(|f| f.t_ms == t) {
-                    started.push((pid, p.identity.clone(), p.identity.argv()));
+                    started.push((pid, p.identity.clone(), p.identity.argv.clone()));
                 }
                 if let Some(row) = p.rows.iter().find(|x| x.t_ms == t) {
                     samples.push(ProcessSample {

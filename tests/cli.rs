@@ -155,7 +155,7 @@ fn a_recording_writes_every_file_and_column() {
 
     let ids: Vec<IdentityRow> = rows(&out, trace::IDENTITIES_FILE);
     assert_eq!(ids.len(), 1);
-    assert_eq!(ids[0].argv(), ["sleep", "30"]);
+    assert_eq!(ids[0].argv, ["sleep", "30"]);
     assert_eq!(ids[0].start_time_us, procs[0].start_time_us);
     assert!(!ids[0].exited);
 
@@ -439,8 +439,8 @@ fn a_runner_exits_and_a_new_one_starts() {
     assert!(!ids[1].exited);
     assert!(ids[0].exited_utc.as_deref().unwrap() <= ids[1].first_seen_utc.as_str());
     // The blob path was resolved to the model's name while recording.
-    assert_eq!(ids[0].models, "llama3.2:3b");
-    assert!(ids[1].argv().contains(&"--model".to_owned()));
+    assert_eq!(ids[0].models, ["llama3.2:3b"]);
+    assert!(ids[1].argv.contains(&"--model".to_owned()));
     let procs: Vec<ProcessRow> = rows(&out, trace::PROCESSES_FILE);
     let last_first = procs
         .iter()
@@ -1864,7 +1864,7 @@ fn run_returns_the_commands_status_and_records_it_and_its_children() {
     assert!(ids.iter().all(|i| tree.contains(&i.pid)), "{ids:?}");
     let runner = ids
         .iter()
-        .find(|i| i.ppid == c.pid && i.argv_json.contains("\"runner\""))
+        .find(|i| i.ppid == c.pid && i.argv.iter().any(|a| a == "runner"))
         .unwrap_or_else(|| panic!("no runner in {ids:?}"));
     let samples: Vec<ProcessRow> = rows(&out, "processes.csv");
     let peak = samples
@@ -2278,12 +2278,14 @@ fn twelve_runners_with_blob(dir: &Path, name: &str, named: bool) -> PathBuf {
         .map(Result::unwrap)
         .collect();
     for r in &mut rows {
-        if r.argv_json.contains("\"qwen3:4b\"") {
-            r.argv_json = r.argv_json.replace("\"qwen3:4b\"", &format!("\"{blob}\""));
+        if r.argv.iter().any(|a| a == "qwen3:4b") {
+            for a in r.argv.iter_mut().filter(|a| *a == "qwen3:4b") {
+                *a = blob.to_string();
+            }
             r.models = if named {
-                "qwen3:4b".into()
+                vec!["qwen3:4b".into()]
             } else {
-                String::new()
+                Vec::new()
             };
         }
     }

@@ -113,7 +113,7 @@ fn a_kept_recording_holds_the_newest_rows_within_its_limits() {
     let runners: Vec<_> = tl
         .processes
         .iter()
-        .filter(|p| p.identity.argv().iter().any(|a| a.starts_with("seg/m")))
+        .filter(|p| p.identity.argv.iter().any(|a| a.starts_with("seg/m")))
         .collect();
     assert_eq!(runners.len(), 3);
     assert!(runners.iter().all(|p| p.rows.len() as u64 + 2 >= samples));
@@ -368,7 +368,7 @@ fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
     let runner = tl
         .processes
         .iter()
-        .find(|p| p.identity.argv().iter().any(|a| a == "burst/m1"))
+        .find(|p| p.identity.argv.iter().any(|a| a == "burst/m1"))
         .expect("the runner was recorded");
     let started = runner.rows.first().unwrap().t_ms;
     let t: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();

@@ -1043,7 +1043,6 @@ impl Timeline {
                 identity: IdentityRow {
                     pid,
                     start_time_us: start,
-                    argv_json: "[]".into(),
                     ..IdentityRow::default()
                 },
                 rows,

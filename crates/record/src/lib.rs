@@ -297,8 +297,8 @@ pub struct SummaryProcess {
     pub pid: u32,
     /// The kernel's short name.
     pub name: String,
-    /// The model names its command line points at, `;`-separated.
-    pub models: String,
+    /// The model names its command line points at.
+    pub models: Vec<String>,
     /// Its highest model memory (footprint plus its mapped weights resident in RAM), where
     /// its mapped weights were counted.
     pub peak_model_memory_bytes: Option<u64>,
@@ -792,7 +792,6 @@ impl Recorder {
                     row: IdentityRow {
                         pid: f.id.pid,
                         start_time_us: f.id.start_time_us,
-                        argv_json: "[]".into(),
                         first_seen_utc: time_utc.clone(),
                         ..IdentityRow::default()
                     },

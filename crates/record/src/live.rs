@@ -588,8 +588,8 @@ impl Live {
                     let listed = p
                         .identity
                         .models
-                        .split(';')
-                        .find(|n| !n.is_empty() && models.iter().any(|m| m.name == *n));
+                        .iter()
+                        .find(|n| models.iter().any(|m| m.name == **n));
                     if let Some(name) = listed {
                         p.model = Some(name.to_owned());
                     }
@@ -661,8 +661,8 @@ fn model_of(role: &Role, identity: &IdentityRow) -> Option<String> {
     let Role::Runner { model_arg, .. } = role else {
         return None;
     };
-    if let Some(first) = identity.models.split(';').find(|m| !m.is_empty()) {
-        return Some(first.to_owned());
+    if let Some(first) = identity.models.first() {
+        return Some(first.clone());
     }
     if let Some(hex) = manifests::blob_digest(model_arg) {
         let short: String = hex
@@ -760,7 +760,7 @@ pub(crate) mod tests {
         let mut l = live();
         let now = SystemTime::now();
         let mut runner = started(100, &RUNNER_A);
-        runner.1.models = "gemma3:270m;tiny:latest".into();
+        runner.1.models = vec!["gemma3:270m".into(), "tiny:latest".into()];
         l.update(
             Duration::ZERO,
             now,

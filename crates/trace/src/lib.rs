@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod lists;
 pub mod read;
 pub mod schema;
 pub mod segments;

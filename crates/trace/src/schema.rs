@@ -362,11 +362,14 @@ pub struct IdentityRow {
     pub name: String,
     /// The executable's path, where known.
     pub exe: Option<String>,
-    /// The argument vector, as a JSON array of strings.
-    pub argv_json: String,
+    /// The argument vector; the column `argv_json` holds it as a JSON array of strings.
+    #[serde(rename = "argv_json", with = "crate::lists::json")]
+    pub argv: Vec<String>,
     /// Model names resolved at record time from the runner's `--model` blob path through
-    /// Ollama's manifests, separated by `;` (several names can share one blob).
-    pub models: String,
+    /// Ollama's manifests (several names can share one blob); the column holds them
+    /// separated by `;`.
+    #[serde(with = "crate::lists::semicolons")]
+    pub models: Vec<String>,
     /// First tick in which it was sampled (UTC, ms).
     pub first_seen_utc: String,
     /// Last tick in which it was sampled.
@@ -377,13 +380,6 @@ pub struct IdentityRow {
     pub exited_utc: Option<String>,
     /// Set when the process was selected but could not be read, with why.
     pub error: Option<String>,
-}
-
-impl IdentityRow {
-    /// The argument vector decoded from [`IdentityRow::argv_json`].
-    pub fn argv(&self) -> Vec<String> {
-        serde_json::from_str(&self.argv_json).unwrap_or_default()
-    }
 }
 
 /// A row of `ollama_polls.csv`: what one `/api/ps` poll gave.

@@ -864,7 +864,7 @@ mod tests {
         w.system(&row).unwrap();
         w.set_identities(&[IdentityRow {
             pid: 7,
-            argv_json: serde_json::to_string(&["a b", "c"]).unwrap(),
+            argv: vec!["a b".into(), "c".into()],
             ..IdentityRow::default()
         }])
         .unwrap();
@@ -882,7 +882,7 @@ mod tests {
         assert!(text.lines().nth(1).unwrap().contains(",5,,"), "{text}");
         let mut r = csv::Reader::from_path(dir.path().join(IDENTITIES_FILE)).unwrap();
         let ids: Vec<IdentityRow> = r.deserialize().collect::<Result<_, _>>().unwrap();
-        assert_eq!(ids[0].argv(), ["a b", "c"]);
+        assert_eq!(ids[0].argv, ["a b", "c"]);
 
         w.finish(UNIX_EPOCH + Duration::from_secs(1_747_214_710), 4, 1)
             .unwrap();

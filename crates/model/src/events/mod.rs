@@ -595,8 +595,8 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
                 let names: Vec<&str> = timeline
                     .identity
                     .models
-                    .split(';')
-                    .filter(|n| !n.is_empty())
+                    .iter()
+                    .map(String::as_str)
                     .collect();
                 let (first, last) = (p.first_ms.unwrap_or(0), p.last_ms.unwrap_or(0));
                 let listed = tl
@@ -749,7 +749,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         .processes
         .iter()
         .map(|p| {
-            let argv = p.identity.argv();
+            let argv = &p.identity.argv;
             let span = p.span();
             let fp = p.rows.iter().filter_map(|r| r.footprint_bytes).max();
             let rss = p.rss(interval).max().map(|(_, v)| v as u64);
@@ -757,7 +757,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             ProcessReport {
                 pid: p.identity.pid,
                 start_time_us: p.identity.start_time_us,
-                role: runner::classify(&p.identity.name, &argv),
+                role: runner::classify(&p.identity.name, argv),
                 name: p.identity.name.clone(),
                 command: argv.join(" "),
                 model: None,
@@ -1378,7 +1378,7 @@ mod tests {
             identity: IdentityRow {
                 pid,
                 start_time_us: u64::from(pid),
-                argv_json: serde_json::to_string(&argv).unwrap(),
+                argv,
                 ..IdentityRow::default()
             },
             rows: span
@@ -1599,7 +1599,7 @@ mod tests {
             "9",
         ];
         let mut p = runner(pid, 'f', span, bytes);
-        p.identity.argv_json = serde_json::to_string(&argv).unwrap();
+        p.identity.argv = argv.map(str::to_owned).to_vec();
         p.identity.name = "llama-server".into();
         p
     }
@@ -1845,7 +1845,7 @@ mod tests {
     #[test]
     fn a_model_under_two_names_is_called_by_the_one_ollama_listed() {
         let mut r = runner(90, 'a', 5..15, GIB);
-        r.identity.models = "gemma3:270m;tiny:latest".into();
+        r.identity.models = vec!["gemma3:270m".into(), "tiny:latest".into()];
         let tl = timeline(vec![r], &[("tiny:latest", GIB)]);
         let a = analyze(&tl, &Options::default());
         let p = &a.processes[0];
@@ -1854,7 +1854,7 @@ mod tests {
         assert_eq!(p.ollama_size_bytes, Some(GIB));
         // Without a listing, the first name, the other kept.
         let mut r = runner(90, 'a', 5..15, GIB);
-        r.identity.models = "gemma3:270m;tiny:latest".into();
+        r.identity.models = vec!["gemma3:270m".into(), "tiny:latest".into()];
         let a = analyze(&timeline(vec![r], &[]), &Options::default());
         assert_eq!(a.processes[0].model.as_deref(), Some("gemma3:270m"));
         assert_eq!(a.processes[0].aliases, ["tiny:latest"]);
