@@ -164,7 +164,7 @@ pub fn poll_rows(
                     expires_at_utc: m.expires_at.map(memtide_trace::timestamp_utc_ms),
                     format: m.details.format.clone(),
                     family: m.details.family.clone(),
-                    families: m.details.families.join(";"),
+                    families: m.details.families.clone(),
                     parameter_size: m.details.parameter_size.clone(),
                     quantization_level: m.details.quantization_level.clone(),
                     parent_model: m.details.parent_model.clone(),

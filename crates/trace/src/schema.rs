@@ -272,40 +272,70 @@ pub struct OllamaMeta {
 
 /// A row of `system.csv`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
 pub struct SystemRow {
+    /// When the tick was taken: UTC RFC 3339 with milliseconds.
     pub time_utc: String,
+    /// When the tick was taken: milliseconds since the recording started, on a monotonic clock.
     pub t_ms: u64,
+    /// Physical memory, bytes (macOS `hw.memsize`, Linux `MemTotal`).
     pub total_bytes: u64,
+    /// Unused memory, bytes (macOS: speculative pages excluded).
     pub free_bytes: Option<u64>,
+    /// Memory obtainable without compressing or swapping, bytes (Linux `MemAvailable`; macOS
+    /// free + file-backed + purgeable pages, docs/metrics.md).
     pub available_bytes: Option<u64>,
+    /// The active page queue, bytes.
     pub active_bytes: Option<u64>,
+    /// The inactive page queue, bytes.
     pub inactive_bytes: Option<u64>,
+    /// macOS read-ahead pages, bytes; empty on Linux.
     pub speculative_bytes: Option<u64>,
+    /// Memory that cannot be paged out, bytes (macOS wired pages, GPU and Metal memory
+    /// included; Linux `Unevictable`).
     pub wired_bytes: Option<u64>,
+    /// macOS volatile purgeable pages, bytes; empty on Linux.
     pub purgeable_bytes: Option<u64>,
+    /// Physical memory the compressor occupies, bytes (macOS "Pages occupied by compressor" ×
+    /// page size; Linux zswap's pool).
     pub compressor_bytes: Option<u64>,
     /// macOS: the compressed data inside the compressor (`vm.compressor_bytes_used`).
     /// Absent from traces written before this column existed.
     #[serde(default)]
     pub compressor_payload_bytes: Option<u64>,
+    /// The uncompressed size of what the compressor holds, bytes.
     pub compressed_bytes: Option<u64>,
+    /// Pageable file-backed pages, bytes.
     pub file_backed_bytes: Option<u64>,
+    /// Pageable anonymous pages, bytes.
     pub anonymous_bytes: Option<u64>,
+    /// Swap space, bytes.
     pub swap_total_bytes: Option<u64>,
+    /// Swap in use, bytes.
     pub swap_used_bytes: Option<u64>,
+    /// Pages read in from files since boot, bytes.
     pub pageins_bytes: Option<u64>,
+    /// Pages written out to files since boot, bytes.
     pub pageouts_bytes: Option<u64>,
+    /// Pages read in from swap since boot, bytes.
     pub swapins_bytes: Option<u64>,
+    /// Pages written out to swap since boot, bytes.
     pub swapouts_bytes: Option<u64>,
+    /// Pages compressed since boot, bytes.
     pub compressions_bytes: Option<u64>,
+    /// Pages decompressed since boot, bytes.
     pub decompressions_bytes: Option<u64>,
+    /// The kernel's free share, % (macOS `kern.memorystatus_level`, what `memory_pressure`
+    /// prints; Linux `MemAvailable` ÷ `MemTotal`).
     pub free_percent: Option<f64>,
     /// `normal`, `warning` or `critical`.
     pub pressure: Option<PressureLevel>,
+    /// Linux PSI: the share of the last 10 s in which some task stalled on memory, %.
     pub psi_some_avg10: Option<f64>,
+    /// Linux PSI: the share of the last 10 s in which every task stalled on memory, %.
     pub psi_full_avg10: Option<f64>,
+    /// Linux PSI: time some task stalled on memory since boot, µs.
     pub psi_some_total_us: Option<u64>,
+    /// Linux PSI: time every task stalled on memory since boot, µs.
     pub psi_full_total_us: Option<u64>,
     /// Age of the page-queue fields and counters, milliseconds (0 where read every tick).
     pub stats_age_ms: u64,
@@ -313,20 +343,32 @@ pub struct SystemRow {
 
 /// A row of `processes.csv`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)]
 pub struct ProcessRow {
+    /// The tick, UTC RFC 3339 with milliseconds (the recorder writes the tick's time for all its
+    /// rows; a row built elsewhere carries its own).
     pub time_utc: String,
+    /// The tick, milliseconds since the recording started.
     pub t_ms: u64,
+    /// With `start_time_us`, the process's identity (`identities.csv` has its names).
     pub pid: u32,
     /// With `pid`, the identity: microseconds since the Unix epoch.
     pub start_time_us: u64,
+    /// The parent's PID.
     pub ppid: u32,
+    /// Resident set size, bytes.
     pub rss_bytes: u64,
+    /// What the process is charged for, bytes: macOS `phys_footprint` (Activity Monitor's
+    /// "Memory"); Linux `RssAnon` + `RssShmem` + `VmSwap`.
     pub footprint_bytes: Option<u64>,
+    /// macOS: the process's lifetime maximum footprint, bytes.
     pub peak_footprint_bytes: Option<u64>,
+    /// Linux: `VmHWM`, the highest resident set, bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// Linux: `VmSize`, bytes.
     pub virtual_bytes: Option<u64>,
+    /// Locked memory, bytes (macOS wired; Linux `VmLck`).
     pub wired_bytes: Option<u64>,
+    /// Linux: `VmSwap`, bytes.
     pub swapped_bytes: Option<u64>,
     /// The file-backed part of `rss_bytes` (Linux `RssFile`); empty on macOS and in traces
     /// written before the column existed.
@@ -401,26 +443,38 @@ pub struct PollRow {
 
 /// A row of `models.csv`: one loaded model in one successful poll.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)]
 pub struct ModelRow {
     /// The poll's time, as in `ollama_polls.csv`.
     pub time_utc: String,
+    /// The poll's time, milliseconds since the recording started.
     pub t_ms: u64,
+    /// The model's name as Ollama lists it (`qwen3:8b`).
     pub name: String,
+    /// The model's name in `/api/ps`'s `model` field (the same as `name` in every Ollama so far).
     pub model: String,
     /// The manifest digest.
     pub digest: String,
+    /// Ollama's estimate of the runner's memory, bytes (it grows with the context).
     pub size_bytes: u64,
+    /// The part of `size_bytes` on the GPU, bytes (all of it on Apple Silicon); empty before
+    /// Ollama v0.1.42 for models on the CPU.
     pub size_vram_bytes: Option<u64>,
+    /// The context length the model was loaded with; empty before Ollama v0.10.
     pub context_length: Option<u64>,
     /// UTC, ms; far in the future (year 2318) for `keep_alive: -1`.
     pub expires_at_utc: Option<String>,
+    /// `details.format` (`gguf`).
     pub format: String,
+    /// `details.family`.
     pub family: String,
-    /// `families` joined with `;`.
-    pub families: String,
+    /// `details.families`; the column holds them separated by `;`.
+    #[serde(with = "crate::lists::semicolons")]
+    pub families: Vec<String>,
+    /// `details.parameter_size` (`8.2B`).
     pub parameter_size: String,
+    /// `details.quantization_level` (`Q4_K_M`).
     pub quantization_level: String,
+    /// `details.parent_model`.
     pub parent_model: String,
 }
 
