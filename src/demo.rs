@@ -8,8 +8,10 @@
 //! writes a server log (`ollama-server.log`) in Ollama's formats, the scheduler's lines and the
 //! stand-in runners' buffer lines, which memtide follows as it follows the app's log.
 
+use crate::cli::DemoArgs;
+use crate::cli::Selection;
 use crate::record;
-use crate::Selection;
+use crate::render;
 use anyhow::{Context, Result};
 use memtide_render::format_bytes;
 use memtide_sampler::{ProcessSelector, Sampler};
@@ -462,4 +464,30 @@ pub fn run(
         eprintln!("memtide demo: interrupted after {:.1} s; the runners are stopped and the trace is complete", started.elapsed().as_secs_f64());
     }
     Ok(out)
+}
+
+/// `memtide demo`: the demo, then its report, charts and viewer, and where they are.
+pub fn command(a: DemoArgs) -> Result<()> {
+    let stop = crate::stop_signals()?;
+    let started = std::time::Instant::now();
+    let dir = run(a.out, a.force, a.duration, stop)?;
+    let svg = render::run(&dir, render::defaults(Some(dir.join("memtide.svg"))))?;
+    let png = render::run(&dir, render::defaults(Some(dir.join("memtide.png"))))?;
+    let html = render::run(&dir, render::defaults(Some(dir.join("memtide.html"))))?;
+    let report_path = dir.join("report.txt");
+    let text = crate::report::text(&dir)?;
+    std::fs::write(&report_path, &text)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    out!("{text}")?;
+    outln!()?;
+    outln!(
+        "memtide demo finished in {:.1} s. Written:",
+        started.elapsed().as_secs_f64()
+    )?;
+    outln!("  trace   {}", dir.display())?;
+    outln!("  report  {}", report_path.display())?;
+    outln!("  charts  {}", svg.display())?;
+    outln!("          {}", png.display())?;
+    outln!("  viewer  {} (open it in a browser)", html.display())?;
+    Ok(())
 }

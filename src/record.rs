@@ -3,7 +3,8 @@
 //! front-end names the directory, shows a status line, stops cleanly on Ctrl-C, SIGTERM or
 //! `--duration`, and prints the summary.
 
-use crate::Selection;
+use crate::cli::RecordArgs;
+use crate::cli::Selection;
 use anyhow::Result;
 use memtide_model::ollama;
 use memtide_record::{OllamaOptions, Recorder, TickReport, TraceSummary};
@@ -244,6 +245,26 @@ pub fn print_summary(s: &TraceSummary) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `memtide record`, from its flags.
+pub fn command(a: RecordArgs) -> Result<()> {
+    let (segments, burst) = crate::cli::trace_policy(&a.keep, &a.burst, a.interval)?;
+    let stop = crate::stop_signals()?;
+    run(
+        Options {
+            recorder: memtide_record::Options {
+                segments,
+                burst,
+                ..a.watch.recorder(a.interval)
+            },
+            duration: a.duration,
+            out: a.out.out,
+            force: a.out.force,
+            quiet: a.quiet,
+        },
+        stop,
+    )
 }
 
 #[cfg(test)]

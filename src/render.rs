@@ -204,6 +204,20 @@ fn open_in_browser(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What `memtide render` draws without flags, into `out`.
+pub fn defaults(out: Option<PathBuf>) -> Options2 {
+    Options2 {
+        out,
+        format: None,
+        metric: MetricArg::ModelMemory,
+        span: crate::report::Span::default(),
+        width: 1600,
+        height: 1000,
+        low_free_percent: memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT,
+        force: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@
 //! (`kill`, no terminal) is passed on to the command. A signal after the command exited ends
 //! the tail at once. Starting the command is this front-end's job: the sampler spawns nothing.
 
+use crate::cli::RunArgs;
 use crate::record::{open_trace, tell};
 use anyhow::{Context, Result};
 use memtide_record::Recorder;
@@ -222,6 +223,30 @@ fn tell_report(dir: &Path, summary: Option<&memtide_record::TraceSummary>) -> Re
         );
     }
     Ok(())
+}
+
+/// `memtide run`, from its flags: exits with the command's status.
+pub fn command(a: RunArgs) -> Result<()> {
+    let burst = crate::cli::burst_policy(&a.burst, a.interval)?;
+    let mut recorder = memtide_record::Options {
+        burst,
+        ..a.watch.recorder(a.interval)
+    };
+    if a.only_command {
+        // Nothing besides the tree the command starts, which run follows itself.
+        recorder.selector = memtide_sampler::ProcessSelector::Pids(Vec::new());
+        recorder.selection.ollama_default = false;
+    }
+    let code = run(Options {
+        recorder,
+        out: a.out.out,
+        force: a.out.force,
+        tail: a.tail,
+        command: a.command,
+        quiet: a.quiet,
+    })?;
+    // Everything is written and finished; the command's status is memtide's.
+    std::process::exit(code)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! scrape never samples and never takes a lock the recorder waits on for longer than a
 //! pointer copy, so no scraper, however slow or however many, can delay or change a tick.
 
+use crate::cli::ServeArgs;
 use crate::record::{self, open_trace, tell};
 use anyhow::{Context, Result};
 use memtide_record::metrics::{self, Latest, Reading};
@@ -161,4 +162,29 @@ fn respond(request: Request, latest: &Latest) -> std::io::Result<()> {
         }
     };
     request.respond(response.with_header(header("Cache-Control", "no-store")))
+}
+
+/// `memtide serve`, from its flags.
+pub fn command(a: ServeArgs) -> Result<()> {
+    let (segments, burst) = crate::cli::trace_policy(&a.keep, &a.burst, a.interval)?;
+    if segments.is_some() && a.record.is_none() {
+        anyhow::bail!(
+            "--keep, --max-size and --segment-size shape the trace of --record DIR: give it"
+        );
+    }
+    let stop = crate::stop_signals()?;
+    run(
+        Options {
+            listen: a.listen,
+            recorder: memtide_record::Options {
+                segments,
+                burst,
+                ..a.watch.recorder(a.interval)
+            },
+            record: a.record,
+            force: a.force,
+            quiet: a.quiet,
+        },
+        stop,
+    )
 }

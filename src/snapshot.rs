@@ -1,6 +1,6 @@
 //! `memtide snapshot`: one reading of everything, as a table or as JSON.
 
-use crate::{OllamaArgs, Selection};
+use crate::cli::{OllamaArgs, Selection};
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
 use memtide_record::convert::{self, ModelNames};
