@@ -524,7 +524,7 @@ pub(crate) struct WatchArgs {
 impl WatchArgs {
     /// The recorder's options for sampling every `interval`.
     pub(crate) fn recorder(&self, interval: Duration) -> memtide_record::Options {
-        let mut o = crate::record::recorder_options(
+        let mut o = recorder_options(
             interval,
             &self.selection,
             self.ollama.ollama.as_deref(),
@@ -839,4 +839,29 @@ pub(crate) struct SnapshotArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// The recorder's options from the command line's: the selection, Ollama as Ollama finds
+/// itself (`--ollama`, else `OLLAMA_HOST`), and the models directory as Ollama finds it.
+pub(crate) fn recorder_options(
+    interval: Duration,
+    selection: &Selection,
+    ollama_url: Option<&str>,
+    no_ollama: bool,
+    ollama_interval: Duration,
+) -> memtide_record::Options {
+    let mut o = memtide_record::Options::new(interval, selection.selector());
+    o.selection = selection.to_meta();
+    o.ollama = (!no_ollama).then(|| {
+        let env = std::env::var("OLLAMA_HOST").ok();
+        memtide_record::OllamaOptions {
+            url: memtide_model::ollama::base_url(ollama_url, env.as_deref()),
+            interval: ollama_interval,
+        }
+    });
+    o.models_dir = memtide_record::convert::default_models_dir(
+        std::env::var("OLLAMA_MODELS").ok().as_deref(),
+        std::env::var("HOME").ok().as_deref(),
+    );
+    o
 }

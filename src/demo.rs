@@ -323,7 +323,7 @@ pub fn run(
     let log_path = out.join("ollama-server.log");
     let mut log = ServerLog::create(&log_path)?;
     let recorder = std::thread::spawn(move || {
-        let mut recorder = record::recorder_options(
+        let mut recorder = crate::cli::recorder_options(
             Duration::from_millis(100),
             &Selection::matching(rec_tag),
             Some(&url),

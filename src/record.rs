@@ -4,10 +4,8 @@
 //! `--duration`, and prints the summary.
 
 use crate::cli::RecordArgs;
-use crate::cli::Selection;
 use anyhow::Result;
-use memtide_model::ollama;
-use memtide_record::{OllamaOptions, Recorder, TickReport, TraceSummary};
+use memtide_record::{Recorder, TickReport, TraceSummary};
 use memtide_render::format_bytes;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -15,38 +13,13 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 pub struct Options {
-    /// What to sample, how often, and how to keep the trace (see [`recorder_options`]).
+    /// What to sample, how often, and how to keep the trace (see [`crate::cli::recorder_options`]).
     pub recorder: memtide_record::Options,
     pub duration: Option<Duration>,
     pub out: Option<PathBuf>,
     /// Replace memtide's own files in `out` if it holds a trace.
     pub force: bool,
     pub quiet: bool,
-}
-
-/// The recorder's options from the command line's: the selection, Ollama as Ollama finds
-/// itself (`--ollama`, else `OLLAMA_HOST`), and the models directory as Ollama finds it.
-pub fn recorder_options(
-    interval: Duration,
-    selection: &Selection,
-    ollama_url: Option<&str>,
-    no_ollama: bool,
-    ollama_interval: Duration,
-) -> memtide_record::Options {
-    let mut o = memtide_record::Options::new(interval, selection.selector());
-    o.selection = selection.to_meta();
-    o.ollama = (!no_ollama).then(|| {
-        let env = std::env::var("OLLAMA_HOST").ok();
-        OllamaOptions {
-            url: ollama::base_url(ollama_url, env.as_deref()),
-            interval: ollama_interval,
-        }
-    });
-    o.models_dir = memtide_record::convert::default_models_dir(
-        std::env::var("OLLAMA_MODELS").ok().as_deref(),
-        std::env::var("HOME").ok().as_deref(),
-    );
-    o
 }
 
 pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {

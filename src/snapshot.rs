@@ -71,7 +71,7 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
         let url = ollama::base_url(ollama_args.ollama.as_deref(), env.as_deref());
         let client = Client::new(
             &url,
-            memtide_record::poller::request_timeout(Duration::from_secs(2)),
+            memtide_record::request_timeout(Duration::from_secs(2)),
         );
         // Asked on its own thread while the sampler reads the kernel.
         std::thread::spawn(move || (url, client.ps().0))

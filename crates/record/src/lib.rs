@@ -39,9 +39,11 @@
 pub mod convert;
 pub mod live;
 pub mod metrics;
-pub mod ollama_log;
-pub mod poller;
-pub mod pressure;
+pub(crate) mod ollama_log;
+pub(crate) mod poller;
+pub(crate) mod pressure;
+
+pub use poller::request_timeout;
 
 use convert::ModelNames;
 use live::Live;

@@ -18,7 +18,7 @@ use std::fmt::Write;
 fn magnitude(what: Figure, v: f64, percent: &str) -> String {
     match what.unit() {
         FigureUnit::Bytes => format_bytes(v.max(0.0) as u64),
-        FigureUnit::Ms => seconds(v),
+        FigureUnit::Ms => crate::seconds(v),
         FigureUnit::Percent => format!("{v:.1} {percent}"),
         FigureUnit::Count => format!("{v:.0}"),
     }
@@ -26,15 +26,6 @@ fn magnitude(what: Figure, v: f64, percent: &str) -> String {
 
 fn value(what: Figure, v: f64) -> String {
     magnitude(what, v, "%")
-}
-
-/// A duration for a person: `4.2 s`, `1.5 min`.
-pub(crate) fn seconds(ms: f64) -> String {
-    if ms.abs() >= 60_000.0 {
-        format!("{:.1} min", ms / 60_000.0)
-    } else {
-        format!("{:.1} s", ms / 1000.0)
-    }
 }
 
 /// B − A with its sign, and B ÷ A, for a person: `+300 MiB (×1.25)`; `no change`.
@@ -75,7 +66,7 @@ fn trace_line(name: &str, t: &TraceFigures, clock: &Clock) -> String {
         t.start_utc
             .as_deref()
             .map_or_else(|| "-".into(), |s| clock.date_time(s)),
-        seconds(t.duration_ms as f64),
+        crate::seconds(t.duration_ms as f64),
         match (&t.ollama_version, t.ollama_answered) {
             (Some(v), _) => v.clone(),
             (None, true) => "answered, version unknown".to_owned(),

@@ -193,6 +193,15 @@ pub fn left_out_note(left_out: &[memtide_model::events::Unused]) -> Option<Strin
     (!parts.is_empty()).then(|| format!("not drawn, unused while recording: {}", parts.join(", ")))
 }
 
+/// A duration for a person: `4.2 s`, `1.5 min`.
+pub fn seconds(ms: f64) -> String {
+    if ms.abs() >= 60_000.0 {
+        format!("{:.1} min", ms / 60_000.0)
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{describe_gpu_wired_limit, escape_control, format_bytes};

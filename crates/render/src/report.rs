@@ -496,7 +496,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                 let _ = write!(
                     s,
                     "; its runners exited {} later, and the models with them",
-                    crate::compare::seconds(t.saturating_sub(e.t_ms) as f64)
+                    crate::seconds(t.saturating_sub(e.t_ms) as f64)
                 );
             }
             s.push('.');

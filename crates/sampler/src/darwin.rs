@@ -687,6 +687,43 @@ pub fn decode_region_with_path(buf: &[u8]) -> Result<Region> {
     })
 }
 
+/// The names of the Mach `kern_return_t` codes, for an error a person reads: the values of
+/// xnu's `osfmk/mach/kern_return.h`, which the macOS build checks against `mach2`'s constants
+/// at compile time (`macos/mod.rs`). The ones a host or task call can return; any other is
+/// shown by its number.
+pub const KERN_RETURN_NAMES: [(i32, &str); 22] = [
+    (1, "KERN_INVALID_ADDRESS"),
+    (2, "KERN_PROTECTION_FAILURE"),
+    (3, "KERN_NO_SPACE"),
+    (4, "KERN_INVALID_ARGUMENT"),
+    (5, "KERN_FAILURE"),
+    (6, "KERN_RESOURCE_SHORTAGE"),
+    (7, "KERN_NOT_RECEIVER"),
+    (8, "KERN_NO_ACCESS"),
+    (9, "KERN_MEMORY_FAILURE"),
+    (10, "KERN_MEMORY_ERROR"),
+    (14, "KERN_ABORTED"),
+    (15, "KERN_INVALID_NAME"),
+    (16, "KERN_INVALID_TASK"),
+    (17, "KERN_INVALID_RIGHT"),
+    (18, "KERN_INVALID_VALUE"),
+    (22, "KERN_INVALID_HOST"),
+    (37, "KERN_TERMINATED"),
+    (46, "KERN_NOT_SUPPORTED"),
+    (49, "KERN_OPERATION_TIMED_OUT"),
+    (52, "KERN_INSUFFICIENT_BUFFER_SIZE"),
+    (53, "KERN_DENIED"),
+    (56, "KERN_NOT_FOUND"),
+];
+
+/// The Mach name of `code` (`KERN_INVALID_ARGUMENT`), where [`KERN_RETURN_NAMES`] has it.
+pub fn kern_return_name(code: i32) -> Option<&'static str> {
+    KERN_RETURN_NAMES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| *n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1233,5 +1270,35 @@ mod tests {
             e.contains("PROC_PIDREGIONPATHINFO") && e.contains("96 bytes"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_mach_error_is_named_as_mach_names_it_not_as_an_errno() {
+        let e = Error::Kern {
+            call: "host_statistics64(HOST_VM_INFO64)",
+            code: 4,
+            name: kern_return_name(4),
+        };
+        assert_eq!(
+            e.to_string(),
+            "host_statistics64(HOST_VM_INFO64) failed: KERN_INVALID_ARGUMENT (Mach error 4)"
+        );
+        // errno 4 is EINTR: the old message read "Interrupted system call".
+        assert!(!e.to_string().contains("Interrupted"));
+        let unknown = Error::Kern {
+            call: "host_statistics64(HOST_VM_INFO64)",
+            code: 300,
+            name: kern_return_name(300),
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "host_statistics64(HOST_VM_INFO64) failed with Mach error 300"
+        );
+        // Each name once, each code once.
+        for (i, (c, n)) in KERN_RETURN_NAMES.iter().enumerate() {
+            assert!(KERN_RETURN_NAMES[i + 1..]
+                .iter()
+                .all(|(c2, n2)| c2 != c && n2 != n));
+        }
     }
 }

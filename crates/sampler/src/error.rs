@@ -65,8 +65,21 @@ pub enum Error {
     Os {
         /// The call.
         call: &'static str,
-        /// The `errno` or kernel return code.
+        /// The `errno`.
         code: i32,
+    },
+    /// A Mach call failed (macOS): its `kern_return_t`, named as Mach names it where known.
+    #[error("{call} failed{}", match name {
+        Some(n) => format!(": {n} (Mach error {code})"),
+        None => format!(" with Mach error {code}"),
+    })]
+    Kern {
+        /// The call.
+        call: &'static str,
+        /// The `kern_return_t`.
+        code: i32,
+        /// Its name (`KERN_INVALID_ARGUMENT`), from [`crate::darwin::kern_return_name`].
+        name: Option<&'static str>,
     },
     /// The kernel answered with something we cannot decode.
     #[error("cannot decode {what}: {detail}")]

@@ -101,17 +101,26 @@ use std::sync::Arc;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-use linux::{pressure_watch as os_pressure_watch, Floor as OsFloor, Linux as Os};
+use linux::{
+    own_rss as os_own_rss, pressure_watch as os_pressure_watch, rusage as os_rusage,
+    Floor as OsFloor, Linux as Os,
+};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-use macos::{pressure_watch as os_pressure_watch, Floor as OsFloor, Macos as Os};
+use macos::{
+    own_rss as os_own_rss, pressure_watch as os_pressure_watch, rusage as os_rusage,
+    Floor as OsFloor, Macos as Os,
+};
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod fallback;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-use fallback::{pressure_watch as os_pressure_watch, Fallback as Os, Floor as OsFloor};
+use fallback::{
+    own_rss as os_own_rss, pressure_watch as os_pressure_watch, rusage as os_rusage,
+    Fallback as Os, Floor as OsFloor,
+};
 
 /// Samples system memory and the memory of selected processes.
 ///

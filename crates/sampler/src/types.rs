@@ -288,3 +288,32 @@ pub struct TickTime {
     /// Monotonic time since the sampler was created.
     pub elapsed: Duration,
 }
+
+/// `getrusage`'s figures as the kernel gave them: times as (seconds, microseconds) and the
+/// largest resident set in units of `max_rss_unit` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw {
+    pub(crate) user: (i64, i64),
+    pub(crate) system: (i64, i64),
+    pub(crate) max_rss: i64,
+    pub(crate) max_rss_unit: u64,
+}
+
+/// Whose usage `getrusage` is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Who {
+    /// `RUSAGE_SELF`: this process, every thread.
+    Itself,
+    /// `RUSAGE_CHILDREN`: the children it has waited for.
+    Children,
+}
+
+impl Who {
+    /// The call, as an error names it.
+    pub(crate) fn call(self) -> &'static str {
+        match self {
+            Who::Itself => "getrusage(RUSAGE_SELF)",
+            Who::Children => "getrusage(RUSAGE_CHILDREN)",
+        }
+    }
+}

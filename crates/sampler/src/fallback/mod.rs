@@ -170,3 +170,20 @@ pub(crate) fn pressure_watch(
         what: "listening for the kernel's pressure notifications",
     })
 }
+
+/// No `getrusage` is read here.
+pub(crate) fn rusage(who: crate::types::Who) -> Result<crate::types::Raw> {
+    Err(Error::Unsupported {
+        what: match who {
+            crate::types::Who::Itself => "this process's CPU time",
+            crate::types::Who::Children => "the CPU time of child processes",
+        },
+    })
+}
+
+/// No resident set is read here.
+pub(crate) fn own_rss() -> Result<u64> {
+    Err(Error::Unsupported {
+        what: "this process's resident set",
+    })
+}

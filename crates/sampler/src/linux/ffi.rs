@@ -92,10 +92,10 @@ fn parse_pid(name: &[u8]) -> Option<u32> {
 // The field types differ between targets (`suseconds_t` is i32 on macOS, i64 on Linux), so a
 // cast that is a no-op on one is needed on another.
 #[allow(clippy::unnecessary_cast)]
-pub(crate) fn rusage(who: crate::usage::Who) -> io::Result<crate::usage::Raw> {
+pub(crate) fn rusage(who: crate::types::Who) -> io::Result<crate::types::Raw> {
     let who = match who {
-        crate::usage::Who::Children => libc::RUSAGE_CHILDREN,
-        crate::usage::Who::Itself => libc::RUSAGE_SELF,
+        crate::types::Who::Children => libc::RUSAGE_CHILDREN,
+        crate::types::Who::Itself => libc::RUSAGE_SELF,
     };
     let mut r = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: `r` is a valid, writable rusage; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
@@ -104,7 +104,7 @@ pub(crate) fn rusage(who: crate::usage::Who) -> io::Result<crate::usage::Raw> {
     }
     // SAFETY: getrusage succeeded, so it filled the struct (which was zeroed anyway).
     let r = unsafe { r.assume_init() };
-    Ok(crate::usage::Raw {
+    Ok(crate::types::Raw {
         user: (r.ru_utime.tv_sec as i64, r.ru_utime.tv_usec as i64),
         system: (r.ru_stime.tv_sec as i64, r.ru_stime.tv_usec as i64),
         max_rss: r.ru_maxrss as i64,

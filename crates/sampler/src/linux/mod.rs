@@ -650,3 +650,25 @@ impl Floor {
         Ok(total)
     }
 }
+
+/// `getrusage` for `who`, as the kernel gave it.
+pub(crate) fn rusage(who: crate::types::Who) -> Result<crate::types::Raw> {
+    ffi::rusage(who).map_err(|e| Error::Os {
+        call: who.call(),
+        code: e.raw_os_error().unwrap_or(0),
+    })
+}
+
+/// This process's resident set now, from `/proc/self/statm`.
+pub(crate) fn own_rss() -> Result<u64> {
+    let page = ffi::page_size().map_err(|e| Error::Os {
+        call: "sysconf(_SC_PAGESIZE)",
+        code: e.raw_os_error().unwrap_or(0),
+    })?;
+    let path = std::path::Path::new("/proc/self/statm");
+    let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    Ok(procfs::parse_statm(&text, page)?.resident_bytes)
+}

@@ -55,3 +55,53 @@ impl Waiter for FdWait {
         Ok(Stopper::new(move || w.wake()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pressure::{PressureSource, PressureWatch, Trigger};
+    use std::time::Duration;
+
+    #[test]
+    fn the_wait_wakes_on_its_descriptor_and_times_out_without() {
+        use std::io::Write;
+        let (r, w) = std::io::pipe().unwrap();
+        let mut watch = PressureWatch::on_readable(r.into()).unwrap();
+        assert_eq!(watch.wait(Duration::from_millis(20)).unwrap(), None);
+        (&w).write_all(b"x").unwrap();
+        assert!(watch.wait(Duration::from_secs(5)).unwrap().is_some());
+        // A stopper ends a long wait at once, with no notification.
+        let stop = watch.stopper().unwrap();
+        let t = std::time::Instant::now();
+        stop.stop();
+        assert_eq!(watch.wait(Duration::from_secs(30)).unwrap(), None);
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_psi_trigger_registers_on_this_kernel_or_says_why_not() {
+        // Where the file opens for writing (PSI on; root, or a kernel that lets anyone make
+        // 2 s triggers), registering must work; elsewhere the refusal must say what failed.
+        let writable = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/proc/pressure/memory")
+            .is_ok();
+        match PressureWatch::start(Trigger::DEFAULT) {
+            Ok(mut w) => {
+                assert_eq!(w.source(), PressureSource::Psi);
+                assert_eq!(w.condition(), Trigger::DEFAULT.describe());
+                assert!(w.wait(Duration::from_millis(10)).is_ok());
+            }
+            Err(e) => {
+                assert!(!writable, "the trigger was refused on a writable file: {e}");
+                assert!(e.to_string().contains("PSI trigger"), "{e}");
+            }
+        }
+        // A trigger the kernel would refuse is refused before it is sent.
+        let bad = Trigger {
+            stall: Duration::from_secs(3),
+            window: Duration::from_secs(2),
+        };
+        let e = PressureWatch::start(bad).err().unwrap().to_string();
+        assert!(e.contains("500 ms to 10 s"), "{e}");
+    }
+}

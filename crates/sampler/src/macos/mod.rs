@@ -50,8 +50,51 @@ fn owner_of(pid: u32) -> Option<String> {
 }
 
 /// Maps a failed per-process call to what the caller should do.
+// The names the errors give Mach's codes are Mach's own: each code of the portable table
+// (`darwin::KERN_RETURN_NAMES`, written from xnu's `osfmk/mach/kern_return.h`) is mach2's.
+const _: () = {
+    use mach2::kern_return as kr;
+    let mach = [
+        kr::KERN_INVALID_ADDRESS,
+        kr::KERN_PROTECTION_FAILURE,
+        kr::KERN_NO_SPACE,
+        kr::KERN_INVALID_ARGUMENT,
+        kr::KERN_FAILURE,
+        kr::KERN_RESOURCE_SHORTAGE,
+        kr::KERN_NOT_RECEIVER,
+        kr::KERN_NO_ACCESS,
+        kr::KERN_MEMORY_FAILURE,
+        kr::KERN_MEMORY_ERROR,
+        kr::KERN_ABORTED,
+        kr::KERN_INVALID_NAME,
+        kr::KERN_INVALID_TASK,
+        kr::KERN_INVALID_RIGHT,
+        kr::KERN_INVALID_VALUE,
+        kr::KERN_INVALID_HOST,
+        kr::KERN_TERMINATED,
+        kr::KERN_NOT_SUPPORTED,
+        kr::KERN_OPERATION_TIMED_OUT,
+        kr::KERN_INSUFFICIENT_BUFFER_SIZE,
+        kr::KERN_DENIED,
+        kr::KERN_NOT_FOUND,
+    ];
+    let mut i = 0;
+    while i < mach.len() {
+        assert!(crate::darwin::KERN_RETURN_NAMES[i].0 == mach[i]);
+        i += 1;
+    }
+};
+
+/// `getrusage` for `who`, as the kernel gave it.
+pub(crate) fn rusage(who: crate::types::Who) -> Result<crate::types::Raw> {
+    ffi::rusage_of(who).map_err(|e| Error::Os {
+        call: who.call(),
+        code: e.raw_os_error().unwrap_or(0),
+    })
+}
+
 /// This process's resident set now (`proc_pid_rusage` of its own PID, `ri_resident_size`).
-pub(crate) fn own_resident_bytes() -> Result<u64> {
+pub(crate) fn own_rss() -> Result<u64> {
     let pid = std::process::id();
     ffi::rusage(pid)
         .map(|r| r.resident_size)
@@ -242,9 +285,10 @@ impl Macos {
             self.last_ask = Some(now);
             match self.host_port.vm_statistics() {
                 Err(kr) => {
-                    failed = Some(Error::Os {
+                    failed = Some(Error::Kern {
                         call: "host_statistics64(HOST_VM_INFO64)",
                         code: kr,
+                        name: crate::darwin::kern_return_name(kr),
                     })
                 }
                 Ok((raw, count)) => {
