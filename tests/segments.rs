@@ -8,9 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn memtide() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_memtide"))
-}
+mod common;
+use common::{memtide, report_json_with};
 
 /// A parent with three stand-in runners under it.
 fn runners() -> Child {
@@ -42,18 +41,6 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 fn meta(dir: &Path) -> Meta {
     serde_json::from_slice(&std::fs::read(dir.join(trace::META_FILE)).unwrap()).unwrap()
-}
-
-fn report_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let o = memtide()
-        .arg("report")
-        .arg(dir)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 #[test]
@@ -96,7 +83,7 @@ fn a_kept_recording_holds_the_newest_rows_within_its_limits() {
     }
     // What is kept is the newest: it ends with the recording, and reaches back at least the
     // 8 s asked for, but not to the start.
-    let r = report_json(&out, &[]);
+    let r = report_json_with(&out, &[]);
     let samples = r["trace"]["samples"].as_u64().unwrap();
     assert!(
         (160..=400).contains(&samples),
@@ -119,7 +106,7 @@ fn a_kept_recording_holds_the_newest_rows_within_its_limits() {
     assert!(runners.iter().all(|p| p.rows.len() as u64 + 2 >= samples));
 
     // The last 3 s: about 60 samples, read from the newest segments only.
-    let r = report_json(&out, &["--last", "3s"]);
+    let r = report_json_with(&out, &["--last", "3s"]);
     let n = r["trace"]["samples"].as_u64().unwrap();
     assert!(
         (50..=70).contains(&n),
@@ -393,7 +380,7 @@ fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
         "{steps:?}"
     );
     // The report reads the mixed spacing without gaps: one runner line, no missed stretch.
-    let r = report_json(&out, &[]);
+    let r = report_json_with(&out, &[]);
     assert_eq!(r["trace"]["samples"].as_u64().unwrap() as usize, t.len());
     let series = tl.system_series(|p| p.available_bytes.map(|v| v as f64));
     assert!(

@@ -119,9 +119,15 @@ fn answer(mut stream: TcpStream, mode: Mode) {
 
 /// The report of the trace in `dir`, as JSON.
 pub fn report_json(dir: &Path) -> serde_json::Value {
+    report_json_with(dir, &[])
+}
+
+/// The report of the trace in `dir`, as JSON, with `extra` flags (`--last 10m`).
+pub fn report_json_with(dir: &Path, extra: &[&str]) -> serde_json::Value {
     let o = memtide()
         .args(["report", "--format", "json"])
         .arg(dir)
+        .args(extra)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
