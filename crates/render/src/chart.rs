@@ -724,11 +724,6 @@ pub fn draw<DB: DrawingBackend>(
     let l = Layout::new(w as u32, h as u32);
     let span = to - from;
     let fmt_str = label_format(span);
-    let x_label = |t: &i64| {
-        tl.wall((*t).max(0) as u64)
-            .map(|w| clock.format(w, fmt_str))
-            .unwrap_or_default()
-    };
     root.fill(&WHITE).map_err(draw_err)?;
 
     // Geometry: rows from the top, and columns shared by every panel so that their time axes
@@ -764,7 +759,6 @@ pub fn draw<DB: DrawingBackend>(
     // Ticks: about one per 110 pixels of plot.
     let most = ((plot_x1 - plot_x0) / 110).max(3) as u64;
     let key = ticks(tl, clock, from, to, most);
-    let x_range = || (from as i64..to as i64).with_key_points(key.clone());
 
     // The title, shortened rather than clipped.
     let (title, start_utc) = title(tl, clock, from, to);
@@ -794,10 +788,48 @@ pub fn draw<DB: DrawingBackend>(
         left_out: left_out.clone(),
         ..Drawn::default()
     };
+    let fr = Frame {
+        tl,
+        clock,
+        l,
+        w,
+        from,
+        to,
+        fmt_str,
+        key,
+        title_h,
+        key_h,
+        lane_h,
+        x_axis_h,
+        legend_w,
+        left_w,
+        right_w,
+        plot_x0,
+        legend_x,
+        legend_width,
+        columns: (plot_x1 - plot_x0).max(1) as usize,
+        bands: band_list,
+        markers: marker_list,
+        x_desc: format!("local time ({})", clock.offset(&start_utc)),
+    };
 
-    // The key: one entry per kind of band and marker present, in a row under the title.
+    let key_entries = key_entries(&fr, &mut drawn);
+    let (top_px, top_py) = top_panel(root, &fr, report, opts, y_top, top_h, &mut drawn)?;
+    marker_labels(root, &fr, top_px, top_py, &mut drawn)?;
+    key_row(root, &fr, key_entries, &mut drawn)?;
+    system_panel(root, &fr, y_sys, sys_h, swap_strip, &left_out, &mut drawn)?;
+    if swap_strip {
+        swap_panel(root, &fr, y_swap, swap_h, &mut drawn)?;
+    }
+    root.present().map_err(draw_err)?;
+    Ok(drawn)
+}
+
+/// The key's entries: one per kind of band and marker present, each with its colour.
+fn key_entries(fr: &Frame<'_>, drawn: &mut Drawn) -> Vec<Entry> {
+    let (band_list, marker_list) = (&fr.bands, &fr.markers);
     let mut key_entries: Vec<Entry> = Vec::new();
-    for b in &band_list {
+    for b in band_list {
         if !key_entries.iter().any(|e| e.text == b.kind.name()) {
             key_entries.push(Entry {
                 text: b.kind.name().to_owned(),
@@ -808,7 +840,7 @@ pub fn draw<DB: DrawingBackend>(
                 .push(("band", b.kind.name().to_owned(), b.kind.hex().to_owned()));
         }
     }
-    for m in &marker_list {
+    for m in marker_list {
         if !key_entries.iter().any(|e| e.text == m.kind.name()) {
             key_entries.push(Entry {
                 text: m.kind.name().to_owned(),
@@ -819,6 +851,34 @@ pub fn draw<DB: DrawingBackend>(
                 .push(("marker", m.kind.name().to_owned(), m.kind.hex().to_owned()));
         }
     }
+    key_entries
+}
+
+/// The top panel: one line per process (the rest summed), its legend on the right;
+/// returns where its plot lies, in pixels, for the marker labels above it.
+fn top_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fr: &Frame<'_>,
+    report: &Report,
+    opts: &ChartOptions,
+    y_top: i32,
+    top_h: i32,
+    drawn: &mut Drawn,
+) -> Result<(std::ops::Range<i32>, std::ops::Range<i32>), RenderError> {
+    let tl = fr.tl;
+    let l = &fr.l;
+    let from = fr.from;
+    let to = fr.to;
+    let left_w = fr.left_w;
+    let right_w = fr.right_w;
+    let legend_x = fr.legend_x;
+    let legend_width = fr.legend_width;
+    let columns = fr.columns;
+    let band_list = &fr.bands;
+    let marker_list = &fr.markers;
+    let x_label = |t: &i64| fr.x_label(t);
+    let x_range = || fr.x_range();
+    let panel = |y0: i32, height: i32| fr.panel(root, y0, height);
     // Top panel: one line per process, the rest summed.
     let procs = crate::series::processes(tl, report, opts.metric, from, to);
     let others_peak = procs
@@ -839,8 +899,6 @@ pub fn draw<DB: DrawingBackend>(
         1.0
     };
     let metric_name = crate::series::measure_label(tl, opts.metric);
-    let columns = (plot_x1 - plot_x0).max(1) as usize;
-    let panel = |y0: i32, height: i32| root.clone().shrink((0, y0), (w - legend_w, height.max(10)));
     let top_area = panel(y_top, top_h);
     let mut top = ChartBuilder::on(&top_area)
         .margin_left(l.pad)
@@ -850,9 +908,9 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_area_size(left_w)
         .build_cartesian_2d(x_range(), 0f64..top_max)
         .map_err(draw_err)?;
-    mesh(&mut top, &l, &x_label, top_max, top_unit_name, false, None)?;
-    draw_bands(&mut top, &band_list, top_max)?;
-    draw_markers(&mut top, &marker_list, top_max)?;
+    mesh(&mut top, l, &x_label, top_max, top_unit_name, false, None)?;
+    draw_bands(&mut top, band_list, top_max)?;
+    draw_markers(&mut top, marker_list, top_max)?;
     let mut entries = Vec::new();
     // Muted helpers and the others first, so that the runners are drawn over them.
     if let Some(others) = &procs.others {
@@ -903,7 +961,7 @@ pub fn draw<DB: DrawingBackend>(
     }
     draw_legend(
         root,
-        &l,
+        l,
         legend_x,
         y_top,
         legend_width,
@@ -912,7 +970,27 @@ pub fn draw<DB: DrawingBackend>(
         &entries,
     )?;
     let (top_px, top_py) = top.plotting_area().get_pixel_range();
+    Ok((top_px, top_py))
+}
 
+/// The marker labels, in two lanes above the top panel whose plot lies at `top_px`,
+/// `top_py`; a label that would touch another is left out and counted, the model loads placed
+/// first.
+fn marker_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fr: &Frame<'_>,
+    top_px: std::ops::Range<i32>,
+    top_py: std::ops::Range<i32>,
+    drawn: &mut Drawn,
+) -> Result<(), RenderError> {
+    let l = &fr.l;
+    let from = fr.from;
+    let title_h = fr.title_h;
+    let key_h = fr.key_h;
+    let lane_h = fr.lane_h;
+    let right_w = fr.right_w;
+    let marker_list = &fr.markers;
+    let span = fr.to - fr.from;
     // Marker labels, in two lanes above the top panel; a label that would touch another is
     // left out, the model loads placed first.
     {
@@ -963,7 +1041,22 @@ pub fn draw<DB: DrawingBackend>(
             drawn.labels.push(m.label.clone());
         }
     }
+    Ok(())
+}
 
+/// The key, in a row under the title, once the labels are placed: a label left out for room
+/// still has its line, and the key counts them (the viewer shows each on hover).
+fn key_row<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fr: &Frame<'_>,
+    mut key_entries: Vec<Entry>,
+    drawn: &mut Drawn,
+) -> Result<(), RenderError> {
+    let l = &fr.l;
+    let w = fr.w;
+    let title_h = fr.title_h;
+    let key_h = fr.key_h;
+    let plot_x0 = fr.plot_x0;
     // The key, once the labels are placed: a label left out for room still has its line,
     // and the key counts them (the viewer shows each on hover).
     if drawn.labels_hidden > 0 {
@@ -1000,7 +1093,29 @@ pub fn draw<DB: DrawingBackend>(
             x += swatch_w + 6 + tw + (l.legend * 1.5) as i32;
         }
     }
+    Ok(())
+}
 
+/// The system panel: available memory (with free % on the right where the trace has it,
+/// 100 % at total RAM), wired, compressor and the reference lines; with the time axis when
+/// there is no swap strip under it.
+fn system_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fr: &Frame<'_>,
+    y_sys: i32,
+    sys_h: i32,
+    swap_strip: bool,
+    left_out: &[Unused],
+    drawn: &mut Drawn,
+) -> Result<(), RenderError> {
+    let tl = fr.tl;
+    let l = &fr.l;
+    let band_list = &fr.bands;
+    let marker_list = &fr.markers;
+    let x_desc = &fr.x_desc;
+    let x_label = |t: &i64| fr.x_label(t);
+    let x_range = || fr.x_range();
+    let panel = |y0: i32, height: i32| fr.panel(root, y0, height);
     // System panel: available memory (with free % on the right where the trace has it, 100 %
     // at total RAM), wired, compressor, and the reference lines.
     let total_bytes = tl.meta.total_memory_bytes as f64;
@@ -1015,7 +1130,7 @@ pub fn draw<DB: DrawingBackend>(
     let sys_bytes = [&wired, &compressor]
         .into_iter()
         .chain(available.as_ref().map(|a| &a.series))
-        .filter_map(|s| in_window(s, from, to).max().map(|m| m.1))
+        .filter_map(|s| in_window(s, fr.from, fr.to).max().map(|m| m.1))
         .fold(total_bytes, f64::max)
         .max(gpu_limit.unwrap_or(0) as f64)
         .max(1.0);
@@ -1028,15 +1143,15 @@ pub fn draw<DB: DrawingBackend>(
         .margin_left(l.pad)
         .margin_top(6)
         .margin_bottom(if swap_strip { 4 } else { 2 })
-        .y_label_area_size(left_w);
+        .y_label_area_size(fr.left_w);
     if !swap_strip {
-        builder.x_label_area_size(x_axis_h);
+        builder.x_label_area_size(fr.x_axis_h);
     }
     // A right axis only for free %: an axis that repeats the left one says nothing.
     if percent {
-        builder.right_y_label_area_size(right_w);
+        builder.right_y_label_area_size(fr.right_w);
     } else {
-        builder.margin_right(right_w);
+        builder.margin_right(fr.right_w);
     }
     let mut system = builder
         .build_cartesian_2d(x_range(), 0f64..sys_max)
@@ -1046,10 +1161,9 @@ pub fn draw<DB: DrawingBackend>(
             x_range(),
             0f64..sys_max * sys_unit / total_bytes.max(1.0) * 100.0,
         );
-    let x_desc = format!("local time ({})", clock.offset(&start_utc));
     mesh(
         &mut system,
-        &l,
+        l,
         &x_label,
         sys_max,
         sys_unit_name,
@@ -1067,8 +1181,8 @@ pub fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(draw_err)?;
     }
-    draw_bands(&mut system, &band_list, sys_max)?;
-    draw_markers(&mut system, &marker_list, sys_max)?;
+    draw_bands(&mut system, band_list, sys_max)?;
+    draw_markers(&mut system, marker_list, sys_max)?;
     let mut entries = Vec::new();
     let mut reference = |chart: &mut Chart<'_, DB>,
                          entries: &mut Vec<Entry>,
@@ -1081,7 +1195,7 @@ pub fn draw<DB: DrawingBackend>(
         let style = rgb(hex).stroke_width(1);
         chart
             .draw_series(DashedLineSeries::new(
-                [(from as i64, y), (to as i64, y)],
+                [(fr.from as i64, y), (fr.to as i64, y)],
                 6,
                 4,
                 style,
@@ -1128,7 +1242,7 @@ pub fn draw<DB: DrawingBackend>(
             Some(Unused::Compressor),
         ),
     ] {
-        let Some((_, max)) = in_window(series, from, to).max() else {
+        let Some((_, max)) = in_window(series, fr.from, fr.to).max() else {
             continue;
         };
         if store.is_some_and(|u| left_out.contains(&u)) {
@@ -1138,9 +1252,9 @@ pub fn draw<DB: DrawingBackend>(
             &mut system,
             series,
             sys_unit,
-            from,
-            to,
-            columns,
+            fr.from,
+            fr.to,
+            fr.columns,
             rgb(hex).stroke_width(2),
             false,
         )?;
@@ -1155,15 +1269,15 @@ pub fn draw<DB: DrawingBackend>(
             .push(("series", name.to_owned(), hex.to_owned()));
     }
     if let Some(a) = &available {
-        if let Some((_, min)) = in_window(&a.series, from, to).min() {
+        if let Some((_, min)) = in_window(&a.series, fr.from, fr.to).min() {
             let hex = crate::series::AVAILABLE_COLOR;
             draw_line(
                 &mut system,
                 &a.series,
                 sys_unit,
-                from,
-                to,
-                columns,
+                fr.from,
+                fr.to,
+                fr.columns,
                 rgb(hex).stroke_width(3),
                 false,
             )?;
@@ -1191,7 +1305,7 @@ pub fn draw<DB: DrawingBackend>(
                 .push(("series", "available".into(), hex.to_owned()));
         }
     }
-    if let Some(note) = crate::left_out_note(&left_out) {
+    if let Some(note) = crate::left_out_note(left_out) {
         entries.push(Entry {
             text: note.clone(),
             swatch: Swatch::Fill(WHITE.mix(0.0)),
@@ -1200,11 +1314,15 @@ pub fn draw<DB: DrawingBackend>(
     }
     draw_legend(
         root,
-        &l,
-        legend_x,
+        l,
+        fr.legend_x,
         y_sys,
-        legend_width,
-        if swap_strip { sys_h } else { sys_h - x_axis_h },
+        fr.legend_width,
+        if swap_strip {
+            sys_h
+        } else {
+            sys_h - fr.x_axis_h
+        },
         if percent {
             "System memory (right axis: free %)"
         } else {
@@ -1212,14 +1330,31 @@ pub fn draw<DB: DrawingBackend>(
         },
         &entries,
     )?;
+    Ok(())
+}
 
-    if !swap_strip {
-        root.present().map_err(draw_err)?;
-        return Ok(drawn);
-    }
+/// The swap strip, with the time axis under it.
+fn swap_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fr: &Frame<'_>,
+    y_swap: i32,
+    swap_h: i32,
+    drawn: &mut Drawn,
+) -> Result<(), RenderError> {
+    let tl = fr.tl;
+    let l = &fr.l;
+    let band_list = &fr.bands;
+    let marker_list = &fr.markers;
+    let x_desc = &fr.x_desc;
+    let x_label = |t: &i64| fr.x_label(t);
+    let x_range = || fr.x_range();
+    let panel = |y0: i32, height: i32| fr.panel(root, y0, height);
+    let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
+        tl.system_series(move |r| f(r).map(|v| v as f64))
+    };
     // Swap strip: its own axis, from 0 to its maximum, so that growth shows.
     let swap = sys(|r| r.swap_used_bytes);
-    let swap_window = in_window(&swap, from, to);
+    let swap_window = in_window(&swap, fr.from, fr.to);
     let swap_peak = swap_window.max().map(|m| m.1);
     let swap_low = swap_window.min().map(|m| m.1);
     let (swap_unit, swap_unit_name) = unit_for(swap_peak.unwrap_or(0.0).max(1.0));
@@ -1229,22 +1364,22 @@ pub fn draw<DB: DrawingBackend>(
         .margin_left(l.pad)
         .margin_top(6)
         .margin_bottom(2)
-        .margin_right(right_w)
-        .y_label_area_size(left_w)
-        .x_label_area_size(x_axis_h)
+        .margin_right(fr.right_w)
+        .y_label_area_size(fr.left_w)
+        .x_label_area_size(fr.x_axis_h)
         .build_cartesian_2d(x_range(), 0f64..swap_max)
         .map_err(draw_err)?;
     mesh(
         &mut strip,
-        &l,
+        l,
         &x_label,
         swap_max,
         swap_unit_name,
         true,
-        Some(&x_desc),
+        Some(x_desc),
     )?;
-    draw_bands(&mut strip, &band_list, swap_max)?;
-    draw_markers(&mut strip, &marker_list, swap_max)?;
+    draw_bands(&mut strip, band_list, swap_max)?;
+    draw_markers(&mut strip, marker_list, swap_max)?;
     let mut entries = Vec::new();
     if let (Some(peak), Some(low)) = (swap_peak, swap_low) {
         let hex = crate::series::SWAP_COLOR;
@@ -1252,9 +1387,9 @@ pub fn draw<DB: DrawingBackend>(
             &mut strip,
             &swap,
             swap_unit,
-            from,
-            to,
-            columns,
+            fr.from,
+            fr.to,
+            fr.columns,
             rgb(hex).stroke_width(2),
             false,
         )?;
@@ -1284,16 +1419,72 @@ pub fn draw<DB: DrawingBackend>(
     }
     draw_legend(
         root,
-        &l,
-        legend_x,
+        l,
+        fr.legend_x,
         y_swap,
-        legend_width,
-        swap_h - x_axis_h,
+        fr.legend_width,
+        swap_h - fr.x_axis_h,
         "Swap",
         &entries,
     )?;
-    root.present().map_err(draw_err)?;
-    Ok(drawn)
+    Ok(())
+}
+
+/// What every part of the chart shares: the trace, the time window and its ticks, the bands
+/// and markers in it, and the columns and rows, so that the panels' time axes line up.
+struct Frame<'a> {
+    tl: &'a Timeline,
+    clock: &'a Clock,
+    l: Layout,
+    w: i32,
+    from: u64,
+    to: u64,
+    /// How a time tick is written (`%H:%M:%S` over a short span).
+    fmt_str: &'static str,
+    /// The time ticks, `t_ms`.
+    key: Vec<i64>,
+    title_h: i32,
+    key_h: i32,
+    lane_h: i32,
+    x_axis_h: i32,
+    legend_w: i32,
+    left_w: i32,
+    right_w: i32,
+    plot_x0: i32,
+    legend_x: i32,
+    legend_width: i32,
+    /// The plot's width in pixels: one column a point at most.
+    columns: usize,
+    bands: Vec<Band>,
+    markers: Vec<Marker>,
+    /// The time axis's description: `local time (UTC+02:00)`.
+    x_desc: String,
+}
+
+impl Frame<'_> {
+    fn x_label(&self, t: &i64) -> String {
+        self.tl
+            .wall((*t).max(0) as u64)
+            .map(|w| self.clock.format(w, self.fmt_str))
+            .unwrap_or_default()
+    }
+
+    fn x_range(
+        &self,
+    ) -> plotters::coord::combinators::WithKeyPoints<plotters::coord::types::RangedCoordi64> {
+        (self.from as i64..self.to as i64).with_key_points(self.key.clone())
+    }
+
+    /// The area of a panel: the chart's width less the legend column, from `y0`.
+    fn panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        y0: i32,
+        height: i32,
+    ) -> DrawingArea<DB, Shift> {
+        root.clone()
+            .shrink((0, y0), (self.w - self.legend_w, height.max(10)))
+    }
 }
 
 type Chart<'a, DB> = ChartContext<
