@@ -100,7 +100,7 @@ fn block_sample(b: &Block, path: &Path) -> (Option<SystemSample>, Option<u64>) {
 
 /// What a block says of Ollama, as an `/api/ps` result: the JSON when present, else the
 /// `ollama ps` table, else the client's error.
-fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::OllamaError>> {
+fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_record::ollama::OllamaError>> {
     if let Some(ps) = &b.api_ps {
         return Some(Ok(ps.clone()));
     }
@@ -111,7 +111,7 @@ fn block_poll(b: &Block) -> Option<Result<PsResponse, memtide_model::ollama::Oll
         }));
     }
     b.ollama_error.as_ref().map(|e| {
-        Err(memtide_model::ollama::OllamaError::Unreachable {
+        Err(memtide_record::ollama::OllamaError::Unreachable {
             url: "ollama ps".into(),
             detail: e.clone(),
         })
@@ -129,7 +129,7 @@ struct Taken {
     time: jiff::Timestamp,
     sample: Option<SystemSample>,
     page: Option<u64>,
-    poll: Option<Result<PsResponse, memtide_model::ollama::OllamaError>>,
+    poll: Option<Result<PsResponse, memtide_record::ollama::OllamaError>>,
 }
 
 /// What the first reading of the process TSV found: how many rows of each time (in ms) it

@@ -2,8 +2,9 @@
 
 use crate::cli::{OllamaArgs, Selection};
 use anyhow::{Context, Result};
-use memtide_model::ollama::{self, Client, OllamaError, PsResponse};
+use memtide_model::ollama::{self, PsResponse};
 use memtide_record::convert::{self, ModelNames};
+use memtide_record::ollama::{Client, OllamaError};
 use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, format_opt_bytes};
 use memtide_sampler::{HostInfo, Sampler};
 use memtide_trace::{self as trace, PollOutcome, PressureLevel, ProcessRow, SystemRow};

@@ -1220,7 +1220,7 @@ mod tests {
                     }
                     Ok(ps)
                 } else {
-                    Err(memtide_model::ollama::OllamaError::Unreachable {
+                    Err(memtide_record::ollama::OllamaError::Unreachable {
                         url: "replay".into(),
                         detail: poll.outcome.as_str().to_owned(),
                     })

@@ -3,9 +3,9 @@
 //! The OS-neutral analysis of memtide: the timeline a trace (`memtide-trace`'s directory, what
 //! `memtide record` writes) loads into ([`timeline`]), which process is which runner and
 //! which model it served ([`runner`], [`manifests`]), the events found in a trace
-//! ([`events`]) and the report built from them ([`report`]); plus Ollama's HTTP API
-//! ([`ollama`]) and the parsers of the seed's shell-loop files ([`seed`]). It never reads the
-//! kernel and never draws.
+//! ([`events`]) and the report built from them ([`report`]); plus Ollama's answers ([`ollama`])
+//! and the parsers of the shell-loop files of the Ollama macOS Memory Trace Guide ([`seed`]).
+//! It never reads the kernel, never asks Ollama (memtide-record does) and never draws.
 //!
 //! ```
 //! use memtide_model::{events, report, timeline::Timeline};
@@ -26,8 +26,7 @@
 //! ## Errors
 //!
 //! Reading traces gives `memtide_trace::TraceError`, which names the file (and the line,
-//! for a malformed row); Ollama requests give [`ollama::OllamaError`], classified as
-//! unreachable, timeout, HTTP error or bad response.
+//! for a malformed row); a body that is not Ollama's answer gives `serde_json`'s error.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
-use std::io;
+
 use std::path::{Path, PathBuf};
 
 /// The registry Ollama pulls from when a name has no host.
@@ -71,48 +71,15 @@ pub struct ManifestIndex {
 }
 
 impl ManifestIndex {
-    /// Reads every manifest under `<models_dir>/manifests`. Manifests that cannot be read or
-    /// parsed are skipped (a half-pulled model leaves odd files); a missing or unreadable
-    /// `manifests` directory is an error.
-    pub fn load(models_dir: &Path) -> io::Result<ManifestIndex> {
-        let root = models_dir.join("manifests");
-        let mut index = ManifestIndex::default();
-        let mut stack = vec![root.clone()];
-        let mut first = true;
-        while let Some(dir) = stack.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if first => return Err(e),
-                Err(_) => continue,
-            };
-            first = false;
-            for entry in entries.flatten() {
-                let path = entry.path();
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => stack.push(path),
-                    Ok(_) => index.add_manifest(&root, &path),
-                    Err(_) => {}
-                }
-            }
-        }
-        Ok(index)
-    }
-
-    fn add_manifest(&mut self, root: &Path, path: &Path) {
-        let Ok(rel) = path.strip_prefix(root) else {
+    /// Adds the manifest at `parts` under the `manifests` directory (`registry.ollama.ai`,
+    /// `library`, `qwen3`, `8b`) whose file holds `bytes`: its weights blob gets that name. A
+    /// path or a file that is not a manifest's is left out (a half-pulled model leaves odd
+    /// files).
+    pub fn add(&mut self, parts: &[String], bytes: &[u8]) {
+        let Some(name) = display_name(parts) else {
             return;
         };
-        let parts: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let Some(name) = display_name(&parts) else {
-            return;
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return;
-        };
-        let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+        let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes) else {
             return;
         };
         for layer in manifest.layers {
@@ -197,24 +164,24 @@ mod tests {
 
     #[test]
     fn manifests_map_blobs_to_every_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |rel: &str, body: &str| {
-            let p = dir.path().join("manifests").join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        };
         let manifest = format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
             "config":{{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:00","size":1}},
             "layers":[{{"mediaType":"{MODEL_LAYER}","digest":"sha256:{HEX}","size":5}},
                       {{"mediaType":"application/vnd.ollama.image.template","digest":"sha256:11","size":1}}]}}"#
         );
-        write("registry.ollama.ai/library/qwen3/8b", &manifest);
-        write("registry.ollama.ai/library/qwen3/latest", &manifest);
-        write("registry.ollama.ai/someone/tuned/v1", &manifest);
-        write("hf.co/org/repo/Q4_K_M", &manifest);
-        write("registry.ollama.ai/library/broken/x", "{not json");
-        let index = ManifestIndex::load(dir.path()).unwrap();
+        let mut index = ManifestIndex::default();
+        let mut add = |rel: &str, body: &str| {
+            let parts: Vec<String> = rel.split('/').map(str::to_owned).collect();
+            index.add(&parts, body.as_bytes());
+        };
+        add("registry.ollama.ai/library/qwen3/8b", &manifest);
+        add("registry.ollama.ai/library/qwen3/latest", &manifest);
+        add("registry.ollama.ai/someone/tuned/v1", &manifest);
+        add("hf.co/org/repo/Q4_K_M", &manifest);
+        add("registry.ollama.ai/library/broken/x", "{not json");
+        // A file outside the host/namespace/model/tag layout is no manifest.
+        add("registry.ollama.ai/library/qwen3", &manifest);
         assert_eq!(
             index.names(HEX),
             [
@@ -226,6 +193,5 @@ mod tests {
         );
         assert!(index.names("00").is_empty());
         assert_eq!(index.len(), 1);
-        assert!(ManifestIndex::load(&dir.path().join("nowhere")).is_err());
     }
 }

@@ -27,6 +27,7 @@ pub fn notification_source(s: PressureSource) -> NotificationSource {
     }
 }
 use std::collections::HashMap;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -128,7 +129,7 @@ pub fn identity_row(info: &ProcessInfo, models: &[String], seen: &str) -> Identi
 pub fn poll_rows(
     time_utc: &str,
     t_ms: u64,
-    result: &Result<ollama::PsResponse, ollama::OllamaError>,
+    result: &Result<ollama::PsResponse, crate::ollama::OllamaError>,
     latency: Duration,
 ) -> (PollRow, Vec<ModelRow>) {
     let latency_ms = latency.as_millis() as u64;
@@ -223,7 +224,7 @@ impl ModelNames {
                 return names;
             }
         }
-        match manifests::ManifestIndex::load(&dir) {
+        match load_manifests(&dir) {
             Ok(index) => {
                 let names = index.names(hex);
                 self.indexes.insert(dir, index);
@@ -265,6 +266,43 @@ pub fn default_models_dir(ollama_models: Option<&str>, home: Option<&str>) -> Op
     home.map(|h| PathBuf::from(h).join(".ollama").join("models"))
 }
 
+/// Reads every manifest under `<models_dir>/manifests` into an index of names by weights blob.
+/// Manifests that cannot be read or parsed are left out (a half-pulled model leaves odd
+/// files); a missing or unreadable `manifests` directory is an error.
+pub fn load_manifests(models_dir: &Path) -> io::Result<manifests::ManifestIndex> {
+    let root = models_dir.join("manifests");
+    let mut index = manifests::ManifestIndex::default();
+    let mut stack = vec![root.clone()];
+    let mut first = true;
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if first => return Err(e),
+            Err(_) => continue,
+        };
+        first = false;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(_) => {
+                    let (Ok(rel), Ok(bytes)) = (path.strip_prefix(&root), std::fs::read(&path))
+                    else {
+                        continue;
+                    };
+                    let parts: Vec<String> = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    index.add(&parts, &bytes);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +318,31 @@ mod tests {
             ]
         );
         assert!(ollama_log_candidates("linux", Some("/home/me")).is_empty());
+    }
+
+    #[test]
+    fn the_manifests_directory_is_walked_and_a_missing_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let hex = "ab".repeat(32);
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:{hex}","size":5}}]}}"#
+        );
+        for rel in [
+            "registry.ollama.ai/library/qwen3/8b",
+            "registry.ollama.ai/someone/tuned/v1",
+        ] {
+            let p = dir.path().join("manifests").join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, &manifest).unwrap();
+        }
+        let broken = dir
+            .path()
+            .join("manifests/registry.ollama.ai/library/broken/x");
+        std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+        std::fs::write(broken, "{not json").unwrap();
+        let index = load_manifests(dir.path()).unwrap();
+        assert_eq!(index.names(&hex), ["qwen3:8b", "someone/tuned:v1"]);
+        assert_eq!(index.len(), 1);
+        assert!(load_manifests(&dir.path().join("nowhere")).is_err());
     }
 }

@@ -39,15 +39,16 @@
 pub mod convert;
 pub mod live;
 pub mod metrics;
+pub mod ollama;
 pub(crate) mod ollama_log;
 pub(crate) mod poller;
 pub(crate) mod pressure;
 
 pub use poller::request_timeout;
 
+use crate::ollama::Client;
 use convert::ModelNames;
 use live::Live;
-use memtide_model::ollama::Client;
 use memtide_sampler::{HostInfo, ProcessId, ProcessSelector, Sampler};
 use memtide_trace::{
     self as trace, IdentityRow, Meta, OllamaMeta, Resumed, TraceError, TraceWriter,

@@ -11,11 +11,12 @@
 //! moment of an overlap); these are what can be said the moment they happen.
 
 use crate::convert;
+use crate::ollama::OllamaError;
 use memtide_model::events::growth::SWAP_GROWTH_MIN_BYTES;
 use memtide_model::events::low_memory::{LOW_MEMORY_FREE_PERCENT, LOW_MEMORY_HYSTERESIS_PERCENT};
 use memtide_model::events::{plausibly_holds, API_PS_MATCH_AFTER_MS};
 use memtide_model::manifests;
-use memtide_model::ollama::{OllamaError, PsResponse};
+use memtide_model::ollama::PsResponse;
 use memtide_model::runner::{self, Role};
 use memtide_model::timeline::{Measure, Sample};
 use memtide_sampler::{HostInfo, ProcessId, ProcessSample, SystemSample};

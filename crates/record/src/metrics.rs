@@ -899,7 +899,7 @@ mod tests {
         l.poll(
             Duration::from_secs(1),
             now,
-            &Err(memtide_model::ollama::OllamaError::Unreachable {
+            &Err(crate::ollama::OllamaError::Unreachable {
                 url: "http://127.0.0.1:11434".into(),
                 detail: "connection refused".into(),
             }),

@@ -1,7 +1,8 @@
 //! Polls Ollama's `/api/ps` on its own thread, so that a slow or dead server never delays a
 //! sample. Results come back over a channel, stamped with when each poll was sent.
 
-use memtide_model::ollama::{Client, OllamaError, PsResponse};
+use crate::ollama::{Client, OllamaError};
+use memtide_model::ollama::PsResponse;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
