@@ -333,8 +333,7 @@
       if (runnersOnly && !p.runner) return;
       var tr = document.createElement("tr");
       tr.setAttribute("data-pid", String(p.pid));
-      var name = p.runner ? (p.model || "unknown model") : p.role === "process" ? p.label.replace(/ \(\d+\)$/, "") : p.role;
-      [[name], [String(p.pid)], [fmtBytes(mem), mem, "model_memory"], [fmtBytes(fp), fp, "footprint"], [fmtBytes(rss), rss, "rss"]].forEach(function (c) {
+      [[p.name], [String(p.pid)], [fmtBytes(mem), mem, "model_memory"], [fmtBytes(fp), fp, "footprint"], [fmtBytes(rss), rss, "rss"]].forEach(function (c) {
         var td = document.createElement("td");
         td.textContent = c[0];
         if (c.length > 1 && c[1] != null) { td.setAttribute("data-bytes", String(c[1])); td.setAttribute("data-field", c[2]); }

@@ -15,6 +15,7 @@ use crate::format_opt_bytes;
 use crate::report::{sentence, Clock};
 use crate::series::{self, Measure};
 use memtide_model::report::Report;
+use memtide_model::runner::Role;
 use memtide_model::timeline::{Series, Timeline};
 use memtide_trace::PressureLevel;
 use serde::Serialize;
@@ -90,6 +91,9 @@ struct Proc {
     label: String,
     pid: u32,
     role: &'static str,
+    /// What the table of processes alive calls it: a runner by its model, a process the
+    /// selection took in by its name, a helper by its role.
+    name: String,
     model: Option<String>,
     runner: bool,
     /// One of the lines the static chart draws (the runners by peak).
@@ -297,6 +301,14 @@ fn data(
                 label: p.label.clone(),
                 pid: p.pid,
                 role: pr.role.label(),
+                name: match &pr.role {
+                    Role::Runner { .. } => pr
+                        .model
+                        .clone()
+                        .unwrap_or_else(|| "unknown model".to_owned()),
+                    Role::Other => pr.name.clone(),
+                    role => role.label().to_owned(),
+                },
                 model: pr.model.clone(),
                 runner: p.runner,
                 top,
