@@ -1,57 +1,60 @@
-"""A stand-in for Ollama's HTTP API, for the end-to-end checks: it answers /api/version and
-/api/ps on a loopback port with the models a check says are loaded.
+"""Ollama's HTTP API for the end-to-end checks: memtide's own stand-in (`memtide
+ollama-standin`, the server the demo and the tests use), answering /api/version and /api/ps on
+a loopback port with the models a check says are loaded.
 
     from fake_ollama import FakeOllama, model
-    ollama = FakeOllama.start()
+    ollama = FakeOllama.start(memtide)
     ollama.models = [model("llama3.2:3b", 48)]
     ... memtide ... --ollama ollama.url
     ollama.stop()
 """
 
-import http.server
 import json
-import threading
+import os
+import subprocess
+import tempfile
 import time
 
 VERSION = "0.12.3"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/api/version":
-            body = {"version": VERSION}
-        elif self.path == "/api/ps":
-            body = {"models": self.server.fake.models}
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 class FakeOllama:
-    def __init__(self):
-        self.models = []
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+    def __init__(self, memtide):
+        self._dir = tempfile.TemporaryDirectory(prefix="memtide-standin-ollama-")
+        self._answers = os.path.join(self._dir.name, "ps")
+        self._models = []
+        self._write()
+        self._proc = subprocess.Popen(
+            [memtide, "ollama-standin", "--answers", self._answers, "--ollama-version", VERSION],
+            stdout=subprocess.PIPE, text=True)
+        self.url = self._proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            raise RuntimeError(f"memtide ollama-standin said {self.url!r}")
 
     @classmethod
-    def start(cls):
-        fake = cls()
-        threading.Thread(target=fake._server.serve_forever, daemon=True).start()
-        return fake
+    def start(cls, memtide):
+        return cls(memtide)
+
+    @property
+    def models(self):
+        return self._models
+
+    @models.setter
+    def models(self, models):
+        self._models = list(models)
+        self._write()
+
+    def _write(self):
+        # Whole or not at all: the stand-in reads the file at each request.
+        tmp = self._answers + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"models": self._models}, f)
+        os.replace(tmp, self._answers)
 
     def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        self._proc.kill()
+        self._proc.wait()
+        self._dir.cleanup()
 
 
 def model(name, mib):

@@ -193,6 +193,17 @@ Examples:
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
     Runner(RunnerArgs),
+    /// A stand-in for Ollama's HTTP API, for memtide's tests and checks: answers /api/ps with
+    /// what the file ANSWERS holds (read at each request) and prints its URL.
+    #[command(hide = true, name = "ollama-standin")]
+    OllamaStandin {
+        /// The file of answers (see the stand-in's source); missing: no model loaded.
+        #[arg(long)]
+        answers: PathBuf,
+        /// What /api/version says.
+        #[arg(long, default_value = "0.30.7")]
+        ollama_version: String,
+    },
 }
 
 #[derive(Args)]

@@ -15,8 +15,7 @@ use crate::render;
 use anyhow::{Context, Result};
 use memtide_render::format_bytes;
 use memtide_sampler::{ProcessSelector, Sampler};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,65 +56,33 @@ fn digest_of(name: &str) -> String {
     out
 }
 
-/// Answers Ollama's `/api/ps` and `/api/version` on a loopback port. Written by hand: two
-/// fixed GET answers for one local client, where a server crate would bring far more than it
-/// saves. It stops with the demo (bounded by the `running` flag).
+/// The demo's Ollama: the stand-in Ollama, answering with the models the demo has loaded
+/// until the demo ends.
 fn serve_ollama(models: Arc<Mutex<Vec<Loaded>>>, running: Arc<AtomicBool>) -> Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .context("cannot open a loopback port for the demo's Ollama")?;
-    listener.set_nonblocking(true)?;
-    let url = format!("http://{}", listener.local_addr()?);
-    std::thread::spawn(move || {
-        while running.load(Ordering::SeqCst) {
-            let Ok((stream, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            };
-            let _ = stream.set_nonblocking(false);
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut reader = BufReader::new(&stream);
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                line.clear();
-            }
-            let body = if request.contains("/api/version") {
-                format!(
-                    r#"{{"version":"{}-memtide-demo"}}"#,
-                    env!("CARGO_PKG_VERSION")
-                )
-            } else {
-                let now = jiff::Timestamp::now();
-                let expires = now
-                    .checked_add(jiff::SignedDuration::from_secs(300))
-                    .unwrap_or(now);
-                let list = models.lock().map(|m| m.clone()).unwrap_or_default();
-                let entries: Vec<serde_json::Value> = list
-                    .iter()
-                    .map(|m| {
-                        serde_json::json!({
-                            "name": m.name, "model": m.name, "size": m.size, "digest": m.digest,
-                            "details": {"parent_model": "", "format": "gguf", "family": m.family,
-                                        "families": [m.family], "parameter_size": "demo", "quantization_level": "Q4_K_M"},
-                            "expires_at": expires.to_string(), "size_vram": m.size, "context_length": 4096
-                        })
-                    })
-                    .collect();
-                serde_json::json!({ "models": entries }).to_string()
-            };
-            let mut s = &stream;
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                body.len(),
-                body
-            );
-        }
-    });
-    Ok(url)
+    let ps = move || {
+        let now = jiff::Timestamp::now();
+        let expires = now
+            .checked_add(jiff::SignedDuration::from_secs(300))
+            .unwrap_or(now);
+        let list = models.lock().map(|m| m.clone()).unwrap_or_default();
+        let entries: Vec<serde_json::Value> = list
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "name": m.name, "model": m.name, "size": m.size, "digest": m.digest,
+                    "details": {"parent_model": "", "format": "gguf", "family": m.family,
+                                "families": [m.family], "parameter_size": "demo", "quantization_level": "Q4_K_M"},
+                    "expires_at": expires.to_string(), "size_vram": m.size, "context_length": 4096
+                })
+            })
+            .collect();
+        crate::standin_ollama::Answer::Body(serde_json::json!({ "models": entries }).to_string())
+    };
+    crate::standin_ollama::serve(
+        format!("{}-memtide-demo", env!("CARGO_PKG_VERSION")),
+        ps,
+        running,
+    )
 }
 
 /// A stand-in runner. Its stdin is a pipe from the demo: if the demo dies, the pipe closes and

@@ -31,6 +31,7 @@ mod run;
 mod serve;
 mod snapshot;
 mod standin;
+mod standin_ollama;
 mod top;
 
 use anyhow::{Context, Result};
@@ -117,6 +118,10 @@ fn main() {
             a.force,
         ),
         Command::Runner(a) => standin::run(&a),
+        Command::OllamaStandin {
+            answers,
+            ollama_version,
+        } => standin_ollama::run(answers, ollama_version),
         // Both are made in memory and written in one go: clap_complete panics on a failed
         // write, and a closed pipe must stay a normal end.
         Command::Completions { shell } => completions(shell),

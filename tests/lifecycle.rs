@@ -597,7 +597,7 @@ fn a_runner_alive_from_the_first_sample_is_named_by_elimination_or_not_at_all() 
 
 #[test]
 fn ollama_started_after_memtide_run_has_its_version_in_the_report() {
-    let ollama = FakeOllama::start(Mode::Silent);
+    let ollama = FakeOllama::start(Mode::Unavailable);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
     let run = memtide()

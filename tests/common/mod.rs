@@ -1,75 +1,68 @@
-//! What the end-to-end tests share: the binary, a local HTTP server in Ollama's place, the
-//! report as JSON, a child killed when the test ends.
+//! What the end-to-end tests share: the binary, memtide's stand-in Ollama in Ollama's place,
+//! the report as JSON, a child killed when the test ends.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub fn memtide() -> Command {
     Command::new(env!("CARGO_BIN_EXE_memtide"))
 }
 
-/// How the fake Ollama answers `/api/ps`.
+/// How the stand-in Ollama answers `/api/ps`.
 #[derive(Clone)]
 pub enum Mode {
     Json(String),
     Garbage,
     Slow(Duration),
-    /// Every connection closed unanswered, `/api/version` too: an Ollama not up yet.
-    Silent,
+    /// 503 to every request, `/api/version` too: an Ollama not up yet.
+    Unavailable,
 }
 
-/// A local HTTP server that answers like Ollama, until it is taken down.
+/// memtide's stand-in Ollama (`memtide ollama-standin`, the demo's server), answering on a
+/// loopback port what the test says, until it is taken down (killed: connections are refused
+/// from then on).
 pub struct FakeOllama {
     pub url: String,
-    mode: Arc<Mutex<Mode>>,
-    up: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    answers: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
 }
 
 impl FakeOllama {
     pub fn start(mode: Mode) -> FakeOllama {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mode = Arc::new(Mutex::new(mode));
-        let up = Arc::new(AtomicBool::new(true));
-        let (m, u) = (mode.clone(), up.clone());
-        let thread = std::thread::spawn(move || {
-            // Bounded: the server stops when taken down or after a minute.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while u.load(Ordering::SeqCst) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let mode = m.lock().unwrap().clone();
-                        std::thread::spawn(move || answer(stream, mode));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-            // The listener is dropped here: connections are refused from now on.
-        });
+        let dir = tempfile::tempdir().unwrap();
+        let answers = dir.path().join("ps");
+        write_answers(&answers, &mode);
+        let mut child = memtide()
+            .args(["ollama-standin", "--answers"])
+            .arg(&answers)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        assert!(url.starts_with("http://"), "the stand-in said {url:?}");
         FakeOllama {
-            url,
-            mode,
-            up,
-            thread: Some(thread),
+            url: url.trim().to_owned(),
+            answers,
+            child: Some(child),
+            _dir: dir,
         }
     }
 
     pub fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
+        write_answers(&self.answers, &mode);
     }
 
     pub fn take_down(&mut self) {
-        self.up.store(false, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }
@@ -80,41 +73,18 @@ impl Drop for FakeOllama {
     }
 }
 
-fn answer(mut stream: TcpStream, mode: Mode) {
-    stream.set_nonblocking(false).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    if matches!(mode, Mode::Silent) {
-        return;
-    }
-    let body = if request_line.contains("/api/version") {
-        r#"{"version":"0.30.7"}"#.to_owned()
-    } else {
-        match mode {
-            Mode::Json(b) => b,
-            Mode::Garbage => "<html>502 Bad Gateway</html>".to_owned(),
-            Mode::Silent => return,
-            Mode::Slow(d) => {
-                std::thread::sleep(d);
-                r#"{"models":[]}"#.to_owned()
-            }
-        }
+/// Writes the stand-in's file of answers whole (through a rename), so that a request never
+/// reads half of it.
+fn write_answers(path: &Path, mode: &Mode) {
+    let text = match mode {
+        Mode::Json(b) => b.clone(),
+        Mode::Garbage => "#garbage\n".to_owned(),
+        Mode::Slow(d) => format!("#slow {}\n{{\"models\":[]}}", d.as_millis()),
+        Mode::Unavailable => "#unavailable\n".to_owned(),
     };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        body.len(),
-        body
-    );
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// The report of the trace in `dir`, as JSON.
