@@ -11,7 +11,7 @@
 //! - [`write`](mod@write): [`TraceWriter`], which writes a trace, in segments for a flight recorder
 //!   ([`segments`]), and continues a kept one;
 //! - [`read`]: what a trace says of itself without reading its rows ([`read_meta`],
-//!   [`end_t_ms`]).
+//!   [`end_t_ms`]); [`rows`]: its rows, one at a time, across segments and windows.
 //!
 //! It depends on no other memtide crate: the analysis (`memtide-model`) reads traces, the
 //! recorder (`memtide-record`) writes them.
@@ -27,6 +27,7 @@
 pub mod error;
 pub mod lists;
 pub mod read;
+pub mod rows;
 pub mod schema;
 pub mod segments;
 pub mod vocab;

@@ -1,0 +1,422 @@
+//! Reading the rows of a trace's files one at a time, in the memory of one row, across its
+//! segments: a row that cannot be read, or whose clocks disagree, is skipped and said once per
+//! file with its line, never taken for a reading.
+
+use crate::segments::{self, Part};
+use crate::{Meta, TraceError};
+use serde::de::DeserializeOwned;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// How far a row's `t_ms` may disagree with its `time_utc` (both taken from one instant by the
+/// recorder) before the row is taken as impossible: a day, far beyond any clock adjustment,
+/// and far below the jumps that corrupt a chart (a `t_ms` of 10¹⁵ would size it to 30 000
+/// years).
+pub const MAX_CLOCK_DISAGREEMENT_MS: u64 = 24 * 3600 * 1000;
+
+/// How many skipped lines a warning names before it only counts the rest.
+const NAMED_LINES: usize = 5;
+
+/// The rows skipped in one file, for one warning.
+struct Skips<'a> {
+    path: &'a Path,
+    lines: Vec<(u64, String)>,
+    count: usize,
+}
+
+impl<'a> Skips<'a> {
+    fn new(path: &'a Path) -> Self {
+        Skips {
+            path,
+            lines: Vec::new(),
+            count: 0,
+        }
+    }
+
+    fn skip(&mut self, line: u64, why: impl Into<String>) {
+        self.count += 1;
+        if self.lines.len() < NAMED_LINES {
+            self.lines.push((line, why.into()));
+        }
+    }
+
+    fn warn(self, warnings: &mut Vec<String>) {
+        if self.count == 0 {
+            return;
+        }
+        let named: Vec<String> = self
+            .lines
+            .iter()
+            .map(|(l, why)| format!("line {l}: {why}"))
+            .collect();
+        let more = self.count - self.lines.len();
+        warnings.push(format!(
+            "{}: {} skipped ({}{})",
+            self.path.display(),
+            if self.count == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{} rows", self.count)
+            },
+            named.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+}
+
+/// Reads a CSV file of `T` rows one at a time, handing each to `each`, so that a file of any
+/// length is read in the memory of one row. A row that cannot be read, or that `each`
+/// refuses (with why), is skipped, and the skips are warned about once per file, naming the
+/// lines: a last line without its line end (what a recorder killed mid-write leaves, even
+/// when what is left happens to parse, like `…,6419` for `…,64190`), a short or long row, a
+/// value that is not a number. `quoting` is off for the files that hold only numbers and
+/// fixed words, so that a stray `"` spoils one row and not all the rows after it. A file
+/// that holds rows of which none is readable is an error. Returns how many rows were kept.
+pub fn each_row<T: DeserializeOwned>(
+    part: &Part,
+    quoting: bool,
+    warnings: &mut Vec<String>,
+    mut each: impl FnMut(T) -> Result<(), String>,
+) -> Result<usize, TraceError> {
+    each_record(
+        part,
+        quoting,
+        warnings,
+        |h| Ok(h.clone()),
+        |record, headers| {
+            each(
+                record
+                    .deserialize::<T>(Some(headers))
+                    .map_err(|e| e.to_string())?,
+            )
+        },
+    )
+}
+
+/// [`each_row`] for a caller that reads the fields itself: `header` reads the header into
+/// what `each` needs (a refusal is an error for the whole file), then `each` gets each record
+/// of the header's width.
+pub fn each_record<H>(
+    part: &Part,
+    quoting: bool,
+    warnings: &mut Vec<String>,
+    header: impl FnOnce(&csv::ByteRecord) -> Result<H, String>,
+    mut each: impl FnMut(&csv::ByteRecord, &H) -> Result<(), String>,
+) -> Result<usize, TraceError> {
+    let path = part.path.as_path();
+    let read_err = |e| TraceError::Read {
+        path: path.to_owned(),
+        error: e,
+    };
+    // A compressed segment is whole (it is renamed into place once written); a plain file
+    // may end in a line the recorder did not finish.
+    let (source, complete, len): (Box<dyn Read>, u64, u64) = if part.compressed {
+        (segments::open(part).map_err(read_err)?, 1, 1)
+    } else {
+        let mut file = File::open(path).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        let complete = crate::complete_length(&mut file, len).map_err(read_err)?;
+        (Box::new(file.take(complete)), complete, len)
+    };
+    let mut input = BufReader::with_capacity(256 * 1024, source);
+    // A UTF-8 byte order mark (a file saved by a spreadsheet) is not part of the first name.
+    if input
+        .fill_buf()
+        .map_err(read_err)?
+        .starts_with(b"\xef\xbb\xbf")
+    {
+        input.consume(3);
+    }
+    let mut skips = Skips::new(path);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .quoting(quoting)
+        .from_reader(input);
+    let width = reader
+        .headers()
+        .map_err(|e| TraceError::Invalid {
+            path: path.to_owned(),
+            detail: format!("line 1: {e}"),
+        })?
+        .len();
+    let headers = reader.byte_headers().cloned().unwrap_or_default();
+    let headers = header(&headers).map_err(|detail| TraceError::Invalid {
+        path: path.to_owned(),
+        detail: format!("line 1: {detail}"),
+    })?;
+    let mut kept = 0usize;
+    let mut record = csv::ByteRecord::new();
+    let mut lines = 1u64;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                if let Some(io) = io_error(&e) {
+                    return Err(read_err(io));
+                }
+                let line = e.position().map_or(0, |p| p.line());
+                lines = lines.max(line);
+                skips.skip(line, e.to_string());
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        lines = lines.max(line);
+        if record.len() != width {
+            skips.skip(
+                line,
+                format!("{} fields where the header has {width}", record.len()),
+            );
+            continue;
+        }
+        match each(&record, &headers) {
+            Ok(()) => kept += 1,
+            Err(why) => skips.skip(line, why),
+        }
+    }
+    if complete < len && complete > 0 {
+        skips.skip(
+            lines + 1,
+            "incomplete: the recorder stopped while writing it",
+        );
+    }
+    let skipped = skips.count;
+    skips.warn(warnings);
+    if kept == 0 && skipped > 0 {
+        return Err(TraceError::Invalid {
+            path: path.to_owned(),
+            detail: format!("none of its {skipped} rows can be read"),
+        });
+    }
+    Ok(kept)
+}
+
+/// The I/O error inside a CSV error: the file could not be read, which is not a bad row.
+fn io_error(e: &csv::Error) -> Option<io::Error> {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => Some(io::Error::new(io.kind(), io.to_string())),
+        _ => None,
+    }
+}
+
+/// Reads the (small) CSV files of `T` rows of `base`, as [`each_row`] does, keeping the rows
+/// `keep` accepts (`Ok(true)`), skipping those it passes over (`Ok(false)`).
+pub fn read_rows<T: DeserializeOwned>(
+    parts: &[Part],
+    quoting: bool,
+    warnings: &mut Vec<String>,
+    keep: impl Fn(&T) -> Result<bool, String>,
+) -> Result<Vec<T>, TraceError> {
+    let mut rows = Vec::new();
+    for part in parts {
+        each_row(part, quoting, warnings, |row: T| {
+            if keep(&row)? {
+                rows.push(row);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(rows)
+}
+
+/// The stretch of a trace to load: rows with `t_ms` in `[from_ms, to_ms]`; `None` is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// From (ms since the recording started), inclusive.
+    pub from_ms: Option<u64>,
+    /// To, inclusive.
+    pub to_ms: Option<u64>,
+}
+
+impl Window {
+    /// The whole trace.
+    pub const ALL: Window = Window {
+        from_ms: None,
+        to_ms: None,
+    };
+
+    /// Whether `t_ms` is inside.
+    pub fn contains(&self, t_ms: u64) -> bool {
+        self.from_ms.is_none_or(|f| t_ms >= f) && self.to_ms.is_none_or(|t| t_ms <= t)
+    }
+
+    /// Whether any of `[first, last]` is inside.
+    pub fn overlaps(&self, first: u64, last: u64) -> bool {
+        self.from_ms.is_none_or(|f| last >= f) && self.to_ms.is_none_or(|t| first <= t)
+    }
+}
+
+/// The parts of `base` worth opening for `window`: closed segments whose span (from
+/// `meta.json`) misses the window are left shut; a segment `meta.json` does not list (it was
+/// closed by a recorder killed before it could say so) and the live file are always read.
+pub fn parts_for(
+    dir: &Path,
+    base: &str,
+    meta: &Meta,
+    window: Window,
+) -> Result<Vec<Part>, TraceError> {
+    let all = segments::parts(dir, base).map_err(|e| TraceError::Read {
+        path: dir.to_owned(),
+        error: e,
+    })?;
+    let closed = meta
+        .segments
+        .as_ref()
+        .map(|s| s.closed.as_slice())
+        .unwrap_or(&[]);
+    Ok(all
+        .into_iter()
+        .filter(|p| {
+            let Some(n) = p.number else { return true };
+            closed
+                .iter()
+                .find(|c| c.number == n)
+                .is_none_or(|c| window.overlaps(c.first_t_ms, c.last_t_ms))
+        })
+        .collect())
+}
+
+/// Where the fields the timeline keeps sit in a `processes.csv` row, found by name in its
+/// header: the rows are read by position, without building a whole row for each (a day of ten
+/// processes is 864 000 rows).
+pub struct ProcessColumns {
+    /// `time_utc`.
+    pub time_utc: usize,
+    /// `t_ms`.
+    pub t_ms: usize,
+    /// `pid`.
+    pub pid: usize,
+    /// `start_time_us`.
+    pub start_time_us: usize,
+    /// `rss_bytes`.
+    pub rss_bytes: usize,
+    /// `footprint_bytes`, where the file has it.
+    pub footprint_bytes: Option<usize>,
+    /// `rss_file_bytes`, where the file has it.
+    pub rss_file_bytes: Option<usize>,
+    /// `weights_resident_bytes`, where the file has it.
+    pub weights_resident_bytes: Option<usize>,
+}
+
+impl ProcessColumns {
+    /// Finds the columns in `headers`; an error names a column that is missing.
+    pub fn find(headers: &csv::ByteRecord) -> Result<ProcessColumns, String> {
+        if headers.is_empty() {
+            // An empty file (a recorder stopped before its first write): no rows to read.
+            return Ok(ProcessColumns {
+                time_utc: 0,
+                t_ms: 0,
+                pid: 0,
+                start_time_us: 0,
+                rss_bytes: 0,
+                footprint_bytes: None,
+                rss_file_bytes: None,
+                weights_resident_bytes: None,
+            });
+        }
+        let at = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+        let need = |name: &str| at(name).ok_or_else(|| format!("no `{name}` column"));
+        Ok(ProcessColumns {
+            time_utc: need("time_utc")?,
+            t_ms: need("t_ms")?,
+            pid: need("pid")?,
+            start_time_us: need("start_time_us")?,
+            rss_bytes: need("rss_bytes")?,
+            footprint_bytes: at("footprint_bytes"),
+            rss_file_bytes: at("rss_file_bytes"),
+            weights_resident_bytes: at("weights_resident_bytes"),
+        })
+    }
+}
+
+/// The field of `name` at `i`, as a whole number; `None` when empty.
+pub fn number(r: &csv::ByteRecord, i: usize, name: &str) -> Result<Option<u64>, String> {
+    let b = r.get(i).unwrap_or_default();
+    if b.is_empty() {
+        return Ok(None);
+    }
+    // Digits only, as the recorder writes them (what `str::parse` accepts, less its `+`),
+    // read from the bytes: the text check and the parse in one pass.
+    b.iter()
+        .try_fold(0u64, |n, &d| {
+            d.is_ascii_digit()
+                .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+                .flatten()
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "{name}: `{}` is not a whole number",
+                String::from_utf8_lossy(b)
+            )
+        })
+}
+
+/// The field of `name` at `i`, a whole number that must be there.
+pub fn required(r: &csv::ByteRecord, i: usize, name: &str) -> Result<u64, String> {
+    number(r, i, name)?.ok_or_else(|| format!("{name} is empty"))
+}
+
+/// The last time string read and what it said: the rows of one tick share one time, so each
+/// is parsed once, not once per process.
+#[derive(Default)]
+pub struct LastTime {
+    text: Vec<u8>,
+    utc_ms: i64,
+}
+
+impl LastTime {
+    /// [`clocks_agree`] for `text`, parsing it only when it differs from the last one.
+    pub fn check(&mut self, start_ms: i64, text: &[u8], t_ms: u64) -> Result<(), String> {
+        if text != self.text.as_slice() || self.text.is_empty() {
+            let s = std::str::from_utf8(text).map_err(|_| "time_utc is not text".to_owned())?;
+            let wall = s
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| format!("`{s}` is not a UTC time"))?
+                .as_millisecond();
+            self.text.clear();
+            self.text.extend_from_slice(text);
+            self.utc_ms = wall;
+        }
+        clock_offset(start_ms, self.utc_ms, t_ms, text)
+    }
+}
+
+/// Whether `t_ms` agrees with a row's time (`wall`, ms since the epoch) within
+/// [`MAX_CLOCK_DISAGREEMENT_MS`].
+fn clock_offset(start_ms: i64, wall: i64, t_ms: u64, text: &[u8]) -> Result<(), String> {
+    let off = (wall - start_ms).abs_diff(i64::try_from(t_ms).unwrap_or(i64::MAX));
+    if off > MAX_CLOCK_DISAGREEMENT_MS {
+        return Err(format!(
+            "t_ms {t_ms} is {} days away from its time {}",
+            off / 86_400_000,
+            String::from_utf8_lossy(text)
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a row's two clocks agree: `time_utc` − the trace's start is `t_ms`, within
+/// [`MAX_CLOCK_DISAGREEMENT_MS`].
+pub fn clocks_agree(start_ms: i64, time_utc: &str, t_ms: u64) -> Result<i64, String> {
+    let wall = time_utc
+        .parse::<jiff::Timestamp>()
+        .map_err(|_| format!("`{time_utc}` is not a UTC time"))?
+        .as_millisecond();
+    clock_offset(start_ms, wall, t_ms, time_utc.as_bytes())?;
+    Ok(wall)
+}
+
+/// Whether a share `v` lies within 0 and `max`.
+pub fn in_range(what: &str, v: Option<f64>, max: f64) -> Result<(), String> {
+    match v {
+        Some(x) if !(0.0..=max).contains(&x) => Err(format!("{what} {x} is outside 0–{max}")),
+        _ => Ok(()),
+    }
+}
