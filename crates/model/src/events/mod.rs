@@ -460,20 +460,18 @@ fn peak_in(p: &ProcessTimeline, start: u64, end: u64) -> Option<u64> {
 /// When Ollama first listed one of `names` (a runner's model) within the match window of a
 /// runner that started at `first`: the end of its load, as Ollama tells it.
 fn listed_at(changes: &[model_changes::Change], names: &[&str], first: u64) -> Option<u64> {
-    changes.iter().find_map(|c| match c {
-        model_changes::Change::Load {
-            t_ms,
-            name,
-            before_recording: false,
-            ..
-        } if names.contains(&name.as_str())
-            && *t_ms + API_PS_MATCH_BEFORE_MS >= first
-            && *t_ms <= first + API_PS_MATCH_AFTER_MS =>
-        {
-            Some(*t_ms)
-        }
-        _ => None,
-    })
+    changes
+        .iter()
+        .filter_map(model_changes::Change::load)
+        .find(|l| !l.before_recording && names.contains(&l.name) && in_match_window(l.t_ms, first))
+        .map(|l| l.t_ms)
+}
+
+/// Whether Ollama's listing at `listed_ms` can be the load of a runner that started at
+/// `start`: from [`API_PS_MATCH_BEFORE_MS`] before the start to [`API_PS_MATCH_AFTER_MS`]
+/// after it.
+fn in_match_window(listed_ms: u64, start: u64) -> bool {
+    listed_ms + API_PS_MATCH_BEFORE_MS >= start && listed_ms <= start + API_PS_MATCH_AFTER_MS
 }
 
 fn peak_in_opt(p: Option<&ProcessTimeline>, start: u64, end: u64) -> Option<u64> {
@@ -641,50 +639,34 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
         let held = held(&procs[i]);
         let best = loads
             .iter()
-            .filter_map(|c| match c {
-                model_changes::Change::Load {
-                    t_ms,
-                    name,
-                    size_bytes,
-                    before_recording: false,
-                } if !claimed.contains(name)
-                    && *t_ms + API_PS_MATCH_BEFORE_MS >= start
-                    && *t_ms <= start + API_PS_MATCH_AFTER_MS
-                    && plausibly_holds(held, *size_bytes) =>
-                {
-                    Some((t_ms.abs_diff(start), size_bytes.abs_diff(held), name))
-                }
-                _ => None,
+            .filter_map(model_changes::Change::load)
+            .filter(|l| {
+                !l.before_recording
+                    && !claimed.contains(l.name)
+                    && in_match_window(l.t_ms, start)
+                    && plausibly_holds(held, l.size_bytes)
             })
+            .map(|l| (l.t_ms.abs_diff(start), l.size_bytes.abs_diff(held), l.name))
             .min();
         if let Some((_, _, name)) = best {
-            procs[i].model = Some(name.clone());
+            procs[i].model = Some(name.to_owned());
             procs[i].name_source = NameSource::ApiPs;
-            claimed.insert(name.clone());
+            claimed.insert(name.to_owned());
         }
     }
     // A runner alive from the first sample has no start to match a load to; it is named by
     // elimination, when Ollama's first listing holds exactly one model nothing else claims
     // and it is the only unnamed runner of Ollama's then, holding a plausible share of it.
-    if let Some(first_poll) = loads.iter().find_map(|c| match c {
-        model_changes::Change::Load {
-            before_recording: true,
-            t_ms,
-            ..
-        } => Some(*t_ms),
-        _ => None,
-    }) {
-        let listed: Vec<(&String, u64)> = loads
+    let at_start = || {
+        loads
             .iter()
-            .filter_map(|c| match c {
-                model_changes::Change::Load {
-                    t_ms,
-                    name,
-                    size_bytes,
-                    before_recording: true,
-                } if *t_ms == first_poll => Some((name, *size_bytes)),
-                _ => None,
-            })
+            .filter_map(model_changes::Change::load)
+            .filter(|l| l.before_recording)
+    };
+    if let Some(first_poll) = at_start().next().map(|l| l.t_ms) {
+        let listed: Vec<(&str, u64)> = at_start()
+            .filter(|l| l.t_ms == first_poll)
+            .map(|l| (l.name, l.size_bytes))
             .collect();
         let unnamed: Vec<usize> = (0..procs.len())
             .filter(|&i| {
@@ -700,7 +682,7 @@ fn name_runners(tl: &Timeline, procs: &mut [ProcessReport], loads: &[model_chang
             .collect();
         if let ([(name, size)], [i]) = (listed.as_slice(), unnamed.as_slice()) {
             if plausibly_holds(held(&procs[*i]), *size) && !claimed.contains(*name) {
-                procs[*i].model = Some((*name).clone());
+                procs[*i].model = Some((*name).to_owned());
                 procs[*i].name_source = NameSource::ApiPsOnlyOne;
             }
         }

@@ -41,6 +41,39 @@ pub enum Change {
     },
 }
 
+/// A load, as [`Change::load`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load<'a> {
+    /// When it was first listed.
+    pub t_ms: u64,
+    /// Its name.
+    pub name: &'a str,
+    /// Its size then.
+    pub size_bytes: u64,
+    /// Already loaded at the first poll of the recording.
+    pub before_recording: bool,
+}
+
+impl Change {
+    /// The load this change is, if it is one.
+    pub fn load(&self) -> Option<Load<'_>> {
+        match self {
+            Change::Load {
+                t_ms,
+                name,
+                size_bytes,
+                before_recording,
+            } => Some(Load {
+                t_ms: *t_ms,
+                name,
+                size_bytes: *size_bytes,
+                before_recording: *before_recording,
+            }),
+            Change::Unload { .. } => None,
+        }
+    }
+}
+
 /// The loads and unloads in a sequence of successful polls (in time order).
 pub fn changes(polls: &[Poll]) -> Vec<Change> {
     let mut out = Vec::new();
