@@ -21,21 +21,19 @@ const GIB: u64 = 1 << 30;
 /// them runners with staggered, overlapping lives.
 pub fn synthetic_trace(dir: &Path, ticks: u64, interval_ms: u64, processes: u32) {
     let start = UNIX_EPOCH + Duration::from_secs(1_778_750_000);
-    let meta = Meta {
-        memtide_version: "bench".into(),
-        os_version: Some("15.5".into()),
-        page_size_bytes: Some(16384),
-        selection: Selection {
-            ollama_default: true,
-            ..Selection::default()
-        },
-        ..Meta::new(
-            "macos",
-            "aarch64",
-            32 * GIB,
-            interval_ms,
-            trace::utc_ms(start),
-        )
+    let mut meta = Meta::new(
+        "macos",
+        "aarch64",
+        32 * GIB,
+        interval_ms,
+        trace::utc_ms(start),
+    );
+    meta.memtide_version = "bench".into();
+    meta.os_version = Some("15.5".into());
+    meta.page_size_bytes = Some(16384);
+    meta.selection = Selection {
+        ollama_default: true,
+        ..Selection::default()
     };
     let mut w = TraceWriter::create(dir, meta).unwrap();
     let life = ticks / u64::from(processes).max(1) * 2;

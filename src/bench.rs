@@ -12,6 +12,13 @@ use memtide_sampler::{Floor, PressureLevel, ProcessSelector, Sampler};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// sysinfo, the crate most Rust tools read memory with, as a yardstick: the one OS choice of
+/// the bench. Not on macOS, where sysinfo links Apple's frameworks and memtide reaches them
+/// only at run time.
+#[cfg_attr(not(target_os = "macos"), path = "bench/sysinfo.rs")]
+#[cfg_attr(target_os = "macos", path = "bench/no_sysinfo.rs")]
+mod yardstick;
+
 /// The Guide's per-second pipeline, as its shell loop runs it.
 const GUIDE_PIPELINE: &str = r#"ps -axo pid=,ppid=,comm=,rss=,vsz=,command= | awk -v ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '/[o]llama|[m]lx|[r]unner/ { pid=$1; ppid=$2; comm=$3; rss=$4; vsz=$5; $1=$2=$3=$4=$5=""; sub(/^ +/, "", $0); print ts "\t" pid "\t" ppid "\t" comm "\t" rss "\t" vsz "\t" $0 }' > /dev/null"#;
 
@@ -99,49 +106,6 @@ struct Row {
 
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
-}
-
-#[cfg(not(target_os = "macos"))]
-fn sysinfo_rows(pids: &[u32], ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
-    use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
-    let mut sys = System::new();
-    let ids: Vec<Pid> = pids.iter().map(|&p| Pid::from_u32(p)).collect();
-    let (m, p) = measure(ticks, 5, || {
-        sys.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&ids),
-            true,
-            ProcessRefreshKind::nothing().with_memory(),
-        );
-        sys.refresh_memory_specifics(MemoryRefreshKind::everything());
-        Ok(())
-    })?;
-    rows.push(Row {
-        what: "sysinfo: the same processes and memory".into(),
-        median: m,
-        p90: p,
-    });
-    let mut all = System::new();
-    let (m, p) = measure((ticks / 10).max(10), 2, || {
-        all.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::everything(),
-        );
-        all.refresh_memory_specifics(MemoryRefreshKind::everything());
-        Ok(())
-    })?;
-    rows.push(Row {
-        what: "sysinfo: full refresh (all processes, memory)".into(),
-        median: m,
-        p90: p,
-    });
-    Ok(())
-}
-
-#[cfg(target_os = "macos")]
-fn sysinfo_rows(_pids: &[u32], _ticks: usize, _rows: &mut Vec<Row>) -> Result<()> {
-    eprintln!("memtide bench: sysinfo is not part of memtide's macOS build; its rows are skipped");
-    Ok(())
 }
 
 /// A sampler that judges by name and follows nothing, listing the process table at every
@@ -286,7 +250,7 @@ pub fn run(processes: usize, ticks: usize, check: bool, pacing: Pacing) -> Resul
     });
 
     weights_row(ticks, &mut rows)?;
-    sysinfo_rows(&pids, ticks, &mut rows)?;
+    yardstick::rows(&pids, ticks, &mut rows)?;
 
     let (m, p) = measure(20, 2, || {
         let st = Command::new("sh").args(["-c", GUIDE_PIPELINE]).status()?;

@@ -865,10 +865,10 @@ pub(crate) fn recorder_options(
     o.selection = selection.to_meta();
     o.ollama = (!no_ollama).then(|| {
         let env = std::env::var("OLLAMA_HOST").ok();
-        memtide_record::OllamaOptions {
-            url: memtide_model::ollama::base_url(ollama_url, env.as_deref()),
-            interval: ollama_interval,
-        }
+        memtide_record::OllamaOptions::new(
+            memtide_model::ollama::base_url(ollama_url, env.as_deref()),
+            ollama_interval,
+        )
     });
     o.models_dir = memtide_record::convert::default_models_dir(
         std::env::var("OLLAMA_MODELS").ok().as_deref(),

@@ -324,16 +324,14 @@ pub fn run(
     } else {
         "macos"
     };
-    let meta = Meta {
-        page_size_bytes: page,
-        selection: Selection {
-            // The Guide's awk filter: /[o]llama|[m]lx|[r]unner/.
-            patterns: vec!["ollama".into(), "mlx".into(), "runner".into()],
-            ..Selection::default()
-        },
-        source: Some(format!("memtide import ({})", files.join(", "))),
-        ..Meta::new(os, "unknown", total, interval, utc(t0))
+    let mut meta = Meta::new(os, "unknown", total, interval, utc(t0));
+    meta.page_size_bytes = page;
+    meta.selection = Selection {
+        // The Guide's awk filter: /[o]llama|[m]lx|[r]unner/.
+        patterns: vec!["ollama".into(), "mlx".into(), "runner".into()],
+        ..Selection::default()
     };
+    meta.source = Some(format!("memtide import ({})", files.join(", ")));
     // Claimed only now that the inputs have been read: a bad input leaves no directory behind.
     crate::outdir::claim(Some(out), "", force, &[])?;
     let mut w = TraceWriter::create(out, meta)?;

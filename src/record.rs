@@ -226,10 +226,11 @@ pub fn command(a: RecordArgs) -> Result<()> {
     let stop = crate::stop_signals()?;
     run(
         Options {
-            recorder: memtide_record::Options {
-                segments,
-                burst,
-                ..a.watch.recorder(a.interval)
+            recorder: {
+                let mut o = a.watch.recorder(a.interval);
+                o.segments = segments;
+                o.burst = burst;
+                o
             },
             duration: a.duration,
             out: a.out.out,

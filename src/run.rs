@@ -18,7 +18,7 @@
 use crate::cli::RunArgs;
 use crate::record::{open_trace, tell};
 use anyhow::{Context, Result};
-use memtide_record::Recorder;
+use memtide_record::{Recorder, Step};
 use memtide_trace::{self as trace, CommandMeta};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
@@ -43,6 +43,8 @@ pub struct Options {
 enum Wake {
     Exited(std::io::Result<ExitStatus>),
     Signal(i32),
+    /// Nothing is left to send (never while the command runs).
+    Gone,
 }
 
 /// The status a shell gives a command that ended this way: its exit code, or 128 + the signal
@@ -156,24 +158,23 @@ pub fn run(opts: Options) -> Result<i32> {
     let mut exited: Option<(ExitStatus, Instant)> = None;
     let result = (|| -> Result<()> {
         loop {
-            if let Some((_, at)) = exited {
-                if Instant::now() >= at + opts.tail {
-                    return Ok(());
+            let until = exited.map(|(_, at)| at + opts.tail);
+            let step = rec.step(until, |t| match wake.recv_timeout(t) {
+                Ok(w) => Ok::<_, anyhow::Error>(Some(w)),
+                Err(RecvTimeoutError::Timeout) => Ok(None),
+                Err(RecvTimeoutError::Disconnected) => Ok(Some(Wake::Gone)),
+            })?;
+            let woken = match step {
+                Step::Ticked(report) => {
+                    tell(&report);
+                    continue;
                 }
-            }
-            let now = Instant::now();
-            let mut until = rec.next_deadline();
-            if let Some((_, at)) = exited {
-                until = until.min(at + opts.tail);
-            }
-            match wake.recv_timeout(until.saturating_duration_since(now)) {
-                Err(RecvTimeoutError::Timeout) => {
-                    if Instant::now() >= rec.next_deadline() {
-                        tell(&rec.tick()?);
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-                Ok(Wake::Exited(status)) => {
+                Step::Ended => return Ok(()),
+                Step::Woken(w) => w,
+            };
+            match woken {
+                Wake::Gone => return Ok(()),
+                Wake::Exited(status) => {
                     let at = Instant::now();
                     let status = status.context("cannot wait for the command")?;
                     let t_ms = rec.trace_t_ms(at);
@@ -189,7 +190,7 @@ pub fn run(opts: Options) -> Result<i32> {
                     // The exit itself, sampled now.
                     tell(&rec.tick()?);
                 }
-                Ok(Wake::Signal(sig)) => match exited {
+                Wake::Signal(sig) => match exited {
                     // After the command: the tail ends now.
                     Some(_) => return Ok(()),
                     None if sig == signal_hook::consts::SIGTERM || !terminal_sends_signals() => {
@@ -228,10 +229,8 @@ fn tell_report(dir: &Path, summary: Option<&memtide_record::TraceSummary>) -> Re
 /// `memtide run`, from its flags: exits with the command's status.
 pub fn command(a: RunArgs) -> Result<()> {
     let burst = crate::cli::burst_policy(&a.burst, a.interval)?;
-    let mut recorder = memtide_record::Options {
-        burst,
-        ..a.watch.recorder(a.interval)
-    };
+    let mut recorder = a.watch.recorder(a.interval);
+    recorder.burst = burst;
     if a.only_command {
         // Nothing besides the tree the command starts, which run follows itself.
         recorder.selector = memtide_sampler::ProcessSelector::Pids(Vec::new());

@@ -176,10 +176,11 @@ pub fn command(a: ServeArgs) -> Result<()> {
     run(
         Options {
             listen: a.listen,
-            recorder: memtide_record::Options {
-                segments,
-                burst,
-                ..a.watch.recorder(a.interval)
+            recorder: {
+                let mut o = a.watch.recorder(a.interval);
+                o.segments = segments;
+                o.burst = burst;
+                o
             },
             record: a.record,
             force: a.force,

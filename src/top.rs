@@ -6,7 +6,7 @@
 use crate::outdir;
 use anyhow::{Context, Result};
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
-use memtide_record::Recorder;
+use memtide_record::{Recorder, Step};
 use memtide_render::format_bytes;
 use memtide_render::series::AvailableFrom;
 use memtide_trace::PressureLevel;
@@ -18,7 +18,7 @@ use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 pub struct Options {
     /// What to sample and how often.
@@ -133,24 +133,27 @@ fn event_loop(
         if stop.try_recv().is_ok() {
             return Ok(());
         }
-        let timeout = rec
-            .next_deadline()
-            .saturating_duration_since(Instant::now());
-        if event::poll(timeout)? {
-            match event::read()? {
-                Event::Key(k) if k.kind == KeyEventKind::Press => {
-                    if !key(k, rec, view)? {
-                        return Ok(());
-                    }
+        let step = rec.step(None, |timeout| -> Result<Option<Event>> {
+            Ok(if event::poll(timeout)? {
+                Some(event::read()?)
+            } else {
+                None
+            })
+        })?;
+        match step {
+            Step::Woken(Event::Key(k)) if k.kind == KeyEventKind::Press => {
+                if !key(k, rec, view)? {
+                    return Ok(());
                 }
-                Event::Resize(..) => {}
-                _ => continue,
             }
-        } else {
-            let report = rec.tick()?;
-            if let Some(n) = report.notices.last() {
-                view.message = Some(n.to_string());
+            Step::Woken(Event::Resize(..)) => {}
+            Step::Woken(_) => continue,
+            Step::Ticked(report) => {
+                if let Some(n) = report.notices.last() {
+                    view.message = Some(n.to_string());
+                }
             }
+            Step::Ended => return Ok(()),
         }
         let live = view.paused.as_ref().unwrap_or(rec.live());
         terminal.draw(|f| draw(f, live, view))?;
@@ -906,23 +909,21 @@ mod tests {
     }
 
     fn sample(pid: u32, footprint: u64) -> ProcessSample {
-        ProcessSample {
-            rss_bytes: footprint + 20 * MIB,
-            footprint_bytes: Some(footprint),
-            ..ProcessSample::empty(id(pid), 1, "ollama".into())
-        }
+        let mut s = ProcessSample::empty(id(pid), 1, "ollama".into());
+        s.rss_bytes = footprint + 20 * MIB;
+        s.footprint_bytes = Some(footprint);
+        s
     }
 
     fn system(free: f64, pressure: PressureLevel, swap: u64) -> SystemSample {
-        SystemSample {
-            total_bytes: 32 << 30,
-            free_percent: Some(free),
-            pressure: Some(pressure),
-            wired_bytes: Some(4 << 30),
-            compressor_bytes: Some(10 << 30),
-            swap_used_bytes: Some(swap),
-            ..SystemSample::default()
-        }
+        let mut s = SystemSample::default();
+        s.total_bytes = 32 << 30;
+        s.free_percent = Some(free);
+        s.pressure = Some(pressure);
+        s.wired_bytes = Some(4 << 30);
+        s.compressor_bytes = Some(10 << 30);
+        s.swap_used_bytes = Some(swap);
+        s
     }
 
     /// The imported trace's story, tick by tick: llama3.2:3b loads, granite3.3:2b starts while
@@ -1161,20 +1162,18 @@ mod tests {
         for t in ticks {
             let i = tl.system.partition_point(|r| r.t_ms <= t).max(1) - 1;
             let r = &tl.system[i];
-            let system = SystemSample {
-                total_bytes: r.total_bytes,
-                available_bytes: r.available_bytes,
-                wired_bytes: r.wired_bytes,
-                compressor_bytes: r.compressor_bytes,
-                swap_used_bytes: r.swap_used_bytes,
-                free_percent: r.free_percent,
-                pressure: r.pressure.map(|l| match l {
-                    memtide_trace::PressureLevel::Normal => PressureLevel::Normal,
-                    memtide_trace::PressureLevel::Warning => PressureLevel::Warning,
-                    memtide_trace::PressureLevel::Critical => PressureLevel::Critical,
-                }),
-                ..SystemSample::default()
-            };
+            let mut system = SystemSample::default();
+            system.total_bytes = r.total_bytes;
+            system.available_bytes = r.available_bytes;
+            system.wired_bytes = r.wired_bytes;
+            system.compressor_bytes = r.compressor_bytes;
+            system.swap_used_bytes = r.swap_used_bytes;
+            system.free_percent = r.free_percent;
+            system.pressure = r.pressure.map(|l| match l {
+                memtide_trace::PressureLevel::Normal => PressureLevel::Normal,
+                memtide_trace::PressureLevel::Warning => PressureLevel::Warning,
+                memtide_trace::PressureLevel::Critical => PressureLevel::Critical,
+            });
             let mut started = Vec::new();
             let mut samples = Vec::new();
             let mut exited = Vec::new();
@@ -1187,16 +1186,12 @@ mod tests {
                     started.push((pid, p.identity.clone(), p.identity.argv.clone()));
                 }
                 if let Some(row) = p.rows.iter().find(|x| x.t_ms == t) {
-                    samples.push(ProcessSample {
-                        rss_bytes: row.rss_bytes,
-                        footprint_bytes: row.footprint_bytes,
-                        weights_resident_bytes: row.weights_resident_bytes,
-                        ..ProcessSample::empty(
-                            pid,
-                            p.identity.ppid,
-                            p.identity.name.as_str().into(),
-                        )
-                    });
+                    let mut s =
+                        ProcessSample::empty(pid, p.identity.ppid, p.identity.name.as_str().into());
+                    s.rss_bytes = row.rss_bytes;
+                    s.footprint_bytes = row.footprint_bytes;
+                    s.weights_resident_bytes = row.weights_resident_bytes;
+                    samples.push(s);
                 }
                 let gone = p.rows.last().is_some_and(|l| l.t_ms < t);
                 if p.identity.exited && gone && !reported_exit[k] {

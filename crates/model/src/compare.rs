@@ -97,6 +97,7 @@ pub enum MatchedBy {
 
 /// One figure in both traces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Difference {
     /// What it measures.
     pub what: Figure,
@@ -159,6 +160,7 @@ pub enum WeightsMove {
 
 /// A model as one trace saw it: every runner that served it, together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelFigures {
     /// Its runners' PIDs, in order of start.
     pub runner_pids: Vec<u32>,
@@ -183,6 +185,7 @@ pub struct ModelFigures {
 
 /// A model in either trace or both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelComparison {
     /// Its name (`sha256:…` where only the digest tells).
     pub model: String,
@@ -202,6 +205,7 @@ pub struct ModelComparison {
 
 /// A trace's own figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TraceFigures {
     /// The trace directory.
     pub dir: String,
@@ -236,6 +240,7 @@ pub struct TraceFigures {
 
 /// Two traces compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Comparison {
     /// [`COMPARE_VERSION`].
     pub compare_version: u32,

@@ -12,6 +12,7 @@ pub const REPORT_VERSION: u32 = 3;
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// [`REPORT_VERSION`].
     pub report_version: u32,
@@ -29,6 +30,7 @@ pub struct Report {
 
 /// The recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TraceInfo {
     /// The directory.
     pub dir: String,
@@ -70,6 +72,7 @@ pub struct TraceInfo {
 /// One model runner and the model it served: one entry per runner identity, also when two
 /// runners serve the same model or neither is named (report version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelSummary {
     /// The model's name (`sha256:…` when only its blob's digest tells); `None` when nothing
     /// does.

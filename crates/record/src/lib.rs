@@ -70,6 +70,7 @@ const DIR_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the recorder stopped or could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordError {
     /// The sampler could not start (the OS refused the first reads).
     #[error("cannot start sampling: {0}")]
@@ -93,6 +94,7 @@ pub enum RecordError {
 
 /// Where Ollama is and how often to ask it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OllamaOptions {
     /// Its base URL, as [`memtide_model::ollama::base_url`] reads it.
     pub url: String,
@@ -100,8 +102,16 @@ pub struct OllamaOptions {
     pub interval: Duration,
 }
 
+impl OllamaOptions {
+    /// Ollama at `url`, asked every `interval`.
+    pub fn new(url: String, interval: Duration) -> OllamaOptions {
+        OllamaOptions { url, interval }
+    }
+}
+
 /// How to record.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// Time between samples.
     pub interval: Duration,
@@ -167,6 +177,7 @@ impl Options {
 /// Something a person should be told, from one tick. Each kind that could repeat every tick
 /// is sent once per trace and counted in the trace instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Notice {
     /// A system read failed; the sample's fields stay empty.
     SystemReadFailed(String),
@@ -240,8 +251,20 @@ impl std::fmt::Display for Notice {
     }
 }
 
+/// How one [`Recorder::step`] ended.
+#[derive(Debug)]
+pub enum Step<E> {
+    /// A tick fell due and was taken.
+    Ticked(TickReport),
+    /// The caller's wait returned this before the tick fell due.
+    Woken(E),
+    /// `until` came before the tick fell due.
+    Ended,
+}
+
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct TickReport {
     /// What to tell a person.
     pub notices: Vec<Notice>,
@@ -295,6 +318,7 @@ struct Stats {
 
 /// One process as a trace's summary lists it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SummaryProcess {
     /// The PID.
     pub pid: u32,
@@ -317,6 +341,7 @@ pub struct SummaryProcess {
 
 /// What a finished trace holds, for a front-end to tell.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TraceSummary {
     /// The trace directory.
     pub dir: PathBuf,
@@ -554,28 +579,27 @@ impl Recorder {
 
     fn meta_now(&self, now: SystemTime, source: &str) -> Meta {
         let host = self.sampler.host();
-        Meta {
-            os_version: host.os_version.clone(),
-            page_size_bytes: host.page_size_bytes,
-            gpu_wired_limit_bytes: host.gpu_wired_limit_bytes,
-            selection: self.selection.clone(),
-            ollama: self.ollama.as_ref().map(|o| OllamaMeta {
-                url: o.url.clone(),
-                version: self.live.ollama.version.clone(),
-                poll_interval_ms: o.interval.as_millis() as u64,
-            }),
-            source: Some(source.into()),
-            burst_interval_ms: self.burst.map(|b| b.interval.as_millis() as u64),
-            burst_hold_ms: self.burst.map(|b| b.hold.as_millis() as u64),
-            ollama_log: self.log.as_ref().map(|l| l.path.display().to_string()),
-            ..Meta::new(
-                host.os,
-                host.arch,
-                host.total_memory_bytes,
-                self.interval.as_millis() as u64,
-                trace::utc_ms(now),
-            )
-        }
+        let mut m = Meta::new(
+            host.os,
+            host.arch,
+            host.total_memory_bytes,
+            self.interval.as_millis() as u64,
+            trace::utc_ms(now),
+        );
+        m.os_version = host.os_version.clone();
+        m.page_size_bytes = host.page_size_bytes;
+        m.gpu_wired_limit_bytes = host.gpu_wired_limit_bytes;
+        m.selection = self.selection.clone();
+        m.ollama = self.ollama.as_ref().map(|o| OllamaMeta {
+            url: o.url.clone(),
+            version: self.live.ollama.version.clone(),
+            poll_interval_ms: o.interval.as_millis() as u64,
+        });
+        m.source = Some(source.into());
+        m.burst_interval_ms = self.burst.map(|b| b.interval.as_millis() as u64);
+        m.burst_hold_ms = self.burst.map(|b| b.hold.as_millis() as u64);
+        m.ollama_log = self.log.as_ref().map(|l| l.path.display().to_string());
+        m
     }
 
     fn open_sink(
@@ -978,6 +1002,32 @@ impl Recorder {
         Ok(())
     }
 
+    /// One turn of a recording loop: waits with `wait` (given how long it may wait) until the
+    /// next tick falls due, `until` comes, or `wait` returns something the caller is waiting
+    /// for; then ticks if the tick is due. An embedder with its own events (a child process, a
+    /// terminal, a socket) drives the recorder with this; [`Recorder::run`] is this with a
+    /// stop channel.
+    pub fn step<E, X: From<RecordError>>(
+        &mut self,
+        until: Option<Instant>,
+        mut wait: impl FnMut(Duration) -> Result<Option<E>, X>,
+    ) -> Result<Step<E>, X> {
+        loop {
+            let now = Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                return Ok(Step::Ended);
+            }
+            let due = self.next_deadline();
+            let wake = until.map_or(due, |u| u.min(due));
+            if let Some(e) = wait(wake.saturating_duration_since(now))? {
+                return Ok(Step::Woken(e));
+            }
+            if Instant::now() >= self.next_deadline() {
+                return Ok(Step::Ticked(self.tick()?));
+            }
+        }
+    }
+
     /// Ticks until `stop` receives (or its sender is dropped) or `duration` has passed since
     /// the recorder started, calling `on_tick` after each. The first error ends it; the trace
     /// is not finished here (see [`Recorder::finish`]).
@@ -988,23 +1038,19 @@ impl Recorder {
         mut on_tick: impl FnMut(&Recorder, &TickReport),
     ) -> Result<(), RecordError> {
         loop {
-            let deadline = self.next_deadline();
             if let Some(d) = duration {
-                if deadline.duration_since(self.start) >= d {
+                if self.next_deadline().duration_since(self.start) >= d {
                     return Ok(());
                 }
             }
-            let now = Instant::now();
-            if deadline > now {
-                match stop.recv_timeout(deadline - now) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => return Ok(()),
-                }
-            } else if stop.try_recv().is_ok() {
-                return Ok(());
+            let step = self.step(None, |t| match stop.recv_timeout(t) {
+                Err(RecvTimeoutError::Timeout) => Ok::<_, RecordError>(None),
+                _ => Ok(Some(())),
+            })?;
+            match step {
+                Step::Ticked(report) => on_tick(self, &report),
+                Step::Woken(()) | Step::Ended => return Ok(()),
             }
-            let report = self.tick()?;
-            on_tick(self, &report);
         }
     }
 
@@ -1103,6 +1149,71 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn own_recorder(interval: Duration) -> Recorder {
+        let me = ProcessSelector::Pids(vec![std::process::id()]);
+        let mut o = Options::new(interval, me);
+        o.pressure = None;
+        Recorder::new(o).unwrap()
+    }
+
+    #[test]
+    fn a_step_ticks_when_due_and_waits_the_rest_of_the_interval_for_the_next() {
+        let mut rec = own_recorder(Duration::from_millis(200));
+        let mut asked = Vec::new();
+        // Due at once: the wait is asked for nothing, then the tick is taken.
+        let step = rec.step(None, |t| {
+            asked.push(t);
+            Ok::<Option<()>, RecordError>(None)
+        });
+        assert!(matches!(step, Ok(Step::Ticked(_))), "{step:?}");
+        assert_eq!(asked, [Duration::ZERO]);
+        assert_eq!(rec.live().system_history.len(), 1);
+        // The next one is an interval away: the wait is offered the rest of it.
+        asked.clear();
+        let step = rec.step(None, |t| {
+            asked.push(t);
+            std::thread::sleep(t);
+            Ok::<Option<()>, RecordError>(None)
+        });
+        assert!(matches!(step, Ok(Step::Ticked(_))), "{step:?}");
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert!(
+            asked[0] > Duration::from_millis(100) && asked[0] <= Duration::from_millis(200),
+            "{asked:?}"
+        );
+        assert_eq!(rec.live().system_history.len(), 2);
+    }
+
+    #[test]
+    fn a_step_gives_back_what_its_wait_returned_or_ends_at_until_without_a_tick() {
+        let mut rec = own_recorder(Duration::from_secs(3600));
+        assert!(matches!(
+            rec.step(None, |_| Ok::<_, RecordError>(None::<()>)),
+            Ok(Step::Ticked(_))
+        ));
+        let step = rec.step(None, |_| Ok::<_, RecordError>(Some("a key")));
+        assert!(matches!(step, Ok(Step::Woken("a key"))), "{step:?}");
+        // The next tick is an hour away; `until` is sooner: the wait is offered only that.
+        let until = Instant::now() + Duration::from_millis(20);
+        let mut asked = Vec::new();
+        let step = rec.step(Some(until), |t| {
+            asked.push(t);
+            std::thread::sleep(t);
+            Ok::<Option<()>, RecordError>(None)
+        });
+        assert!(matches!(step, Ok(Step::Ended)), "{step:?}");
+        assert!(
+            asked.iter().all(|t| *t <= Duration::from_millis(20)),
+            "{asked:?}"
+        );
+        assert_eq!(rec.live().system_history.len(), 1, "no tick was taken");
+        // An error from the wait is the step's error.
+        let step = rec.step(None, |_| -> Result<Option<()>, RecordError> {
+            Err(RecordError::Poller(std::io::Error::other("gone")))
+        });
+        assert!(step.is_err());
+    }
 
     #[test]
     fn a_runner_whose_weights_cannot_be_counted_is_named_with_why() {

@@ -33,6 +33,7 @@ pub const EXITED_KEPT: Duration = Duration::from_secs(30);
 
 /// One followed process.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LiveProcess {
     /// Its identity.
     pub id: ProcessId,
@@ -95,6 +96,7 @@ impl LiveProcess {
 
 /// A model `/api/ps` lists.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LoadedModel {
     /// Its name.
     pub name: String,
@@ -110,6 +112,7 @@ pub struct LoadedModel {
 
 /// Ollama as the poller sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct OllamaLive {
     /// Its URL, when it is asked.
     pub url: Option<String>,
@@ -211,6 +214,7 @@ pub enum LiveKind {
 
 /// An event, with when it happened.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LiveEvent {
     /// Wall-clock time.
     pub at: SystemTime,
@@ -223,6 +227,7 @@ pub struct LiveEvent {
 /// How many of each event the recorder has seen since it started (the lists of events keep
 /// only the latest [`MAX_EVENTS`]): for counters that only grow, such as an exporter's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventCounts {
     /// Runners that started.
     pub runner_starts: u64,
@@ -258,6 +263,7 @@ impl EventCounts {
 
 /// The live state.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Live {
     /// The machine.
     pub host: HostInfo,
@@ -718,21 +724,19 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn sample(pid: u32, footprint: u64) -> ProcessSample {
-        ProcessSample {
-            rss_bytes: footprint + 10 * MIB,
-            footprint_bytes: Some(footprint),
-            ..ProcessSample::empty(id(pid), 1, "ollama".into())
-        }
+        let mut s = ProcessSample::empty(id(pid), 1, "ollama".into());
+        s.rss_bytes = footprint + 10 * MIB;
+        s.footprint_bytes = Some(footprint);
+        s
     }
 
     pub(crate) fn system(free: f64, pressure: PressureLevel, swap: u64) -> SystemSample {
-        SystemSample {
-            total_bytes: 32 << 30,
-            free_percent: Some(free),
-            pressure: Some(pressure),
-            swap_used_bytes: Some(swap),
-            ..SystemSample::default()
-        }
+        let mut s = SystemSample::default();
+        s.total_bytes = 32 << 30;
+        s.free_percent = Some(free);
+        s.pressure = Some(pressure);
+        s.swap_used_bytes = Some(swap);
+        s
     }
 
     pub(crate) fn live() -> Live {

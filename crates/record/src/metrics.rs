@@ -610,7 +610,7 @@ mod tests {
     use super::*;
     use crate::live::tests::{live, sample, started, system, MIB, RUNNER_A, RUNNER_B};
     use memtide_model::ollama::{PsResponse, RunningModel};
-    use memtide_sampler::{PressureLevel, ProcessSample};
+    use memtide_sampler::PressureLevel;
 
     /// The sample lines of `text` whose name is `name`, as (labels, value), sorted (a family's
     /// series come in no set order).
@@ -816,13 +816,11 @@ mod tests {
             now,
             &system(40.0, PressureLevel::Normal, 0),
             &[serve, started(100, &RUNNER_A)],
-            &[
-                sample(50, MIB),
-                ProcessSample {
-                    weights_resident_bytes: Some(3 * MIB),
-                    ..sample(100, MIB)
-                },
-            ],
+            &[sample(50, MIB), {
+                let mut s = sample(100, MIB);
+                s.weights_resident_bytes = Some(3 * MIB);
+                s
+            }],
             &[],
         );
         let mut ps = PsResponse::default();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Why a request to Ollama gave no answer memtide can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OllamaError {
     /// Nothing answered: connection refused, host not found, reset.
     #[error("Ollama at {url} is unreachable: {detail}")]

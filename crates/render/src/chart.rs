@@ -52,6 +52,7 @@ impl Default for ChartOptions {
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
     /// The trace has no system sample in the window.
     #[error("nothing to draw: {0}")]
@@ -236,6 +237,7 @@ pub struct Marker {
 
 /// What was drawn: the legend's entries, bands, markers and colours (for tests and callers).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Drawn {
     /// The chart's title.
     pub title: String,

@@ -68,6 +68,7 @@ impl fmt::Display for PressureLevel {
 /// The page-queue fields and cumulative counters are read on macOS from `host_statistics64`,
 /// which the kernel rate-limits; [`SystemSample::stats_age`] says how old they are.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct SystemSample {
     /// Physical memory installed (macOS `hw.memsize`; Linux `MemTotal`).
     pub total_bytes: u64,
@@ -159,6 +160,7 @@ pub struct SystemSample {
 
 /// One process's memory at one instant. Every byte value is in bytes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProcessSample {
     /// Who this is.
     pub id: ProcessId,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Why a trace file could not be written or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceError {
     /// A file could not be created or written (disk full, directory removed, ...).
     #[error("cannot write {}: {error}", path.display())]

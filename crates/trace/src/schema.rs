@@ -66,6 +66,7 @@ pub fn timestamp_utc_ms(t: jiff::Timestamp) -> String {
 
 /// `meta.json`: what was recorded, where, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Meta {
     /// [`FORMAT_VERSION`] of the writer.
     pub format_version: u32,

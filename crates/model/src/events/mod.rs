@@ -49,6 +49,7 @@ impl Default for Options {
 
 /// A process of the trace with its role, and for runners the model it served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProcessReport {
     /// The PID.
     pub pid: u32,
@@ -100,6 +101,7 @@ pub struct ProcessReport {
 
 /// System memory at one moment, for the sentences of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Moment {
     /// `t_ms`.
     pub t_ms: u64,
@@ -386,6 +388,7 @@ pub struct Event {
 
 /// The analysis of a trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Analysis {
     /// Every process, with its role.
     pub processes: Vec<ProcessReport>,
