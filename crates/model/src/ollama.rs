@@ -138,20 +138,26 @@ pub struct RunningModel {
     pub context_length: Option<u64>,
 }
 
-/// `details` of a model.
+/// `details` of a model, as Ollama's `api/types.go` (`ModelDetails`, l. 933) names them; each is empty
+/// where Ollama left it out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)]
 pub struct ModelDetails {
+    /// The model it was made from, where it was made from another.
     #[serde(default)]
     pub parent_model: String,
+    /// Its file format: `gguf`, or `safetensors` for MLX models.
     #[serde(default)]
     pub format: String,
+    /// Its architecture family, for example `llama`.
     #[serde(default)]
     pub family: String,
+    /// Every family it belongs to (a vision model lists its projector's too).
     #[serde(default, deserialize_with = "null_as_default")]
     pub families: Vec<String>,
+    /// Its parameter count as Ollama writes it, for example `8.0B`.
     #[serde(default)]
     pub parameter_size: String,
+    /// Its quantization, for example `Q4_K_M`.
     #[serde(default)]
     pub quantization_level: String,
 }

@@ -3,7 +3,7 @@
 
 use crate::{format_bytes, format_opt_bytes};
 use memtide_model::events::mapped::Held;
-use memtide_model::events::{Event, EventKind, ListedModel, Moment, RunnerRef};
+use memtide_model::events::{Event, EventKind, ListedModel, Moment, PeakSeries, RunnerRef};
 use memtide_model::report::Report;
 use memtide_model::timeline::Measure;
 use memtide_trace::NotificationSource;
@@ -536,26 +536,25 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
             pid,
             model,
             value,
-        } => match (series.as_str(), pid) {
-            ("free_percent", _) => format!("Lowest free memory: {value:.0} %."),
-            ("wired_bytes", _) => format!("Peak wired memory: {}.", format_bytes(*value as u64)),
-            ("compressor_bytes", _) => format!("Peak compressor: {}.", format_bytes(*value as u64)),
-            ("swap_used_bytes", _) => format!("Peak swap used: {}.", format_bytes(*value as u64)),
-            (s, Some(pid)) => {
-                let what = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
-                    .into_iter()
-                    .find(|m| s.strip_suffix("_bytes") == Some(m.key()))
-                    .map_or_else(|| s.to_owned(), |m| m.name().to_owned());
-                match model {
-                    Some(m) => format!(
-                        "Peak {what} of PID {pid} ({m}): {}.",
-                        format_bytes(*value as u64)
-                    ),
-                    None => format!("Peak {what} of PID {pid}: {}.", format_bytes(*value as u64)),
+        } => {
+            let bytes = format_bytes(*value as u64);
+            match series {
+                PeakSeries::FreePercent => format!("Lowest free memory: {value:.0} %."),
+                PeakSeries::WiredBytes => format!("Peak wired memory: {bytes}."),
+                PeakSeries::CompressorBytes => format!("Peak compressor: {bytes}."),
+                PeakSeries::SwapUsedBytes => format!("Peak swap used: {bytes}."),
+                PeakSeries::ModelMemoryBytes
+                | PeakSeries::FootprintBytes
+                | PeakSeries::RssBytes => {
+                    let what = series.measure().map_or("memory", Measure::name);
+                    match (pid, model) {
+                        (Some(pid), Some(m)) => format!("Peak {what} of PID {pid} ({m}): {bytes}."),
+                        (Some(pid), None) => format!("Peak {what} of PID {pid}: {bytes}."),
+                        (None, _) => format!("Peak {what}: {bytes}."),
+                    }
                 }
             }
-            (other, None) => format!("Peak {other}: {value}."),
-        },
+        }
         EventKind::SizeDivergence {
             runner: r,
             ollama_size_bytes,

@@ -17,31 +17,49 @@ use std::time::Duration;
 /// (in pages; counters cumulative since boot). The backend copies them by name from `mach2`'s
 /// struct.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct VmStatistics64 {
     /// Free pages *including* speculative ones (`host.c`: `vm_page_free_count +
     /// vm_page_speculative_count`).
     pub free_count: u64,
+    /// Active pages (`vm_stat` "Pages active").
     pub active_count: u64,
+    /// Inactive pages (`vm_stat` "Pages inactive").
     pub inactive_count: u64,
     /// Wired pages; on macOS the kernel already adds the throttled queue and the low-memory
     /// free pages (`host.c` `vm_stats()`).
     pub wire_count: u64,
+    /// Speculative pages (read ahead, not yet used), counted in `free_count` too.
     pub speculative_count: u64,
+    /// Pages on the throttled queue, counted in `wire_count` too.
     pub throttled_count: u64,
+    /// `vm_stat` "Pages purgeable".
     pub purgeable_count: u64,
+    /// Physical pages the compressor occupies (`vm_stat` "Pages occupied by compressor").
     pub compressor_page_count: u64,
+    /// `vm_stat` "File-backed pages".
     pub external_page_count: u64,
+    /// `vm_stat` "Anonymous pages".
     pub internal_page_count: u64,
+    /// The pages stored in the compressor, as their uncompressed size (`vm_stat` "Pages stored in
+    /// compressor").
     pub total_uncompressed_pages_in_compressor: u64,
+    /// `vm_stat` "Translation faults" (cumulative).
     pub faults: u64,
+    /// `vm_stat` "Pages zero filled" (cumulative).
     pub zero_fill_count: u64,
+    /// `vm_stat` "Pages purged" (cumulative).
     pub purges: u64,
+    /// `vm_stat` "Pageins" (cumulative).
     pub pageins: u64,
+    /// `vm_stat` "Pageouts" (cumulative).
     pub pageouts: u64,
+    /// `vm_stat` "Swapins" (cumulative).
     pub swapins: u64,
+    /// `vm_stat` "Swapouts" (cumulative).
     pub swapouts: u64,
+    /// `vm_stat` "Compressions" (cumulative).
     pub compressions: u64,
+    /// `vm_stat` "Decompressions" (cumulative).
     pub decompressions: u64,
 }
 

@@ -154,6 +154,50 @@ pub struct RunnerRef {
     pub peak_metric: Measure,
 }
 
+/// The series a [`EventKind::Peak`] is the extreme of, named as in the report's JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeakSeries {
+    /// Free memory, in percent: its minimum.
+    FreePercent,
+    /// Wired memory.
+    WiredBytes,
+    /// The compressor (zswap on Linux).
+    CompressorBytes,
+    /// Swap used.
+    SwapUsedBytes,
+    /// A process's model memory.
+    ModelMemoryBytes,
+    /// A process's footprint.
+    FootprintBytes,
+    /// A process's RSS.
+    RssBytes,
+}
+
+impl PeakSeries {
+    /// The series of a process told by `m`.
+    pub fn of(m: Measure) -> PeakSeries {
+        match m {
+            Measure::ModelMemory => PeakSeries::ModelMemoryBytes,
+            Measure::Footprint => PeakSeries::FootprintBytes,
+            Measure::Rss => PeakSeries::RssBytes,
+        }
+    }
+
+    /// What a process's series measures; `None` for the machine's.
+    pub fn measure(self) -> Option<Measure> {
+        match self {
+            PeakSeries::ModelMemoryBytes => Some(Measure::ModelMemory),
+            PeakSeries::FootprintBytes => Some(Measure::Footprint),
+            PeakSeries::RssBytes => Some(Measure::Rss),
+            PeakSeries::FreePercent
+            | PeakSeries::WiredBytes
+            | PeakSeries::CompressorBytes
+            | PeakSeries::SwapUsedBytes => None,
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -319,9 +363,8 @@ pub enum EventKind {
     },
     /// The extreme of a series.
     Peak {
-        /// `free_percent` (its minimum), `wired_bytes`, `compressor_bytes`, `swap_used_bytes`,
-        /// or `footprint_bytes` of a process.
-        series: String,
+        /// Which series.
+        series: PeakSeries,
         /// The process, for per-process peaks.
         pid: Option<u32>,
         /// The model, for runners.
@@ -1279,12 +1322,12 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
-    let peak = |series: &str, found: Option<(u64, f64)>| {
+    let peak = |series: PeakSeries, found: Option<(u64, f64)>| {
         found.map(|(t, v)| {
             (
                 t,
                 EventKind::Peak {
-                    series: series.into(),
+                    series,
                     pid: None,
                     model: None,
                     value: v,
@@ -1293,15 +1336,21 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         })
     };
     let system_peaks = [
-        peak("free_percent", free.min()),
+        peak(PeakSeries::FreePercent, free.min()),
         peak(
-            "wired_bytes",
+            PeakSeries::WiredBytes,
             tl.system_series(|r| r.wired_bytes.map(|v| v as f64)).max(),
         ),
         // A store that held nothing throughout has no peak to tell (the report says once that
         // it stayed empty: [`unused`]).
-        peak("compressor_bytes", comp.max().filter(|(_, v)| *v > 0.0)),
-        peak("swap_used_bytes", swap.max().filter(|(_, v)| *v > 0.0)),
+        peak(
+            PeakSeries::CompressorBytes,
+            comp.max().filter(|(_, v)| *v > 0.0),
+        ),
+        peak(
+            PeakSeries::SwapUsedBytes,
+            swap.max().filter(|(_, v)| *v > 0.0),
+        ),
     ];
     for (t, kind) in system_peaks.into_iter().flatten() {
         push(t, None, kind);
@@ -1312,7 +1361,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 t,
                 None,
                 EventKind::Peak {
-                    series: format!("{}_bytes", p.metric.key()),
+                    series: PeakSeries::of(p.metric),
                     pid: Some(p.pid),
                     model: p.model.clone(),
                     value: v,
@@ -1506,12 +1555,12 @@ mod tests {
                 pid: Some(30),
                 value,
                 ..
-            } => Some((series.clone(), *value)),
+            } => Some((*series, *value)),
             _ => None,
         });
         assert_eq!(
             peak,
-            Some(("model_memory_bytes".into(), (2200 * MIB) as f64))
+            Some((PeakSeries::ModelMemoryBytes, (2200 * MIB) as f64))
         );
     }
 
@@ -1736,7 +1785,10 @@ mod tests {
         let a = analyze(&tl, &Options::default());
         assert!(!a.events.iter().any(|e| matches!(
             &e.kind,
-            EventKind::Peak { series, .. } if series == "swap_used_bytes" || series == "compressor_bytes"
+            EventKind::Peak {
+                series: PeakSeries::SwapUsedBytes | PeakSeries::CompressorBytes,
+                ..
+            }
         )));
         assert_eq!(unused(&tl), [Unused::Swap, Unused::Compressor]);
         // Used once: a peak, and not unused. Not sampled at all: neither.
@@ -1750,7 +1802,10 @@ mod tests {
             .iter()
             .any(|e| matches!(
                 &e.kind,
-                EventKind::Peak { series, .. } if series == "swap_used_bytes"
+                EventKind::Peak {
+                    series: PeakSeries::SwapUsedBytes,
+                    ..
+                }
             )));
     }
 
