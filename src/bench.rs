@@ -212,7 +212,7 @@ pub fn run(processes: usize, ticks: usize, check: bool, pacing: Pacing) -> Resul
                 p90: p,
             });
         }
-        Err(e) => eprintln!("memtide bench: bare kernel reads not measured: {e}"),
+        Err(e) => say!("memtide bench: bare kernel reads not measured: {e}"),
     }
 
     let (m, p) = measure((ticks / 10).max(10), 1, || {
@@ -316,7 +316,7 @@ fn weights_row(ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     if let Err(e) = sampler.watch_weights(pid, &file) {
-        eprintln!("memtide bench: the weights count is not measured: {e}");
+        say!("memtide bench: the weights count is not measured: {e}");
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }
@@ -516,7 +516,7 @@ fn recorder_cost(processes: usize, pacing: Pacing, v: &mut Verdicts) -> Result<(
                 outln!("  {what:<w$} {}", f.show())?;
                 floors.push(f.median());
             }
-            Err(e) => eprintln!("memtide bench: {what} not measured: {e}"),
+            Err(e) => say!("memtide bench: {what} not measured: {e}"),
         }
     }
     let waking = marginal_paced(&mut sampler, pacing, &mut || Ok(()))?;

@@ -83,7 +83,7 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
         };
         std::fs::write(&ch.out, bytes)
             .with_context(|| format!("cannot write {}", ch.out.display()))?;
-        eprintln!("memtide: the chart is in {}", ch.out.display());
+        say!("memtide: the chart is in {}", ch.out.display());
     }
     match format {
         Format::Json => {

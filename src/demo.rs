@@ -268,7 +268,7 @@ pub fn run(
     let a_mib = (budget * 4 / 10 / MIB).max(16);
     let b_mib = (budget * 4 / 10 / MIB).max(16);
     let b_grow_mib = (budget * 2 / 10 / MIB).max(8);
-    eprintln!(
+    say!(
         "memtide demo: {} available; the stand-in runners hold at most {} together ({}% of available, capped at {})",
         format_bytes(available),
         format_bytes((a_mib + b_mib) * MIB),
@@ -343,7 +343,7 @@ pub fn run(
         if !wait(&stop, step) {
             return Ok(false);
         }
-        eprintln!("memtide demo: model A ({}) loads", a.name);
+        say!("memtide demo: model A ({}) loads", a.name);
         log.load(&exe, &a, 49152, 0)?;
         runners
             .0
@@ -359,7 +359,7 @@ pub fn run(
         if !wait(&stop, step) {
             return Ok(false);
         }
-        eprintln!(
+        say!(
             "memtide demo: model B ({}) starts loading while A is still alive",
             b.name
         );
@@ -384,7 +384,7 @@ pub fn run(
         if !wait(&stop, step) {
             return Ok(false);
         }
-        eprintln!("memtide demo: model A exits");
+        say!("memtide demo: model A exits");
         if let Some(mut first) = (!runners.0.is_empty()).then(|| runners.0.remove(0)) {
             let _ = first.kill();
             let _ = first.wait();
@@ -397,9 +397,9 @@ pub fn run(
             return Ok(false);
         }
         if b_grows {
-            eprintln!("memtide demo: model B grows (its KV cache)");
+            say!("memtide demo: model B grows (its KV cache)");
         } else {
-            eprintln!(
+            say!(
                 "memtide demo: model B runs on (a longer demo, with more memory available, \
                  also shows its KV cache grow)"
             );
@@ -407,7 +407,7 @@ pub fn run(
         if !wait(&stop, step * 2) {
             return Ok(false);
         }
-        eprintln!("memtide demo: model B exits");
+        say!("memtide demo: model B exits");
         for c in &mut runners.0 {
             let _ = c.kill();
             let _ = c.wait();
@@ -428,7 +428,7 @@ pub fn run(
     running.store(false, Ordering::SeqCst);
     recorded?;
     if !finished? {
-        eprintln!("memtide demo: interrupted after {:.1} s; the runners are stopped and the trace is complete", started.elapsed().as_secs_f64());
+        say!("memtide demo: interrupted after {:.1} s; the runners are stopped and the trace is complete", started.elapsed().as_secs_f64());
     }
     Ok(out)
 }

@@ -25,7 +25,7 @@ fn lines(path: &Path, each: impl FnMut(usize, &str)) -> Result<()> {
 
 fn warn(path: &Path, warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("memtide: {}:{}: {}", path.display(), w.line, w.message);
+        say!("memtide: {}:{}: {}", path.display(), w.line, w.message);
     }
 }
 
@@ -73,7 +73,7 @@ fn block_sample(b: &Block, path: &Path) -> (Option<SystemSample>, Option<u64>) {
             s
         }
         Some(Err(e)) => {
-            eprintln!(
+            say!(
                 "memtide: {}:{}: vm_stat skipped: {e}",
                 path.display(),
                 b.line
@@ -160,7 +160,7 @@ fn ps_times(path: &Path) -> Result<PsTimes> {
                 last_ms = ms;
                 out.rows += 1;
             }
-            Some(Err(message)) => eprintln!("memtide: {}:{n}: {message}", path.display()),
+            Some(Err(message)) => say!("memtide: {}:{n}: {message}", path.display()),
         }
     })?;
     Ok(out)
@@ -266,7 +266,7 @@ pub fn run(
         .map(|(_, n)| n)
         .sum();
     if far_rows > 0 {
-        eprintln!(
+        say!(
             "memtide: {}: {far_rows} rows skipped whose time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
             ps_tsv.map_or("ps TSV".into(), |p| p.display().to_string()),
         );
@@ -274,7 +274,7 @@ pub fn run(
     blocks.retain(|b| {
         let keep = !far(b.time.as_millisecond());
         if !keep {
-            eprintln!(
+            say!(
                 "memtide: {}:{}: block skipped: its time is more than {MAX_DAYS_FROM_MEDIAN} days from the others",
                 log_name.display(),
                 b.line
@@ -389,7 +389,7 @@ pub fn run(
         }
         let over = times.rows - far_rows - ps.rows;
         if over > 0 {
-            eprintln!(
+            say!(
                 "memtide: {}: {over} rows skipped whose RSS is more than the machine's {}",
                 p.display(),
                 memtide_render::format_bytes(total)
@@ -399,7 +399,7 @@ pub fn run(
     let (rows, identities) = (ps.rows, ps.finish(&utc));
     w.set_identities(&identities)?;
     w.finish(system_time(t_end), samples.len() as u64, 0)?;
-    eprintln!(
+    say!(
         "memtide: imported {} system samples, {} process rows ({} processes) into {}",
         samples.len(),
         rows,

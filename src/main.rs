@@ -10,6 +10,16 @@ macro_rules! outln {
     }};
 }
 
+/// A line to the person, on standard error. A closed or full standard error (`… 2>&1 | head -1`,
+/// a full disk behind launchd's `StandardErrorPath`) loses the line and nothing else:
+/// diagnostics never end a recording.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// `print!` likewise.
 macro_rules! out {
     ($($arg:tt)*) => {{
@@ -172,16 +182,18 @@ fn main() {
         if is_broken_pipe(&e) {
             std::process::exit(0);
         }
-        eprintln!("memtide: {e:#}");
+        say!("memtide: {e:#}");
         std::process::exit(1);
     }
 }
 
-/// A channel that receives a message each time SIGINT (Ctrl-C) or SIGTERM arrives: both end a
-/// recording cleanly. The handlers only write to a pipe; a thread turns that into messages.
+/// A channel that receives a message each time a signal arrives that a terminal or a service
+/// manager sends to stop a program: SIGINT (Ctrl-C), SIGTERM (launchd, systemd, kill), SIGHUP
+/// (a closed terminal, a lost ssh session), SIGQUIT (Ctrl-\). Each ends a recording cleanly,
+/// its files finished. The handlers only write to a pipe; a thread turns that into messages.
 pub(crate) fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .context("cannot install the Ctrl-C handler")?;
     let (tx, stop) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -35,7 +35,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     )?;
     let status = !opts.quiet && std::io::stderr().is_terminal();
     if !opts.quiet {
-        eprintln!(
+        say!(
             "memtide: recording to {} every {:?} (Ctrl-C to stop)",
             out.display(),
             rec.interval()
@@ -48,7 +48,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         }
     });
     if status {
-        eprintln!();
+        say!();
     }
     // Whatever ended the loop, the files are completed as far as they can be; the first
     // error is the one reported (a full disk fails system.csv first, not identities.csv).
@@ -77,7 +77,7 @@ pub fn open_trace(
         if is_kept_trace(dir) {
             rec.continue_trace(dir, source)?;
             if !quiet {
-                eprintln!("memtide: continuing the kept trace in {}", dir.display());
+                say!("memtide: continuing the kept trace in {}", dir.display());
             }
             return Ok(dir.to_owned());
         }
@@ -95,7 +95,7 @@ fn is_kept_trace(dir: &std::path::Path) -> bool {
 /// A tick's notices, on standard error.
 pub fn tell(report: &TickReport) {
     for n in &report.notices {
-        eprintln!("memtide: {n}");
+        say!("memtide: {n}");
     }
 }
 

@@ -167,7 +167,7 @@ pub fn view(dir: &Path, mut o: Options2, open: bool) -> Result<PathBuf> {
     let out = run(dir, o)?;
     if open {
         if let Err(e) = open_in_browser(&out) {
-            eprintln!(
+            say!(
                 "memtide: could not open a browser ({e:#}); open {} yourself",
                 out.display()
             );

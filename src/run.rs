@@ -79,6 +79,7 @@ fn pass_on(pid: u32, sig: i32) {
     let signal = match sig {
         signal_hook::consts::SIGINT => Signal::INT,
         signal_hook::consts::SIGHUP => Signal::HUP,
+        signal_hook::consts::SIGQUIT => Signal::QUIT,
         _ => Signal::TERM,
     };
     if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
@@ -89,9 +90,9 @@ fn pass_on(pid: u32, sig: i32) {
 
 /// Records while `opts.command` runs; returns the status memtide should exit with.
 pub fn run(opts: Options) -> Result<i32> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let (tx, wake) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .context("cannot install the Ctrl-C handler")?;
     let signal_tx = tx.clone();
     std::thread::spawn(move || {
@@ -125,7 +126,7 @@ pub fn run(opts: Options) -> Result<i32> {
         Err(e) => {
             // The trace holds the sample before; it is finished, and the failure named.
             rec.finish()?;
-            eprintln!("memtide: cannot run `{}`: {e}", opts.command[0]);
+            say!("memtide: cannot run `{}`: {e}", opts.command[0]);
             return Ok(spawn_status(&e));
         }
     };
@@ -146,7 +147,7 @@ pub fn run(opts: Options) -> Result<i32> {
         })
     })?;
     if !opts.quiet {
-        eprintln!(
+        say!(
             "memtide: recording to {} while `{shown}` (pid {pid}) runs",
             dir.display()
         );
@@ -214,9 +215,9 @@ pub fn run(opts: Options) -> Result<i32> {
 /// The report of the trace, on standard error (standard output is the command's).
 fn tell_report(dir: &Path, summary: Option<&memtide_record::TraceSummary>) -> Result<()> {
     let text = crate::report::text(dir)?;
-    eprint!("{text}");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     if let Some(s) = summary {
-        eprintln!(
+        say!(
             "memtide: {} samples in {:.1} s, written to {}",
             s.samples,
             s.elapsed.as_secs_f64(),

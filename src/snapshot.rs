@@ -117,7 +117,7 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
         }),
     };
     for f in tick.failures {
-        eprintln!("memtide: pid {}: {}", f.id.pid, f.error);
+        say!("memtide: pid {}: {}", f.id.pid, f.error);
     }
     let mut out = std::io::stdout().lock();
     if json {

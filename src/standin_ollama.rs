@@ -1,14 +1,17 @@
 //! A stand-in for Ollama's HTTP API, the one the demo and the tests use: it answers
-//! `/api/version` and `/api/ps` on a loopback port, on tiny_http, with what its owner says.
+//! `/api/version` and `/api/ps` on a loopback port, with what its owner says.
 //! The demo runs it in its own process with the models it loaded; the tests and the scripts
 //! run it as `memtide ollama-standin` (hidden) and change its answer through a file.
 
 use anyhow::{Context, Result};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tiny_http::{Header, Response, Server};
 
 /// How `/api/ps` is answered.
 pub enum Answer {
@@ -20,55 +23,75 @@ pub enum Answer {
     Unavailable,
 }
 
-/// Serves on a loopback port, in a thread of its own, until `running` is cleared; returns its
-/// URL. `version` is what `/api/version` says; `ps` is asked at each `/api/ps` (and at each
-/// `/api/version` too: an Ollama that is unavailable tells no version either).
+fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if status == StatusCode::OK {
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    r
+}
+
+/// What a request for `path` gets.
+async fn answer(path: &str, version: &str, answer: Answer) -> Response<Full<Bytes>> {
+    match (path, answer) {
+        (_, Answer::Unavailable) => reply(StatusCode::SERVICE_UNAVAILABLE, String::new()),
+        ("/api/version", _) => reply(StatusCode::OK, format!(r#"{{"version":"{version}"}}"#)),
+        ("/api/ps", Answer::Body(b)) => reply(StatusCode::OK, b),
+        ("/api/ps", Answer::Slow(d, b)) => {
+            // A slow answer holds up nobody else: each connection is a task of its own.
+            tokio::time::sleep(d).await;
+            reply(StatusCode::OK, b)
+        }
+        _ => reply(StatusCode::NOT_FOUND, String::new()),
+    }
+}
+
+/// Serves on a loopback port, in a thread of its own (hyper's HTTP/1.1 on a one-thread tokio
+/// runtime, as `memtide serve` does), until `running` is cleared; returns its URL. `version`
+/// is what `/api/version` says; `ps` is asked at each `/api/ps` (and at each `/api/version`
+/// too: an Ollama that is unavailable tells no version either).
 pub fn serve(
     version: String,
     ps: impl Fn() -> Answer + Send + Sync + 'static,
     running: Arc<AtomicBool>,
 ) -> Result<String> {
-    let server = Server::http("127.0.0.1:0")
-        .map_err(|e| anyhow::anyhow!("cannot open a loopback port for the stand-in Ollama: {e}"))?;
-    let url = format!(
-        "http://{}",
-        server
-            .server_addr()
-            .to_ip()
-            .context("the stand-in Ollama has no IP address")?
-    );
-    let (server, ps) = (Arc::new(server), Arc::new(ps));
-    std::thread::spawn(move || {
-        while running.load(Ordering::SeqCst) {
-            let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(50)) else {
-                continue;
-            };
-            let (ps, version) = (Arc::clone(&ps), version.clone());
-            // A slow answer holds up nobody else.
-            std::thread::spawn(move || {
-                let answer = ps();
-                let body = match (request.url(), answer) {
-                    (_, Answer::Unavailable) => {
-                        let _ = request.respond(Response::empty(503));
-                        return;
-                    }
-                    ("/api/version", _) => format!(r#"{{"version":"{version}"}}"#),
-                    ("/api/ps", Answer::Body(b)) => b,
-                    ("/api/ps", Answer::Slow(d, b)) => {
-                        std::thread::sleep(d);
-                        b
-                    }
-                    _ => {
-                        let _ = request.respond(Response::empty(404));
-                        return;
-                    }
-                };
-                let json = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
-                    .expect("a valid header");
-                let _ = request.respond(Response::from_string(body).with_header(json));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .context("cannot open a loopback port for the stand-in Ollama")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (runtime, listener) = crate::serve::http::one_thread_runtime(listener)?;
+    let ps = Arc::new(ps);
+    std::thread::Builder::new()
+        .name("memtide-standin-ollama".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                while running.load(Ordering::SeqCst) {
+                    let accepted = tokio::select! {
+                        a = listener.accept() => a,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                    };
+                    let Ok((stream, _)) = accepted else { continue };
+                    let (ps, version) = (Arc::clone(&ps), version.clone());
+                    let service = hyper::service::service_fn(move |request| {
+                        let (ps, version) = (Arc::clone(&ps), version.clone());
+                        async move {
+                            let a = ps();
+                            Ok::<_, std::convert::Infallible>(
+                                answer(request.uri().path(), &version, a).await,
+                            )
+                        }
+                    });
+                    tokio::spawn(async move {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .title_case_headers(true)
+                            .serve_connection(io, service)
+                            .await;
+                    });
+                }
             });
-        }
-    });
+        })?;
     Ok(url)
 }
 

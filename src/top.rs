@@ -107,11 +107,12 @@ pub fn run(o: Options, stop: Receiver<()>) -> Result<()> {
     // ratatui's init also restores the terminal when a panic unwinds.
     let mut terminal = ratatui::try_init().context("memtide top needs a terminal")?;
     let result = event_loop(&mut terminal, &mut rec, &mut view, &stop);
-    ratatui::restore();
+    // A terminal gone (SIGHUP) cannot be restored: the trace is finished all the same.
+    let _ = ratatui::try_restore();
     let finished = rec.finish();
     result?;
     if let Some(s) = finished? {
-        eprintln!(
+        say!(
             "memtide top: trace written to {} ({} samples, {} missed)",
             s.dir.display(),
             s.samples,

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{events_of, memtide, report_json, FakeOllama, KillOnDrop, Mode};
+use common::{events_of, memtide, report_json, signal, FakeOllama, KillOnDrop, Mode};
 
 const TWO_MODELS: &str =
     include_str!("../crates/model/tests/fixtures/ollama-bash-lib-demo-two-models-2025-07-29.json");
@@ -506,17 +506,10 @@ fn a_recorder_killed_outright_leaves_readable_files() {
     assert!(procs.len() + 1 >= n, "at most the last tick is lost");
 }
 
-fn signal(pid: u32, sig: &str) {
-    assert!(Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
-}
-
 #[test]
-fn sigint_and_sigterm_stop_cleanly_with_a_summary() {
-    for sig in ["-INT", "-TERM"] {
+fn every_signal_a_terminal_or_service_manager_sends_stops_cleanly_with_a_summary() {
+    // Ctrl-C, a service manager's stop, a closed terminal or lost ssh session, Ctrl-\.
+    for sig in ["-INT", "-TERM", "-HUP", "-QUIT"] {
         let mut child = sleeper(30);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("t");

@@ -4,14 +4,15 @@
 //! hidden `runner`, whose command line has a runner's shape) and a local HTTP server in
 //! Ollama's place, and follows only those.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{events_of, memtide, report_json, FakeOllama, KillOnDrop, Mode};
+use common::{
+    events_of, free_port, memtide, report_json, scrape_until, value, FakeOllama, KillOnDrop, Mode,
+};
 
 /// A string no other process on the machine has in its command line: the runners carry it
 /// (`--demo-id`) and the recorders follow it (`--match`).
@@ -117,14 +118,6 @@ fn line_with<'a>(text: &'a str, what: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line says {what:?}:\n{text}"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `memtide serve` following `token`, on `port`.
 fn serve(port: u16, token: &str, ollama: Option<&str>) -> KillOnDrop {
     let mut c = memtide();
@@ -135,43 +128,6 @@ fn serve(port: u16, token: &str, ollama: Option<&str>) -> KillOnDrop {
         None => c.arg("--no-ollama"),
     };
     KillOnDrop(c.stderr(Stdio::null()).spawn().unwrap())
-}
-
-/// The exposition `serve` gives, or nothing while it is not listening yet.
-fn scrape(port: u16) -> String {
-    let exchange = || -> std::io::Result<String> {
-        let mut s = TcpStream::connect(("127.0.0.1", port))?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
-        let mut reply = String::new();
-        s.read_to_string(&mut reply)?;
-        Ok(reply)
-    };
-    exchange().unwrap_or_default()
-}
-
-/// Scrapes until `ready` holds of the exposition (at most 20 s) and returns it.
-fn scrape_until(port: u16, what: &str, ready: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = scrape(port);
-        if ready(&text) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}; the last scrape:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The value of the series `name` (with exactly these labels, `{…}` or none) in an exposition.
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(series)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-    })
 }
 
 #[test]

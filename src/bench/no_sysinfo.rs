@@ -5,6 +5,6 @@ use super::Row;
 use anyhow::Result;
 
 pub fn rows(_pids: &[u32], _ticks: usize, _rows: &mut Vec<Row>) -> Result<()> {
-    eprintln!("memtide bench: sysinfo is not part of memtide's macOS build; its rows are skipped");
+    say!("memtide bench: sysinfo is not part of memtide's macOS build; its rows are skipped");
     Ok(())
 }

@@ -137,6 +137,21 @@ pub struct Options {
     /// Follow this Ollama server log into `ollama_log.csv`, from its current end (`None`: no
     /// log).
     pub ollama_log: Option<PathBuf>,
+    /// What a failed write of the trace (a full disk) does.
+    pub on_write_failure: OnWriteFailure,
+}
+
+/// What the recorder does when the trace cannot be written (a full disk, a file size limit, a
+/// directory removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnWriteFailure {
+    /// The tick fails with the error: `memtide record` and `run` end there, finishing what
+    /// can be finished.
+    #[default]
+    Fail,
+    /// The trace is finished as far as it can be and recording stops; sampling goes on, and
+    /// the tick reports [`Notice::RecordingStopped`] once: `memtide serve` keeps exporting.
+    StopRecording,
 }
 
 /// Faster sampling after an event: every `interval` for `hold` after a runner starts or
@@ -170,6 +185,7 @@ impl Options {
             pressure: Some(memtide_sampler::pressure::Trigger::DEFAULT),
             burst: None,
             ollama_log: None,
+            on_write_failure: OnWriteFailure::Fail,
         }
     }
 }
@@ -211,6 +227,14 @@ pub enum Notice {
         /// Why.
         error: String,
     },
+    /// The trace could not be written and recording stopped (see
+    /// [`OnWriteFailure::StopRecording`]); sampling goes on.
+    RecordingStopped {
+        /// The trace.
+        dir: PathBuf,
+        /// Why.
+        error: String,
+    },
 }
 
 impl std::fmt::Display for Notice {
@@ -246,6 +270,12 @@ impl std::fmt::Display for Notice {
                 f,
                 "the kernel's pressure notifications stopped ({why}); the pressure level is \
                  still sampled at every tick"
+            ),
+            Notice::RecordingStopped { dir, error } => write!(
+                f,
+                "recording to {} stopped: {error}; what was written is kept and readable, and \
+                 sampling goes on",
+                dir.display()
             ),
         }
     }
@@ -383,6 +413,9 @@ pub struct Recorder {
     burst_until: Option<Instant>,
     /// Something happened in this tick that starts (or extends) a burst.
     burst_wanted: bool,
+    on_write_failure: OnWriteFailure,
+    /// Why the last trace stopped on a failed write, if it did.
+    write_failure: Option<String>,
     /// The last sample's available memory, for the step that starts a burst.
     last_available: Option<u64>,
     names: ModelNames,
@@ -453,6 +486,8 @@ impl Recorder {
             segments: opts.segments,
             pressure,
             pressure_notice,
+            on_write_failure: opts.on_write_failure,
+            write_failure: None,
             log,
         })
     }
@@ -609,6 +644,7 @@ impl Recorder {
         now: SystemTime,
         resumed: Resumed,
     ) -> Result<(), RecordError> {
+        self.write_failure = None;
         let seen = trace::utc_ms(now);
         let mut sink = Sink {
             dir: dir.to_owned(),
@@ -718,16 +754,40 @@ impl Recorder {
             next += step * skipped as u32;
         }
         self.next = next;
-        result?;
-        drained?;
-        if let Some(s) = &mut self.sink {
-            s.writer.flush()?;
-            if s.last_dir_check.elapsed() >= DIR_CHECK_INTERVAL {
-                s.writer.check_dir()?;
-                s.last_dir_check = Instant::now();
+        let written = result.and(drained).and_then(|()| {
+            if let Some(s) = &mut self.sink {
+                s.writer.flush()?;
+                if s.last_dir_check.elapsed() >= DIR_CHECK_INTERVAL {
+                    s.writer.check_dir()?;
+                    s.last_dir_check = Instant::now();
+                }
             }
+            Ok(())
+        });
+        match written {
+            Err(RecordError::Trace(e))
+                if self.on_write_failure == OnWriteFailure::StopRecording
+                    && self.sink.is_some() =>
+            {
+                let dir = self.trace_dir().map(Path::to_path_buf).unwrap_or_default();
+                // What can still be finished is; a second failure says nothing new.
+                let _ = self.stop_trace();
+                self.write_failure = Some(e.to_string());
+                report.notices.push(Notice::RecordingStopped {
+                    dir,
+                    error: e.to_string(),
+                });
+                Ok(report)
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(report),
         }
-        Ok(report)
+    }
+
+    /// Why the last trace stopped on a failed write, when it did (see
+    /// [`OnWriteFailure::StopRecording`]); cleared when a trace starts.
+    pub fn write_failure(&self) -> Option<&str> {
+        self.write_failure.as_deref()
     }
 
     fn sample(&mut self, report: &mut TickReport) -> Result<(), RecordError> {

@@ -112,6 +112,21 @@ pub struct Reading {
     pub interval: Duration,
     /// The events since then, counted.
     pub counts: EventCounts,
+    /// Whether a trace is being written.
+    pub recording: Recording,
+}
+
+/// Whether the recorder writes a trace, as `memtide_recording` tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recording {
+    /// No trace was asked for, or it was finished.
+    #[default]
+    Off,
+    /// A trace is being written.
+    On,
+    /// The trace could not be written (a full disk) and recording stopped; sampling and
+    /// exporting go on.
+    Failed,
 }
 
 /// A role's name as a label value.
@@ -131,6 +146,11 @@ impl Reading {
     pub fn of(rec: &Recorder, at: SystemTime) -> Reading {
         let mut r = Reading::from_live(rec.live(), at);
         r.interval = rec.current_interval();
+        r.recording = match (rec.trace_dir(), rec.write_failure()) {
+            (Some(_), _) => Recording::On,
+            (None, Some(_)) => Recording::Failed,
+            (None, None) => Recording::Off,
+        };
         r
     }
 
@@ -196,6 +216,7 @@ impl Reading {
             samples: live.samples,
             missed: live.missed,
             interval: live.interval(),
+            recording: Recording::Off,
             counts: live.counts,
         }
     }
@@ -331,6 +352,19 @@ pub fn encode(reading: &Reading, own: Option<&OwnUsage>) -> String {
         r.interval.as_secs_f64(),
     );
     e.counter("samples", "Samples taken since memtide started", r.samples);
+    e.gauge(
+        "recording",
+        "1 while memtide writes a trace (serve --record), 0 otherwise",
+        None,
+        u64::from(r.recording == Recording::On),
+    );
+    e.gauge(
+        "recording_failed",
+        "1 once the trace could not be written (a full disk) and recording stopped; \
+         sampling and exporting go on",
+        None,
+        u64::from(r.recording == Recording::Failed),
+    );
     e.counter(
         "missed_ticks",
         "Samples missed because memtide fell behind its schedule",
