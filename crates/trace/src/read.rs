@@ -30,6 +30,40 @@ pub fn read_meta(dir: &Path) -> Result<Meta, TraceError> {
     Ok(meta)
 }
 
+/// The `t_ms` of the first and the last complete row of one part of a file (a segment, plain or
+/// compressed), and its number of rows; `None` when it has no row with a time (only its header,
+/// or not readable). For a segment a crash left unlisted in `meta.json`.
+pub fn part_span(part: &crate::segments::Part) -> Option<(u64, u64, usize)> {
+    let mut reader = BufReader::new(crate::segments::open(part).ok()?);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).ok()?;
+    let col = std::str::from_utf8(&line)
+        .ok()?
+        .trim_end()
+        .split(',')
+        .position(|h| h == "t_ms")?;
+    let mut span: Option<(u64, u64, usize)> = None;
+    loop {
+        line.clear();
+        // A line the crash cut (no line end, or not readable) is not counted.
+        match reader.read_until(b'\n', &mut line) {
+            Ok(n) if n > 0 && line.ends_with(b"\n") => {}
+            _ => break,
+        }
+        let t = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|l| l.split(',').nth(col))
+            .and_then(|v| v.trim_end().parse::<u64>().ok());
+        if let Some(t) = t {
+            span = Some(match span {
+                None => (t, t, 1),
+                Some((first, _, n)) => (first, t, n + 1),
+            });
+        }
+    }
+    span
+}
+
 /// The `t_ms` of the newest system sample of the trace in `dir`, read from the end of the
 /// live `system.csv` (or, when it has no rows yet, from the last closed segment in
 /// `meta.json`) without reading the rest: where `--last 10m` counts back from.

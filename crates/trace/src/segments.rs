@@ -107,6 +107,54 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The bytes `path` takes on disk, as `du` counts them: its blocks (a file of a few bytes still
+/// takes one), or its length where that is more (a file system that compresses). 0 when it
+/// does not exist.
+pub fn disk_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map_or(0, |m| m.len().max(m.blocks() * 512))
+}
+
+/// What a crash leaves among `bases`' segments in `dir`, cleared: a compression cut short
+/// (`NAME.gz.tmp`) is removed, and so is a plain segment whose compressed one is complete (the
+/// `.gz` appears only once written whole). Returns the numbers of the segments on disk, in
+/// order.
+pub fn clear_crash_leftovers(dir: &Path, bases: &[&str]) -> io::Result<Vec<u32>> {
+    let mut numbers = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        for base in bases {
+            if name
+                .strip_suffix(".tmp")
+                .and_then(|done| parse_segment_name(base, done))
+                .is_some()
+            {
+                remove_if_there(&dir.join(name))?;
+            } else if let Some((n, _)) = parse_segment_name(base, name) {
+                numbers.push(n);
+            }
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    for &n in &numbers {
+        for base in bases {
+            if segment_path(dir, base, n, true).exists() {
+                remove_if_there(&segment_path(dir, base, n, false))?;
+            }
+        }
+    }
+    Ok(numbers)
+}
+
+fn remove_if_there(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Compresses a closed plain segment file into `PATH.gz`, then removes the plain one. A
 /// failure leaves the plain file (and no `.gz`).
 pub fn compress(plain: &Path) -> io::Result<PathBuf> {
@@ -170,7 +218,7 @@ pub fn to_delete(
 }
 
 /// The bytes on disk of segment `number` of each of `bases` (plain or compressed, whichever
-/// exist; a leftover `.tmp` counts too).
+/// exist; a leftover `.tmp` counts too), as [`disk_bytes`] counts them.
 pub fn segment_bytes(dir: &Path, bases: &[&str], number: u32) -> u64 {
     let mut total = 0;
     for base in bases {
@@ -178,8 +226,7 @@ pub fn segment_bytes(dir: &Path, bases: &[&str], number: u32) -> u64 {
             segment_path(dir, base, number, false),
             segment_path(dir, base, number, true),
         ] {
-            total += std::fs::metadata(&p).map_or(0, |m| m.len());
-            total += std::fs::metadata(with_suffix(&p, ".tmp")).map_or(0, |m| m.len());
+            total += disk_bytes(&p) + disk_bytes(&with_suffix(&p, ".tmp"));
         }
     }
     total
@@ -192,11 +239,8 @@ pub fn delete(dir: &Path, bases: &[&str], number: u32) -> io::Result<()> {
             segment_path(dir, base, number, false),
             segment_path(dir, base, number, true),
         ] {
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
+            remove_if_there(&p)?;
+            remove_if_there(&with_suffix(&p, ".tmp"))?;
         }
     }
     Ok(())

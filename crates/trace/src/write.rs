@@ -482,35 +482,115 @@ impl TraceWriter {
         let t0_ms = u64::try_from(wall_ms - start_ms)
             .unwrap_or(0)
             .max(last_t_ms + 1);
-        // The segment the stopped recorder was writing becomes the newest closed one.
-        let segs = meta.segments.get_or_insert_with(SegmentsMeta::default);
-        let mut number = segs.closed.iter().map(|c| c.number).max().unwrap_or(0);
-        for base in SEGMENTED_FILES {
-            for part in crate::segments::parts(dir, base).map_err(|e| write_err(dir, e))? {
-                number = number.max(part.number.unwrap_or(0));
+        // What a crash left: a temporary meta.json or identities.csv, compressions cut short,
+        // plain segments whose compressed ones are complete.
+        for f in [META_FILE, IDENTITIES_FILE] {
+            let tmp = dir.join(f).with_extension("tmp");
+            if tmp.exists() {
+                std::fs::remove_file(&tmp).map_err(|e| write_err(&tmp, e))?;
             }
         }
+        let on_disk = crate::segments::clear_crash_leftovers(dir, &SEGMENTED_FILES)
+            .map_err(|e| write_err(dir, e))?;
+        let segs = meta.segments.get_or_insert_with(SegmentsMeta::default);
+        // Segments renamed by a recorder killed before meta.json listed them are adopted, with
+        // the times of their rows, and compressed like the others.
+        let mut plain = Vec::new();
+        let system_parts =
+            crate::segments::parts(dir, SYSTEM_FILE).map_err(|e| write_err(dir, e))?;
+        for &k in &on_disk {
+            if segs.closed.iter().any(|c| c.number == k) {
+                continue;
+            }
+            let before = segs
+                .closed
+                .iter()
+                .filter(|c| c.number < k)
+                .map(|c| c.last_t_ms)
+                .max();
+            let span = system_parts
+                .iter()
+                .find(|p| p.number == Some(k))
+                .and_then(crate::read::part_span);
+            let (first_t_ms, last_t_ms) = match span {
+                Some((first, last, _)) => (first, last),
+                None => {
+                    let t = before.map_or(0, |b| b + 1).min(last_t_ms);
+                    (t, t)
+                }
+            };
+            segs.closed.push(SegmentInfo {
+                number: k,
+                first_t_ms,
+                last_t_ms,
+            });
+            plain.extend(
+                SEGMENTED_FILES
+                    .iter()
+                    .map(|b| crate::segments::segment_path(dir, b, k, false))
+                    .filter(|p| p.exists()),
+            );
+        }
+        segs.closed.sort_by_key(|c| c.number);
+        // The segment the stopped recorder was writing becomes the newest closed one; a file
+        // of it with no row (only its header) is removed rather than kept as a segment.
+        let number = segs
+            .closed
+            .iter()
+            .map(|c| c.number)
+            .chain(on_disk.iter().copied())
+            .max()
+            .unwrap_or(0);
         let n = number + 1;
         let first_t_ms = segs.closed.last().map_or(0, |c| c.last_t_ms + 1);
-        let mut plain = Vec::new();
+        let mut closed_live = false;
         for base in SEGMENTED_FILES {
             let live = dir.join(base);
-            if live.exists() {
+            if !live.exists() {
+                continue;
+            }
+            if has_rows(&live).map_err(|e| write_err(&live, e))? {
                 let closed = crate::segments::segment_path(dir, base, n, false);
                 std::fs::rename(&live, &closed).map_err(|e| write_err(&live, e))?;
                 plain.push(closed);
+                closed_live = true;
+            } else {
+                std::fs::remove_file(&live).map_err(|e| write_err(&live, e))?;
             }
         }
-        if !plain.is_empty() {
+        if closed_live {
             segs.closed.push(SegmentInfo {
                 number: n,
                 first_t_ms: first_t_ms.min(last_t_ms),
                 last_t_ms,
             });
         }
+        // The limits hold from the start, not from the next switch: a recorder restarted
+        // over and over would otherwise add a segment each time.
+        let gone = retention(dir, segs, &policy, last_t_ms, closed_live.then_some(n));
+        for g in &gone {
+            crate::segments::delete(dir, &SEGMENTED_FILES, *g).map_err(|e| write_err(dir, e))?;
+        }
+        plain.retain(|p| p.exists());
+        segs.closed.retain(|c| !gone.contains(&c.number));
+        // Processes whose rows all went with deleted segments go from identities.csv too.
+        let oldest = segs.closed.first().map(|c| c.first_t_ms);
+        let start = meta.start_utc.parse::<jiff::Timestamp>().ok();
+        let identities: Vec<IdentityRow> = read_identities(dir)?
+            .into_iter()
+            .filter(|r| {
+                let last_seen = r.last_seen_utc.parse::<jiff::Timestamp>().ok();
+                match (oldest, start, last_seen) {
+                    (Some(o), Some(s), Some(l)) => {
+                        (l.as_millisecond() - s.as_millisecond()) >= o as i64
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
         let resumed = Resumed {
             t0_ms,
-            identities: read_identities(dir)?,
+            identities,
             samples: meta.samples.unwrap_or(0),
             missed_ticks: meta.missed_ticks.unwrap_or(0),
         };
@@ -622,25 +702,7 @@ impl TraceWriter {
         segs.closed.push(info);
         // Retention: the oldest whole segments beyond the limits go; never the live one, nor
         // the one being compressed.
-        let closed: Vec<crate::segments::Closed> = segs
-            .closed
-            .iter()
-            .map(|c| crate::segments::Closed {
-                number: c.number,
-                last_t_ms: c.last_t_ms,
-                bytes: crate::segments::segment_bytes(&dir, &SEGMENTED_FILES, c.number),
-            })
-            .collect();
-        // Room is kept for the live segment, which grows to a full segment before the next
-        // look.
-        let gone = crate::segments::to_delete(
-            &closed,
-            policy.segment_bytes,
-            now,
-            policy.keep_ms,
-            policy.max_size_bytes,
-            Some(n),
-        );
+        let gone = retention(&dir, segs, &policy, now, Some(n));
         for g in &gone {
             crate::segments::delete(&dir, &SEGMENTED_FILES, *g).map_err(|e| write_err(&dir, e))?;
         }
@@ -697,6 +759,47 @@ pub struct Resumed {
     pub missed_ticks: u64,
 }
 
+/// The closed segments to delete, oldest first, for the trace in `dir` to stay within
+/// `policy`'s limits at `now_t_ms`. Every file memtide writes counts, as it takes room on disk:
+/// `meta.json`, `identities.csv`, and room for the live segment, which grows to a full one
+/// before the next look. `spare` (being compressed) is never chosen.
+fn retention(
+    dir: &Path,
+    segs: &SegmentsMeta,
+    policy: &SegmentPolicy,
+    now_t_ms: u64,
+    spare: Option<u32>,
+) -> Vec<u32> {
+    let closed: Vec<crate::segments::Closed> = segs
+        .closed
+        .iter()
+        .map(|c| crate::segments::Closed {
+            number: c.number,
+            last_t_ms: c.last_t_ms,
+            bytes: crate::segments::segment_bytes(dir, &SEGMENTED_FILES, c.number),
+        })
+        .collect();
+    let others = crate::segments::disk_bytes(&dir.join(META_FILE))
+        + crate::segments::disk_bytes(&dir.join(IDENTITIES_FILE));
+    crate::segments::to_delete(
+        &closed,
+        policy.segment_bytes + others,
+        now_t_ms,
+        policy.keep_ms,
+        policy.max_size_bytes,
+        spare,
+    )
+}
+
+/// Whether a CSV file has a line after its header.
+fn has_rows(path: &Path) -> io::Result<bool> {
+    use std::io::BufRead;
+    let mut r = io::BufReader::new(File::open(path)?);
+    let mut header = Vec::new();
+    r.read_until(b'\n', &mut header)?;
+    Ok(!r.fill_buf()?.is_empty())
+}
+
 fn read_identities(dir: &Path) -> Result<Vec<IdentityRow>, TraceError> {
     let path = dir.join(IDENTITIES_FILE);
     let mut r = match csv::Reader::from_path(&path) {
@@ -732,6 +835,110 @@ mod tests {
                 utc_ms(UNIX_EPOCH + Duration::from_millis(1_747_214_703_250)),
             )
         }
+    }
+
+    /// What a recorder killed with SIGKILL leaves, over and over: a segment renamed but never
+    /// listed, a compression cut short, a plain segment beside its finished `.gz`, a temporary
+    /// `meta.json`, live files with no row.
+    #[test]
+    fn a_continuation_adopts_or_removes_what_a_crash_left_and_keeps_the_limits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let policy = SegmentPolicy {
+            segment_bytes: 1 << 30,
+            segment_ms: u64::MAX,
+            keep_ms: Some(100),
+            max_size_bytes: None,
+        };
+        let start = UNIX_EPOCH + Duration::from_millis(1_747_214_703_250);
+        let row = |t_ms: u64| SystemRow {
+            time_utc: utc_ms(start + Duration::from_millis(t_ms)),
+            t_ms,
+            total_bytes: 1 << 34,
+            ..SystemRow::default()
+        };
+        let identity = |pid: u32, last_ms: u64| IdentityRow {
+            pid,
+            last_seen_utc: utc_ms(start + Duration::from_millis(last_ms)),
+            ..IdentityRow::default()
+        };
+        let mut w = TraceWriter::create_segmented(dir, meta(), policy).unwrap();
+        for t in 0..100 {
+            w.system(&row(t)).unwrap();
+        }
+        w.flush().unwrap();
+        w.rotate().unwrap();
+        // Seen only while segment 1 was written, and alive at the crash.
+        w.set_identities(&[identity(11, 50), identity(12, 265)])
+            .unwrap();
+        if let Some((_, h)) = w.seg.as_mut().and_then(|s| s.compressing.take()) {
+            h.join().unwrap();
+        }
+        drop(w);
+        let csv = |rows: std::ops::Range<u64>| {
+            let mut out = header::<SystemRow>().join(",").into_bytes();
+            out.push(b'\n');
+            for t in rows {
+                format_system(&mut out, &row(t));
+            }
+            out
+        };
+        let seg = |n, gz| crate::segments::segment_path(dir, SYSTEM_FILE, n, gz);
+        // Segment 2: renamed, the kill before meta.json listed it, its compression cut short.
+        std::fs::write(seg(2, false), csv(100..200)).unwrap();
+        std::fs::write(dir.join("system.000002.csv.gz.tmp"), b"\x1f\x8b cut").unwrap();
+        // Segment 3: compressed whole, the plain file not yet removed; also never listed.
+        std::fs::write(seg(3, false), csv(200..250)).unwrap();
+        std::fs::write(seg(3, true), crate::segments::gzip(&csv(200..250)).unwrap()).unwrap();
+        std::fs::write(dir.join("meta.tmp"), b"{").unwrap();
+        // The live segment: rows in system.csv (the last one cut), none in the others.
+        let mut live = csv(250..271);
+        live.extend_from_slice(b"2026-05-14T09:25");
+        std::fs::write(dir.join(SYSTEM_FILE), live).unwrap();
+
+        let now = start + Duration::from_millis(10_000);
+        let (mut w, resumed) = TraceWriter::resume_segmented(dir, policy, now, |_| {}).unwrap();
+        // Once the compressions it started are done.
+        if let Some((_, h)) = w.seg.as_mut().and_then(|s| s.compressing.take()) {
+            h.join().unwrap();
+        }
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        assert!(
+            !seg(3, false).exists(),
+            "the plain copy of a finished .gz goes"
+        );
+        // Segment 1 ended more than keep_ms before the newest row: it goes, and with it the
+        // process seen only then. 2 and 3 are adopted with their rows' times; the live
+        // segment becomes 4, of system.csv only (the other files had no row).
+        let closed: Vec<(u32, u64, u64)> = w
+            .meta()
+            .segments
+            .as_ref()
+            .unwrap()
+            .closed
+            .iter()
+            .map(|c| (c.number, c.first_t_ms, c.last_t_ms))
+            .collect();
+        assert_eq!(closed, [(2, 100, 199), (3, 200, 249), (4, 250, 270)]);
+        assert!(!seg(1, true).exists() && !seg(1, false).exists());
+        assert!(!crate::segments::segment_path(dir, PRESSURE_FILE, 4, false).exists());
+        assert_eq!(
+            resumed.identities.iter().map(|r| r.pid).collect::<Vec<_>>(),
+            [12]
+        );
+        assert_eq!(resumed.t0_ms, 10_000);
+        w.finish(now, 0, 0).unwrap();
+        // Every segment on disk is listed, and the rows read in order.
+        let parts = crate::segments::parts(dir, SYSTEM_FILE).unwrap();
+        let numbers: Vec<Option<u32>> = parts.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [Some(2), Some(3), Some(4), None]);
+        let spans: Vec<_> = parts.iter().filter_map(crate::read::part_span).collect();
+        assert_eq!(spans, [(100, 199, 100), (200, 249, 50), (250, 270, 21)]);
     }
 
     #[test]
