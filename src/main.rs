@@ -87,8 +87,12 @@ fn main() {
     );
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Record(a) => record::command(a),
+        Command::Record(a) => {
+            raise_fd_limit();
+            record::command(a)
+        }
         Command::Top(a) => stop_signals().and_then(|stop| {
+            raise_fd_limit();
             top::run(
                 top::Options {
                     recorder: a.watch.recorder(a.interval),
@@ -98,7 +102,10 @@ fn main() {
                 stop,
             )
         }),
-        Command::Serve(a) => serve::command(a),
+        Command::Serve(a) => {
+            raise_fd_limit();
+            serve::command(a)
+        }
         Command::Run(a) => run::command(a),
         Command::Snapshot(a) => snapshot::run(&a.selection, &a.ollama, a.json),
         Command::Report(a) => report::run(
@@ -187,6 +194,43 @@ fn main() {
     }
 }
 
+/// macOS's `OPEN_MAX` (`sys/syslimits.h`): what its setrlimit(2) says to ask for at most when the
+/// hard limit on descriptors is unlimited, a soft limit it refuses.
+const OPEN_MAX: u64 = 10240;
+
+/// The soft limits on open descriptors to ask for, in turn, given the current soft and hard
+/// ones (`None`: unlimited): the hard limit, then `OPEN_MAX` where that is below it and above
+/// the current one. Empty when the soft limit is the hard one already.
+fn fd_limits_to_try(current: Option<u64>, maximum: Option<u64>) -> Vec<Option<u64>> {
+    if current == maximum {
+        return Vec::new();
+    }
+    let mut out = vec![maximum];
+    if maximum.is_none_or(|m| m > OPEN_MAX) && current.is_some_and(|c| c < OPEN_MAX) {
+        out.push(Some(OPEN_MAX));
+    }
+    out
+}
+
+/// Raises the soft limit on open descriptors to the hard one, as Go's runtime does for every Go
+/// program (`os/rlimit.go`; on macOS capped as `os/rlimit_darwin.go` caps it): a recorder that
+/// follows hundreds of processes, and an exporter with many clients, must not stop at macOS's
+/// default soft limit of 256. For `record`, `serve` and `top` only: the command `memtide run`
+/// starts keeps the limit it was given.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let now = getrlimit(Resource::Nofile);
+    for current in fd_limits_to_try(now.current, now.maximum) {
+        let want = Rlimit {
+            current,
+            maximum: now.maximum,
+        };
+        if setrlimit(Resource::Nofile, want).is_ok() {
+            return;
+        }
+    }
+}
+
 /// A channel that receives a message each time a signal arrives that a terminal or a service
 /// manager sends to stop a program: SIGINT (Ctrl-C), SIGTERM (launchd, systemd, kill), SIGHUP
 /// (a closed terminal, a lost ssh session), SIGQUIT (Ctrl-\). Each ends a recording cleanly,
@@ -204,4 +248,25 @@ pub(crate) fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
         }
     });
     Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soft_descriptor_limit_is_raised_to_the_hard_one_or_to_open_max() {
+        // Linux's usual 1024 / 524288, and a lowered hard limit.
+        assert_eq!(
+            fd_limits_to_try(Some(1024), Some(524_288)),
+            [Some(524_288), Some(OPEN_MAX)]
+        );
+        assert_eq!(fd_limits_to_try(Some(64), Some(256)), [Some(256)]);
+        // macOS: 256 under an unlimited hard limit, which its setrlimit refuses for descriptors.
+        assert_eq!(fd_limits_to_try(Some(256), None), [None, Some(OPEN_MAX)]);
+        // Nothing to raise.
+        assert!(fd_limits_to_try(Some(256), Some(256)).is_empty());
+        assert!(fd_limits_to_try(None, None).is_empty());
+        assert_eq!(fd_limits_to_try(Some(20_000), None), [None]);
+    }
 }

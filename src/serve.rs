@@ -61,7 +61,9 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         );
     }
     let result = rec.run(&stop, None, |rec, report| {
-        latest.publish(Reading::of(rec, SystemTime::now()));
+        let mut reading = Reading::of(rec, SystemTime::now());
+        reading.max_fds = Some(fds);
+        latest.publish(reading);
         if !opts.quiet {
             tell(report);
         }

@@ -167,3 +167,43 @@ fn serve_goes_on_serving_when_its_trace_cannot_be_written() {
     // What was written before is kept, finished and readable.
     assert!(finished(&out), "{err}");
 }
+
+/// The hard limit on open descriptors of this test, as a shell reports it.
+fn hard_fd_limit() -> String {
+    let o = Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .unwrap();
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+/// macOS gives a process 256 descriptors unless told otherwise; memtide raises its own soft
+/// limit to the hard one at start, as Go programs do.
+#[test]
+fn serve_raises_its_descriptor_limit_to_the_hard_one() {
+    let me = std::process::id().to_string();
+    let port = free_port();
+    let hard = hard_fd_limit();
+    let _serve = KillOnDrop(
+        Command::new("sh")
+            .args(["-c", "ulimit -Sn 64 && exec \"$@\"", "sh"])
+            .arg(env!("CARGO_BIN_EXE_memtide"))
+            .args(["serve", "--no-ollama", "--interval", "100ms", "--pid", &me])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let text = scrape_until(port, "serve answers", |t| {
+        t.contains("memtide_self_max_fds")
+    });
+    let max = value(&text, "memtide_self_max_fds").unwrap();
+    match hard.parse::<f64>() {
+        // An unlimited hard limit: macOS's OPEN_MAX, or more where the kernel took it.
+        Err(_) => assert!(max >= 10240.0, "{max} under an unlimited hard limit"),
+        Ok(h) => assert!(
+            max == h || (h > 10240.0 && max == 10240.0),
+            "{max} against a hard limit of {h}"
+        ),
+    }
+}

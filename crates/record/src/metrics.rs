@@ -114,6 +114,8 @@ pub struct Reading {
     pub counts: EventCounts,
     /// Whether a trace is being written.
     pub recording: Recording,
+    /// The most file descriptors memtide may open (its soft limit), where the front-end tells.
+    pub max_fds: Option<u64>,
 }
 
 /// Whether the recorder writes a trace, as `memtide_recording` tells it.
@@ -217,6 +219,7 @@ impl Reading {
             missed: live.missed,
             interval: live.interval(),
             recording: Recording::Off,
+            max_fds: None,
             counts: live.counts,
         }
     }
@@ -370,6 +373,14 @@ pub fn encode(reading: &Reading, own: Option<&OwnUsage>) -> String {
         "Samples missed because memtide fell behind its schedule",
         r.missed,
     );
+    if let Some(n) = r.max_fds {
+        e.gauge(
+            "self_max_fds",
+            "The most file descriptors memtide may have open (its soft limit)",
+            None,
+            n,
+        );
+    }
     if let Some(u) = own {
         let c = Counter::<f64, AtomicU64>::default();
         c.inc_by(u.usage.cpu.as_secs_f64());

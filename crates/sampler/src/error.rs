@@ -42,6 +42,16 @@ pub enum Error {
         /// The call that could not answer yet.
         call: &'static str,
     },
+    /// memtide has no descriptor left (its own limit, `EMFILE`, or the system's, `ENFILE`) to
+    /// open this process's files. Not the process's fault, and it passes: the sampler asks again
+    /// at its next listing of the process table.
+    #[error("no file descriptor left to open {call} for pid {pid}: asked again at the next look")]
+    OutOfDescriptors {
+        /// The process.
+        pid: u32,
+        /// What could not be opened.
+        call: &'static str,
+    },
     /// A pressure trigger the kernel would refuse, and why.
     #[error("{0}")]
     InvalidTrigger(String),
@@ -114,6 +124,11 @@ impl Error {
     /// `true` for [`Error::NotReady`]: the same read may succeed on a later tick.
     pub fn is_not_ready(&self) -> bool {
         matches!(self, Error::NotReady { .. })
+    }
+
+    /// `true` for [`Error::OutOfDescriptors`]: memtide's own want, which passes.
+    pub fn is_out_of_descriptors(&self) -> bool {
+        matches!(self, Error::OutOfDescriptors { .. })
     }
 
     pub(crate) fn decode(what: &'static str, detail: impl Into<String>) -> Error {

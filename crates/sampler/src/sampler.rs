@@ -549,6 +549,9 @@ impl<B: Backend> Core<B> {
         for pid in unseen {
             match self.backend.identify(pid) {
                 Ok(ident) => self.fresh.push((pid, ident)),
+                // memtide had no descriptor to ask with: not remembered, so that the next
+                // listing asks again.
+                Err(e) if e.is_out_of_descriptors() => {}
                 // Gone already (a zombie stays listed until reaped), or not ours to see:
                 // nothing to follow. Remembered, so that it is not asked again every tick.
                 Err(_) => {
@@ -588,6 +591,7 @@ impl<B: Backend> Core<B> {
                     Ok(cmd) => cmd,
                     // Not in `known`, so the next listing judges it again.
                     Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => continue,
+                    Err(e) if e.is_out_of_descriptors() => continue,
                     Err(_) => Default::default(),
                 }
             } else {
@@ -638,6 +642,10 @@ impl<B: Backend> Core<B> {
                         self.known.remove(&pid);
                         continue;
                     }
+                    Err(e) if e.is_out_of_descriptors() => {
+                        self.known.remove(&pid);
+                        continue;
+                    }
                     Err(_) => Default::default(),
                 }
             };
@@ -661,6 +669,11 @@ impl<B: Backend> Core<B> {
                     self.followed.push(Followed { info, handle });
                 }
                 Err(e) if e.is_gone() => {}
+                // memtide's own want of descriptors passes: forgotten, the process is judged
+                // and opened again at the next listing.
+                Err(e) if e.is_out_of_descriptors() => {
+                    self.known.remove(&pid);
+                }
                 // Not retried: the PID stays in `known` and is judged again only when another
                 // process takes it.
                 Err(e) => self.failures.push(ProcessFailure { id, error: e }),
@@ -712,6 +725,8 @@ mod tests {
         system_fails: bool,
         /// PIDs whose command line is not ready yet.
         not_ready: std::collections::HashSet<u32>,
+        /// Which call finds memtide out of descriptors (EMFILE) while set.
+        out_of_fds: Option<&'static str>,
         /// How many times the table was listed.
         listings: usize,
         /// The creation marker, bumped by every spawn; `None`: the OS has none.
@@ -746,6 +761,9 @@ mod tests {
         }
         fn identify(&mut self, pid: u32) -> Result<Identity> {
             self.identify_calls += 1;
+            if self.out_of_fds == Some("stat") {
+                return Err(Error::OutOfDescriptors { pid, call: "stat" });
+            }
             self.procs
                 .get(&pid)
                 .map(|p| p.0.clone())
@@ -757,6 +775,12 @@ mod tests {
         }
         fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)> {
             self.argv_calls += 1;
+            if self.out_of_fds == Some("cmdline") {
+                return Err(Error::OutOfDescriptors {
+                    pid,
+                    call: "cmdline",
+                });
+            }
             if self.not_ready.contains(&pid) {
                 return Err(Error::NotReady { pid, call: "test" });
             }
@@ -764,7 +788,13 @@ mod tests {
             Ok((None, p.1.clone()))
         }
         fn open(&mut self, id: ProcessId) -> Result<ProcessId> {
-            Ok(id)
+            match self.out_of_fds {
+                Some("statm") => Err(Error::OutOfDescriptors {
+                    pid: id.pid,
+                    call: "statm",
+                }),
+                _ => Ok(id),
+            }
         }
         fn read(&mut self, h: &mut ProcessId, out: &mut ProcessSample) -> Result<()> {
             match self.procs.get(&h.pid) {
@@ -879,6 +909,30 @@ mod tests {
         let calls = c.backend.argv_calls;
         c.tick().unwrap();
         assert_eq!(c.backend.argv_calls, calls);
+    }
+
+    /// Under descriptor pressure (memtide's or the system's), a process is not "unreadable":
+    /// once descriptors are back, it is followed from the next listing.
+    #[test]
+    fn a_process_met_while_out_of_descriptors_is_followed_once_they_are_back() {
+        for call in ["stat", "cmdline", "statm"] {
+            let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+            c.tick().unwrap();
+            c.backend.spawn(80, 800, 1, "runner", 3);
+            c.backend.out_of_fds = Some(call);
+            let t = c.tick().unwrap();
+            assert!(t.processes.is_empty() && t.failures.is_empty(), "{call}");
+            let t = c.tick().unwrap();
+            assert!(t.processes.is_empty() && t.failures.is_empty(), "{call}");
+            c.backend.out_of_fds = None;
+            let t = c.tick().unwrap();
+            assert_eq!(pids(&t), [(80, 800)], "{call}");
+            assert_eq!(
+                t.started[0].argv,
+                ["runner"],
+                "{call}: its real command line"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ const READ_BUFFER_BYTES: usize = 16 * 1024;
 fn process_error(pid: u32, what: &'static str, path: PathBuf, e: io::Error) -> Error {
     match (e.kind(), e.raw_os_error()) {
         (io::ErrorKind::NotFound, _) | (_, Some(libc::ESRCH)) => Error::ProcessGone { pid },
+        (_, Some(libc::EMFILE | libc::ENFILE)) => Error::OutOfDescriptors { pid, call: what },
         (io::ErrorKind::PermissionDenied, _) => Error::PermissionDenied {
             pid,
             call: what,

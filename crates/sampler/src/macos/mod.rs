@@ -104,6 +104,7 @@ pub(crate) fn own_rss() -> Result<u64> {
 fn process_error(pid: u32, call: &'static str, e: io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::ESRCH) => Error::ProcessGone { pid },
+        Some(libc::EMFILE | libc::ENFILE) => Error::OutOfDescriptors { pid, call },
         Some(libc::EPERM) => Error::PermissionDenied {
             pid,
             call,
