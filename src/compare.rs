@@ -39,7 +39,15 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
     let c = compare(&ta, &ra, &tb, &rb);
     let clock = Clock::new(jiff::tz::TimeZone::system());
     if let (Some(ch), Some(f)) = (&chart, chart_format) {
-        let zero = |tl, r, name: &Path| {
+        let zero = |tl: &memtide_model::timeline::Timeline, r, name: &Path| {
+            // An empty trace has nothing to draw, however it is aligned.
+            if tl.span().is_none() {
+                anyhow::bail!(
+                    "{} has no samples: nothing to draw (the recorder stopped before its first \
+                     sample)",
+                    name.display()
+                );
+            }
             zero_of(tl, r, ch.align_first_load).with_context(|| {
                 format!(
                     "{} has no model load to align on (no runner started while recording, \

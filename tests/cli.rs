@@ -2138,6 +2138,39 @@ fn compare_of_the_imported_mac_trace_tells_what_the_report_and_chart_tell() {
     );
 }
 
+/// A trace whose recorder stopped before its first sample: its files are only headers.
+#[test]
+fn compare_drawn_of_an_empty_trace_says_it_is_empty_not_misaligned() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let kept = if e.file_name() == "meta.json" {
+            text
+        } else {
+            text.lines().next().unwrap_or_default().to_owned() + "\n"
+        };
+        std::fs::write(empty.join(e.file_name()), kept).unwrap();
+    }
+    let out = tmp.path().join("c.svg");
+    for align in ["start", "first-load"] {
+        let (ok, _, err) = run(&[
+            "compare",
+            empty.to_str().unwrap(),
+            fixture.to_str().unwrap(),
+            "--align",
+            align,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!ok);
+        assert!(err.contains("empty has no samples"), "{align}: {err}");
+        assert!(!err.contains("align"), "{align}: {err}");
+    }
+}
+
 #[test]
 fn compare_of_a_mapped_and_a_copied_load_of_one_model_names_the_reason() {
     let dir = tempfile::tempdir().unwrap();

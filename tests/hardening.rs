@@ -178,9 +178,10 @@ fn hard_fd_limit() -> String {
 }
 
 /// macOS gives a process 256 descriptors unless told otherwise; memtide raises its own soft
-/// limit to the hard one at start, as Go programs do.
+/// limit to the hard one at start, as Go programs do. And what it says of itself holds
+/// together: its peak resident set is never below the one it has now.
 #[test]
-fn serve_raises_its_descriptor_limit_to_the_hard_one() {
+fn serve_raises_its_descriptor_limit_and_tells_its_own_figures_consistently() {
     let me = std::process::id().to_string();
     let port = free_port();
     let hard = hard_fd_limit();
@@ -205,5 +206,11 @@ fn serve_raises_its_descriptor_limit_to_the_hard_one() {
             max == h || (h > 10240.0 && max == 10240.0),
             "{max} against a hard limit of {h}"
         ),
+    }
+    for _ in 0..20 {
+        let text = scrape_until(port, "serve answers", |t| t.contains("memtide_self_rss"));
+        let rss = value(&text, "memtide_self_rss_bytes").unwrap();
+        let peak = value(&text, "memtide_self_peak_rss_bytes").unwrap();
+        assert!(peak >= rss, "peak {peak} below the resident {rss}");
     }
 }

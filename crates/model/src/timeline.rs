@@ -495,8 +495,26 @@ impl Timeline {
         let system_path = dir.join(trace::SYSTEM_FILE);
         let mut system: Vec<SystemPoint> = Vec::new();
         let mut backwards = 0usize;
-        for part in parts_for(dir, trace::SYSTEM_FILE, &meta, window)? {
-            each_row(&part, false, &mut warnings, |r: SystemRow| {
+        let (mut kept, mut skipped, mut left_out) = (0, 0, false);
+        let system_parts = parts_for(dir, trace::SYSTEM_FILE, &meta, window)?;
+        // A segment meta.json lists that is not on disk (deleted by hand, lost with a disk):
+        // said, with the stretch of time it held.
+        for c in meta.segments.iter().flat_map(|s| &s.closed) {
+            if window.overlaps(c.first_t_ms, c.last_t_ms)
+                && !system_parts.iter().any(|p| p.number == Some(c.number))
+            {
+                warnings.push(format!(
+                    "{}: segment {} ({} to {} ms) is listed but not on disk; its rows are \
+                     missing from what follows",
+                    meta_path.display(),
+                    c.number,
+                    c.first_t_ms,
+                    c.last_t_ms
+                ));
+            }
+        }
+        for part in system_parts {
+            let counted = each_row(&part, false, &mut warnings, |r: SystemRow| {
                 if !window.contains(r.t_ms) {
                     return Ok(());
                 }
@@ -513,6 +531,23 @@ impl Timeline {
                 }
                 Ok(())
             })?;
+            kept += counted.kept;
+            skipped += counted.skipped;
+            left_out |= counted.left_out;
+        }
+        // Any other file may be left out; without a readable sample there is no trace to tell.
+        if kept == 0 && (skipped > 0 || left_out) {
+            return Err(TraceError::Invalid {
+                path: system_path,
+                detail: if skipped > 0 {
+                    format!("none of its {skipped} rows can be read")
+                } else {
+                    format!(
+                        "none of its rows can be read: {}",
+                        warnings.last().map_or("", String::as_str)
+                    )
+                },
+            });
         }
         if backwards > 0 {
             warnings.push(format!(

@@ -885,6 +885,7 @@ mod tests {
         s.compressor_payload_bytes = Some(1);
         s.swap_total_bytes = Some(1);
         s.psi_some_avg10 = Some(1.0);
+        r.max_fds = Some(256);
         let text = encode(&r, Some(&OwnUsage::default()));
         // Model memory is the footprint plus the mapped weights, as in every other view.
         let value = |name: &str| {

@@ -123,6 +123,33 @@ pub fn contained(report: &memtide_model::report::Report) -> memtide_model::repor
     })
 }
 
+/// A copy of `report` whose strings (names, command lines, paths) are plain text in Markdown:
+/// what would be raw HTML (`<img …>`), a link or an image (`[…](…)`), emphasis or code is
+/// escaped, so that a report pasted into a public issue shows a hostile process name as the
+/// text it is. `&`, `<` and `>` become entities; `\`, `` ` ``, `*`, `[` and `]` a backslash
+/// escape. (No value the report reads back, a time or a closed word, holds any of them.)
+pub fn markdown_safe(report: &memtide_model::report::Report) -> memtide_model::report::Report {
+    map_strings(report, |s| {
+        if !s.contains(['&', '<', '>', '\\', '`', '*', '[', ']']) {
+            return None;
+        }
+        let mut out = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '\\' | '`' | '*' | '[' | ']' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        Some(out)
+    })
+}
+
 /// A copy of `report` with `f` applied to every string in it (names, commands, paths, times);
 /// `f` returns `None` to keep a string as it is. Through the report's JSON form, so that no
 /// field is forgotten when fields are added.

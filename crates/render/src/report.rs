@@ -634,6 +634,13 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
     // terminal.
     let r = &crate::contained(r);
     let md = style == Style::Markdown;
+    let safe;
+    let r = if md {
+        safe = crate::markdown_safe(r);
+        &safe
+    } else {
+        r
+    };
     let mut o = String::new();
     let t = &r.trace;
     if md {
@@ -918,6 +925,30 @@ mod tests {
             },
         };
         sentence(&e, &Clock::new(jiff::tz::TimeZone::UTC))
+    }
+
+    /// A report meant for a public issue shows a hostile name as the text it is.
+    #[test]
+    fn markdown_shows_html_and_links_in_names_as_text() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/trace-twelve-runners"
+        );
+        let tl = memtide_model::timeline::Timeline::load(std::path::Path::new(dir)).unwrap();
+        let mut r = memtide_model::report::build(&tl, &Default::default());
+        let hostile = "<img src=x onerror=alert(1)> [win](https://example.com) `rm` *big* a\\b";
+        r.models[0].model = Some(hostile.into());
+        let clock = Clock::new(jiff::tz::TimeZone::UTC);
+        let md = render(&r, Style::Markdown, &clock);
+        for raw in ["<img", "[win](", "`rm`", "*big*"] {
+            assert!(!md.contains(raw), "{raw} reaches the Markdown:\n{md}");
+        }
+        assert!(
+            md.contains(r"&lt;img src=x onerror=alert(1)&gt; \[win\](https://example.com) \`rm\` \*big\* a\\b"),
+            "{md}"
+        );
+        // The text report, for a terminal, shows the name as it is.
+        assert!(render(&r, Style::Text, &clock).contains(hostile));
     }
 
     #[test]

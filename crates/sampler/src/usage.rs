@@ -52,15 +52,35 @@ pub fn children_usage() -> Result<ChildrenUsage> {
 /// cheap enough for every scrape of an exporter.
 pub fn own_usage() -> Result<OwnUsage> {
     let usage = Usage::from(crate::os_rusage(Who::Itself)?);
-    Ok(OwnUsage {
-        usage,
-        rss_bytes: crate::os_own_rss()?,
-    })
+    Ok(OwnUsage::of(usage, crate::os_own_rss()?))
+}
+
+impl OwnUsage {
+    /// `usage` and the resident set `rss_bytes` read just after it. The two come from two
+    /// reads a moment apart, which the kernel keeps in different counters: the peak is at
+    /// least what is resident now, whichever read came first.
+    pub fn of(mut usage: Usage, rss_bytes: u64) -> OwnUsage {
+        usage.peak_rss_bytes = usage.peak_rss_bytes.max(rss_bytes);
+        OwnUsage { usage, rss_bytes }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_peak_is_never_below_what_is_resident_now() {
+        let usage = Usage {
+            cpu: Duration::ZERO,
+            peak_rss_bytes: 7 << 20,
+        };
+        assert_eq!(OwnUsage::of(usage, 8 << 20).usage.peak_rss_bytes, 8 << 20);
+        assert_eq!(OwnUsage::of(usage, 6 << 20).usage.peak_rss_bytes, 7 << 20);
+        // Read from this process: the invariant a scraper checks.
+        let own = own_usage().unwrap();
+        assert!(own.usage.peak_rss_bytes >= own.rss_bytes, "{own:?}");
+    }
 
     #[test]
     fn the_kernels_units_become_ours() {

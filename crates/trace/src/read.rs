@@ -6,10 +6,20 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+/// The whole of `path`, if it is a regular file of at most 16 MiB (a `meta.json` is a few
+/// kilobytes, even with years of segments listed).
+pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    crate::segments::open_regular(path)?
+        .take(16 << 20)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads `meta.json` of the trace in `dir`.
 pub fn read_meta(dir: &Path) -> Result<Meta, TraceError> {
     let meta_path = dir.join(crate::META_FILE);
-    let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
+    let bytes = read_regular(&meta_path).map_err(|e| TraceError::Read {
         path: meta_path.clone(),
         error: e,
     })?;
@@ -74,7 +84,7 @@ pub fn end_t_ms(dir: &Path) -> Result<Option<u64>, TraceError> {
         .segments
         .as_ref()
         .and_then(|s| s.closed.last().map(|c| c.last_t_ms));
-    let mut file = match File::open(&path) {
+    let mut file = match crate::segments::open_regular(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound && from_meta.is_some() => {
             return Ok(from_meta)

@@ -5,7 +5,6 @@
 use crate::segments::{self, Part};
 use crate::{Meta, TraceError};
 use serde::de::DeserializeOwned;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -75,14 +74,16 @@ impl<'a> Skips<'a> {
 /// lines: a last line without its line end (what a recorder killed mid-write leaves, even
 /// when what is left happens to parse, like `…,6419` for `…,64190`), a short or long row, a
 /// value that is not a number. `quoting` is off for the files that hold only numbers and
-/// fixed words, so that a stray `"` spoils one row and not all the rows after it. A file
-/// that holds rows of which none is readable is an error. Returns how many rows were kept.
+/// fixed words, so that a stray `"` spoils one row and not all the rows after it. A segment
+/// that cannot be read (a corrupt `.gz`, a line of megabytes, not a regular file) is left out
+/// with a warning, from where it stops reading; the trace is never refused for a part of it.
+/// Returns how many rows were kept and skipped.
 pub fn each_row<T: DeserializeOwned>(
     part: &Part,
     quoting: bool,
     warnings: &mut Vec<String>,
     mut each: impl FnMut(T) -> Result<(), String>,
-) -> Result<usize, TraceError> {
+) -> Result<Counted, TraceError> {
     each_record(
         part,
         quoting,
@@ -107,7 +108,7 @@ pub fn each_record<H>(
     warnings: &mut Vec<String>,
     header: impl FnOnce(&csv::ByteRecord) -> Result<H, String>,
     mut each: impl FnMut(&csv::ByteRecord, &H) -> Result<(), String>,
-) -> Result<usize, TraceError> {
+) -> Result<Counted, TraceError> {
     let path = part.path.as_path();
     let read_err = |e| TraceError::Read {
         path: path.to_owned(),
@@ -115,35 +116,51 @@ pub fn each_record<H>(
     };
     // A compressed segment is whole (it is renamed into place once written); a plain file
     // may end in a line the recorder did not finish.
-    let (source, complete, len): (Box<dyn Read>, u64, u64) = if part.compressed {
-        (segments::open(part).map_err(read_err)?, 1, 1)
+    let opened = if part.compressed {
+        segments::open(part).map(|r| (r, 1, 1))
     } else {
-        let mut file = File::open(path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
-        let complete = crate::complete_length(&mut file, len).map_err(read_err)?;
-        (Box::new(file.take(complete)), complete, len)
+        segments::open_regular(path).and_then(|mut file| {
+            let len = file.metadata()?.len();
+            let complete = crate::complete_length(&mut file, len)?;
+            let r: Box<dyn Read + Send> =
+                Box::new(segments::Bounded::new(file.take(complete), u64::MAX));
+            Ok((r, complete, len))
+        })
+    };
+    let (source, complete, len) = match opened {
+        Ok(o) => o,
+        // A closed segment that cannot be opened, or a file that is not a regular file (a
+        // FIFO would block the reader for ever), is left out; the rest of the trace reads.
+        Err(e) if part.number.is_some() || e.kind() == io::ErrorKind::InvalidInput => {
+            return Ok(left_out(path, &e, warnings));
+        }
+        Err(e) => return Err(read_err(e)),
     };
     let mut input = BufReader::with_capacity(256 * 1024, source);
     // A UTF-8 byte order mark (a file saved by a spreadsheet) is not part of the first name.
-    if input
-        .fill_buf()
-        .map_err(read_err)?
-        .starts_with(b"\xef\xbb\xbf")
-    {
-        input.consume(3);
+    match input.fill_buf() {
+        Ok(b) if b.starts_with(b"\xef\xbb\xbf") => input.consume(3),
+        Ok(_) => {}
+        // A segment whose first bytes do not read (a `.gz` corrupt from its header on).
+        Err(e) if part.number.is_some() => return Ok(left_out(path, &e, warnings)),
+        Err(e) => return Err(read_err(e)),
     }
     let mut skips = Skips::new(path);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .quoting(quoting)
         .from_reader(input);
-    let width = reader
-        .headers()
-        .map_err(|e| TraceError::Invalid {
-            path: path.to_owned(),
-            detail: format!("line 1: {e}"),
-        })?
-        .len();
+    let width = match reader.headers() {
+        Ok(h) => h.len(),
+        // A closed segment that does not even start right (a corrupt `.gz`) is left out.
+        Err(e) if part.number.is_some() => return Ok(left_out(path, &e, warnings)),
+        Err(e) => {
+            return Err(TraceError::Invalid {
+                path: path.to_owned(),
+                detail: format!("line 1: {e}"),
+            })
+        }
+    };
     let headers = reader.byte_headers().cloned().unwrap_or_default();
     let headers = header(&headers).map_err(|detail| TraceError::Invalid {
         path: path.to_owned(),
@@ -158,7 +175,14 @@ pub fn each_record<H>(
             Ok(true) => {}
             Err(e) => {
                 if let Some(io) = io_error(&e) {
-                    return Err(read_err(io));
+                    // A corrupt `.gz`, a line of megabytes, a disk error: what was read so far
+                    // is kept, the rest of this file is left out and said.
+                    warnings.push(format!(
+                        "{}: cannot be read past line {lines} ({io}); the rows after it are \
+                         left out",
+                        path.display()
+                    ));
+                    break;
                 }
                 let line = e.position().map_or(0, |p| p.line());
                 lines = lines.max(line);
@@ -188,13 +212,34 @@ pub fn each_record<H>(
     }
     let skipped = skips.count;
     skips.warn(warnings);
-    if kept == 0 && skipped > 0 {
-        return Err(TraceError::Invalid {
-            path: path.to_owned(),
-            detail: format!("none of its {skipped} rows can be read"),
-        });
+    Ok(Counted {
+        kept,
+        skipped,
+        left_out: false,
+    })
+}
+
+/// A file left out whole, said with why.
+fn left_out(path: &Path, why: &dyn std::fmt::Display, warnings: &mut Vec<String>) -> Counted {
+    warnings.push(format!(
+        "{}: cannot be read ({why}); its rows are left out",
+        path.display()
+    ));
+    Counted {
+        left_out: true,
+        ..Counted::default()
     }
-    Ok(kept)
+}
+
+/// How many rows of a file were kept, and how many skipped (unreadable or refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Rows handed on.
+    pub kept: usize,
+    /// Rows left out.
+    pub skipped: usize,
+    /// Whether the file was left out whole (it could not be opened or did not start right).
+    pub left_out: bool,
 }
 
 /// The I/O error inside a CSV error: the file could not be read, which is not a bad row.

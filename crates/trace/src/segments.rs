@@ -90,13 +90,91 @@ pub fn parts(dir: &Path, base: &str) -> io::Result<Vec<Part>> {
     Ok(out)
 }
 
-/// Opens a part for reading, decompressing it when it is compressed.
+/// Opens `path` for reading if it is a regular file: a FIFO would block every reader until
+/// something writes to it, a device would never end, a directory is not a file.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, a device or a directory)",
+        ));
+    }
+    File::open(path)
+}
+
+/// The longest line a trace file may hold: a row is a few hundred bytes, and the longest
+/// (an identity with its command line) is bounded by the kernel's limit on arguments
+/// (`kern.argmax`, 1 MiB on macOS; 2 MiB on Linux by default).
+pub const MAX_LINE_BYTES: u64 = 4 << 20;
+
+/// The most a compressed segment may give when decompressed: eight times the largest segment
+/// memtide writes (64 MB), far beyond any it wrote, far below what a gzip bomb gives.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 512 << 20;
+
+/// A reader that fails (`InvalidData`, saying which) at a line longer than [`MAX_LINE_BYTES`]
+/// or after `total` bytes, so that a damaged or hostile file costs bounded memory and time.
+pub struct Bounded<R> {
+    inner: R,
+    line: u64,
+    left: u64,
+}
+
+impl<R: Read> Bounded<R> {
+    /// `inner`, bounded to `total` bytes.
+    pub fn new(inner: R, total: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            line: 0,
+            left: total,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = &buf[..n];
+        if n as u64 > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "more than 512 MiB once decompressed: not a segment memtide wrote",
+            ));
+        }
+        self.left -= n as u64;
+        // Each stretch between line ends, the first one continuing the line before.
+        let mut longest = 0;
+        let mut pieces = got.split(|&b| b == b'\n');
+        if let Some(first) = pieces.next() {
+            self.line += first.len() as u64;
+            longest = self.line;
+        }
+        for piece in pieces {
+            longest = longest.max(self.line);
+            self.line = piece.len() as u64;
+            longest = longest.max(self.line);
+        }
+        if longest > MAX_LINE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a line longer than 4 MiB: not a trace row",
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// Opens a part for reading, decompressing it when it is compressed; only a regular file,
+/// bounded as [`Bounded`] says.
 pub fn open(part: &Part) -> io::Result<Box<dyn Read + Send>> {
-    let f = File::open(&part.path)?;
+    let f = open_regular(&part.path)?;
     Ok(if part.compressed {
-        Box::new(GzDecoder::new(BufReader::with_capacity(64 * 1024, f)))
+        Box::new(Bounded::new(
+            GzDecoder::new(BufReader::with_capacity(64 * 1024, f)),
+            MAX_DECOMPRESSED_BYTES,
+        ))
     } else {
-        Box::new(f)
+        Box::new(Bounded::new(f, u64::MAX))
     })
 }
 
@@ -256,6 +334,48 @@ pub fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_read_stops_at_a_long_line_or_its_total() {
+        let read_all = |bytes: &[u8], total: u64| {
+            let mut out = Vec::new();
+            Bounded::new(bytes, total)
+                .read_to_end(&mut out)
+                .map(|_| out)
+        };
+        let rows = b"a,b\n1,2\n".repeat(1000);
+        assert!(read_all(&rows, u64::MAX).is_ok_and(|r| r == rows));
+        assert!(read_all(&rows, rows.len() as u64).is_ok_and(|r| r == rows));
+        let e = read_all(&rows, 100).err().map(|e| e.kind());
+        assert_eq!(e, Some(io::ErrorKind::InvalidData));
+        // A line of the limit reads; one byte more does not, in the middle of the input
+        // or at its end, read whole or a little at a time.
+        let long = |extra: usize, tail: &[u8]| {
+            let mut v = b"a,b\n".to_vec();
+            v.resize(v.len() + MAX_LINE_BYTES as usize + extra, b'x');
+            v.extend_from_slice(tail);
+            v
+        };
+        let small_reads = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            io::BufReader::with_capacity(4096, Bounded::new(bytes, u64::MAX))
+                .read_to_end(&mut out)
+                .map(|_| out.len())
+        };
+        for tail in [&b"\n1,2\n"[..], b""] {
+            assert!(read_all(&long(0, tail), u64::MAX).is_ok());
+            assert!(small_reads(&long(0, tail)).is_ok());
+            let e = read_all(&long(1, tail), u64::MAX)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                e.as_deref()
+                    .is_some_and(|e| e.contains("longer than 4 MiB")),
+                "{e:?}"
+            );
+            assert!(small_reads(&long(1, tail)).is_err());
+        }
+    }
 
     #[test]
     fn names_round_trip_and_strangers_are_not_segments() {

@@ -456,7 +456,7 @@ impl TraceWriter {
         update: impl FnOnce(&mut Meta),
     ) -> Result<(TraceWriter, Resumed), TraceError> {
         let meta_path = dir.join(META_FILE);
-        let bytes = std::fs::read(&meta_path).map_err(|e| TraceError::Read {
+        let bytes = crate::read::read_regular(&meta_path).map_err(|e| TraceError::Read {
             path: meta_path.clone(),
             error: e,
         })?;
@@ -794,7 +794,7 @@ fn retention(
 /// Whether a CSV file has a line after its header.
 fn has_rows(path: &Path) -> io::Result<bool> {
     use std::io::BufRead;
-    let mut r = io::BufReader::new(File::open(path)?);
+    let mut r = io::BufReader::new(crate::segments::open_regular(path)?);
     let mut header = Vec::new();
     r.read_until(b'\n', &mut header)?;
     Ok(!r.fill_buf()?.is_empty())
@@ -802,8 +802,8 @@ fn has_rows(path: &Path) -> io::Result<bool> {
 
 fn read_identities(dir: &Path) -> Result<Vec<IdentityRow>, TraceError> {
     let path = dir.join(IDENTITIES_FILE);
-    let mut r = match csv::Reader::from_path(&path) {
-        Ok(r) => r,
+    let mut r = match crate::segments::open_regular(&path) {
+        Ok(f) => csv::Reader::from_reader(crate::segments::Bounded::new(f, u64::MAX)),
         Err(_) => return Ok(Vec::new()),
     };
     // A row that does not read is left out: the rows it describes still read, under a bare
