@@ -318,6 +318,10 @@ pub fn parse_swapusage(line: &str) -> Option<SwapUsage> {
         let token = rest.split_whitespace().next()?;
         let (num, unit) = token.split_at(token.find(|c: char| c.is_ascii_alphabetic())?);
         let n: f64 = num.replace(',', ".").parse().ok()?;
+        // Swap is never negative: a minus sign is a damaged line, not 0 bytes.
+        if !(n >= 0.0 && n.is_finite()) {
+            return None;
+        }
         let mult = match unit {
             "K" => 1024.0,
             "M" => 1024.0 * 1024.0,
@@ -415,9 +419,14 @@ impl OllamaPsRow {
     }
 }
 
+/// Whether `line` opens a block, and its time (`None` when it cannot be read). A line that
+/// starts like a header but was cut (`===== 2026-05-14`) opens a block too, whose time cannot
+/// be read: its lines are skipped with a warning instead of joining the block before. A byte
+/// order mark (a log saved by an editor) is not part of the line.
 fn header_time(line: &str) -> Option<Option<jiff::Timestamp>> {
-    let inner = line.trim().strip_prefix("=====")?.strip_suffix("=====")?;
-    Some(parse_time(inner))
+    let line = line.trim().trim_start_matches('\u{feff}');
+    let inner = line.strip_prefix("=====")?;
+    Some(inner.strip_suffix("=====").and_then(parse_time))
 }
 
 /// Parses the system log into blocks. A block whose header time cannot be read is skipped
@@ -792,6 +801,40 @@ mod tests {
             let mp = blocks[0].memory_pressure.unwrap();
             assert_eq!((mp.total_bytes, mp.free_percent), (Some(total), pct));
         }
+    }
+
+    /// Three ways a block went missing without a word.
+    #[test]
+    fn no_block_is_dropped_without_a_warning() {
+        // A byte order mark before the first header: the block is read.
+        let (blocks, warnings) = parse_system_log(&format!(
+            "\u{feff}===== 2026-05-14T09:25:03Z =====\n{}",
+            fixture!("oct-2026-16g-990M-used.txt")
+        ));
+        assert_eq!(blocks.len(), 1, "{warnings:?}");
+        assert!(blocks[0].swap.is_some());
+        // A header cut short: its block is skipped and said, not joined to the one before.
+        let (blocks, warnings) = parse_system_log(
+            "===== 2026-05-14T09:25:03Z =====\nPages free: 1.\n===== 2026-05-14\ntotal = 2048.00M  used = 1.00M  free = 2047.00M\n",
+        );
+        assert_eq!(blocks.len(), 1);
+        assert!(
+            blocks[0].swap.is_none(),
+            "the cut block's lines stay out of the first"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].line, 3);
+        assert!(warnings[0].message.contains("no readable UTC time"));
+        // Negative swap is a damaged line, not 0 bytes.
+        assert!(parse_swapusage("total = 2048.00M  used = -990.81M  free = 1057.19M").is_none());
+        let (blocks, warnings) = parse_system_log(
+            "===== 2026-05-14T09:25:03Z =====\ntotal = 2048.00M  used = -990.81M  free = 1057.19M\n",
+        );
+        assert!(blocks[0].swap.is_none());
+        assert!(
+            warnings[0].message.contains("not a swap usage line"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

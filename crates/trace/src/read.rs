@@ -84,38 +84,38 @@ pub fn end_t_ms(dir: &Path) -> Result<Option<u64>, TraceError> {
         .segments
         .as_ref()
         .and_then(|s| s.closed.last().map(|c| c.last_t_ms));
-    let mut file = match crate::segments::open_regular(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && from_meta.is_some() => {
-            return Ok(from_meta)
-        }
-        Err(e) => return Err(TraceError::Read { path, error: e }),
-    };
-    let read_err = |e| TraceError::Read {
-        path: path.clone(),
-        error: e,
-    };
+    match last_t_ms(&path) {
+        Ok(t) => Ok(t.or(from_meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && from_meta.is_some() => Ok(from_meta),
+        Err(e) => Err(TraceError::Read { path, error: e }),
+    }
+}
+
+/// The `t_ms` of the last complete row of the CSV file `path`, read from its end without
+/// reading the rest; `None` when it has no such row (only its header, or no `t_ms` column).
+pub fn last_t_ms(path: &Path) -> io::Result<Option<u64>> {
+    let mut file = crate::segments::open_regular(path)?;
     let mut first = String::new();
-    BufReader::new(&mut file)
-        .read_line(&mut first)
-        .map_err(read_err)?;
+    BufReader::new(&mut file).read_line(&mut first)?;
     let Some(col) = first.trim_end().split(',').position(|h| h == "t_ms") else {
-        return Ok(from_meta);
+        return Ok(None);
     };
-    let len = file.metadata().map_err(read_err)?.len();
-    let end = complete_length(&mut file, len).map_err(read_err)?;
+    let len = file.metadata()?.len();
+    let end = complete_length(&mut file, len)?;
+    if end <= first.len() as u64 {
+        return Ok(None);
+    }
     // The last complete line: back from its end to the line end before it.
     let from = end.saturating_sub(4096);
     let mut tail = vec![0u8; (end - from) as usize];
-    file.seek(SeekFrom::Start(from)).map_err(read_err)?;
-    file.read_exact(&mut tail).map_err(read_err)?;
+    file.seek(SeekFrom::Start(from))?;
+    file.read_exact(&mut tail)?;
     let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
     let line = body.rsplit(|&b| b == b'\n').next().unwrap_or_default();
-    let t = std::str::from_utf8(line)
+    Ok(std::str::from_utf8(line)
         .ok()
         .and_then(|l| l.split(',').nth(col))
-        .and_then(|v| v.parse::<u64>().ok());
-    Ok(t.or(from_meta))
+        .and_then(|v| v.parse::<u64>().ok()))
 }
 
 /// Where the complete lines of a file end: after its last line end. A file whose last line

@@ -472,16 +472,7 @@ impl TraceWriter {
                     .into(),
             });
         }
-        let last_t_ms = crate::read::end_t_ms(dir)?.unwrap_or(0);
-        let start_ms = meta
-            .start_utc
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .unwrap_or(0);
-        let wall_ms = jiff::Timestamp::try_from(now).map_or(0, |t| t.as_millisecond());
-        let t0_ms = u64::try_from(wall_ms - start_ms)
-            .unwrap_or(0)
-            .max(last_t_ms + 1);
+        let mut last_t_ms = crate::read::end_t_ms(dir)?.unwrap_or(0);
         // What a crash left: a temporary meta.json or identities.csv, compressions cut short,
         // plain segments whose compressed ones are complete.
         for f in [META_FILE, IDENTITIES_FILE] {
@@ -543,6 +534,24 @@ impl TraceWriter {
             .unwrap_or(0);
         let n = number + 1;
         let first_t_ms = segs.closed.last().map_or(0, |c| c.last_t_ms + 1);
+        // The newest row of any file: a poll answered or a process row written after the
+        // last system row, or a segment a crash left unlisted, is later than `end_t_ms` says.
+        // Rows go on after it, so that no time is written twice at the join.
+        for base in SEGMENTED_FILES {
+            if let Ok(Some(t)) = crate::read::last_t_ms(&dir.join(base)) {
+                last_t_ms = last_t_ms.max(t);
+            }
+        }
+        last_t_ms = last_t_ms.max(segs.closed.iter().map(|c| c.last_t_ms).max().unwrap_or(0));
+        let start_ms = meta
+            .start_utc
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .unwrap_or(0);
+        let wall_ms = jiff::Timestamp::try_from(now).map_or(0, |t| t.as_millisecond());
+        let t0_ms = u64::try_from(wall_ms - start_ms)
+            .unwrap_or(0)
+            .max(last_t_ms + 1);
         let mut closed_live = false;
         for base in SEGMENTED_FILES {
             let live = dir.join(base);
@@ -939,6 +948,44 @@ mod tests {
         assert_eq!(numbers, [Some(2), Some(3), Some(4), None]);
         let spans: Vec<_> = parts.iter().filter_map(crate::read::part_span).collect();
         assert_eq!(spans, [(100, 199, 100), (200, 249, 50), (250, 270, 21)]);
+    }
+
+    /// A poll answered after the last system row was written, then the kill: the continued
+    /// trace's rows start after the poll, not after the system row.
+    #[test]
+    fn a_continuation_starts_after_the_newest_row_of_any_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let policy = SegmentPolicy {
+            segment_bytes: 1 << 30,
+            segment_ms: u64::MAX,
+            keep_ms: None,
+            max_size_bytes: None,
+        };
+        let start = UNIX_EPOCH + Duration::from_millis(1_747_214_703_250);
+        let at = |t_ms: u64| utc_ms(start + Duration::from_millis(t_ms));
+        let mut w = TraceWriter::create_segmented(dir, meta(), policy).unwrap();
+        for t_ms in [0, 100] {
+            w.system(&SystemRow {
+                time_utc: at(t_ms),
+                t_ms,
+                ..SystemRow::default()
+            })
+            .unwrap();
+        }
+        let poll = PollRow {
+            time_utc: at(150),
+            t_ms: 150,
+            ..PollRow::default()
+        };
+        w.poll(&poll, &[]).unwrap();
+        w.flush().unwrap();
+        drop(w);
+        // The wall clock says less time has passed than the rows do (a clock set back).
+        let (_, resumed) =
+            TraceWriter::resume_segmented(dir, policy, start + Duration::from_millis(120), |_| {})
+                .unwrap();
+        assert_eq!(resumed.t0_ms, 151);
     }
 
     #[test]
