@@ -233,6 +233,8 @@ pub(crate) struct RenderArgs {
     /// Replace the output even if memtide did not draw it.
     #[arg(long)]
     pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) redact: RedactArg,
 }
 
 #[derive(Args)]
@@ -256,6 +258,8 @@ pub(crate) struct ViewArgs {
     /// Free memory (in %) under which an interval is shaded as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     pub(crate) low_free_percent: f64,
+    #[command(flatten)]
+    pub(crate) redact: RedactArg,
 }
 
 #[derive(Args)]
@@ -378,6 +382,8 @@ pub(crate) struct CompareArgs {
     /// Replace the output even if memtide did not draw it.
     #[arg(long, requires = "out")]
     pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) redact: RedactArg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -404,12 +410,35 @@ pub(crate) struct ReportArgs {
     /// Free memory (in %) under which an interval is reported as low.
     #[arg(long, default_value_t = memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT)]
     pub(crate) low_free_percent: f64,
-    /// For pasting into a public issue: your home directory becomes `~` and your user name
-    /// `user`, in commands, paths and the trace directory.
-    #[arg(long)]
-    pub(crate) redact: bool,
+    #[command(flatten)]
+    pub(crate) redact: RedactArg,
     #[command(flatten)]
     pub(crate) span: SpanArgs,
+}
+
+/// `--redact`, for every output a person may paste or attach.
+#[derive(Args)]
+pub(crate) struct RedactArg {
+    /// For pasting into a public issue: your home directory becomes `~` and your user name
+    /// `user`, in commands, paths, names and the trace directory.
+    #[arg(long)]
+    pub(crate) redact: bool,
+}
+
+impl RedactArg {
+    /// The redaction asked for: this user's home directory and name, from `HOME` and `USER`
+    /// (the last part of `HOME` where `USER` is not set).
+    pub(crate) fn redaction(&self) -> Option<memtide_render::redact::Redaction> {
+        self.redact.then(|| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            let user = std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .or_else(|| home.rsplit('/').next().map(str::to_owned))
+                .unwrap_or_default();
+            memtide_render::redact::Redaction::new(&home, &user)
+        })
+    }
 }
 
 /// Which stretch of the trace to read.

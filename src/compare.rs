@@ -19,7 +19,13 @@ pub struct Chart {
 }
 
 /// Prints the comparison of `a` and `b` in `format`, and draws it when asked.
-pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<()> {
+pub fn run(
+    a: &Path,
+    b: &Path,
+    format: Format,
+    chart: Option<Chart>,
+    redaction: Option<&memtide_render::redact::Redaction>,
+) -> Result<()> {
     // The output is checked before anything is read.
     let chart_format = match &chart {
         Some(ch) => {
@@ -29,13 +35,19 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
         }
         None => None,
     };
-    let ta = load(a)?;
-    let tb = load(b)?;
+    let mut ta = load(a)?;
+    let mut tb = load(b)?;
     let opts = Options::default();
-    let (ra, rb) = (
+    let (mut ra, mut rb) = (
         memtide_model::report::build(&ta, &opts),
         memtide_model::report::build(&tb, &opts),
     );
+    // Before anything is compared or drawn: the data, never the markup.
+    if let Some(r) = redaction {
+        r.timeline(&mut ta);
+        r.timeline(&mut tb);
+        (ra, rb) = (r.report(&ra)?, r.report(&rb)?);
+    }
     let c = compare(&ta, &ra, &tb, &rb);
     let clock = Clock::new(jiff::tz::TimeZone::system());
     if let (Some(ch), Some(f)) = (&chart, chart_format) {
@@ -57,6 +69,10 @@ pub fn run(a: &Path, b: &Path, format: Format, chart: Option<Chart>) -> Result<(
             })
         };
         let (name_a, name_b) = short_names(a, b);
+        let (name_a, name_b) = match redaction {
+            Some(r) => (r.text(&name_a), r.text(&name_b)),
+            None => (name_a, name_b),
+        };
         let side = |tl, r, which: &str, dir: &Path, name: &str| -> Result<Side<'_>> {
             Ok(Side {
                 timeline: tl,

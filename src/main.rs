@@ -112,7 +112,7 @@ fn main() {
             &a.dir,
             a.format,
             a.low_free_percent,
-            a.redact,
+            a.redact.redaction().as_ref(),
             &a.span.span(),
         ),
         Command::Compare(a) => compare::run(
@@ -127,6 +127,7 @@ fn main() {
                 height: a.height,
                 force: a.force,
             }),
+            a.redact.redaction().as_ref(),
         ),
         Command::Import(a) => import::run(
             a.ps_tsv.as_deref(),
@@ -156,7 +157,7 @@ fn main() {
         ),
         Command::Render(a) => render::run(
             &a.dir,
-            render::Options2 {
+            render::Drawing {
                 out: a.out,
                 format: a.format,
                 metric: a.metric,
@@ -165,12 +166,13 @@ fn main() {
                 height: a.height,
                 low_free_percent: a.low_free_percent,
                 force: a.force,
+                redaction: a.redact.redaction(),
             },
         )
         .and_then(|out| Ok(outln!("{}", out.display())?)),
         Command::View(a) => render::view(
             &a.dir,
-            render::Options2 {
+            render::Drawing {
                 out: a.out,
                 format: None,
                 metric: a.metric,
@@ -179,6 +181,7 @@ fn main() {
                 height: 1000,
                 low_free_percent: a.low_free_percent,
                 force: a.force,
+                redaction: a.redact.redaction(),
             },
             !a.no_open,
         )

@@ -25,7 +25,8 @@ pub enum MetricArg {
     Rss,
 }
 
-pub struct Options2 {
+/// What `render` and `view` draw, and where.
+pub struct Drawing {
     pub out: Option<PathBuf>,
     pub format: Option<Format>,
     pub metric: MetricArg,
@@ -35,6 +36,8 @@ pub struct Options2 {
     pub low_free_percent: f64,
     /// Replace an output file memtide did not draw.
     pub force: bool,
+    /// Take the user's home and name out of what is drawn (`--redact`).
+    pub redaction: Option<memtide_render::redact::Redaction>,
 }
 
 use memtide_render::chart::{MAX_SIDE_PX, MIN_SIDE_PX};
@@ -114,17 +117,22 @@ pub fn check_replaceable(out: &Path, force: bool) -> Result<()> {
     )
 }
 
-pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
+pub fn run(dir: &Path, o: Drawing) -> Result<PathBuf> {
     // Options first: nothing is read before they are known to be right.
     let format = choose_format(o.out.as_deref(), o.format)?;
     let tz = jiff::tz::TimeZone::system();
-    let (tl, window) = crate::report::load_span(dir, &o.span, &tz)?;
-    let report = report::build(
+    let (mut tl, window) = crate::report::load_span(dir, &o.span, &tz)?;
+    let mut report = report::build(
         &tl,
         &Options {
             low_free_percent: o.low_free_percent,
         },
     );
+    // Before anything is drawn: the data, never the markup.
+    if let Some(r) = &o.redaction {
+        r.timeline(&mut tl);
+        report = r.report(&report)?;
+    }
     let clock = Clock::new(tz.clone());
     let out = o
         .out
@@ -156,7 +164,7 @@ pub fn run(dir: &Path, o: Options2) -> Result<PathBuf> {
 
 /// `memtide view`: the viewer written (to `DIR/view.html` unless `--out` says) and opened in
 /// the default browser.
-pub fn view(dir: &Path, mut o: Options2, open: bool) -> Result<PathBuf> {
+pub fn view(dir: &Path, mut o: Drawing, open: bool) -> Result<PathBuf> {
     if o.out.is_none() {
         o.out = Some(dir.join("view.html"));
     }
@@ -205,8 +213,8 @@ fn open_in_browser(path: &Path) -> Result<()> {
 }
 
 /// What `memtide render` draws without flags, into `out`.
-pub fn defaults(out: Option<PathBuf>) -> Options2 {
-    Options2 {
+pub fn defaults(out: Option<PathBuf>) -> Drawing {
+    Drawing {
         out,
         format: None,
         metric: MetricArg::ModelMemory,
@@ -215,6 +223,7 @@ pub fn defaults(out: Option<PathBuf>) -> Options2 {
         height: 1000,
         low_free_percent: memtide_model::events::low_memory::LOW_MEMORY_FREE_PERCENT,
         force: false,
+        redaction: None,
     }
 }
 

@@ -1082,6 +1082,94 @@ fn a_redacted_report_can_be_pasted_into_a_public_issue() {
     let _ = runner.kill();
     let _ = runner.wait();
     assert!(o.status.success(), "{}", stderr(&o));
+    // The home and the name as other tools spell them: upper-cased, percent-encoded in a URL,
+    // at the start of a host name.
+    let ids = out.join("identities.csv");
+    let home_s = home.to_str().unwrap();
+    let text = std::fs::read_to_string(&ids).unwrap();
+    let variants = format!(
+        r#"""--note"",""Bobbys-MBP"",""file://{}%2Fx"",""{}/y"",""--port"""#,
+        home_s.replace('/', "%2F"),
+        home_s.to_uppercase()
+    );
+    assert!(text.contains(r#"""--port"""#), "{text}");
+    std::fs::write(&ids, text.replace(r#"""--port"""#, &variants)).unwrap();
+    let leaks = |what: &str, text: &str| {
+        assert!(
+            !text.to_lowercase().contains("bobby"),
+            "{what} names the user: {text}"
+        );
+    };
+    // Unredacted, every spelling is there to be taken out.
+    let o = memtide()
+        .arg("view")
+        .arg(&out)
+        .args(["--no-open", "-o"])
+        .arg(tmp.path().join("plain.html"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plain = std::fs::read_to_string(tmp.path().join("plain.html")).unwrap();
+    for spelling in ["Bobbys-MBP", "%2Fbobby%2Fx", "/BOBBY/y"] {
+        assert!(
+            plain.contains(spelling),
+            "{spelling} is not in the trace's viewer"
+        );
+    }
+    // Every output a person may paste or attach.
+    let chart = tmp.path().join("c.svg");
+    let page = tmp.path().join("c.html");
+    let view = tmp.path().join("v.html");
+    let compared = tmp.path().join("cmp.svg");
+    for (what, args) in [
+        ("render svg", vec!["render", "-o", chart.to_str().unwrap()]),
+        ("render html", vec!["render", "-o", page.to_str().unwrap()]),
+        (
+            "view",
+            vec!["view", "--no-open", "-o", view.to_str().unwrap()],
+        ),
+    ] {
+        let o = memtide()
+            .args(&args[..1])
+            .arg(&out)
+            .args(&args[1..])
+            .arg("--redact")
+            .env("HOME", &home)
+            .env("USER", "bobby")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{what}: {}", stderr(&o));
+    }
+    for (what, file) in [("svg", &chart), ("html", &page), ("view", &view)] {
+        leaks(what, &std::fs::read_to_string(file).unwrap());
+    }
+    for format in ["text", "json"] {
+        let o = memtide()
+            .arg("compare")
+            .arg(&out)
+            .arg(&out)
+            .args([
+                "--format",
+                format,
+                "-o",
+                compared.to_str().unwrap(),
+                "--force",
+            ])
+            .arg("--redact")
+            .env("HOME", &home)
+            .env("USER", "bobby")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "compare {format}: {}", stderr(&o));
+        leaks(
+            &format!("compare {format}"),
+            &String::from_utf8_lossy(&o.stdout),
+        );
+        leaks(
+            "the compare chart",
+            &std::fs::read_to_string(&compared).unwrap(),
+        );
+    }
     for format in ["text", "markdown", "json"] {
         let o = memtide()
             .arg("report")
@@ -1093,7 +1181,7 @@ fn a_redacted_report_can_be_pasted_into_a_public_issue() {
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         let text = String::from_utf8(o.stdout).unwrap();
-        assert!(!text.contains("bobby"), "{format}: {text}");
+        leaks(format, &text);
         if format != "markdown" {
             assert!(text.contains("~/traces/user-run"), "{format}: {text}");
         }

@@ -63,6 +63,10 @@ pub enum RenderError {
     /// The chart's size is outside [`MIN_SIDE_PX`]–[`MAX_SIDE_PX`].
     #[error("a chart of {0}×{1} pixels cannot be drawn: each side must be {MIN_SIDE_PX} to {MAX_SIDE_PX}")]
     Size(u32, u32),
+    /// Redacting changed a word memtide reads back (the user name is also one of its words):
+    /// nothing is written rather than something unredacted.
+    #[error("cannot redact this trace: {0}")]
+    Redact(String),
 }
 
 /// The smallest chart side, in pixels: below it the panels have no room for their axes.

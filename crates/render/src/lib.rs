@@ -40,6 +40,7 @@ pub mod chart;
 pub mod compare;
 mod decimate;
 pub mod html;
+pub mod redact;
 pub mod report;
 pub mod series;
 
@@ -150,6 +151,36 @@ pub fn markdown_safe(report: &memtide_model::report::Report) -> memtide_model::r
     })
 }
 
+/// As [`map_strings`], failing (rather than handing back the report unchanged) when a changed
+/// string no longer reads as what it was: for a change that must not be skipped, such as a
+/// redaction.
+pub fn try_map_strings(
+    report: &memtide_model::report::Report,
+    f: impl Fn(&str) -> Option<String>,
+) -> Result<memtide_model::report::Report, chart::RenderError> {
+    let mut v =
+        serde_json::to_value(report).map_err(|e| chart::RenderError::Redact(e.to_string()))?;
+    walk_strings(&mut v, &f);
+    serde_json::from_value(v).map_err(|e| {
+        chart::RenderError::Redact(format!(
+            "a word memtide reads back would change ({e}); redact by hand"
+        ))
+    })
+}
+
+fn walk_strings(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Option<String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(new) = f(s) {
+                *s = new;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk_strings(v, f)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|v| walk_strings(v, f)),
+        _ => {}
+    }
+}
+
 /// A copy of `report` with `f` applied to every string in it (names, commands, paths, times);
 /// `f` returns `None` to keep a string as it is. Through the report's JSON form, so that no
 /// field is forgotten when fields are added.
@@ -157,22 +188,10 @@ pub fn map_strings(
     report: &memtide_model::report::Report,
     f: impl Fn(&str) -> Option<String>,
 ) -> memtide_model::report::Report {
-    fn walk(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Option<String>) {
-        match v {
-            serde_json::Value::String(s) => {
-                if let Some(new) = f(s) {
-                    *s = new;
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, f)),
-            serde_json::Value::Object(o) => o.values_mut().for_each(|v| walk(v, f)),
-            _ => {}
-        }
-    }
     let Ok(mut v) = serde_json::to_value(report) else {
         return report.clone();
     };
-    walk(&mut v, &f);
+    walk_strings(&mut v, &f);
     serde_json::from_value(v).unwrap_or_else(|_| report.clone())
 }
 
