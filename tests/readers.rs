@@ -204,3 +204,73 @@ fn a_fifo_in_a_trace_is_left_out_without_waiting_for_it() {
         "{warnings:?}"
     );
 }
+
+/// The copy with the wall clock stepped: every row from `t_ms` `at` on has its `time_utc`
+/// moved by `by_ms` (in every file), as a clock set by hand or a laptop asleep leaves it.
+fn step_wall_clock(dir: &Path, steps: &[(u64, i64)]) {
+    for file in [
+        trace::SYSTEM_FILE,
+        trace::PROCESSES_FILE,
+        trace::POLLS_FILE,
+        trace::MODELS_FILE,
+    ] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let mut out = format!("{}\n", lines.next().unwrap());
+        for line in lines {
+            let (time, rest) = line.split_once(',').unwrap();
+            let t_ms: u64 = rest.split(',').next().unwrap().parse().unwrap();
+            let by: i64 = steps
+                .iter()
+                .filter(|(at, _)| t_ms >= *at)
+                .map(|s| s.1)
+                .sum();
+            let moved =
+                time.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_millis(by);
+            out.push_str(&format!("{},{rest}\n", trace::utc_ms(moved.into())));
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+}
+
+#[test]
+fn a_wall_clock_stepped_by_days_or_hours_hides_no_row() {
+    const DAY: i64 = 86_400_000;
+    const HOURS_13: i64 = 13 * 3_600_000;
+    // What happened, the steps (from which t_ms, by how much), what the reader says.
+    type Case<'a> = (&'a str, &'a [(u64, i64)], &'a str);
+    let cases: [Case; 3] = [
+        ("two nights asleep", &[(6_000, 2 * DAY)], "2 d 0 h ahead of"),
+        ("set back two days", &[(6_000, -2 * DAY)], "2 d 0 h behind"),
+        (
+            "two steps of 13 h",
+            &[(4_000, HOURS_13), (10_000, HOURS_13)],
+            "13 h 0 min ahead of",
+        ),
+    ];
+    for (what, steps, said) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = copy(tmp.path());
+        step_wall_clock(&dir, steps);
+        let (samples, warnings) = read(&dir);
+        assert_eq!(samples, 70, "{what}: every row is read");
+        assert!(
+            warnings.iter().any(|w| w.contains(said)),
+            "{what}: {warnings:?}"
+        );
+        // The newest rows are there to be asked for.
+        let o = memtide()
+            .args(["report", "--format", "json", "--last", "1s"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(r["trace"]["samples"].as_u64().unwrap() >= 5, "{what}");
+    }
+}

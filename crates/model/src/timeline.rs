@@ -496,6 +496,8 @@ impl Timeline {
         let mut system: Vec<SystemPoint> = Vec::new();
         let mut backwards = 0usize;
         let (mut kept, mut skipped, mut left_out) = (0, 0, false);
+        // Where the wall clock first parted from the recorder's, and by how much.
+        let mut parted: Option<(String, i64)> = None;
         let system_parts = parts_for(dir, trace::SYSTEM_FILE, &meta, window)?;
         // A segment meta.json lists that is not on disk (deleted by hand, lost with a disk):
         // said, with the stretch of time it held.
@@ -519,6 +521,10 @@ impl Timeline {
                     return Ok(());
                 }
                 let utc_ms = clocks_agree(start_ms, &r.time_utc, r.t_ms)?;
+                let apart = utc_ms - start_ms - r.t_ms as i64;
+                if apart.unsigned_abs() > trace::rows::CLOCKS_PARTED_MS && parted.is_none() {
+                    parted = Some((r.time_utc.clone(), apart));
+                }
                 in_range("free_percent", r.free_percent, 100.0)?;
                 in_range("psi_some_avg10", r.psi_some_avg10, 100.0)?;
                 in_range("psi_full_avg10", r.psi_full_avg10, 100.0)?;
@@ -553,6 +559,16 @@ impl Timeline {
             warnings.push(format!(
                 "{}: {backwards} rows skipped whose time goes back",
                 system_path.display()
+            ));
+        }
+        if let Some((at, apart)) = parted {
+            warnings.push(format!(
+                "{}: from {at} on, the wall clock is {} {} the recorder's clock (the machine \
+                 slept, or its clock was set): the rows are ordered and spaced by the \
+                 recorder's clock, and keep the wall clock's time of day",
+                system_path.display(),
+                trace::rows::format_apart(apart.unsigned_abs()),
+                if apart > 0 { "ahead of" } else { "behind" }
             ));
         }
         system.shrink_to_fit();

@@ -9,10 +9,17 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 /// How far a row's `t_ms` may disagree with its `time_utc` (both taken from one instant by the
-/// recorder) before the row is taken as impossible: a day, far beyond any clock adjustment,
-/// and far below the jumps that corrupt a chart (a `t_ms` of 10¹⁵ would size it to 30 000
-/// years).
-pub const MAX_CLOCK_DISAGREEMENT_MS: u64 = 24 * 3600 * 1000;
+/// recorder) before the row is taken as damaged: 400 days. The two clocks part for real: the
+/// recorder's clock does not count time asleep where the wall clock does (a laptop asleep for
+/// two nights), and the wall clock is set (by hand, by NTP, across time zones of a dead
+/// battery); such rows are read, ordered and spaced by `t_ms`. Only a gap no sleep or clock
+/// setting makes is refused, far below the jumps that corrupt a chart (a `t_ms` of 10¹⁵
+/// would size it to 30 000 years).
+pub const MAX_CLOCK_DISAGREEMENT_MS: u64 = 400 * 24 * 3600 * 1000;
+
+/// How far the two clocks may part before a reader says so: a minute, beyond the drift of a
+/// recording of days and the adjustments NTP makes by slewing.
+pub const CLOCKS_PARTED_MS: u64 = 60 * 1000;
 
 /// How many skipped lines a warning names before it only counts the rest.
 const NAMED_LINES: usize = 5;
@@ -456,6 +463,17 @@ pub fn clocks_agree(start_ms: i64, time_utc: &str, t_ms: u64) -> Result<i64, Str
         .as_millisecond();
     clock_offset(start_ms, wall, t_ms, time_utc.as_bytes())?;
     Ok(wall)
+}
+
+/// A span of milliseconds as a person reads it: `2 d 3 h`, `13 h 5 min`, `4 min 10 s`.
+pub fn format_apart(ms: u64) -> String {
+    let s = ms / 1000;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, m) => format!("{m} min {sec} s"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
 }
 
 /// Whether a share `v` lies within 0 and `max`.
