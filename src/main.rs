@@ -28,6 +28,11 @@ macro_rules! out {
     }};
 }
 
+/// What `memtide run` can do about the processes its command leaves behind: the binary's one
+/// OS choice besides the bench's.
+#[cfg_attr(target_os = "linux", path = "adopt/linux.rs")]
+#[cfg_attr(not(target_os = "linux"), path = "adopt/other.rs")]
+mod adopt;
 mod bench;
 mod cli;
 mod compare;

@@ -118,6 +118,12 @@ pub fn run(opts: Options) -> Result<i32> {
     let shown = opts.command.join(" ");
     let started = Instant::now();
     let started_wall = SystemTime::now();
+    // What the command leaves behind, re-parented to memtide where the OS allows it (see
+    // `adopt`), is followed as memtide's own descendants; asked before the command starts,
+    // so that nothing it leaves at once escapes.
+    if crate::adopt::adopt_orphans() {
+        rec.follow_tree(std::process::id());
+    }
     let mut child = match std::process::Command::new(&opts.command[0])
         .args(&opts.command[1..])
         .spawn()

@@ -1784,6 +1784,50 @@ fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
     assert!(status.success(), "{status:?}: {err}");
 }
 
+/// A command that starts a daemon and returns at once: the daemon, re-parented on Linux to
+/// memtide (a subreaper while it runs the command), is followed during the tail.
+fn run_of_a_command_that_leaves_a_daemon() -> Vec<IdentityRow> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trace");
+    let o = memtide()
+        .args([
+            "run",
+            "--no-ollama",
+            "--quiet",
+            "--interval",
+            "50ms",
+            "--tail",
+            "1s",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args(["--", "sh", "-c", "( sleep 3 & ) ; exit 0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    rows(&out, "identities.csv")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_keeps_the_processes_its_command_leaves_behind() {
+    let ids = run_of_a_command_that_leaves_a_daemon();
+    assert!(ids.iter().any(|i| i.name == "sleep"), "{ids:?}");
+    // memtide, the root of what it adopts, is not among what it follows.
+    assert!(!ids.iter().any(|i| i.name == "memtide"), "{ids:?}");
+}
+
+/// macOS has no subreaper: xnu gives an orphan to launchd, outside the command's tree.
+#[cfg(target_os = "macos")]
+#[test]
+fn run_on_macos_records_the_command_whatever_it_leaves_behind() {
+    let ids = run_of_a_command_that_leaves_a_daemon();
+    assert!(
+        ids.iter().any(|i| i.name == "sh" || i.name == "bash"),
+        "{ids:?}"
+    );
+}
+
 #[test]
 fn run_returns_the_commands_status_and_records_it_and_its_children() {
     let dir = tempfile::tempdir().unwrap();

@@ -597,12 +597,13 @@ impl<B: Backend> Core<B> {
             } else {
                 (None, Vec::new())
             };
+            let is_self = pid == std::process::id();
             let verdict = self.selector.judge(&Candidate {
                 pid,
                 name: &ident.name,
                 argv: &argv,
                 preexisting,
-                is_self: pid == std::process::id(),
+                is_self,
             });
             let parent_in_tree = self.selector.has_trees()
                 && self
@@ -617,7 +618,9 @@ impl<B: Backend> Core<B> {
                 _ if preexisting => None,
                 _ => Some(Instant::now()),
             };
-            let selected = verdict.direct || in_tree;
+            // This process as a tree's root (`memtide run` adopting what its command leaves
+            // behind) stands for its descendants only.
+            let selected = verdict.direct || (in_tree && !(is_self && verdict.tree_root));
             self.known.insert(
                 pid,
                 Known {
