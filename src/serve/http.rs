@@ -49,7 +49,9 @@ impl Limits {
             head_bytes: 16 << 10,
             headers: 64,
             head_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(60),
+            // Above the scrape intervals Prometheus is run with (15 s by default, a minute at
+            // most in practice), so that a scraper keeps its connection between scrapes.
+            idle_timeout: Duration::from_secs(180),
             write_timeout: Duration::from_secs(5),
         }
     }
