@@ -1,8 +1,9 @@
 //! `memtide serve`: a front-end of memtide's recorder that answers Prometheus's scrapes.
 //!
 //! The recorder ticks on this thread as it does for `memtide record` (and writes a trace too,
-//! with `--record`); after each tick a [`Reading`] of it is published. A few worker threads
-//! answer HTTP: `/metrics` encodes the latest reading, `/` says where the metrics are. A
+//! with `--record`); after each tick a [`Reading`] of it is published. One thread answers HTTP
+//! ([`http`], with the limits a server that runs for months needs): `/metrics` encodes the
+//! latest reading, `/` says where the metrics are. A
 //! scrape never samples and never takes a lock the recorder waits on for longer than a
 //! pointer copy, so no scraper, however slow or however many, can delay or change a tick.
 

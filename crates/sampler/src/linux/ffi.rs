@@ -13,6 +13,18 @@ fn sysconf(name: libc::c_int) -> io::Result<u64> {
     Ok(v as u64)
 }
 
+/// The soft limit on this process's open descriptors (`None`: unlimited or unknown).
+pub(super) fn fd_soft_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `struct rlimit` into the one we pass, which lives for the
+    // call.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
+}
+
 /// The page size in bytes (`statm` counts in pages).
 pub(crate) fn page_size() -> io::Result<u64> {
     sysconf(libc::_SC_PAGESIZE)

@@ -20,18 +20,77 @@ use std::time::{Duration, Instant};
 const PERMISSION_HINT: &str =
     "run memtide as the user that runs the process (for Ollama's systemd service, `ollama`), or with sudo";
 
-/// A file opened once and re-read from the start on every tick.
+/// A file opened once and re-read from the start on every tick; or, past the budget of kept
+/// descriptors, opened again for each read.
 struct Kept {
-    file: File,
+    file: Option<File>,
     path: PathBuf,
+    /// Its place in the budget, given back when it is dropped.
+    _slot: Option<Slot>,
+}
+
+/// How many process files memtide keeps open, against half its descriptor limit: the other
+/// half is for the trace, the system's files, the exporter's connections. A process followed
+/// past it is read by path instead, a few more system calls per tick, rather than not at all.
+#[derive(Debug, Clone)]
+struct Budget {
+    open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max: usize,
+}
+
+/// One kept descriptor of the budget.
+#[derive(Debug)]
+struct Slot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Budget {
+    fn new(max: usize) -> Budget {
+        Budget {
+            open: Default::default(),
+            max,
+        }
+    }
+
+    fn take(&self) -> Option<Slot> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let before = self.open.fetch_add(1, Relaxed);
+        if before >= self.max {
+            self.open.fetch_sub(1, Relaxed);
+            return None;
+        }
+        Some(Slot(self.open.clone()))
+    }
 }
 
 impl Kept {
     fn open(path: PathBuf) -> io::Result<Kept> {
         Ok(Kept {
-            file: File::open(&path)?,
+            file: Some(File::open(&path)?),
             path,
+            _slot: None,
         })
+    }
+
+    /// A process's file: kept open while the budget has room; opened here either way, so that
+    /// a process that cannot be read is found out now.
+    fn open_within(path: PathBuf, budget: &Budget) -> io::Result<Kept> {
+        let file = File::open(&path)?;
+        let slot = budget.take();
+        Ok(Kept {
+            file: slot.is_some().then_some(file),
+            path,
+            _slot: slot,
+        })
+    }
+
+    /// Whether the file is kept open (`false`: read by path).
+    fn kept(&self) -> bool {
+        self.file.is_some()
     }
 
     /// Reads the whole file into `buf` (grown when a read fills it) and returns the text.
@@ -39,8 +98,16 @@ impl Kept {
         if buf.len() < READ_BUFFER_BYTES {
             buf.resize(READ_BUFFER_BYTES, 0);
         }
+        let reopened;
+        let file = match &self.file {
+            Some(f) => f,
+            None => {
+                reopened = File::open(&self.path)?;
+                &reopened
+            }
+        };
         loop {
-            let n = self.file.read_at(buf, 0)?;
+            let n = file.read_at(buf, 0)?;
             if n < buf.len() {
                 // These files are ASCII but for process names, which may hold any byte; a name
                 // that is not UTF-8 is rare enough to fail the read rather than allocate.
@@ -116,6 +183,8 @@ pub(crate) struct Linux {
     path: String,
     /// The last `/proc/vmstat` reading and when it was taken.
     counters: Option<(procfs::Vmstat, Instant)>,
+    /// The process files kept open, against half the descriptor limit.
+    budget: Budget,
 }
 
 /// How often `/proc/vmstat` is read. It holds only the cumulative counters (pages in and out,
@@ -157,6 +226,8 @@ struct Slow {
 /// even if the PID has been given to another process.
 pub(crate) struct Handle {
     pid: u32,
+    /// Its start time: a handle read by path checks that the PID is still its process.
+    start_time_us: u64,
     statm: Kept,
     status: Kept,
     slow: Option<Slow>,
@@ -264,6 +335,10 @@ impl Linux {
             chunk: Vec::new(),
             path: String::with_capacity(32),
             counters: None,
+            budget: Budget::new(
+                ffi::fd_soft_limit()
+                    .map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX)),
+            ),
         })
     }
 
@@ -340,10 +415,10 @@ impl Backend for Linux {
 
     fn open(&mut self, id: ProcessId) -> Result<Handle> {
         let path = proc_path(id.pid, "status");
-        let status = Kept::open(path.clone())
+        let status = Kept::open_within(path.clone(), &self.budget)
             .map_err(|e| process_error(id.pid, "/proc/[pid]/status", path, e))?;
         let path = proc_path(id.pid, "statm");
-        let statm = Kept::open(path.clone())
+        let statm = Kept::open_within(path.clone(), &self.budget)
             .map_err(|e| process_error(id.pid, "/proc/[pid]/statm", path, e))?;
         // The files were opened before this check, so if the PID still has the start time we
         // identified, the open files belong to that process.
@@ -352,6 +427,7 @@ impl Backend for Linux {
         }
         Ok(Handle {
             pid: id.pid,
+            start_time_us: id.start_time_us,
             statm,
             status,
             slow: None,
@@ -362,6 +438,12 @@ impl Backend for Linux {
     fn read(&mut self, handle: &mut Handle, out: &mut ProcessSample) -> Result<()> {
         let pid = out.id.pid;
         let page = self.page_size;
+        // A file read by path belongs to whatever holds the PID now: asked whose it is first.
+        if !(handle.statm.kept() && handle.status.kept())
+            && self.read_stat(pid)?.start_time_us != handle.start_time_us
+        {
+            return Err(Error::ProcessGone { pid });
+        }
         let m = match handle.statm.read(&mut self.buf) {
             Ok(t) => procfs::parse_statm(t, page)?,
             Err(e) => {
@@ -672,4 +754,45 @@ pub(crate) fn own_rss() -> Result<u64> {
         error,
     })?;
     Ok(procfs::parse_statm(&text, page)?.resident_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the budget a process is still read, from files opened for each read, and keeps no
+    /// descriptor; within it each keeps its two.
+    #[test]
+    fn past_the_descriptor_budget_a_process_is_read_by_path() {
+        let mut linux = Linux::new().unwrap();
+        let me = std::process::id();
+        let id = ProcessId {
+            pid: me,
+            start_time_us: linux.read_stat(me).unwrap().start_time_us,
+        };
+        for (max, kept) in [(usize::MAX, true), (0, false), (3, false)] {
+            linux.budget = Budget::new(max);
+            let mut handles: Vec<Handle> = (0..20).map(|_| linux.open(id).unwrap()).collect();
+            let open = linux.budget.open.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(open, 40.min(max), "budget {max}");
+            assert_eq!(handles[19].statm.kept(), kept, "budget {max}");
+            assert_eq!(handles[19].status.kept(), kept, "budget {max}");
+            for h in &mut handles {
+                let mut s = ProcessSample::empty(id, 0, "test".into());
+                linux.read(h, &mut s).unwrap();
+                assert!(s.rss_bytes > 1 << 20, "budget {max}: {}", s.rss_bytes);
+            }
+            drop(handles);
+            assert_eq!(
+                linux.budget.open.load(std::sync::atomic::Ordering::Relaxed),
+                0
+            );
+        }
+        // A handle read by path whose PID now names another start time is gone.
+        linux.budget = Budget::new(0);
+        let mut h = linux.open(id).unwrap();
+        h.start_time_us += 1;
+        let mut s = ProcessSample::empty(id, 0, "test".into());
+        assert!(linux.read(&mut h, &mut s).is_err_and(|e| e.is_gone()));
+    }
 }
