@@ -138,7 +138,10 @@ impl<R: Read> Read for Bounded<R> {
         if n as u64 > self.left {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                "more than 512 MiB once decompressed: not a segment memtide wrote",
+                format!(
+                    "more than {} MiB once decompressed: not a segment memtide wrote",
+                    MAX_DECOMPRESSED_BYTES >> 20
+                ),
             ));
         }
         self.left -= n as u64;
@@ -157,7 +160,10 @@ impl<R: Read> Read for Bounded<R> {
         if longest > MAX_LINE_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                "a line longer than 4 MiB: not a trace row",
+                format!(
+                    "a line longer than {} MiB: not a trace row",
+                    MAX_LINE_BYTES >> 20
+                ),
             ));
         }
         Ok(n)
