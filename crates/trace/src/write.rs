@@ -755,6 +755,17 @@ impl TraceWriter {
     }
 }
 
+/// A writer dropped without [`TraceWriter::finish`] (an error, an embedder's early return)
+/// still waits for the segment being compressed, so that no file appears in the directory
+/// after its writer is gone.
+impl Drop for TraceWriter {
+    fn drop(&mut self) {
+        if let Some((_, h)) = self.seg.as_mut().and_then(|s| s.compressing.take()) {
+            let _ = h.join();
+        }
+    }
+}
+
 /// What a continued trace had before this recorder: see [`TraceWriter::resume_segmented`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resumed {
