@@ -40,6 +40,11 @@ pub fn read_meta(dir: &Path) -> Result<Meta, TraceError> {
     Ok(meta)
 }
 
+/// Where a CSV header line names `t_ms`.
+fn t_ms_column(header: &str) -> Option<usize> {
+    header.trim_end().split(',').position(|h| h == "t_ms")
+}
+
 /// The `t_ms` of the first and the last complete row of one part of a file (a segment, plain or
 /// compressed), and its number of rows; `None` when it has no row with a time (only its header,
 /// or not readable). For a segment a crash left unlisted in `meta.json`.
@@ -47,11 +52,7 @@ pub fn part_span(part: &crate::segments::Part) -> Option<(u64, u64, usize)> {
     let mut reader = BufReader::new(crate::segments::open(part).ok()?);
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line).ok()?;
-    let col = std::str::from_utf8(&line)
-        .ok()?
-        .trim_end()
-        .split(',')
-        .position(|h| h == "t_ms")?;
+    let col = t_ms_column(std::str::from_utf8(&line).ok()?)?;
     let mut span: Option<(u64, u64, usize)> = None;
     loop {
         line.clear();
@@ -97,7 +98,7 @@ pub fn last_t_ms(path: &Path) -> io::Result<Option<u64>> {
     let mut file = crate::segments::open_regular(path)?;
     let mut first = String::new();
     BufReader::new(&mut file).read_line(&mut first)?;
-    let Some(col) = first.trim_end().split(',').position(|h| h == "t_ms") else {
+    let Some(col) = t_ms_column(&first) else {
         return Ok(None);
     };
     let len = file.metadata()?.len();

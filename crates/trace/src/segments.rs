@@ -145,19 +145,17 @@ impl<R: Read> Read for Bounded<R> {
             ));
         }
         self.left -= n as u64;
-        // Each stretch between line ends, the first one continuing the line before.
-        let mut longest = 0;
-        let mut pieces = got.split(|&b| b == b'\n');
-        if let Some(first) = pieces.next() {
-            self.line += first.len() as u64;
-            longest = self.line;
+        // Each stretch up to a line end (the first continuing the line before), found by
+        // memchr: every byte of every trace read passes here.
+        let mut start = 0;
+        let mut too_long = false;
+        for end in memchr::memchr_iter(b'\n', got) {
+            too_long |= self.line + (end - start) as u64 > MAX_LINE_BYTES;
+            self.line = 0;
+            start = end + 1;
         }
-        for piece in pieces {
-            longest = longest.max(self.line);
-            self.line = piece.len() as u64;
-            longest = longest.max(self.line);
-        }
-        if longest > MAX_LINE_BYTES {
+        self.line += (n - start) as u64;
+        if too_long || self.line > MAX_LINE_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
