@@ -1790,18 +1790,12 @@ fn run_of_a_command_that_leaves_a_daemon() -> Vec<IdentityRow> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trace");
     let o = memtide()
-        .args([
-            "run",
-            "--no-ollama",
-            "--quiet",
-            "--interval",
-            "50ms",
-            "--tail",
-            "1s",
-        ])
+        .args(["run", "--no-ollama", "--only-command", "--quiet"])
+        // A tail of 3 s, for a loaded machine to list the table after the daemon is born.
+        .args(["--interval", "50ms", "--tail", "3s"])
         .arg("--out")
         .arg(&out)
-        .args(["--", "sh", "-c", "( sleep 3 & ) ; exit 0"])
+        .args(["--", "sh", "-c", "( sleep 6 & ) ; exit 0"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
