@@ -16,7 +16,7 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported")
     });
     let out = args
         .next()

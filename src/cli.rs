@@ -187,8 +187,17 @@ Examples:
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Print memtide's manual page (roff): `memtide man > memtide.1; man ./memtide.1`.
-    Man,
+    /// Print memtide's manual page (roff), or write the page of memtide and of every
+    /// subcommand into a directory: `memtide man > memtide.1`, `memtide man
+    /// ~/.local/share/man/man1`.
+    Man {
+        /// Write `memtide.1`, `memtide-record.1`, … here (created if missing) instead of
+        /// printing the top page.
+        dir: Option<std::path::PathBuf>,
+        /// Replace pages already in DIR.
+        #[arg(long, requires = "dir")]
+        force: bool,
+    },
     /// A stand-in for an Ollama runner, for memtide's demo and tests: holds memory with an
     /// argv shaped like a real runner's (`runner --model <name> --port <n>`).
     #[command(hide = true)]
@@ -904,4 +913,43 @@ pub(crate) fn recorder_options(
         std::env::var("HOME").ok().as_deref(),
     );
     o
+}
+
+/// Adds a tip to a parse error where a user's slip is common: `memtide run sleep 1`, which
+/// clap refuses because the command must come after `--`.
+pub fn with_tips(mut e: clap::Error, args: impl IntoIterator<Item = String>) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let args: Vec<String> = args.into_iter().collect();
+    if e.kind() != ErrorKind::UnknownArgument || args.get(1).map(String::as_str) != Some("run") {
+        return e;
+    }
+    let Some(ContextValue::String(unknown)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    // Where the command begins: the first argument clap did not know, if it is not a flag.
+    let Some(at) = args
+        .iter()
+        .skip(2)
+        .position(|a| a == unknown)
+        .map(|i| i + 2)
+        .filter(|_| !unknown.starts_with('-'))
+    else {
+        return e;
+    };
+    let program = std::path::Path::new(&args[0])
+        .file_name()
+        .map_or_else(|| "memtide".into(), |n| n.to_string_lossy().into_owned());
+    let options = args[2..at].join(" ");
+    let command = args[at..].join(" ");
+    let spaced = if options.is_empty() {
+        String::new()
+    } else {
+        format!("{options} ")
+    };
+    let tip = format!("the command to run goes after `--`: `{program} run {spaced}-- {command}`");
+    e.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![tip.into()]),
+    );
+    e
 }

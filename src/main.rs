@@ -69,6 +69,40 @@ fn manual_page() -> Result<()> {
     Ok(())
 }
 
+/// Writes the page of memtide and of each subcommand a user sees into `dir`, refusing to
+/// replace a page there unless `force`; names what it wrote.
+fn manual_pages(dir: &std::path::Path, force: bool) -> Result<()> {
+    let mut top = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    top.build();
+    let mut pages = vec![clap_mangen::Man::new(top.clone())];
+    pages.extend(
+        top.get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| clap_mangen::Man::new(c.clone())),
+    );
+    if !force {
+        if let Some(taken) = pages
+            .iter()
+            .map(|p| dir.join(p.get_filename()))
+            .find(|p| p.exists())
+        {
+            anyhow::bail!(
+                "{} exists: give --force to replace memtide's pages in {}",
+                taken.display(),
+                dir.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for page in &pages {
+        let path = page
+            .generate_to(dir)
+            .with_context(|| format!("cannot write {}", dir.join(page.get_filename()).display()))?;
+        outln!("{}", path.display())?;
+    }
+    Ok(())
+}
+
 /// Whether an error is, somewhere in its chain, a write to a reader that went away (also inside
 /// serde_json's writer errors).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -90,7 +124,7 @@ fn main() {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| cli::with_tips(e, std::env::args()).exit());
     let result = match cli.command {
         Command::Record(a) => {
             raise_fd_limit();
@@ -148,7 +182,11 @@ fn main() {
         // Both are made in memory and written in one go: clap_complete panics on a failed
         // write, and a closed pipe must stay a normal end.
         Command::Completions { shell } => completions(shell),
-        Command::Man => manual_page(),
+        Command::Man { dir: None, .. } => manual_page(),
+        Command::Man {
+            dir: Some(dir),
+            force,
+        } => manual_pages(&dir, force),
         Command::Demo(a) => demo::command(a),
         Command::Bench(a) => bench::run(
             a.processes,

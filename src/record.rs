@@ -132,14 +132,21 @@ fn status_line(rec: &Recorder) {
     let free = system
         .and_then(|s| s.free_percent)
         .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
+    // Said at once, not only at the end: a recording of Ollama that cannot ask Ollama has no
+    // model names.
+    let ollama = match (&live.ollama.url, live.ollama.failing_since) {
+        (Some(_), Some(_)) => "  no answer from Ollama".to_owned(),
+        _ => String::new(),
+    };
     let line = format!(
-        "{:>7.1}s  samples {}  free {}  pressure {}{}",
+        "{:>7.1}s  samples {}  free {}  pressure {}{}{}",
         live.system_at.as_secs_f64(),
         live.samples,
         free,
         system
             .and_then(|s| s.pressure)
             .map_or("-", memtide_trace::PressureLevel::as_str),
+        ollama,
         largest
     );
     let width =
@@ -217,7 +224,23 @@ pub fn print_summary(s: &TraceSummary) -> std::io::Result<()> {
             state
         )?;
     }
+    let dir = shell_word(&s.dir.to_string_lossy());
+    outln!("next: `memtide report {dir}` tells what happened, `memtide view {dir}` draws it in your browser")?;
     Ok(())
+}
+
+/// `word` as a shell reads it back: as it is when it holds nothing a shell would split or
+/// expand, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// `memtide record`, from its flags.
@@ -243,7 +266,16 @@ pub fn command(a: RecordArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::{fit, shell_word};
+
+    #[test]
+    fn the_next_commands_name_the_directory_as_a_shell_reads_it_back() {
+        assert_eq!(shell_word("traces/run-1"), "traces/run-1");
+        assert_eq!(shell_word("my trace"), "'my trace'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn the_status_line_fits_the_terminal() {

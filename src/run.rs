@@ -14,6 +14,13 @@
 //! recording until the command exits; a SIGINT, SIGTERM or SIGHUP sent to memtide alone
 //! (`kill`, no terminal) is passed on to the command. A signal after the command exited ends
 //! the tail at once. Starting the command is this front-end's job: the sampler spawns nothing.
+//!
+//! What the command leaves running when it exits (a daemon it started) is found two ways. On
+//! Linux memtide is a child subreaper while it runs (see `adopt`), so such a process stays in
+//! its tree whatever it does. On every OS the command's process group is followed too (see
+//! [`Group`]): xnu has no subreaper and gives an orphan to launchd, but the orphan keeps its
+//! group unless it calls `setsid` or `setpgid`, so on macOS a process that leaves the group
+//! before memtide first lists it (within one sampling interval) is not followed.
 
 use crate::cli::RunArgs;
 use crate::record::{open_trace, tell};
@@ -21,7 +28,7 @@ use anyhow::{Context, Result};
 use memtide_record::{Recorder, Step};
 use memtide_trace::{self as trace, CommandMeta};
 use std::io::IsTerminal;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -63,6 +70,38 @@ fn spawn_status(e: &std::io::Error) -> i32 {
     match e.kind() {
         std::io::ErrorKind::NotFound => 127,
         _ => 126,
+    }
+}
+
+/// Which process group the command runs in, and so where memtide looks for what the command
+/// leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// memtide leads its process group: a shell started it as a job, in the foreground or the
+    /// background (or a service manager as a session of its own). The command stays in it, so
+    /// that job control (Ctrl-C, Ctrl-Z, `fg`, the terminal's input) works as for any job, and
+    /// what is in that group and started after the command is the command's: memtide itself
+    /// and the rest of a pipeline (`memtide run … | tee`) started before it.
+    Job(u32),
+    /// memtide is in the terminal's foreground group but does not lead it (a script run from a
+    /// terminal): the command stays there for the terminal's sake, and no group is followed,
+    /// since the script's other work shares it.
+    Shared,
+    /// No terminal is memtide's (a service, a script without a terminal, a test harness): the
+    /// command leads a group of its own, and that group is followed.
+    Own,
+}
+
+impl Group {
+    fn choose() -> Group {
+        let group = rustix::process::getpgrp();
+        if group == rustix::process::getpid() {
+            Group::Job(group.as_raw_nonzero().get().unsigned_abs())
+        } else if terminal_sends_signals() {
+            Group::Shared
+        } else {
+            Group::Own
+        }
     }
 }
 
@@ -124,10 +163,14 @@ pub fn run(opts: Options) -> Result<i32> {
     if crate::adopt::adopt_orphans() {
         rec.follow_tree(std::process::id());
     }
-    let mut child = match std::process::Command::new(&opts.command[0])
-        .args(&opts.command[1..])
-        .spawn()
-    {
+    let group = Group::choose();
+    let since = rec.process_clock_now();
+    let mut command = std::process::Command::new(&opts.command[0]);
+    command.args(&opts.command[1..]);
+    if group == Group::Own {
+        command.process_group(0);
+    }
+    let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
             // The trace holds the sample before; it is finished, and the failure named.
@@ -138,6 +181,12 @@ pub fn run(opts: Options) -> Result<i32> {
     };
     let pid = child.id();
     rec.follow_tree(pid);
+    match group {
+        Group::Job(pgid) => rec.follow_group(pgid, since),
+        // The command leads it: the group's ID is its PID.
+        Group::Own => rec.follow_group(pid, since),
+        Group::Shared => {}
+    }
     let start_t_ms = rec.trace_t_ms(started).unwrap_or(0);
     let argv = opts.command.clone();
     rec.update_trace_meta(|m| {
@@ -200,7 +249,10 @@ pub fn run(opts: Options) -> Result<i32> {
                 Wake::Signal(sig) => match exited {
                     // After the command: the tail ends now.
                     Some(_) => return Ok(()),
-                    None if sig == signal_hook::consts::SIGTERM || !terminal_sends_signals() => {
+                    None if sig == signal_hook::consts::SIGTERM
+                        || group == Group::Own
+                        || !terminal_sends_signals() =>
+                    {
                         pass_on(pid, sig)
                     }
                     // The terminal sent it to the command as well: wait for the command.

@@ -9,7 +9,7 @@ use memtide_render::{describe_gpu_wired_limit, escape_control, format_bytes, for
 use memtide_sampler::{HostInfo, Sampler};
 use memtide_trace::{self as trace, PollOutcome, PressureLevel, ProcessRow, SystemRow};
 use serde::Serialize;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 #[derive(Serialize)]
@@ -33,7 +33,7 @@ struct Host {
     gpu_wired_limit_bytes: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Process {
     #[serde(flatten)]
     sample: ProcessRow,
@@ -124,9 +124,29 @@ pub fn run(sel: &Selection, ollama_args: &OllamaArgs, json: bool) -> Result<()> 
         serde_json::to_writer_pretty(&mut out, &snap)?;
         writeln!(out)?;
     } else {
-        print_table(&mut out, &snap)?;
+        let width = std::io::stdout()
+            .is_terminal()
+            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .flatten();
+        print_table(&mut out, &snap, width)?;
     }
     Ok(())
+}
+
+/// How many characters of a command line a row shows when no terminal's width bounds it.
+const COMMAND_CHARS: usize = 100;
+
+/// The widest the MODEL column gets; longer names are cut.
+const MODEL_CHARS: usize = 28;
+
+/// `text` in at most `room` characters, the last a `…` when it was cut.
+fn cut(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(room.saturating_sub(1)).collect();
+    s.push('…');
+    s
 }
 
 fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
@@ -146,7 +166,8 @@ fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
     }
 }
 
-fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
+/// The snapshot as text; `width` is the terminal's, which the COMMAND column then fits.
+fn print_table(out: &mut impl Write, snap: &Snapshot, width: Option<usize>) -> std::io::Result<()> {
     let h = &snap.host;
     let s = &snap.system;
     writeln!(
@@ -209,14 +230,24 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
     if has_peak_rss {
         header.push_str(&format!(" {:>10}", "PEAK RSS"));
     }
+    let model_of = |p: &Process| {
+        if p.models.is_empty() {
+            "-".to_owned()
+        } else {
+            cut(&escape_control(&p.models.join(", ")), MODEL_CHARS)
+        }
+    };
+    let model_width = snap
+        .processes
+        .iter()
+        .map(|p| model_of(p).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("MODEL".len());
+    header.push_str(&format!("  {:<model_width$}", "MODEL"));
     writeln!(out, "{header}  COMMAND")?;
     for p in &snap.processes {
         let r = &p.sample;
-        let models = if p.models.is_empty() {
-            String::new()
-        } else {
-            format!("  [{}]", p.models.join(", "))
-        };
         let mut line = format!(
             "{:>7} {:>7} {:<16} {:>10} {:>10}",
             r.pid,
@@ -234,11 +265,14 @@ fn print_table(out: &mut impl Write, snap: &Snapshot) -> std::io::Result<()> {
         if has_peak_rss {
             line.push_str(&format!(" {:>10}", format_opt_bytes(r.peak_rss_bytes)));
         }
+        line.push_str(&format!("  {:<model_width$}", model_of(p)));
+        let room = width.map_or(COMMAND_CHARS, |w| {
+            w.saturating_sub(line.chars().count() + 3).max(20)
+        });
         writeln!(
             out,
-            "{line}  {}{}",
-            escape_control(&p.argv.join(" ")),
-            escape_control(&models)
+            "{line}  {}",
+            cut(&escape_control(&p.argv.join(" ")), room)
         )?;
     }
     if snap.processes.is_empty() {
@@ -300,7 +334,7 @@ mod tests {
 
     fn first_line(s: &Snapshot) -> String {
         let mut out = Vec::new();
-        print_table(&mut out, s).unwrap();
+        print_table(&mut out, s, None).unwrap();
         String::from_utf8(out)
             .unwrap()
             .lines()
@@ -311,8 +345,50 @@ mod tests {
 
     fn table(s: &Snapshot) -> String {
         let mut out = Vec::new();
-        print_table(&mut out, s).unwrap();
+        print_table(&mut out, s, None).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn each_process_has_its_model_and_a_command_cut_to_fit() {
+        let mut s = snap(None);
+        let runner = Process {
+            sample: ProcessRow {
+                pid: 8,
+                rss_bytes: 1 << 30,
+                ..ProcessRow::default()
+            },
+            name: "ollama".into(),
+            exe: None,
+            argv: std::iter::once("ollama runner --model".to_owned())
+                .chain((0..40).map(|i| format!("/Users/me/.ollama/models/blobs/sha256-{i}")))
+                .collect(),
+            models: vec!["qwen3:8b".into()],
+        };
+        let server = Process {
+            models: Vec::new(),
+            argv: vec!["ollama".into(), "serve".into()],
+            ..runner.clone()
+        };
+        s.processes = vec![runner, server];
+        let t = table(&s);
+        let header = t.lines().find(|l| l.contains("PID")).unwrap();
+        let model_at = header.find("MODEL").unwrap();
+        let rows: Vec<&str> = t.lines().filter(|l| l.contains("ollama")).collect();
+        assert_eq!(rows.len(), 2, "{t}");
+        assert_eq!(&rows[0][model_at..model_at + 8], "qwen3:8b", "{t}");
+        assert_eq!(&rows[1][model_at..model_at + 1], "-", "{t}");
+        // No terminal: the command line is cut at 100 characters.
+        let command = rows[0].split("qwen3:8b").nth(1).unwrap().trim_start();
+        assert_eq!(command.chars().count(), COMMAND_CHARS, "{command}");
+        assert!(command.ends_with('…'));
+        // A terminal 120 columns wide: every row fits it.
+        let mut out = Vec::new();
+        print_table(&mut out, &s, Some(120)).unwrap();
+        let t = String::from_utf8(out).unwrap();
+        for row in t.lines().filter(|l| l.contains("ollama")) {
+            assert!(row.chars().count() < 120, "{row}");
+        }
     }
 
     #[test]

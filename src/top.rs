@@ -1237,7 +1237,7 @@ mod tests {
         use memtide_model::timeline::Timeline;
         use memtide_render::report::Clock;
         for dir in [
-            "tests/fixtures/trace-imported",
+            "crates/model/tests/fixtures/trace-imported",
             "tests/fixtures/trace-twelve-runners",
         ] {
             let tl = Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
@@ -1365,7 +1365,7 @@ mod tests {
     fn the_live_events_agree_with_the_report() {
         use memtide_model::events::EventKind;
         for dir in [
-            "tests/fixtures/trace-imported",
+            "crates/model/tests/fixtures/trace-imported",
             "tests/fixtures/trace-twelve-runners",
         ] {
             let live = replay(dir);

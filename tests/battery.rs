@@ -281,7 +281,7 @@ fn on_two_threads<C: Sync>(cases: &[C], one: impl Fn(&C, &mut Vec<bool>) + Sync)
 #[test]
 fn broken_traces_never_panic_or_hang_and_failures_name_the_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = fixture("trace-imported");
+    let base = fixture("../../crates/model/tests/fixtures/trace-imported");
     let cases: Vec<(String, PathBuf)> = (0..240)
         .map(|i| {
             let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001));

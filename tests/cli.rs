@@ -549,6 +549,9 @@ fn every_signal_a_terminal_or_service_manager_sends_stops_cleanly_with_a_summary
             stdout.contains(&format!("pid {:>7} sleep", child.id())),
             "{stdout}"
         );
+        // What to run next, with the directory as given.
+        let next = format!("next: `memtide report {}`", out.display());
+        assert!(stdout.contains(&next), "{stdout}");
     }
 }
 
@@ -1062,7 +1065,10 @@ fn render_writes_svg_png_and_html_and_escapes_command_lines() {
 fn render_and_view_never_replace_a_file_memtide_did_not_draw() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace");
-    copy_dir(&seed_path("tests/fixtures/trace-imported"), &trace);
+    copy_dir(
+        &seed_path("crates/model/tests/fixtures/trace-imported"),
+        &trace,
+    );
     let ok = |o: &Output| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // `view` writes the viewer into the trace and, asked not to, opens nothing.
     let o = memtide()
@@ -1784,12 +1790,20 @@ fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
     assert!(status.success(), "{status:?}: {err}");
 }
 
-/// A command that starts a daemon and returns at once: the daemon, re-parented on Linux to
-/// memtide (a subreaper while it runs the command), is followed during the tail.
-fn run_of_a_command_that_leaves_a_daemon() -> Vec<IdentityRow> {
+/// A command that starts a daemon and returns at once. The daemon is re-parented on Linux to
+/// memtide (a subreaper while it runs the command) and on macOS to launchd, where memtide
+/// finds it by its process group: the command's own (`lead` false: memtide was started with
+/// no terminal and leads no group), or memtide's job (`lead`: memtide leads its group, as a
+/// shell starts a job).
+fn run_of_a_command_that_leaves_a_daemon(lead: bool) -> Vec<IdentityRow> {
+    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trace");
-    let o = memtide()
+    let mut run = memtide();
+    if lead {
+        run.process_group(0);
+    }
+    let o = run
         .args(["run", "--no-ollama", "--only-command", "--quiet"])
         // A tail of 3 s, for a loaded machine to list the table after the daemon is born.
         .args(["--interval", "50ms", "--tail", "3s"])
@@ -1802,24 +1816,21 @@ fn run_of_a_command_that_leaves_a_daemon() -> Vec<IdentityRow> {
     rows(&out, "identities.csv")
 }
 
-#[cfg(target_os = "linux")]
 #[test]
 fn run_keeps_the_processes_its_command_leaves_behind() {
-    let ids = run_of_a_command_that_leaves_a_daemon();
-    assert!(ids.iter().any(|i| i.name == "sleep"), "{ids:?}");
-    // memtide, the root of what it adopts, is not among what it follows.
-    assert!(!ids.iter().any(|i| i.name == "memtide"), "{ids:?}");
-}
-
-/// macOS has no subreaper: xnu gives an orphan to launchd, outside the command's tree.
-#[cfg(target_os = "macos")]
-#[test]
-fn run_on_macos_records_the_command_whatever_it_leaves_behind() {
-    let ids = run_of_a_command_that_leaves_a_daemon();
-    assert!(
-        ids.iter().any(|i| i.name == "sh" || i.name == "bash"),
-        "{ids:?}"
-    );
+    for lead in [false, true] {
+        let ids = run_of_a_command_that_leaves_a_daemon(lead);
+        assert!(
+            ids.iter().any(|i| i.name == "sleep"),
+            "lead {lead}: {ids:?}"
+        );
+        // memtide, the root of what it adopts and a member of its job's group, is not among
+        // what it follows.
+        assert!(
+            !ids.iter().any(|i| i.name == "memtide"),
+            "lead {lead}: {ids:?}"
+        );
+    }
 }
 
 #[test]
@@ -2136,7 +2147,8 @@ fn compare_of_two_recordings_whose_runner_held_300_mib_more_says_so() {
 
 #[test]
 fn compare_of_the_imported_mac_trace_tells_what_the_report_and_chart_tell() {
-    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let t =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported");
     let c = compare_json(&t, &t);
     // The least available memory by the definition the chart draws (free % × RAM on a Mac:
     // 22 % of 32 GiB), not the trace's available_bytes column.
@@ -2179,7 +2191,8 @@ fn compare_of_the_imported_mac_trace_tells_what_the_report_and_chart_tell() {
 /// A trace whose recorder stopped before its first sample: its files are only headers.
 #[test]
 fn compare_drawn_of_an_empty_trace_says_it_is_empty_not_misaligned() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported");
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -2405,4 +2418,67 @@ fn run_and_serve_refuse_a_directory_that_holds_a_trace_without_force() {
         "{\"mine\": true}"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+}
+
+#[test]
+fn run_without_the_double_dash_says_where_the_command_goes() {
+    let o = memtide()
+        .args(["run", "--interval", "1s", "sleep", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "tip: the command to run goes after `--`: `memtide run --interval 1s -- sleep 1`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn man_writes_the_page_of_every_subcommand_and_replaces_none_untold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("man1");
+    let o = memtide().arg("man").arg(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let top = std::fs::read_to_string(dir.join("memtide.1")).unwrap();
+    // Every page the top page sends the reader to exists, and is the subcommand's own.
+    for sub in [
+        "record", "top", "serve", "run", "report", "render", "view", "compare", "man",
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("memtide-{sub}.1")))
+            .unwrap_or_else(|e| panic!("memtide-{sub}.1: {e}"));
+        assert!(page.contains(&format!(".TH memtide-{sub} 1")), "{sub}");
+        assert!(
+            top.contains(&format!("memtide\\-{sub}(1)")),
+            "{sub} not named on the top page"
+        );
+    }
+    // The stand-ins memtide's own tests use have no page.
+    assert!(!dir.join("memtide-runner.1").exists());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        std::fs::read_dir(&dir).unwrap().count()
+    );
+    // A second time, the pages are there: nothing is replaced without --force.
+    std::fs::write(dir.join("memtide-run.1"), "a page of the user's").unwrap();
+    let again = memtide().arg("man").arg(&dir).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("memtide-run.1")).unwrap(),
+        "a page of the user's"
+    );
+    let forced = memtide()
+        .arg("man")
+        .arg(&dir)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    assert!(std::fs::read_to_string(dir.join("memtide-run.1"))
+        .unwrap()
+        .contains(".TH"));
 }

@@ -18,6 +18,16 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A committed trace: the imported one lives in memtide-model, whose example reads it.
+fn committed_trace(name: &str) -> PathBuf {
+    match name {
+        "trace-imported" => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported")
+        }
+        _ => fixtures().join(name),
+    }
+}
+
 fn bless() -> bool {
     std::env::var_os("MEMTIDE_BLESS").is_some()
 }
@@ -107,7 +117,7 @@ fn extra_rows() -> (Vec<PressureRow>, Vec<OllamaLogRow>) {
 #[test]
 fn the_writer_writes_the_bytes_it_always_wrote() {
     for name in ["trace-imported", "trace-twelve-runners"] {
-        let src = fixtures().join(name);
+        let src = committed_trace(name);
         let meta: Meta =
             serde_json::from_slice(&std::fs::read(src.join(META_FILE)).unwrap()).unwrap();
         let tmp = tempfile::tempdir().unwrap();
@@ -157,7 +167,7 @@ fn every_committed_trace_reads_to_the_report_it_always_gave() {
     for name in ["trace-imported", "trace-twelve-runners"] {
         let o = Command::new(env!("CARGO_BIN_EXE_memtide"))
             .args(["report", "--format", "json"])
-            .arg(fixtures().join(name))
+            .arg(committed_trace(name))
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -151,7 +151,8 @@ fn a_window_opens_only_the_segments_that_overlap_it() {
     // says it ended before the window, so a windowed read never opens it.
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported");
     let mut m: Meta =
         serde_json::from_slice(&std::fs::read(fixture.join(trace::META_FILE)).unwrap()).unwrap();
     let whole = Timeline::load(&fixture).unwrap();
@@ -239,7 +240,8 @@ fn a_window_opens_only_the_segments_that_overlap_it() {
 
 #[test]
 fn what_a_crash_leaves_mid_switch_or_mid_compression_reads_whole() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trace-imported");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/model/tests/fixtures/trace-imported");
     let whole = Timeline::load(&fixture).unwrap();
     let rows = |t: &Timeline| {
         (

@@ -163,7 +163,7 @@ fn with_reader_gone(args: &[&str], read: usize, cwd: &Path) -> (Option<i32>, Str
 #[test]
 fn a_reader_that_goes_away_is_a_normal_end_for_every_command() {
     let tmp = tempfile::tempdir().unwrap();
-    let trace = fixture("trace-imported");
+    let trace = fixture("../../crates/model/tests/fixtures/trace-imported");
     let t = trace.to_str().unwrap();
     let chart = tmp.path().join("c.svg");
     let chart = chart.to_str().unwrap();
@@ -211,7 +211,7 @@ fn a_reader_that_goes_away_is_a_normal_end_for_every_command() {
 
 #[test]
 fn options_are_checked_before_any_work() {
-    let trace = fixture("trace-imported");
+    let trace = fixture("../../crates/model/tests/fixtures/trace-imported");
     let tmp = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| memtide().args(args).output().unwrap();
     let t = trace.to_str().unwrap();
@@ -536,7 +536,7 @@ fn warnings(r: &serde_json::Value) -> Vec<String> {
 #[test]
 fn readers_drop_impossible_rows_and_say_which() {
     let tmp = tempfile::tempdir().unwrap();
-    let base = fixture("trace-imported");
+    let base = fixture("../../crates/model/tests/fixtures/trace-imported");
     let count = |dir: &Path| -> usize { report_json(dir)["processes"].as_array().unwrap().len() };
     let whole = count(&base);
 
@@ -755,7 +755,7 @@ fn help_uses_words_a_user_knows() {
 
 #[test]
 fn a_closed_stdout_is_a_normal_end_too() {
-    let trace = fixture("trace-imported");
+    let trace = fixture("../../crates/model/tests/fixtures/trace-imported");
     for args in [
         format!("report '{}' --format json", trace.display()),
         format!("snapshot --no-ollama --pid {}", std::process::id()),

@@ -11,7 +11,7 @@
 //! use memtide_model::{events, report, timeline::Timeline};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/trace-imported"));
+//! # let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trace-imported"));
 //! let trace = Timeline::load(dir)?;
 //! let report = report::build(&trace, &events::Options::default());
 //! for model in &report.models {

@@ -6,9 +6,14 @@
 //! `memtide serve` publishes a [`metrics::Reading`] of it after each tick for Prometheus to
 //! scrape. Other Rust tools can embed it the same way: no front-end samples on its own.
 //!
+//! A program that only wants a trace of itself while it works needs one line:
+//! [`trace_if_requested`] records when `MEMTIDE_TRACE=DIR` is set, and [`Recorder::spawn`]
+//! records on a thread of its own until its handle is finished or dropped. This crate
+//! re-exports what an embedder needs ([`ProcessSelector`], the [`trace`] format, the
+//! [`model`] that reads it back), so it is the one dependency to add.
+//!
 //! ```no_run
-//! use memtide_record::{Options, Recorder};
-//! use memtide_sampler::ProcessSelector;
+//! use memtide_record::{Options, ProcessSelector, Recorder};
 //! use std::time::Duration;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod convert;
+mod embed;
 pub mod live;
 pub mod metrics;
 pub mod ollama;
@@ -44,15 +50,18 @@ pub(crate) mod ollama_log;
 pub(crate) mod poller;
 pub(crate) mod pressure;
 
+pub use embed::{trace_if_requested, Recording, EMBEDDED_INTERVAL, TRACE_ENV};
 pub use poller::request_timeout;
+// What an embedder needs besides the recorder, so that this crate is its one dependency.
+pub use memtide_model as model;
+pub use memtide_sampler::{self as sampler, ProcessSelector};
+pub use memtide_trace::{self as trace, Meta, Selection, TraceError};
 
 use crate::ollama::Client;
 use convert::ModelNames;
 use live::Live;
-use memtide_sampler::{HostInfo, ProcessId, ProcessSelector, Sampler};
-use memtide_trace::{
-    self as trace, IdentityRow, Meta, OllamaMeta, Resumed, TraceError, TraceWriter,
-};
+use memtide_sampler::{HostInfo, ProcessId, Sampler};
+use memtide_trace::{IdentityRow, OllamaMeta, Resumed, TraceWriter};
 use poller::{Message, Poller};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,6 +99,18 @@ pub enum RecordError {
     /// [`Recorder::start_trace`] while a trace is being written.
     #[error("already recording to {0}")]
     AlreadyRecording(PathBuf),
+    /// [`Recorder::spawn`] was given a directory that holds files already.
+    #[error("{0} is not empty: memtide writes a new trace only where it overwrites nothing")]
+    DirNotEmpty(PathBuf),
+    /// [`Recorder::spawn`] could not start its thread.
+    #[error("cannot start the recording thread: {0}")]
+    Thread(std::io::Error),
+    /// The recording thread of [`Recorder::spawn`] panicked (a bug in memtide).
+    #[error("the recording thread panicked")]
+    RecorderPanicked,
+    /// [`trace_if_requested`] could not create the directory `MEMTIDE_TRACE` names.
+    #[error("cannot create {0} (MEMTIDE_TRACE): {1}")]
+    TraceParent(PathBuf, std::io::Error),
 }
 
 /// Where Ollama is and how often to ask it.
@@ -532,6 +553,18 @@ impl Recorder {
     /// [`Sampler::follow_tree`]): `memtide run` follows the command it started.
     pub fn follow_tree(&mut self, root: u32) {
         self.sampler.follow_tree(root);
+    }
+
+    /// Follows the processes of group `pgid` started at `since_us` or later, and their
+    /// descendants, from the next tick on (see [`Sampler::follow_group`]): `memtide run` finds
+    /// there what its command leaves behind where the OS re-parents it to init.
+    pub fn follow_group(&mut self, pgid: u32, since_us: u64) {
+        self.sampler.follow_group(pgid, since_us);
+    }
+
+    /// Now, on the clock of process start times ([`Sampler::start_time_now`]).
+    pub fn process_clock_now(&mut self) -> u64 {
+        self.sampler.start_time_now()
     }
 
     /// `at` on the clock of the trace being written (its `t_ms`), if one is.

@@ -15,8 +15,23 @@
 //! use memtide_render::{chart, report::Clock};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/trace-imported"));
-//! let trace = Timeline::load(dir)?;
+//! # // A minute of a 16 GiB machine whose available memory falls, written as memtide does.
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path().join("trace");
+//! # let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000);
+//! # let meta = memtide_trace::Meta::new("macos", "aarch64", 16 << 30, 1000, memtide_trace::utc_ms(start));
+//! # let mut w = memtide_trace::TraceWriter::create(&dir, meta)?;
+//! # for s in 0..60u64 {
+//! #     w.system(&memtide_trace::SystemRow {
+//! #         time_utc: memtide_trace::utc_ms(start + std::time::Duration::from_secs(s)),
+//! #         t_ms: s * 1000,
+//! #         total_bytes: 16 << 30,
+//! #         available_bytes: Some((12 << 30) - s * (128 << 20)),
+//! #         ..Default::default()
+//! #     })?;
+//! # }
+//! # w.finish(start + std::time::Duration::from_secs(60), 60, 0)?;
+//! let trace = Timeline::load(&dir)?;
 //! let report = report::build(&trace, &events::Options::default());
 //! let clock = Clock::new(jiff::tz::TimeZone::UTC);
 //! let (svg, drawn) = chart::svg(&trace, &report, &chart::ChartOptions::default(), &clock)?;

@@ -9,7 +9,8 @@ use memtide_render::report::Clock;
 use std::path::PathBuf;
 
 fn fixture() -> (Timeline, report::Report) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/trace-imported");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/tests/fixtures/trace-imported");
     let tl = Timeline::load(&dir).unwrap();
     let r = report::build(&tl, &Options::default());
     (tl, r)

@@ -215,6 +215,24 @@ impl Sampler {
         self.core.follow_tree(root);
     }
 
+    /// Follows, from the next tick on and besides what the selector already chooses, the
+    /// processes of process group `pgid` started at `since_us` or later, and their
+    /// descendants ([`ProcessSelector::GroupOf`]): for a front-end that starts a command where
+    /// the OS re-parents what the command leaves behind to init (macOS has no subreaper), so
+    /// that a daemon the command starts and leaves is still found by its group. Take
+    /// `since_us` from [`Sampler::start_time_now`] before the command starts.
+    pub fn follow_group(&mut self, pgid: u32, since_us: u64) {
+        self.core.follow_group(pgid, since_us);
+    }
+
+    /// Now, on the clock and in the resolution of process start times
+    /// ([`ProcessId::start_time_us`]: the wall clock in microseconds on macOS; on Linux the
+    /// boot time plus `CLOCK_BOOTTIME` in clock ticks, as `/proc/[pid]/stat` counts): every
+    /// process started after this call has a start time at least this.
+    pub fn start_time_now(&mut self) -> u64 {
+        self.core.start_time_now()
+    }
+
     /// CPU time (user and system) the process has used since it started. memtide uses it to
     /// measure its own cost.
     pub fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {

@@ -56,6 +56,8 @@ pub struct Stat<'a> {
     pub state: char,
     /// Field 4.
     pub ppid: u32,
+    /// Field 5: the process group.
+    pub pgrp: u32,
     /// Field 14: CPU time in user mode, clock ticks.
     pub utime_ticks: u64,
     /// Field 15: CPU time in kernel mode, clock ticks.
@@ -90,13 +92,17 @@ pub fn parse_stat(text: &str) -> Result<Stat<'_>> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error::decode(WHAT, "field 4 (ppid) is missing or not a number"))?;
+    let pgrp = rest
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::decode(WHAT, "field 5 (pgrp) is missing or not a number"))?;
     let mut number = |skip: usize, field: &str| -> Result<u64> {
         rest.nth(skip)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Error::decode(WHAT, format!("field {field} is missing or not a number")))
     };
-    // Fields 5 to 13 skipped, then 14 and 15; 16 to 21 skipped, then 22.
-    let utime_ticks = number(9, "14 (utime)")?;
+    // Fields 6 to 13 skipped, then 14 and 15; 16 to 21 skipped, then 22.
+    let utime_ticks = number(8, "14 (utime)")?;
     let stime_ticks = number(0, "15 (stime)")?;
     let start_ticks = number(6, "22 (starttime)")?;
     Ok(Stat {
@@ -104,6 +110,7 @@ pub fn parse_stat(text: &str) -> Result<Stat<'_>> {
         comm,
         state,
         ppid,
+        pgrp,
         utime_ticks,
         stime_ticks,
         start_ticks,
@@ -653,7 +660,7 @@ mod tests {
         assert_eq!(s.pid, 2711);
         assert_eq!(s.comm, "a) b (c");
         assert_eq!(s.state, 'R');
-        assert_eq!(s.ppid, 2708);
+        assert_eq!((s.ppid, s.pgrp), (2708, 2708));
         assert_eq!(s.start_ticks, 22971);
     }
 
@@ -687,6 +694,8 @@ mod tests {
         assert_eq!((s.utime_ticks, s.stime_ticks), (3, 2));
         let z = parse_stat(fixture!("proc-pid-stat-zombie.txt")).unwrap();
         assert_eq!((z.comm, z.state, z.start_ticks), ("sleep", 'Z', 22427));
+        // A process whose group is not its parent's: field 5 is read, not field 4 again.
+        assert_eq!((z.ppid, z.pgrp), (2657, 2639));
     }
 
     #[test]

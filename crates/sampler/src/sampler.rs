@@ -13,6 +13,8 @@ use std::time::{Instant, SystemTime};
 pub(crate) struct Identity {
     pub start_time_us: u64,
     pub ppid: u32,
+    /// The process group (0 where the backend cannot tell).
+    pub pgid: u32,
     pub name: String,
 }
 
@@ -50,6 +52,9 @@ pub(crate) trait Backend {
     fn creation_marker(&mut self) -> Option<u64> {
         None
     }
+    /// Now, on the clock and in the resolution of [`Identity::start_time_us`]: a process
+    /// started after this call has a start time at least this.
+    fn start_time_now(&mut self) -> u64;
 }
 
 /// A hash of a process's short name (FNV-1a), kept for every known process so that a change of
@@ -312,16 +317,32 @@ impl<B: Backend> Core<B> {
     /// Follows `root` and its descendants from the next tick on, besides what the selector
     /// already chooses; the next tick lists the process table whatever the discovery interval.
     pub(crate) fn follow_tree(&mut self, root: u32) {
-        let tree = ProcessSelector::TreeOf(root);
-        self.selector = match std::mem::replace(&mut self.selector, ProcessSelector::All) {
-            ProcessSelector::Any(mut rules) => {
-                rules.push(tree);
-                ProcessSelector::Any(rules)
-            }
-            other => ProcessSelector::Any(vec![other, tree]),
-        };
+        self.add_rule(ProcessSelector::TreeOf(root));
         // Judged again at the next listing, as a tree root now.
         self.known.remove(&root);
+    }
+
+    /// Follows, from the next tick on and besides what the selector already chooses, the
+    /// processes of group `pgid` started at `since_us` or later (see
+    /// [`ProcessSelector::GroupOf`]) and their descendants.
+    pub(crate) fn follow_group(&mut self, pgid: u32, since_us: u64) {
+        self.add_rule(ProcessSelector::GroupOf { pgid, since_us });
+    }
+
+    pub(crate) fn start_time_now(&mut self) -> u64 {
+        self.backend.start_time_now()
+    }
+
+    /// Adds a rule to the selector; the next tick lists the process table whatever the
+    /// discovery interval.
+    fn add_rule(&mut self, rule: ProcessSelector) {
+        self.selector = match std::mem::replace(&mut self.selector, ProcessSelector::All) {
+            ProcessSelector::Any(mut rules) => {
+                rules.push(rule);
+                ProcessSelector::Any(rules)
+            }
+            other => ProcessSelector::Any(vec![other, rule]),
+        };
         self.last_listing = None;
         self.last_marker = None;
     }
@@ -600,6 +621,8 @@ impl<B: Backend> Core<B> {
             let is_self = pid == std::process::id();
             let verdict = self.selector.judge(&Candidate {
                 pid,
+                pgid: ident.pgid,
+                start_time_us: ident.start_time_us,
                 name: &ident.name,
                 argv: &argv,
                 preexisting,
@@ -734,13 +757,28 @@ mod tests {
         listings: usize,
         /// The creation marker, bumped by every spawn; `None`: the OS has none.
         marker: Option<u64>,
+        /// What [`Backend::start_time_now`] answers.
+        now_us: u64,
     }
 
     impl Table {
         fn spawn(&mut self, pid: u32, start: u64, ppid: u32, name: &str, rss: u64) {
+            self.spawn_in_group(pid, start, ppid, 1, name, rss);
+        }
+
+        fn spawn_in_group(
+            &mut self,
+            pid: u32,
+            start: u64,
+            ppid: u32,
+            pgid: u32,
+            name: &str,
+            rss: u64,
+        ) {
             let ident = Identity {
                 start_time_us: start,
                 ppid,
+                pgid,
                 name: name.into(),
             };
             self.procs.insert(pid, (ident, vec![name.to_owned()], rss));
@@ -755,6 +793,9 @@ mod tests {
         }
         fn creation_marker(&mut self) -> Option<u64> {
             self.marker
+        }
+        fn start_time_now(&mut self) -> u64 {
+            self.now_us
         }
         fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<()> {
             self.listings += 1;
@@ -1210,6 +1251,31 @@ mod tests {
         c.follow_tree(200);
         let t = c.tick().unwrap();
         assert!(pids(&t).contains(&(200, 2_000)), "{:?}", pids(&t));
+    }
+
+    #[test]
+    fn a_group_followed_takes_its_orphans_but_not_what_was_there_before() {
+        let me = std::process::id();
+        let mut c = core(ProcessSelector::Match(vec!["ollama".into()]));
+        // memtide leads job 50 (a shell's job: memtide and the pipeline's `tee`).
+        c.backend.spawn_in_group(me, 400, 7, 50, "memtide", 1);
+        c.backend.spawn_in_group(60, 450, 7, 50, "tee", 1);
+        c.backend.spawn_in_group(70, 460, 1, 80, "elsewhere", 1);
+        assert!(pids(&c.tick().unwrap()).is_empty());
+        c.backend.now_us = 1_000;
+        let since = c.start_time_now();
+        c.follow_group(50, since);
+        // The command (in the job), a daemon it left to launchd (parent 1, still in the job),
+        // that daemon's child which left the group, and a stranger born as late elsewhere.
+        c.backend.spawn_in_group(100, 1_000, me, 50, "sh", 1);
+        c.backend.spawn_in_group(101, 1_200, 1, 50, "daemon", 1);
+        c.backend.spawn_in_group(102, 1_300, 101, 102, "worker", 1);
+        c.backend.spawn_in_group(103, 1_400, 1, 80, "stranger", 1);
+        assert_eq!(
+            pids(&c.tick().unwrap()),
+            [(100, 1_000), (101, 1_200), (102, 1_300)],
+            "neither memtide, nor the older `tee`, nor another group"
+        );
     }
 
     #[test]

@@ -27,6 +27,18 @@ pub enum ProcessSelector {
     /// for it until the caller waits for it) and all its descendants. See
     /// [`crate::Sampler::follow_tree`].
     TreeOf(u32),
+    /// The processes of process group `pgid` that started at or after `since_us` (on the
+    /// clock of [`crate::ProcessId::start_time_us`]; [`crate::Sampler::start_time_now`] reads
+    /// it), and their descendants; never the sampling process. A process that calls `setsid`
+    /// or `setpgid` before the sampler first sees it is not in the group any more. Where the
+    /// OS backend cannot read process groups (neither Linux nor macOS), nothing. See
+    /// [`crate::Sampler::follow_group`].
+    GroupOf {
+        /// The process group's ID.
+        pgid: u32,
+        /// Processes that started before this are not taken.
+        since_us: u64,
+    },
     /// Every process.
     All,
     /// Every process that any of these selects.
@@ -37,6 +49,9 @@ pub enum ProcessSelector {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate<'a> {
     pub pid: u32,
+    /// The process group (0: unknown).
+    pub pgid: u32,
+    pub start_time_us: u64,
     pub name: &'a str,
     pub argv: &'a [String],
     /// The process was alive when sampling started.
@@ -70,7 +85,8 @@ impl ProcessSelector {
         match self {
             ProcessSelector::Ollama
             | ProcessSelector::DescendantsOf(_)
-            | ProcessSelector::TreeOf(_) => true,
+            | ProcessSelector::TreeOf(_)
+            | ProcessSelector::GroupOf { .. } => true,
             ProcessSelector::Any(v) => v.iter().any(ProcessSelector::has_trees),
             _ => false,
         }
@@ -97,6 +113,13 @@ impl ProcessSelector {
             ProcessSelector::TreeOf(root) => Verdict {
                 direct: false,
                 tree_root: c.pid == *root,
+            },
+            ProcessSelector::GroupOf { pgid, since_us } => Verdict {
+                direct: false,
+                tree_root: !c.is_self
+                    && c.pgid != 0
+                    && c.pgid == *pgid
+                    && c.start_time_us >= *since_us,
             },
             ProcessSelector::All => Verdict {
                 direct: true,
@@ -164,6 +187,8 @@ mod tests {
     fn cand<'a>(name: &'a str, argv: &'a [String]) -> Candidate<'a> {
         Candidate {
             pid: 10,
+            pgid: 10,
+            start_time_us: 1_000,
             name,
             argv,
             preexisting: true,

@@ -369,6 +369,47 @@ fn a_grandchild_born_after_sampling_began_is_found() {
     assert!(tick.processes[1].rss_bytes > 0);
 }
 
+/// What `memtide run` relies on where the OS has no subreaper (macOS): a process the command
+/// leaves behind, re-parented to init, is still found by its process group; the test's own
+/// processes, in another group, are not.
+#[test]
+fn a_daemon_its_command_left_is_found_by_the_commands_process_group() {
+    use std::os::unix::process::CommandExt;
+    let mut sampler = Sampler::new(ProcessSelector::Pids(Vec::new())).unwrap();
+    let since = sampler.start_time_now();
+    let mut command = {
+        let _fork = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!"])
+            .stdout(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    let group = command.id();
+    let mut daemon = String::new();
+    BufReader::new(command.stdout.take().unwrap())
+        .read_line(&mut daemon)
+        .unwrap();
+    let daemon: u32 = daemon.trim().parse().unwrap();
+    // The command has exited (and is reaped) before the sampler ever lists the table.
+    assert!(command.wait().unwrap().success());
+    sampler.follow_group(group, since);
+    let tick = sampler.tick().unwrap();
+    let found: Vec<(u32, u32, &str)> = tick
+        .processes
+        .iter()
+        .map(|p| (p.id.pid, p.ppid, &*p.name))
+        .collect();
+    // Ended before the assertion can fail, so that nothing is left running.
+    let _ = Command::new("kill").arg(daemon.to_string()).status();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, daemon, "{found:?}");
+    assert_eq!(found[0].2, "sleep", "{found:?}");
+    assert_ne!(found[0].1, group, "re-parented: {found:?}");
+    assert!(tick.processes[0].rss_bytes > 0);
+}
+
 #[test]
 fn a_pattern_finds_the_child_by_name_but_not_the_sampler_itself() {
     let kid = Kid::spawn();

@@ -13,6 +13,29 @@
 //! - [`read`]: what a trace says of itself without reading its rows ([`read_meta`],
 //!   [`end_t_ms`]); [`rows`]: its rows, one at a time, across segments and windows.
 //!
+//! ```
+//! use memtide_trace::{read_meta, utc_ms, Meta, SystemRow, TraceWriter};
+//! use std::time::{Duration, SystemTime};
+//!
+//! # fn main() -> Result<(), memtide_trace::TraceError> {
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let dir = tmp.path().join("trace");
+//! let start = SystemTime::now();
+//! let meta = Meta::new("linux", "x86_64", 16 << 30, 1000, utc_ms(start));
+//! let mut trace = TraceWriter::create(&dir, meta)?;
+//! trace.system(&SystemRow {
+//!     time_utc: utc_ms(start),
+//!     t_ms: 0,
+//!     total_bytes: 16 << 30,
+//!     available_bytes: Some(9 << 30),
+//!     ..Default::default()
+//! })?;
+//! trace.finish(start + Duration::from_secs(1), 1, 0)?;
+//! assert_eq!(read_meta(&dir)?.samples, Some(1));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! It depends on no other memtide crate: the analysis (`memtide-model`) reads traces, the
 //! recorder (`memtide-record`) writes them.
 //!

@@ -75,6 +75,8 @@ impl Backend for Fallback {
         Ok(Identity {
             start_time_us: p.start_time().saturating_mul(1_000_000),
             ppid: p.parent().map_or(0, |p| p.as_u32()),
+            // sysinfo gives no process group.
+            pgid: 0,
             name: p.name().to_string_lossy().into_owned(),
         })
     }
@@ -110,6 +112,13 @@ impl Backend for Fallback {
         out.rss_bytes = p.memory();
         out.virtual_bytes = Some(p.virtual_memory());
         Ok(())
+    }
+
+    fn start_time_now(&mut self) -> u64 {
+        // sysinfo gives start times in whole seconds since the epoch.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().saturating_mul(1_000_000))
     }
 
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {

@@ -36,6 +36,21 @@ pub(super) fn clock_ticks_per_second() -> io::Result<u64> {
     sysconf(libc::_SC_CLK_TCK)
 }
 
+/// `CLOCK_BOOTTIME` in nanoseconds: the clock process start times are taken on.
+pub(super) fn boottime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one `struct timespec` into the one we pass, which lives for
+    // the call. CLOCK_BOOTTIME exists since Linux 2.6.39; it cannot fail with a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
+}
+
 /// `/proc` kept open as a directory stream, rewound and read again on every listing, so that
 /// listing PIDs allocates nothing (std's `read_dir` allocates a name per entry).
 pub(super) struct ProcDir {

@@ -353,8 +353,9 @@ impl Linux {
 
     fn read_stat(&mut self, pid: u32) -> Result<Identity> {
         let (boot, tps) = (self.boot_time_s, self.ticks_per_s);
-        let (state, ppid, start, name) =
-            self.with_stat(pid, |s| (s.state, s.ppid, s.start_ticks, s.comm.to_owned()))?;
+        let (state, ppid, pgid, start, name) = self.with_stat(pid, |s| {
+            (s.state, s.ppid, s.pgrp, s.start_ticks, s.comm.to_owned())
+        })?;
         if state == 'Z' || state == 'X' {
             // Exited; only the parent's wait() is missing.
             return Err(Error::ProcessGone { pid });
@@ -362,6 +363,7 @@ impl Linux {
         Ok(Identity {
             start_time_us: procfs::start_time_us(boot, start, tps),
             ppid,
+            pgid,
             name,
         })
     }
@@ -549,6 +551,16 @@ impl Backend for Linux {
     fn creation_marker(&mut self) -> Option<u64> {
         let text = self.loadavg.as_ref()?.read(&mut self.buf2).ok()?;
         procfs::parse_loadavg_last_pid(text).map(u64::from)
+    }
+
+    fn start_time_now(&mut self) -> u64 {
+        // A start time is the boot-time clock at fork in whole clock ticks (`do_task_stat` in
+        // fs/proc/array.c: `nsec_to_clock_t(timens_add_boottime_ns(task->start_boottime))`),
+        // so now is counted the same way, rounded down as the kernel rounds.
+        let tps = self.ticks_per_s.max(1);
+        let ticks = u64::try_from(u128::from(ffi::boottime_ns()) * u128::from(tps) / 1_000_000_000)
+            .unwrap_or(u64::MAX);
+        procfs::start_time_us(self.boot_time_s, ticks, tps)
     }
 
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {

@@ -49,6 +49,9 @@ pub(super) fn list_all_pids(pids: &mut Vec<libc::pid_t>, out: &mut Vec<u32>) -> 
 /// What `PROC_PIDTBSDINFO` tells of a process.
 pub(super) struct BsdInfo {
     pub ppid: u32,
+    /// `pbi_pgid`: the process group (`proc_pidbsdinfo` in `bsd/kern/proc_info.c` l. 791
+    /// copies `p_pgrpid`).
+    pub pgid: u32,
     /// `pbi_name` (up to 31 bytes and a NUL), or `pbi_comm` (16) when the longer name is empty.
     pub name: String,
     /// `pbi_start_tvsec`/`pbi_start_tvusec` in microseconds since the Unix epoch.
@@ -131,6 +134,7 @@ pub(super) fn bsd_info(pid: u32) -> io::Result<BsdInfo> {
     }
     Ok(BsdInfo {
         ppid: info.pbi_ppid,
+        pgid: info.pbi_pgid,
         name,
         start_us: info
             .pbi_start_tvsec
@@ -156,6 +160,8 @@ pub(super) fn bsd_name_hash(pid: u32) -> io::Result<u64> {
 /// What `PROC_PIDT_SHORTBSDINFO` tells of a process.
 pub(super) struct ShortBsdInfo {
     pub ppid: u32,
+    /// `pbsi_pgid` (`proc_pidshortbsdinfo`, `bsd/kern/proc_info.c` l. 813).
+    pub pgid: u32,
     /// `pbsi_comm` (16 bytes).
     pub name: String,
     pub state: crate::darwin::ProcessState,
@@ -168,6 +174,7 @@ pub(super) fn short_bsd_info(pid: u32) -> io::Result<ShortBsdInfo> {
     let info: libc::proc_bsdshortinfo = pidinfo(pid, libc::PROC_PIDT_SHORTBSDINFO)?;
     Ok(ShortBsdInfo {
         ppid: info.pbsi_ppid,
+        pgid: info.pbsi_pgid,
         name: crate::darwin::c_name(&c_chars(&info.pbsi_comm)),
         state: crate::darwin::ProcessState {
             uid: info.pbsi_uid,

@@ -357,6 +357,7 @@ impl Backend for Macos {
             Ok(info) => Ok(Identity {
                 start_time_us: info.start_us,
                 ppid: info.ppid,
+                pgid: info.pgid,
                 name: info.name,
             }),
             // Another user's process: its parent and name are public, and so is its start
@@ -371,6 +372,7 @@ impl Backend for Macos {
                 Ok(Identity {
                     start_time_us: darwin::decode_start_time(sec, usec)?,
                     ppid: short.ppid,
+                    pgid: short.pgid,
                     name: short.name,
                 })
             }
@@ -469,6 +471,14 @@ impl Backend for Macos {
             count: crate::sampler::WeightsCount::default(),
         });
         Ok(())
+    }
+
+    fn start_time_now(&mut self) -> u64 {
+        // A start time is the wall clock at fork in microseconds (`fork_create_child`'s
+        // `microtime_with_abstime(&child_proc->p_start, …)`, `bsd/kern/kern_fork.c` l. 1139).
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
     }
 
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
