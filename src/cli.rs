@@ -3,7 +3,7 @@
 
 use crate::{render, report};
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use memtide_sampler::ProcessSelector;
 use memtide_trace as trace;
 use std::path::PathBuf;
@@ -186,6 +186,19 @@ Examples:
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
+    },
+    /// Keep memtide running from login: a launchd agent on macOS, a systemd user unit on
+    /// Linux.
+    #[command(after_help = "\
+Examples:
+  memtide service install record     the flight recorder of docs/always-on.md
+  memtide service install serve      the exporter, on 127.0.0.1:9464
+  memtide service install serve -- --listen 0.0.0.0:9464 --interval 2s
+  memtide service status
+  memtide service uninstall")]
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
     },
     /// Print memtide's manual page (roff), or write the page of memtide and of every
     /// subcommand into a directory: `memtide man > memtide.1`, `memtide man
@@ -719,6 +732,12 @@ pub(crate) struct RecordArgs {
     /// No status line and no summary.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Also write one JSON object per sample, a line each, to this new file or to standard
+    /// output (`-`): the system, every followed process with its model, and Ollama's listing
+    /// when it changed (docs/trace-format.md, "Streaming"). With `-` and no --out, no trace
+    /// directory is written.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jsonl: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) keep: KeepArgs,
     #[command(flatten)]
@@ -952,4 +971,50 @@ pub fn with_tips(mut e: clap::Error, args: impl IntoIterator<Item = String>) -> 
         ContextValue::StyledStrs(vec![tip.into()]),
     );
     e
+}
+
+/// What `memtide service` does.
+#[derive(Subcommand, Clone)]
+pub(crate) enum ServiceAction {
+    /// Write the service's file and start it (at once and at every login).
+    Install {
+        /// `record` (a flight recorder kept within a disk budget) or `serve` (the exporter).
+        kind: ServiceKind,
+        /// Write the file but start nothing.
+        #[arg(long)]
+        no_start: bool,
+        /// Replace an installed service of this kind.
+        #[arg(long)]
+        force: bool,
+        /// Write the file of this service manager instead of this OS's (with --no-start):
+        /// how memtide's checks read a launchd agent on Linux.
+        #[arg(long, hide = true, requires = "no_start")]
+        manager: Option<ServiceManager>,
+        /// The flags of `memtide record` or `memtide serve` to run with, after `--`
+        /// [default: record --keep 24h --max-size 1GB --interval 1s --burst 100ms, into the
+        /// user's state directory; serve --interval 1s --listen 127.0.0.1:9464].
+        #[arg(last = true, value_name = "FLAGS")]
+        flags: Vec<String>,
+    },
+    /// Stop and remove a service (both kinds when none is named).
+    Uninstall {
+        /// `record` or `serve`.
+        kind: Option<ServiceKind>,
+    },
+    /// Say which services are installed, what they run and whether they run.
+    Status,
+}
+
+/// A service manager memtide writes files for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServiceManager {
+    Launchd,
+    Systemd,
+}
+
+/// Which front-end a service runs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServiceKind {
+    Record,
+    Serve,
 }

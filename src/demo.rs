@@ -306,6 +306,7 @@ pub fn run(
                 // The directory was claimed above, and is empty of memtide's files.
                 force: true,
                 quiet: true,
+                jsonl: None,
             },
             rec_stop,
         )

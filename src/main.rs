@@ -38,12 +38,14 @@ mod cli;
 mod compare;
 mod demo;
 mod import;
+mod jsonl;
 mod outdir;
 mod record;
 mod render;
 mod report;
 mod run;
 mod serve;
+mod service;
 mod snapshot;
 mod standin;
 mod standin_ollama;
@@ -182,6 +184,7 @@ fn main() {
         // Both are made in memory and written in one go: clap_complete panics on a failed
         // write, and a closed pipe must stay a normal end.
         Command::Completions { shell } => completions(shell),
+        Command::Service { action } => service::command(action),
         Command::Man { dir: None, .. } => manual_page(),
         Command::Man {
             dir: Some(dir),

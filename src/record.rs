@@ -4,7 +4,7 @@
 //! `--duration`, and prints the summary.
 
 use crate::cli::RecordArgs;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use memtide_record::{Recorder, TickReport, TraceSummary};
 use memtide_render::format_bytes;
 use std::io::{IsTerminal, Write};
@@ -20,32 +20,83 @@ pub struct Options {
     /// Replace memtide's own files in `out` if it holds a trace.
     pub force: bool,
     pub quiet: bool,
+    /// Stream a JSON line per sample to this new file, or to standard output (`-`).
+    pub jsonl: Option<PathBuf>,
+}
+
+/// Where `--jsonl` writes.
+enum JsonlTarget {
+    Stdout,
+    File(PathBuf),
 }
 
 pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
+    let jsonl = opts.jsonl.as_ref().map(|p| {
+        if p.as_os_str() == "-" {
+            JsonlTarget::Stdout
+        } else {
+            JsonlTarget::File(p.clone())
+        }
+    });
+    let to_stdout = matches!(jsonl, Some(JsonlTarget::Stdout));
+    // A file is never replaced: it is created, or the recording does not start.
+    let mut stream: Option<crate::jsonl::Stream<Box<dyn Write>>> = match &jsonl {
+        None => None,
+        Some(JsonlTarget::Stdout) => Some(crate::jsonl::Stream::new(Box::new(
+            std::io::stdout().lock(),
+        ))),
+        Some(JsonlTarget::File(path)) => {
+            let file = std::fs::File::create_new(path).with_context(|| {
+                format!(
+                    "cannot create {} for --jsonl (it is never replaced)",
+                    path.display()
+                )
+            })?;
+            Some(crate::jsonl::Stream::new(Box::new(
+                std::io::BufWriter::new(file),
+            )))
+        }
+    };
     let kept = opts.recorder.segments.is_some();
     let mut rec = Recorder::new(opts.recorder)?;
-    let out = open_trace(
-        &mut rec,
-        opts.out.as_deref(),
-        kept,
-        opts.force,
-        "memtide record",
-        opts.quiet,
-    )?;
+    // Streaming to standard output is the whole recording unless a trace is asked for.
+    let out = if to_stdout && opts.out.is_none() {
+        None
+    } else {
+        Some(open_trace(
+            &mut rec,
+            opts.out.as_deref(),
+            kept,
+            opts.force,
+            "memtide record",
+            opts.quiet,
+        )?)
+    };
     let status = !opts.quiet && std::io::stderr().is_terminal();
     if !opts.quiet {
+        let to = match (&out, &jsonl) {
+            (Some(dir), _) => dir.display().to_string(),
+            (None, _) => "standard output (JSON lines)".to_owned(),
+        };
         say!(
-            "memtide: recording to {} every {:?} (Ctrl-C to stop)",
-            out.display(),
+            "memtide: recording to {to} every {:?} (Ctrl-C to stop)",
             rec.interval()
         );
     }
+    let mut stream_error = None;
     let result = rec.run(&stop, opts.duration, |rec, report| {
         tell(report);
         if status {
             status_line(rec);
         }
+        if let Some(s) = &mut stream {
+            if let Err(e) = s.write(rec.live()) {
+                // A reader that went away ends the recording as Ctrl-C does.
+                stream_error = Some(e);
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
     });
     if status {
         say!();
@@ -55,7 +106,14 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     let finished = rec.finish();
     result?;
     let summary = finished?;
-    if let (false, Some(s)) = (opts.quiet, summary) {
+    match stream_error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe || !to_stdout => {
+            return Err(anyhow::Error::new(e).context("cannot write the JSON lines"));
+        }
+        _ => {}
+    }
+    // The summary goes to standard output, which the JSON lines own when they go there.
+    if let (false, false, Some(s)) = (opts.quiet, to_stdout, summary) {
         print_summary(&s)?;
     }
     Ok(())
@@ -259,6 +317,7 @@ pub fn command(a: RecordArgs) -> Result<()> {
             out: a.out.out,
             force: a.out.force,
             quiet: a.quiet,
+            jsonl: a.jsonl,
         },
         stop,
     )

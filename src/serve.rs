@@ -68,6 +68,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         if !opts.quiet {
             tell(report);
         }
+        std::ops::ControlFlow::Continue(())
     });
     server.stop();
     let finished = rec.finish();

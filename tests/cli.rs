@@ -1179,19 +1179,27 @@ fn every_readme_command_works_as_written() {
             in_sh = line == "```sh";
             continue;
         }
-        let cmd = line.trim();
+        // A command, without the comment a line may end with.
+        let cmd = line.split(" #").next().unwrap_or_default().trim();
         if !in_sh || cmd.is_empty() {
             continue;
         }
         let args: Vec<&str> = if let Some(rest) = cmd.strip_prefix("cargo run --release -- ") {
             rest.split_whitespace().collect()
-        } else if let Some(rest) = cmd.strip_prefix("./target/release/memtide ") {
+        } else if let Some(rest) = cmd
+            .strip_prefix("./target/release/memtide ")
+            .or_else(|| cmd.strip_prefix("memtide "))
+        {
             rest.split_whitespace().collect()
         } else if cmd == "cargo test --workspace"
             || cmd == "cargo build --release"
             || cmd.starts_with("cargo install --locked ")
+            || cmd == "cargo binstall memtide"
+            || cmd == "brew install memtide/tap/memtide"
         {
-            // Builds, not memtide's behaviour (`cargo install --path .` was checked by hand).
+            // Builds and installs, not memtide's behaviour: `cargo install --path .` was
+            // checked by hand; scripts/check-release checks the release archive that
+            // `cargo binstall` and the Homebrew formula install.
             continue;
         } else {
             panic!("README command this test cannot run: {cmd}");
@@ -1231,7 +1239,7 @@ fn every_readme_command_works_as_written() {
             demo_said = err;
         }
     }
-    assert_eq!(ran, 9, "README commands run");
+    assert_eq!(ran, 10, "README commands run");
     // What the README says the demo writes.
     let demo = std::fs::read_dir(scratch.path())
         .unwrap()
@@ -1794,11 +1802,12 @@ fn serve_answers_metrics_and_bad_requests_and_stops_on_sigint() {
 /// memtide (a subreaper while it runs the command) and on macOS to launchd, where memtide
 /// finds it by its process group: the command's own (`lead` false: memtide was started with
 /// no terminal and leads no group), or memtide's job (`lead`: memtide leads its group, as a
-/// shell starts a job).
-fn run_of_a_command_that_leaves_a_daemon(lead: bool) -> Vec<IdentityRow> {
+/// shell starts a job). Returns the identities recorded and the daemon's PID.
+fn run_of_a_command_that_leaves_a_daemon(lead: bool) -> (Vec<IdentityRow>, u32) {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trace");
+    let pid_file = dir.path().join("daemon.pid");
     let mut run = memtide();
     if lead {
         run.process_group(0);
@@ -1809,20 +1818,33 @@ fn run_of_a_command_that_leaves_a_daemon(lead: bool) -> Vec<IdentityRow> {
         .args(["--interval", "50ms", "--tail", "3s"])
         .arg("--out")
         .arg(&out)
-        .args(["--", "sh", "-c", "( sleep 6 & ) ; exit 0"])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            r#"( sleep 6 & echo $! > "$DAEMON_PID" ) ; exit 0"#,
+        ])
+        .env("DAEMON_PID", &pid_file)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    rows(&out, "identities.csv")
+    let daemon = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (rows(&out, "identities.csv"), daemon)
 }
 
 #[test]
 fn run_keeps_the_processes_its_command_leaves_behind() {
     for lead in [false, true] {
-        let ids = run_of_a_command_that_leaves_a_daemon(lead);
+        let (ids, daemon) = run_of_a_command_that_leaves_a_daemon(lead);
+        // Known by its PID: a loaded machine may list it before its exec, under its parent's
+        // name (which it then keeps in the trace).
         assert!(
-            ids.iter().any(|i| i.name == "sleep"),
-            "lead {lead}: {ids:?}"
+            ids.iter().any(|i| i.pid == daemon),
+            "lead {lead}: daemon {daemon} not in {ids:?}"
         );
         // memtide, the root of what it adopts and a member of its job's group, is not among
         // what it follows.
@@ -2481,4 +2503,201 @@ fn man_writes_the_page_of_every_subcommand_and_replaces_none_untold() {
     assert!(std::fs::read_to_string(dir.join("memtide-run.1"))
         .unwrap()
         .contains(".TH"));
+}
+
+#[test]
+fn record_streams_a_json_line_per_sample_and_ends_when_the_reader_goes() {
+    let mut child = sleeper(30);
+    let ollama = FakeOllama::start(Mode::Json(TWO_MODELS.to_owned()));
+    let cwd = tempfile::tempdir().unwrap();
+    let mut rec = memtide()
+        .args(["record", "--jsonl", "-", "--interval", "50ms", "--quiet"])
+        .args(["--pid", &child.id().to_string(), "--ollama", &ollama.url])
+        .current_dir(cwd.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(rec.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 8 {
+        let line = lines.next().expect("a line per sample").unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        seen.push(v);
+    }
+    // The reader goes away: memtide ends as it would on Ctrl-C, without a word of error.
+    drop(lines);
+    let status = rec.wait().unwrap();
+    let mut err = String::new();
+    rec.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(err.is_empty(), "{err}");
+    for v in &seen {
+        assert_eq!(v["schema"], 1, "{v}");
+        assert!(v["system"]["total_bytes"].as_u64().unwrap() > 0, "{v}");
+        assert!(
+            v["system"]["time_utc"].as_str().unwrap().ends_with('Z'),
+            "{v}"
+        );
+    }
+    // The followed process, with the figure every view calls its memory.
+    let last = seen.last().unwrap();
+    let p = &last["processes"][0];
+    assert_eq!(p["pid"].as_u64(), Some(child.id() as u64), "{last}");
+    assert_eq!(p["name"], "sleep");
+    assert!(p["memory_bytes"].as_u64().unwrap() > 0, "{p}");
+    assert!(p["memory_measure"].is_string(), "{p}");
+    // Ollama's listing once it answered, and then not again while it stays the same.
+    let listed: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|v| v["ollama"]["answering"] == true)
+        .collect();
+    assert_eq!(listed.len(), 1, "{seen:?}");
+    assert_eq!(listed[0]["ollama"]["models"][1]["name"], "llama3.2:3b");
+    // Standard output was the recording: no trace directory appeared.
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn record_never_replaces_a_file_for_its_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = dir.path().join("samples.jsonl");
+    std::fs::write(&taken, "the user's\n").unwrap();
+    let o = memtide()
+        .args(["record", "--duration", "200ms", "--no-ollama", "--jsonl"])
+        .arg(&taken)
+        .arg("--out")
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("samples.jsonl") && err.contains("never replaced"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "the user's\n");
+    // A new file gets a line per sample beside the trace.
+    let fresh = dir.path().join("new.jsonl");
+    let o = memtide()
+        .args([
+            "record",
+            "--duration",
+            "300ms",
+            "--interval",
+            "100ms",
+            "--no-ollama",
+            "--quiet",
+        ])
+        .arg("--jsonl")
+        .arg(&fresh)
+        .arg("--out")
+        .arg(dir.path().join("t2"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = std::fs::read_to_string(&fresh).unwrap();
+    let samples = meta(&dir.path().join("t2")).samples.unwrap();
+    assert_eq!(lines.lines().count() as u64, samples, "{lines}");
+}
+
+/// `memtide service` in a scratch home: what it writes (the file of this OS's service
+/// manager, started by nothing: `--no-start`), that it replaces nothing untold, refuses flags
+/// the front-end would refuse, says what is installed and removes it.
+#[test]
+fn service_install_writes_the_managers_file_and_uninstall_removes_it() {
+    let home = tempfile::tempdir().unwrap();
+    let svc = |args: &[&str]| {
+        memtide()
+            .arg("service")
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("cfg"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .output()
+            .unwrap()
+    };
+    let (file, flight) = if cfg!(target_os = "macos") {
+        (
+            home.path()
+                .join("Library/LaunchAgents/dev.memtide.record.plist"),
+            home.path()
+                .join("Library/Application Support/memtide/flight"),
+        )
+    } else {
+        (
+            home.path().join("cfg/systemd/user/memtide-record.service"),
+            home.path().join("state/memtide/flight"),
+        )
+    };
+    let o = svc(&["install", "record", "--no-start"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains(&format!("wrote {}", file.display())),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    for word in [
+        env!("CARGO_BIN_EXE_memtide"),
+        "record",
+        "--keep",
+        "24h",
+        "--max-size",
+        "--burst",
+        &flight.to_string_lossy(),
+    ] {
+        assert!(text.contains(word), "{word} not in {text}");
+    }
+    // The trace's parent exists, so that the service's first start can create the trace.
+    assert!(flight.parent().unwrap().is_dir());
+
+    // Installed already: nothing replaced without --force.
+    let again = svc(&["install", "record", "--no-start", "--", "--interval", "2s"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    let forced = svc(&[
+        "install",
+        "record",
+        "--no-start",
+        "--force",
+        "--",
+        "--interval",
+        "2s",
+    ]);
+    assert!(forced.status.success());
+    let replaced = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        replaced.contains("2s") && !replaced.contains("24h"),
+        "{replaced}"
+    );
+
+    // Flags the front-end refuses are refused before anything is written.
+    let bad = svc(&["install", "serve", "--no-start", "--", "--no-such-flag"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--no-such-flag"));
+    assert!(!file
+        .with_file_name(if cfg!(target_os = "macos") {
+            "dev.memtide.serve.plist"
+        } else {
+            "memtide-serve.service"
+        })
+        .exists());
+
+    let status = svc(&["status"]);
+    assert!(status.status.success());
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(said.starts_with("record: "), "{said}");
+    assert!(said.contains(&file.display().to_string()), "{said}");
+
+    let gone = svc(&["uninstall"]);
+    assert!(gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stdout).contains("removed"));
+    assert!(!file.exists());
+    let none = svc(&["uninstall", "record"]);
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no memtide service is installed"));
 }

@@ -184,3 +184,50 @@ fn every_committed_trace_reads_to_the_report_it_always_gave() {
         );
     }
 }
+
+/// The manual pages and completion scripts the release archives and the Homebrew formula
+/// install (`share/`, committed so that packaging needs no run of the binary) are what this
+/// binary writes. After a change of the flags, `MEMTIDE_BLESS=1 cargo test --test format`
+/// writes them again.
+#[test]
+fn the_shipped_manual_pages_and_completions_are_the_binarys_own() {
+    let share = Path::new(env!("CARGO_MANIFEST_DIR")).join("share");
+    let tmp = tempfile::tempdir().unwrap();
+    let pages = tmp.path().join("man1");
+    let o = Command::new(env!("CARGO_BIN_EXE_memtide"))
+        .arg("man")
+        .arg(&pages)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut written: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    for name in &written {
+        let got = std::fs::read(pages.join(name)).unwrap();
+        same_as_committed(&share.join("man/man1").join(name), &got);
+    }
+    if !bless() {
+        // No page of a subcommand that is gone.
+        let mut committed: Vec<String> = std::fs::read_dir(share.join("man/man1"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        committed.sort();
+        assert_eq!(committed, written);
+    }
+    for (shell, file) in [
+        ("bash", "memtide.bash"),
+        ("zsh", "_memtide"),
+        ("fish", "memtide.fish"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_memtide"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        same_as_committed(&share.join("completions").join(file), &o.stdout);
+    }
+}

@@ -83,7 +83,7 @@ impl Recorder {
                         return Ok(None);
                     }
                 };
-                let ran = rec.run(&stopped, None, |_, _| {});
+                let ran = rec.run(&stopped, None, |_, _| std::ops::ControlFlow::Continue(()));
                 // Whatever ended the loop, the trace is finished.
                 let finished = rec.finish();
                 ran?;

@@ -1121,14 +1121,14 @@ impl Recorder {
         }
     }
 
-    /// Ticks until `stop` receives (or its sender is dropped) or `duration` has passed since
-    /// the recorder started, calling `on_tick` after each. The first error ends it; the trace
-    /// is not finished here (see [`Recorder::finish`]).
+    /// Ticks until `stop` receives (or its sender is dropped), `duration` has passed since
+    /// the recorder started, or `on_tick`, called after each tick, breaks. The first error
+    /// ends it; the trace is not finished here (see [`Recorder::finish`]).
     pub fn run(
         &mut self,
         stop: &Receiver<()>,
         duration: Option<Duration>,
-        mut on_tick: impl FnMut(&Recorder, &TickReport),
+        mut on_tick: impl FnMut(&Recorder, &TickReport) -> std::ops::ControlFlow<()>,
     ) -> Result<(), RecordError> {
         loop {
             if let Some(d) = duration {
@@ -1141,7 +1141,11 @@ impl Recorder {
                 _ => Ok(Some(())),
             })?;
             match step {
-                Step::Ticked(report) => on_tick(self, &report),
+                Step::Ticked(report) => {
+                    if on_tick(self, &report).is_break() {
+                        return Ok(());
+                    }
+                }
                 Step::Woken(()) | Step::Ended => return Ok(()),
             }
         }
