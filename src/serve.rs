@@ -46,6 +46,14 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
         None => None,
     };
     let latest = Latest::default();
+    // When this process started, as the kernel keeps it (process_start_time_seconds).
+    let me = std::process::id();
+    let started = memtide_sampler::Sampler::new(memtide_sampler::ProcessSelector::Pids(vec![me]))
+        .and_then(|mut s| s.inspect(me))
+        .ok()
+        .map(|(_, info)| {
+            std::time::UNIX_EPOCH + std::time::Duration::from_micros(info.id.start_time_us)
+        });
     let fds = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .unwrap_or(u64::MAX);
@@ -64,6 +72,7 @@ pub fn run(opts: Options, stop: Receiver<()>) -> Result<()> {
     let result = rec.run(&stop, None, |rec, report| {
         let mut reading = Reading::of(rec, SystemTime::now());
         reading.max_fds = Some(fds);
+        reading.process_start = started;
         latest.publish(reading);
         if !opts.quiet {
             tell(report);

@@ -195,10 +195,8 @@ fn serve_raises_its_descriptor_limit_and_tells_its_own_figures_consistently() {
             .spawn()
             .unwrap(),
     );
-    let text = scrape_until(port, "serve answers", |t| {
-        t.contains("memtide_self_max_fds")
-    });
-    let max = value(&text, "memtide_self_max_fds").unwrap();
+    let text = scrape_until(port, "serve answers", |t| t.contains("process_max_fds"));
+    let max = value(&text, "process_max_fds").unwrap();
     match hard.parse::<f64>() {
         // An unlimited hard limit: macOS's OPEN_MAX, or more where the kernel took it.
         Err(_) => assert!(max >= 10240.0, "{max} under an unlimited hard limit"),
@@ -208,8 +206,10 @@ fn serve_raises_its_descriptor_limit_and_tells_its_own_figures_consistently() {
         ),
     }
     for _ in 0..20 {
-        let text = scrape_until(port, "serve answers", |t| t.contains("memtide_self_rss"));
-        let rss = value(&text, "memtide_self_rss_bytes").unwrap();
+        let text = scrape_until(port, "serve answers", |t| {
+            t.contains("process_resident_memory_bytes")
+        });
+        let rss = value(&text, "process_resident_memory_bytes").unwrap();
         let peak = value(&text, "memtide_self_peak_rss_bytes").unwrap();
         assert!(peak >= rss, "peak {peak} below the resident {rss}");
     }

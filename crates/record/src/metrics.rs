@@ -116,6 +116,8 @@ pub struct Reading {
     pub recording: Recording,
     /// The most file descriptors memtide may open (its soft limit), where the front-end tells.
     pub max_fds: Option<u64>,
+    /// When memtide's process started, where the front-end tells.
+    pub process_start: Option<SystemTime>,
 }
 
 /// Whether the recorder writes a trace, as `memtide_recording` tells it.
@@ -220,6 +222,7 @@ impl Reading {
             interval: live.interval(),
             recording: Recording::Off,
             max_fds: None,
+            process_start: None,
             counts: live.counts,
         }
     }
@@ -373,29 +376,7 @@ pub fn encode(reading: &Reading, own: Option<&OwnUsage>) -> String {
         "Samples missed because memtide fell behind its schedule",
         r.missed,
     );
-    if let Some(n) = r.max_fds {
-        e.gauge(
-            "self_max_fds",
-            "The most file descriptors memtide may have open (its soft limit)",
-            None,
-            n,
-        );
-    }
     if let Some(u) = own {
-        let c = Counter::<f64, AtomicU64>::default();
-        c.inc_by(u.usage.cpu.as_secs_f64());
-        e.reg.register_with_unit(
-            "self_cpu",
-            "CPU time memtide itself has used (user and system, every thread)",
-            Unit::Seconds,
-            c,
-        );
-        e.gauge(
-            "self_rss",
-            "memtide's own resident memory",
-            Some(Unit::Bytes),
-            u.rss_bytes,
-        );
         e.gauge(
             "self_peak_rss",
             "The most resident memory memtide has used",
@@ -403,9 +384,48 @@ pub fn encode(reading: &Reading, own: Option<&OwnUsage>) -> String {
             u.usage.peak_rss_bytes,
         );
     }
+    // memtide's own cost under the names every Prometheus client library's process collector
+    // gives it, so that dashboards and alerts made for any exporter read memtide's too.
+    let mut p = Exposition {
+        reg: Registry::default(),
+    };
+    if let Some(u) = own {
+        let c = Counter::<f64, AtomicU64>::default();
+        c.inc_by(u.usage.cpu.as_secs_f64());
+        p.reg.register_with_unit(
+            "process_cpu",
+            "CPU time memtide has used (user and system, every thread)",
+            Unit::Seconds,
+            c,
+        );
+        p.gauge(
+            "process_resident_memory",
+            "memtide's resident memory",
+            Some(Unit::Bytes),
+            u.rss_bytes,
+        );
+    }
+    if let Some(n) = r.max_fds {
+        p.gauge(
+            "process_max_fds",
+            "The most file descriptors memtide may have open (its soft limit)",
+            None,
+            n,
+        );
+    }
+    if let Some(t) = r.process_start {
+        p.float(
+            "process_start_time",
+            "When memtide's process started, seconds since the Unix epoch",
+            Unit::Seconds,
+            since_epoch(t),
+        );
+    }
     let mut text = String::new();
-    // Writing into a String cannot fail.
+    // Writing into a String cannot fail. The text format has no end marker, so the two
+    // registries' texts follow each other.
     let _ = prometheus_text::encode(&mut text, &e.reg);
+    let _ = prometheus_text::encode(&mut text, &p.reg);
     text
 }
 
@@ -822,14 +842,31 @@ mod tests {
             },
             rss_bytes: 8 << 20,
         };
-        let text = encode(&Reading::from_live(&l, SystemTime::now()), Some(&own));
+        let mut r = Reading::from_live(&l, SystemTime::now());
+        r.max_fds = Some(10240);
+        r.process_start = Some(UNIX_EPOCH + Duration::from_millis(1_780_000_000_250));
+        let text = encode(&r, Some(&own));
         assert_described(&text);
         assert!(!text.contains("memtide_ollama_"), "{text}");
+        // memtide's own cost, under the process collector's names.
+        assert_eq!(series(&text, "process_cpu_seconds_total"), [("", "1.5")]);
         assert_eq!(
-            series(&text, "memtide_self_cpu_seconds_total"),
-            [("", "1.5")]
+            series(&text, "process_resident_memory_bytes"),
+            [("", "8388608")]
         );
-        assert_eq!(series(&text, "memtide_self_rss_bytes"), [("", "8388608")]);
+        assert_eq!(series(&text, "process_max_fds"), [("", "10240")]);
+        assert_eq!(
+            series(&text, "process_start_time_seconds"),
+            [("", "1780000000.25")]
+        );
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter"),
+            "{text}"
+        );
+        assert_eq!(
+            series(&text, "memtide_self_peak_rss_bytes"),
+            [("", "9437184")]
+        );
         assert_eq!(series(&text, "memtide_samples_total"), [("", "0")]);
         // Before the first sample there is no system series but the machine's size.
         assert!(series(&text, "memtide_memory_available_bytes").is_empty());
@@ -886,6 +923,7 @@ mod tests {
         s.swap_total_bytes = Some(1);
         s.psi_some_avg10 = Some(1.0);
         r.max_fds = Some(256);
+        r.process_start = Some(SystemTime::now());
         let text = encode(&r, Some(&OwnUsage::default()));
         // Model memory is the footprint plus the mapped weights, as in every other view.
         let value = |name: &str| {
@@ -912,12 +950,8 @@ mod tests {
         let docs = include_str!("../../../docs/fleet.md");
         let listed: std::collections::BTreeSet<&str> = docs
             .lines()
-            .filter_map(|l| l.strip_prefix("| `memtide_"))
-            .map(|l| &l[..l.find('`').unwrap()])
-            .collect();
-        let served: std::collections::BTreeSet<&str> = served
-            .iter()
-            .map(|n| n.strip_prefix("memtide_").unwrap())
+            .filter(|l| l.starts_with("| `memtide_") || l.starts_with("| `process_"))
+            .map(|l| &l[3..3 + l[3..].find('`').unwrap()])
             .collect();
         assert_eq!(
             served, listed,
