@@ -864,20 +864,30 @@ impl Recorder {
         for info in tick.started {
             weights.extend(convert::model_file(info).map(|f| (info.id.pid, f)));
             let models = self.names.for_argv(&info.argv);
-            let row = convert::identity_row(info, &models, &time_utc);
+            let mut row = convert::identity_row(info, &models, &time_utc);
             if let Some(sink) = &mut self.sink {
-                sink.tracked.insert(
-                    info.id,
-                    Tracked {
-                        row: row.clone(),
-                        last_seen: wall,
-                        last_seen_t_ms: sink.t_ms(taken),
-                        peak_footprint: None,
-                        peak_model_memory: None,
-                        peak_rss: 0,
-                    },
-                );
-                sink.order.push(info.id);
+                match sink.tracked.get_mut(&info.id) {
+                    // Started again after its exec: the same identity, now named as it is.
+                    Some(t) => {
+                        row.first_seen_utc = t.row.first_seen_utc.clone();
+                        row.error = t.row.error.take();
+                        t.row = row.clone();
+                    }
+                    None => {
+                        sink.tracked.insert(
+                            info.id,
+                            Tracked {
+                                row: row.clone(),
+                                last_seen: wall,
+                                last_seen_t_ms: sink.t_ms(taken),
+                                peak_footprint: None,
+                                peak_model_memory: None,
+                                peak_rss: 0,
+                            },
+                        );
+                        sink.order.push(info.id);
+                    }
+                }
                 identities_changed = true;
             }
             started.push((info.id, row, info.argv.clone()));

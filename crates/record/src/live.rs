@@ -451,7 +451,12 @@ impl Live {
             let model = model_of(&role, identity);
             let started_at = (id.start_time_us > 0)
                 .then(|| UNIX_EPOCH + Duration::from_micros(id.start_time_us));
-            if role.is_model_runner() && first_sample {
+            // Started again after its exec (first seen as its parent's copy): the same process,
+            // now what it is; a runner's start is told now, when it is known to be one.
+            let known = self.processes.iter().position(|p| p.id == *id && !p.exited);
+            let was_runner = known.is_some_and(|i| self.processes[i].role.is_model_runner());
+            let becomes_runner = role.is_model_runner() && !was_runner;
+            if becomes_runner && first_sample {
                 out.push(self.push(
                     wall,
                     at,
@@ -461,7 +466,7 @@ impl Live {
                         since: started_at,
                     },
                 ));
-            } else if role.is_model_runner() {
+            } else if becomes_runner {
                 let alive_with: Vec<(u32, Option<String>)> = self
                     .runners()
                     .map(|r| (r.id.pid, r.model.clone()))
@@ -475,6 +480,13 @@ impl Live {
                         alive_with,
                     },
                 ));
+            }
+            if let Some(i) = known {
+                let p = &mut self.processes[i];
+                p.identity = identity.clone();
+                p.role = role;
+                p.model = model;
+                continue;
             }
             self.processes.push(LiveProcess {
                 id: *id,
@@ -759,6 +771,59 @@ pub(crate) mod tests {
         "--port",
         "50101",
     ];
+
+    #[test]
+    fn a_process_started_again_after_its_exec_is_one_process_and_one_runner_start() {
+        let mut l = live();
+        let now = SystemTime::now();
+        let serve = [
+            "/Applications/Ollama.app/Contents/Resources/ollama",
+            "serve",
+        ];
+        let sys = system(80.0, PressureLevel::Normal, 0);
+        l.update(
+            Duration::ZERO,
+            now,
+            &sys,
+            &[started(50, &serve)],
+            &[sample(50, MIB)],
+            &[],
+        );
+        // serve's child, listed before its exec: a copy of serve.
+        let t = Duration::from_secs(1);
+        let e = l.update(
+            t,
+            now,
+            &sys,
+            &[started(100, &serve)],
+            &[sample(100, MIB)],
+            &[],
+        );
+        assert!(e.is_empty(), "{e:?}");
+        // Its exec makes it runner A: its start is told now, once.
+        let t = Duration::from_secs(2);
+        let e = l.update(
+            t,
+            now,
+            &sys,
+            &[started(100, &RUNNER_A)],
+            &[sample(100, MIB)],
+            &[],
+        );
+        assert!(
+            matches!(
+                &e[..],
+                [LiveEvent {
+                    kind: LiveKind::RunnerStarted { pid: 100, .. },
+                    ..
+                }]
+            ),
+            "{e:?}"
+        );
+        assert_eq!(l.processes.len(), 2);
+        assert_eq!(l.processes[1].model.as_deref(), Some("llama3.2:3b"));
+        assert_eq!(l.counts.runner_starts, 1);
+    }
 
     #[test]
     fn a_model_under_two_names_is_called_by_the_one_ollama_lists() {

@@ -157,6 +157,18 @@ struct Known {
 /// milliseconds) at the cost of a few reads per new process.
 pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A process followed for its ancestry or group alone (not for its own name or command line),
+/// started less than [`EXEC_RECHECK_WINDOW`] ago: if it was first listed between its fork and its exec, it still
+/// carried its parent's name and command line, so until [`EXEC_RECHECK_WINDOW`] after it was
+/// first seen its command line is read again at each listing, and an exec gives it its own
+/// (reported in [`crate::Tick::started`] again, under the same identity).
+#[derive(Debug, Clone)]
+struct ExecWatch {
+    id: ProcessId,
+    argv: Vec<String>,
+    until: Instant,
+}
+
 /// However still the creation marker stays, the table is listed at least this often: a marker
 /// that comes back to the same value (the PID allocator wrapping around, or set by hand) hides
 /// a new process for this long at most.
@@ -187,7 +199,9 @@ pub struct Tick<'a> {
     pub system: &'a SystemSample,
     /// One sample per followed process, in the order they were first seen.
     pub processes: &'a [ProcessSample],
-    /// Processes selected for the first time in this tick (their samples are in `processes`).
+    /// Processes selected for the first time in this tick (their samples are in `processes`),
+    /// and followed ones seen to have called exec since (an identity already started, with its
+    /// new name and command line: a process first listed between its fork and its exec).
     pub started: &'a [Arc<ProcessInfo>],
     /// Followed processes that ended since the previous tick. They are not in `processes`.
     pub exited: &'a [ProcessId],
@@ -228,6 +242,8 @@ pub(crate) struct Core<B: Backend> {
     exec_check_interval: std::time::Duration,
     /// PIDs found to have changed name in this tick (reused buffer).
     renamed: Vec<u32>,
+    /// Followed processes that may still call exec (see [`ExecWatch`]).
+    exec_watch: Vec<ExecWatch>,
     /// Minimum time between two listings of the process table.
     discovery_interval: std::time::Duration,
     last_listing: Option<Instant>,
@@ -264,6 +280,7 @@ impl<B: Backend> Core<B> {
             last_old_exec_check: None,
             exec_check_interval: EXEC_CHECK_INTERVAL,
             renamed: Vec::new(),
+            exec_watch: Vec::new(),
             discovery_interval: std::time::Duration::ZERO,
             last_listing: None,
             last_marker: None,
@@ -413,12 +430,19 @@ impl<B: Backend> Core<B> {
                 .is_none_or(|at| instant.duration_since(at) >= self.exec_check_interval);
         // A listing that is due can still wait when nothing can have changed: no process
         // created since the last one (the backend's marker), no young process whose exec is
-        // being watched for, none deferred, and no exec check due (an exec creates no process).
+        // being watched for (followed or not), none deferred, and no exec check due (an exec
+        // creates no process).
         let mut list = due;
         let stale = self
             .last_real_listing
             .is_none_or(|at| instant.duration_since(at) >= MAX_LISTING_AGE);
-        if due && self.tick_no > 1 && !exec_check_due && !stale && self.deferred.is_empty() {
+        if due
+            && self.tick_no > 1
+            && !exec_check_due
+            && !stale
+            && self.deferred.is_empty()
+            && self.exec_watch.is_empty()
+        {
             let young = recheck
                 && self.known.values().any(|k| {
                     k.born
@@ -509,6 +533,10 @@ impl<B: Backend> Core<B> {
             }
         }
 
+        if list && !self.exec_watch.is_empty() {
+            self.watch_execs(instant);
+        }
+
         // Read the followed processes. One that is gone leaves the series; if its PID is still
         // listed, the PID now belongs to a new process, judged below like any new one.
         let mut i = 0;
@@ -564,6 +592,49 @@ impl<B: Backend> Core<B> {
         })
     }
 
+    /// Reads again the command line of each followed process that may still call exec (see
+    /// [`ExecWatch`]); one that did is given its new name and command line, and is started
+    /// again in this tick's report under the same identity.
+    fn watch_execs(&mut self, now: Instant) {
+        let mut watch = std::mem::take(&mut self.exec_watch);
+        watch.retain_mut(|w| {
+            if now >= w.until {
+                return false;
+            }
+            let Ok((exe, argv)) = self.backend.command_line(w.id.pid) else {
+                // Gone (the read below says so), or not readable for a moment: asked again.
+                return true;
+            };
+            if argv.is_empty() || argv == w.argv {
+                return true;
+            }
+            let Ok(ident) = self.backend.identify(w.id.pid) else {
+                return true;
+            };
+            if ident.start_time_us != w.id.start_time_us {
+                return false;
+            }
+            let Some(f) = self.followed.iter_mut().find(|f| f.info.id == w.id) else {
+                return false;
+            };
+            let info = Arc::new(ProcessInfo {
+                id: w.id,
+                ppid: ident.ppid,
+                name: Arc::from(ident.name.as_str()),
+                exe,
+                argv: argv.clone(),
+            });
+            if let Some(k) = self.known.get_mut(&w.id.pid) {
+                k.name_hash = name_hash(ident.name.bytes());
+            }
+            f.info = info.clone();
+            self.started.push(info);
+            w.argv = argv;
+            true
+        });
+        self.exec_watch = watch;
+    }
+
     /// Judges PIDs seen for the first time, parents before children.
     fn admit(&mut self, unseen: Vec<u32>, now: u64) {
         self.judged += unseen.len() as u64;
@@ -592,6 +663,7 @@ impl<B: Backend> Core<B> {
         }
         // A parent always starts before its children.
         self.fresh.sort_by_key(|(_, ident)| ident.start_time_us);
+        let clock_now = self.backend.start_time_now();
         let fresh = std::mem::take(&mut self.fresh);
         for (pid, ident) in &fresh {
             let (pid, ident) = (*pid, ident);
@@ -690,6 +762,16 @@ impl<B: Backend> Core<B> {
             });
             match opened {
                 Ok((handle, sample)) => {
+                    // Young by the kernel's clock, so also one listed at the first tick.
+                    let young = clock_now.saturating_sub(ident.start_time_us)
+                        < EXEC_RECHECK_WINDOW.as_micros() as u64;
+                    if young && !verdict.direct {
+                        self.exec_watch.push(ExecWatch {
+                            id,
+                            argv: info.argv.clone(),
+                            until: Instant::now() + EXEC_RECHECK_WINDOW,
+                        });
+                    }
                     self.processes.push(sample);
                     self.started.push(info.clone());
                     self.followed.push(Followed { info, handle });
@@ -1251,6 +1333,54 @@ mod tests {
         c.follow_tree(200);
         let t = c.tick().unwrap();
         assert!(pids(&t).contains(&(200, 2_000)), "{:?}", pids(&t));
+    }
+
+    #[test]
+    fn a_descendant_listed_before_its_exec_gets_its_own_command_line() {
+        let mut c = core(ProcessSelector::DescendantsOf(50));
+        c.backend.spawn(50, 500, 1, "ollama", 1);
+        c.backend.procs.get_mut(&50).unwrap().1 = vec!["ollama".into(), "serve".into()];
+        // Everything here started within the last two seconds by the kernel's clock.
+        c.backend.now_us = 700;
+        assert_eq!(pids(&c.tick().unwrap()), [(50, 500)]);
+        // serve forks a runner, listed while it is still serve's copy (same name, same argv).
+        c.backend.spawn(60, 600, 50, "ollama", 9);
+        c.backend.procs.get_mut(&60).unwrap().1 = vec!["ollama".into(), "serve".into()];
+        let t = c.tick().unwrap();
+        assert_eq!(t.started.len(), 1);
+        assert_eq!(t.started[0].argv, ["ollama", "serve"]);
+        // Its exec: same PID, start time and short name, its own command line.
+        c.backend.procs.get_mut(&60).unwrap().1 = vec![
+            "ollama".into(),
+            "runner".into(),
+            "--model".into(),
+            "/b/sha256-1".into(),
+        ];
+        let t = c.tick().unwrap();
+        assert_eq!(pids(&t), [(50, 500), (60, 600)]);
+        assert_eq!(t.started.len(), 1, "started again under the same identity");
+        assert_eq!(t.started[0].id.start_time_us, 600);
+        assert_eq!(t.started[0].argv[1], "runner");
+        assert_eq!(
+            c.followed().find(|i| i.id.pid == 60).unwrap().argv[1],
+            "runner"
+        );
+        // Once is enough: nothing more while it stays the same, and nothing once it is old.
+        assert!(c.tick().unwrap().started.is_empty());
+        for w in &mut c.exec_watch {
+            w.until = Instant::now();
+        }
+        let calls = c.backend.argv_calls;
+        c.backend.procs.get_mut(&60).unwrap().1 = vec!["other".into()];
+        assert!(c.tick().unwrap().started.is_empty());
+        assert_eq!(c.backend.argv_calls, calls);
+        assert!(c.exec_watch.is_empty());
+        // One that started more than two seconds ago is never watched.
+        let mut c = core(ProcessSelector::DescendantsOf(50));
+        c.backend.spawn(50, 500, 1, "sh", 1);
+        c.backend.now_us = 500 + 2_000_001;
+        c.tick().unwrap();
+        assert!(c.exec_watch.is_empty());
     }
 
     #[test]
