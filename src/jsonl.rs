@@ -102,11 +102,17 @@ impl<W: Write> Stream<W> {
         let o = &live.ollama;
         // Nothing to say of Ollama before its first poll has answered or failed.
         let polled = o.last_ok.is_some() || o.failing_since.is_some();
-        let now = (o.failing_since.is_none(), o.models.clone());
-        let changed = o.url.is_some() && polled && self.last_ollama.as_ref() != Some(&now);
+        let answering = o.failing_since.is_none();
+        // Compared in place: the listing is copied only when it changed.
+        let changed = o.url.is_some()
+            && polled
+            && self
+                .last_ollama
+                .as_ref()
+                .is_none_or(|(a, m)| *a != answering || *m != o.models);
         let ollama = changed.then(|| Ollama {
             url: o.url.as_deref(),
-            answering: now.0,
+            answering,
             models: o
                 .models
                 .iter()
@@ -130,7 +136,7 @@ impl<W: Write> Stream<W> {
         // Each line reaches the reader as it is taken, not when a buffer fills.
         self.out.flush()?;
         if changed {
-            self.last_ollama = Some(now);
+            self.last_ollama = Some((answering, o.models.clone()));
         }
         Ok(())
     }

@@ -160,14 +160,20 @@ pub fn tell(report: &TickReport) {
 /// `line` cut to fit a terminal `width` columns wide, one column spare so that the cursor never
 /// wraps, and its control characters shown escaped (a process name is untrusted text).
 fn fit(line: &str, width: usize) -> String {
-    let shown = memtide_render::escape_control(line);
-    let room = width.saturating_sub(1).max(1);
-    if shown.chars().count() <= room {
-        return shown.into_owned();
+    cut(
+        &memtide_render::escape_control(line),
+        width.saturating_sub(1).max(1),
+    )
+}
+
+/// `text` in at most `room` characters, the last a `…` when it was cut.
+pub fn cut(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
     }
-    let mut cut: String = shown.chars().take(room.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    let mut s: String = text.chars().take(room.saturating_sub(1)).collect();
+    s.push('…');
+    s
 }
 
 /// Elapsed time, samples, free % and pressure now, and the largest process now.

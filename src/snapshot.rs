@@ -1,6 +1,7 @@
 //! `memtide snapshot`: one reading of everything, as a table or as JSON.
 
 use crate::cli::{OllamaArgs, Selection};
+use crate::record::cut;
 use anyhow::{Context, Result};
 use memtide_model::ollama::{self, PsResponse};
 use memtide_record::convert::{self, ModelNames};
@@ -138,16 +139,6 @@ const COMMAND_CHARS: usize = 100;
 
 /// The widest the MODEL column gets; longer names are cut.
 const MODEL_CHARS: usize = 28;
-
-/// `text` in at most `room` characters, the last a `…` when it was cut.
-fn cut(text: &str, room: usize) -> String {
-    if text.chars().count() <= room {
-        return text.to_owned();
-    }
-    let mut s: String = text.chars().take(room.saturating_sub(1)).collect();
-    s.push('…');
-    s
-}
 
 fn ollama_view(url: String, result: Result<PsResponse, OllamaError>) -> Ollama {
     match result {
