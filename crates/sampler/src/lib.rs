@@ -53,11 +53,16 @@
 //!
 //! ## Overhead
 //!
-//! A process's command line is read once, when it is first seen (a process born while sampling
-//! is judged again during its first two seconds, to catch its `exec`; every two seconds the
-//! short names of the known, unfollowed processes are compared with what they were, so that
-//! one that calls `exec` later, a launch wrapper, is judged again too:
-//! [`Sampler::set_exec_check_interval`]). Listing PIDs and reading
+//! A new process is judged from its cheapest record first (Linux: `stat`; macOS:
+//! `PROC_PIDTBSDINFO`): its parent, group and kernel name decide for the Ollama selection and
+//! for selections by PID or tree; a command line is read only when a pattern needs it, and for
+//! the processes followed. A process that started less than two seconds before it was first
+//! seen may have been listed between its fork and its `exec`: it is looked at again about six
+//! times in those two seconds, by its name alone under the Ollama selection. Under a selection
+//! by pattern, the short names of the known, unfollowed processes are compared with what they
+//! were every five seconds, so that one that calls `exec` later, a launch wrapper, is judged
+//! again ([`Sampler::set_exec_check_interval`]). None of these looks lists the process table.
+//! Listing PIDs and reading
 //! the followed processes reuse the same buffers and open files, so once the set of processes
 //! is stable a tick allocates nothing (apart from the reference counts of process names). On
 //! Linux a tick of ten processes costs about 1.2 times the bare kernel reads ([`Floor`]);
@@ -199,11 +204,12 @@ impl Sampler {
         self.core.set_discovery_interval(interval);
     }
 
-    /// How often processes that are known but not followed are asked whether they called
-    /// `exec` since they were judged (by their short name), so that one that becomes a
-    /// runner long after it started, or that was there before sampling began, is followed
-    /// within `interval` of its exec. Default 2 s. Only selectors that judge by name or
-    /// command line need it; each check is one small read per such process.
+    /// How often, under a selection by pattern ([`ProcessSelector::Match`]), processes that
+    /// are known but not followed are asked whether they called `exec` since they were judged
+    /// (by their short name), so that one that becomes a match long after it started, or that
+    /// was there before sampling began, is followed within `interval` of its exec. Default
+    /// 5 s, for every such process whatever its age; each check is one small read per
+    /// process. Other selections make no such check (see [`ProcessSelector::Ollama`]).
     pub fn set_exec_check_interval(&mut self, interval: std::time::Duration) {
         self.core.set_exec_check_interval(interval);
     }
@@ -233,8 +239,10 @@ impl Sampler {
         self.core.start_time_now()
     }
 
-    /// CPU time (user and system) the process has used since it started. memtide uses it to
-    /// measure its own cost.
+    /// CPU time (user and system) the process has used since it started, all its threads
+    /// together (Linux: the sum of `/proc/[pid]/task/*/schedstat`, which leaves out threads
+    /// that have ended; macOS: `proc_pid_rusage`, which counts them). For this process itself,
+    /// [`own_usage`] counts ended threads on every OS.
     pub fn cpu_time(&mut self, pid: u32) -> Result<std::time::Duration> {
         self.core.cpu_time(pid)
     }

@@ -2,7 +2,7 @@
 //! the buffers reused from tick to tick. The OS backends only read.
 
 use crate::error::{ProcessFailure, Result};
-use crate::selector::{Candidate, ProcessSelector};
+use crate::selector::{Candidate, ProcessSelector, Verdict};
 use crate::types::{HostInfo, ProcessId, ProcessInfo, ProcessSample, SystemSample, TickTime};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +34,11 @@ pub(crate) trait Backend {
     fn name_hash(&mut self, pid: u32) -> Result<u64>;
     /// Executable path (if known) and argv of `pid`.
     fn command_line(&mut self, pid: u32) -> Result<(Option<String>, Vec<String>)>;
+    /// The argv of `pid` alone, for judging a process that is not followed: a backend that
+    /// can read it for less than the whole command line does.
+    fn arguments(&mut self, pid: u32) -> Result<Vec<String>> {
+        self.command_line(pid).map(|(_, argv)| argv)
+    }
     /// Prepares to sample `id`, failing with [`Error::ProcessGone`] if `id.pid` now belongs to
     /// another process.
     fn open(&mut self, id: ProcessId) -> Result<Self::Handle>;
@@ -65,21 +70,36 @@ pub(crate) fn name_hash(name: impl IntoIterator<Item = u8>) -> u64 {
     })
 }
 
-/// How often processes that are known but not followed are asked whether they changed name,
-/// that is, called `exec` (a launch wrapper that execs a runner after its first seconds, or a
-/// process that was there before recording began). A runner is followed within this long of
-/// its exec. Each check is one small read per such process (Linux: its `stat`; macOS:
-/// `PROC_PIDTBSDINFO`); `docs/benchmarks.md` states the cost.
-pub(crate) const EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often, under a selection by pattern (`--match`), the processes that are known but not
+/// followed are asked whether they changed name, that is, called `exec` (a launch wrapper that
+/// execs a runner after its first seconds, or a process that was there before recording
+/// began). A pattern can match any command line, so every such process is asked, one small
+/// read each (Linux: its `comm`; macOS: `PROC_PIDTBSDINFO`), whatever its age: a young table
+/// costs what an old one does. A runner is followed within this long of its exec. The Ollama
+/// selection needs no such check: its processes are started under their own names (the app,
+/// `ollama serve` from a service or a shell) or by a followed server (the runners), whose
+/// execs are watched ([`ExecWatch`]). `docs/benchmarks.md` states the cost.
+pub(crate) const EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Processes that started longer ago than this are asked only every
-/// [`OLD_EXEC_CHECK_INTERVAL`]: the long-lived bulk of a big process table (a desktop's
-/// hundreds of agents) rarely execs, and asking each of 1 000 every 2 s would cost more than
-/// the rest of the sample. A wrapper that execs a runner does so within minutes of its start.
-pub(crate) const EXEC_YOUNG_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+/// The first gap between two looks at a young process ([`YoungWatch`], [`ExecWatch`]); each
+/// later gap is the process's age, so a process is asked about six times in its first
+/// [`EXEC_RECHECK_WINDOW`] whatever the sampling rate.
+pub(crate) const YOUNG_FIRST_GAP: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// How often processes older than [`EXEC_YOUNG_AGE`] are asked whether they called exec.
-pub(crate) const OLD_EXEC_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// When to look at a young process again, `age` after it was first seen at `born`: after a
+/// gap as long as its age (at least [`YOUNG_FIRST_GAP`]), and no later than the end of its
+/// [`EXEC_RECHECK_WINDOW`].
+pub(crate) fn next_young_look(born: Instant, now: Instant) -> Instant {
+    let age = now.saturating_duration_since(born);
+    (now + age.max(YOUNG_FIRST_GAP)).min(born + EXEC_RECHECK_WINDOW)
+}
+
+/// Whether a look due now at a process first seen young at `born` comes too late to be made
+/// (the last look, at the end of the window, is made up to a first gap late: ticks are not
+/// exactly on time).
+fn past_window(born: Instant, now: Instant) -> bool {
+    now.saturating_duration_since(born) > EXEC_RECHECK_WINDOW + YOUNG_FIRST_GAP
+}
 
 /// The shortest time between two counts of a process's resident weights
 /// ([`ProcessSample::weights_resident_bytes`]): a count looks at every page of the mapping
@@ -143,30 +163,48 @@ struct Known {
     in_tree: bool,
     /// The tick in which this PID was last listed.
     seen: u64,
-    /// When a process born during sampling was first seen; `None` for processes that were
-    /// there from the start, for followed ones, and for those that cannot be read.
+    /// When a process that was young when first seen ([`YoungWatch`]) started, on the
+    /// monotonic clock; `None` for older processes, for followed ones, and for those that
+    /// cannot be read.
     born: Option<Instant>,
 }
 
-/// How long a process born during sampling and not selected is judged again at every tick.
+/// How long a process first seen young and not selected is looked at again.
 ///
 /// A new process is first a copy of its parent (`fork`), and becomes what it is only when it
 /// calls `exec`, under the same PID and start time. A tick that lands between the two sees
-/// the parent's name and command line: `ollama serve`'s, for a runner being started. Judging
-/// young processes again for two seconds catches the exec (which follows the fork within
-/// milliseconds) at the cost of a few reads per new process.
+/// the parent's name and command line: `ollama serve`'s, for a runner being started. Looking
+/// at young processes again for two seconds catches the exec (which follows the fork within
+/// milliseconds) at the cost of a few reads per new process ([`YoungWatch`]).
 pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A process not selected, started less than [`EXEC_RECHECK_WINDOW`] before it was first
+/// seen (born during sampling, or just before it began): it may have been listed between its
+/// fork and its exec. It is looked at again on a widening schedule ([`next_young_look`]), not
+/// at every tick: under a selection that decides by the kernel's name (the Ollama one) by its
+/// name alone, one small read, and judged again only when the name changed; under one by
+/// pattern, judged again each time (an exec may keep the name and change the arguments).
+#[derive(Debug, Clone, Copy)]
+struct YoungWatch {
+    pid: u32,
+    start_time_us: u64,
+    born: Instant,
+    name_hash: u64,
+    next: Instant,
+}
+
 /// A process followed for its ancestry or group alone (not for its own name or command line),
-/// started less than [`EXEC_RECHECK_WINDOW`] ago: if it was first listed between its fork and its exec, it still
-/// carried its parent's name and command line, so until [`EXEC_RECHECK_WINDOW`] after it was
-/// first seen its command line is read again at each listing, and an exec gives it its own
+/// started less than [`EXEC_RECHECK_WINDOW`] ago: if it was first listed between its fork and
+/// its exec, it still carried its parent's name and command line, so until
+/// [`EXEC_RECHECK_WINDOW`] after its start its command line is read again on the widening
+/// schedule of [`next_young_look`], and an exec gives it its own
 /// (reported in [`crate::Tick::started`] again, under the same identity).
 #[derive(Debug, Clone)]
 struct ExecWatch {
     id: ProcessId,
     argv: Vec<String>,
-    until: Instant,
+    born: Instant,
+    next: Instant,
 }
 
 /// However still the creation marker stays, the table is listed at least this often: a marker
@@ -233,12 +271,12 @@ pub(crate) struct Core<B: Backend> {
     fresh: Vec<(u32, Identity)>,
     /// Young unselected processes judged again this tick: PID, start time, first seen.
     young: Vec<(u32, u64, Option<Instant>)>,
+    /// Young unselected processes looked at again for their exec (see [`YoungWatch`]).
+    young_watch: Vec<YoungWatch>,
     /// Processes whose command line was not ready, judged again at the next listing.
     deferred: Vec<Deferred>,
     /// When known, unfollowed processes were last asked whether they called exec.
     last_exec_check: Option<Instant>,
-    /// The last exec check that asked the old processes too.
-    last_old_exec_check: Option<Instant>,
     exec_check_interval: std::time::Duration,
     /// PIDs found to have changed name in this tick (reused buffer).
     renamed: Vec<u32>,
@@ -275,9 +313,9 @@ impl<B: Backend> Core<B> {
             pids: Vec::new(),
             fresh: Vec::new(),
             young: Vec::new(),
+            young_watch: Vec::new(),
             deferred: Vec::new(),
             last_exec_check: None,
-            last_old_exec_check: None,
             exec_check_interval: EXEC_CHECK_INTERVAL,
             renamed: Vec::new(),
             exec_watch: Vec::new(),
@@ -423,38 +461,23 @@ impl<B: Backend> Core<B> {
             || self
                 .last_listing
                 .is_none_or(|at| instant.duration_since(at) >= self.discovery_interval);
-        let recheck = self.selector.needs_command_line();
-        let exec_check_due = recheck
+        let exec_check_due = self.selector.asks_after_exec()
             && self
                 .last_exec_check
                 .is_none_or(|at| instant.duration_since(at) >= self.exec_check_interval);
-        // A listing that is due can still wait when nothing can have changed: no process
-        // created since the last one (the backend's marker), no young process whose exec is
-        // being watched for (followed or not), none deferred, and no exec check due (an exec
-        // creates no process).
+        // A listing that is due can still wait when no process was created since the last one
+        // (the backend's marker) and none is deferred. Looking at young processes and the exec
+        // check need no listing: they ask the processes already known.
         let mut list = due;
         let stale = self
             .last_real_listing
             .is_none_or(|at| instant.duration_since(at) >= MAX_LISTING_AGE);
-        if due
-            && self.tick_no > 1
-            && !exec_check_due
-            && !stale
-            && self.deferred.is_empty()
-            && self.exec_watch.is_empty()
-        {
-            let young = recheck
-                && self.known.values().any(|k| {
-                    k.born
-                        .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW)
-                });
-            if !young {
-                let marker = self.backend.creation_marker();
-                if marker.is_some() && marker == self.last_marker {
-                    list = false;
-                    self.last_listing = Some(instant);
-                    self.skipped_listings += 1;
-                }
+        if due && self.tick_no > 1 && !stale && self.deferred.is_empty() {
+            let marker = self.backend.creation_marker();
+            if marker.is_some() && marker == self.last_marker {
+                list = false;
+                self.last_listing = Some(instant);
+                self.skipped_listings += 1;
             }
         }
         if list {
@@ -467,60 +490,30 @@ impl<B: Backend> Core<B> {
             self.deferred.retain(|d| pids.contains(&d.pid));
         }
 
-        // Mark every listed PID; collect the ones never seen, and the young unselected ones
-        // to judge again (see EXEC_RECHECK_WINDOW).
+        // Mark every listed PID and collect the ones never seen.
         let mut unseen = Vec::new();
-        // Only a judgement by name or command line can change at exec (`recheck`, above).
         for &pid in self.pids.iter().filter(|_| list) {
             match self.known.get_mut(&pid) {
-                Some(k) => {
-                    k.seen = now;
-                    if recheck
-                        && k.born
-                            .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW)
-                    {
-                        self.young.push((pid, k.start_time_us, k.born));
-                        unseen.push(pid);
-                    }
-                }
+                Some(k) => k.seen = now,
                 None => unseen.push(pid),
             }
         }
-        for (pid, _, _) in &self.young {
-            self.known.remove(pid);
+        if !self.young_watch.is_empty() {
+            self.watch_young(instant, &mut unseen);
         }
-        // Every EXEC_CHECK_INTERVAL: has a known, unfollowed process called exec since it was
-        // judged (a new name under the same identity)? Then it is judged again, now.
-        if list && exec_check_due {
+        // Under a selection by pattern, every EXEC_CHECK_INTERVAL: has a known, unfollowed
+        // process called exec since it was judged (a new name under the same identity)? Then
+        // it is judged again, now. A PID that is gone answers nothing and is left to the next
+        // listing.
+        if exec_check_due {
             self.last_exec_check = Some(instant);
-            // The old ones too, every OLD_EXEC_CHECK_INTERVAL (at every check when checks
-            // were asked for at every sample).
-            let old_due = self.exec_check_interval.is_zero()
-                || self
-                    .last_old_exec_check
-                    .is_none_or(|at| instant.duration_since(at) >= OLD_EXEC_CHECK_INTERVAL);
-            if old_due {
-                self.last_old_exec_check = Some(instant);
-            }
-            let young_since = time
-                .wall
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64)
-                .saturating_sub(EXEC_YOUNG_AGE.as_micros() as u64);
             self.renamed.clear();
             for (&pid, k) in &self.known {
-                let recent = k.start_time_us >= young_since
-                    || k.born
-                        .is_some_and(|b| instant.duration_since(b) < EXEC_YOUNG_AGE);
-                if !old_due && !recent {
-                    continue;
-                }
-                // A young process is judged again at every listing anyway (above); once past
-                // that window it is checked here like any other.
+                // A young process is looked at on its own schedule (above).
                 let young = k
                     .born
                     .is_some_and(|b| instant.duration_since(b) < EXEC_RECHECK_WINDOW);
-                if k.settled || young || k.start_time_us == 0 || k.seen != now {
+                if k.settled || young || k.start_time_us == 0 || (list && k.seen != now) {
                     continue;
                 }
                 if self.backend.name_hash(pid).is_ok_and(|h| h != k.name_hash) {
@@ -533,7 +526,7 @@ impl<B: Backend> Core<B> {
             }
         }
 
-        if list && !self.exec_watch.is_empty() {
+        if !self.exec_watch.is_empty() {
             self.watch_execs(instant);
         }
 
@@ -576,6 +569,8 @@ impl<B: Backend> Core<B> {
         // Forget PIDs that are no longer listed.
         if list {
             self.known.retain(|_, k| k.seen == now);
+            let known = &self.known;
+            self.young_watch.retain(|y| known.contains_key(&y.pid));
         }
 
         if !unseen.is_empty() {
@@ -592,24 +587,70 @@ impl<B: Backend> Core<B> {
         })
     }
 
+    /// Looks again at each young unselected process that is due (see [`YoungWatch`]); one to
+    /// be judged again is forgotten and put in `unseen`, keeping when it was first seen.
+    fn watch_young(&mut self, now: Instant, unseen: &mut Vec<u32>) {
+        let by_pattern = self.selector.asks_after_exec();
+        let mut i = 0;
+        while i < self.young_watch.len() {
+            let y = self.young_watch[i];
+            if now < y.next {
+                i += 1;
+                continue;
+            }
+            if past_window(y.born, now) {
+                self.young_watch.swap_remove(i);
+                continue;
+            }
+            // A name that cannot be read (gone, or no descriptor for a moment) is no change:
+            // the listing forgets a process that is gone.
+            let changed = by_pattern
+                || self
+                    .backend
+                    .name_hash(y.pid)
+                    .is_ok_and(|h| h != y.name_hash);
+            if changed {
+                self.young_watch.swap_remove(i);
+                if self.known.remove(&y.pid).is_some() {
+                    self.young.push((y.pid, y.start_time_us, Some(y.born)));
+                    unseen.push(y.pid);
+                }
+                continue;
+            }
+            let next = next_young_look(y.born, now);
+            if next <= now {
+                self.young_watch.swap_remove(i);
+                continue;
+            }
+            self.young_watch[i].next = next;
+            i += 1;
+        }
+    }
+
     /// Reads again the command line of each followed process that may still call exec (see
     /// [`ExecWatch`]); one that did is given its new name and command line, and is started
     /// again in this tick's report under the same identity.
     fn watch_execs(&mut self, now: Instant) {
         let mut watch = std::mem::take(&mut self.exec_watch);
         watch.retain_mut(|w| {
-            if now >= w.until {
+            if now < w.next {
+                return true;
+            }
+            if past_window(w.born, now) {
                 return false;
             }
+            w.next = next_young_look(w.born, now);
+            // Past its window, this look is the last.
+            let more = w.next > now;
             let Ok((exe, argv)) = self.backend.command_line(w.id.pid) else {
-                // Gone (the read below says so), or not readable for a moment: asked again.
-                return true;
+                // Gone (the read of its memory says so), or not readable for a moment.
+                return more;
             };
             if argv.is_empty() || argv == w.argv {
-                return true;
+                return more;
             }
             let Ok(ident) = self.backend.identify(w.id.pid) else {
-                return true;
+                return more;
             };
             if ident.start_time_us != w.id.start_time_us {
                 return false;
@@ -630,7 +671,7 @@ impl<B: Backend> Core<B> {
             f.info = info.clone();
             self.started.push(info);
             w.argv = argv;
-            true
+            more
         });
         self.exec_watch = watch;
     }
@@ -678,50 +719,70 @@ impl<B: Backend> Core<B> {
                 || self.deferred.iter().any(|d| {
                     d.pid == pid && d.start_time_us == ident.start_time_us && d.preexisting
                 });
-            let want_argv = self.selector.needs_command_line();
-            let (exe, argv) = if want_argv {
-                match self.backend.command_line(pid) {
-                    Ok(cmd) => cmd,
-                    // Not in `known`, so the next listing judges it again.
-                    Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => continue,
-                    Err(e) if e.is_out_of_descriptors() => continue,
-                    Err(_) => Default::default(),
-                }
-            } else {
-                (None, Vec::new())
-            };
             let is_self = pid == std::process::id();
-            let verdict = self.selector.judge(&Candidate {
+            let mut candidate = Candidate {
                 pid,
                 pgid: ident.pgid,
                 start_time_us: ident.start_time_us,
                 name: &ident.name,
-                argv: &argv,
+                argv: &[],
                 preexisting,
                 is_self,
-            });
+            };
             let parent_in_tree = self.selector.has_trees()
                 && self
                     .known
                     .get(&ident.ppid)
                     .is_some_and(|p| p.in_tree && p.start_time_us <= ident.start_time_us);
+            // Cheapest first: the parent, then what `stat` gave (name, group, start); the
+            // command line is read only when those cannot decide.
+            let quick = if parent_in_tree && !is_self {
+                Some(Verdict::default())
+            } else {
+                self.selector.judge_by_name(&candidate)
+            };
+            let (argv, verdict) = match quick {
+                Some(v) => (None, v),
+                None => {
+                    let argv = match self.backend.arguments(pid) {
+                        Ok(argv) => argv,
+                        // Not in `known`, so the next listing judges it again.
+                        Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => {
+                            continue
+                        }
+                        Err(e) if e.is_out_of_descriptors() => continue,
+                        Err(_) => Vec::new(),
+                    };
+                    candidate.argv = &argv;
+                    let v = self.selector.judge(&candidate);
+                    (Some(argv), v)
+                }
+            };
             let in_tree = verdict.tree_root || parent_in_tree;
             // A process judged again keeps the time it was first seen, if it is still the
-            // same process; any other is new now (unless it was there from the start).
+            // same process. Any other is young if the kernel says it started less than
+            // EXEC_RECHECK_WINDOW ago (born during sampling, or just before it began).
+            let age =
+                std::time::Duration::from_micros(clock_now.saturating_sub(ident.start_time_us));
             let born = match self.young.iter().find(|(p, _, _)| *p == pid) {
                 Some(&(_, start, born)) if start == ident.start_time_us => born,
-                _ if preexisting => None,
-                _ => Some(Instant::now()),
+                _ if age < EXEC_RECHECK_WINDOW => {
+                    let now = Instant::now();
+                    Some(now.checked_sub(age).unwrap_or(now))
+                }
+                _ => None,
             };
             // This process as a tree's root (`memtide run` adopting what its command leaves
             // behind) stands for its descendants only.
             let selected = verdict.direct || (in_tree && !(is_self && verdict.tree_root));
+            let hash = name_hash(ident.name.bytes());
             self.known.insert(
                 pid,
                 Known {
                     start_time_us: ident.start_time_us,
-                    name_hash: name_hash(ident.name.bytes()),
-                    settled: selected || (want_argv && argv.is_empty()),
+                    name_hash: hash,
+                    // A process with no command line (a kernel thread, a zombie) never execs.
+                    settled: selected || argv.as_ref().is_some_and(Vec::is_empty),
                     in_tree,
                     seen: now,
                     born: if selected { None } else { born },
@@ -729,23 +790,33 @@ impl<B: Backend> Core<B> {
             );
             if !selected {
                 self.deferred.retain(|d| d.pid != pid);
+                if let Some(born) = born.filter(|_| self.selector.can_change_at_exec()) {
+                    let at = Instant::now();
+                    if at.saturating_duration_since(born) < EXEC_RECHECK_WINDOW {
+                        self.young_watch.push(YoungWatch {
+                            pid,
+                            start_time_us: ident.start_time_us,
+                            born,
+                            name_hash: hash,
+                            next: next_young_look(born, at),
+                        });
+                    }
+                }
                 continue;
             }
-            let (exe, argv) = if want_argv {
-                (exe, argv)
-            } else {
-                match self.backend.command_line(pid) {
-                    Ok(cmd) => cmd,
-                    Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => {
-                        self.known.remove(&pid);
-                        continue;
-                    }
-                    Err(e) if e.is_out_of_descriptors() => {
-                        self.known.remove(&pid);
-                        continue;
-                    }
-                    Err(_) => Default::default(),
+            // What it runs, for the trace (read again when the arguments were read to judge:
+            // once per followed process).
+            let (exe, argv) = match self.backend.command_line(pid) {
+                Ok(cmd) => cmd,
+                Err(e) if e.is_not_ready() && self.defer(pid, ident, preexisting) => {
+                    self.known.remove(&pid);
+                    continue;
                 }
+                Err(e) if e.is_out_of_descriptors() => {
+                    self.known.remove(&pid);
+                    continue;
+                }
+                Err(_) => (None, argv.unwrap_or_default()),
             };
             self.deferred.retain(|d| d.pid != pid);
             let info = Arc::new(ProcessInfo {
@@ -763,13 +834,12 @@ impl<B: Backend> Core<B> {
             match opened {
                 Ok((handle, sample)) => {
                     // Young by the kernel's clock, so also one listed at the first tick.
-                    let young = clock_now.saturating_sub(ident.start_time_us)
-                        < EXEC_RECHECK_WINDOW.as_micros() as u64;
-                    if young && !verdict.direct {
+                    if let Some(born) = born.filter(|_| !verdict.direct) {
                         self.exec_watch.push(ExecWatch {
                             id,
                             argv: info.argv.clone(),
-                            until: Instant::now() + EXEC_RECHECK_WINDOW,
+                            born,
+                            next: next_young_look(born, Instant::now()),
                         });
                     }
                     self.processes.push(sample);
@@ -829,6 +899,7 @@ mod tests {
         procs: HashMap<u32, (Identity, Vec<String>, u64)>,
         identify_calls: usize,
         argv_calls: usize,
+        name_calls: usize,
         /// The system read fails while set.
         system_fails: bool,
         /// PIDs whose command line is not ready yet.
@@ -896,6 +967,7 @@ mod tests {
                 .ok_or(Error::ProcessGone { pid })
         }
         fn name_hash(&mut self, pid: u32) -> Result<u64> {
+            self.name_calls += 1;
             let p = self.procs.get(&pid).ok_or(Error::ProcessGone { pid })?;
             Ok(name_hash(p.0.name.bytes()))
         }
@@ -960,10 +1032,24 @@ mod tests {
                 page_size_bytes: Some(4096),
                 gpu_wired_limit_bytes: None,
             }),
+            // Long after every start time a test gives (under a second): all old, unless a
+            // test says what time it is.
+            now_us: 1 << 40,
             ..Table::default()
         };
         t.spawn(1, 10, 0, "init", 1);
         Core::new(t, selector)
+    }
+
+    /// Makes every look at a young process due now (as if time had passed).
+    fn looks_due(c: &mut Core<Table>) {
+        let now = Instant::now();
+        for y in &mut c.young_watch {
+            y.next = now;
+        }
+        for w in &mut c.exec_watch {
+            w.next = now;
+        }
     }
 
     fn pids(tick: &Tick<'_>) -> Vec<(u32, u64)> {
@@ -1014,6 +1100,7 @@ mod tests {
     #[test]
     fn a_process_seen_between_fork_and_exec_is_judged_again() {
         let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
+        c.backend.now_us = 700;
         c.backend.spawn(50, 500, 1, "ollama", 1);
         c.backend.procs.get_mut(&50).unwrap().1 = vec!["ollama".into(), "serve".into()];
         assert!(c.tick().unwrap().processes.is_empty());
@@ -1021,13 +1108,17 @@ mod tests {
         c.backend.spawn(60, 600, 50, "ollama", 9);
         c.backend.procs.get_mut(&60).unwrap().1 = vec!["ollama".into(), "serve".into()];
         assert!(c.tick().unwrap().processes.is_empty());
-        // Then it execs the runner: same PID, same start time, new command line.
+        // Then it execs the runner: same PID, same start time, new command line. Not looked
+        // at before its next look is due...
         c.backend.procs.get_mut(&60).unwrap().1 = vec![
             "ollama".into(),
             "runner".into(),
             "--port".into(),
             "1".into(),
         ];
+        assert!(c.tick().unwrap().processes.is_empty());
+        // ...and judged again then (a pattern can match new arguments under the same name).
+        looks_due(&mut c);
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(60, 600)]);
         assert_eq!(t.started[0].argv[1], "runner");
@@ -1094,12 +1185,19 @@ mod tests {
         let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
         c.tick().unwrap();
         // A shell starts during sampling, and is not a runner.
+        c.backend.now_us = 800;
         c.backend.spawn(70, 700, 1, "sh", 1);
         c.backend.procs.get_mut(&70).unwrap().1 = vec!["sh".into(), "-c".into(), "w".into()];
         assert!(c.tick().unwrap().started.is_empty());
-        // Long past the window in which young processes are judged again at every listing...
+        assert_eq!(
+            c.young_watch.len(),
+            1,
+            "young: looked at again for its exec"
+        );
+        // Long past the window in which young processes are looked at again...
         let long_ago = Instant::now() - EXEC_RECHECK_WINDOW - std::time::Duration::from_secs(1);
         c.known.get_mut(&70).unwrap().born = Some(long_ago);
+        c.young_watch.clear();
         // ...it execs a runner: same PID and start time, a new name.
         c.backend.procs.get_mut(&70).unwrap().0.name = "ollama".into();
         c.backend.procs.get_mut(&70).unwrap().1 = vec![
@@ -1138,13 +1236,8 @@ mod tests {
             c.backend.argv_calls, calls,
             "no command line read meanwhile"
         );
-        // ...nor at the next check: it started long ago (800 µs after 1970), so it is asked
-        // only every OLD_EXEC_CHECK_INTERVAL...
+        // ...and at the next check, old as it is, it is followed.
         c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
-        assert!(c.tick().unwrap().processes.is_empty());
-        // ...and then it is followed.
-        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
-        c.last_old_exec_check = c.last_old_exec_check.map(|t| t - OLD_EXEC_CHECK_INTERVAL);
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(80, 800)]);
         assert_eq!(t.started[0].argv[1], "runner");
@@ -1158,36 +1251,81 @@ mod tests {
     }
 
     #[test]
-    fn old_processes_are_asked_about_exec_less_often_than_young_ones() {
+    fn young_and_old_processes_are_asked_alike_and_the_ollama_rule_asks_none() {
         let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
-        let now_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros() as u64;
+        let now = c.backend.now_us;
         // One started a minute ago, one started a day ago; both unselected.
-        c.backend.spawn(70, now_us - 60_000_000, 1, "sh", 1);
-        c.backend.spawn(80, now_us - 86_400_000_000, 1, "sh", 1);
+        c.backend.spawn(70, now - 60_000_000, 1, "sh", 1);
+        c.backend.spawn(80, now - 86_400_000_000, 1, "sh", 1);
         for pid in [70, 80] {
             c.backend.procs.get_mut(&pid).unwrap().1 = vec!["sh".into(), "-c".into()];
         }
         c.tick().unwrap();
-        // Both exec a runner.
+        // Both exec a runner: found at the same check.
         for pid in [70, 80] {
             let p = c.backend.procs.get_mut(&pid).unwrap();
             p.0.name = "ollama".into();
             p.1 = vec!["ollama".into(), "runner".into()];
         }
-        // At the next check, within OLD_EXEC_CHECK_INTERVAL of the first: the young one only.
         c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
-        let t = c.tick().unwrap();
-        assert_eq!(pids(&t).iter().map(|p| p.0).collect::<Vec<_>>(), [70]);
-        // Once the old ones are due, the other too.
-        c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
-        c.last_old_exec_check = c.last_old_exec_check.map(|t| t - OLD_EXEC_CHECK_INTERVAL);
-        let t = c.tick().unwrap();
-        let mut got: Vec<u32> = pids(&t).iter().map(|p| p.0).collect();
+        let mut got: Vec<u32> = pids(&c.tick().unwrap()).iter().map(|p| p.0).collect();
         got.sort_unstable();
         assert_eq!(got, [70, 80]);
+
+        // The Ollama rule reads no command line of a process it does not follow, looks at no
+        // old one again, and finds Ollama by the kernel's name.
+        let mut c = core(ProcessSelector::Ollama);
+        c.backend.spawn(70, 700, 1, "sh", 1);
+        c.backend.spawn(90, 900, 1, "ollama", 1);
+        assert_eq!(pids(&c.tick().unwrap()), [(90, 900)]);
+        assert_eq!(c.backend.argv_calls, 1, "the followed one's, for the trace");
+        c.backend.procs.get_mut(&70).unwrap().0.name = "ollama".into();
+        for _ in 0..3 {
+            c.last_exec_check = c.last_exec_check.map(|t| t - EXEC_CHECK_INTERVAL);
+            c.tick().unwrap();
+        }
+        assert_eq!((c.backend.argv_calls, c.backend.name_calls), (1, 0));
+    }
+
+    #[test]
+    fn a_young_process_is_looked_at_by_name_on_a_widening_schedule() {
+        let mut c = core(ProcessSelector::Ollama);
+        c.tick().unwrap();
+        c.backend.now_us = 1_000;
+        // `ollama serve`'s shell forks; its child is listed before its exec.
+        c.backend.spawn(70, 900, 1, "zsh", 1);
+        assert!(c.tick().unwrap().started.is_empty());
+        // Ticks at any rate: no look before the first gap.
+        for _ in 0..5 {
+            c.tick().unwrap();
+        }
+        assert_eq!(c.backend.name_calls, 0);
+        // A look that finds the same name reads nothing more and waits twice as long.
+        looks_due(&mut c);
+        let before = c.backend.identify_calls;
+        c.tick().unwrap();
+        assert_eq!(
+            (c.backend.name_calls, c.backend.identify_calls),
+            (1, before)
+        );
+        let y = c.young_watch[0];
+        let gap = y.next.duration_since(Instant::now());
+        assert!(gap >= YOUNG_FIRST_GAP.mul_f32(0.9), "{gap:?}");
+        // Its exec gives it Ollama's name: judged again, and followed.
+        c.backend.procs.get_mut(&70).unwrap().0.name = "ollama".into();
+        looks_due(&mut c);
+        assert_eq!(pids(&c.tick().unwrap()), [(70, 900)]);
+        assert!(c.young_watch.is_empty());
+        // The schedule: gaps as long as the age, the last look at the window's end.
+        let born = Instant::now();
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(next_young_look(born, born), born + YOUNG_FIRST_GAP);
+        assert_eq!(next_young_look(born, born + ms(400)), born + ms(800));
+        assert_eq!(
+            next_young_look(born, born + ms(1_500)),
+            born + EXEC_RECHECK_WINDOW
+        );
+        assert!(next_young_look(born, born + EXEC_RECHECK_WINDOW) <= born + EXEC_RECHECK_WINDOW);
     }
 
     #[test]
@@ -1255,7 +1393,7 @@ mod tests {
     }
 
     #[test]
-    fn an_exec_check_due_lists_even_when_no_process_was_created() {
+    fn an_exec_check_finds_an_exec_without_listing_the_table() {
         let mut c = core(ProcessSelector::Match(vec!["runner".into()]));
         c.backend.marker = Some(1);
         c.set_exec_check_interval(std::time::Duration::ZERO);
@@ -1266,7 +1404,7 @@ mod tests {
         c.backend.procs.get_mut(&300).unwrap().1 = vec!["runner".into()];
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(300, 3_000)]);
-        assert_eq!(c.skipped_listings(), 0);
+        assert_eq!((c.skipped_listings(), c.backend.listings), (1, 1));
     }
 
     #[test]
@@ -1356,6 +1494,7 @@ mod tests {
             "--model".into(),
             "/b/sha256-1".into(),
         ];
+        looks_due(&mut c);
         let t = c.tick().unwrap();
         assert_eq!(pids(&t), [(50, 500), (60, 600)]);
         assert_eq!(t.started.len(), 1, "started again under the same identity");
@@ -1368,7 +1507,8 @@ mod tests {
         // Once is enough: nothing more while it stays the same, and nothing once it is old.
         assert!(c.tick().unwrap().started.is_empty());
         for w in &mut c.exec_watch {
-            w.until = Instant::now();
+            w.born -= EXEC_RECHECK_WINDOW * 2;
+            w.next = Instant::now();
         }
         let calls = c.backend.argv_calls;
         c.backend.procs.get_mut(&60).unwrap().1 = vec!["other".into()];

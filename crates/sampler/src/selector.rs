@@ -10,7 +10,12 @@ pub enum ProcessSelector {
     /// Every Ollama process and its descendants: `ollama serve`, every runner generation
     /// (`ollama runner`, `ollama_llama_server`, `llama-server`, `ollama runner --mlx-engine`,
     /// `ollama-mlx`), the Ollama app, and `ollama run` clients. See
-    /// [`ProcessSelector::is_ollama`].
+    /// [`ProcessSelector::is_ollama`]. The sampler decides by the kernel's name of a process
+    /// (every one of these is named after an Ollama executable) and reads a command line only
+    /// for the processes it follows: a process whose name is not Ollama's is not followed
+    /// unless it descends from one that is. A process that changes into Ollama by an `exec`
+    /// is seen when that happens in its first seconds (the fork and exec of a launch); one
+    /// that execs Ollama later, long after it started under another name, is not.
     #[default]
     Ollama,
     /// Processes whose name or command line contains any of these strings, ignoring ASCII case.
@@ -70,13 +75,58 @@ pub(crate) struct Verdict {
 }
 
 impl ProcessSelector {
-    /// Whether deciding needs the command line (the sampler reads it only then, or when the
-    /// process is selected).
-    pub(crate) fn needs_command_line(&self) -> bool {
+    /// Whether a process's `exec` can change the decision (it changes the name and the
+    /// command line, never the PID, start time, parent or group).
+    pub(crate) fn can_change_at_exec(&self) -> bool {
         match self {
             ProcessSelector::Ollama | ProcessSelector::Match(_) => true,
-            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::needs_command_line),
+            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::can_change_at_exec),
             _ => false,
+        }
+    }
+
+    /// Whether processes known and not followed must be asked, now and then, whether they
+    /// called `exec`: only under a pattern (`Match`), which any command line can come to
+    /// match. The Ollama rule needs no such check (see [`ProcessSelector::Ollama`]).
+    pub(crate) fn asks_after_exec(&self) -> bool {
+        match self {
+            ProcessSelector::Match(_) => true,
+            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::asks_after_exec),
+            _ => false,
+        }
+    }
+
+    /// The decision from what the kernel's process record gives (name, PID, group, start
+    /// time), without the command line, when that is enough; `None` when the command line is
+    /// needed. The Ollama rule decides by the kernel's name whenever there is one; a pattern
+    /// says yes when it is in the name and needs the command line to say no.
+    pub(crate) fn judge_by_name(&self, c: &Candidate<'_>) -> Option<Verdict> {
+        match self {
+            ProcessSelector::Ollama if c.name.is_empty() => None,
+            ProcessSelector::Ollama => Some(Verdict {
+                direct: false,
+                tree_root: ProcessSelector::is_ollama(c.name, &[]),
+            }),
+            ProcessSelector::Match(patterns) => {
+                if c.is_self {
+                    Some(Verdict::default())
+                } else if patterns.iter().any(|p| matches_pattern(p, c.name, &[])) {
+                    Some(Verdict {
+                        direct: true,
+                        tree_root: false,
+                    })
+                } else {
+                    None
+                }
+            }
+            ProcessSelector::Any(v) => v.iter().try_fold(Verdict::default(), |acc, s| {
+                let one = s.judge_by_name(c)?;
+                Some(Verdict {
+                    direct: acc.direct || one.direct,
+                    tree_root: acc.tree_root || one.tree_root,
+                })
+            }),
+            other => Some(other.judge(c)),
         }
     }
 
@@ -261,7 +311,53 @@ mod tests {
         let v = s.judge(&cand("x", &a));
         assert!(v.direct && v.tree_root);
         assert!(s.has_trees());
-        assert!(!s.needs_command_line());
-        assert!(ProcessSelector::Any(vec![ProcessSelector::Match(vec![])]).needs_command_line());
+        assert!(!s.can_change_at_exec() && !s.asks_after_exec());
+        assert!(ProcessSelector::Any(vec![ProcessSelector::Match(vec![])]).asks_after_exec());
+        assert!(ProcessSelector::Ollama.can_change_at_exec());
+        assert!(
+            !ProcessSelector::Ollama.asks_after_exec(),
+            "no exec check of strangers"
+        );
+    }
+
+    #[test]
+    fn the_kernels_name_decides_where_it_can() {
+        let none: [String; 0] = [];
+        let c = |name| Candidate {
+            argv: &none,
+            ..cand(name, &none)
+        };
+        let ollama = ProcessSelector::Ollama;
+        assert!(
+            ollama
+                .judge_by_name(&c("ollama_llama_se"))
+                .unwrap()
+                .tree_root
+        );
+        assert!(ollama.judge_by_name(&c("llama-server")).unwrap().tree_root);
+        assert_eq!(ollama.judge_by_name(&c("bash")), Some(Verdict::default()));
+        assert_eq!(
+            ollama.judge_by_name(&c("")),
+            None,
+            "no name: the command line"
+        );
+        // A pattern in the name says yes; to say no it needs the arguments.
+        let qwen = ProcessSelector::Match(vec!["QWEN".into()]);
+        assert!(qwen.judge_by_name(&c("qwen-server")).unwrap().direct);
+        assert_eq!(qwen.judge_by_name(&c("python3")), None);
+        // Rules that never look at the command line always decide.
+        let pids = ProcessSelector::Pids(vec![10]);
+        assert!(pids.judge_by_name(&c("x")).unwrap().direct);
+        // A union decides only when every rule can.
+        let both = ProcessSelector::Any(vec![pids.clone(), qwen]);
+        assert_eq!(both.judge_by_name(&c("python3")), None);
+        let v = ProcessSelector::Any(vec![pids, ollama]).judge_by_name(&c("ollama"));
+        assert_eq!(
+            v,
+            Some(Verdict {
+                direct: true,
+                tree_root: true
+            })
+        );
     }
 }

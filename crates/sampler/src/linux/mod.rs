@@ -415,6 +415,33 @@ impl Backend for Linux {
         Ok((exe, procfs::parse_cmdline(&bytes)))
     }
 
+    fn arguments(&mut self, pid: u32) -> Result<Vec<String>> {
+        use std::fmt::Write as _;
+        use std::io::Read as _;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/cmdline");
+        let error = |path: &str, e| process_error(pid, "/proc/[pid]/cmdline", path.into(), e);
+        // Into the reused buffer, read to its end: no `statx` for a size `/proc` does not
+        // know, and no `exe` link, which only a followed process needs.
+        let mut f = File::open(&self.path).map_err(|e| error(&self.path, e))?;
+        if self.buf.len() < 4096 {
+            self.buf.resize(4096, 0);
+        }
+        let mut len = 0;
+        loop {
+            if len == self.buf.len() {
+                self.buf.resize(len * 2, 0);
+            }
+            match f.read(&mut self.buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(error(&self.path, e)),
+            }
+        }
+        Ok(procfs::parse_cmdline(&self.buf[..len]))
+    }
+
     fn open(&mut self, id: ProcessId) -> Result<Handle> {
         let path = proc_path(id.pid, "status");
         let status = Kept::open_within(path.clone(), &self.budget)
@@ -566,8 +593,20 @@ impl Backend for Linux {
     fn cpu_time(&mut self, pid: u32) -> Result<Duration> {
         // `schedstat`'s first field is the time on a CPU in nanoseconds, exact; `stat`'s
         // utime and stime are sampled at clock ticks (10 ms), too coarse for short bursts.
-        if let Ok(text) = std::fs::read_to_string(proc_path(pid, "schedstat")) {
-            if let Some(ns) = procfs::parse_schedstat(&text) {
+        // The process's own `schedstat` is its main thread's alone: every thread's is summed.
+        if let Ok(tasks) = std::fs::read_dir(proc_path(pid, "task")) {
+            let mut ns = 0u64;
+            let mut any = false;
+            for task in tasks.flatten() {
+                let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+                    continue; // a thread that ended meanwhile
+                };
+                if let Some(n) = procfs::parse_schedstat(&text) {
+                    ns = ns.saturating_add(n);
+                    any = true;
+                }
+            }
+            if any {
                 return Ok(Duration::from_nanos(ns));
             }
         }
