@@ -56,9 +56,9 @@
 //! A new process is judged from its cheapest record first (Linux: `stat`; macOS:
 //! `PROC_PIDTBSDINFO`): its parent, group and kernel name decide for the Ollama selection and
 //! for selections by PID or tree; a command line is read only when a pattern needs it, and for
-//! the processes followed. A process that started less than two seconds before it was first
-//! seen may have been listed between its fork and its `exec`: it is looked at again about six
-//! times in those two seconds, by its name alone under the Ollama selection. Under a selection
+//! the processes followed. A process first seen less than 250 ms after its start may have
+//! been listed between its fork and its `exec`: it is looked at again about six times in its
+//! first two seconds, by its name alone under the Ollama selection. Under a selection
 //! by pattern, the short names of the known, unfollowed processes are compared with what they
 //! were every five seconds, so that one that calls `exec` later, a launch wrapper, is judged
 //! again ([`Sampler::set_exec_check_interval`]). None of these looks lists the process table.

@@ -178,8 +178,15 @@ struct Known {
 /// milliseconds) at the cost of a few reads per new process ([`YoungWatch`]).
 pub(crate) const EXEC_RECHECK_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A process not selected, started less than [`EXEC_RECHECK_WINDOW`] before it was first
-/// seen (born during sampling, or just before it began): it may have been listed between its
+/// How old a process not selected may be when first seen to be looked at again for its exec
+/// ([`YoungWatch`]): one listed later than this after its fork has, all but surely, called
+/// `exec` already (a shell, Go's `os/exec`, Python's `subprocess` and launchd all exec within
+/// milliseconds of the fork). On a machine that starts a hundred processes a second this
+/// spares looking at the nine in ten a 1 s listing first sees older than this.
+pub(crate) const FORK_EXEC_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A process not selected, started less than [`FORK_EXEC_WINDOW`] before it was first seen
+/// (born during sampling, or just before it began): it may have been listed between its
 /// fork and its exec. It is looked at again on a widening schedule ([`next_young_look`]), not
 /// at every tick: under a selection that decides by the kernel's name (the Ollama one) by its
 /// name alone, one small read, and judged again only when the name changed; under one by
@@ -764,8 +771,13 @@ impl<B: Backend> Core<B> {
             // EXEC_RECHECK_WINDOW ago (born during sampling, or just before it began).
             let age =
                 std::time::Duration::from_micros(clock_now.saturating_sub(ident.start_time_us));
-            let born = match self.young.iter().find(|(p, _, _)| *p == pid) {
-                Some(&(_, start, born)) if start == ident.start_time_us => born,
+            let again = self
+                .young
+                .iter()
+                .find(|(p, start, _)| *p == pid && *start == ident.start_time_us);
+            let rejudged = again.is_some();
+            let born = match again {
+                Some(&(_, _, born)) => born,
                 _ if age < EXEC_RECHECK_WINDOW => {
                     let now = Instant::now();
                     Some(now.checked_sub(age).unwrap_or(now))
@@ -790,7 +802,10 @@ impl<B: Backend> Core<B> {
             );
             if !selected {
                 self.deferred.retain(|d| d.pid != pid);
-                if let Some(born) = born.filter(|_| self.selector.can_change_at_exec()) {
+                // Looked at again when it may not have called exec yet: first seen within
+                // FORK_EXEC_WINDOW of its start, or judged again after a look.
+                let watch = age < FORK_EXEC_WINDOW || rejudged;
+                if let Some(born) = born.filter(|_| watch && self.selector.can_change_at_exec()) {
                     let at = Instant::now();
                     if at.saturating_duration_since(born) < EXEC_RECHECK_WINDOW {
                         self.young_watch.push(YoungWatch {
@@ -1291,10 +1306,14 @@ mod tests {
     fn a_young_process_is_looked_at_by_name_on_a_widening_schedule() {
         let mut c = core(ProcessSelector::Ollama);
         c.tick().unwrap();
-        c.backend.now_us = 1_000;
+        c.backend.now_us = 1_000_000;
         // `ollama serve`'s shell forks; its child is listed before its exec.
-        c.backend.spawn(70, 900, 1, "zsh", 1);
+        c.backend.spawn(70, 999_900, 1, "zsh", 1);
+        // One first seen 300 ms after its start has called exec already: not looked at.
+        c.backend.spawn(71, 700_000, 1, "zsh", 1);
         assert!(c.tick().unwrap().started.is_empty());
+        assert_eq!(c.young_watch.len(), 1);
+        assert_eq!(c.young_watch[0].pid, 70);
         // Ticks at any rate: no look before the first gap.
         for _ in 0..5 {
             c.tick().unwrap();
@@ -1314,7 +1333,7 @@ mod tests {
         // Its exec gives it Ollama's name: judged again, and followed.
         c.backend.procs.get_mut(&70).unwrap().0.name = "ollama".into();
         looks_due(&mut c);
-        assert_eq!(pids(&c.tick().unwrap()), [(70, 900)]);
+        assert_eq!(pids(&c.tick().unwrap()), [(70, 999_900)]);
         assert!(c.young_watch.is_empty());
         // The schedule: gaps as long as the age, the last look at the window's end.
         let born = Instant::now();
