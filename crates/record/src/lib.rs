@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod burst;
 pub mod convert;
 mod embed;
 pub mod live;
@@ -177,8 +178,9 @@ pub enum OnWriteFailure {
 
 /// Faster sampling after an event: every `interval` for `hold` after a runner starts or
 /// exits, a model loads or unloads, the pressure level changes or the kernel notifies
-/// pressure, or available memory moves by [`BURST_AVAILABLE_STEP_BYTES`] or more between two
-/// samples; each new event extends it.
+/// pressure, free memory falls under the low-memory threshold, or available memory falls by
+/// a sixteenth of the machine within ten seconds ([`burst::FallWatch`]); each new event
+/// extends it. What was already there when recording started starts none ([`burst`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Burst {
     /// The interval while bursting.
@@ -186,10 +188,6 @@ pub struct Burst {
     /// How long a burst lasts after its last cause.
     pub hold: Duration,
 }
-
-/// A step in available memory between two samples that starts a burst: 256 MiB, a quarter of
-/// a small model's weights.
-pub const BURST_AVAILABLE_STEP_BYTES: u64 = 256 << 20;
 
 impl Options {
     /// Every `interval`, the processes `selector` chooses, without Ollama.
@@ -437,8 +435,8 @@ pub struct Recorder {
     on_write_failure: OnWriteFailure,
     /// Why the last trace stopped on a failed write, if it did.
     write_failure: Option<String>,
-    /// The last sample's available memory, for the step that starts a burst.
-    last_available: Option<u64>,
+    /// Available memory's falls, for the one that starts a burst.
+    falls: Option<burst::FallWatch>,
     names: ModelNames,
     sink: Option<Sink>,
     live: Live,
@@ -500,7 +498,7 @@ impl Recorder {
             burst: opts.burst,
             burst_until: None,
             burst_wanted: false,
-            last_available: None,
+            falls: None,
             names: ModelNames::new(opts.models_dir),
             sink: None,
             live,
@@ -755,20 +753,30 @@ impl Recorder {
         let mut report = TickReport::default();
         let result = self.sample(&mut report);
         // Ollama's answers, even after a failed sample: they are recorded either way; and the
-        // kernel's pressure notifications since the last tick.
+        // kernel's pressure notifications since the last tick. Models listed at Ollama's first
+        // answer were loaded before: no burst.
+        let answered_before = self.live.ollama.polls_ok > 0;
         let drained = self
             .drain_polls(&mut report)
             .and(self.drain_pressure(&mut report))
             .and(self.drain_log(&mut report));
-        // A cause of a burst: any event the live detectors saw (a runner started or exited, a
-        // model loaded or unloaded, the pressure level changed, memory ran low).
+        // A runner that started or exited changes what Ollama lists: asked at once.
+        let runners_moved = report.events.iter().any(|e| {
+            matches!(
+                e.kind,
+                live::LiveKind::RunnerStarted { .. } | live::LiveKind::RunnerExited { .. }
+            )
+        });
+        if let (true, Some(p)) = (runners_moved, &self.poller) {
+            p.poll_now();
+        }
+        // A cause of a burst (see `burst`).
         let now = Instant::now();
         if let Some(b) = self.burst {
-            // A runner found running at the first sample is no news.
-            let news = report
-                .events
-                .iter()
-                .any(|e| !matches!(e.kind, live::LiveKind::RunnerFound { .. }));
+            let news = report.events.iter().any(|e| {
+                burst::starts_burst(&e.kind)
+                    && (answered_before || !matches!(e.kind, live::LiveKind::ModelLoaded { .. }))
+            });
             if self.burst_wanted || news {
                 // The faster rate starts with the next tick.
                 self.burst_until = Some(now + b.hold);
@@ -829,10 +837,12 @@ impl Recorder {
         let wall = tick.time.wall;
         let time_utc = trace::utc_ms(wall);
         let s = tick.system;
-        if let (Some(prev), Some(now)) = (self.last_available, s.available_bytes) {
-            self.burst_wanted |= prev.abs_diff(now) >= BURST_AVAILABLE_STEP_BYTES;
+        if let Some(available) = s.available_bytes {
+            let falls = self
+                .falls
+                .get_or_insert_with(|| burst::FallWatch::new(s.total_bytes));
+            self.burst_wanted |= falls.observe(taken, available);
         }
-        self.last_available = s.available_bytes.or(self.last_available);
         // One row per tick, for the trace and the live state; without a trace its clock is
         // the recorder's.
         let mut system_row = memtide_trace::SystemRow::default();

@@ -3,6 +3,8 @@
 
 use memtide_model::ollama::{parse_ps, PsResponse, VersionResponse, MAX_PS_BODY_BYTES};
 use std::time::{Duration, Instant};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// Why a request to Ollama gave no answer memtide can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,27 +58,71 @@ impl OllamaError {
 }
 
 /// A blocking client for the two endpoints memtide reads. Plain HTTP only, which is what a
-/// local Ollama speaks.
+/// local Ollama speaks. The connection is kept open between requests (Ollama's server keeps
+/// it alive), and the server's address is looked up once and again only after a request
+/// failed.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     timeout: Duration,
     agent: ureq::Agent,
+    addresses: std::sync::Arc<Remembered>,
+}
+
+/// A name lookup made once and kept until a request fails. ureq looks the host up before
+/// every request, even one sent on a kept connection, and, with a timeout set, does it on a
+/// thread it starts for the purpose (`ureq` 3.5, `src/unversioned/resolver.rs`,
+/// `resolve_async`): a thread started and stopped at every poll, most of a poll's cost.
+#[derive(Debug, Default)]
+struct Remembered {
+    looked_up: std::sync::Mutex<Option<ResolvedSocketAddrs>>,
+}
+
+impl Remembered {
+    fn forget(&self) {
+        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+#[derive(Debug)]
+struct RememberingResolver(std::sync::Arc<Remembered>);
+
+impl Resolver for RememberingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut kept = self.0.looked_up.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(addrs) = kept.as_ref() {
+            return Ok(addrs.clone());
+        }
+        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+        *kept = Some(addrs.clone());
+        Ok(addrs)
+    }
 }
 
 impl Client {
     /// A client for `base_url` (see [`memtide_model::ollama::base_url`]) whose every request gives up after
     /// `timeout`.
     pub fn new(base_url: &str, timeout: Duration) -> Client {
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
-            .build()
-            .into();
+            .build();
+        let addresses = std::sync::Arc::new(Remembered::default());
+        let agent = ureq::Agent::with_parts(
+            config,
+            DefaultConnector::default(),
+            RememberingResolver(addresses.clone()),
+        );
         Client {
             base: base_url.trim_end_matches('/').to_owned(),
             timeout,
             agent,
+            addresses,
         }
     }
 
@@ -86,6 +132,15 @@ impl Client {
     }
 
     fn get(&self, path: &str) -> Result<String, OllamaError> {
+        let got = self.get_once(path);
+        if got.is_err() {
+            // The server may have moved: looked up again at the next request.
+            self.addresses.forget();
+        }
+        got
+    }
+
+    fn get_once(&self, path: &str) -> Result<String, OllamaError> {
         let url = format!("{}{path}", self.base);
         let mut resp = self
             .agent
@@ -139,14 +194,23 @@ impl Client {
 
     /// `GET /api/ps`, with how long it took.
     pub fn ps(&self) -> (Result<PsResponse, OllamaError>, Duration) {
+        let (text, took) = self.ps_text();
+        (text.and_then(|t| self.parse_ps_text(&t)), took)
+    }
+
+    /// `GET /api/ps` as the server sent it, with how long it took.
+    pub(crate) fn ps_text(&self) -> (Result<String, OllamaError>, Duration) {
         let started = Instant::now();
-        let result = self.get("/api/ps").and_then(|body| {
-            parse_ps(&body).map_err(|e| OllamaError::BadResponse {
-                url: format!("{}/api/ps", self.base),
-                detail: e.to_string(),
-            })
-        });
+        let result = self.get("/api/ps");
         (result, started.elapsed())
+    }
+
+    /// An answer of `/api/ps` read.
+    pub(crate) fn parse_ps_text(&self, text: &str) -> Result<PsResponse, OllamaError> {
+        parse_ps(text).map_err(|e| OllamaError::BadResponse {
+            url: format!("{}/api/ps", self.base),
+            detail: e.to_string(),
+        })
     }
 
     /// `GET /api/version`.
