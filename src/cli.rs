@@ -301,6 +301,10 @@ pub(crate) struct BenchArgs {
     /// Exit with status 1 when a measured ratio misses its target.
     #[arg(long)]
     pub(crate) check: bool,
+    /// Also measure a table of old processes against a young one: waits until 900 processes
+    /// the bench started are ten minutes old.
+    #[arg(long)]
+    pub(crate) age_table: bool,
 }
 
 #[derive(Args)]
@@ -570,7 +574,9 @@ pub(crate) struct WatchArgs {
     pub(crate) selection: Selection,
     #[command(flatten)]
     pub(crate) ollama: OllamaArgs,
-    /// Time between polls of Ollama's /api/ps.
+    /// Time between polls of Ollama's /api/ps while its answer changes (polls are spaced up
+    /// to eight times this while it stays the same, and made at once when a runner starts or
+    /// exits).
     #[arg(long, default_value = "1s", value_parser = interval)]
     pub(crate) ollama_interval: Duration,
     /// Ollama's server log, to record what Ollama predicted and llama.cpp allocated for each
@@ -780,7 +786,9 @@ pub(crate) struct KeepArgs {
 pub(crate) struct BurstArgs {
     /// Sample at this faster interval for a while (--burst-for) after a runner starts or
     /// exits, a model loads or unloads, the pressure level changes or the kernel notifies
-    /// pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms.
+    /// pressure, free memory falls under the low-memory threshold, or available memory falls
+    /// by a sixteenth of the machine within 10 s: e.g. --interval 1s --burst 100ms. What was
+    /// already running when recording began starts none.
     #[arg(long, value_parser = interval, value_name = "INTERVAL")]
     pub(crate) burst: Option<Duration>,
     /// How long a burst lasts after its last cause.

@@ -200,6 +200,7 @@ fn main() {
                 short_s: 1.0,
                 long_s: 1.0 + a.seconds,
             },
+            a.age_table,
         ),
         Command::Render(a) => render::run(
             &a.dir,

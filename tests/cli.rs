@@ -1442,14 +1442,21 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "the Guide's shell loop: ps -axo",
         "exec check over",
         "counting a runner's resident weights (256 MiB mapped)",
-        "memtide record, 3 processes ",
-        "memtide record, 6 processes ",
+        "memtide record, the default selection (",
+        "memtide record --pid, 3 processes ",
+        "memtide record --pid, 6 processes ",
+        "memtide record --match, 3 processes (exec check every 5 s)",
+        "young in the table",
+        "old in the table",
+        "new PIDs a second",
+        "memtide record ÷ its own reads with no other work",
         "the same reads, paced, no other work",
         "the cheapest reads of the same figures, paced",
         "waking at 10 Hz, reading nothing",
         "the pressure level poller, per read (10 a second)",
         "memtide record ÷ the cheapest reads",
         "the Guide's shell loop ÷ memtide record",
+        "the Guide's shell loop, ",
         "in the table)",
         "each further process followed",
         "memtide record, peak RSS",
@@ -1476,16 +1483,20 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
     for l in out.lines().filter(|l| l.contains("target")) {
         assert!(l.ends_with("meets") || l.ends_with("misses"), "{l}");
     }
-    let ratio: f64 = out
+    let ratio = out
         .lines()
         .find(|l| l.contains("memtide record ÷ the cheapest reads"))
         .and_then(|l| l.split_whitespace().find(|w| w.ends_with('×')))
-        .and_then(|w| w.trim_end_matches('×').parse().ok())
+        .map(|w| w.trim_end_matches('×'))
         .unwrap();
-    // A figure, not a timing: what it is on a loaded machine (with runs this short, even
-    // its sign) is for the benchmarks to say.
-    assert!(ratio.is_finite(), "record ÷ cheapest = {ratio}");
-    // The idle runners and the 1 000 processes that filled the table are gone.
+    // A figure, not a timing: what it is on a loaded machine is for the benchmarks to say.
+    // With runs this short, either cost may come out at zero or below, which is said as
+    // noise (and misses), never as a number.
+    assert!(
+        ratio == "noise" || ratio.parse::<f64>().is_ok_and(|r| r.is_finite() && r > 0.0),
+        "record ÷ cheapest = {ratio}"
+    );
+    // The idle runners and the 900 processes that filled the table are gone.
     assert_eq!(
         rustix::process::test_kill_process_group(group),
         Err(rustix::io::Errno::SRCH),

@@ -178,7 +178,7 @@ _memtide() {
             return 0
             ;;
         memtide__subcmd__bench)
-            opts="-h --processes --samples --rounds --seconds --check --help"
+            opts="-h --processes --samples --rounds --seconds --check --age-table --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -51,13 +51,13 @@ complete -c memtide -n "__fish_memtide_using_subcommand record" -l match -d 'Pro
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l pid -d 'This process. Repeatable' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l children-of -d 'This process and all its descendants, including those born later' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l ollama -d 'Ollama\'s URL [default: $OLLAMA_HOST, read as Ollama reads it, else http://127.0.0.1:11434]' -r
-complete -c memtide -n "__fish_memtide_using_subcommand record" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps' -r
+complete -c memtide -n "__fish_memtide_using_subcommand record" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps while its answer changes (polls are spaced up to eight times this while it stays the same, and made at once when a runner starts or exits)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l ollama-log -d 'Ollama\'s server log, to record what Ollama predicted and llama.cpp allocated for each load [default on macOS: the app\'s ~/.ollama/logs/server.log or Homebrew\'s var/log/ollama.log, whichever was written last]' -r -F
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l jsonl -d 'Also write one JSON object per sample, a line each, to this new file or to standard output (`-`): the system, every followed process with its model, and Ollama\'s listing when it changed (docs/trace-format.md, "Streaming"). With `-` and no --out, no trace directory is written' -r -F
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l keep -d 'Keep only this much history, e.g. 24h: the trace is written in segments and the oldest are deleted (see --segment-size)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l max-size -d 'Keep the trace under this size on disk, e.g. 500MB, 1GB: the oldest segments are deleted' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l segment-size -d 'With --keep or --max-size: close a segment (and compress it) once its files hold this much [default: an eighth of --max-size, at most 64MB], or once it spans an hour (an eighth of --keep when that is shorter)' -r
-complete -c memtide -n "__fish_memtide_using_subcommand record" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms' -r
+complete -c memtide -n "__fish_memtide_using_subcommand record" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, free memory falls under the low-memory threshold, or available memory falls by a sixteenth of the machine within 10 s: e.g. --interval 1s --burst 100ms. What was already running when recording began starts none' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l burst-for -d 'How long a burst lasts after its last cause' -r
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l force -d 'Write into --out even if it holds a trace: memtide\'s own files there are replaced, nothing else is touched'
 complete -c memtide -n "__fish_memtide_using_subcommand record" -l all -d 'Every process'
@@ -71,7 +71,7 @@ complete -c memtide -n "__fish_memtide_using_subcommand top" -l match -d 'Proces
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l pid -d 'This process. Repeatable' -r
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l children-of -d 'This process and all its descendants, including those born later' -r
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l ollama -d 'Ollama\'s URL [default: $OLLAMA_HOST, read as Ollama reads it, else http://127.0.0.1:11434]' -r
-complete -c memtide -n "__fish_memtide_using_subcommand top" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps' -r
+complete -c memtide -n "__fish_memtide_using_subcommand top" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps while its answer changes (polls are spaced up to eight times this while it stays the same, and made at once when a runner starts or exits)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l ollama-log -d 'Ollama\'s server log, to record what Ollama predicted and llama.cpp allocated for each load [default on macOS: the app\'s ~/.ollama/logs/server.log or Homebrew\'s var/log/ollama.log, whichever was written last]' -r -F
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l force -d 'Write into --record\'s directory even if it holds a trace: memtide\'s own files there are replaced, nothing else is touched'
 complete -c memtide -n "__fish_memtide_using_subcommand top" -l all -d 'Every process'
@@ -84,13 +84,13 @@ complete -c memtide -n "__fish_memtide_using_subcommand serve" -l match -d 'Proc
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l pid -d 'This process. Repeatable' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l children-of -d 'This process and all its descendants, including those born later' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l ollama -d 'Ollama\'s URL [default: $OLLAMA_HOST, read as Ollama reads it, else http://127.0.0.1:11434]' -r
-complete -c memtide -n "__fish_memtide_using_subcommand serve" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps' -r
+complete -c memtide -n "__fish_memtide_using_subcommand serve" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps while its answer changes (polls are spaced up to eight times this while it stays the same, and made at once when a runner starts or exits)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l ollama-log -d 'Ollama\'s server log, to record what Ollama predicted and llama.cpp allocated for each load [default on macOS: the app\'s ~/.ollama/logs/server.log or Homebrew\'s var/log/ollama.log, whichever was written last]' -r -F
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l record -d 'Also record the trace into DIR (as `memtide record --out DIR`); stopping finishes it' -r -F
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l keep -d 'Keep only this much history, e.g. 24h: the trace is written in segments and the oldest are deleted (see --segment-size)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l max-size -d 'Keep the trace under this size on disk, e.g. 500MB, 1GB: the oldest segments are deleted' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l segment-size -d 'With --keep or --max-size: close a segment (and compress it) once its files hold this much [default: an eighth of --max-size, at most 64MB], or once it spans an hour (an eighth of --keep when that is shorter)' -r
-complete -c memtide -n "__fish_memtide_using_subcommand serve" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms' -r
+complete -c memtide -n "__fish_memtide_using_subcommand serve" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, free memory falls under the low-memory threshold, or available memory falls by a sixteenth of the machine within 10 s: e.g. --interval 1s --burst 100ms. What was already running when recording began starts none' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l burst-for -d 'How long a burst lasts after its last cause' -r
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l all -d 'Every process'
 complete -c memtide -n "__fish_memtide_using_subcommand serve" -l no-ollama -d 'Do not ask Ollama anything'
@@ -105,9 +105,9 @@ complete -c memtide -n "__fish_memtide_using_subcommand run" -l match -d 'Proces
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l pid -d 'This process. Repeatable' -r
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l children-of -d 'This process and all its descendants, including those born later' -r
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l ollama -d 'Ollama\'s URL [default: $OLLAMA_HOST, read as Ollama reads it, else http://127.0.0.1:11434]' -r
-complete -c memtide -n "__fish_memtide_using_subcommand run" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps' -r
+complete -c memtide -n "__fish_memtide_using_subcommand run" -l ollama-interval -d 'Time between polls of Ollama\'s /api/ps while its answer changes (polls are spaced up to eight times this while it stays the same, and made at once when a runner starts or exits)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l ollama-log -d 'Ollama\'s server log, to record what Ollama predicted and llama.cpp allocated for each load [default on macOS: the app\'s ~/.ollama/logs/server.log or Homebrew\'s var/log/ollama.log, whichever was written last]' -r -F
-complete -c memtide -n "__fish_memtide_using_subcommand run" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, or available memory moves by 256 MiB: e.g. --interval 1s --burst 100ms' -r
+complete -c memtide -n "__fish_memtide_using_subcommand run" -l burst -d 'Sample at this faster interval for a while (--burst-for) after a runner starts or exits, a model loads or unloads, the pressure level changes or the kernel notifies pressure, free memory falls under the low-memory threshold, or available memory falls by a sixteenth of the machine within 10 s: e.g. --interval 1s --burst 100ms. What was already running when recording began starts none' -r
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l burst-for -d 'How long a burst lasts after its last cause' -r
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l force -d 'Write into --out even if it holds a trace: memtide\'s own files there are replaced, nothing else is touched'
 complete -c memtide -n "__fish_memtide_using_subcommand run" -l all -d 'Every process'
@@ -188,6 +188,7 @@ complete -c memtide -n "__fish_memtide_using_subcommand bench" -l samples -d 'Sa
 complete -c memtide -n "__fish_memtide_using_subcommand bench" -l rounds -d 'Rounds of each measurement at 10 Hz (the median and range are printed)' -r
 complete -c memtide -n "__fish_memtide_using_subcommand bench" -l seconds -d 'Seconds at 10 Hz measured in each round: a run this much longer than a 1 s run' -r
 complete -c memtide -n "__fish_memtide_using_subcommand bench" -l check -d 'Exit with status 1 when a measured ratio misses its target'
+complete -c memtide -n "__fish_memtide_using_subcommand bench" -l age-table -d 'Also measure a table of old processes against a young one: waits until 900 processes the bench started are ten minutes old'
 complete -c memtide -n "__fish_memtide_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c memtide -n "__fish_memtide_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c memtide -n "__fish_memtide_using_subcommand service; and not __fish_seen_subcommand_from install uninstall status help" -s h -l help -d 'Print help'
