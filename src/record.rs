@@ -317,6 +317,8 @@ pub fn command(a: RecordArgs) -> Result<()> {
                 let mut o = a.watch.recorder(a.interval);
                 o.segments = segments;
                 o.burst = burst;
+                // No sparklines to draw: the live state keeps no history of samples.
+                o.history = std::time::Duration::ZERO;
                 o
             },
             duration: a.duration,

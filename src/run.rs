@@ -290,6 +290,8 @@ pub fn command(a: RunArgs) -> Result<()> {
     let burst = crate::cli::burst_policy(&a.burst, a.interval)?;
     let mut recorder = a.watch.recorder(a.interval);
     recorder.burst = burst;
+    // No sparklines to draw: the live state keeps no history of samples.
+    recorder.history = std::time::Duration::ZERO;
     if a.only_command {
         // Nothing besides the tree the command starts, which run follows itself.
         recorder.selector = memtide_sampler::ProcessSelector::Pids(Vec::new());

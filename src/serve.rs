@@ -104,6 +104,8 @@ pub fn command(a: ServeArgs) -> Result<()> {
                 let mut o = a.watch.recorder(a.interval);
                 o.segments = segments;
                 o.burst = burst;
+                // No sparklines to draw: the live state keeps no history of samples.
+                o.history = std::time::Duration::ZERO;
                 // The exporter outlives a full disk: recording stops, serving goes on.
                 o.on_write_failure = memtide_record::OnWriteFailure::StopRecording;
                 o

@@ -148,7 +148,9 @@ pub struct Options {
     pub models_dir: Option<PathBuf>,
     /// How often to list the process table for new processes.
     pub discovery_interval: Duration,
-    /// How much history [`Live`] keeps for sparklines.
+    /// How much history [`Live`] keeps for sparklines ([`Live::system_history`] and each
+    /// process's); zero keeps none, and spares a recorder that draws none the copies. The
+    /// live detectors keep what they need whatever this is.
     pub history: Duration,
     /// Write traces in segments, keeping what this says (`None`: one piece).
     pub segments: Option<trace::SegmentPolicy>,

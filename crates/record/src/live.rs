@@ -273,7 +273,8 @@ pub struct Live {
     pub system: Option<SystemRow>,
     /// When it was taken, since the recorder started.
     pub system_at: Duration,
-    /// The last minute of system samples: (since the recorder started, row).
+    /// The system samples of the history this state keeps (a minute by default, none for a
+    /// recorder without sparklines): (since the recorder started, row).
     pub system_history: VecDeque<(Duration, SystemRow)>,
     /// Every followed process, in the order first seen (exited ones for a while).
     pub processes: Vec<LiveProcess>,
@@ -289,8 +290,15 @@ pub struct Live {
     history: Duration,
     low_memory: bool,
     swap_growing: bool,
+    /// Swap used in the last [`SWAP_WINDOW`], kept rising from front to back: its front is
+    /// the least (a minimum over the window in constant time, where a scan of the history at
+    /// every sample took longer than the rest of the sample's bookkeeping).
+    swap_low: VecDeque<(Duration, u64)>,
     pressure: Option<&'static str>,
 }
+
+/// How far back swap's growth is measured: "swap used grew within the last minute".
+pub const SWAP_WINDOW: Duration = Duration::from_secs(60);
 
 impl Live {
     /// Nothing seen yet.
@@ -318,6 +326,7 @@ impl Live {
             history,
             low_memory: false,
             swap_growing: false,
+            swap_low: VecDeque::new(),
             pressure: None,
         }
     }
@@ -410,7 +419,9 @@ impl Live {
                 out.push(self.push(wall, at, LiveKind::MemoryRecovered { free_percent: p }));
             }
         }
-        self.system_history.push_back((at, row.clone()));
+        if !self.history.is_zero() {
+            self.system_history.push_back((at, row.clone()));
+        }
         while self
             .system_history
             .front()
@@ -418,14 +429,20 @@ impl Live {
         {
             self.system_history.pop_front();
         }
-        // Swap growing within the history: once per stretch of growth.
+        // Swap growing within the last minute: once per stretch of growth.
         if let Some(now) = row.swap_used_bytes {
-            let least = self
-                .system_history
-                .iter()
-                .filter_map(|(_, r)| r.swap_used_bytes)
-                .min()
-                .unwrap_or(now);
+            while self.swap_low.back().is_some_and(|&(_, v)| v >= now) {
+                self.swap_low.pop_back();
+            }
+            self.swap_low.push_back((at, now));
+            while self
+                .swap_low
+                .front()
+                .is_some_and(|&(t, _)| at.saturating_sub(t) > SWAP_WINDOW)
+            {
+                self.swap_low.pop_front();
+            }
+            let least = self.swap_low.front().map_or(now, |&(_, v)| v);
             let grew = now.saturating_sub(least) as f64 >= SWAP_GROWTH_MIN_BYTES;
             if grew && !self.swap_growing {
                 out.push(self.push(
@@ -1008,6 +1025,45 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(l.system_history.len(), 7);
+    }
+
+    #[test]
+    fn swap_growth_is_measured_over_the_last_minute_whatever_the_history_kept() {
+        // No history kept (a recorder without sparklines): the same growth is told.
+        let mut l = Live::new(host(), None, Duration::from_secs(1), Duration::ZERO);
+        let now = SystemTime::now();
+        let mut grew = Vec::new();
+        // Swap falls to 900 MiB, then creeps up 100 MiB a minute (never growth), then grows
+        // 300 MiB within 30 s; the low 90 s before that is out of the window.
+        let steps = [
+            (0, 1000),
+            (10, 900),
+            (70, 1000),
+            (130, 1100),
+            (190, 1200),
+            (200, 1300),
+            (220, 1500),
+        ];
+        for (secs, swap) in steps {
+            let e = l.update(
+                Duration::from_secs(secs),
+                now,
+                &system(50.0, PressureLevel::Normal, swap * MIB),
+                &[],
+                &[],
+                &[],
+            );
+            grew.extend(e.into_iter().filter_map(|e| match e.kind {
+                LiveKind::SwapGrew {
+                    from_bytes,
+                    to_bytes,
+                } => Some((secs, from_bytes / MIB, to_bytes / MIB)),
+                _ => None,
+            }));
+        }
+        assert_eq!(grew, [(220, 1200, 1500)]);
+        assert!(l.system_history.is_empty());
+        assert!(l.system.is_some(), "the latest sample is kept all the same");
     }
 
     fn down() -> OllamaError {

@@ -64,6 +64,24 @@ pub fn segments(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Ve
     out
 }
 
+/// [`segments`] as one series, a gap between each two segments: `series` within
+/// `[from_ms, to_ms]`, at most two points a column.
+pub fn series(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Series {
+    let mut out = Series::default();
+    for seg in segments(series, from_ms, to_ms, columns) {
+        if let Some(&last) = out.t_ms.last() {
+            // A gap just after the last point: nothing is drawn across it.
+            out.t_ms.push(last + 1);
+            out.values.push(None);
+        }
+        for (t, v) in seg {
+            out.t_ms.push(t);
+            out.values.push(Some(v));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +119,13 @@ mod tests {
         );
         assert_eq!(segments(&s, 450, 600, 10), [vec![(500, 3.0), (600, 4.0)]]);
         assert!(segments(&Series::default(), 0, 10, 10).is_empty());
+        // As one series: the same points, a gap where the segments part.
+        let one = series(&s, 0, 600, 1000);
+        assert_eq!(one.t_ms, [0, 100, 101, 500, 600]);
+        assert_eq!(
+            one.values,
+            [Some(1.0), Some(2.0), None, Some(3.0), Some(4.0)]
+        );
+        assert_eq!(one.max(), Some((600, 4.0)));
     }
 }

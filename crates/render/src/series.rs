@@ -112,16 +112,31 @@ pub(crate) fn in_window(s: &Series, from: u64, to: u64) -> Series {
     }
 }
 
+/// How many columns a process's line is cut to ([`crate::decimate`]: each column's lowest
+/// and highest point, so no peak is lost): twice as fine as the viewer's rows, and far finer
+/// than any chart's pixels, so that a week of samples is held as a few hundred thousand
+/// points however long the trace.
+pub const LINE_COLUMNS: usize = 2 * crate::html::MAX_ROWS;
+
 /// The processes alive in `[from, to]`, chosen and coloured: the runners by peak, then the
-/// helpers by peak, the first [`MAX_PROCESS_LINES`] with a line each, the rest summed.
+/// helpers by peak, the first [`MAX_PROCESS_LINES`] with a line each, the rest summed. Each
+/// line is cut to [`LINE_COLUMNS`] within the window as it is made, so that one process's
+/// full series is held at a time.
 pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to: u64) -> Processes {
     let interval = tl.interval_ms();
     let mut all: Vec<ProcessLine> = Vec::new();
     for (index, (p, timeline)) in report.processes.iter().zip(&tl.processes).enumerate() {
-        let series = timeline.series(metric, interval);
-        let Some((_, peak)) = in_window(&series, from, to).max() else {
+        let full = timeline.series(metric, interval);
+        let Some(peak) = full
+            .points()
+            .filter(|(t, _)| (from..=to).contains(t))
+            .map(|(_, v)| v)
+            .max_by(f64::total_cmp)
+        else {
             continue;
         };
+        let series = crate::decimate::series(&full, from, to, LINE_COLUMNS);
+        drop(full);
         all.push(ProcessLine {
             index,
             label: process_label(p),
@@ -161,14 +176,16 @@ pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to:
             HELPER_COLORS[(helpers - 1) % HELPER_COLORS.len()]
         };
     }
+    // Summed at full resolution (the cut lines keep different times), then cut.
     let others = (!rest.is_empty()).then(|| {
         let mut sum: BTreeMap<u64, f64> = BTreeMap::new();
         for line in &rest {
-            for (t, v) in line.series.points() {
+            for (t, v) in tl.processes[line.index].series(metric, interval).points() {
                 *sum.entry(t).or_default() += v;
             }
         }
-        Series::from_points(sum.into_iter().map(|(t, v)| (t, Some(v))), interval)
+        let full = Series::from_points(sum.into_iter().map(|(t, v)| (t, Some(v))), interval);
+        crate::decimate::series(&full, from, to, LINE_COLUMNS)
     });
     Processes {
         shown: all,
