@@ -457,7 +457,7 @@ fn load_line(before: Option<(f64, u64)>, after: Option<(f64, u64)>, secs: f64) -
                 "load {l0:.2} at the start and {l1:.2} at the end (1 min); {rate} new PIDs a second (processes and threads, the bench's own included)"
             )
         }
-        _ => "load and new processes: not read on this OS".into(),
+        _ => "load and new PIDs a second: not read on this OS".into(),
     }
 }
 
