@@ -35,6 +35,8 @@ const VIEWER_CSS: &str = include_str!("../assets/viewer.css");
 pub const MAX_VALUES: usize = 1_500_000;
 /// However few series there are, the page holds at most this many rows…
 pub const MAX_ROWS: usize = 40_000;
+// The process lines the page is made from are cut finer than its rows.
+const _: () = assert!(series::LINE_COLUMNS >= 2 * MAX_ROWS);
 /// …and, however many, at least this many (when the trace has them).
 pub const MIN_ROWS: usize = 4_000;
 

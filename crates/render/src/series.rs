@@ -113,10 +113,11 @@ pub(crate) fn in_window(s: &Series, from: u64, to: u64) -> Series {
 }
 
 /// How many columns a process's line is cut to ([`crate::decimate`]: each column's lowest
-/// and highest point, so no peak is lost): twice as fine as the viewer's rows, and far finer
-/// than any chart's pixels, so that a week of samples is held as a few hundred thousand
-/// points however long the trace.
-pub const LINE_COLUMNS: usize = 2 * crate::html::MAX_ROWS;
+/// and highest point, so no peak is lost): twice as fine as the viewer's rows at most
+/// (`html::MAX_ROWS`, 40 000; a compile-time check there holds the two together), and far finer than any chart's
+/// pixels, so that a week of samples is held as a few hundred thousand points however long
+/// the trace.
+pub const LINE_COLUMNS: usize = 80_000;
 
 /// The processes alive in `[from, to]`, chosen and coloured: the runners by peak, then the
 /// helpers by peak, the first [`MAX_PROCESS_LINES`] with a line each, the rest summed. Each
