@@ -62,20 +62,29 @@ impl AvailableFrom {
     }
 }
 
-/// Available memory over a trace, from the first source of [`AvailableFrom::preferred`] the
-/// trace has. `None` when it has neither.
-pub fn available(tl: &Timeline) -> Option<Available> {
+/// Where a trace's available memory comes from: the first source of
+/// [`AvailableFrom::preferred`] it has a figure of. `None` when it has neither.
+pub fn source(tl: &Timeline) -> Option<AvailableFrom> {
     let total = tl.meta.total_memory_bytes;
     AvailableFrom::preferred(&tl.meta.os)
         .into_iter()
-        .find_map(|from| {
-            let series = tl.system_series(|r| {
+        .find(|from| {
+            tl.system.iter().any(|r| {
                 from.read(total, r.free_percent, r.available_bytes)
-                    .map(|v| v as f64)
-            });
-            (!series.is_empty()).then(|| Available {
-                series,
-                source: from.describe(&tl.meta.os),
+                    .is_some()
             })
         })
+}
+
+/// Available memory over a trace, from [`source`]. `None` when it has neither source.
+pub fn available(tl: &Timeline) -> Option<Available> {
+    let total = tl.meta.total_memory_bytes;
+    let from = source(tl)?;
+    Some(Available {
+        series: tl.system_series(|r| {
+            from.read(total, r.free_percent, r.available_bytes)
+                .map(|v| v as f64)
+        }),
+        source: from.describe(&tl.meta.os),
+    })
 }

@@ -38,18 +38,17 @@ impl Series {
         points: impl IntoIterator<Item = (u64, Option<f64>)>,
         interval_ms: u64,
     ) -> Series {
-        let mut s = Series::default();
-        let mut last: Option<u64> = None;
+        let points = Gapped::new(points, interval_ms);
+        // Room for every point at once (a gap adds one more now and then): a week's series
+        // is never copied into a vector twice its size.
+        let room = points.size_hint().0;
+        let mut s = Series {
+            t_ms: Vec::with_capacity(room),
+            values: Vec::with_capacity(room),
+        };
         for (t, v) in points {
-            if let Some(prev) = last {
-                if interval_ms > 0 && t.saturating_sub(prev) * 2 > interval_ms * 3 {
-                    s.t_ms.push(prev + interval_ms);
-                    s.values.push(None);
-                }
-            }
             s.t_ms.push(t);
             s.values.push(v);
-            last = Some(t);
         }
         s
     }
@@ -89,6 +88,57 @@ impl Series {
     /// `true` when there is no value at all.
     pub fn is_empty(&self) -> bool {
         self.points().next().is_none()
+    }
+}
+
+/// The points of a [`Series`] as they are made, without holding them: the points given, and a
+/// gap (`None`) one interval after a point that the next follows by more than 1.5 intervals.
+/// What a reader that needs each point once (a decimated line, the viewer's grid) reads
+/// instead of a whole series.
+#[derive(Debug, Clone)]
+pub struct Gapped<I> {
+    points: I,
+    interval_ms: u64,
+    last: Option<u64>,
+    held: Option<(u64, Option<f64>)>,
+}
+
+impl<I: Iterator<Item = (u64, Option<f64>)>> Gapped<I> {
+    /// `points` (in time order) with gaps where ticks are missing; no gaps for an
+    /// `interval_ms` of zero.
+    pub fn new(points: impl IntoIterator<IntoIter = I>, interval_ms: u64) -> Gapped<I> {
+        Gapped {
+            points: points.into_iter(),
+            interval_ms,
+            last: None,
+            held: None,
+        }
+    }
+}
+
+impl<I: Iterator<Item = (u64, Option<f64>)>> Iterator for Gapped<I> {
+    type Item = (u64, Option<f64>);
+
+    fn next(&mut self) -> Option<(u64, Option<f64>)> {
+        if let Some(p) = self.held.take() {
+            return Some(p);
+        }
+        let (t, v) = self.points.next()?;
+        let prev = self.last.replace(t);
+        match prev {
+            Some(prev)
+                if self.interval_ms > 0 && t.saturating_sub(prev) * 2 > self.interval_ms * 3 =>
+            {
+                self.held = Some((t, v));
+                Some((prev + self.interval_ms, None))
+            }
+            _ => Some((t, v)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (lo, _) = self.points.size_hint();
+        (lo + usize::from(self.held.is_some()), None)
     }
 }
 
@@ -455,18 +505,42 @@ impl ProcessTimeline {
     /// The series of one measure of it (RSS where the measure needs a footprint the trace
     /// lacks).
     pub fn series(&self, measure: Measure, interval_ms: u64) -> Series {
-        Series::from_points(
-            self.rows
-                .iter()
-                .map(|r| (r.t_ms, Some(r.value(measure) as f64))),
-            interval_ms,
-        )
+        Series::from_points(self.values(measure), interval_ms)
+    }
+
+    /// The points of [`ProcessTimeline::series`] as they are read, gaps included, without
+    /// holding them.
+    pub fn points(
+        &self,
+        measure: Measure,
+        interval_ms: u64,
+    ) -> Gapped<impl Iterator<Item = (u64, Option<f64>)> + '_> {
+        Gapped::new(self.values(measure), interval_ms)
+    }
+
+    fn values(&self, measure: Measure) -> impl Iterator<Item = (u64, Option<f64>)> + '_ {
+        self.rows
+            .iter()
+            .map(move |r| (r.t_ms, Some(r.value(measure) as f64)))
     }
 
     /// The series of its memory: model memory where the trace has footprints (RSS where it
     /// has none). The figure every view calls this process's memory.
     pub fn memory(&self, interval_ms: u64) -> Series {
         self.series(Measure::ModelMemory, interval_ms)
+    }
+
+    /// The highest value of one measure of it and when it was first reached (RSS where the
+    /// measure needs a footprint the trace lacks): the maximum of
+    /// [`ProcessTimeline::series`], without building the series.
+    pub fn peak(&self, measure: Measure) -> Option<(u64, u64)> {
+        self.rows
+            .iter()
+            .map(|r| (r.t_ms, r.value(measure)))
+            .fold(None, |best, (t, v)| match best {
+                Some((_, b)) if b >= v => best,
+                _ => Some((t, v)),
+            })
     }
 
     /// The last value of [`ProcessTimeline::memory`].
@@ -809,10 +883,26 @@ impl Timeline {
 
     /// A system field as a series (`f` picks the field).
     pub fn system_series(&self, f: impl Fn(&SystemPoint) -> Option<f64>) -> Series {
-        Series::from_points(
-            self.system.iter().map(|r| (r.t_ms, f(r))),
+        Series::from_points(self.system_points(f), self.system_step_ms)
+    }
+
+    /// The points of [`Timeline::system_series`] as they are read, gaps included, without
+    /// holding them.
+    pub fn system_points<'a, F: Fn(&SystemPoint) -> Option<f64> + 'a>(
+        &'a self,
+        f: F,
+    ) -> Gapped<impl Iterator<Item = (u64, Option<f64>)> + 'a> {
+        Gapped::new(
+            self.system.iter().map(move |r| (r.t_ms, f(r))),
             self.system_step_ms,
         )
+    }
+
+    /// The system samples with `t_ms` in `[from, to]` (the samples are in time order).
+    pub fn system_between(&self, from: u64, to: u64) -> &[SystemPoint] {
+        let a = self.system.partition_point(|r| r.t_ms < from);
+        let b = self.system.partition_point(|r| r.t_ms <= to);
+        &self.system[a..b.max(a)]
     }
 
     /// First and last `t_ms` of the system samples.

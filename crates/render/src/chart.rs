@@ -886,7 +886,14 @@ fn top_panel<DB: DrawingBackend>(
     let x_range = || fr.x_range();
     let panel = |y0: i32, height: i32| fr.panel(root, y0, height);
     // Top panel: one line per process, the rest summed.
-    let procs = crate::series::processes(tl, report, opts.metric, from, to);
+    let procs = crate::series::processes(
+        tl,
+        report,
+        opts.metric,
+        from,
+        to,
+        crate::series::Lines::Cut(columns),
+    );
     let others_peak = procs
         .others
         .as_ref()

@@ -15,6 +15,26 @@ type Column = Option<(u64, Point, Point)>;
 /// The segments (runs without gaps) of `series` within `[from_ms, to_ms]`, with at most two
 /// points per column when the range is split into `columns` equal columns.
 pub fn segments(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Vec<Vec<(u64, f64)>> {
+    segments_of(
+        series
+            .t_ms
+            .iter()
+            .copied()
+            .zip(series.values.iter().copied()),
+        from_ms,
+        to_ms,
+        columns,
+    )
+}
+
+/// [`segments`] of points as they are read (in time order, `None` a gap), so that the whole
+/// series is never held.
+pub fn segments_of(
+    points: impl IntoIterator<Item = (u64, Option<f64>)>,
+    from_ms: u64,
+    to_ms: u64,
+    columns: usize,
+) -> Vec<Vec<(u64, f64)>> {
     let columns = columns.max(1) as u64;
     let span = to_ms.saturating_sub(from_ms).max(1);
     let column_of = |t: u64| (t.saturating_sub(from_ms) * columns / span).min(columns - 1);
@@ -30,11 +50,11 @@ pub fn segments(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Ve
             }
         }
     };
-    for (&t, v) in series.t_ms.iter().zip(&series.values) {
+    for (t, v) in points {
         if t < from_ms || t > to_ms {
             continue;
         }
-        let Some(v) = *v else {
+        let Some(v) = v else {
             flush(&mut col, &mut seg);
             if !seg.is_empty() {
                 out.push(std::mem::take(&mut seg));
@@ -66,9 +86,14 @@ pub fn segments(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Ve
 
 /// [`segments`] as one series, a gap between each two segments: `series` within
 /// `[from_ms, to_ms]`, at most two points a column.
-pub fn series(series: &Series, from_ms: u64, to_ms: u64, columns: usize) -> Series {
+pub fn series(
+    points: impl IntoIterator<Item = (u64, Option<f64>)>,
+    from_ms: u64,
+    to_ms: u64,
+    columns: usize,
+) -> Series {
     let mut out = Series::default();
-    for seg in segments(series, from_ms, to_ms, columns) {
+    for seg in segments_of(points, from_ms, to_ms, columns) {
         if let Some(&last) = out.t_ms.last() {
             // A gap just after the last point: nothing is drawn across it.
             out.t_ms.push(last + 1);
@@ -120,7 +145,12 @@ mod tests {
         assert_eq!(segments(&s, 450, 600, 10), [vec![(500, 3.0), (600, 4.0)]]);
         assert!(segments(&Series::default(), 0, 10, 10).is_empty());
         // As one series: the same points, a gap where the segments part.
-        let one = series(&s, 0, 600, 1000);
+        let one = series(
+            s.t_ms.iter().copied().zip(s.values.iter().copied()),
+            0,
+            600,
+            1000,
+        );
         assert_eq!(one.t_ms, [0, 100, 101, 500, 600]);
         assert_eq!(
             one.values,

@@ -16,7 +16,7 @@ use crate::report::{sentence, Clock};
 use crate::series::{self, Measure};
 use memtide_model::report::Report;
 use memtide_model::runner::Role;
-use memtide_model::timeline::{Series, Timeline};
+use memtide_model::timeline::Timeline;
 use memtide_trace::PressureLevel;
 use serde::Serialize;
 use std::fmt::Write;
@@ -35,8 +35,6 @@ const VIEWER_CSS: &str = include_str!("../assets/viewer.css");
 pub const MAX_VALUES: usize = 1_500_000;
 /// However few series there are, the page holds at most this many rows…
 pub const MAX_ROWS: usize = 40_000;
-// The process lines the page is made from are cut finer than its rows.
-const _: () = assert!(series::LINE_COLUMNS >= 2 * MAX_ROWS);
 /// …and, however many, at least this many (when the trace has them).
 pub const MIN_ROWS: usize = 4_000;
 
@@ -177,61 +175,156 @@ fn buckets(n: usize, max_rows: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// One series over the kept rows: a bucket of one row keeps its cell; a longer bucket gives
-/// its first row the extreme (lowest or highest) that came first and its last row the other,
-/// so that no peak is lost. A bucket with no value is a gap if it holds one, else absent.
-fn pick<T: Copy + PartialOrd>(cells: &[Cell<T>], spans: &[(usize, usize)]) -> Vec<Cell<T>> {
-    let mut out = Vec::with_capacity(spans.len() * 2);
-    for &(a, b) in spans {
-        if a == b {
-            out.push(cells[a]);
-            continue;
-        }
-        let mut lo: Option<(usize, T)> = None;
-        let mut hi: Option<(usize, T)> = None;
-        let mut gap = false;
-        for (i, c) in cells[a..=b].iter().enumerate() {
-            let v = match *c {
-                Cell::Value(v) => v,
-                Cell::Gap => {
-                    gap = true;
-                    continue;
-                }
-                Cell::Absent => continue,
-            };
-            if lo.is_none_or(|(_, l)| v < l) {
-                lo = Some((i, v));
-            }
-            if hi.is_none_or(|(_, h)| v > h) {
-                hi = Some((i, v));
-            }
-        }
-        match (lo, hi) {
-            (Some(l), Some(h)) => {
-                let (first, second) = if l.0 <= h.0 { (l, h) } else { (h, l) };
-                out.push(Cell::Value(first.1));
-                out.push(Cell::Value(second.1));
-            }
-            _ => {
-                let c = if gap { Cell::Gap } else { Cell::Absent };
-                out.push(c);
-                out.push(c);
-            }
-        }
-    }
-    out
+/// One series over the kept rows, fed its points in time order: a bucket of one row keeps its
+/// cell; a longer bucket gives its first row the extreme (lowest or highest) that came first
+/// and its last row the other, so that no peak is lost. A bucket with no value is a gap if it
+/// holds one, else absent. A point at a time off the grid (outside the window) is passed over;
+/// of two points at one time the later counts. Holds one bucket at a time, never the series.
+struct Picker<'a, T> {
+    /// The page's grid: every time any series has a point, in order.
+    x: &'a [u64],
+    /// The buckets of rows of `x`, contiguous, in order ([`buckets`]).
+    spans: &'a [(usize, usize)],
+    /// Where the last point fell in `x`.
+    at: usize,
+    /// The bucket being filled.
+    span: usize,
+    /// The last point's row and cell, not yet counted (a later point may replace it).
+    pending: Option<(usize, Cell<T>)>,
+    /// The bucket's lowest and highest values, with their rows; its one cell if one row long.
+    lo: Option<(usize, T)>,
+    hi: Option<(usize, T)>,
+    gap: bool,
+    single: Cell<T>,
+    out: Vec<Cell<T>>,
 }
 
-/// A series on the page's grid `x`: its own samples where it has them (its gaps included),
-/// absent elsewhere.
-fn on_grid(x: &[u64], series: &Series) -> Vec<Cell<u64>> {
-    let mut cells = vec![Cell::Absent; x.len()];
-    for (t, v) in series.t_ms.iter().zip(&series.values) {
-        if let Ok(i) = x.binary_search(t) {
-            cells[i] = v.map_or(Cell::Gap, |v| Cell::Value(v.round() as u64));
+impl<'a, T: Copy + PartialOrd> Picker<'a, T> {
+    fn new(x: &'a [u64], spans: &'a [(usize, usize)]) -> Self {
+        Picker {
+            x,
+            spans,
+            at: 0,
+            span: 0,
+            pending: None,
+            lo: None,
+            hi: None,
+            gap: false,
+            single: Cell::Absent,
+            out: Vec::with_capacity(spans.len() * 2),
         }
     }
-    cells
+
+    /// The point at `t`.
+    fn push(&mut self, t: u64, cell: Cell<T>) {
+        self.at = seek(self.x, self.at, t);
+        if self.x.get(self.at) != Some(&t) {
+            return;
+        }
+        match self.pending.replace((self.at, cell)) {
+            Some((row, c)) if row != self.at => self.count(row, c),
+            _ => {}
+        }
+    }
+
+    fn count(&mut self, row: usize, cell: Cell<T>) {
+        while self.spans.get(self.span).is_some_and(|s| s.1 < row) {
+            self.close();
+        }
+        let Some(&(a, b)) = self.spans.get(self.span) else {
+            return;
+        };
+        if a == b {
+            self.single = cell;
+            return;
+        }
+        match cell {
+            Cell::Value(v) => {
+                if self.lo.is_none_or(|(_, l)| v < l) {
+                    self.lo = Some((row, v));
+                }
+                if self.hi.is_none_or(|(_, h)| v > h) {
+                    self.hi = Some((row, v));
+                }
+            }
+            Cell::Gap => self.gap = true,
+            Cell::Absent => {}
+        }
+    }
+
+    /// Writes the bucket being filled and moves to the next.
+    fn close(&mut self) {
+        let Some(&(a, b)) = self.spans.get(self.span) else {
+            return;
+        };
+        if a == b {
+            self.out
+                .push(std::mem::replace(&mut self.single, Cell::Absent));
+        } else {
+            match (self.lo.take(), self.hi.take()) {
+                (Some(l), Some(h)) => {
+                    let (first, second) = if l.0 <= h.0 { (l, h) } else { (h, l) };
+                    self.out.push(Cell::Value(first.1));
+                    self.out.push(Cell::Value(second.1));
+                }
+                _ => {
+                    let c = if self.gap { Cell::Gap } else { Cell::Absent };
+                    self.out.push(c);
+                    self.out.push(c);
+                }
+            }
+            self.gap = false;
+        }
+        self.span += 1;
+    }
+
+    /// The cells of the kept rows.
+    fn finish(mut self) -> Vec<Cell<T>> {
+        if let Some((row, c)) = self.pending.take() {
+            self.count(row, c);
+        }
+        while self.span < self.spans.len() {
+            self.close();
+        }
+        self.out
+    }
+}
+
+/// The first index from `at` on where `x` (in order) reaches `t`. Points read in order land
+/// on the grid's next row or the one after nearly always: those are looked at first, and the
+/// rest of the grid searched only past them.
+fn seek(x: &[u64], at: usize, t: u64) -> usize {
+    if let Some(i) = x[at..].iter().take(2).position(|&v| v >= t) {
+        return at + i;
+    }
+    let from = (at + 2).min(x.len());
+    from + x[from..].partition_point(|&v| v < t)
+}
+
+/// Points of a series (`None` a gap) as bytes on the grid: their cells, fed in order.
+fn cells_of(
+    x: &[u64],
+    spans: &[(usize, usize)],
+    points: impl IntoIterator<Item = (u64, Option<f64>)>,
+) -> Vec<Cell<u64>> {
+    let mut p = Picker::new(x, spans);
+    for (t, v) in points {
+        p.push(t, v.map_or(Cell::Gap, |v| Cell::Value(v.round() as u64)));
+    }
+    p.finish()
+}
+
+/// `base` (in order, without repeats) with the times of `points` it lacks: the grid of a
+/// page, from the system's times and each series'. What is added is collected apart and
+/// merged once, so that a trace whose processes are sampled with the system adds nothing.
+fn add_times(base: &[u64], extra: &mut Vec<u64>, points: impl IntoIterator<Item = u64>) {
+    let mut at = 0;
+    for t in points {
+        at = seek(base, at, t);
+        if base.get(at) != Some(&t) {
+            extra.push(t);
+        }
+    }
 }
 
 /// The data the page embeds, for the window of `opts`.
@@ -243,34 +336,33 @@ fn data(
 ) -> Result<Data, RenderError> {
     let (from, to) = chart::window(tl, opts)?;
     let in_window = |t: &u64| (from..=to).contains(t);
-    let procs = series::processes(tl, report, opts.metric, from, to);
+    let procs = series::processes(tl, report, opts.metric, from, to, series::Lines::Chosen);
     let interval = tl.interval_ms();
-    // Each process's two series are built when its column is written and then dropped, so
-    // that only one process's full-resolution series is held at a time.
+    // Every series is read onto the grid as its points come, one at a time, so that the page
+    // of a week holds its grid and its kept rows, never a week of any series.
     let lines: Vec<&series::ProcessLine> = procs.shown.iter().chain(&procs.rest).collect();
-    let three = |p: &series::ProcessLine| {
-        let t = &tl.processes[p.index];
-        (t.memory(interval), t.footprint(interval), t.rss(interval))
-    };
-    let available = series::available(tl);
+    let available = series::source(tl);
+    let total = tl.meta.total_memory_bytes;
     let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
-        tl.system_series(move |r| f(r).map(|v| v as f64))
+        tl.system_points(move |r| f(r).map(|v| v as f64))
     };
-    let wired = sys(|r| r.wired_bytes);
-    let compressor = sys(|r| r.compressor_bytes);
-    let swap = sys(|r| r.swap_used_bytes);
-    let free_percent = tl.system_series(|r| r.free_percent);
     // The grid: every time at which any series has a sample or a gap, so that each keeps
     // its own resolution (an imported trace's processes were sampled more often than its
     // system).
-    let mut x_all: Vec<u64> = tl.system.iter().map(|r| r.t_ms).collect();
+    let mut x_all: Vec<u64> = tl.system_between(from, to).iter().map(|r| r.t_ms).collect();
+    let mut extra = Vec::new();
     for p in &lines {
-        x_all.extend(&tl.processes[p.index].footprint(interval).t_ms);
+        let times = tl.processes[p.index].points(Measure::Footprint, interval);
+        add_times(&x_all, &mut extra, times.map(|(t, _)| t).filter(in_window));
     }
-    x_all.extend(&free_percent.t_ms);
-    x_all.retain(in_window);
-    x_all.sort_unstable();
-    x_all.dedup();
+    let percent_times = tl.system_points(|r| r.free_percent).map(|(t, _)| t);
+    add_times(&x_all, &mut extra, percent_times.filter(in_window));
+    if !extra.is_empty() {
+        x_all.extend(extra);
+        x_all.sort_unstable();
+        x_all.dedup();
+    }
+    x_all.shrink_to_fit();
     let n = x_all.len();
     let n_series = 6 + 3 * lines.len();
     let max_rows = (MAX_VALUES / n_series).clamp(MIN_ROWS, MAX_ROWS);
@@ -285,12 +377,13 @@ fn data(
             }
         })
         .collect();
-    let grid = |s: &Series| pick(&on_grid(&x_all, s), &spans);
+    let grid =
+        |points: &mut dyn Iterator<Item = (u64, Option<f64>)>| cells_of(&x_all, &spans, points);
     let out_procs = lines
         .iter()
         .enumerate()
         .map(|(k, p)| {
-            let (memory, fp, rss) = three(p);
+            let t = &tl.processes[p.index];
             let pr = &report.processes[p.index];
             let top = k < procs.shown.len();
             // The processes the static chart sums get muted, distinct colours here.
@@ -316,25 +409,24 @@ fn data(
                 top,
                 color,
                 peak_bytes: p.peak as u64,
-                memory: grid(&memory),
-                rss_only: tl.processes[p.index].measure() == Measure::Rss,
-                footprint: grid(&fp),
-                rss: grid(&rss),
+                memory: grid(&mut t.points(Measure::ModelMemory, interval)),
+                rss_only: t.measure() == Measure::Rss,
+                footprint: grid(&mut t.points(Measure::Footprint, interval)),
+                rss: grid(&mut t.points(Measure::Rss, interval)),
             }
         })
         .collect();
     // The system row in force at each time of the grid, and for each kept row the worst
-    // pressure of its bucket.
-    let row_at = |t: &u64| tl.system.partition_point(|r| r.t_ms <= *t).checked_sub(1);
-    let pressure_of = |i: Option<usize>| i.and_then(|i| tl.system[i].pressure);
+    // pressure of its bucket: the rows are walked once, beside the grid.
+    let mut row = 0;
+    let mut pressure_at = |t: u64| {
+        row += tl.system[row..].partition_point(|r| r.t_ms <= t);
+        row.checked_sub(1).and_then(|i| tl.system[i].pressure)
+    };
     let pressure: Vec<Option<PressureLevel>> = spans
         .iter()
         .flat_map(|&(a, b)| {
-            let worst = x_all[a..=b]
-                .iter()
-                .map(|t| pressure_of(row_at(t)))
-                .max()
-                .flatten();
+            let worst = x_all[a..=b].iter().map(|&t| pressure_at(t)).max().flatten();
             if a == b {
                 vec![worst]
             } else {
@@ -342,12 +434,21 @@ fn data(
             }
         })
         .collect();
-    let mut percent_cells = vec![Cell::Absent; n];
-    for (t, v) in free_percent.t_ms.iter().zip(&free_percent.values) {
-        if let Ok(i) = x_all.binary_search(t) {
-            percent_cells[i] = v.map_or(Cell::Gap, Cell::Value);
-        }
+    let mut percent = Picker::new(&x_all, &spans);
+    for (t, v) in tl.system_points(|r| r.free_percent) {
+        percent.push(t, v.map_or(Cell::Gap, Cell::Value));
     }
+    let free_percent = percent.finish();
+    let available_cells = match available {
+        Some(from) => grid(&mut tl.system_points(move |r| {
+            from.read(total, r.free_percent, r.available_bytes)
+                .map(|v| v as f64)
+        })),
+        None => vec![Cell::Absent; x.len()],
+    };
+    let wired = grid(&mut sys(|r| r.wired_bytes));
+    let compressor = grid(&mut sys(|r| r.compressor_bytes));
+    let swap = grid(&mut sys(|r| r.swap_used_bytes));
     let start = tl.wall(0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let (title, from_utc) = chart::title(tl, clock, from, to);
     Ok(Data {
@@ -357,20 +458,18 @@ fn data(
         offset_label: clock.offset(&from_utc),
         total_bytes: tl.meta.total_memory_bytes,
         gpu_wired_limit_bytes: tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0),
-        available_source: available.as_ref().map(|a| a.source),
+        available_source: available.map(|a| a.describe(&tl.meta.os)),
         has_free_percent: series::has_free_percent(tl),
         metric: opts.metric.key(),
         metric_label: series::measure_label(tl, opts.metric),
         rows_in_trace: n,
         sys: Sys {
-            available: available
-                .as_ref()
-                .map_or_else(|| vec![Cell::Absent; x.len()], |a| grid(&a.series)),
-            free_percent: pick(&percent_cells, &spans),
+            available: available_cells,
+            free_percent,
             pressure,
-            wired: grid(&wired),
-            compressor: grid(&compressor),
-            swap: grid(&swap),
+            wired,
+            compressor,
+            swap,
         },
         left_out: memtide_model::events::unused(tl),
         x,
@@ -563,6 +662,54 @@ mod tests {
         assert!(!s.contains('<'), "{s}");
         let back: Vec<String> = serde_json::from_str(&s).unwrap();
         assert_eq!(back[0], "</script><script>alert(1)</script>");
+    }
+
+    /// The cells picked for the kept rows, a cell at each time of the grid `0..cells.len()`.
+    fn pick<T: Copy + PartialOrd>(cells: &[Cell<T>], spans: &[(usize, usize)]) -> Vec<Cell<T>> {
+        let x: Vec<u64> = (0..cells.len() as u64).collect();
+        let mut p = Picker::new(&x, spans);
+        for (t, c) in x.iter().zip(cells) {
+            p.push(*t, *c);
+        }
+        p.finish()
+    }
+
+    #[test]
+    fn a_series_fed_point_by_point_lands_on_its_rows() {
+        // A grid of ten times; a series with points at some of them, one off the grid, one
+        // time twice (the later counts), and a gap.
+        let x: Vec<u64> = (0..10).map(|i| i * 100).collect();
+        let spans = buckets(x.len(), 4_000);
+        let cells = cells_of(
+            &x,
+            &spans,
+            [
+                (100, Some(1.0)),
+                (150, Some(9.0)),
+                (200, Some(2.0)),
+                (200, Some(3.0)),
+                (400, None),
+                (900, Some(4.4)),
+            ],
+        );
+        let (a, g, v) = (Cell::Absent, Cell::Gap, Cell::Value);
+        assert_eq!(cells, [a, v(1), v(3), a, g, a, a, a, a, v(4)]);
+        // Cut to buckets of five rows: each bucket's extremes in time order.
+        let cells = cells_of(
+            &x,
+            &[(0, 4), (5, 9)],
+            [
+                (0, Some(5.0)),
+                (100, Some(1.0)),
+                (300, Some(8.0)),
+                (600, None),
+            ],
+        );
+        assert_eq!(cells, [v(1), v(8), g, g]);
+        // The grid takes the times a series has and the system lacks, once.
+        let mut extra = Vec::new();
+        add_times(&x, &mut extra, [0, 50, 100, 150, 150, 2_000]);
+        assert_eq!(extra, [50, 150, 150, 2_000]);
     }
 
     #[test]

@@ -53,7 +53,7 @@
 
 pub mod chart;
 pub mod compare;
-mod decimate;
+pub mod decimate;
 pub mod html;
 pub mod redact;
 pub mod report;

@@ -5,8 +5,7 @@
 use memtide_model::events::ProcessReport;
 use memtide_model::report::Report;
 use memtide_model::runner::Role;
-use memtide_model::timeline::{Series, Timeline};
-use std::collections::BTreeMap;
+use memtide_model::timeline::{Gapped, Series, Timeline};
 
 /// At most this many processes get a line of their own; the rest are summed into one.
 pub const MAX_PROCESS_LINES: usize = 8;
@@ -112,39 +111,54 @@ pub(crate) fn in_window(s: &Series, from: u64, to: u64) -> Series {
     }
 }
 
-/// How many columns a process's line is cut to ([`crate::decimate`]: each column's lowest
-/// and highest point, so no peak is lost): twice as fine as the viewer's rows at most
-/// (`html::MAX_ROWS`, 40 000; a compile-time check there holds the two together), and far finer than any chart's
-/// pixels, so that a week of samples is held as a few hundred thousand points however long
-/// the trace.
-pub const LINE_COLUMNS: usize = 80_000;
+/// What [`processes`] makes of each process's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Cut to this many columns of the window ([`crate::decimate`]: each column's lowest and
+    /// highest point, so no peak is lost), and the rest summed: what a chart of that many
+    /// pixel columns draws, the same points it would keep from the whole series.
+    Cut(usize),
+    /// No line: only the choice, names, colours and peaks (the viewer reads each process's
+    /// samples onto its own grid).
+    Chosen,
+}
 
 /// The processes alive in `[from, to]`, chosen and coloured: the runners by peak, then the
 /// helpers by peak, the first [`MAX_PROCESS_LINES`] with a line each, the rest summed. Each
-/// line is cut to [`LINE_COLUMNS`] within the window as it is made, so that one process's
-/// full series is held at a time.
-pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to: u64) -> Processes {
+/// line is cut as its samples are read ([`Lines`]), so that no process's full series is held.
+pub fn processes(
+    tl: &Timeline,
+    report: &Report,
+    metric: Measure,
+    from: u64,
+    to: u64,
+    lines: Lines,
+) -> Processes {
     let interval = tl.interval_ms();
     let mut all: Vec<ProcessLine> = Vec::new();
     for (index, (p, timeline)) in report.processes.iter().zip(&tl.processes).enumerate() {
-        let full = timeline.series(metric, interval);
-        let Some(peak) = full
-            .points()
-            .filter(|(t, _)| (from..=to).contains(t))
-            .map(|(_, v)| v)
-            .max_by(f64::total_cmp)
+        let Some(peak) = timeline
+            .rows
+            .iter()
+            .filter(|r| (from..=to).contains(&r.t_ms))
+            .map(|r| r.value(metric))
+            .max()
         else {
             continue;
         };
-        let series = crate::decimate::series(&full, from, to, LINE_COLUMNS);
-        drop(full);
+        let series = match lines {
+            Lines::Cut(columns) => {
+                crate::decimate::series(timeline.points(metric, interval), from, to, columns)
+            }
+            Lines::Chosen => Series::default(),
+        };
         all.push(ProcessLine {
             index,
             label: process_label(p),
             pid: p.pid,
             runner: p.role.is_model_runner(),
             series,
-            peak,
+            peak: peak as f64,
             color: OTHERS_COLOR,
         });
     }
@@ -178,16 +192,21 @@ pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to:
         };
     }
     // Summed at full resolution (the cut lines keep different times), then cut.
-    let others = (!rest.is_empty()).then(|| {
-        let mut sum: BTreeMap<u64, f64> = BTreeMap::new();
-        for line in &rest {
-            for (t, v) in tl.processes[line.index].series(metric, interval).points() {
-                *sum.entry(t).or_default() += v;
+    let others = match lines {
+        Lines::Cut(columns) if !rest.is_empty() => {
+            let mut sum: Vec<(u64, f64)> = Vec::new();
+            for line in &rest {
+                let samples = tl.processes[line.index]
+                    .rows
+                    .iter()
+                    .map(|r| (r.t_ms, r.value(metric) as f64));
+                sum = add_sorted(&sum, samples);
             }
+            let points = Gapped::new(sum.into_iter().map(|(t, v)| (t, Some(v))), interval);
+            Some(crate::decimate::series(points, from, to, columns))
         }
-        let full = Series::from_points(sum.into_iter().map(|(t, v)| (t, Some(v))), interval);
-        crate::decimate::series(&full, from, to, LINE_COLUMNS)
-    });
+        _ => None,
+    };
     Processes {
         shown: all,
         rest,
@@ -195,7 +214,29 @@ pub fn processes(tl: &Timeline, report: &Report, metric: Measure, from: u64, to:
     }
 }
 
-pub use memtide_model::available::{available, Available, AvailableFrom};
+/// `sum` (in time order, one value a time) with `more` (in time order) added: the values at
+/// the same time summed. A merge of the two, so that a sum over processes takes one value
+/// a time rather than a map's node.
+fn add_sorted(sum: &[(u64, f64)], more: impl Iterator<Item = (u64, f64)>) -> Vec<(u64, f64)> {
+    let mut out: Vec<(u64, f64)> = Vec::with_capacity(sum.len() + more.size_hint().0);
+    let mut put = |(t, v): (u64, f64)| match out.last_mut() {
+        Some(last) if last.0 == t => last.1 += v,
+        _ => out.push((t, v)),
+    };
+    let mut a = sum.iter().copied().peekable();
+    let mut b = more.peekable();
+    while let Some(next) = match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if x.0 > y.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    } {
+        put(next);
+    }
+    out.shrink_to_fit();
+    out
+}
+
+pub use memtide_model::available::{available, source, Available, AvailableFrom};
 
 /// Whether the trace has a free % series to put on a right axis.
 pub fn has_free_percent(tl: &Timeline) -> bool {

@@ -2,10 +2,11 @@
 
 use memtide_model::events::Options;
 use memtide_model::report;
-use memtide_model::timeline::Timeline;
+use memtide_model::timeline::{Series, Timeline};
 use memtide_render::chart::{self, ChartOptions, Measure};
-use memtide_render::html;
 use memtide_render::report::Clock;
+use memtide_render::series::Lines;
+use memtide_render::{decimate, html};
 use std::path::PathBuf;
 
 fn fixture() -> (Timeline, report::Report) {
@@ -432,17 +433,23 @@ fn png_text_is_drawn_with_the_embedded_font() {
     assert_eq!((pixmap.width(), pixmap.height()), (800, 500));
 }
 
-#[test]
-fn a_model_keeps_its_colour_whatever_the_panel_measures() {
-    // The twelve-runner recording: its runners' peaks rank differently by footprint and RSS.
+/// The twelve-runner recording, its report and its span.
+fn twelve_runners() -> (Timeline, report::Report, u64, u64) {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/trace-twelve-runners");
     let tl = Timeline::load(&dir).unwrap();
     let r = report::build(&tl, &Options::default());
     let (from, to) = tl.span().unwrap();
+    (tl, r, from, to)
+}
+
+#[test]
+fn a_model_keeps_its_colour_whatever_the_panel_measures() {
+    // The twelve-runner recording: its runners' peaks rank differently by footprint and RSS.
+    let (tl, r, from, to) = twelve_runners();
     let colours = |m: Measure| -> Vec<(u32, &'static str)> {
         let mut v: Vec<(u32, &'static str)> =
-            memtide_render::series::processes(&tl, &r, m, from, to)
+            memtide_render::series::processes(&tl, &r, m, from, to, Lines::Chosen)
                 .shown
                 .iter()
                 .map(|l| (l.pid, l.color))
@@ -459,6 +466,40 @@ fn a_model_keeps_its_colour_whatever_the_panel_measures() {
             }
         }
     }
+}
+
+#[test]
+fn a_line_cut_as_it_is_read_draws_what_the_whole_series_draws() {
+    // Twelve runners: eight lines and four summed.
+    let (tl, r, from, to) = twelve_runners();
+    let m = Measure::ModelMemory;
+    let interval = tl.interval_ms();
+    for columns in [7, 60, 5_000] {
+        let procs = memtide_render::series::processes(&tl, &r, m, from, to, Lines::Cut(columns));
+        assert_eq!(procs.shown.len(), 8);
+        assert_eq!(procs.rest.len(), 4);
+        let drawn = |s: &Series| decimate::segments(s, from, to, columns);
+        for line in &procs.shown {
+            let full = tl.processes[line.index].series(m, interval);
+            assert_eq!(drawn(&line.series), drawn(&full), "PID {}", line.pid);
+            assert_eq!(Some(line.peak), full.max().map(|(_, v)| v));
+        }
+        // The rest summed at each time, then cut.
+        let mut sum: std::collections::BTreeMap<u64, f64> = Default::default();
+        for line in &procs.rest {
+            for (t, v) in tl.processes[line.index].series(m, interval).points() {
+                *sum.entry(t).or_default() += v;
+            }
+        }
+        let full = Series::from_points(sum.into_iter().map(|(t, v)| (t, Some(v))), interval);
+        let others = procs.others.as_ref().unwrap();
+        assert_eq!(drawn(others), drawn(&full));
+        assert_eq!(others.max(), full.max());
+    }
+    // Only chosen: names, colours and peaks, no line.
+    let chosen = memtide_render::series::processes(&tl, &r, m, from, to, Lines::Chosen);
+    assert!(chosen.shown.iter().all(|l| l.series.t_ms.is_empty()));
+    assert!(chosen.others.is_none());
 }
 
 #[test]

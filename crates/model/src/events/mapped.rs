@@ -69,8 +69,8 @@ impl Held {
 
 /// The sample of largest RSS when, there, RSS exceeds the footprint by
 /// [`MAPPED_MIN_BYTES`] and [`MAPPED_MIN_RATIO`]; `None` otherwise (and for no samples).
-pub fn mapped(samples: &[Sample]) -> Option<Sample> {
-    let s = *samples.iter().max_by_key(|s| s.rss_bytes)?;
+pub fn mapped(samples: impl IntoIterator<Item = Sample>) -> Option<Sample> {
+    let s = samples.into_iter().max_by_key(|s| s.rss_bytes)?;
     let diff = s.rss_bytes.saturating_sub(s.footprint_bytes);
     let ratio = s.rss_bytes as f64 / (s.footprint_bytes.max(1)) as f64;
     (diff >= MAPPED_MIN_BYTES && ratio >= MAPPED_MIN_RATIO).then_some(s)
@@ -94,11 +94,11 @@ mod tests {
 
     #[test]
     fn empty_one_flat_step_growth_noise() {
-        assert_eq!(mapped(&[]), None);
+        assert_eq!(mapped([]), None);
         // The measured case: RSS 349 MiB, footprint 101 MiB for a 241 MiB model.
-        assert_eq!(mapped(&[s(0, 349, 101)]).map(|x| x.t_ms), Some(0));
+        assert_eq!(mapped([s(0, 349, 101)]).map(|x| x.t_ms), Some(0));
         // Flat, with no mapped file: RSS a little above footprint (libraries).
-        assert_eq!(mapped(&[s(0, 120, 100), s(100, 120, 100)]), None);
+        assert_eq!(mapped([s(0, 120, 100), s(100, 120, 100)]), None);
         // A step: the weights are mapped in at 200 ms; the largest RSS is reported.
         let step = [
             s(0, 20, 10),
@@ -106,15 +106,15 @@ mod tests {
             s(200, 330, 100),
             s(300, 340, 101),
         ];
-        assert_eq!(mapped(&step).map(|x| x.t_ms), Some(300));
+        assert_eq!(mapped(step.iter().copied()).map(|x| x.t_ms), Some(300));
         // Growth that is the process's own (KV cache): footprint follows RSS.
-        assert_eq!(mapped(&[s(0, 500, 480), s(100, 1500, 1480)]), None);
+        assert_eq!(mapped([s(0, 500, 480), s(100, 1500, 1480)]), None);
         // Noise around a small difference stays under the threshold.
         assert_eq!(
-            mapped(&[s(0, 150, 100), s(100, 160, 101), s(200, 155, 99)]),
+            mapped([s(0, 150, 100), s(100, 160, 101), s(200, 155, 99)]),
             None
         );
         // Big in absolute terms but a small share: a 20 GiB KV cache beside 100 MiB of mapping.
-        assert_eq!(mapped(&[s(0, 20_580, 20_480)]), None);
+        assert_eq!(mapped([s(0, 20_580, 20_480)]), None);
     }
 }

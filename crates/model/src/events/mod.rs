@@ -460,18 +460,14 @@ fn moment(row: &SystemPoint, unused: &[Unused]) -> Moment {
 
 /// The system row with the lowest free % in `[start, end]` (the latest row at or before
 /// `start` when none falls inside).
-fn worst_moment(tl: &Timeline, start: u64, end: u64) -> Option<Moment> {
-    let inside = tl
-        .system
-        .iter()
-        .filter(|r| r.t_ms >= start && r.t_ms <= end)
-        .min_by(|a, b| {
-            let fa = a.free_percent.unwrap_or(f64::INFINITY);
-            let fb = b.free_percent.unwrap_or(f64::INFINITY);
-            fa.total_cmp(&fb)
-        });
-    let row = inside.or_else(|| tl.system.iter().rev().find(|r| r.t_ms <= start))?;
-    Some(moment(row, &unused(tl)))
+fn worst_moment(tl: &Timeline, start: u64, end: u64, unused: &[Unused]) -> Option<Moment> {
+    let inside = tl.system_between(start, end).iter().min_by(|a, b| {
+        let fa = a.free_percent.unwrap_or(f64::INFINITY);
+        let fb = b.free_percent.unwrap_or(f64::INFINITY);
+        fa.total_cmp(&fb)
+    });
+    let row = inside.or_else(|| tl.system_between(0, start).last())?;
+    Some(moment(row, unused))
 }
 
 /// The models the successful poll closest to `t_ms` listed.
@@ -772,15 +768,21 @@ pub fn unused(tl: &Timeline) -> Vec<Unused> {
 
 /// Runs every detector over the timeline.
 pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
-    let interval = tl.interval_ms();
+    let unused = unused(tl);
     let mut procs: Vec<ProcessReport> = tl
         .processes
         .iter()
         .map(|p| {
             let argv = &p.identity.argv;
             let span = p.span();
-            let fp = p.rows.iter().filter_map(|r| r.footprint_bytes).max();
-            let rss = p.rss(interval).max().map(|(_, v)| v as u64);
+            // One pass over the samples for every highest value (a week's process holds
+            // 600 000 of them).
+            let (mut fp, mut rss, mut weights) = (None, None, None);
+            for r in p.rows.iter() {
+                fp = fp.max(r.footprint_bytes);
+                rss = rss.max(Some(r.rss_bytes));
+                weights = weights.max(r.weights_resident_bytes);
+            }
             let metric = p.measure();
             ProcessReport {
                 pid: p.identity.pid,
@@ -796,10 +798,10 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 first_ms: span.map(|s| s.0),
                 last_ms: span.map(|s| s.1),
                 exited: p.identity.exited,
-                peak_bytes: p.memory(interval).max().map(|(_, v)| v as u64),
+                peak_bytes: p.peak(Measure::ModelMemory).map(|(_, v)| v),
                 peak_footprint_bytes: fp,
                 peak_rss_bytes: rss,
-                peak_weights_bytes: p.rows.iter().filter_map(|r| r.weights_resident_bytes).max(),
+                peak_weights_bytes: weights,
                 last_bytes: p.last_memory(),
                 last_footprint_bytes: p
                     .rows
@@ -900,24 +902,22 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             .processes
             .iter()
             .find(|t| t.identity.pid == p.pid && t.identity.start_time_us == p.start_time_us);
-        let samples: Vec<mapped::Sample> = timeline
-            .map(|t| {
-                t.rows
-                    .iter()
-                    .filter_map(|r| {
-                        Some(mapped::Sample {
-                            t_ms: r.t_ms,
-                            rss_bytes: r.rss_bytes,
-                            footprint_bytes: r.footprint_bytes?,
-                            rss_file_bytes: r.rss_file_bytes,
-                            weights_bytes: r.weights_resident_bytes,
-                        })
+        // The samples with a footprint, read again where needed rather than kept.
+        let samples = || {
+            timeline
+                .into_iter()
+                .flat_map(|t| t.rows.iter())
+                .filter_map(|r| {
+                    Some(mapped::Sample {
+                        t_ms: r.t_ms,
+                        rss_bytes: r.rss_bytes,
+                        footprint_bytes: r.footprint_bytes?,
+                        rss_file_bytes: r.rss_file_bytes,
+                        weights_bytes: r.weights_resident_bytes,
                     })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let memory: Vec<(u64, u64)> = samples
-            .iter()
+                })
+        };
+        let memory: Vec<(u64, u64)> = samples()
             .map(|s| (s.t_ms, s.footprint_bytes + s.weights_bytes.unwrap_or(0)))
             .collect();
         // Where Ollama listed the runner's model, its load ended there: only what came after
@@ -955,10 +955,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             )
         }) {
             let swap_at = |t: u64| {
-                tl.system
-                    .iter()
-                    .rev()
-                    .find(|r| r.t_ms <= t)
+                tl.system_between(0, t)
+                    .last()
                     .and_then(|r| r.swap_used_bytes)
             };
             let until = tl
@@ -967,9 +965,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 .map_or(plan.start_ms, |r| r.t_ms)
                 .min(plan.start_ms + OLLAMA_PLAN_AFTER_MS);
             let swap_growth_bytes = swap_at(plan.start_ms).map(|before| {
-                tl.system
+                tl.system_between(plan.start_ms + 1, until)
                     .iter()
-                    .filter(|r| r.t_ms > plan.start_ms && r.t_ms <= until)
                     .filter_map(|r| r.swap_used_bytes)
                     .max()
                     .map_or(0, |m| m.saturating_sub(before))
@@ -1029,7 +1026,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 );
             }
         }
-        if let Some(m) = mapped::mapped(&samples) {
+        if let Some(m) = mapped::mapped(samples()) {
             push(
                 m.t_ms,
                 None,
@@ -1063,6 +1060,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             }
         }
     }
+
+    drop(wired);
 
     // Ollama stopped answering and did not answer again: a model its last answer listed is
     // unloaded when its runner exits.
@@ -1198,7 +1197,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         })
         .collect();
     for o in overlap::overlaps(&lives) {
-        let worst = worst_moment(tl, o.start_ms, o.end_ms);
+        let worst = worst_moment(tl, o.start_ms, o.end_ms, &unused);
         let listed = listed_near(tl, worst.as_ref().map_or(o.start_ms, |w| w.t_ms));
         push(
             o.start_ms,
@@ -1240,13 +1239,15 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     }
 
     // System: low memory, pressure, growth, peaks.
+    // The system's series are made one at a time, each dropped once read: a week's takes
+    // 15 MB.
     let free = tl.system_series(|r| r.free_percent);
+    let free_min = free.min();
     for i in low_memory::intervals(&free, opts.low_free_percent) {
         let worst = tl
-            .system
-            .iter()
-            .find(|r| r.t_ms == i.min_at_ms)
-            .map(|r| moment(r, &unused(tl)));
+            .system_between(i.min_at_ms, i.min_at_ms)
+            .first()
+            .map(|r| moment(r, &unused));
         push(
             i.start_ms,
             Some(i.end_ms),
@@ -1256,6 +1257,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
+    drop(free);
     let levels: Vec<(u64, Option<PressureLevel>)> =
         tl.system.iter().map(|r| (r.t_ms, r.pressure)).collect();
     for i in pressure::intervals(&levels) {
@@ -1265,6 +1267,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             EventKind::Pressure { worst: i.worst },
         );
     }
+    drop(levels);
     // The kernel's own notifications, each at the moment it came.
     for n in &tl.pressure {
         push(
@@ -1301,6 +1304,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         }
     }
     let swap = tl.system_series(|r| r.swap_used_bytes.map(|v| v as f64));
+    let swap_max = swap.max();
     for g in growth::episodes(&swap, growth::SWAP_GROWTH_MIN_BYTES) {
         push(
             g.start_ms,
@@ -1311,7 +1315,9 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
+    drop(swap);
     let comp = tl.system_series(|r| r.compressor_bytes.map(|v| v as f64));
+    let comp_max = comp.max();
     for g in growth::episodes(&comp, growth::COMPRESSOR_GROWTH_MIN_BYTES) {
         push(
             g.start_ms,
@@ -1322,6 +1328,16 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
+    drop(comp);
+    // The highest wired memory, first reached (no series needed).
+    let wired_max = tl
+        .system
+        .iter()
+        .filter_map(|r| Some((r.t_ms, r.wired_bytes? as f64)))
+        .fold(None, |best: Option<(u64, f64)>, (t, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((t, v)),
+        });
     let peak = |series: PeakSeries, found: Option<(u64, f64)>| {
         found.map(|(t, v)| {
             (
@@ -1336,27 +1352,27 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         })
     };
     let system_peaks = [
-        peak(PeakSeries::FreePercent, free.min()),
-        peak(
-            PeakSeries::WiredBytes,
-            tl.system_series(|r| r.wired_bytes.map(|v| v as f64)).max(),
-        ),
+        peak(PeakSeries::FreePercent, free_min),
+        peak(PeakSeries::WiredBytes, wired_max),
         // A store that held nothing throughout has no peak to tell (the report says once that
         // it stayed empty: [`unused`]).
         peak(
             PeakSeries::CompressorBytes,
-            comp.max().filter(|(_, v)| *v > 0.0),
+            comp_max.filter(|(_, v)| *v > 0.0),
         ),
         peak(
             PeakSeries::SwapUsedBytes,
-            swap.max().filter(|(_, v)| *v > 0.0),
+            swap_max.filter(|(_, v)| *v > 0.0),
         ),
     ];
     for (t, kind) in system_peaks.into_iter().flatten() {
         push(t, None, kind);
     }
     for (p, timeline) in procs.iter().zip(&tl.processes) {
-        if let Some((t, v)) = timeline.memory(interval).max() {
+        if let Some((t, v)) = timeline
+            .peak(Measure::ModelMemory)
+            .map(|(t, v)| (t, v as f64))
+        {
             push(
                 t,
                 None,
