@@ -406,12 +406,7 @@ fn tempfile_dir(what: &str) -> Result<std::path::PathBuf> {
 
 /// Runs `round` `n` times, one every 100 ms from a sleeping process as the recorder paces
 /// its samples; returns this process's CPU time over them.
-fn paced(
-    sampler: &mut Sampler,
-    n: u32,
-    round: &mut dyn FnMut() -> memtide_sampler::Result<()>,
-) -> Result<Duration> {
-    let _ = sampler;
+fn paced(n: u32, round: &mut dyn FnMut() -> memtide_sampler::Result<()>) -> Result<Duration> {
     let c0 = own_cpu()?;
     let t0 = Instant::now();
     for k in 1..=n {
@@ -526,11 +521,10 @@ fn marginal(pacing: Pacing, run: &mut dyn FnMut(u32) -> Result<Duration>) -> Res
 /// The marginal CPU per sample of `round` paced at 10 Hz in this process, as
 /// [`marginal_child`] measures a child.
 fn marginal_paced(
-    sampler: &mut Sampler,
     pacing: Pacing,
     round: &mut dyn FnMut() -> memtide_sampler::Result<()>,
 ) -> Result<Spread> {
-    marginal(pacing, &mut |n| paced(sampler, n, round))
+    marginal(pacing, &mut |n| paced(n, round))
 }
 
 /// How many processes the table holds now.
@@ -671,7 +665,6 @@ fn recorder_cost(
         ),
         by_pattern.show()
     )?;
-    let mut sampler = Sampler::new(ProcessSelector::Pids(vec![std::process::id()]))?;
     // Each with the ratio the recorder is judged by against it, and its target.
     let mut floors = Vec::new();
     for (what, floor, ratio, target) in [
@@ -690,14 +683,14 @@ fn recorder_cost(
     ] {
         match floor {
             Ok(mut floor) => {
-                let f = marginal_paced(&mut sampler, pacing, &mut || floor.read().map(|_| ()))?;
+                let f = marginal_paced(pacing, &mut || floor.read().map(|_| ()))?;
                 outln!("  {what:<w$} {}", f.show())?;
                 floors.push((ratio, target, f.median()));
             }
             Err(e) => say!("memtide bench: {what} not measured: {e}"),
         }
     }
-    let waking = marginal_paced(&mut sampler, pacing, &mut || Ok(()))?;
+    let waking = marginal_paced(pacing, &mut || Ok(()))?;
     outln!(
         "  {:<w$} {}",
         "waking at 10 Hz, reading nothing",

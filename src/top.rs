@@ -1165,11 +1165,11 @@ mod tests {
             let r = &tl.system[i];
             let mut system = SystemSample::default();
             system.total_bytes = r.total_bytes;
-            system.available_bytes = r.available_bytes;
-            system.wired_bytes = r.wired_bytes;
-            system.compressor_bytes = r.compressor_bytes;
-            system.swap_used_bytes = r.swap_used_bytes;
-            system.free_percent = r.free_percent;
+            system.available_bytes = r.available_bytes.get();
+            system.wired_bytes = r.wired_bytes.get();
+            system.compressor_bytes = r.compressor_bytes.get();
+            system.swap_used_bytes = r.swap_used_bytes.get();
+            system.free_percent = r.free_percent.get();
             system.pressure = r.pressure.map(|l| match l {
                 memtide_trace::PressureLevel::Normal => PressureLevel::Normal,
                 memtide_trace::PressureLevel::Warning => PressureLevel::Warning,

@@ -462,7 +462,7 @@ fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
     // The report reads the mixed spacing without gaps: one runner line, no missed stretch.
     let r = report_json_with(&out, &[]);
     assert_eq!(r["trace"]["samples"].as_u64().unwrap() as usize, t.len());
-    let series = tl.system_series(|p| p.available_bytes.map(|v| v as f64));
+    let series = tl.system_series(|p| p.available_bytes.get().map(|v| v as f64));
     assert!(
         series.values.iter().all(Option::is_some),
         "a gap in a trace with no missed sample"
@@ -509,7 +509,7 @@ fn a_kept_trace_given_again_is_continued_and_force_starts_afresh() {
     let t: Vec<u64> = both.system.iter().map(|r| r.t_ms).collect();
     assert!(t.windows(2).all(|w| w[0] < w[1]), "time goes on: {t:?}");
     // The pause between the runs is a gap, not a line drawn across it.
-    let s = both.system_series(|p| p.available_bytes.map(|v| v as f64));
+    let s = both.system_series(|p| p.available_bytes.get().map(|v| v as f64));
     assert!(s.values.iter().any(Option::is_none));
     // This process, followed in both runs, is one identity.
     let mine: Vec<_> = both

@@ -70,7 +70,7 @@ pub fn source(tl: &Timeline) -> Option<AvailableFrom> {
         .into_iter()
         .find(|from| {
             tl.system.iter().any(|r| {
-                from.read(total, r.free_percent, r.available_bytes)
+                from.read(total, r.free_percent.get(), r.available_bytes.get())
                     .is_some()
             })
         })
@@ -82,7 +82,7 @@ pub fn available(tl: &Timeline) -> Option<Available> {
     let from = source(tl)?;
     Some(Available {
         series: tl.system_series(|r| {
-            from.read(total, r.free_percent, r.available_bytes)
+            from.read(total, r.free_percent.get(), r.available_bytes.get())
                 .map(|v| v as f64)
         }),
         source: from.describe(&tl.meta.os),

@@ -378,7 +378,11 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
     let longest_overlap_ms = lengths(|k| matches!(k, EventKind::Overlap { .. }))
         .max()
         .unwrap_or(0);
-    let swap: Vec<u64> = tl.system.iter().filter_map(|s| s.swap_used_bytes).collect();
+    let swap: Vec<u64> = tl
+        .system
+        .iter()
+        .filter_map(|s| s.swap_used_bytes.get())
+        .collect();
     TraceFigures {
         dir: r.trace.dir.clone(),
         start_utc: r.trace.start_utc.clone(),
@@ -393,7 +397,7 @@ fn trace_figures(tl: &Timeline, r: &Report) -> TraceFigures {
         min_free_percent: tl
             .system
             .iter()
-            .filter_map(|s| s.free_percent)
+            .filter_map(|s| s.free_percent.get())
             .min_by(f64::total_cmp),
         pressure_ms,
         swap_growth_bytes: swap

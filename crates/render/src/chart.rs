@@ -1134,12 +1134,22 @@ fn system_panel<DB: DrawingBackend>(
     let total_bytes = tl.meta.total_memory_bytes as f64;
     // A GPU wired limit of 0 is the system's default, which the trace does not know: no line.
     let gpu_limit = tl.meta.gpu_wired_limit_bytes.filter(|&b| b > 0);
+    // Each series cut to the plot's columns as it is read: what is drawn, never a week.
     let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
-        tl.system_series(move |r| f(r).map(|v| v as f64))
+        fr.cut(tl.system_points(move |r| f(r).map(|v| v as f64)))
     };
-    let available = crate::series::available(tl);
-    let wired = sys(|r| r.wired_bytes);
-    let compressor = sys(|r| r.compressor_bytes);
+    let available = crate::series::source(tl).map(|from| {
+        let total = tl.meta.total_memory_bytes;
+        crate::series::Available {
+            series: fr.cut(tl.system_points(move |r| {
+                from.read(total, r.free_percent.get(), r.available_bytes.get())
+                    .map(|v| v as f64)
+            })),
+            source: from.describe(&tl.meta.os),
+        }
+    });
+    let wired = sys(|r| r.wired_bytes.get());
+    let compressor = sys(|r| r.compressor_bytes.get());
     let sys_bytes = [&wired, &compressor]
         .into_iter()
         .chain(available.as_ref().map(|a| &a.series))
@@ -1363,10 +1373,10 @@ fn swap_panel<DB: DrawingBackend>(
     let x_range = || fr.x_range();
     let panel = |y0: i32, height: i32| fr.panel(root, y0, height);
     let sys = |f: fn(&memtide_model::timeline::SystemPoint) -> Option<u64>| {
-        tl.system_series(move |r| f(r).map(|v| v as f64))
+        fr.cut(tl.system_points(move |r| f(r).map(|v| v as f64)))
     };
     // Swap strip: its own axis, from 0 to its maximum, so that growth shows.
-    let swap = sys(|r| r.swap_used_bytes);
+    let swap = sys(|r| r.swap_used_bytes.get());
     let swap_window = in_window(&swap, fr.from, fr.to);
     let swap_peak = swap_window.max().map(|m| m.1);
     let swap_low = swap_window.min().map(|m| m.1);
@@ -1475,6 +1485,12 @@ struct Frame<'a> {
 }
 
 impl Frame<'_> {
+    /// A series' points cut to the plot's columns within the window as they are read: the
+    /// points a line drawn from the whole series would keep.
+    fn cut(&self, points: impl IntoIterator<Item = (u64, Option<f64>)>) -> Series {
+        decimate::series(points, self.from, self.to, self.columns)
+    }
+
     fn x_label(&self, t: &i64) -> String {
         self.tl
             .wall((*t).max(0) as u64)

@@ -101,24 +101,24 @@ struct Proc {
     color: String,
     peak_bytes: u64,
     /// Model memory (footprint plus mapped weights; RSS where the trace has no footprint).
-    memory: Vec<Cell<u64>>,
+    memory: Vec<ByteCell>,
     /// The trace has no footprint for it (an import of `ps` loops): its model memory and
     /// footprint are unknown, and the table says so instead of showing its RSS under their
     /// names.
     rss_only: bool,
-    footprint: Vec<Cell<u64>>,
-    rss: Vec<Cell<u64>>,
+    footprint: Vec<ByteCell>,
+    rss: Vec<ByteCell>,
 }
 
 #[derive(Serialize)]
 struct Sys {
-    available: Vec<Cell<u64>>,
+    available: Vec<ByteCell>,
     free_percent: Vec<Cell<f64>>,
     /// The kernel's level at or before each row (the worst of a bucket).
     pressure: Vec<Option<PressureLevel>>,
-    wired: Vec<Cell<u64>>,
-    compressor: Vec<Cell<u64>>,
-    swap: Vec<Cell<u64>>,
+    wired: Vec<ByteCell>,
+    compressor: Vec<ByteCell>,
+    swap: Vec<ByteCell>,
 }
 
 #[derive(Serialize)]
@@ -160,6 +160,41 @@ impl<T: Serialize> Serialize for Cell<T> {
             Cell::Gap => s.serialize_none(),
             Cell::Value(v) => v.serialize(s),
         }
+    }
+}
+
+/// A [`Cell`] of bytes in 8 bytes where the enum takes 16: a page of a week holds 1.4 million
+/// of them. The two highest values stand for absent and gap; no series of the page comes near
+/// them (they are bytes of memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByteCell(u64);
+
+impl ByteCell {
+    const ABSENT: u64 = u64::MAX;
+    const GAP: u64 = u64::MAX - 1;
+
+    fn cell(self) -> Cell<u64> {
+        match self.0 {
+            ByteCell::ABSENT => Cell::Absent,
+            ByteCell::GAP => Cell::Gap,
+            v => Cell::Value(v),
+        }
+    }
+}
+
+impl From<Cell<u64>> for ByteCell {
+    fn from(c: Cell<u64>) -> ByteCell {
+        ByteCell(match c {
+            Cell::Absent => ByteCell::ABSENT,
+            Cell::Gap => ByteCell::GAP,
+            Cell::Value(v) => v.min(ByteCell::GAP - 1),
+        })
+    }
+}
+
+impl Serialize for ByteCell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.cell().serialize(s)
     }
 }
 
@@ -306,12 +341,12 @@ fn cells_of(
     x: &[u64],
     spans: &[(usize, usize)],
     points: impl IntoIterator<Item = (u64, Option<f64>)>,
-) -> Vec<Cell<u64>> {
+) -> Vec<ByteCell> {
     let mut p = Picker::new(x, spans);
     for (t, v) in points {
         p.push(t, v.map_or(Cell::Gap, |v| Cell::Value(v.round() as u64)));
     }
-    p.finish()
+    p.finish().into_iter().map(ByteCell::from).collect()
 }
 
 /// `base` (in order, without repeats) with the times of `points` it lacks: the grid of a
@@ -355,7 +390,7 @@ fn data(
         let times = tl.processes[p.index].points(Measure::Footprint, interval);
         add_times(&x_all, &mut extra, times.map(|(t, _)| t).filter(in_window));
     }
-    let percent_times = tl.system_points(|r| r.free_percent).map(|(t, _)| t);
+    let percent_times = tl.system_points(|r| r.free_percent.get()).map(|(t, _)| t);
     add_times(&x_all, &mut extra, percent_times.filter(in_window));
     if !extra.is_empty() {
         x_all.extend(extra);
@@ -435,20 +470,20 @@ fn data(
         })
         .collect();
     let mut percent = Picker::new(&x_all, &spans);
-    for (t, v) in tl.system_points(|r| r.free_percent) {
+    for (t, v) in tl.system_points(|r| r.free_percent.get()) {
         percent.push(t, v.map_or(Cell::Gap, Cell::Value));
     }
     let free_percent = percent.finish();
     let available_cells = match available {
         Some(from) => grid(&mut tl.system_points(move |r| {
-            from.read(total, r.free_percent, r.available_bytes)
+            from.read(total, r.free_percent.get(), r.available_bytes.get())
                 .map(|v| v as f64)
         })),
-        None => vec![Cell::Absent; x.len()],
+        None => vec![ByteCell(ByteCell::ABSENT); x.len()],
     };
-    let wired = grid(&mut sys(|r| r.wired_bytes));
-    let compressor = grid(&mut sys(|r| r.compressor_bytes));
-    let swap = grid(&mut sys(|r| r.swap_used_bytes));
+    let wired = grid(&mut sys(|r| r.wired_bytes.get()));
+    let compressor = grid(&mut sys(|r| r.compressor_bytes.get()));
+    let swap = grid(&mut sys(|r| r.swap_used_bytes.get()));
     let start = tl.wall(0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let (title, from_utc) = chart::title(tl, clock, from, to);
     Ok(Data {
@@ -502,8 +537,41 @@ fn data(
 /// JSON that can sit inside a `<script>` element: no `<` at all, so that no string in it can
 /// end the element.
 pub(crate) fn script_json<T: Serialize>(v: &T) -> Result<String, RenderError> {
-    let s = serde_json::to_string(v).map_err(|e| RenderError::Draw(e.to_string()))?;
-    Ok(s.replace('<', "\\u003c"))
+    json_into(String::new(), v, 0)
+}
+
+/// `text` with [`script_json`] of `v` after it, with room for `bound` more bytes made at once:
+/// a bound above what is written costs nothing (pages never written are never resident),
+/// while a buffer grown by doubling would copy what it holds and, for a moment, hold it twice.
+fn json_into<T: Serialize>(text: String, v: &T, bound: usize) -> Result<String, RenderError> {
+    let mut out = NoLessThan(text.into_bytes());
+    out.0.reserve_exact(bound);
+    serde_json::to_writer(&mut out, v).map_err(|e| RenderError::Draw(e.to_string()))?;
+    String::from_utf8(out.0).map_err(|e| RenderError::Draw(e.to_string()))
+}
+
+/// Bytes with every `<` written as the JSON escape `\u003c` as they come (a `<` is always
+/// inside a JSON string, where the escape means the same), so that a page's data is written
+/// once rather than written and then copied with the replacement.
+struct NoLessThan(Vec<u8>);
+
+impl std::io::Write for NoLessThan {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for part in buf.split_inclusive(|&b| b == b'<') {
+            match part.split_last() {
+                Some((b'<', head)) => {
+                    self.0.extend_from_slice(head);
+                    self.0.extend_from_slice(b"\\u003c");
+                }
+                _ => self.0.extend_from_slice(part),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// uPlot, inlined with its licence, as a `<script>` element.
@@ -523,8 +591,20 @@ pub fn page(
 ) -> Result<String, RenderError> {
     let report = &crate::contained(report);
     let data = data(tl, report, opts, clock)?;
-    let json = script_json(&data)?;
-    let mut o = String::with_capacity(json.len() + UPLOT_JS.len() + 64 * 1024);
+    // Each number of the data takes at most 20 digits and a comma.
+    let numbers = data.x.len() * (7 + 3 * data.procs.len());
+    let shown_rows = data.x.len();
+    let Data {
+        title,
+        offset_label,
+        metric_label,
+        has_free_percent,
+        rows_in_trace,
+        left_out,
+        ..
+    } = &data;
+    let (has_free_percent, rows_in_trace) = (*has_free_percent, *rows_in_trace);
+    let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -533,20 +613,20 @@ pub fn page(
          <title>{}</title>\n<style>{UPLOT_CSS}</style>\n<style>{VIEWER_CSS}</style></head><body>\n",
         crate::DRAWN_BY,
         env!("CARGO_PKG_VERSION"),
-        escape(&data.title)
+        escape(title)
     );
     let _ = writeln!(
         o,
         "<header><h1>{}</h1><p class=\"summary\">{}</p>",
-        escape(&data.title),
+        escape(title),
         escape(&crate::report::summary(report, clock))
     );
-    if data.rows_in_trace > data.x.len() {
+    if rows_in_trace > shown_rows {
         let _ = writeln!(
             o,
             "<p class=\"note\">{} samples, shown as {} rows: each row holds the lowest and highest value of its stretch, so that no peak is lost. Render a shorter window (--from, --to) to see every sample.</p>",
-            data.rows_in_trace,
-            data.x.len()
+            rows_in_trace,
+            shown_rows
         );
     }
     let _ = writeln!(
@@ -556,7 +636,7 @@ pub fn page(
          <label>Processes <select id=\"filter\"><option value=\"all\">all processes</option>\
          <option value=\"runners\">runners only</option></select></label>\
          <span class=\"hint\">Drag across a chart to zoom, double-click to show all; click a legend entry to hide or show its line. Times are local ({}).</span></div>",
-        escape(&data.offset_label)
+        escape(offset_label)
     );
     let _ = writeln!(
         o,
@@ -564,17 +644,17 @@ pub fn page(
          <h2>Memory per process ({})</h2><div id=\"chart-processes\" class=\"chart\">\
          <div id=\"marker-tip\" hidden></div></div>\
          <h2>System memory{}</h2><div id=\"chart-system\" class=\"chart\"></div>{}{}</section>",
-        data.metric_label,
-        if data.has_free_percent {
+        metric_label,
+        if has_free_percent {
             " (right axis: free %)"
         } else {
             ""
         },
-        crate::left_out_note(&data.left_out).map_or_else(String::new, |n| format!(
+        crate::left_out_note(left_out).map_or_else(String::new, |n| format!(
             "<p class=\"summary\" id=\"left-out\">{}.</p>",
             escape(&crate::report::capital(&n))
         )),
-        if data.left_out.contains(&memtide_model::events::Unused::Swap) {
+        if left_out.contains(&memtide_model::events::Unused::Swap) {
             ""
         } else {
             "<h2>Swap used</h2><div id=\"chart-swap\" class=\"chart\"></div>"
@@ -635,11 +715,18 @@ pub fn page(
         );
     }
     let _ = writeln!(o, "</table></section>");
-    let _ = writeln!(
-        o,
-        "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">{json}</script>"
+    // The data is written into the page itself, into room made for it at once (grown by
+    // doubling, the page would be held twice over), and let go once written.
+    o.push_str(
+        "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">",
     );
-    let _ = writeln!(o, "{}", uplot_script());
+    let uplot = uplot_script();
+    let room = numbers * 21 + (1 << 20) + uplot.len() + VIEWER_JS.len();
+    let page = json_into(o, &data, room)?;
+    drop(data);
+    let mut o = page;
+    let _ = writeln!(o, "</script>");
+    let _ = writeln!(o, "{uplot}");
     let _ = writeln!(o, "<script>{VIEWER_JS}</script>\n</body></html>");
     Ok(o)
 }
@@ -693,7 +780,8 @@ mod tests {
             ],
         );
         let (a, g, v) = (Cell::Absent, Cell::Gap, Cell::Value);
-        assert_eq!(cells, [a, v(1), v(3), a, g, a, a, a, a, v(4)]);
+        let as_cells = |c: Vec<ByteCell>| c.into_iter().map(ByteCell::cell).collect::<Vec<_>>();
+        assert_eq!(as_cells(cells), [a, v(1), v(3), a, g, a, a, a, a, v(4)]);
         // Cut to buckets of five rows: each bucket's extremes in time order.
         let cells = cells_of(
             &x,
@@ -705,7 +793,7 @@ mod tests {
                 (600, None),
             ],
         );
-        assert_eq!(cells, [v(1), v(8), g, g]);
+        assert_eq!(as_cells(cells), [v(1), v(8), g, g]);
         // The grid takes the times a series has and the system lacks, once.
         let mut extra = Vec::new();
         add_times(&x, &mut extra, [0, 50, 100, 150, 150, 2_000]);
@@ -745,5 +833,9 @@ mod tests {
     fn cells_are_written_as_the_script_reads_them() {
         let cells = [Cell::Value(5u64), Cell::Gap, Cell::Absent];
         assert_eq!(serde_json::to_string(&cells).unwrap(), "[5,null,-1]");
+        // The same in eight bytes a cell, and back.
+        let bytes = cells.map(ByteCell::from);
+        assert_eq!(serde_json::to_string(&bytes).unwrap(), "[5,null,-1]");
+        assert_eq!(bytes.map(ByteCell::cell), cells);
     }
 }

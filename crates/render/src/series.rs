@@ -240,7 +240,7 @@ pub use memtide_model::available::{available, source, Available, AvailableFrom};
 
 /// Whether the trace has a free % series to put on a right axis.
 pub fn has_free_percent(tl: &Timeline) -> bool {
-    tl.system.iter().any(|r| r.free_percent.is_some())
+    tl.system.iter().any(|r| r.free_percent.get().is_some())
 }
 
 #[cfg(test)]

@@ -507,8 +507,8 @@ fn what_the_machine_never_used_is_left_out_and_said_once() {
     let (mut tl, r) = fixture();
     // A Linux machine without swap or zswap: both read 0 at every sample.
     for p in tl.system.iter_mut() {
-        p.swap_used_bytes = Some(0);
-        p.compressor_bytes = Some(0);
+        p.swap_used_bytes = Some(0).into();
+        p.compressor_bytes = Some(0).into();
     }
     let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
     assert!(!has_text(&svg, "Swap"), "no empty swap strip");
@@ -539,7 +539,7 @@ fn what_the_machine_never_used_is_left_out_and_said_once() {
 
     // Swap used at some sample: its strip is back, with its axis; the compressor that held
     // nothing stays out.
-    tl.system[3].swap_used_bytes = Some(64 << 20);
+    tl.system[3].swap_used_bytes = Some(64 << 20).into();
     let (svg, drawn) = chart::svg(&tl, &r, &ChartOptions::default(), &clock()).unwrap();
     assert!(has_text(&svg, "Swap"));
     assert!(drawn.swap_axis_max_bytes.is_some());

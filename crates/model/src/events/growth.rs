@@ -5,8 +5,6 @@
 //! Swap on macOS grows in whole swap files and the compressor in segments, so small rises are
 //! routine; what matters for a model load is a rise of hundreds of MiB within the recording.
 
-use crate::timeline::Series;
-
 /// Smallest rise of swap used reported, in bytes: 256 MiB, a quarter of the smallest macOS
 /// swap file (1 GiB) and far above the compressor's routine churn.
 pub const SWAP_GROWTH_MIN_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
@@ -29,7 +27,10 @@ pub struct Growth {
 }
 
 /// The rises of at least `min_rise` in `series`.
-pub fn episodes(series: &Series, min_rise: f64) -> Vec<Growth> {
+pub fn episodes(
+    series: impl IntoIterator<Item = (u64, Option<f64>)>,
+    min_rise: f64,
+) -> Vec<Growth> {
     let tolerance = min_rise / 4.0;
     let mut out = Vec::new();
     // (low_t, low, high_t, high)
@@ -46,8 +47,8 @@ pub fn episodes(series: &Series, min_rise: f64) -> Vec<Growth> {
             }
         }
     };
-    for (&t, v) in series.t_ms.iter().zip(&series.values) {
-        let Some(v) = *v else {
+    for (t, v) in series {
+        let Some(v) = v else {
             close(cur.take(), &mut out);
             continue;
         };
@@ -76,6 +77,7 @@ pub fn episodes(series: &Series, min_rise: f64) -> Vec<Growth> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::Series;
 
     const MIB: f64 = 1024.0 * 1024.0;
 

@@ -6,8 +6,6 @@
 //! from cutting one episode into many, an interval ends only when the free percentage climbs
 //! back to the threshold plus [`LOW_MEMORY_HYSTERESIS_PERCENT`], or when the series has a gap.
 
-use crate::timeline::Series;
-
 /// Default threshold, in % free: the seed's "critical interval" marker.
 pub const LOW_MEMORY_FREE_PERCENT: f64 = 30.0;
 
@@ -30,23 +28,26 @@ pub struct LowInterval {
 }
 
 /// The intervals in which `free_percent` was under `threshold`.
-pub fn intervals(free_percent: &Series, threshold: f64) -> Vec<LowInterval> {
+pub fn intervals(
+    free_percent: impl IntoIterator<Item = (u64, Option<f64>)>,
+    threshold: f64,
+) -> Vec<LowInterval> {
     let mut out = Vec::new();
     let mut open: Option<LowInterval> = None;
-    for (&t, v) in free_percent.t_ms.iter().zip(&free_percent.values) {
+    for (t, v) in free_percent {
         match (v, open.as_mut()) {
-            (Some(v), None) if *v < threshold => {
+            (Some(v), None) if v < threshold => {
                 open = Some(LowInterval {
                     start_ms: t,
                     end_ms: t,
-                    min_percent: *v,
+                    min_percent: v,
                     min_at_ms: t,
                 })
             }
-            (Some(v), Some(i)) if *v < threshold + LOW_MEMORY_HYSTERESIS_PERCENT => {
+            (Some(v), Some(i)) if v < threshold + LOW_MEMORY_HYSTERESIS_PERCENT => {
                 i.end_ms = t;
-                if *v < i.min_percent {
-                    i.min_percent = *v;
+                if v < i.min_percent {
+                    i.min_percent = v;
                     i.min_at_ms = t;
                 }
             }
@@ -62,6 +63,7 @@ pub fn intervals(free_percent: &Series, threshold: f64) -> Vec<LowInterval> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::Series;
 
     fn series(values: &[f64]) -> Series {
         Series::from_points(

@@ -450,10 +450,10 @@ fn moment(row: &SystemPoint, unused: &[Unused]) -> Moment {
     Moment {
         t_ms: row.t_ms,
         time_utc: row.time_utc(),
-        free_percent: row.free_percent,
-        wired_bytes: row.wired_bytes,
-        compressor_bytes: used(Unused::Compressor, row.compressor_bytes),
-        swap_used_bytes: used(Unused::Swap, row.swap_used_bytes),
+        free_percent: row.free_percent.get(),
+        wired_bytes: row.wired_bytes.get(),
+        compressor_bytes: used(Unused::Compressor, row.compressor_bytes.get()),
+        swap_used_bytes: used(Unused::Swap, row.swap_used_bytes.get()),
         pressure: row.pressure,
     }
 }
@@ -462,8 +462,8 @@ fn moment(row: &SystemPoint, unused: &[Unused]) -> Moment {
 /// `start` when none falls inside).
 fn worst_moment(tl: &Timeline, start: u64, end: u64, unused: &[Unused]) -> Option<Moment> {
     let inside = tl.system_between(start, end).iter().min_by(|a, b| {
-        let fa = a.free_percent.unwrap_or(f64::INFINITY);
-        let fb = b.free_percent.unwrap_or(f64::INFINITY);
+        let fa = a.free_percent.get().unwrap_or(f64::INFINITY);
+        let fb = b.free_percent.get().unwrap_or(f64::INFINITY);
         fa.total_cmp(&fb)
     });
     let row = inside.or_else(|| tl.system_between(0, start).last())?;
@@ -750,6 +750,20 @@ pub enum Unused {
     Compressor,
 }
 
+/// The value of `points` that `beats` every other, and when it came first: the extreme of a
+/// series read as it comes ([`crate::timeline::Series::max`] and `min` without the series).
+fn first_extreme(
+    points: impl Iterator<Item = (u64, Option<f64>)>,
+    beats: impl Fn(f64, f64) -> bool,
+) -> Option<(u64, f64)> {
+    points
+        .filter_map(|(t, v)| Some((t, v?)))
+        .fold(None, |best, (t, v)| match best {
+            Some((_, b)) if !beats(v, b) => best,
+            _ => Some((t, v)),
+        })
+}
+
 /// The stores `tl` sampled that held nothing throughout.
 pub fn unused(tl: &Timeline) -> Vec<Unused> {
     let never = |f: fn(&SystemPoint) -> Option<u64>| {
@@ -757,10 +771,10 @@ pub fn unused(tl: &Timeline) -> Vec<Unused> {
         seen.peek().is_some() && seen.all(|v| v == 0)
     };
     let mut v = Vec::new();
-    if never(|r| r.swap_used_bytes) {
+    if never(|r| r.swap_used_bytes.get()) {
         v.push(Unused::Swap);
     }
-    if never(|r| r.compressor_bytes) {
+    if never(|r| r.compressor_bytes.get()) {
         v.push(Unused::Compressor);
     }
     v
@@ -854,11 +868,6 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
 
     // Runner starts and exits, and each runner's size against Ollama's.
     let apple_silicon = tl.meta.os == "macos" && tl.meta.arch == "aarch64";
-    let wired: Vec<(u64, u64)> = tl
-        .system
-        .iter()
-        .filter_map(|r| Some((r.t_ms, r.wired_bytes?)))
-        .collect();
     for p in procs.iter().filter(|p| p.role.is_model_runner()) {
         let (Some(first), Some(last)) = (p.first_ms, p.last_ms) else {
             continue;
@@ -957,7 +966,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             let swap_at = |t: u64| {
                 tl.system_between(0, t)
                     .last()
-                    .and_then(|r| r.swap_used_bytes)
+                    .and_then(|r| r.swap_used_bytes.get())
             };
             let until = tl
                 .system
@@ -967,7 +976,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             let swap_growth_bytes = swap_at(plan.start_ms).map(|before| {
                 tl.system_between(plan.start_ms + 1, until)
                     .iter()
-                    .filter_map(|r| r.swap_used_bytes)
+                    .filter_map(|r| r.swap_used_bytes.get())
                     .max()
                     .map_or(0, |m| m.saturating_sub(before))
             });
@@ -1005,6 +1014,21 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             .flatten()
             .min()
             .unwrap_or(last);
+            // Wired memory from its last sample at the start to the window's end: what the
+            // step is read from, not a week of it.
+            let before = tl
+                .system_between(0, first)
+                .iter()
+                .rev()
+                .find_map(|r| Some((r.t_ms, r.wired_bytes.get()?)));
+            let wired: Vec<(u64, u64)> = before
+                .into_iter()
+                .chain(
+                    tl.system_between(first + 1, end)
+                        .iter()
+                        .filter_map(|r| Some((r.t_ms, r.wired_bytes.get()?))),
+                )
+                .collect();
             if let Some(step) = wired_step::step(&wired, first, end) {
                 wired_rise = Some(step.to_bytes - step.from_bytes);
                 let weights = timeline.and_then(|t| {
@@ -1060,8 +1084,6 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             }
         }
     }
-
-    drop(wired);
 
     // Ollama stopped answering and did not answer again: a model its last answer listed is
     // unloaded when its runner exits.
@@ -1239,11 +1261,15 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     }
 
     // System: low memory, pressure, growth, peaks.
-    // The system's series are made one at a time, each dropped once read: a week's takes
-    // 15 MB.
-    let free = tl.system_series(|r| r.free_percent);
-    let free_min = free.min();
-    for i in low_memory::intervals(&free, opts.low_free_percent) {
+    // The system's series are read as their points come, never held (a week's takes 15 MB).
+    let free_min = first_extreme(
+        tl.system.iter().map(|r| (r.t_ms, r.free_percent.get())),
+        |a, b| a < b,
+    );
+    for i in low_memory::intervals(
+        tl.system_points(|r| r.free_percent.get()),
+        opts.low_free_percent,
+    ) {
         let worst = tl
             .system_between(i.min_at_ms, i.min_at_ms)
             .first()
@@ -1257,17 +1283,13 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
-    drop(free);
-    let levels: Vec<(u64, Option<PressureLevel>)> =
-        tl.system.iter().map(|r| (r.t_ms, r.pressure)).collect();
-    for i in pressure::intervals(&levels) {
+    for i in pressure::intervals(tl.system.iter().map(|r| (r.t_ms, r.pressure))) {
         push(
             i.start_ms,
             Some(i.end_ms),
             EventKind::Pressure { worst: i.worst },
         );
     }
-    drop(levels);
     // The kernel's own notifications, each at the moment it came.
     for n in &tl.pressure {
         push(
@@ -1303,9 +1325,19 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             );
         }
     }
-    let swap = tl.system_series(|r| r.swap_used_bytes.map(|v| v as f64));
-    let swap_max = swap.max();
-    for g in growth::episodes(&swap, growth::SWAP_GROWTH_MIN_BYTES) {
+    let bytes =
+        |f: fn(&SystemPoint) -> Option<u64>| tl.system_points(move |r| f(r).map(|v| v as f64));
+    let highest = |f: fn(&SystemPoint) -> Option<u64>| {
+        first_extreme(
+            tl.system.iter().map(|r| (r.t_ms, f(r).map(|v| v as f64))),
+            |a, b| a > b,
+        )
+    };
+    let swap_max = highest(|r| r.swap_used_bytes.get());
+    for g in growth::episodes(
+        bytes(|r| r.swap_used_bytes.get()),
+        growth::SWAP_GROWTH_MIN_BYTES,
+    ) {
         push(
             g.start_ms,
             Some(g.end_ms),
@@ -1315,10 +1347,11 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
-    drop(swap);
-    let comp = tl.system_series(|r| r.compressor_bytes.map(|v| v as f64));
-    let comp_max = comp.max();
-    for g in growth::episodes(&comp, growth::COMPRESSOR_GROWTH_MIN_BYTES) {
+    let comp_max = highest(|r| r.compressor_bytes.get());
+    for g in growth::episodes(
+        bytes(|r| r.compressor_bytes.get()),
+        growth::COMPRESSOR_GROWTH_MIN_BYTES,
+    ) {
         push(
             g.start_ms,
             Some(g.end_ms),
@@ -1328,16 +1361,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             },
         );
     }
-    drop(comp);
-    // The highest wired memory, first reached (no series needed).
-    let wired_max = tl
-        .system
-        .iter()
-        .filter_map(|r| Some((r.t_ms, r.wired_bytes? as f64)))
-        .fold(None, |best: Option<(u64, f64)>, (t, v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((t, v)),
-        });
+    let wired_max = highest(|r| r.wired_bytes.get());
     let peak = |series: PeakSeries, found: Option<(u64, f64)>| {
         found.map(|(t, v)| {
             (
@@ -1544,7 +1568,7 @@ mod tests {
         tl.meta.os = os.into();
         tl.meta.arch = arch.into();
         for p in &mut tl.system {
-            p.wired_bytes = Some(3 * GIB + if wires { weights(p.t_ms / 1000) } else { 0 });
+            p.wired_bytes = Some(3 * GIB + if wires { weights(p.t_ms / 1000) } else { 0 }).into();
         }
         tl
     }
@@ -1795,8 +1819,8 @@ mod tests {
     fn what_held_nothing_throughout_is_said_once_and_has_no_peak() {
         let mut tl = timeline(vec![runner(70, 'a', 1..5, GIB)], &[]);
         for p in &mut tl.system {
-            p.swap_used_bytes = Some(0);
-            p.compressor_bytes = Some(0);
+            p.swap_used_bytes = Some(0).into();
+            p.compressor_bytes = Some(0).into();
         }
         let a = analyze(&tl, &Options::default());
         assert!(!a.events.iter().any(|e| matches!(
@@ -1808,9 +1832,9 @@ mod tests {
         )));
         assert_eq!(unused(&tl), [Unused::Swap, Unused::Compressor]);
         // Used once: a peak, and not unused. Not sampled at all: neither.
-        tl.system[3].swap_used_bytes = Some(1 << 20);
+        tl.system[3].swap_used_bytes = Some(1 << 20).into();
         for p in &mut tl.system {
-            p.compressor_bytes = None;
+            p.compressor_bytes = None.into();
         }
         assert_eq!(unused(&tl), []);
         assert!(analyze(&tl, &Options::default())
@@ -1832,9 +1856,9 @@ mod tests {
             &[],
         );
         for p in &mut tl.system {
-            p.swap_used_bytes = Some(0);
-            p.compressor_bytes = Some(0);
-            p.wired_bytes = Some(GIB);
+            p.swap_used_bytes = Some(0).into();
+            p.compressor_bytes = Some(0).into();
+            p.wired_bytes = Some(GIB).into();
         }
         let worst = |tl: &Timeline| {
             analyze(tl, &Options::default())
@@ -1850,7 +1874,7 @@ mod tests {
         assert_eq!((w.compressor_bytes, w.swap_used_bytes), (None, None));
         assert!(w.wired_bytes.is_some());
         // Swap used once in the trace: its 0 at the moment is told.
-        tl.system[0].swap_used_bytes = Some(1 << 20);
+        tl.system[0].swap_used_bytes = Some(1 << 20).into();
         assert_eq!(worst(&tl).swap_used_bytes, Some(0));
     }
 

@@ -16,10 +16,12 @@ pub struct PressureInterval {
 }
 
 /// The intervals in `levels` (`t_ms` and the level, `None` for a gap or no reading).
-pub fn intervals(levels: &[(u64, Option<PressureLevel>)]) -> Vec<PressureInterval> {
+pub fn intervals(
+    levels: impl IntoIterator<Item = (u64, Option<PressureLevel>)>,
+) -> Vec<PressureInterval> {
     let mut out = Vec::new();
     let mut open: Option<PressureInterval> = None;
-    for &(t, level) in levels {
+    for (t, level) in levels {
         match level {
             Some(l @ (PressureLevel::Warning | PressureLevel::Critical)) => match open.as_mut() {
                 Some(i) => {
@@ -47,10 +49,10 @@ mod tests {
 
     #[test]
     fn levels_to_intervals() {
-        assert!(intervals(&[]).is_empty());
+        assert!(intervals([]).is_empty());
         use PressureLevel::{Critical, Normal, Warning};
-        assert!(intervals(&[(0, Some(Normal)); 5]).is_empty());
-        let got = intervals(&[
+        assert!(intervals([(0, Some(Normal)); 5]).is_empty());
+        let got = intervals([
             (0, Some(Normal)),
             (1, Some(Warning)),
             (2, Some(Critical)),
