@@ -94,19 +94,20 @@ impl Series {
 /// The points of a [`Series`] as they are made, without holding them: the points given, and a
 /// gap (`None`) one interval after a point that the next follows by more than 1.5 intervals.
 /// What a reader that needs each point once (a decimated line, the viewer's grid) reads
-/// instead of a whole series.
+/// instead of a whole series. The values may be anything (a whole sample, for a reader that
+/// takes several figures of it in one pass).
 #[derive(Debug, Clone)]
-pub struct Gapped<I> {
+pub struct Gapped<I, V = f64> {
     points: I,
     interval_ms: u64,
     last: Option<u64>,
-    held: Option<(u64, Option<f64>)>,
+    held: Option<(u64, Option<V>)>,
 }
 
-impl<I: Iterator<Item = (u64, Option<f64>)>> Gapped<I> {
+impl<V, I: Iterator<Item = (u64, Option<V>)>> Gapped<I, V> {
     /// `points` (in time order) with gaps where ticks are missing; no gaps for an
     /// `interval_ms` of zero.
-    pub fn new(points: impl IntoIterator<IntoIter = I>, interval_ms: u64) -> Gapped<I> {
+    pub fn new(points: impl IntoIterator<IntoIter = I>, interval_ms: u64) -> Gapped<I, V> {
         Gapped {
             points: points.into_iter(),
             interval_ms,
@@ -116,10 +117,10 @@ impl<I: Iterator<Item = (u64, Option<f64>)>> Gapped<I> {
     }
 }
 
-impl<I: Iterator<Item = (u64, Option<f64>)>> Iterator for Gapped<I> {
-    type Item = (u64, Option<f64>);
+impl<V, I: Iterator<Item = (u64, Option<V>)>> Iterator for Gapped<I, V> {
+    type Item = (u64, Option<V>);
 
-    fn next(&mut self) -> Option<(u64, Option<f64>)> {
+    fn next(&mut self) -> Option<(u64, Option<V>)> {
         if let Some(p) = self.held.take() {
             return Some(p);
         }
@@ -261,12 +262,18 @@ fn unpacked(p: &Packed) -> Sample {
 }
 
 /// Appends `v` as a LEB128 varint: seven bits a byte, low bits first.
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// The bytes of a sample's five varints: ten at most each.
+type SampleBytes = ([u8; 50], usize);
+
+fn put_varint(out: &mut SampleBytes, mut v: u64) {
+    let (bytes, len) = out;
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        bytes[*len] = (v as u8) | 0x80;
+        *len += 1;
         v >>= 7;
     }
-    out.push(v as u8);
+    bytes[*len] = v as u8;
+    *len += 1;
 }
 
 /// Reads a varint [`put_varint`] wrote at `*at`, and moves past it. The bytes are this
@@ -317,12 +324,15 @@ impl Samples {
     /// Appends a sample (callers keep time order; [`Samples::sort`] restores it).
     pub fn push(&mut self, s: Sample) {
         let p = packed(&s);
+        // Made on the stack and added at once: one check of the vector's room a sample.
+        let mut out: SampleBytes = ([0; 50], 0);
         let step = p[0].wrapping_sub(self.last[0]);
-        put_varint(&mut self.bytes, zigzag(step.wrapping_sub(self.last_step)));
+        put_varint(&mut out, zigzag(step.wrapping_sub(self.last_step)));
         self.last_step = step;
         for (v, prev) in p.iter().zip(&self.last).skip(1) {
-            put_varint(&mut self.bytes, zigzag(v.wrapping_sub(*prev)));
+            put_varint(&mut out, zigzag(v.wrapping_sub(*prev)));
         }
+        self.bytes.extend_from_slice(&out.0[..out.1]);
         self.first.get_or_insert(p);
         self.last = p;
         self.len += 1;
@@ -626,6 +636,15 @@ impl ProcessTimeline {
         Gapped::new(self.values(measure), interval_ms)
     }
 
+    /// Its samples with the gaps of its series (`None` where ticks are missing), for a reader
+    /// that takes several measures in one pass.
+    pub fn samples(
+        &self,
+        interval_ms: u64,
+    ) -> Gapped<impl Iterator<Item = (u64, Option<Sample>)> + '_, Sample> {
+        Gapped::new(self.rows.iter().map(|r| (r.t_ms, Some(r))), interval_ms)
+    }
+
     fn values(&self, measure: Measure) -> impl Iterator<Item = (u64, Option<f64>)> + '_ {
         self.rows
             .iter()
@@ -845,7 +864,12 @@ impl Timeline {
         } else {
             u64::MAX
         };
-        let mut by_id: BTreeMap<Identity, Samples> = BTreeMap::new();
+        // Each identity's samples, found by a map only when the row is not of the identity
+        // that came after the last row's (the rows of a tick come in the same order each
+        // tick, so the guess is nearly always right).
+        let mut all: Vec<(Identity, Samples)> = Vec::new();
+        let mut index: std::collections::HashMap<Identity, usize> = Default::default();
+        let mut next = 0usize;
         let mut last_time = LastTime::default();
         for part in parts_for(dir, trace::PROCESSES_FILE, meta, window)? {
             let find = ProcessColumns::find;
@@ -883,11 +907,19 @@ impl Timeline {
                         sample.rss_bytes
                     ));
                 }
-                by_id.entry(id).or_default().push(sample);
+                let i = match all.get(next) {
+                    Some((known, _)) if *known == id => next,
+                    _ => *index.entry(id).or_insert_with(|| {
+                        all.push((id, Samples::default()));
+                        all.len() - 1
+                    }),
+                };
+                all[i].1.push(sample);
+                next = (i + 1) % all.len();
                 Ok(())
             })?;
         }
-        Ok((by_id, warnings))
+        Ok((all.into_iter().collect(), warnings))
     }
 
     /// Loads the rows of the trace in `dir` that lie in `window`, opening only the segments

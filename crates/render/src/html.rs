@@ -414,12 +414,27 @@ fn data(
         .collect();
     let grid =
         |points: &mut dyn Iterator<Item = (u64, Option<f64>)>| cells_of(&x_all, &spans, points);
+    let bytes = |v: Option<u64>| v.map_or(Cell::Gap, Cell::Value);
     let out_procs = lines
         .iter()
         .enumerate()
         .map(|(k, p)| {
             let t = &tl.processes[p.index];
             let pr = &report.processes[p.index];
+            // The three measures read onto the grid in one pass over the samples.
+            let mut measures = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
+                .map(|m| (m, Picker::new(&x_all, &spans)));
+            for (at, sample) in t.samples(interval) {
+                for (m, picker) in &mut measures {
+                    picker.push(at, bytes(sample.map(|s| s.value(*m))));
+                }
+            }
+            let [memory, footprint, rss] = measures.map(|(_, p)| {
+                p.finish()
+                    .into_iter()
+                    .map(ByteCell::from)
+                    .collect::<Vec<_>>()
+            });
             let top = k < procs.shown.len();
             // The processes the static chart sums get muted, distinct colours here.
             let color = if top {
@@ -444,10 +459,10 @@ fn data(
                 top,
                 color,
                 peak_bytes: p.peak as u64,
-                memory: grid(&mut t.points(Measure::ModelMemory, interval)),
-                rss_only: t.measure() == Measure::Rss,
-                footprint: grid(&mut t.points(Measure::Footprint, interval)),
-                rss: grid(&mut t.points(Measure::Rss, interval)),
+                memory,
+                rss_only: pr.metric == Measure::Rss,
+                footprint,
+                rss,
             }
         })
         .collect();

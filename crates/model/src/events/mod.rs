@@ -783,21 +783,39 @@ pub fn unused(tl: &Timeline) -> Vec<Unused> {
 /// Runs every detector over the timeline.
 pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     let unused = unused(tl);
+    // Each process's highest memory and when it came first, for its peak event.
+    let mut peaks: Vec<Option<(u64, u64)>> = Vec::with_capacity(tl.processes.len());
     let mut procs: Vec<ProcessReport> = tl
         .processes
         .iter()
         .map(|p| {
             let argv = &p.identity.argv;
             let span = p.span();
-            // One pass over the samples for every highest value (a week's process holds
-            // 600 000 of them).
+            // One pass over the samples for every highest value and the measure (a week's
+            // process holds 600 000 of them): as [`ProcessTimeline::measure`] and
+            // [`ProcessTimeline::peak`] tell them.
             let (mut fp, mut rss, mut weights) = (None, None, None);
+            let (mut any_footprint, mut mapped) = (false, false);
+            let mut peak: Option<(u64, u64)> = None;
             for r in p.rows.iter() {
                 fp = fp.max(r.footprint_bytes);
                 rss = rss.max(Some(r.rss_bytes));
                 weights = weights.max(r.weights_resident_bytes);
+                any_footprint |= r.footprint_bytes.is_some();
+                mapped |= r.footprint_bytes.is_some() && r.weights_resident_bytes.is_some();
+                let v = r.value(Measure::ModelMemory);
+                if peak.is_none_or(|(_, b)| v > b) {
+                    peak = Some((r.t_ms, v));
+                }
             }
-            let metric = p.measure();
+            let metric = if mapped {
+                Measure::ModelMemory
+            } else if any_footprint {
+                Measure::Footprint
+            } else {
+                Measure::Rss
+            };
+            peaks.push(peak);
             ProcessReport {
                 pid: p.identity.pid,
                 start_time_us: p.identity.start_time_us,
@@ -812,7 +830,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 first_ms: span.map(|s| s.0),
                 last_ms: span.map(|s| s.1),
                 exited: p.identity.exited,
-                peak_bytes: p.peak(Measure::ModelMemory).map(|(_, v)| v),
+                peak_bytes: peak.map(|(_, v)| v),
                 peak_footprint_bytes: fp,
                 peak_rss_bytes: rss,
                 peak_weights_bytes: weights,
@@ -926,9 +944,11 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                     })
                 })
         };
-        let memory: Vec<(u64, u64)> = samples()
-            .map(|s| (s.t_ms, s.footprint_bytes + s.weights_bytes.unwrap_or(0)))
-            .collect();
+        // Its model memory over time, and its sample of largest RSS, in one pass.
+        let mut memory: Vec<(u64, u64)> = Vec::new();
+        let biggest = mapped::mapped(samples().inspect(|s| {
+            memory.push((s.t_ms, s.footprint_bytes + s.weights_bytes.unwrap_or(0)));
+        }));
         // Where Ollama listed the runner's model, its load ended there: only what came after
         // is its own growth (a load that paused is not). Without a listing, the settle rule
         // alone tells the load from what follows.
@@ -1050,7 +1070,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 );
             }
         }
-        if let Some(m) = mapped::mapped(samples()) {
+        if let Some(m) = biggest {
             push(
                 m.t_ms,
                 None,
@@ -1392,11 +1412,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     for (t, kind) in system_peaks.into_iter().flatten() {
         push(t, None, kind);
     }
-    for (p, timeline) in procs.iter().zip(&tl.processes) {
-        if let Some((t, v)) = timeline
-            .peak(Measure::ModelMemory)
-            .map(|(t, v)| (t, v as f64))
-        {
+    for (p, peak) in procs.iter().zip(&peaks) {
+        if let Some((t, v)) = peak.map(|(t, v)| (t, v as f64)) {
             push(
                 t,
                 None,
