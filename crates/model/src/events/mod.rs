@@ -994,7 +994,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 .map_or(plan.start_ms, |r| r.t_ms)
                 .min(plan.start_ms + OLLAMA_PLAN_AFTER_MS);
             let swap_growth_bytes = swap_at(plan.start_ms).map(|before| {
-                tl.system_between(plan.start_ms + 1, until)
+                tl.system_between(plan.start_ms.saturating_add(1), until)
                     .iter()
                     .filter_map(|r| r.swap_used_bytes.get())
                     .max()
@@ -1044,7 +1044,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             let wired: Vec<(u64, u64)> = before
                 .into_iter()
                 .chain(
-                    tl.system_between(first + 1, end)
+                    tl.system_between(first.saturating_add(1), end)
                         .iter()
                         .filter_map(|r| Some((r.t_ms, r.wired_bytes.get()?))),
                 )
