@@ -604,20 +604,39 @@ impl ProcessTimeline {
     /// What this process's memory is told by: model memory where its mapped weights were
     /// counted, else its footprint, else (a trace without footprints) its RSS.
     pub fn measure(&self) -> Measure {
-        let mut footprint = false;
+        self.summary().measure
+    }
+
+    /// Its highest figures and its measure, from one pass over its samples (a week's process
+    /// holds 600 000 of them).
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            peak_memory: None,
+            max_footprint_bytes: None,
+            max_rss_bytes: None,
+            max_weights_bytes: None,
+            measure: Measure::Rss,
+        };
+        let (mut footprint, mut mapped) = (false, false);
         for r in self.rows.iter() {
-            if r.footprint_bytes.is_some() {
-                if r.weights_resident_bytes.is_some() {
-                    return Measure::ModelMemory;
-                }
-                footprint = true;
+            s.max_footprint_bytes = s.max_footprint_bytes.max(r.footprint_bytes);
+            s.max_rss_bytes = s.max_rss_bytes.max(Some(r.rss_bytes));
+            s.max_weights_bytes = s.max_weights_bytes.max(r.weights_resident_bytes);
+            footprint |= r.footprint_bytes.is_some();
+            mapped |= r.footprint_bytes.is_some() && r.weights_resident_bytes.is_some();
+            let v = r.value(Measure::ModelMemory);
+            if s.peak_memory.is_none_or(|(_, b)| v > b) {
+                s.peak_memory = Some((r.t_ms, v));
             }
         }
-        if footprint {
+        s.measure = if mapped {
+            Measure::ModelMemory
+        } else if footprint {
             Measure::Footprint
         } else {
             Measure::Rss
-        }
+        };
+        s
     }
 
     /// The series of one measure of it (RSS where the measure needs a footprint the trace
@@ -657,19 +676,6 @@ impl ProcessTimeline {
         self.series(Measure::ModelMemory, interval_ms)
     }
 
-    /// The highest value of one measure of it and when it was first reached (RSS where the
-    /// measure needs a footprint the trace lacks): the maximum of
-    /// [`ProcessTimeline::series`], without building the series.
-    pub fn peak(&self, measure: Measure) -> Option<(u64, u64)> {
-        self.rows
-            .iter()
-            .map(|r| (r.t_ms, r.value(measure)))
-            .fold(None, |best, (t, v)| match best {
-                Some((_, b)) if b >= v => best,
-                _ => Some((t, v)),
-            })
-    }
-
     /// The last value of [`ProcessTimeline::memory`].
     pub fn last_memory(&self) -> Option<u64> {
         self.rows.last().map(|r| r.value(Measure::ModelMemory))
@@ -684,6 +690,22 @@ impl ProcessTimeline {
     pub fn rss(&self, interval_ms: u64) -> Series {
         self.series(Measure::Rss, interval_ms)
     }
+}
+
+/// A process's highest figures and its measure ([`ProcessTimeline::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Its highest model memory ([`Sample::model_memory`], RSS where there is no footprint)
+    /// and when it was first reached.
+    pub peak_memory: Option<(u64, u64)>,
+    /// Its highest footprint.
+    pub max_footprint_bytes: Option<u64>,
+    /// Its highest RSS.
+    pub max_rss_bytes: Option<u64>,
+    /// The most of its model file it held resident in its mappings.
+    pub max_weights_bytes: Option<u64>,
+    /// What its memory is told by ([`ProcessTimeline::measure`]).
+    pub measure: Measure,
 }
 
 /// A whole trace.

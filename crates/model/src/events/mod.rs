@@ -791,30 +791,8 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
         .map(|p| {
             let argv = &p.identity.argv;
             let span = p.span();
-            // One pass over the samples for every highest value and the measure (a week's
-            // process holds 600 000 of them): as [`ProcessTimeline::measure`] and
-            // [`ProcessTimeline::peak`] tell them.
-            let (mut fp, mut rss, mut weights) = (None, None, None);
-            let (mut any_footprint, mut mapped) = (false, false);
-            let mut peak: Option<(u64, u64)> = None;
-            for r in p.rows.iter() {
-                fp = fp.max(r.footprint_bytes);
-                rss = rss.max(Some(r.rss_bytes));
-                weights = weights.max(r.weights_resident_bytes);
-                any_footprint |= r.footprint_bytes.is_some();
-                mapped |= r.footprint_bytes.is_some() && r.weights_resident_bytes.is_some();
-                let v = r.value(Measure::ModelMemory);
-                if peak.is_none_or(|(_, b)| v > b) {
-                    peak = Some((r.t_ms, v));
-                }
-            }
-            let metric = if mapped {
-                Measure::ModelMemory
-            } else if any_footprint {
-                Measure::Footprint
-            } else {
-                Measure::Rss
-            };
+            let summary = p.summary();
+            let peak = summary.peak_memory;
             peaks.push(peak);
             ProcessReport {
                 pid: p.identity.pid,
@@ -831,15 +809,15 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
                 last_ms: span.map(|s| s.1),
                 exited: p.identity.exited,
                 peak_bytes: peak.map(|(_, v)| v),
-                peak_footprint_bytes: fp,
-                peak_rss_bytes: rss,
-                peak_weights_bytes: weights,
+                peak_footprint_bytes: summary.max_footprint_bytes,
+                peak_rss_bytes: summary.max_rss_bytes,
+                peak_weights_bytes: summary.max_weights_bytes,
                 last_bytes: p.last_memory(),
                 last_footprint_bytes: p
                     .rows
                     .last()
                     .map(|r| r.footprint_bytes.unwrap_or(r.rss_bytes)),
-                metric,
+                metric: summary.measure,
                 ollama_size_bytes: None,
             }
         })
