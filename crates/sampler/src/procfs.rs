@@ -342,7 +342,8 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo> {
     const WHAT: &str = "/proc/meminfo";
     let mut m = Meminfo::default();
     for line in text.lines() {
-        let Some((key, value)) = key_value(line) else {
+        // The number is looked for only on the lines used: most of the file is not.
+        let Some((key, _)) = line.split_once(':') else {
             continue;
         };
         let slot = match key {
@@ -361,6 +362,9 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo> {
             "Zswap" => &mut m.zswap,
             "Zswapped" => &mut m.zswapped,
             _ => continue,
+        };
+        let Some((_, value)) = key_value(line) else {
+            continue;
         };
         *slot = Some(kib(WHAT, value)?);
     }
@@ -457,9 +461,9 @@ pub fn parse_psi(text: &str) -> Result<Psi> {
             };
             let bad = || Error::decode(WHAT, format!("`{word}` is not a number"));
             match k {
-                "avg10" => (l.avg10, a10) = (v.parse().map_err(|_| bad())?, true),
-                "avg60" => (l.avg60, a60) = (v.parse().map_err(|_| bad())?, true),
-                "avg300" => (l.avg300, a300) = (v.parse().map_err(|_| bad())?, true),
+                "avg10" => (l.avg10, a10) = (percent(v).ok_or_else(bad)?, true),
+                "avg60" => (l.avg60, a60) = (percent(v).ok_or_else(bad)?, true),
+                "avg300" => (l.avg300, a300) = (percent(v).ok_or_else(bad)?, true),
                 "total" => l.total_us = Some(v.parse().map_err(|_| bad())?),
                 _ => {}
             }
@@ -473,6 +477,22 @@ pub fn parse_psi(text: &str) -> Result<Psi> {
         return Err(Error::decode(WHAT, "no `some` line"));
     }
     Ok(psi)
+}
+
+/// A PSI average: the kernel prints it as a whole number, a point and two digits
+/// (`psi_show` in kernel/sched/psi.c: `avg10=%lu.%02lu`), read here without the general float
+/// parser, which costs more than the rest of the file's parsing. The value is the same: a
+/// correctly rounded division of two exact integers is the double nearest the decimal, as
+/// `str::parse` gives. Any other form is parsed as a float.
+fn percent(v: &str) -> Option<f64> {
+    if let Some((whole, frac)) = v.split_once('.') {
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if frac.len() == 2 && whole.len() <= 9 && digits(whole) && digits(frac) {
+            let hundredths = whole.parse::<u64>().ok()? * 100 + frac.parse::<u64>().ok()?;
+            return Some(hundredths as f64 / 100.0);
+        }
+    }
+    v.parse().ok()
 }
 
 /// The pressure level PSI implies: critical when `full avg10` reaches
@@ -845,6 +865,25 @@ mod tests {
             .take_while(|l| l.starts_with("some") || l.starts_with("full"))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn psi_averages_read_as_the_float_parser_reads_them() {
+        let mut x: u64 = 7;
+        let mut texts: Vec<String> = ["0.00", "100.00", "99.99", "0.01", "12.5", "7", "1e2"]
+            .map(String::from)
+            .to_vec();
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let h = (x >> 33) % 100_000_000;
+            texts.push(format!("{}.{:02}", h / 100, h % 100));
+        }
+        for t in texts {
+            assert_eq!(percent(&t), Some(t.parse::<f64>().unwrap()), "{t}");
+        }
+        for bad in ["", ".", "1.", ".25", "a.bc", "1.2.3", "-"] {
+            assert_eq!(percent(bad), bad.parse::<f64>().ok(), "{bad:?}");
+        }
     }
 
     #[test]

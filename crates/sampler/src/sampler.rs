@@ -445,9 +445,11 @@ impl<B: Backend> Core<B> {
     }
 
     pub(crate) fn tick(&mut self) -> Result<Tick<'_>> {
+        // One reading of the monotonic clock serves the tick's time and its schedule.
+        let instant = Instant::now();
         let time = TickTime {
             wall: SystemTime::now(),
-            elapsed: self.created.elapsed(),
+            elapsed: instant.saturating_duration_since(self.created),
         };
         self.tick_no += 1;
         let now = self.tick_no;
@@ -463,7 +465,6 @@ impl<B: Backend> Core<B> {
         }
         // The process table is listed when discovery is due (every tick by default); followed
         // processes are read every tick regardless, so exits are always seen at once.
-        let instant = Instant::now();
         let due = self.tick_no == 1
             || self
                 .last_listing

@@ -53,15 +53,44 @@ pub const FILES: [&str; 8] = [
 /// Formats a time as UTC RFC 3339 with milliseconds: `2026-05-14T09:25:03.250Z`.
 pub fn utc_ms(t: SystemTime) -> String {
     match jiff::Timestamp::try_from(t) {
-        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        Ok(ts) => timestamp_utc_ms(ts),
         // Outside jiff's range (years before -9999 or after 9999): not a clock reading.
         Err(_) => String::new(),
     }
 }
 
-/// Formats a timestamp like [`utc_ms`].
+/// The layout of [`utc_ms`] for jiff's `strftime`: what the digits below write.
+const UTC_MS_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+/// Formats a timestamp like [`utc_ms`]. jiff finds the date and time of day; the 24 bytes
+/// are written here, digit by digit, because the recorder formats a time every tick and
+/// `strftime` reads its format string each time (a measurable share of a tick). Years
+/// outside 0–9999, which need a sign or a fifth digit, go through `strftime`.
 pub fn timestamp_utc_ms(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let d = jiff::tz::Offset::UTC.to_datetime(t);
+    let Ok(year) = u16::try_from(d.year()) else {
+        return t.strftime(UTC_MS_FORMAT).to_string();
+    };
+    // Each field with its digits and what follows it.
+    let fields: [(u32, u32, char); 7] = [
+        (u32::from(year), 4, '-'),
+        (d.month().unsigned_abs().into(), 2, '-'),
+        (d.day().unsigned_abs().into(), 2, 'T'),
+        (d.hour().unsigned_abs().into(), 2, ':'),
+        (d.minute().unsigned_abs().into(), 2, ':'),
+        (d.second().unsigned_abs().into(), 2, '.'),
+        // Truncated to the millisecond, as `%.3f` does.
+        (d.subsec_nanosecond().unsigned_abs() / 1_000_000, 3, 'Z'),
+    ];
+    let mut s = String::with_capacity(24);
+    for (value, digits, then) in fields {
+        for k in (0..digits).rev() {
+            let digit = value / 10u32.pow(k) % 10;
+            s.push(char::from(b'0' + digit as u8));
+        }
+        s.push(then);
+    }
+    s
 }
 
 /// `meta.json`: what was recorded, where, and when.

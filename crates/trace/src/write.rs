@@ -1106,6 +1106,45 @@ mod tests {
         assert_eq!(utc_ms(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
     }
 
+    /// The digits written by hand are jiff's `strftime`'s, across its whole range: before
+    /// 1970, leap days, the first and last millisecond of a second, signed and five-digit
+    /// years.
+    #[test]
+    fn utc_milliseconds_are_strftimes() {
+        let (min, max) = (
+            jiff::Timestamp::MIN.as_second(),
+            jiff::Timestamp::MAX.as_second(),
+        );
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut seconds: Vec<i64> = vec![
+            min,
+            max,
+            -1,
+            0,
+            951_782_400,     // 2000-02-29
+            -62_167_219_200, // 0000-01-01
+            -62_167_219_201, // the second before
+            253_402_300_799, // 9999-12-31T23:59:59
+        ];
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let span = (max - min) as u64;
+            seconds.push(min + (x >> 1).rem_euclid(span) as i64);
+        }
+        for sec in seconds {
+            for nanos in [0, 999_999, 1_000_000, 250_999_999, 999_999_999] {
+                let Ok(t) = jiff::Timestamp::new(sec, nanos) else {
+                    continue;
+                };
+                assert_eq!(
+                    crate::timestamp_utc_ms(t),
+                    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                    "{sec} s {nanos} ns"
+                );
+            }
+        }
+    }
+
     #[test]
     fn headers_follow_the_row_types() {
         let h = header::<ProcessRow>();
