@@ -352,6 +352,8 @@ struct Sink {
     order: Vec<ProcessId>,
     stats: Stats,
     last_dir_check: Instant,
+    /// The `t_ms` of the last tick's rows.
+    last_tick_t_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -690,6 +692,7 @@ impl Recorder {
             order: Vec::new(),
             stats: Stats::default(),
             last_dir_check: Instant::now(),
+            last_tick_t_ms: None,
         };
         // What is already followed belongs in this trace too, first seen now.
         for p in self.live.processes.iter().filter(|p| !p.exited) {
@@ -849,8 +852,8 @@ impl Recorder {
         // the recorder's.
         let mut system_row = memtide_trace::SystemRow::default();
         let had_sink = self.sink.is_some();
-        if let Some(sink) = &mut self.sink {
-            let t_ms = sink.t_ms(taken);
+        let tick_t_ms = self.sink.as_mut().map(|s| s.tick_t_ms(taken));
+        if let (Some(sink), Some(t_ms)) = (&mut self.sink, tick_t_ms) {
             sink.stats.samples += 1;
             if let Some(e) = tick.system_error {
                 sink.stats.failed_reads += 1;
@@ -873,6 +876,7 @@ impl Recorder {
         let mut identities_changed = false;
         let mut started = Vec::new();
         let mut weights = Vec::new();
+        let t_ms = tick_t_ms.unwrap_or(0);
         for info in tick.started {
             weights.extend(convert::model_file(info).map(|f| (info.id.pid, f)));
             let models = self.names.for_argv(&info.argv);
@@ -891,7 +895,7 @@ impl Recorder {
                             Tracked {
                                 row: row.clone(),
                                 last_seen: wall,
-                                last_seen_t_ms: sink.t_ms(taken),
+                                last_seen_t_ms: t_ms,
                                 peak_footprint: None,
                                 peak_model_memory: None,
                                 peak_rss: 0,
@@ -905,7 +909,6 @@ impl Recorder {
             started.push((info.id, row, info.argv.clone()));
         }
         if let Some(sink) = &mut self.sink {
-            let t_ms = sink.t_ms(taken);
             for p in tick.processes {
                 sink.writer
                     // The row's own time is left empty: the tick's is written for it.
@@ -1194,10 +1197,28 @@ impl Recorder {
     }
 }
 
+/// A tick's `t_ms` from its clock reading `t` and the last tick's: strictly after the last.
+fn next_tick_t_ms(last: Option<u64>, t: u64) -> u64 {
+    match last {
+        Some(l) if t <= l => l + 1,
+        _ => t,
+    }
+}
+
 impl Sink {
     /// `at` on the trace's clock.
     fn t_ms(&self, at: Instant) -> u64 {
         self.t0_ms + at.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    /// The `t_ms` of a tick taken at `at`: its time on the trace's clock, or one millisecond
+    /// after the last tick's when that is not later. A tick that ran late can be followed by
+    /// the next one within the same millisecond (at 10 ms on a loaded machine); readers take
+    /// `t_ms` as the rows' order, so no two ticks share one.
+    fn tick_t_ms(&mut self, at: Instant) -> u64 {
+        let t = next_tick_t_ms(self.last_tick_t_ms, self.t_ms(at));
+        self.last_tick_t_ms = Some(t);
+        t
     }
 
     fn write_identities(&mut self) -> Result<(), RecordError> {
@@ -1332,6 +1353,34 @@ mod tests {
             Err(RecordError::Poller(std::io::Error::other("gone")))
         });
         assert!(step.is_err());
+    }
+
+    /// Ticks taken back to back, within a millisecond, as a tick that ran late and the next
+    /// one on time can be: each writes its rows at its own `t_ms`, in order.
+    #[test]
+    fn ticks_within_one_millisecond_get_rows_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("t");
+        let mut rec = own_recorder(Duration::from_millis(10));
+        rec.start_trace(&dir, "test").unwrap();
+        for _ in 0..20 {
+            rec.tick().unwrap();
+        }
+        rec.finish().unwrap();
+        let times = |file: &str| -> Vec<u64> {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let col = header.iter().position(|h| *h == "t_ms").unwrap();
+            lines
+                .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+                .collect()
+        };
+        let system = times(trace::SYSTEM_FILE);
+        assert_eq!(system.len(), 20);
+        assert!(system.windows(2).all(|w| w[0] < w[1]), "{system:?}");
+        // This process's row of each tick is at its tick's time.
+        assert_eq!(times(trace::PROCESSES_FILE), system);
     }
 
     #[test]
