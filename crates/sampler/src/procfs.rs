@@ -37,14 +37,6 @@ fn kib(what: &'static str, v: &str) -> Result<u64> {
         .ok_or_else(|| Error::decode(what, format!("{v} kB overflows")))
 }
 
-/// Splits `Key:   value kB` into the key and the number's text. The unit, if any, is dropped:
-/// every line with a unit in these files says `kB`.
-fn key_value(line: &str) -> Option<(&str, &str)> {
-    let (key, rest) = line.split_once(':')?;
-    let value = rest.split_ascii_whitespace().next()?;
-    Some((key, value))
-}
-
 /// The fields of `/proc/[pid]/stat` the sampler uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat<'a> {
@@ -343,7 +335,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo> {
     let mut m = Meminfo::default();
     for line in text.lines() {
         // The number is looked for only on the lines used: most of the file is not.
-        let Some((key, _)) = line.split_once(':') else {
+        let Some((key, rest)) = line.split_once(':') else {
             continue;
         };
         let slot = match key {
@@ -363,7 +355,8 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo> {
             "Zswapped" => &mut m.zswapped,
             _ => continue,
         };
-        let Some((_, value)) = key_value(line) else {
+        // `Key:   value kB`: the unit is dropped, every line with one says `kB`.
+        let Some(value) = rest.split_ascii_whitespace().next() else {
             continue;
         };
         *slot = Some(kib(WHAT, value)?);

@@ -1107,8 +1107,8 @@ mod tests {
     }
 
     /// The digits written by hand are jiff's `strftime`'s, across its whole range: before
-    /// 1970, leap days, the first and last millisecond of a second, signed and five-digit
-    /// years.
+    /// 1970, leap days, the first and last millisecond of a second, and the years before 0
+    /// that go through `strftime`.
     #[test]
     fn utc_milliseconds_are_strftimes() {
         let (min, max) = (
