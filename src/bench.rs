@@ -406,7 +406,7 @@ fn tempfile_dir(what: &str) -> Result<std::path::PathBuf> {
 
 /// Runs `round` `n` times, one every 100 ms from a sleeping process as the recorder paces
 /// its samples; returns this process's CPU time over them.
-fn paced(n: u32, round: &mut dyn FnMut() -> memtide_sampler::Result<()>) -> Result<Duration> {
+fn paced(n: u32, round: &mut dyn FnMut() -> Result<()>) -> Result<Duration> {
     let c0 = own_cpu()?;
     let t0 = Instant::now();
     for k in 1..=n {
@@ -520,10 +520,7 @@ fn marginal(pacing: Pacing, run: &mut dyn FnMut(u32) -> Result<Duration>) -> Res
 
 /// The marginal CPU per sample of `round` paced at 10 Hz in this process, as
 /// [`marginal_child`] measures a child.
-fn marginal_paced(
-    pacing: Pacing,
-    round: &mut dyn FnMut() -> memtide_sampler::Result<()>,
-) -> Result<Spread> {
+fn marginal_paced(pacing: Pacing, round: &mut dyn FnMut() -> Result<()>) -> Result<Spread> {
     marginal(pacing, &mut |n| paced(n, round))
 }
 
@@ -578,6 +575,47 @@ fn record_command<'a>(
     }
 }
 
+/// The bytes a tick adds to `system.csv` and to `processes.csv` in the trace in `dir`, on
+/// average over its ticks; `None` when it has no rows.
+fn tick_bytes(dir: &std::path::Path) -> Option<(usize, usize)> {
+    let system = std::fs::read_to_string(dir.join("system.csv")).ok()?;
+    let processes = std::fs::read(dir.join("processes.csv")).ok()?;
+    let header = |t: &[u8]| {
+        t.iter()
+            .position(|&b| b == b'\n')
+            .map_or(t.len(), |i| i + 1)
+    };
+    let ticks = system.lines().count().checked_sub(1).filter(|&n| n > 0)?;
+    Some((
+        (system.len() - header(system.as_bytes())) / ticks,
+        (processes.len() - header(&processes)) / ticks,
+    ))
+}
+
+/// The CPU per tick of two appends of `sizes` bytes to two files, paced as the recorder
+/// writes a tick's rows (one write to each file, in the temporary directory).
+fn appends_cost(pacing: Pacing, sizes: (usize, usize)) -> Result<Spread> {
+    use std::io::Write;
+    let dir = tempfile_dir("appends")?;
+    let open = |name: &str| {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))
+    };
+    let (mut a, mut b) = (open("system.csv")?, open("processes.csv")?);
+    let (ra, rb) = (vec![b'0'; sizes.0], vec![b'0'; sizes.1]);
+    let spread = marginal_paced(pacing, &mut || {
+        a.write_all(&ra)?;
+        b.write_all(&rb)?;
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    spread
+}
+
 /// How many processes the last trace in `dir` followed.
 fn followed_in(dir: &std::path::Path) -> usize {
     std::fs::read_to_string(dir.join("identities.csv"))
@@ -607,7 +645,8 @@ const OLD_TABLE_AGE: Duration = Duration::from_secs(600);
 
 /// The recorder's CPU per sample at 10 Hz, paced and marginal, by the default selection, by
 /// PID and by pattern, against the same reads paced the same way, the cheapest reads of the
-/// same figures, waking alone, the Guide's shell loop, more followed processes, and a large
+/// same figures, waking alone, the sampler alone and the trace's appends alone (where the cost
+/// above the reads goes), the Guide's shell loop, more followed processes, and a large
 /// table young and (with `age_table`) old; every ratio with its target.
 fn recorder_cost(
     processes: usize,
@@ -651,6 +690,7 @@ fn recorder_cost(
         format!("memtide record --pid, {processes} processes"),
         by_pid.show()
     )?;
+    let row_bytes = tick_bytes(&dir);
     let token = ollama_named.dir.display().to_string();
     let by_pattern = marginal_child(
         pacing,
@@ -683,7 +723,7 @@ fn recorder_cost(
     ] {
         match floor {
             Ok(mut floor) => {
-                let f = marginal_paced(pacing, &mut || floor.read().map(|_| ()))?;
+                let f = marginal_paced(pacing, &mut || Ok(floor.read().map(|_| ())?))?;
                 outln!("  {what:<w$} {}", f.show())?;
                 floors.push((ratio, target, f.median()));
             }
@@ -696,6 +736,34 @@ fn recorder_cost(
         "waking at 10 Hz, reading nothing",
         waking.show()
     )?;
+    // Where the recorder's cost above its own reads goes: the sampler's parsing and
+    // bookkeeping, and the two appends that put each tick's rows in the trace at once.
+    let mut sampler = Sampler::new(ProcessSelector::Pids(mine.to_vec()))?;
+    sampler.tick()?;
+    let sampler_alone = marginal_paced(pacing, &mut || Ok(sampler.tick().map(|_| ())?))?;
+    outln!(
+        "  {:<w$} {}",
+        "memtide's sampler alone (no trace, no live state)",
+        sampler_alone.show()
+    )?;
+    let appends = match row_bytes {
+        Some(sizes) => {
+            let spread = appends_cost(pacing, sizes)?;
+            outln!(
+                "  {:<w$} {}",
+                format!(
+                    "two appends of a sample's rows ({} and {} bytes), alone",
+                    sizes.0, sizes.1
+                ),
+                spread.show()
+            )?;
+            Some(spread)
+        }
+        None => {
+            say!("memtide bench: the trace's appends not measured: the measured trace has no rows");
+            None
+        }
+    };
     // The pressure listener: on macOS the level poller as the recorder runs it (a wake and a
     // sysctl every 100 ms); elsewhere the same poller over a level that never changes, which
     // is its wakes alone (Linux's own listener sleeps in poll until PSI fires).
@@ -814,8 +882,20 @@ fn recorder_cost(
         " µs",
         Target::CostAtMost(150.0),
     )?;
+    let own_reads = floors.first().map(|f| f.2);
     for (what, target, floor) in floors {
         v.judge(what, ratio(r, floor), "×", Target::AtMost(target))?;
+    }
+    if let (Some(reads), Some(appends)) = (own_reads, &appends) {
+        let (sampler, appends) = (
+            sampler_alone.median() - reads,
+            appends.median() - waking.median(),
+        );
+        outln!(
+            "  of the {:.0} µs above its own reads: {sampler:.0} the sampler's parsing and bookkeeping, {appends:.0} the trace's two appends, {:.0} the rest (rows, live state)",
+            r - reads,
+            r - reads - sampler - appends
+        )?;
     }
     v.judge(
         "the Guide's shell loop ÷ memtide record",
