@@ -11,24 +11,38 @@ use std::time::{Duration, Instant};
 mod common;
 use common::{memtide, report_json_with};
 
-/// A parent with three stand-in runners under it.
-fn runners() -> Child {
-    let exe = env!("CARGO_BIN_EXE_memtide");
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "for i in 1 2 3; do '{exe}' runner --model seg/m$i --port 4510$i --mib 4 & done; wait"
-        ))
-        .spawn()
-        .unwrap()
+/// A shell that starts stand-in runners, stopped with them when dropped: when its test ends,
+/// whether it passed or not.
+struct Parent(Child);
+
+impl Parent {
+    /// A shell running `script`.
+    fn start(script: &str) -> Parent {
+        Parent(Command::new("sh").arg("-c").arg(script).spawn().unwrap())
+    }
+
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
 }
 
-fn stop(mut parent: Child) {
-    let _ = Command::new("pkill")
-        .args(["-P", &parent.id().to_string()])
-        .status();
-    let _ = parent.kill();
-    let _ = parent.wait();
+impl Drop for Parent {
+    fn drop(&mut self) {
+        // Its children first: once it is gone, they would no longer be its.
+        let _ = Command::new("pkill")
+            .args(["-P", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A parent with three stand-in runners under it.
+fn runners() -> Parent {
+    let exe = env!("CARGO_BIN_EXE_memtide");
+    Parent::start(&format!(
+        "for i in 1 2 3; do '{exe}' runner --model seg/m$i --port 4510$i --mib 4 & done; wait"
+    ))
 }
 
 /// The bytes the trace takes on disk, as `du` counts them: what `--max-size` bounds.
@@ -41,7 +55,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// `record` of `parent`'s children every `interval` into the kept trace `out`, quiet.
-fn kept_recorder(parent: &Child, interval: &str, max: &str, segment: &str, out: &Path) -> Child {
+fn kept_recorder(parent: &Parent, interval: &str, max: &str, segment: &str, out: &Path) -> Child {
     memtide()
         .args(["record", "--quiet", "--no-ollama", "--interval", interval])
         .args([
@@ -79,7 +93,7 @@ fn a_kept_recording_holds_the_newest_rows_within_its_limits() {
         .arg(&out)
         .output()
         .unwrap();
-    stop(parent);
+    drop(parent);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let m = meta(&out);
@@ -334,7 +348,7 @@ fn a_recorder_killed_while_switching_segments_leaves_a_trace_report_reads() {
         let o = memtide().arg("report").arg(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    stop(parent);
+    drop(parent);
 }
 
 /// A flight recorder in a crash loop (killed with SIGKILL, started again by its service
@@ -358,7 +372,7 @@ fn a_hundred_crashes_keep_a_kept_trace_within_its_limit() {
         rec.kill().unwrap();
         rec.wait().unwrap();
     }
-    stop(parent);
+    drop(parent);
     let names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .flatten()
@@ -406,13 +420,9 @@ fn a_hundred_crashes_keep_a_kept_trace_within_its_limit() {
 fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
     let exe = env!("CARGO_BIN_EXE_memtide");
     // A parent that starts a stand-in runner 2.5 s in, which stays.
-    let parent = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "sleep 2.5; '{exe}' runner --model burst/m1 --port 45201 --mib 4 & wait"
-        ))
-        .spawn()
-        .unwrap();
+    let parent = Parent::start(&format!(
+        "sleep 2.5; '{exe}' runner --model burst/m1 --port 45201 --mib 4 & wait"
+    ));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("t");
     let o = memtide()
@@ -424,7 +434,7 @@ fn a_burst_follows_a_runner_start_and_ends_at_the_base_rate() {
         .arg(&out)
         .output()
         .unwrap();
-    stop(parent);
+    drop(parent);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let m = meta(&out);
     assert_eq!(

@@ -336,17 +336,32 @@ fn seek(x: &[u64], at: usize, t: u64) -> usize {
     from + x[from..].partition_point(|&v| v < t)
 }
 
+/// Points of a series (`None` a gap), in time order, as cells of the kept rows of the grid.
+fn picked<T: Copy + PartialOrd>(
+    x: &[u64],
+    spans: &[(usize, usize)],
+    points: impl IntoIterator<Item = (u64, Option<T>)>,
+) -> Vec<Cell<T>> {
+    let mut p = Picker::new(x, spans);
+    for (t, v) in points {
+        p.push(t, v.map_or(Cell::Gap, Cell::Value));
+    }
+    p.finish()
+}
+
 /// Points of a series (`None` a gap) as bytes on the grid: their cells, fed in order.
 fn cells_of(
     x: &[u64],
     spans: &[(usize, usize)],
     points: impl IntoIterator<Item = (u64, Option<f64>)>,
 ) -> Vec<ByteCell> {
-    let mut p = Picker::new(x, spans);
-    for (t, v) in points {
-        p.push(t, v.map_or(Cell::Gap, |v| Cell::Value(v.round() as u64)));
-    }
-    p.finish().into_iter().map(ByteCell::from).collect()
+    let bytes = points
+        .into_iter()
+        .map(|(t, v)| (t, v.map(|v| v.round() as u64)));
+    picked(x, spans, bytes)
+        .into_iter()
+        .map(ByteCell::from)
+        .collect()
 }
 
 /// `base` (in order, without repeats) with the times of `points` it lacks: the grid of a
@@ -484,11 +499,7 @@ fn data(
             }
         })
         .collect();
-    let mut percent = Picker::new(&x_all, &spans);
-    for (t, v) in tl.system_points(|r| r.free_percent.get()) {
-        percent.push(t, v.map_or(Cell::Gap, Cell::Value));
-    }
-    let free_percent = percent.finish();
+    let free_percent = picked(&x_all, &spans, tl.system_points(|r| r.free_percent.get()));
     let available_cells = match available {
         Some(from) => grid(&mut tl.system_points(move |r| {
             from.read(total, r.free_percent.get(), r.available_bytes.get())
