@@ -81,6 +81,7 @@ impl FallWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use memtide_sampler::PressureLevel;
 
     const GIB: u64 = 1 << 30;
 
@@ -139,8 +140,8 @@ mod tests {
             },
             LiveKind::ModelUnloaded { name: "m".into() },
             LiveKind::Pressure {
-                from: Some("normal"),
-                to: "warning",
+                from: Some(PressureLevel::Normal),
+                to: PressureLevel::Warning,
             },
         ];
         let no = [
@@ -151,7 +152,7 @@ mod tests {
             },
             LiveKind::Pressure {
                 from: None,
-                to: "warning",
+                to: PressureLevel::Warning,
             },
             LiveKind::OllamaBack,
             LiveKind::MemoryRecovered { free_percent: 30.0 },

@@ -19,7 +19,7 @@ use memtide_model::manifests;
 use memtide_model::ollama::PsResponse;
 use memtide_model::runner::{self, Role};
 use memtide_model::timeline::{Measure, Sample};
-use memtide_sampler::{HostInfo, ProcessId, ProcessSample, SystemSample};
+use memtide_sampler::{HostInfo, PressureLevel, ProcessId, ProcessSample, SystemSample};
 use memtide_trace::{IdentityRow, SystemRow};
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -180,9 +180,9 @@ pub enum LiveKind {
     /// The kernel's pressure level changed.
     Pressure {
         /// The level before (none at the first sample).
-        from: Option<&'static str>,
+        from: Option<PressureLevel>,
         /// The level now.
-        to: &'static str,
+        to: PressureLevel,
     },
     /// Free memory fell under the threshold.
     LowMemory {
@@ -294,7 +294,7 @@ pub struct Live {
     /// the least (a minimum over the window in constant time, where a scan of the history at
     /// every sample took longer than the rest of the sample's bookkeeping).
     swap_low: VecDeque<(Duration, u64)>,
-    pressure: Option<&'static str>,
+    pressure: Option<PressureLevel>,
 }
 
 /// How far back swap's growth is measured: "swap used grew within the last minute".
@@ -387,8 +387,10 @@ impl Live {
         let mut out = Vec::new();
         self.samples += 1;
         // The kernel's pressure level.
-        if let Some(level) = system.pressure.map(|p| p.as_str()) {
-            if self.pressure != Some(level) && (self.pressure.is_some() || level != "normal") {
+        if let Some(level) = system.pressure {
+            if self.pressure != Some(level)
+                && (self.pressure.is_some() || level != PressureLevel::Normal)
+            {
                 out.push(self.push(
                     wall,
                     at,
@@ -1006,8 +1008,8 @@ pub(crate) mod tests {
             kinds,
             [
                 LiveKind::Pressure {
-                    from: Some("normal"),
-                    to: "warning"
+                    from: Some(PressureLevel::Normal),
+                    to: PressureLevel::Warning
                 },
                 LiveKind::LowMemory {
                     free_percent: 22.0,
@@ -1018,8 +1020,8 @@ pub(crate) mod tests {
                     to_bytes: 1400 * MIB
                 },
                 LiveKind::Pressure {
-                    from: Some("warning"),
-                    to: "normal"
+                    from: Some(PressureLevel::Warning),
+                    to: PressureLevel::Normal
                 },
                 LiveKind::MemoryRecovered { free_percent: 33.0 },
             ]
