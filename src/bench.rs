@@ -578,18 +578,24 @@ fn record_command<'a>(
 /// The bytes a tick adds to `system.csv` and to `processes.csv` in the trace in `dir`, on
 /// average over its ticks; `None` when it has no rows.
 fn tick_bytes(dir: &std::path::Path) -> Option<(usize, usize)> {
-    let system = std::fs::read_to_string(dir.join("system.csv")).ok()?;
-    let processes = std::fs::read(dir.join("processes.csv")).ok()?;
-    let header = |t: &[u8]| {
+    let read = |name: &str| std::fs::read(dir.join(name)).ok();
+    let (system, processes) = (
+        read(memtide_trace::SYSTEM_FILE)?,
+        read(memtide_trace::PROCESSES_FILE)?,
+    );
+    // What follows the header: every line after the first.
+    let rows = |t: &[u8]| {
         t.iter()
             .position(|&b| b == b'\n')
-            .map_or(t.len(), |i| i + 1)
+            .map_or(0, |i| t.len() - i - 1)
     };
-    let ticks = system.lines().count().checked_sub(1).filter(|&n| n > 0)?;
-    Some((
-        (system.len() - header(system.as_bytes())) / ticks,
-        (processes.len() - header(&processes)) / ticks,
-    ))
+    let ticks = system
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        .checked_sub(1)
+        .filter(|&n| n > 0)?;
+    Some((rows(&system) / ticks, rows(&processes) / ticks))
 }
 
 /// The CPU per tick of two appends of `sizes` bytes to two files, paced as the recorder
@@ -605,7 +611,10 @@ fn appends_cost(pacing: Pacing, sizes: (usize, usize)) -> Result<Spread> {
             .open(&path)
             .with_context(|| format!("cannot create {}", path.display()))
     };
-    let (mut a, mut b) = (open("system.csv")?, open("processes.csv")?);
+    let (mut a, mut b) = (
+        open(memtide_trace::SYSTEM_FILE)?,
+        open(memtide_trace::PROCESSES_FILE)?,
+    );
     let (ra, rb) = (vec![b'0'; sizes.0], vec![b'0'; sizes.1]);
     let spread = marginal_paced(pacing, &mut || {
         a.write_all(&ra)?;

@@ -9,31 +9,32 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{memtide, report_json_with};
+use common::{memtide, report_json_with, KillOnDrop};
 
 /// A shell that starts stand-in runners, stopped with them when dropped: when its test ends,
 /// whether it passed or not.
-struct Parent(Child);
+struct Parent(KillOnDrop);
 
 impl Parent {
     /// A shell running `script`.
     fn start(script: &str) -> Parent {
-        Parent(Command::new("sh").arg("-c").arg(script).spawn().unwrap())
+        Parent(KillOnDrop(
+            Command::new("sh").arg("-c").arg(script).spawn().unwrap(),
+        ))
     }
 
     fn id(&self) -> u32 {
-        self.0.id()
+        self.0 .0.id()
     }
 }
 
 impl Drop for Parent {
+    /// Its children first: once it is gone, they would no longer be its. The shell itself is
+    /// killed and reaped by its [`KillOnDrop`] after this.
     fn drop(&mut self) {
-        // Its children first: once it is gone, they would no longer be its.
         let _ = Command::new("pkill")
-            .args(["-P", &self.0.id().to_string()])
+            .args(["-P", &self.id().to_string()])
             .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
