@@ -438,6 +438,10 @@
       });
       // A marker at that very time, whose label was left out, is named as on hover.
       showTip(procChart.valToPos(xAt(at - D.start_epoch_ms), "x"));
+      // For the browser test: how far the page reaches past the window's right edge (a table
+      // cut off there hides its last column).
+      var page = document.documentElement;
+      document.body.setAttribute("data-past-right-px", String(Math.max(0, page.scrollWidth - page.clientWidth)));
     });
   }
   window.addEventListener("hashchange", fromHash);
