@@ -13,21 +13,8 @@
   window.addEventListener("error", function (e) { fail(e.message); });
   var D = JSON.parse(document.getElementById("data").textContent);
 
-  // An exact tie rounded to even, as the report and the chart round it (toFixed rounds it away
-  // from zero).
-  function fixed(v, digits) {
-    // A tie only when the double is exactly one: its full decimal expansion ends in 5 0…
-    var s = v.toFixed(digits + 25), rest = s.slice(s.indexOf(".") + 1 + digits);
-    if (!/^50*$/.test(rest)) return v.toFixed(digits);
-    var m = Math.pow(10, digits), f = Math.floor(v * m);
-    return ((f % 2 === 0 ? f : f + 1) / m).toFixed(digits);
-  }
-  function fmtBytes(v) {
-    if (v == null) return "–";
-    var units = ["B", "KiB", "MiB", "GiB", "TiB"], u = 0;
-    while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-    return (u === 0 ? v.toFixed(0) : fixed(v, v >= 100 ? 0 : v >= 10 ? 1 : 2)) + " " + units[u];
-  }
+  // The same binary units, digits and rounding as memtide's text report (assets/units.js).
+  function fmtBytes(v) { return memtideUnits.fmtBytes(v, "–"); }
 
   // The lines of one chart on one x array: the union of their times, null where a line has
   // no sample.
@@ -93,7 +80,7 @@
       width: width, height: panel.height, title: panel.title,
       scales: { x: { time: false, min: D.x[0], max: D.x[1] },
                 y: panel.y_max == null ? {} : { range: [0, panel.y_max] } },
-      axes: [{ label: "seconds from " + D.align }, { label: "memory", size: 80, values: function (u, vals) { return vals.map(fmtBytes); } }],
+      axes: [{ label: "seconds from " + D.align }, { label: "memory", size: 80, incrs: memtideUnits.BYTE_STEPS, values: function (u, vals) { return vals.map(fmtBytes); } }],
       series: series,
       cursor: { sync: { key: "memtide-compare" }, drag: { x: true, y: false } },
       legend: { show: true },

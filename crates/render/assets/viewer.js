@@ -49,25 +49,9 @@
   // are the trace's local times whatever the browser's zone.
   var xs = D.x.map(function (t) { return (D.start_epoch_ms + t + D.offset_ms) / 1000; });
 
-  // The same binary units, digits and rounding as memtide's text report.
-  function fmtBytes(b) {
-    if (b == null) return "-";
-    if (b < 1024) return b + " B";
-    var units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    var v = b, u = 0;
-    while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-    var digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-    return fixed(v, digits) + " " + units[u];
-  }
-  // toFixed rounds an exact tie away from zero (624.5 → 625); the report, the chart and top
-  // round it to even (624), as Rust's formatting does, and every view must say the same.
-  function fixed(v, digits) {
-    // A tie only when the double is exactly one: its full decimal expansion ends in 5 0…
-    var s = v.toFixed(digits + 25), rest = s.slice(s.indexOf(".") + 1 + digits);
-    if (!/^50*$/.test(rest)) return v.toFixed(digits);
-    var m = Math.pow(10, digits), f = Math.floor(v * m);
-    return ((f % 2 === 0 ? f : f + 1) / m).toFixed(digits);
-  }
+  // The same binary units, digits and rounding as memtide's text report (assets/units.js).
+  var fixed = memtideUnits.fixed;
+  function fmtBytes(b) { return memtideUnits.fmtBytes(b, "-"); }
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function fmtTime(sec, withMs) {
     var d = new Date(Math.round(sec * 1000));
@@ -159,12 +143,8 @@
   var LABEL_ROOM = 30;
   function xAt(tMs) { return (D.start_epoch_ms + tMs + D.offset_ms) / 1000; }
 
-  // Round steps in binary units, so that ticks read 512 MiB, 1.00 GiB, 2.00 GiB.
-  var MIB = 1048576, BYTE_STEPS = [];
-  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].forEach(function (m) { BYTE_STEPS.push(m * MIB); });
-  [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].forEach(function (g) { BYTE_STEPS.push(g * 1024 * MIB); });
   function bytesAxis() {
-    return { incrs: BYTE_STEPS, size: 74, values: function (u, splits) { return splits.map(function (v) { return fmtBytes(Math.round(v)); }); } };
+    return { incrs: memtideUnits.BYTE_STEPS, size: 74, values: function (u, splits) { return splits.map(function (v) { return fmtBytes(Math.round(v)); }); } };
   }
   // An empty right axis as wide as the system panel's free % axis, so that every panel's
   // time axis lines up.

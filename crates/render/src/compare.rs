@@ -623,7 +623,7 @@ pub fn viewer(
             .map(esc)
             .collect::<Vec<_>>()
             .join("\n"),
-        crate::html::uplot_script(),
+        crate::html::shared_scripts(),
     ))
 }
 

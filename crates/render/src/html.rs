@@ -27,6 +27,7 @@ const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
 pub(crate) const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
 const UPLOT_LICENSE: &str = include_str!("../assets/uplot/LICENSE");
 const VIEWER_JS: &str = include_str!("../assets/viewer.js");
+const UNITS_JS: &str = include_str!("../assets/units.js");
 const VIEWER_CSS: &str = include_str!("../assets/viewer.css");
 
 /// The page holds at most about this many numbers; longer traces are cut to fewer rows by the
@@ -600,10 +601,11 @@ impl std::io::Write for NoLessThan {
     }
 }
 
-/// uPlot, inlined with its licence, as a `<script>` element.
-pub(crate) fn uplot_script() -> String {
+/// What both pages' own scripts stand on, as `<script>` elements: uPlot, inlined with its
+/// licence, and memtide's byte units (`assets/units.js`).
+pub(crate) fn shared_scripts() -> String {
     format!(
-        "<script>/* uPlot {UPLOT_VERSION}, https://github.com/leeoniya/uPlot, inlined by memtide under its licence:\n{}*/\n{UPLOT_JS}</script>",
+        "<script>/* uPlot {UPLOT_VERSION}, https://github.com/leeoniya/uPlot, inlined by memtide under its licence:\n{}*/\n{UPLOT_JS}</script>\n<script>{UNITS_JS}</script>",
         UPLOT_LICENSE.replace("*/", "* /")
     )
 }
@@ -746,7 +748,7 @@ pub fn page(
     o.push_str(
         "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">",
     );
-    let uplot = uplot_script();
+    let uplot = shared_scripts();
     let room = numbers * 21 + (1 << 20) + uplot.len() + VIEWER_JS.len();
     let page = json_into(o, &data, room)?;
     drop(data);

@@ -327,8 +327,8 @@ fn the_viewer_escapes_every_string_from_the_trace() {
     assert!(!page.contains("<img src=x"), "markup reached the page");
     assert_eq!(
         page.matches("</script>").count(),
-        3,
-        "only the page's own scripts end"
+        4,
+        "only the page's own scripts end (data, uPlot, units, viewer)"
     );
     assert!(!page.contains('\u{1b}'));
     assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;\\u{1b}[2J"));
