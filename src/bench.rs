@@ -598,6 +598,16 @@ fn tick_bytes(dir: &std::path::Path) -> Option<(usize, usize)> {
     Some((rows(&system) / ticks, rows(&processes) / ticks))
 }
 
+/// One part of a cost found as the difference of two medians, in µs: below zero it is within
+/// the measurements' spread, and is said so rather than shown as a negative cost.
+fn part_of_cost(us: f64) -> String {
+    if us < 0.0 {
+        format!("~0 (measured {us:.0}: within the noise)")
+    } else {
+        format!("{us:.0}")
+    }
+}
+
 /// The CPU per tick of two appends of `sizes` bytes to two files, paced as the recorder
 /// writes a tick's rows (one write to each file, in the temporary directory).
 fn appends_cost(pacing: Pacing, sizes: (usize, usize)) -> Result<Spread> {
@@ -906,10 +916,13 @@ fn recorder_cost(
             sampler_alone.median() - reads,
             appends.median() - waking.median(),
         );
+        let rest = r - reads - sampler - appends;
         outln!(
-            "  of the {:.0} µs above its own reads: {sampler:.0} the sampler's parsing and bookkeeping, {appends:.0} the trace's two appends, {:.0} the rest (rows, live state)",
+            "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping, {} the trace's two appends, {} the rest (rows, live state)",
             r - reads,
-            r - reads - sampler - appends
+            part_of_cost(sampler),
+            part_of_cost(appends),
+            part_of_cost(rest)
         )?;
     }
     v.judge(
@@ -977,5 +990,12 @@ mod tests {
             .unwrap();
         assert_eq!(v.missed, ["f", "g", "h", "i"]);
         assert_eq!(ratio(300.0, 150.0), 2.0);
+    }
+
+    #[test]
+    fn a_part_of_the_cost_below_zero_is_shown_as_noise_not_as_a_negative_cost() {
+        assert_eq!(part_of_cost(36.4), "36");
+        assert_eq!(part_of_cost(0.0), "0");
+        assert_eq!(part_of_cost(-2.3), "~0 (measured -2: within the noise)");
     }
 }

@@ -463,12 +463,15 @@ impl<B: Backend> Core<B> {
         if self.system.total_bytes == 0 {
             self.system.total_bytes = self.backend.host().total_memory_bytes;
         }
-        // The process table is listed when discovery is due (every tick by default); followed
-        // processes are read every tick regardless, so exits are always seen at once.
+        // The process table is listed when discovery is due (every tick by default) and the
+        // selector can take a process that was not there at the start, or one is waiting to be
+        // judged again; followed processes are read every tick regardless, so exits are always
+        // seen at once.
         let due = self.tick_no == 1
-            || self
-                .last_listing
-                .is_none_or(|at| instant.duration_since(at) >= self.discovery_interval);
+            || ((self.selector.takes_new() || !self.deferred.is_empty())
+                && self
+                    .last_listing
+                    .is_none_or(|at| instant.duration_since(at) >= self.discovery_interval));
         let exec_check_due = self.selector.asks_after_exec()
             && self
                 .last_exec_check
@@ -1392,6 +1395,30 @@ mod tests {
         c.tick().unwrap();
         c.tick().unwrap();
         assert_eq!(c.backend.listings, 4);
+    }
+
+    #[test]
+    fn a_selection_by_pid_lists_the_table_once_until_a_rule_can_take_new_processes() {
+        // No marker: without the selector's say, every tick would list.
+        let mut c = core(ProcessSelector::Pids(vec![100]));
+        c.backend.spawn(100, 1_000, 1, "runner", 5);
+        assert_eq!(pids(&c.tick().unwrap()), [(100, 1_000)]);
+        for n in 0..5 {
+            // Processes keep being created; none can be selected.
+            c.backend.spawn(300 + n, 3_000, 1, "runner", 5);
+            assert_eq!(pids(&c.tick().unwrap()), [(100, 1_000)]);
+        }
+        assert_eq!(c.backend.listings, 1);
+        // The followed process's exit is seen at once all the same.
+        c.backend.procs.remove(&100);
+        assert_eq!(c.tick().unwrap().exited.len(), 1);
+        assert_eq!(c.backend.listings, 1);
+        // A tree rule added later (what `run` does) can take new processes: listed again, and
+        // the tree's process is found.
+        c.backend.spawn(400, 4_000, 1, "child", 5);
+        c.follow_tree(400);
+        assert_eq!(pids(&c.tick().unwrap()), [(400, 4_000)]);
+        assert_eq!(c.backend.listings, 2);
     }
 
     #[test]

@@ -130,6 +130,18 @@ impl ProcessSelector {
         }
     }
 
+    /// Whether a process that appears after the first listing can be selected: not under
+    /// `Pids` alone, which takes only processes alive when sampling starts, so the process
+    /// table need not be listed again (followed processes are read every tick, which is how
+    /// their exits are seen).
+    pub(crate) fn takes_new(&self) -> bool {
+        match self {
+            ProcessSelector::Pids(_) => false,
+            ProcessSelector::Any(v) => v.iter().any(ProcessSelector::takes_new),
+            _ => true,
+        }
+    }
+
     /// Whether any rule selects descendants.
     pub(crate) fn has_trees(&self) -> bool {
         match self {
