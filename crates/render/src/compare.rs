@@ -4,7 +4,7 @@
 use crate::chart::{draw_err, RenderError, MAX_SIDE_PX, MIN_SIDE_PX};
 use crate::format_bytes;
 use crate::report::{Clock, Style};
-use crate::series::{AVAILABLE_COLOR, PROCESS_COLORS};
+use crate::series::{AVAILABLE_COLOR, PROCESS_COLORS, PROCESS_COLORS_LIGHT};
 use memtide_model::compare::{
     Comparison, Difference, Figure, FigureUnit, MatchedBy, ModelFigures, TraceFigures, WeightsMove,
 };
@@ -274,7 +274,7 @@ fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &st
         });
         out.push(Line {
             label: format!("{prefix}{model} ({})", p.pid),
-            color: PROCESS_COLORS[i % PROCESS_COLORS.len()],
+            color: model_color(i),
             points: tl
                 .memory(interval)
                 .points()
@@ -294,6 +294,17 @@ fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &st
         });
     }
     out
+}
+
+/// The colour of the `i`-th model of a comparison: sixteen before one repeats (twelve
+/// runners of twelve models, a recording `compare` is made for, were drawn in pairs of one
+/// colour when there were eight).
+fn model_color(i: usize) -> &'static str {
+    let all = PROCESS_COLORS.len() + PROCESS_COLORS_LIGHT.len();
+    match i % all {
+        k if k < PROCESS_COLORS.len() => PROCESS_COLORS[k],
+        k => PROCESS_COLORS_LIGHT[k - PROCESS_COLORS.len()],
+    }
 }
 
 /// Both traces' lines, as the chart and the viewer draw them: runners coloured by model across
@@ -632,3 +643,21 @@ const COMPARE_CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.2em;co
 h1{font-size:1.3em;margin:0 0 .3em}main{display:flex;gap:1em;align-items:flex-start}\
 #charts{flex:1;min-width:0}#readout{width:20em;font-size:13px;line-height:1.5;position:sticky;top:1em}\
 .toolbar{margin:.5em 0}pre{font-size:13px;line-height:1.35;overflow-x:auto}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_models_get_sixteen_colours_before_one_repeats() {
+        let colours: Vec<&str> = (0..16).map(model_color).collect();
+        let mut distinct = colours.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 16, "{colours:?}");
+        assert!(!colours.contains(&AVAILABLE_COLOR));
+        // The first eight are the chart's and the viewer's, in their order.
+        assert_eq!(colours[..8], PROCESS_COLORS);
+        assert_eq!(model_color(16), model_color(0));
+    }
+}

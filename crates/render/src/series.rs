@@ -15,6 +15,11 @@ pub const MAX_PROCESS_LINES: usize = 8;
 pub const PROCESS_COLORS: [&str; MAX_PROCESS_LINES] = [
     "#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#8c564b", "#bcbd22", "#393b79", "#ad494a",
 ];
+/// Lighter shades of [`PROCESS_COLORS`], in the same order: for the ninth to sixteenth model of
+/// compare's charts, which give every model runner a line of its own.
+pub const PROCESS_COLORS_LIGHT: [&str; MAX_PROCESS_LINES] = [
+    "#aec7e8", "#98df8a", "#f7b6d2", "#9edae5", "#c49c94", "#dbdb8d", "#6b6ecf", "#ff9896",
+];
 /// Muted colours for helpers (serve, clients, the app) with a line of their own.
 pub const HELPER_COLORS: [&str; 4] = ["#b5a58a", "#a3b1c2", "#c2a5b8", "#a9bfa5"];
 /// The "N other processes" line.
@@ -250,6 +255,7 @@ mod tests {
     #[test]
     fn colours_never_repeat_between_kinds_of_line() {
         let mut all: Vec<&str> = PROCESS_COLORS.to_vec();
+        all.extend(PROCESS_COLORS_LIGHT);
         all.extend(HELPER_COLORS);
         all.extend([
             OTHERS_COLOR,
