@@ -180,15 +180,9 @@ impl Verdicts {
             self.missed.push(what.to_owned());
             return Ok(());
         }
-        let digits = if value >= 100.0 {
-            0
-        } else if value >= 10.0 {
-            1
-        } else {
-            2
-        };
         outln!(
-            "  {what:<46} {value:>9.digits$}{unit}   {want:<16} {}",
+            "  {what:<46} {:>9}{unit}   {want:<16} {}",
+            figure(value),
             if meets { "meets" } else { "misses" }
         )?;
         if !meets {
@@ -196,6 +190,30 @@ impl Verdicts {
         }
         Ok(())
     }
+
+    /// A figure shown beside the verdicts without one of its own: `why` says where its target
+    /// applies instead.
+    fn reading(&self, what: &str, value: f64, unit: &str, why: &str) -> Result<()> {
+        let value = if value.is_nan() {
+            "noise".to_owned()
+        } else {
+            figure(value)
+        };
+        outln!("  {what:<46} {value:>9}{unit}   {why}")?;
+        Ok(())
+    }
+}
+
+/// A judged figure, with three significant digits or so.
+fn figure(value: f64) -> String {
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.digits$}")
 }
 
 /// How the paced measurements run: how many rounds, and the lengths of the short and long
@@ -925,11 +943,13 @@ fn recorder_cost(
             part_of_cost(rest)
         )?;
     }
-    v.judge(
+    // The loop's cost grows with the table and memtide's does not: the target is set where a
+    // desktop's table is, and a small table's ratio is shown beside it, not judged.
+    v.reading(
         "the Guide's shell loop ÷ memtide record",
         ratio(guide.median(), r),
         "×",
-        Target::AtLeast(100.0),
+        &format!("(≥ 100× is asked at {at_desktop} in the table)"),
     )?;
     v.judge(
         &format!("the same, {at_desktop} in the table"),
