@@ -296,9 +296,8 @@ fn lines_of(side: &Side<'_>, dashed: bool, colors: &mut Vec<String>, prefix: &st
     out
 }
 
-/// The colour of the `i`-th model of a comparison: sixteen before one repeats (twelve
-/// runners of twelve models, a recording `compare` is made for, were drawn in pairs of one
-/// colour when there were eight).
+/// The colour of the `i`-th model of a comparison: sixteen before one repeats, so that a
+/// recording of twelve runners of twelve models is drawn in twelve colours.
 fn model_color(i: usize) -> &'static str {
     let all = PROCESS_COLORS.len() + PROCESS_COLORS_LIGHT.len();
     match i % all {

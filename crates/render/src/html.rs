@@ -748,13 +748,13 @@ pub fn page(
     o.push_str(
         "<pre id=\"errors\" hidden></pre>\n<script type=\"application/json\" id=\"memtide-data\">",
     );
-    let uplot = shared_scripts();
-    let room = numbers * 21 + (1 << 20) + uplot.len() + VIEWER_JS.len();
+    let scripts = shared_scripts();
+    let room = numbers * 21 + (1 << 20) + scripts.len() + VIEWER_JS.len();
     let page = json_into(o, &data, room)?;
     drop(data);
     let mut o = page;
     let _ = writeln!(o, "</script>");
-    let _ = writeln!(o, "{uplot}");
+    let _ = writeln!(o, "{scripts}");
     let _ = writeln!(o, "<script>{VIEWER_JS}</script>\n</body></html>");
     Ok(o)
 }
