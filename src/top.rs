@@ -5,6 +5,7 @@
 
 use crate::outdir;
 use anyhow::{Context, Result};
+use memtide_model::timeline::Measure;
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::{Recorder, Step};
 use memtide_render::format_bytes;
@@ -50,13 +51,13 @@ impl Sort {
             Sort::Model => Sort::Memory,
         }
     }
-    fn name(self, rss: bool) -> &'static str {
-        match (self, rss) {
-            (Sort::Memory, false) => "model memory",
-            (Sort::Memory, true) => "RSS",
-            (Sort::Pid, _) => "pid",
-            (Sort::Age, _) => "age",
-            (Sort::Model, _) => "model",
+    /// Its name, `memory` being what the memory sort orders by (the sparklines' measure).
+    fn name(self, memory: &'static str) -> &'static str {
+        match self {
+            Sort::Memory => memory,
+            Sort::Pid => "pid",
+            Sort::Age => "age",
+            Sort::Model => "model",
         }
     }
 }
@@ -575,7 +576,6 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
 fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let runners = sorted(live, view, true);
     let helpers = sorted(live, view, false);
-    let metric = if view.rss { "RSS" } else { "model memory" };
     // The model column as wide as its longest name (at most 28), the sparkline the rest.
     let model_width = runners
         .iter()
@@ -590,15 +590,41 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         .max()
         .unwrap_or(5)
         .clamp(13, 28) as u16;
-    // The footprint beside model memory where the screen has room for it.
-    let footprint = area.width >= model_width + 64 + 8 + 12;
-    let fixed = if footprint { 64 + 8 } else { 54 + 7 };
+    // Model memory and the footprint side by side where the screen has room for both; where
+    // it has not, the footprint goes, unless no process shown has its weights counted (its
+    // model memory is "-"), when model memory goes instead.
+    let both = area.width >= model_width + 64 + 8 + 12;
+    let counted = runners
+        .iter()
+        .chain(&helpers)
+        .any(|p| p.measure() == Measure::ModelMemory);
+    // What the sparklines draw: a process's memory is its footprint where no weights are
+    // counted, its RSS where the OS gives no footprint.
+    let metric = if view.rss {
+        "RSS"
+    } else if counted {
+        "model memory"
+    } else if runners
+        .iter()
+        .chain(&helpers)
+        .any(|p| p.footprint_bytes.is_some())
+    {
+        "footprint"
+    } else {
+        "RSS"
+    };
+    let left_out = match (both, counted) {
+        (true, _) => None,
+        (false, true) => Some(4),
+        (false, false) => Some(3),
+    };
+    let fixed = if both { 64 + 8 } else { 54 + 7 };
     let spark_width = area.width.saturating_sub(model_width + fixed).max(4) as usize;
     let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
         cells
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| footprint || *i != 4)
+            .filter(|(i, _)| left_out != Some(*i))
             .map(|(_, c)| c)
             .collect()
     };
@@ -643,7 +669,13 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             Cell::from(memtide_render::escape_control(&what).into_owned()),
             Cell::from(p.id.pid.to_string()),
             Cell::from(engine),
-            Cell::from(format_bytes(p.memory())),
+            // Model memory only where the weights are counted, as the report, the viewer and
+            // `serve` show it: the footprint alone, or the RSS, is not model memory.
+            Cell::from(if p.measure() == Measure::ModelMemory {
+                format_bytes(p.memory())
+            } else {
+                "-".into()
+            }),
             Cell::from(p.footprint_bytes.map_or_else(|| "-".into(), format_bytes)),
             Cell::from(format_bytes(p.rss_bytes)),
             Cell::from(format_bytes(p.peak_bytes)),
@@ -668,7 +700,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let title = format!(
         "Runners ({} alive) and helpers · sorted by {} (s)",
         live.runners().count(),
-        view.sort.name(view.rss)
+        view.sort.name(metric)
     );
     let [t, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     f.render_widget(Paragraph::new(Line::styled(title, bold())), t);
@@ -695,7 +727,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             ]
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| footprint || *i != 4)
+            .filter(|(i, _)| left_out != Some(*i))
             .map(|(_, c)| c),
         )
         .header(header),
@@ -1028,8 +1060,9 @@ mod tests {
             );
         }
         let pos = |n: &str| lines.iter().position(|l| l.contains(n)).unwrap();
-        assert!(pos("61864") < pos("62010"), "sorted by model memory");
-        assert!(find(&lines, "Runners (2 alive)").contains("sorted by model memory"));
+        // No weights counted in this story: sorted by the footprint, and said so.
+        assert!(pos("61864") < pos("62010"), "sorted by footprint");
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by footprint"));
         assert!(find(&lines, "llama3.2:3b              size").contains("context    4096"));
         // The events, as they happened.
         find(
@@ -1044,10 +1077,11 @@ mod tests {
         let live = story();
         let lines = screen(&live, &view(), 80, 24);
         find(&lines, "available 7.04 GiB (22 %)");
-        // Every column, the engine whole.
+        // Every column but model memory, which no process has (no weights counted): its
+        // footprint instead; the engine whole.
         find(
             &lines,
-            "MODEL         PID     ENGINE        MODEL MEM RSS       PEAK      AGE",
+            "MODEL         PID     ENGINE        FOOTPRINT RSS       PEAK      AGE",
         );
         assert!(find(&lines, "granite3.3:2b").contains("ollama runner"));
         let llama = find(&lines, "llama3.2:3b  ");
@@ -1057,6 +1091,38 @@ mod tests {
         );
         find(&lines, "started while 61864 (llama3.2:3b)");
         assert!(lines[23].starts_with("q quit"), "{}", lines[23]);
+    }
+
+    #[test]
+    fn model_memory_is_shown_only_where_the_weights_are_counted() {
+        let mut live = story();
+        // Wide: both columns; no weights counted, so no model memory, as the report says.
+        let lines = screen(&live, &view(), 120, 30);
+        find(&lines, "MODEL MEM FOOTPRINT RSS");
+        let llama = find(&lines, "llama3.2:3b  ");
+        assert_eq!(llama.split_whitespace().nth(4), Some("-"), "{llama}");
+        // Its mapped weights counted: model memory is the footprint plus them, and at 80
+        // columns it is the footprint that makes room.
+        let mut s = sample(61864, 3200 * MIB);
+        s.weights_resident_bytes = Some(2000 * MIB);
+        live.update(
+            Duration::from_secs(3),
+            SystemTime::now(),
+            &system(22.0, PressureLevel::Warning, 3 << 30),
+            &[],
+            &[s],
+            &[],
+        );
+        let lines = screen(&live, &view(), 120, 30);
+        let llama = find(&lines, "llama3.2:3b  ");
+        assert!(llama.contains("5.08 GiB  3.12 GiB"), "{llama}");
+        assert!(find(&lines, "Runners (2 alive)").contains("sorted by model memory"));
+        let lines = screen(&live, &view(), 80, 24);
+        find(
+            &lines,
+            "MODEL         PID     ENGINE        MODEL MEM RSS       PEAK      AGE",
+        );
+        assert!(find(&lines, "llama3.2:3b  ").contains("5.08 GiB"));
     }
 
     #[test]

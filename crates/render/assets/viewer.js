@@ -308,7 +308,9 @@
     var body = document.querySelector("#alive tbody");
     body.textContent = "";
     D.procs.forEach(function (p) {
-      var mem = p.rss_only ? null : p.heldMemory[i], fp = p.rss_only ? null : p.heldFootprint[i], rss = p.heldRss[i];
+      // Model memory only where the weights were counted; a footprint only where there is one.
+      var mem = p.measure === "model_memory" ? p.heldMemory[i] : null;
+      var fp = p.measure === "rss" ? null : p.heldFootprint[i], rss = p.heldRss[i];
       if (p.heldRss[i] == null) return;
       if (runnersOnly && !p.runner) return;
       var tr = document.createElement("tr");

@@ -103,10 +103,11 @@ struct Proc {
     peak_bytes: u64,
     /// Model memory (footprint plus mapped weights; RSS where the trace has no footprint).
     memory: Vec<ByteCell>,
-    /// The trace has no footprint for it (an import of `ps` loops): its model memory and
-    /// footprint are unknown, and the table says so instead of showing its RSS under their
-    /// names.
-    rss_only: bool,
+    /// What its memory is told by ([`Measure`]): the table shows model memory only where its
+    /// mapped weights were counted (as the report, `serve` and `compare` do; the footprint
+    /// alone is not model memory), and a footprint only where the trace has one (not in an
+    /// import of `ps` loops), instead of showing another figure under their names.
+    measure: Measure,
     footprint: Vec<ByteCell>,
     rss: Vec<ByteCell>,
 }
@@ -476,7 +477,7 @@ fn data(
                 color,
                 peak_bytes: p.peak as u64,
                 memory,
-                rss_only: pr.metric == Measure::Rss,
+                measure: pr.metric,
                 footprint,
                 rss,
             }
