@@ -5,7 +5,6 @@
 
 use crate::outdir;
 use anyhow::{Context, Result};
-use memtide_model::timeline::Measure;
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::{Recorder, Step};
 use memtide_render::format_bytes;
@@ -597,7 +596,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let counted = runners
         .iter()
         .chain(&helpers)
-        .any(|p| p.measure() == Measure::ModelMemory);
+        .any(|p| p.model_memory().is_some());
     // What the sparklines draw: a process's memory is its footprint where no weights are
     // counted, its RSS where the OS gives no footprint.
     let metric = if view.rss {
@@ -670,12 +669,8 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             Cell::from(p.id.pid.to_string()),
             Cell::from(engine),
             // Model memory only where the weights are counted, as the report, the viewer and
-            // `serve` show it: the footprint alone, or the RSS, is not model memory.
-            Cell::from(if p.measure() == Measure::ModelMemory {
-                format_bytes(p.memory())
-            } else {
-                "-".into()
-            }),
+            // `serve` show it.
+            Cell::from(p.model_memory().map_or_else(|| "-".into(), format_bytes)),
             Cell::from(p.footprint_bytes.map_or_else(|| "-".into(), format_bytes)),
             Cell::from(format_bytes(p.rss_bytes)),
             Cell::from(format_bytes(p.peak_bytes)),

@@ -74,6 +74,12 @@ impl LiveProcess {
         self.sample().value(Measure::ModelMemory)
     }
 
+    /// Its model memory where its mapped weights are counted, `None` otherwise: the footprint
+    /// alone, or the RSS, is not model memory, and no view shows it under that name.
+    pub fn model_memory(&self) -> Option<u64> {
+        (self.measure() == Measure::ModelMemory).then(|| self.memory())
+    }
+
     /// What [`LiveProcess::memory`] measures now.
     pub fn measure(&self) -> Measure {
         match (self.footprint_bytes, self.weights_resident_bytes) {

@@ -16,7 +16,6 @@
 use crate::live::{EventCounts, Live, LoadedModel};
 use crate::Recorder;
 use memtide_model::runner::Role;
-use memtide_model::timeline::Measure;
 use memtide_sampler::OwnUsage;
 use memtide_trace::{PressureLevel, SystemRow};
 use prometheus_client::encoding::prometheus_text;
@@ -177,7 +176,7 @@ impl Reading {
                     footprint_bytes: p.footprint_bytes,
                     rss_bytes: p.rss_bytes,
                     weights_resident_bytes: p.weights_resident_bytes,
-                    model_memory_bytes: (p.measure() == Measure::ModelMemory).then(|| p.memory()),
+                    model_memory_bytes: p.model_memory(),
                     peak_bytes: p.peak_bytes,
                 });
                 continue;
