@@ -450,7 +450,7 @@ pub(crate) fn unit_for(max_bytes: f64) -> (f64, &'static str) {
 }
 
 /// Decimals that keep neighbouring ticks apart for an axis that tops out at `max`.
-fn tick_label(v: f64, max: f64) -> String {
+pub(crate) fn tick_label(v: f64, max: f64) -> String {
     if max >= 20.0 {
         format!("{v:.0}")
     } else if max >= 2.0 {

@@ -348,6 +348,43 @@ impl Prepared {
     }
 }
 
+/// The time axis of the static chart: seconds, minutes or hours from time zero, whichever
+/// keeps its ticks few and round for the span drawn.
+struct TimeAxis {
+    /// Seconds in one unit of the axis.
+    seconds: f64,
+    /// What the axis says it counts: `minutes from each trace's start`.
+    desc: String,
+}
+
+impl TimeAxis {
+    /// Seconds up to 3 minutes, minutes up to 3 hours, hours beyond.
+    fn for_span(span_s: f64, align: &str) -> TimeAxis {
+        let (seconds, unit) = if span_s <= 180.0 {
+            (1.0, "seconds")
+        } else if span_s <= 3.0 * 3600.0 {
+            (60.0, "minutes")
+        } else {
+            (3600.0, "hours")
+        };
+        TimeAxis {
+            seconds,
+            desc: format!("{unit} from {align}"),
+        }
+    }
+}
+
+/// A tick's number as short as it can be said: `4`, `2.5`, `0.25`.
+fn shortest(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
 /// The x range of `lines` (seconds) and their highest value.
 fn extent<'l>(lines: impl Iterator<Item = &'l Line>) -> (f64, f64, f64) {
     let (mut x0, mut x1, mut top) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
@@ -366,23 +403,27 @@ fn panel<DB: plotters::prelude::DrawingBackend>(
     lines: &[&Line],
     x: (f64, f64),
     top: f64,
-    x_desc: &str,
+    time: &TimeAxis,
 ) -> Result<(), RenderError> {
     use plotters::prelude::*;
     use plotters::series::DashedLineSeries;
     let (unit, unit_name) = crate::chart::unit_for(top);
     let y1 = (top / unit * 1.1).max(1.0);
+    let per = time.seconds;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, crate::chart::font(15.0))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(x.0..x.1, 0.0..y1)
+        .build_cartesian_2d(x.0 / per..x.1 / per, 0.0..y1)
         .map_err(draw_err)?;
+    let y_label = |v: &f64| crate::chart::tick_label(*v, y1);
     chart
         .configure_mesh()
-        .x_desc(x_desc)
+        .x_desc(&time.desc)
+        .x_label_formatter(&|v| shortest(*v))
         .y_desc(unit_name)
+        .y_label_formatter(&y_label)
         .label_style(crate::chart::font(12.0))
         .axis_desc_style(crate::chart::font(13.0))
         .light_line_style(RGBColor(238, 238, 238))
@@ -391,7 +432,7 @@ fn panel<DB: plotters::prelude::DrawingBackend>(
     for l in lines {
         let color = crate::chart::rgb(l.color);
         let style = color.stroke_width(if l.available { 3 } else { 2 });
-        let pts = l.points.iter().map(|&(x, y)| (x, y / unit));
+        let pts = l.points.iter().map(|&(x, y)| (x / per, y / unit));
         let drawn = if l.dashed {
             chart.draw_series(DashedLineSeries::new(pts, 8, 5, style))
         } else {
@@ -444,7 +485,7 @@ pub fn svg(
     let available = p.available();
     let (_, _, avail_top) = extent(available.iter().copied());
     let ((x0, x1), runner_top) = (p.x, p.runner_top);
-    let x_desc = format!("seconds from {align}");
+    let time = TimeAxis::for_span(x1 - x0, align);
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (width, height)).into_drawing_area();
@@ -469,7 +510,7 @@ pub fn svg(
                 &both,
                 (x0, x1),
                 runner_top,
-                &x_desc,
+                &time,
             )?;
         } else {
             let (top_area, bottom_area) =
@@ -480,7 +521,7 @@ pub fn svg(
                 &runners_a,
                 (x0, x1),
                 runner_top,
-                &x_desc,
+                &time,
             )?;
             panel(
                 &bottom_area,
@@ -488,7 +529,7 @@ pub fn svg(
                 &runners_b,
                 (x0, x1),
                 runner_top,
-                &x_desc,
+                &time,
             )?;
         }
         panel(
@@ -497,7 +538,7 @@ pub fn svg(
             &available,
             (x0, x1),
             avail_top,
-            &x_desc,
+            &time,
         )?;
         root.present().map_err(draw_err)?;
     }
@@ -658,5 +699,22 @@ mod tests {
         // The first eight are the chart's and the viewer's, in their order.
         assert_eq!(colours[..8], PROCESS_COLORS);
         assert_eq!(model_color(16), model_color(0));
+    }
+
+    #[test]
+    fn the_time_axis_counts_in_the_unit_that_suits_the_span_and_its_ticks_say_no_more_than_they_need(
+    ) {
+        let at = |span: f64| TimeAxis::for_span(span, "each trace's start");
+        assert_eq!(at(12.0).seconds, 1.0);
+        assert_eq!(at(12.0).desc, "seconds from each trace's start");
+        assert_eq!(at(180.0).seconds, 1.0);
+        assert_eq!(at(181.0).desc, "minutes from each trace's start");
+        assert_eq!(at(3.0 * 3600.0).seconds, 60.0);
+        assert_eq!(at(86_400.0).desc, "hours from each trace's start");
+        let said: Vec<String> = [0.0, 2.0, 2.5, 0.25, 1000.0, -0.0001]
+            .into_iter()
+            .map(shortest)
+            .collect();
+        assert_eq!(said, ["0", "2", "2.5", "0.25", "1000", "0"]);
     }
 }
