@@ -238,7 +238,7 @@ pub fn run(
     let ticks = ticks.max(10);
     outln!(
         "memtide bench: {processes} idle processes, on {} {}",
-        std::env::consts::OS,
+        memtide_trace::Os::current().display_name(),
         std::env::consts::ARCH
     )?;
     let mut v = Verdicts::default();

@@ -607,7 +607,7 @@ impl WatchArgs {
             // Of the usual places, the log written to last (the app's and Homebrew's service's
             // can both exist after a switch from one to the other).
             None => memtide_record::convert::ollama_log_candidates(
-                std::env::consts::OS,
+                &memtide_trace::Os::current(),
                 std::env::var("HOME").ok().as_deref(),
             )
             .into_iter()

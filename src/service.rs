@@ -18,10 +18,13 @@ use ServiceManager as Manager;
 impl Manager {
     /// This OS's.
     fn here() -> Result<Manager> {
-        match std::env::consts::OS {
-            "macos" => Ok(Manager::Launchd),
-            "linux" => Ok(Manager::Systemd),
-            os => bail!("memtide service knows launchd (macOS) and systemd (Linux), not {os}"),
+        match memtide_trace::Os::current() {
+            memtide_trace::Os::Macos => Ok(Manager::Launchd),
+            memtide_trace::Os::Linux => Ok(Manager::Systemd),
+            os => bail!(
+                "memtide service knows launchd (macOS) and systemd (Linux), not {}",
+                os.display_name()
+            ),
         }
     }
 }

@@ -24,7 +24,7 @@ struct Snapshot {
 
 #[derive(Serialize)]
 struct Host {
-    os: String,
+    os: memtide_trace::Os,
     os_version: Option<String>,
     arch: String,
     total_memory_bytes: u64,
@@ -163,9 +163,8 @@ fn print_table(out: &mut impl Write, snap: &Snapshot, width: Option<usize>) -> s
     let s = &snap.system;
     writeln!(
         out,
-        "{} {} {}, {} RAM{}, at {}",
-        h.os,
-        h.os_version.as_deref().unwrap_or(""),
+        "{} {}, {} RAM{}, at {}",
+        memtide_render::os_words(&h.os, h.os_version.as_deref()),
         h.arch,
         format_bytes(h.total_memory_bytes),
         describe_gpu_wired_limit(h.gpu_wired_limit_bytes)
@@ -426,7 +425,7 @@ mod tests {
     fn the_header_shows_a_gpu_wired_limit_where_the_mac_has_one() {
         assert_eq!(
             first_line(&snap(Some(56 << 30))),
-            "macos 15.5 aarch64, 64.0 GiB RAM, GPU wired limit 56.0 GiB, at 2026-12-01T09:00:00.000Z"
+            "macOS 15.5 aarch64, 64.0 GiB RAM, GPU wired limit 56.0 GiB, at 2026-12-01T09:00:00.000Z"
         );
         assert!(first_line(&snap(Some(0))).contains("GPU wired limit: the system default"));
         assert!(!first_line(&snap(None)).contains("GPU"));

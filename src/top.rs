@@ -5,11 +5,12 @@
 
 use crate::outdir;
 use anyhow::{Context, Result};
+use memtide_model::timeline::Measure;
 use memtide_record::live::{Live, LiveEvent, LiveKind, LiveProcess};
 use memtide_record::{Recorder, Step};
 use memtide_render::format_bytes;
 use memtide_render::series::AvailableFrom;
-use memtide_trace::PressureLevel;
+use memtide_trace::{Os, PressureLevel};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -51,7 +52,7 @@ impl Sort {
         }
     }
     /// Its name, `memory` being what the memory sort orders by (the sparklines' measure).
-    fn name(self, memory: &'static str) -> &'static str {
+    fn name(self, memory: &str) -> &str {
         match self {
             Sort::Memory => memory,
             Sort::Pid => "pid",
@@ -328,7 +329,7 @@ fn event_line(view: &View, e: &LiveEvent) -> String {
 }
 
 fn os_words(live: &Live) -> String {
-    let os = memtide_render::os_words(live.host.os, live.host.os_version.as_deref());
+    let os = memtide_render::os_words(&Os::from(live.host.os), live.host.os_version.as_deref());
     format!("{os} {}", live.host.arch)
 }
 
@@ -443,7 +444,7 @@ fn pressure_color(p: Option<PressureLevel>) -> Color {
 /// ([`AvailableFrom::preferred`]).
 fn available_in(live: &Live, s: &memtide_trace::SystemRow) -> Option<(u64, f64)> {
     let total = live.host.total_memory_bytes;
-    let bytes = AvailableFrom::preferred(live.host.os)
+    let bytes = AvailableFrom::preferred(&Os::from(live.host.os))
         .into_iter()
         .find_map(|from| from.read(total, s.free_percent, s.available_bytes))?;
     Some((bytes, bytes as f64 / total.max(1) as f64 * 100.0))
@@ -597,20 +598,21 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         .iter()
         .chain(&helpers)
         .any(|p| p.model_memory().is_some());
-    // What the sparklines draw: a process's memory is its footprint where no weights are
-    // counted, its RSS where the OS gives no footprint.
+    // What the sparklines draw: each process's model memory where its weights are counted,
+    // else its footprint, else its RSS; the header names every measure drawn.
     let metric = if view.rss {
-        "RSS"
-    } else if counted {
-        "model memory"
-    } else if runners
-        .iter()
-        .chain(&helpers)
-        .any(|p| p.footprint_bytes.is_some())
-    {
-        "footprint"
+        "RSS".to_owned()
     } else {
-        "RSS"
+        let drawn: Vec<&str> = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
+            .into_iter()
+            .filter(|m| runners.iter().chain(&helpers).any(|p| p.measure() == *m))
+            .map(Measure::name)
+            .collect();
+        if drawn.is_empty() {
+            "memory".to_owned()
+        } else {
+            drawn.join(" or ")
+        }
     };
     let left_out = match (both, counted) {
         (true, _) => None,
@@ -637,9 +639,9 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             "RSS",
             "PEAK",
             "AGE",
-            metric,
+            &metric,
         ]
-        .map(Cell::from)
+        .map(|h| Cell::from(h.to_owned()))
         .to_vec(),
     ))
     .style(bold());
@@ -695,7 +697,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let title = format!(
         "Runners ({} alive) and helpers · sorted by {} (s)",
         live.runners().count(),
-        view.sort.name(metric)
+        view.sort.name(&metric)
     );
     let [t, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     f.render_widget(Paragraph::new(Line::styled(title, bold())), t);
@@ -1111,7 +1113,16 @@ mod tests {
         let lines = screen(&live, &view(), 120, 30);
         let llama = find(&lines, "llama3.2:3b  ");
         assert!(llama.contains("5.08 GiB  3.12 GiB"), "{llama}");
-        assert!(find(&lines, "Runners (2 alive)").contains("sorted by model memory"));
+        // The other runner's weights are not counted: its sparkline draws its footprint, and
+        // the sort and the sparklines' head name both.
+        assert!(
+            find(&lines, "Runners (2 alive)").contains("sorted by model memory or footprint (s)")
+        );
+        let head = find(&lines, "MODEL MEM FOOTPRINT RSS");
+        assert!(
+            head.trim_end().ends_with("model memory or footprint"),
+            "{head}"
+        );
         let lines = screen(&live, &view(), 80, 24);
         find(
             &lines,
@@ -1193,7 +1204,7 @@ mod tests {
         let tl =
             Timeline::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
         let host = HostInfo {
-            os: if tl.meta.os == "macos" {
+            os: if tl.meta.os == Os::Macos {
                 "macos"
             } else {
                 "linux"

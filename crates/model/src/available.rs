@@ -5,6 +5,7 @@
 //! here, each naming its source.
 
 use crate::timeline::{Series, Timeline};
+use memtide_trace::Os;
 
 /// Available memory, and where the figure comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +43,11 @@ impl AvailableFrom {
     }
 
     /// What a legend says of it on `os`.
-    pub fn describe(self, os: &str) -> &'static str {
+    pub fn describe(self, os: &Os) -> &'static str {
         match (self, os) {
             (AvailableFrom::FreePercent, _) => "free % × RAM",
-            (AvailableFrom::Bytes, "linux") => "MemAvailable",
-            (AvailableFrom::Bytes, "macos") => "free + file-backed + purgeable",
+            (AvailableFrom::Bytes, Os::Linux) => "MemAvailable",
+            (AvailableFrom::Bytes, Os::Macos) => "free + file-backed + purgeable",
             (AvailableFrom::Bytes, _) => "as the OS reports it",
         }
     }
@@ -54,9 +55,9 @@ impl AvailableFrom {
     /// The sources in the order they are preferred on `os`: the figure a person means by
     /// "free" is, on macOS, the kernel's free % × RAM; elsewhere what the OS reports as
     /// available (Linux: `MemAvailable`).
-    pub fn preferred(os: &str) -> [AvailableFrom; 2] {
+    pub fn preferred(os: &Os) -> [AvailableFrom; 2] {
         match os {
-            "macos" => [AvailableFrom::FreePercent, AvailableFrom::Bytes],
+            Os::Macos => [AvailableFrom::FreePercent, AvailableFrom::Bytes],
             _ => [AvailableFrom::Bytes, AvailableFrom::FreePercent],
         }
     }

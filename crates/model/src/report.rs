@@ -34,8 +34,8 @@ pub struct Report {
 pub struct TraceInfo {
     /// The directory.
     pub dir: String,
-    /// OS, release, architecture.
-    pub os: String,
+    /// The OS (`linux`, `macos`, ...).
+    pub os: memtide_trace::Os,
     /// OS release.
     pub os_version: Option<String>,
     /// Architecture.

@@ -243,8 +243,8 @@ impl ModelNames {
 /// under systemd and logs to the journal (its install script's unit, `scripts/install.sh`
 /// l.220-221, sets no log file), which memtide does not read; a log that a service writes to a
 /// file (`ollama serve 2> FILE`) is given with `--ollama-log`.
-pub fn ollama_log_candidates(os: &str, home: Option<&str>) -> Vec<PathBuf> {
-    if os != "macos" {
+pub fn ollama_log_candidates(os: &memtide_trace::Os, home: Option<&str>) -> Vec<PathBuf> {
+    if *os != memtide_trace::Os::Macos {
         return Vec::new();
     }
     let mut v: Vec<PathBuf> = home
@@ -310,14 +310,14 @@ mod tests {
     #[test]
     fn ollama_logs_are_looked_for_where_the_app_and_homebrew_write_them() {
         assert_eq!(
-            ollama_log_candidates("macos", Some("/Users/me")),
+            ollama_log_candidates(&memtide_trace::Os::Macos, Some("/Users/me")),
             [
                 PathBuf::from("/Users/me/.ollama/logs/server.log"),
                 PathBuf::from("/opt/homebrew/var/log/ollama.log"),
                 PathBuf::from("/usr/local/var/log/ollama.log"),
             ]
         );
-        assert!(ollama_log_candidates("linux", Some("/home/me")).is_empty());
+        assert!(ollama_log_candidates(&memtide_trace::Os::Linux, Some("/home/me")).is_empty());
     }
 
     #[test]

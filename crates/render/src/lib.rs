@@ -212,15 +212,8 @@ pub fn map_strings(
 
 /// An OS as a person names it, with its release: `macOS 14.5`, `Linux 6.8.0`. Unknown parts
 /// are left out; control characters are shown escaped.
-pub fn os_words(os: &str, version: Option<&str>) -> String {
-    let name = match os {
-        "macos" => "macOS",
-        "linux" => "Linux",
-        "windows" => "Windows",
-        "freebsd" => "FreeBSD",
-        other => other,
-    };
-    let words = [Some(name), version]
+pub fn os_words(os: &memtide_trace::Os, version: Option<&str>) -> String {
+    let words = [Some(os.display_name()), version]
         .into_iter()
         .flatten()
         .filter(|s| !s.is_empty() && *s != "unknown")

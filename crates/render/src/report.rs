@@ -590,21 +590,17 @@ fn lower_first(s: &str) -> String {
 }
 
 /// The report's first sentence: the machine, the RAM, how many samples when, and Ollama's
-/// version: `linux 6.8 x86_64, 23.5 GiB RAM; 70 system samples every 200 ms from … to …
+/// version: `Linux 6.8 x86_64, 23.5 GiB RAM; 70 system samples every 200 ms from … to …
 /// (local time, UTC+00:00).`
 pub fn summary(r: &Report, clock: &Clock) -> String {
     let t = &r.trace;
     let start = t.start_utc.as_deref().unwrap_or("");
     let end = t.end_utc.as_deref().unwrap_or("");
-    let host: Vec<&str> = [
-        Some(t.os.as_str()),
-        t.os_version.as_deref(),
-        Some(t.arch.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty() && *s != "unknown")
-    .collect();
+    let os = crate::os_words(&t.os, t.os_version.as_deref());
+    let host: Vec<&str> = [os.as_str(), t.arch.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty() && *s != "unknown")
+        .collect();
     format!(
         "{}, {} RAM{}; {} system samples every {} ms from {} to {} (local time, {}){}.",
         host.join(" "),

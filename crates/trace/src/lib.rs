@@ -59,5 +59,5 @@ pub mod write;
 pub use error::TraceError;
 pub use read::{complete_length, end_t_ms, read_meta};
 pub use schema::*;
-pub use vocab::{BufferKind, LogEvent, NotificationSource, PollOutcome, PressureLevel};
+pub use vocab::{BufferKind, LogEvent, NotificationSource, Os, PollOutcome, PressureLevel};
 pub use write::{Resumed, TraceWriter};

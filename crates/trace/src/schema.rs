@@ -7,7 +7,7 @@
 //! recording started on a monotonic clock (`t_ms`). An empty cell is a value the OS or the
 //! source does not have.
 
-use crate::vocab::{BufferKind, LogEvent, NotificationSource, PollOutcome, PressureLevel};
+use crate::vocab::{BufferKind, LogEvent, NotificationSource, Os, PollOutcome, PressureLevel};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
@@ -102,7 +102,7 @@ pub struct Meta {
     /// The memtide version that wrote the trace.
     pub memtide_version: String,
     /// `linux`, `macos`, ...
-    pub os: String,
+    pub os: Os,
     /// Kernel or OS release.
     pub os_version: Option<String>,
     /// `aarch64`, `x86_64`, ...
@@ -166,7 +166,7 @@ impl Meta {
     /// version, everything else unknown or absent until set (struct update syntax:
     /// `Meta { page_size_bytes: Some(16384), ..Meta::new(…) }`).
     pub fn new(
-        os: impl Into<String>,
+        os: impl Into<Os>,
         arch: impl Into<String>,
         total_memory_bytes: u64,
         interval_ms: u64,

@@ -157,3 +157,107 @@ pub enum NotificationSource {
     /// macOS, traces of earlier versions: libdispatch's memory-pressure source.
     Dispatch,
 }
+
+/// The operating system a trace was recorded on: `meta.json`'s `os`, in the words of Rust's
+/// `std::env::consts::OS`. The two memtide reads natively are variants; any other is kept by
+/// its word, so a trace from elsewhere still reads and writes back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Os {
+    /// `linux`.
+    Linux,
+    /// `macos`.
+    Macos,
+    /// Any other word (`windows`, `freebsd`, ...), as written.
+    Other(String),
+}
+
+impl Os {
+    /// The OS this program was built for.
+    pub fn current() -> Os {
+        Os::from(std::env::consts::OS)
+    }
+
+    /// The word the file holds: `linux`, `macos`, or the other word as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Os::Linux => "linux",
+            Os::Macos => "macos",
+            Os::Other(word) => word,
+        }
+    }
+
+    /// Its name as people write it: `Linux`, `macOS`, `Windows`, `FreeBSD`; any other word
+    /// as it is.
+    pub fn display_name(&self) -> &str {
+        match self {
+            Os::Linux => "Linux",
+            Os::Macos => "macOS",
+            Os::Other(word) => match word.as_str() {
+                "windows" => "Windows",
+                "freebsd" => "FreeBSD",
+                "netbsd" => "NetBSD",
+                "openbsd" => "OpenBSD",
+                _ => word,
+            },
+        }
+    }
+}
+
+impl From<&str> for Os {
+    fn from(word: &str) -> Os {
+        match word {
+            "linux" => Os::Linux,
+            "macos" => Os::Macos,
+            other => Os::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for Os {
+    fn from(word: String) -> Os {
+        match word.as_str() {
+            "linux" => Os::Linux,
+            "macos" => Os::Macos,
+            _ => Os::Other(word),
+        }
+    }
+}
+
+impl From<Os> for String {
+    fn from(os: Os) -> String {
+        match os {
+            Os::Other(word) => word,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Os {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod os_tests {
+    use super::Os;
+
+    #[test]
+    fn an_os_reads_and_writes_back_as_its_word_known_or_not() {
+        for (word, os) in [
+            ("linux", Os::Linux),
+            ("macos", Os::Macos),
+            ("freebsd", Os::Other("freebsd".into())),
+        ] {
+            let json = format!("\"{word}\"");
+            let read: Os = serde_json::from_str(&json).unwrap();
+            assert_eq!(read, os);
+            assert_eq!(Os::from(word), os);
+            assert_eq!(serde_json::to_string(&read).unwrap(), json);
+        }
+        assert_eq!(Os::Macos.display_name(), "macOS");
+        assert_eq!(Os::from("freebsd").display_name(), "FreeBSD");
+        assert_eq!(Os::from("haiku").display_name(), "haiku");
+    }
+}

@@ -14,7 +14,7 @@ pub mod wired_step;
 
 use crate::runner::{self, Engine, NameSource, Role};
 use crate::timeline::{Measure, ProcessTimeline, SystemPoint, Timeline};
-use memtide_trace::{timestamp_utc_ms, NotificationSource, PressureLevel};
+use memtide_trace::{timestamp_utc_ms, NotificationSource, Os, PressureLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -863,7 +863,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
     };
 
     // Runner starts and exits, and each runner's size against Ollama's.
-    let apple_silicon = tl.meta.os == "macos" && tl.meta.arch == "aarch64";
+    let apple_silicon = tl.meta.os == Os::Macos && tl.meta.arch == "aarch64";
     for p in procs.iter().filter(|p| p.role.is_model_runner()) {
         let (Some(first), Some(last)) = (p.first_ms, p.last_ms) else {
             continue;
