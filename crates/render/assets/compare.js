@@ -1,4 +1,5 @@
-// memtide compare's viewer: both traces on one time axis (seconds from each trace's zero),
+// memtide compare's viewer: both traces on one time axis (from each trace's zero, in the unit
+// D.time names: seconds, minutes or hours, as the static chart's),
 // uPlot charts with one cursor and one zoom: drag across a chart to zoom, double-click to show
 // all; the readout names every line's value at the cursor. Reads the JSON in #data; logs
 // nothing; sets data-ready="1" on <body> when drawn, data-errors when something failed.
@@ -15,6 +16,22 @@
 
   // The same binary units, digits and rounding as memtide's text report (assets/units.js).
   function fmtBytes(v) { return memtideUnits.fmtBytes(v, "–"); }
+
+  // Time ticks at round steps of seconds, minutes and hours (the data are in seconds).
+  var TIME_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+    10800, 21600, 43200, 86400, 172800, 604800];
+  // A tick in the axis's unit, as short as it can be said: 4, 2.5, 0.25.
+  function tick(v) { return String(Math.round(v / D.time.seconds * 100) / 100 + 0); }
+  // A moment for the readout and the range: 12.5 s, 2 min 5.0 s, 1 h 2 min 3.4 s; before
+  // time zero with a minus sign.
+  function offset(v) {
+    var a = Math.round(Math.abs(v) * 10) / 10, h = Math.floor(a / 3600), m = Math.floor((a - h * 3600) / 60);
+    var s = (a - h * 3600 - m * 60).toFixed(1) + " s";
+    if (h || m) s = m + " min " + s;
+    if (h) s = h + " h " + s;
+    return (v < 0 && a > 0 ? "−" : "") + s;
+  }
+  function range(min, max) { return offset(min) + " to " + offset(max); }
 
   // The lines of one chart on one x array: the union of their times, null where a line has
   // no sample.
@@ -46,7 +63,7 @@
   function readout(u) {
     var i = u.cursor.idx, out = document.getElementById("readout");
     if (i == null) return;
-    var x = u.data[0][i], rows = ["<b>" + x.toFixed(1) + " s from " + D.align + "</b>"];
+    var x = u.data[0][i], rows = ["<b>" + escapeHtml(offset(x) + " from " + D.align) + "</b>"];
     charts.forEach(function (c) {
       var j = nearest(c.data[0], x);
       c.series.forEach(function (s, k) {
@@ -70,7 +87,7 @@
 
   function chart(panel, el) {
     var width = Math.max(320, el.clientWidth || 900);
-    var series = [{ label: "seconds" }].concat(panel.lines.map(function (l) {
+    var series = [{ label: "time", value: function (u, v) { return v == null ? "–" : offset(v); } }].concat(panel.lines.map(function (l) {
       return { label: l.label, stroke: l.color, width: l.available ? 2.5 : 2, dash: l.dashed ? [8, 5] : undefined,
                spanGaps: true, value: function (u, v) { return fmtBytes(v); } };
     }));
@@ -80,7 +97,7 @@
       width: width, height: panel.height, title: panel.title,
       scales: { x: { time: false, min: D.x[0], max: D.x[1] },
                 y: panel.y_max == null ? {} : { range: [0, panel.y_max] } },
-      axes: [{ label: "seconds from " + D.align }, { label: "memory", size: 80, incrs: memtideUnits.BYTE_STEPS, values: function (u, vals) { return vals.map(fmtBytes); } }],
+      axes: [{ label: D.time.desc, incrs: TIME_STEPS, values: function (u, vals) { return vals.map(tick); } }, { label: "memory", size: 80, incrs: memtideUnits.BYTE_STEPS, values: function (u, vals) { return vals.map(fmtBytes); } }],
       series: series,
       cursor: { sync: { key: "memtide-compare" }, drag: { x: true, y: false } },
       legend: { show: true },
@@ -92,7 +109,7 @@
           zooming = true;
           charts.forEach(function (c) { if (c !== u) c.setScale("x", { min: u.scales.x.min, max: u.scales.x.max }); });
           zooming = false;
-          document.getElementById("range").textContent = u.scales.x.min.toFixed(1) + " s to " + u.scales.x.max.toFixed(1) + " s";
+          document.getElementById("range").textContent = range(u.scales.x.min, u.scales.x.max);
         }],
       },
     };
@@ -110,7 +127,7 @@
       box.appendChild(el);
       chart(p, el);
     });
-    document.getElementById("range").textContent = D.x[0].toFixed(1) + " s to " + D.x[1].toFixed(1) + " s";
+    document.getElementById("range").textContent = range(D.x[0], D.x[1]);
     document.getElementById("reset").addEventListener("click", function () {
       charts.forEach(function (c) { c.setScale("x", { min: D.x[0], max: D.x[1] }); });
     });

@@ -348,8 +348,9 @@ impl Prepared {
     }
 }
 
-/// The time axis of the static chart: seconds, minutes or hours from time zero, whichever
-/// keeps its ticks few and round for the span drawn.
+/// The time axis of the chart and the page: seconds, minutes or hours from time zero,
+/// whichever keeps its ticks few and round for the span drawn.
+#[derive(serde::Serialize)]
 struct TimeAxis {
     /// Seconds in one unit of the axis.
     seconds: f64,
@@ -587,6 +588,8 @@ struct ViewerPanel {
 struct ViewerData {
     align: String,
     x: (f64, f64),
+    /// The unit the time axis counts in, as the static chart's.
+    time: TimeAxis,
     panels: Vec<ViewerPanel>,
 }
 
@@ -646,6 +649,7 @@ pub fn viewer(
     let data = ViewerData {
         align: align.to_owned(),
         x: p.x,
+        time: TimeAxis::for_span(p.x.1 - p.x.0, align),
         panels,
     };
     let json = crate::html::script_json(&data)?;
