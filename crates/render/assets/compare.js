@@ -20,8 +20,8 @@
   // Time ticks at round steps of seconds, minutes and hours (the data are in seconds).
   var TIME_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
     10800, 21600, 43200, 86400, 172800, 604800];
-  // A tick in the axis's unit, as short as it can be said: 4, 2.5, 0.25.
-  function tick(v) { return String(Math.round(v / D.time.seconds * 100) / 100 + 0); }
+  // A tick in the axis's unit, as short as it can be said: 4, 2.5, 0.25, −1.5.
+  function tick(v) { return String(Math.round(v / D.time.seconds * 100) / 100 + 0).replace("-", "−"); }
   // A moment for the readout and the range: 12.5 s, 2 min 5.0 s, 1 h 2 min 3.4 s; before
   // time zero with a minus sign.
   function offset(v) {

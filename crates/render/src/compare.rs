@@ -375,14 +375,15 @@ impl TimeAxis {
     }
 }
 
-/// A tick's number as short as it can be said: `4`, `2.5`, `0.25`.
+/// A tick's number as short as it can be said: `4`, `2.5`, `0.25`, `−1.5` (with the minus
+/// sign the report writes).
 fn shortest(v: f64) -> String {
     let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.into()
+    match s.strip_prefix('-') {
+        Some("0") => "0".into(),
+        Some(magnitude) => format!("−{magnitude}"),
+        None => s.into(),
     }
 }
 
@@ -715,10 +716,10 @@ mod tests {
         assert_eq!(at(181.0).desc, "minutes from each trace's start");
         assert_eq!(at(3.0 * 3600.0).seconds, 60.0);
         assert_eq!(at(86_400.0).desc, "hours from each trace's start");
-        let said: Vec<String> = [0.0, 2.0, 2.5, 0.25, 1000.0, -0.0001]
+        let said: Vec<String> = [0.0, 2.0, 2.5, 0.25, 1000.0, -0.0001, -1.5]
             .into_iter()
             .map(shortest)
             .collect();
-        assert_eq!(said, ["0", "2", "2.5", "0.25", "1000", "0"]);
+        assert_eq!(said, ["0", "2", "2.5", "0.25", "1000", "0", "−1.5"]);
     }
 }
