@@ -590,9 +590,10 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
         .max()
         .unwrap_or(5)
         .clamp(13, 28) as u16;
-    // Model memory and the footprint side by side where the screen has room for both; where
-    // it has not, the footprint goes, unless no process shown has its weights counted (its
-    // model memory is "-"), when model memory goes instead.
+    // Model memory, the footprint and the RSS side by side where the screen has room for all
+    // three; where it has not, one goes: model memory when no process shown has its weights
+    // counted (it is "-" on every row), else the RSS, so that a runner whose weights are not
+    // counted still shows its footprint (the footprint instead while the sparklines draw RSS).
     let both = area.width >= model_width + 64 + 8 + 12;
     let counted = runners
         .iter()
@@ -614,13 +615,20 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             drawn.join(" or ")
         }
     };
-    let left_out = match (both, counted) {
-        (true, _) => None,
-        (false, true) => Some(4),
-        (false, false) => Some(3),
+    let left_out = match (both, counted, view.rss) {
+        (true, _, _) => None,
+        (false, true, false) => Some(5),
+        (false, true, true) => Some(4),
+        (false, false, _) => Some(3),
     };
     let fixed = if both { 64 + 8 } else { 54 + 7 };
     let spark_width = area.width.saturating_sub(model_width + fixed).max(4) as usize;
+    // A head too long for the sparklines' column says less rather than be cut mid-name.
+    let spark_head = if metric.chars().count() <= spark_width {
+        metric.as_str()
+    } else {
+        "memory"
+    };
     let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
         cells
             .into_iter()
@@ -639,7 +647,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             "RSS",
             "PEAK",
             "AGE",
-            &metric,
+            spark_head,
         ]
         .map(|h| Cell::from(h.to_owned()))
         .to_vec(),
@@ -1123,12 +1131,27 @@ mod tests {
             head.trim_end().ends_with("model memory or footprint"),
             "{head}"
         );
+        // At 80 columns the RSS makes room: the runner whose weights are not counted keeps
+        // its footprint in view, and the sparklines' head, too long for its column, says
+        // "memory" rather than half a name.
         let lines = screen(&live, &view(), 80, 24);
+        let head = find(
+            &lines,
+            "MODEL         PID     ENGINE        MODEL MEM FOOTPRINT PEAK      AGE",
+        );
+        assert!(head.trim_end().ends_with(" memory"), "{head}");
+        assert!(find(&lines, "llama3.2:3b  ").contains("5.08 GiB  3.12 GiB"));
+        let granite = find(&lines, "granite3.3:2b ");
+        assert_eq!(granite.split_whitespace().nth(4), Some("-"), "{granite}");
+        assert_eq!(granite.split_whitespace().nth(5), Some("2.54"), "{granite}");
+        // Sparklines of RSS: the RSS column comes back, the footprint makes room.
+        let mut rss = view();
+        rss.rss = true;
+        let lines = screen(&live, &rss, 80, 24);
         find(
             &lines,
-            "MODEL         PID     ENGINE        MODEL MEM RSS       PEAK      AGE",
+            "MODEL         PID     ENGINE        MODEL MEM RSS       PEAK      AGE     RSS",
         );
-        assert!(find(&lines, "llama3.2:3b  ").contains("5.08 GiB"));
     }
 
     #[test]
