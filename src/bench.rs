@@ -484,6 +484,16 @@ impl Spread {
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     }
 
+    /// The median to judge by: not a number (which no target meets) when a round came out at
+    /// zero or below, which [`Spread::show`] calls too noisy to trust.
+    fn judged(&self) -> f64 {
+        if self.0.iter().all(|&v| v > 0.0) {
+            self.median()
+        } else {
+            f64::NAN
+        }
+    }
+
     fn show(&self) -> String {
         let lo = self.0.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = self.0.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -769,7 +779,7 @@ fn recorder_cost(
                 if own {
                     own_reads = Some(f.median());
                 }
-                floors.push((ratio, target, f.median()));
+                floors.push((ratio, target, f.judged()));
             }
             Err(e) => say!("memtide bench: {what} not measured: {e}"),
         }
@@ -919,7 +929,7 @@ fn recorder_cost(
     )?;
 
     outln!()?;
-    let r = default.median();
+    let r = default.judged();
     v.judge(
         &format!("memtide record, µs per sample ({table} in the table)"),
         r,
@@ -934,6 +944,7 @@ fn recorder_cost(
             sampler_alone.median() - reads,
             appends.median() - waking.median(),
         );
+        let r = default.median();
         let rest = r - reads - sampler - appends;
         outln!(
             "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping, {} the trace's two appends, {} the rest (rows, live state)",
@@ -947,33 +958,33 @@ fn recorder_cost(
     // desktop's table is, and a small table's ratio is shown beside it, not judged.
     v.reading(
         "the Guide's shell loop ÷ memtide record",
-        ratio(guide.median(), r),
+        ratio(guide.judged(), r),
         "×",
         &format!("(≥ 100× is asked at {at_desktop} in the table)"),
     )?;
     v.judge(
         &format!("the same, {at_desktop} in the table"),
-        ratio(guide_desktop.median(), default_desktop.median()),
+        ratio(guide_desktop.judged(), default_desktop.judged()),
         "×",
         Target::AtLeast(100.0),
     )?;
     v.judge(
         &format!("memtide record, µs per sample ({large} in the table)"),
-        young.median(),
+        young.judged(),
         " µs",
         Target::CostAtMost(200.0),
     )?;
     if let Some(old) = old {
         v.judge(
             &format!("a young table ÷ an old one, {large} in the table"),
-            ratio(young.median(), old.median()),
+            ratio(young.judged(), old.judged()),
             "×",
             Target::AtMost(1.3),
         )?;
     }
     v.judge(
         "each further process followed, µs per sample",
-        (more_followed.median() - by_pid.median()) / processes.max(1) as f64,
+        (more_followed.judged() - by_pid.judged()) / processes.max(1) as f64,
         " µs",
         Target::CostAtMost(5.0),
     )?;
@@ -1017,5 +1028,29 @@ mod tests {
         assert_eq!(part_of_cost(36.4), "36");
         assert_eq!(part_of_cost(0.0), "0");
         assert_eq!(part_of_cost(-2.3), "~0 (measured -2: within the noise)");
+    }
+
+    #[test]
+    fn a_spread_with_a_round_at_or_below_zero_is_shown_as_untrustworthy_and_judged_as_noise() {
+        // As a bench run measured it: 20 followed processes, one round of five negative.
+        let noisy = Spread(vec![289.0, -167.0, 301.0, 308.0, 280.0]);
+        assert!(
+            noisy.show().contains("too noisy to trust"),
+            "{}",
+            noisy.show()
+        );
+        assert!(noisy.judged().is_nan());
+        let by_pid = Spread(vec![248.0, 193.0, 318.0, 250.0, 240.0]);
+        assert_eq!(by_pid.judged(), 248.0);
+        let mut v = Verdicts::default();
+        let per_process = (noisy.judged() - by_pid.judged()) / 10.0;
+        v.judge(
+            "each further process",
+            per_process,
+            " µs",
+            Target::CostAtMost(5.0),
+        )
+        .unwrap();
+        assert_eq!(v.missed, ["each further process"]);
     }
 }
