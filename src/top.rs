@@ -594,7 +594,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     // three; where it has not, one goes: model memory when no process shown has its weights
     // counted (it is "-" on every row), else the RSS, so that a runner whose weights are not
     // counted still shows its footprint (the footprint instead while the sparklines draw RSS).
-    let both = area.width >= model_width + 64 + 8 + 12;
+    let all_three = area.width >= model_width + 64 + 8 + 12;
     let counted = runners
         .iter()
         .chain(&helpers)
@@ -615,13 +615,13 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
             drawn.join(" or ")
         }
     };
-    let left_out = match (both, counted, view.rss) {
+    let left_out = match (all_three, counted, view.rss) {
         (true, _, _) => None,
         (false, true, false) => Some(5),
         (false, true, true) => Some(4),
         (false, false, _) => Some(3),
     };
-    let fixed = if both { 64 + 8 } else { 54 + 7 };
+    let fixed = if all_three { 64 + 8 } else { 54 + 7 };
     let spark_width = area.width.saturating_sub(model_width + fixed).max(4) as usize;
     // A head too long for the sparklines' column says less rather than be cut mid-name.
     let spark_head = if metric.chars().count() <= spark_width {
@@ -1101,7 +1101,7 @@ mod tests {
     #[test]
     fn model_memory_is_shown_only_where_the_weights_are_counted() {
         let mut live = story();
-        // Wide: both columns; no weights counted, so no model memory, as the report says.
+        // Wide: all three columns; no weights counted, so no model memory, as the report says.
         let lines = screen(&live, &view(), 120, 30);
         find(&lines, "MODEL MEM FOOTPRINT RSS");
         let llama = find(&lines, "llama3.2:3b  ");
