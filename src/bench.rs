@@ -190,18 +190,18 @@ impl Verdicts {
         }
         Ok(())
     }
+}
 
-    /// A figure shown beside the verdicts without one of its own: `why` says where its target
-    /// applies instead.
-    fn reading(&self, what: &str, value: f64, unit: &str, why: &str) -> Result<()> {
-        let value = if value.is_nan() {
-            "noise".to_owned()
-        } else {
-            figure(value)
-        };
-        outln!("  {what:<46} {value:>9}{unit}   {why}")?;
-        Ok(())
-    }
+/// A figure shown among the verdicts without one of its own: `why` says where its target
+/// applies instead.
+fn reading(what: &str, value: f64, unit: &str, why: &str) -> Result<()> {
+    let value = if value.is_nan() {
+        "noise".to_owned()
+    } else {
+        figure(value)
+    };
+    outln!("  {what:<46} {value:>9}{unit}   {why}")?;
+    Ok(())
 }
 
 /// A judged figure, with three significant digits or so.
@@ -944,11 +944,11 @@ fn recorder_cost(
             sampler_alone.median() - reads,
             appends.median() - waking.median(),
         );
-        let r = default.median();
-        let rest = r - reads - sampler - appends;
+        let recorder = default.median();
+        let rest = recorder - reads - sampler - appends;
         outln!(
             "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping, {} the trace's two appends, {} the rest (rows, live state)",
-            r - reads,
+            recorder - reads,
             part_of_cost(sampler),
             part_of_cost(appends),
             part_of_cost(rest)
@@ -956,7 +956,7 @@ fn recorder_cost(
     }
     // The loop's cost grows with the table and memtide's does not: the target is set where a
     // desktop's table is, and a small table's ratio is shown beside it, not judged.
-    v.reading(
+    reading(
         "the Guide's shell loop ÷ memtide record",
         ratio(guide.judged(), r),
         "×",

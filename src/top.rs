@@ -595,25 +595,24 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     // counted (it is "-" on every row), else the RSS, so that a runner whose weights are not
     // counted still shows its footprint (the footprint instead while the sparklines draw RSS).
     let all_three = area.width >= model_width + 64 + 8 + 12;
-    let counted = runners
-        .iter()
-        .chain(&helpers)
-        .any(|p| p.model_memory().is_some());
-    // What the sparklines draw: each process's model memory where its weights are counted,
-    // else its footprint, else its RSS; the header names every measure drawn.
+    // What each process shown is measured by: its model memory where its weights are
+    // counted, else its footprint, else its RSS.
+    let shown: Vec<Measure> = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
+        .into_iter()
+        .filter(|m| runners.iter().chain(&helpers).any(|p| p.measure() == *m))
+        .collect();
+    let counted = shown.contains(&Measure::ModelMemory);
+    // What the sparklines draw, the header naming every measure drawn.
     let metric = if view.rss {
         "RSS".to_owned()
+    } else if shown.is_empty() {
+        "memory".to_owned()
     } else {
-        let drawn: Vec<&str> = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
-            .into_iter()
-            .filter(|m| runners.iter().chain(&helpers).any(|p| p.measure() == *m))
-            .map(Measure::name)
-            .collect();
-        if drawn.is_empty() {
-            "memory".to_owned()
-        } else {
-            drawn.join(" or ")
-        }
+        shown
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(" or ")
     };
     let left_out = match (all_three, counted, view.rss) {
         (true, _, _) => None,
