@@ -16,7 +16,8 @@
 //!   memory pressure` (l.1215); `runtime OOM detected; expiring loaded models …` (l.1648).
 //! - The runner (`llm/llama_server.go`): `starting llama-server` (l.433) with `cmd`, the
 //!   command line, whose `--port` (l.371) is the runner's; `llama-server started in N.NN
-//!   seconds` (l.1362). Before v0.30 the same were `starting runner` and `llama runner started
+//!   seconds` (l.1362). Before v0.30 the same were `starting runner` (from v0.11.5) or
+//!   `starting llama server` (v0.1.32 to v0.11.4, `llm/server.go`), and `llama runner started
 //!   in N.NN seconds`.
 //! - llama.cpp's own lines, which Ollama copies from the runner's output into its log unchanged
 //!   (`llm/llama_server.go` l.427-428 and l.917, the runner's stdout and stderr written to
@@ -160,9 +161,11 @@ pub fn parse(text: &str) -> Option<Parsed> {
             system_free_bytes: bytes("system_free"),
         };
         let line = match msg.as_ref() {
-            "starting llama-server" | "starting runner" => Line::RunnerStart {
-                port: get("cmd").and_then(|c| port_of(c)),
-            },
+            "starting llama-server" | "starting runner" | "starting llama server" => {
+                Line::RunnerStart {
+                    port: get("cmd").and_then(|c| port_of(c)),
+                }
+            }
             "system memory" => Line::SystemMemory {
                 total_bytes: bytes("total"),
                 free_bytes: bytes("free"),
@@ -723,6 +726,44 @@ mod tests {
             line("time=2025-06-01T10:00:00.000+02:00 level=INFO source=server.go:405 msg=\"starting runner\" cmd=\"/usr/local/bin/ollama runner --model /m/blobs/sha256-cd --port 41113\""),
             Line::RunnerStart { port: Some(41113) }
         );
+    }
+
+    /// The runner's start line of each generation, from real logs: Ollama 0.4 on a Mac (its
+    /// runner unpacked to a temporary directory), 0.5 on Linux, 0.13's GPU discovery runner,
+    /// 0.17 from Homebrew, and 0.33's `llama-server` in a container.
+    #[test]
+    fn every_generations_runner_start_gives_its_port() {
+        macro_rules! log {
+            ($name:literal) => {
+                include_str!(concat!("../tests/fixtures/", $name))
+            };
+        }
+        let logs = [
+            (
+                log!("macos-v0.4.0-tmp-runners-metal-ollama_llama_server.log"),
+                64377,
+            ),
+            (
+                log!("linux-v0.5.x-ollama_llama_server-runner-cuda_v12_avx.log"),
+                41813,
+            ),
+            (log!("macos-v0.13.0-discovery-runner-no-model.log"), 54434),
+            (
+                log!("macos-homebrew-v0.17.0-cellar-ollama-runner-short.log"),
+                54686,
+            ),
+            (log!("linux-docker-v0.33.2-llama-server-mmproj.log"), 44067),
+        ];
+        for (log, port) in logs {
+            let starts: Vec<_> = log
+                .lines()
+                .filter_map(parse)
+                .filter(|p| matches!(p.line, Line::RunnerStart { .. }))
+                .collect();
+            assert_eq!(starts.len(), 1, "{log}");
+            assert_eq!(starts[0].line, Line::RunnerStart { port: Some(port) });
+            assert!(starts[0].time.is_some(), "{log}");
+        }
     }
 
     #[test]

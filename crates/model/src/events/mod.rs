@@ -1673,6 +1673,28 @@ mod tests {
         p
     }
 
+    /// Each overlap: its runners' PIDs, the most alive at once, the other engines' servers
+    /// named beside it, and when it began.
+    fn overlaps(a: &Analysis) -> Vec<(Vec<u32>, usize, Vec<u32>, u64)> {
+        a.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Overlap {
+                    runners,
+                    max_alive,
+                    other_servers,
+                    ..
+                } => Some((
+                    runners.iter().map(|r| r.pid).collect(),
+                    *max_alive,
+                    other_servers.iter().map(|r| r.pid).collect(),
+                    e.t_ms,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn servers_no_ollama_started_are_named_beside_an_overlap_not_counted_in_it() {
         let tl = timeline(
@@ -1685,25 +1707,7 @@ mod tests {
             &[],
         );
         let a = analyze(&tl, &Options::default());
-        let overlaps: Vec<_> = a
-            .events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Overlap {
-                    runners,
-                    max_alive,
-                    other_servers,
-                    ..
-                } => Some((
-                    runners.iter().map(|r| r.pid).collect::<Vec<_>>(),
-                    *max_alive,
-                    other_servers.iter().map(|r| r.pid).collect::<Vec<_>>(),
-                    e.t_ms,
-                )),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(overlaps, [(vec![40, 41], 2, vec![42, 43], 6000)]);
+        assert_eq!(overlaps(&a), [(vec![40, 41], 2, vec![42, 43], 6000)]);
         // Without any runner of Ollama's, another engine's servers overlap among themselves.
         let tl = timeline(
             vec![
@@ -1960,5 +1964,79 @@ mod tests {
         };
         assert_eq!(overlap_from_start(0..12, 0..15), Some(true));
         assert_eq!(overlap_from_start(0..12, 4..15), Some(false));
+    }
+
+    /// `ps -Ao pid=,ppid=,command=` on a Mac mini with Ollama 0.30's app: two runners left
+    /// behind by an `ollama serve` that died (parent 1), two under the live one (an MLX runner
+    /// and the app's `llama-server`), and Homebrew's own `llama-server`.
+    #[test]
+    fn a_mac_minis_process_table_orphans_included() {
+        let table = include_str!(
+            "../../tests/fixtures/macos-mac-mini-ps-Ao-pid-ppid-command-mlx-and-llama-server.txt"
+        );
+        let processes: Vec<ProcessTimeline> = table
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let mut words = line.split_whitespace();
+                let pid: u32 = words.next().unwrap().parse().unwrap();
+                let ppid: u32 = words.next().unwrap().parse().unwrap();
+                let argv: Vec<String> = words.map(str::to_owned).collect();
+                // Ollama's server and the other engine ran throughout; the runners started
+                // during the recording.
+                let span = if argv.iter().any(|a| a == "serve") || pid == 4242 {
+                    0..20
+                } else {
+                    2..12
+                };
+                let mut p = runner(pid, 'a', span, GIB);
+                p.identity.ppid = ppid;
+                p.identity.name = argv[0].rsplit('/').next().unwrap().to_owned();
+                p.identity.argv = argv;
+                p
+            })
+            .collect();
+        assert_eq!(processes.len(), 6, "{table}");
+        let a = analyze(&timeline(processes, &[]), &Options::default());
+        let roles: Vec<(u32, String, Option<bool>, Option<&str>)> = a
+            .processes
+            .iter()
+            .map(|p| match &p.role {
+                Role::Runner {
+                    engine,
+                    under_ollama,
+                    ..
+                } => (
+                    p.pid,
+                    engine.name().to_owned(),
+                    Some(*under_ollama),
+                    p.model.as_deref(),
+                ),
+                other => (p.pid, other.label().to_owned(), None, None),
+            })
+            .collect();
+        let mlx = Some("gemma4:e2b-mlx");
+        assert_eq!(
+            roles,
+            [
+                (10447, "mlx".to_owned(), Some(true), mlx),
+                (10459, "llama-server".to_owned(), Some(true), None),
+                (91552, "llama-server".to_owned(), Some(true), None),
+                (64901, "mlx".to_owned(), Some(true), mlx),
+                (91511, "ollama serve".to_owned(), None, None),
+                (
+                    4242,
+                    "llama.cpp server".to_owned(),
+                    Some(false),
+                    Some("model.gguf")
+                ),
+            ]
+        );
+        // The four runners of Ollama's overlap, orphans included; Homebrew's server is named
+        // beside them.
+        assert_eq!(
+            overlaps(&a),
+            [(vec![10447, 10459, 91552, 64901], 4, vec![4242], 2000)]
+        );
     }
 }
