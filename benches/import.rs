@@ -1,6 +1,6 @@
-//! How long `memtide import` takes on a day of the seed's traces: the `ps` TSV every second
-//! with 10 processes (864 000 rows) and a system block every 5 s (17 280 blocks of `vm_stat`,
-//! `memory_pressure`, `sysctl vm.swapusage`, `ollama ps` and `/api/ps`), built from the
+//! How long `memtide import` takes on a day of the Guide's shell-loop traces: the `ps` TSV every
+//! second with 10 processes (864 000 rows) and a system block every 5 s (17 280 blocks of
+//! `vm_stat`, `memory_pressure`, `sysctl vm.swapusage`, `ollama ps` and `/api/ps`), built from the
 //! captures in `tests/fixtures/seed/`.
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,7 +1,8 @@
 //! What a sample costs (criterion): one tick of memtide's sampler with 1, 10 and 50 followed
 //! processes; a first tick over the whole process table (discovery); and, in the same run,
 //! the references of `memtide bench`: the floor (the same kernel reads and nothing else),
-//! sysinfo refreshing the same processes and memory, and the seed's `ps | awk` pipeline.
+//! sysinfo refreshing the same processes and memory, and the `ps | awk` pipeline of the Ollama
+//! macOS Memory Trace Guide's shell loop.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use memtide_sampler::{Floor, ProcessSelector, Sampler};

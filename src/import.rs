@@ -1,4 +1,4 @@
-//! `memtide import`: turns the seed's two shell-loop files into a trace directory that
+//! `memtide import`: turns the two files of the Guide's shell loops into a trace directory that
 //! `report` and `render` read like a recorded one.
 
 use anyhow::{bail, Context, Result};

@@ -1,5 +1,5 @@
 //! From a runner's `--model` blob path to the model names that use it, through Ollama's
-//! manifests (platform notes §5.4).
+//! manifests (Ollama's `types/model/name.go`, `manifest/manifest.go` and `manifest/paths.go`).
 //!
 //! GGUF runners are started with `--model <models>/blobs/sha256-<hex>`, never a name. A
 //! manifest at `<models>/manifests/<host>/<namespace>/<model>/<tag>` lists its layers by

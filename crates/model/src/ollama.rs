@@ -1,11 +1,10 @@
 //! Ollama's HTTP API as memtide reads it: where the server is, and the answers of `/api/ps` and
 //! `/api/version` (memtide-record asks them, `ollama::Client` there).
 //!
-//! The response types accept every version's shape (see the repository's platform notes,
-//! §5.1): `size_vram` absent before v0.1.42 when a model was on the CPU only,
-//! `context_length` absent before v0.10, `modified_at` present in v0.1.38–v0.1.41, times with
-//! nanoseconds and the server's local offset, the year-2318 `expires_at` of `keep_alive: -1`,
-//! and fields added later (ignored).
+//! The response types accept every version's shape: `size_vram` absent before v0.1.42 when a model
+//! was on the CPU only, `context_length` absent before v0.10, `modified_at` present in
+//! v0.1.38–v0.1.41, times with nanoseconds and the server's local offset, the year-2318
+//! `expires_at` of `keep_alive: -1`, and fields added later (ignored).
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -1,5 +1,6 @@
 //! What an Ollama-related process is, from its name and argument vector, for every runner
-//! generation Ollama has shipped (platform notes §5.3):
+//! generation Ollama has shipped (from the launch code of each release, `llm/server.go` and
+//! later `llm/llama_server.go`, and real command lines in `crates/model/tests/fixtures/`):
 //!
 //! | Ollama | runner command line |
 //! |---|---|

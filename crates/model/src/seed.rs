@@ -1,15 +1,15 @@
-//! Parsers for the two files of the seed's shell-loop workflow, which people already recorded
-//! before memtide existed:
+//! Parsers for the two files the shell loops of the Ollama macOS Memory Trace Guide write,
+//! which people recorded before memtide existed:
 //!
 //! - the process trace: a TSV with the header `ts pid ppid comm rss_kb vsz_kb command`, one row
 //!   per matching process per second (`ps -axo pid=,ppid=,comm=,rss=,vsz=,command=`);
 //! - the system log: blocks opened by `===== <UTC time> =====`, each holding the output of
 //!   `vm_stat`, `memory_pressure`, `sysctl vm.swapusage`, `ollama ps` and `curl /api/ps | jq .`.
 //!
-//! Real outputs vary (platform notes §7): every section is found by its own first line, parsed
-//! by label, and may be missing or empty. A malformed row or block is skipped with a warning
-//! that names its line; nothing here panics. The `vm_stat` text of a block is returned as is,
-//! for the sampler's decoder (`memtide_sampler::darwin`), which the importer calls.
+//! Real outputs vary from Mac to Mac and from version to version: every section is found by its own
+//! first line, parsed by label, and may be missing or empty. A malformed row or block is skipped
+//! with a warning that names its line; nothing here panics. The `vm_stat` text of a block is
+//! returned as is, for the sampler's decoder (`memtide_sampler::darwin`), which the importer calls.
 
 use crate::ollama::{PsResponse, RunningModel};
 

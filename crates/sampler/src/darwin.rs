@@ -5,8 +5,8 @@
 //! them into memtide's types. They compile and are tested on every OS, on buffers built like
 //! the kernel's and on real `vm_stat`, `memory_pressure` and `sysctl` outputs.
 //!
-//! Semantics follow xnu and Apple's `system_cmds` (the repository's platform notes cite the
-//! lines): `host_statistics64(HOST_VM_INFO64)` is filled by `vm_stats()` in
+//! Semantics follow xnu and Apple's `system_cmds`, cited at each decoder:
+//! `host_statistics64(HOST_VM_INFO64)` is filled by `vm_stats()` in
 //! `osfmk/kern/host.c`, and `vm_stat` prints it in `vm_stat/vm_stat.c`.
 
 use crate::error::{Error, Result};

@@ -1,12 +1,13 @@
 //! Low-memory intervals: stretches of time in which the free percentage stayed under a
 //! threshold.
 //!
-//! The seed's chart shaded every sample under 30 % free; the same default is kept so that a
-//! memtide report and a seed chart of the same run agree. To keep noise around the threshold
-//! from cutting one episode into many, an interval ends only when the free percentage climbs
-//! back to the threshold plus [`LOW_MEMORY_HYSTERESIS_PERCENT`], or when the series has a gap.
+//! The Ollama macOS Memory Trace Guide's chart shaded every sample under 30 % free; the same
+//! default is kept so that a memtide report and the Guide's chart of the same run agree. To keep
+//! noise around the threshold from cutting one episode into many, an interval ends only when the
+//! free percentage climbs back to the threshold plus [`LOW_MEMORY_HYSTERESIS_PERCENT`], or when the
+//! series has a gap.
 
-/// Default threshold, in % free: the seed's "critical interval" marker.
+/// Default threshold, in % free: the Guide's "critical interval" marker.
 pub const LOW_MEMORY_FREE_PERCENT: f64 = 30.0;
 
 /// How far above the threshold free memory must climb to end an interval, in percentage
