@@ -310,9 +310,18 @@ fn buffer(text: &str) -> Option<Line> {
         .parse()
         .ok()?;
     let mut words = head.split_whitespace().rev();
-    let kind = BufferKind::from_llama_word(words.next()?)?;
-    let backend = words.next()?;
+    let last = words.next()?;
+    let (kind, backend, kindless) = match BufferKind::from_llama_word(last) {
+        Some(kind) => (kind, words.next()?, false),
+        // Before llama.cpp named its buffers by what they hold (Ollama up to v0.5.1), the
+        // weights' line had no kind: `llm_load_tensors: <backend> buffer size = …`, one per
+        // buffer of the model (`llama/llama.cpp` l.9206 of v0.5.1).
+        None => (BufferKind::Model, last, true),
+    };
     let component = words.next()?.strip_suffix(':')?;
+    if kindless && component != "llm_load_tensors" {
+        return None;
+    }
     let named = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -766,18 +775,52 @@ mod tests {
         }
     }
 
+    /// A weights buffer of `mib` MiB, as parsed.
+    fn weights_buffer(component: &str, backend: &str, mib: f64) -> Line {
+        Line::Buffer {
+            component: component.into(),
+            backend: backend.into(),
+            kind: BufferKind::Model,
+            bytes: (mib * MIB as f64).round() as u64,
+        }
+    }
+
+    /// llama.cpp as Ollama up to v0.5.1 shipped it printed the weights' buffers without a kind
+    /// (`"%s: %10s buffer size = %8.2f MiB\n"` from `llm_load_tensors`, `llama/llama.cpp`
+    /// l.9206 of v0.5.1) and its other buffers with one, as now (l.3817, l.20103 and l.20162).
+    #[test]
+    fn the_weights_line_of_llama_cpp_before_its_buffers_had_kinds() {
+        let weights = |backend: &str, mib: f64| {
+            line(&format!(
+                "llm_load_tensors: {backend:>10} buffer size = {mib:>8.2} MiB"
+            ))
+        };
+        assert_eq!(
+            weights("Metal", 4155.99),
+            weights_buffer("llm_load_tensors", "Metal", 4155.99)
+        );
+        assert!(matches!(
+            weights("CPU", 70.31),
+            Line::Buffer { kind: BufferKind::Model, ref backend, .. } if backend == "CPU"
+        ));
+        // Only the weights' component printed such a line: any other is not taken for weights.
+        assert_eq!(
+            parse("llama_new_context_with_model:      Metal buffer size =    10.00 MiB"),
+            None
+        );
+        assert!(matches!(
+            line("llama_kv_cache_init:      Metal KV buffer size =   256.00 MiB"),
+            Line::Buffer { kind: BufferKind::Kv, bytes, .. } if bytes == 256 * MIB
+        ));
+    }
+
     #[test]
     fn llama_cpps_lines_as_ollama_passes_them_through() {
         // The forms of llm/llama_server.go l.2707-2713 and l.2732-2734, and of the real
         // server in scripts/check-real-runner.
         assert_eq!(
             line("load_tensors:   CPU_Mapped model buffer size =   235.16 MiB"),
-            Line::Buffer {
-                component: "load_tensors".into(),
-                backend: "CPU_Mapped".into(),
-                kind: BufferKind::Model,
-                bytes: (235.16 * MIB as f64).round() as u64,
-            }
+            weights_buffer("load_tensors", "CPU_Mapped", 235.16)
         );
         assert!(matches!(
             line("load_tensors: MTL0_Mapped model buffer size =  1918.35 MiB"),
@@ -929,6 +972,42 @@ load_tensors:   CPU_Mapped model buffer size =   235.16 MiB
         // The second runner's start has no scheduler line of its own before it.
         let q = plan(&rows, 8, 0, u64::MAX).unwrap();
         assert_eq!((q.prediction, q.evicted, q.mmap_off), (None, false, None));
+    }
+
+    /// A load as Ollama v0.5 logged it: the runner's start line of a real log (its
+    /// `starting llama server`), then llama.cpp's lines in that version's formats (see
+    /// [`the_weights_line_of_llama_cpp_before_its_buffers_had_kinds`]), no `loading model
+    /// tensors` line (llama.cpp printed none then), and `llama runner started in`.
+    #[test]
+    fn a_load_as_ollama_0_5_logged_it() {
+        let start = include_str!(
+            "../tests/fixtures/linux-v0.5.x-ollama_llama_server-runner-cuda_v12_avx.log"
+        )
+        .lines()
+        .next()
+        .unwrap();
+        let log = format!(
+            "{start}\n\
+llm_load_tensors: offloaded 41/41 layers to GPU
+llm_load_tensors:        CPU buffer size =    70.31 MiB
+llm_load_tensors:      CUDA0 buffer size =  4155.99 MiB
+llama_kv_cache_init:      CUDA0 KV buffer size =  1280.00 MiB
+llama_new_context_with_model:  CUDA_Host  output buffer size =     2.02 MiB
+llama_new_context_with_model:      CUDA0 compute buffer size =   560.00 MiB
+time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama runner started in 3.52 seconds\"
+"
+        );
+        let rows = rows(&log);
+        let a = allocated(&rows, 41813, 0, u64::MAX).expect("the runner's buffers");
+        let mib = |x: f64| (x * MIB as f64).round() as u64;
+        assert_eq!(a.weights_bytes, mib(70.31) + mib(4155.99));
+        assert_eq!(a.mapped_weights_bytes, 0, "this llama.cpp did not say");
+        assert_eq!(a.kv_bytes, 1280 * MIB);
+        assert_eq!(a.compute_bytes, 560 * MIB);
+        assert_eq!(a.other_bytes, mib(2.02));
+        assert_eq!(a.offloaded, Some((41, 41)));
+        let p = plan(&rows, 41813, 0, u64::MAX).unwrap();
+        assert_eq!(p.ready_seconds.as_deref(), Some("3.52 s"));
     }
 
     #[test]
