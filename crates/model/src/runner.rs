@@ -367,4 +367,108 @@ mod tests {
         assert_eq!(classify("ollama_llama_se", &[]), Role::Other);
         assert_eq!(classify("ollama", &[]), Role::Other);
     }
+
+    /// The command lines Ollama logged when it started a runner (`cmd="…"`), in real logs of
+    /// five generations, each with the name the kernel gives the process on Linux (15 bytes).
+    #[test]
+    fn real_runner_command_lines_of_five_generations() {
+        macro_rules! log {
+            ($name:literal) => {
+                include_str!(concat!("../tests/fixtures/", $name))
+            };
+        }
+        let cmd = |log: &str| -> Vec<String> {
+            let at = log.find("cmd=\"").expect("a start line") + "cmd=\"".len();
+            let end = log[at..].find('"').unwrap();
+            log[at..at + end].split(' ').map(str::to_owned).collect()
+        };
+        let role = |log: &str| {
+            let argv = cmd(log);
+            let kernel_name: String = base(&argv[0]).chars().take(15).collect();
+            classify(&kernel_name, &argv)
+        };
+        let blob = |hex: &str| format!("/root/.ollama/models/blobs/sha256-{hex}");
+        for (log, engine) in [
+            (
+                log!("macos-v0.4.0-tmp-runners-metal-ollama_llama_server.log"),
+                Engine::OllamaLlamaServer,
+            ),
+            (
+                log!("linux-v0.5.x-ollama_llama_server-runner-cuda_v12_avx.log"),
+                Engine::OllamaLlamaServer,
+            ),
+            (
+                log!("macos-homebrew-v0.17.0-cellar-ollama-runner-short.log"),
+                Engine::OllamaRunner,
+            ),
+        ] {
+            match role(log) {
+                Role::Runner {
+                    engine: e,
+                    model_arg,
+                    under_ollama: true,
+                } => {
+                    assert_eq!(e, engine, "{log}");
+                    assert!(
+                        crate::manifests::blob_digest(&model_arg).is_some(),
+                        "{model_arg}"
+                    );
+                }
+                other => panic!("{other:?}: {log}"),
+            }
+        }
+        // v0.13's GPU discovery: no model.
+        assert_eq!(
+            role(log!("macos-v0.13.0-discovery-runner-no-model.log")),
+            Role::Discovery
+        );
+        // v0.33's llama-server in Docker, with a projector beside the model: the model is
+        // the weights, and the binary is Ollama's.
+        assert_eq!(
+            role(log!("linux-docker-v0.33.2-llama-server-mmproj.log")),
+            Role::Runner {
+                engine: Engine::LlamaServer,
+                model_arg: blob("9ed150d4367e68df0ac8e1540f6ddc65b42d0ee26378329d1ecbca60f93fc5f8"),
+                under_ollama: true,
+            }
+        );
+    }
+
+    /// `ps aux` on a Mac running the app (macOS, 2026-04): a runner of the Ollama engine, a
+    /// client and the server.
+    #[test]
+    fn a_macs_ps_aux_lines() {
+        let lines =
+            include_str!("../tests/fixtures/macos-2026-04-ps-aux-ollama-runner-ollama-engine.txt");
+        let roles: Vec<Role> = lines
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                // USER PID %CPU %MEM VSZ RSS TT STAT STARTED TIME COMMAND…
+                let argv: Vec<String> = l.split_whitespace().skip(10).map(str::to_owned).collect();
+                classify(base(&argv[0]), &argv)
+            })
+            .collect();
+        assert!(
+            matches!(
+                &roles[0],
+                Role::Runner {
+                    engine: Engine::OllamaEngine,
+                    under_ollama: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            roles[0]
+        );
+        assert_eq!(
+            roles[1..],
+            [
+                Role::Client {
+                    command: "run".into()
+                },
+                Role::Serve
+            ]
+        );
+    }
 }
