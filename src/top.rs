@@ -395,9 +395,9 @@ pub fn draw(f: &mut Frame, live: &Live, view: &View) {
     draw_processes(f, runners, live, view);
     draw_ollama(f, ollama, live, view);
     draw_events(f, events, live, view);
-    draw_footer(f, footer, view);
+    draw_footer(f, footer, live, view);
     if view.help {
-        draw_help(f, area, view);
+        draw_help(f, area, live, view);
     }
 }
 
@@ -573,6 +573,15 @@ fn draw_system(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     f.render_widget(Paragraph::new(lines), rest);
 }
 
+/// What the processes on the screen are measured by, each measure once, the best first: model
+/// memory where a runner's weights are counted, else the footprint, else the RSS.
+fn measures_shown(live: &Live) -> Vec<Measure> {
+    [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
+        .into_iter()
+        .filter(|m| live.processes.iter().any(|p| p.measure() == *m))
+        .collect()
+}
+
 fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let runners = sorted(live, view, true);
     let helpers = sorted(live, view, false);
@@ -597,10 +606,7 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let all_three = area.width >= model_width + 64 + 8 + 12;
     // What each process shown is measured by: its model memory where its weights are
     // counted, else its footprint, else its RSS.
-    let shown: Vec<Measure> = [Measure::ModelMemory, Measure::Footprint, Measure::Rss]
-        .into_iter()
-        .filter(|m| runners.iter().chain(&helpers).any(|p| p.measure() == *m))
-        .collect();
+    let shown = measures_shown(live);
     let counted = shown.contains(&Measure::ModelMemory);
     // What the sparklines draw, the header naming every measure drawn.
     let metric = if view.rss {
@@ -797,26 +803,36 @@ fn draw_events(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
-fn draw_footer(f: &mut Frame, area: Rect, view: &View) {
+/// The word for what `f` switches the sparklines from: the best measure shown (the header's
+/// sparkline head names them all).
+fn memory_word(live: &Live) -> &'static str {
+    measures_shown(live).first().map_or("memory", |m| m.name())
+}
+
+fn draw_footer(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let rec = if view.recording.is_some() {
         "r stop recording"
     } else {
         "r record"
     };
+    let word = memory_word(live);
     f.render_widget(
         Paragraph::new(Line::styled(
-            format!("q quit · f model memory/RSS · s sort · p pause · {rec} · ? keys"),
+            format!("q quit · f {word}/RSS · s sort · p pause · {rec} · ? keys"),
             Style::default().add_modifier(Modifier::DIM),
         )),
         area,
     );
 }
 
-fn draw_help(f: &mut Frame, area: Rect, view: &View) {
+fn draw_help(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     let text = vec![
         Line::styled("Keys", bold()),
         Line::raw("q, Esc, Ctrl-C  quit (a trace being recorded is finished)"),
-        Line::raw("f               model memory or RSS in the sparklines and the sort"),
+        Line::raw(format!(
+            "f               {} or RSS in the sparklines and the sort",
+            memory_word(live)
+        )),
         Line::raw("s               sort runners by memory, pid, age, model"),
         Line::raw("p               pause the screen (recording goes on)"),
         Line::raw("r               start or stop recording to a new trace directory"),
@@ -1073,7 +1089,8 @@ mod tests {
             &lines,
             "runner 62010 (granite3.3:2b) started while 61864 (llama3.2:3b) still alive",
         );
-        find(&lines, "q quit · f model memory/RSS");
+        // The key names what the sparklines switch from.
+        find(&lines, "q quit · f footprint/RSS");
     }
 
     #[test]
@@ -1130,6 +1147,7 @@ mod tests {
             head.trim_end().ends_with("model memory or footprint"),
             "{head}"
         );
+        find(&lines, "q quit · f model memory/RSS");
         // At 80 columns the RSS makes room: the runner whose weights are not counted keeps
         // its footprint in view, and the sparklines' head, too long for its column, says
         // "memory" rather than half a name.
