@@ -604,8 +604,6 @@ fn draw_processes(f: &mut Frame, area: Rect, live: &Live, view: &View) {
     // counted (it is "-" on every row), else the RSS, so that a runner whose weights are not
     // counted still shows its footprint (the footprint instead while the sparklines draw RSS).
     let all_three = area.width >= model_width + 64 + 8 + 12;
-    // What each process shown is measured by: its model memory where its weights are
-    // counted, else its footprint, else its RSS.
     let shown = measures_shown(live);
     let counted = shown.contains(&Measure::ModelMemory);
     // What the sparklines draw, the header naming every measure drawn.
