@@ -204,23 +204,26 @@ impl Os {
     }
 }
 
+impl Os {
+    /// The variant of a word memtide reads natively, if it is one.
+    fn known(word: &str) -> Option<Os> {
+        match word {
+            "linux" => Some(Os::Linux),
+            "macos" => Some(Os::Macos),
+            _ => None,
+        }
+    }
+}
+
 impl From<&str> for Os {
     fn from(word: &str) -> Os {
-        match word {
-            "linux" => Os::Linux,
-            "macos" => Os::Macos,
-            other => Os::Other(other.to_owned()),
-        }
+        Os::known(word).unwrap_or_else(|| Os::Other(word.to_owned()))
     }
 }
 
 impl From<String> for Os {
     fn from(word: String) -> Os {
-        match word.as_str() {
-            "linux" => Os::Linux,
-            "macos" => Os::Macos,
-            _ => Os::Other(word),
-        }
+        Os::known(&word).unwrap_or(Os::Other(word))
     }
 }
 
