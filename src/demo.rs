@@ -158,20 +158,12 @@ impl ServerLog {
         Ok(())
     }
 
-    /// What Ollama writes as it starts a runner for `model` on `port`: what it saw of the
-    /// machine, its prediction when other models are loaded, the runner's command line.
+    /// What Ollama writes as it starts a runner for `model` on `port`, in its order
+    /// (`server/sched.go` of v0.33): its prediction when other models are loaded, the runner's
+    /// command line, then what it saw of the machine as the load begins.
     fn load(&mut self, exe: &Path, model: &Loaded, port: u16, loaded: usize) -> Result<()> {
         let sys = Sampler::new(ProcessSelector::Pids(vec![]))?.system()?;
         let free = sys.available_bytes.unwrap_or(0);
-        self.slog(
-            "sched.go:613",
-            "system memory",
-            &format!(
-                "total=\"{}\" free=\"{}\" free_swap=\"0 B\"",
-                human_bytes2(sys.total_bytes),
-                human_bytes2(free)
-            ),
-        )?;
         if loaded > 0 {
             self.slog(
                 "sched.go:562",
@@ -192,6 +184,15 @@ impl ServerLog {
                 "cmd=\"{} runner --model {} --port {port}\"",
                 exe.display(),
                 model.name
+            ),
+        )?;
+        self.slog(
+            "sched.go:613",
+            "system memory",
+            &format!(
+                "total=\"{}\" free=\"{}\" free_swap=\"0 B\"",
+                human_bytes2(sys.total_bytes),
+                human_bytes2(free)
             ),
         )
     }

@@ -54,6 +54,31 @@ pub struct Prediction {
     pub system_free_bytes: Option<u64>,
 }
 
+/// Ollama's estimate of a load, from its `offload` line: `offload to gpu` from v0.1.33 to
+/// v0.1.44 (`llm/memory.go` l.133-172 of v0.1.44: `layers.real`, one `memory.available`),
+/// `offload to <library>` from v0.1.45 to v0.5.11 (l.308-355 of v0.1.45), `offload
+/// library=<library>` from v0.5.12 to v0.12.10 (`MemoryEstimate.LogValue`, l.363-421 of
+/// v0.11.4). Written before the runner's start line up to v0.11.4 (`llm/server.go` l.175, the
+/// start at l.438) and after it from v0.11.5, where the load follows the start
+/// (`llamaServer.Load`, `llm/server.go` l.531 of v0.11.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// `library` (`metal`, `Metal`, `cuda`, `rocm`, `cpu`, ...; `gpu` before v0.1.45), as
+    /// Ollama wrote it.
+    pub library: String,
+    /// `layers.offload` (`layers.real` before v0.1.45): the layers it put on the GPU.
+    pub layers: Option<u32>,
+    /// `layers.model`: the model's layers, its output layer counted (not written before
+    /// v0.1.45).
+    pub of: Option<u32>,
+    /// `memory.required.full`: the model with every layer on the GPU.
+    pub full_bytes: Option<u64>,
+    /// `memory.required.partial`: the `layers` it put on the GPU.
+    pub partial_bytes: Option<u64>,
+    /// `memory.available`: what the GPUs had available for it, summed over them.
+    pub available_bytes: Option<u64>,
+}
+
 /// A line of the log that matters for memory.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
@@ -120,6 +145,8 @@ pub enum Line {
     Fits(Prediction),
     /// The next model would not fit: Ollama evicts loaded models first.
     Evict(Prediction),
+    /// Ollama's estimate of a load (its `offload` line).
+    Estimate(Estimate),
     /// Ollama turned mmap off for the next load.
     MmapOff {
         /// Why (`reason`, or `host memory pressure`).
@@ -182,6 +209,20 @@ pub fn parse(text: &str) -> Option<Parsed> {
                 Line::Evict(prediction())
             }
             "model is too large for system memory" => Line::TooLarge,
+            m if m == "offload" || m.starts_with("offload to ") => Line::Estimate(Estimate {
+                library: get("library")
+                    .map(|v| v.to_string())
+                    .or_else(|| m.strip_prefix("offload to ").map(str::to_owned))
+                    .unwrap_or_default(),
+                layers: get("layers.offload")
+                    .or_else(|| get("layers.real"))
+                    .and_then(|v| v.parse().ok()),
+                of: get("layers.model").and_then(|v| v.parse().ok()),
+                full_bytes: bytes("memory.required.full"),
+                partial_bytes: bytes("memory.required.partial"),
+                available_bytes: get("memory.available")
+                    .and_then(|v| human_bytes_list(v).or_else(|| human_bytes(v))),
+            }),
             "disabling mmap for llama-server load by default" => Line::MmapOff {
                 reason: get("reason").map_or_else(String::new, |v| v.to_string()),
             },
@@ -274,6 +315,19 @@ fn human_bytes(v: &str) -> Option<u64> {
         _ => return None,
     };
     bytes_within(n * scale)
+}
+
+/// A Go slice of `format.HumanBytes2` figures, `[22.0 GiB 22.0 GiB]`, summed; `None` when any
+/// of them is not one.
+fn human_bytes_list(v: &str) -> Option<u64> {
+    let inner = v.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return None;
+    }
+    words.chunks(2).try_fold(0u64, |sum, pair| {
+        Some(sum.saturating_add(human_bytes(&format!("{} {}", pair[0], pair[1]))?))
+    })
 }
 
 /// The largest size a line may state: 1 PiB. Past it a figure is not a machine's memory but a
@@ -438,6 +492,16 @@ pub fn row(line: &Line, time_utc: String, t_ms: u64, port: Option<u16>) -> Ollam
             r.event = LogEvent::Evict;
             predicted(&mut r, p);
         }
+        Line::Estimate(e) => {
+            r.event = LogEvent::Estimate;
+            r.backend = e.library.clone();
+            if let (Some(n), Some(m)) = (e.layers, e.of) {
+                r.detail = format!("{n}/{m}");
+            }
+            r.predicted_bytes = e.full_bytes;
+            r.bytes = e.partial_bytes;
+            r.available_bytes = e.available_bytes;
+        }
         Line::MmapOff { reason } => {
             r.event = LogEvent::MmapOff;
             r.detail = reason.clone();
@@ -482,7 +546,7 @@ impl Allocated {
     }
 }
 
-/// What Ollama decided for one runner's load, by the scheduler's lines before its start.
+/// What Ollama decided for one runner's load, by the scheduler's lines around its start.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// When the runner's start was read, `t_ms`.
@@ -491,6 +555,9 @@ pub struct Plan {
     pub prediction: Option<Prediction>,
     /// It predicted the model would not fit and evicted loaded models first.
     pub evicted: bool,
+    /// Its estimate of the load, where it wrote one (v0.1.45 to v0.12).
+    #[serde(default)]
+    pub estimate: Option<Estimate>,
     /// Why it turned mmap off for this load, if it did.
     pub mmap_off: Option<String>,
     /// The machine's memory and free memory as the scheduler saw them.
@@ -501,10 +568,12 @@ pub struct Plan {
     pub ready_seconds: Option<String>,
 }
 
-/// How long before a runner's start line the scheduler's lines of its load are looked for:
-/// 30 s (they are written within milliseconds of it, but a model's file is read and checked
-/// in between).
-pub const PLAN_BEFORE_MS: u64 = 30_000;
+/// How far from a runner's start line the scheduler's lines of its load are looked for: 30 s
+/// either side. They are written within milliseconds of it, but a model's file is read and
+/// checked before the start, and from Ollama v0.11.5 the load that follows the start (and
+/// writes what the scheduler saw of the machine, and up to v0.12 its estimate) waits for the
+/// runner to listen.
+pub const PLAN_WINDOW_MS: u64 = 30_000;
 
 /// The rows of the runner on `port` that started in `[from_ms, to_ms]`: from its start line (the
 /// last one for that port in the window) to the next runner's start.
@@ -570,8 +639,12 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
 }
 
 /// What Ollama decided for the runner on `port` whose start was read in `[from_ms, to_ms]`:
-/// the scheduler's lines in the [`PLAN_BEFORE_MS`] before its start line, after the previous
-/// runner's start.
+/// the scheduler's lines in the [`PLAN_WINDOW_MS`] before its start line, after the previous
+/// runner's start (its prediction, whether it turned mmap off, and up to v0.11.4 what it saw of
+/// the machine and its estimate), and those after the start line until the runner answered or
+/// another started, within [`PLAN_WINDOW_MS`] (from v0.11.5 what it saw of the machine, and up
+/// to v0.12 its estimate: `server/sched.go` l.613 of v0.33 logs the machine after
+/// `newServerFn` at l.577 has started the runner).
 pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Plan> {
     let mine = runner_rows(rows, port, from_ms, to_ms)?;
     let start = &mine[0];
@@ -580,11 +653,40 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
         start_ms: start.t_ms,
         ..Plan::default()
     };
+    let estimate = |r: &OllamaLogRow| {
+        let (layers, of) = r
+            .detail
+            .split_once('/')
+            .map_or((None, None), |(n, m)| (n.parse().ok(), m.parse().ok()));
+        Estimate {
+            library: r.backend.clone(),
+            layers,
+            of,
+            full_bytes: r.predicted_bytes,
+            partial_bytes: r.bytes,
+            available_bytes: r.available_bytes,
+        }
+    };
+    // The lines of this load after its start, nearest first.
+    for r in mine[1..]
+        .iter()
+        .take_while(|r| r.t_ms <= start.t_ms + PLAN_WINDOW_MS)
+        .take_while(|r| !(r.event == LogEvent::RunnerReady && r.port == Some(port)))
+    {
+        match r.event {
+            LogEvent::Estimate if p.estimate.is_none() => p.estimate = Some(estimate(r)),
+            LogEvent::SystemMemory if p.system_total_bytes.is_none() => {
+                p.system_total_bytes = r.bytes;
+                p.system_free_bytes = r.system_free_bytes;
+            }
+            _ => {}
+        }
+    }
     for r in rows[..at]
         .iter()
         .rev()
         .take_while(|r| r.event != LogEvent::RunnerStart)
-        .filter(|r| r.t_ms + PLAN_BEFORE_MS >= start.t_ms)
+        .filter(|r| r.t_ms + PLAN_WINDOW_MS >= start.t_ms)
     {
         let prediction = || Prediction {
             predicted_bytes: r.predicted_bytes,
@@ -602,6 +704,7 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
                 }
                 p.evicted = true;
             }
+            LogEvent::Estimate if p.estimate.is_none() => p.estimate = Some(estimate(r)),
             LogEvent::MmapOff if p.mmap_off.is_none() => p.mmap_off = Some(r.detail.clone()),
             LogEvent::SystemMemory if p.system_total_bytes.is_none() => {
                 p.system_total_bytes = r.bytes;
@@ -917,11 +1020,11 @@ mod tests {
     }
 
     const LOAD: &str = "\
-time=2026-08-21T18:48:20.000-07:00 level=INFO source=sched.go:613 msg=\"system memory\" total=\"32.0 GiB\" free=\"13.8 GiB\" free_swap=\"0 B\"
 time=2026-08-21T18:48:20.001-07:00 level=INFO source=sched.go:551 msg=\"llama-server model predicted to exceed available memory, evicting\" predicted=\"9.1 GiB\" available=\"4.0 GiB\" gpu_free=\"4.0 GiB\" system_free=\"5.0 GiB\"
 time=2026-08-21T18:48:21.000-07:00 level=INFO source=sched.go:562 msg=\"llama-server model fits alongside existing models\" predicted=\"5.2 GiB\" available=\"6.0 GiB\" gpu_free=\"6.0 GiB\" system_free=\"13.8 GiB\"
 time=2026-08-21T18:48:21.001-07:00 level=INFO source=sched.go:1147 msg=\"disabling mmap for llama-server load by default\" model=/m reason=metal_partial_offload
 time=2026-08-21T18:48:21.002-07:00 level=INFO source=llama_server.go:433 msg=\"starting llama-server\" cmd=\"/x/llama-server --model /m --port 7\"
+time=2026-08-21T18:48:21.003-07:00 level=INFO source=sched.go:613 msg=\"system memory\" total=\"32.0 GiB\" free=\"13.8 GiB\" free_swap=\"0 B\"
 load_tensors: offloaded 20/29 layers to GPU
 load_tensors:          CPU model buffer size =   100.00 MiB
 load_tensors:         MTL0 model buffer size =  3000.00 MiB
@@ -959,7 +1062,7 @@ load_tensors:   CPU_Mapped model buffer size =   235.16 MiB
     }
 
     #[test]
-    fn a_loads_plan_is_the_schedulers_lines_before_its_start() {
+    fn a_loads_plan_is_the_schedulers_lines_around_its_start() {
         let rows = rows(LOAD);
         let p = plan(&rows, 7, 0, u64::MAX).unwrap();
         assert!(p.evicted, "it evicted, then the second try fit");
@@ -1035,5 +1138,161 @@ time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama r
             (a.mapped_weights_bytes + a.kv_bytes + a.compute_bytes) / MIB,
             263
         );
+    }
+
+    const GIB: f64 = (1u64 << 30) as f64;
+
+    fn gib(x: f64) -> Option<u64> {
+        Some((x * GIB).round() as u64)
+    }
+
+    /// Ollama's `offload` line as users of v0.2 to v0.12 posted it (see the fixture's
+    /// `.source`), and as v0.1.33 to v0.1.44 wrote it (`llm/memory.go` l.133-172 of v0.1.44).
+    #[test]
+    fn ollamas_estimate_of_a_load_in_each_generations_words() {
+        let lines: Vec<Line> =
+            include_str!("../tests/fixtures/ollama-offload-lines-v0.1.45-to-v0.12.txt")
+                .lines()
+                .filter_map(|l| parse(l).map(|p| p.line))
+                .filter(|l| matches!(l, Line::Estimate(_)))
+                .collect();
+        let estimate = |library: &str, n, m, full, partial, available| {
+            Line::Estimate(Estimate {
+                library: library.into(),
+                layers: Some(n),
+                of: Some(m),
+                full_bytes: gib(full),
+                partial_bytes: gib(partial),
+                available_bytes: gib(available),
+            })
+        };
+        assert_eq!(
+            lines,
+            [
+                estimate("metal", 28, 28, 9.2, 9.2, 96.0),
+                estimate("metal", 33, 33, 6.3, 6.3, 16.0),
+                // Four GPUs of 22.0 GiB: what they had, summed.
+                estimate("cuda", 44, 81, 127.4, 87.1, 88.0),
+                // Cut inside a later value: what comes before it is read.
+                estimate("Metal", 10, 29, 5.1, 2.6, 2.7),
+            ]
+        );
+        assert_eq!(
+            line("time=2024-05-01T10:00:00.000+02:00 level=INFO source=memory.go:133 msg=\"offload to gpu\" layers.requested=-1 layers.real=33 memory.available=\"16.0 GiB\" memory.required.full=\"6.3 GiB\" memory.required.partial=\"6.3 GiB\" memory.required.kv=\"1.0 GiB\""),
+            Line::Estimate(Estimate {
+                library: "gpu".into(),
+                layers: Some(33),
+                of: None,
+                full_bytes: gib(6.3),
+                partial_bytes: gib(6.3),
+                available_bytes: gib(16.0),
+            })
+        );
+        // An estimate is the scheduler's: no runner's.
+        assert_eq!(Joiner { port: Some(7) }.port(&lines[0]), None);
+        // Through a row of the trace and back, as the report reads it.
+        let rows = rows(include_str!(
+            "../tests/fixtures/linux-2025-08-system-memory-offload-start.log"
+        ));
+        assert_eq!(rows[1].event, LogEvent::Estimate);
+        assert_eq!(
+            (rows[1].backend.as_str(), rows[1].detail.as_str()),
+            ("cuda", "48/49")
+        );
+    }
+
+    /// Up to v0.11.4 Ollama wrote what it saw of the machine and its estimate before the
+    /// runner's start line (`llm/server.go` l.135, l.175 and l.438 of v0.11.4).
+    #[test]
+    fn up_to_v0_11_4_a_loads_estimate_comes_before_its_start() {
+        let linux = rows(include_str!(
+            "../tests/fixtures/linux-2025-08-system-memory-offload-start.log"
+        ));
+        let p = plan(&linux, 39041, 0, u64::MAX).expect("the runner's start");
+        assert_eq!(
+            p.estimate,
+            Some(Estimate {
+                library: "cuda".into(),
+                layers: Some(48),
+                of: Some(49),
+                full_bytes: gib(11.0),
+                partial_bytes: gib(8.5),
+                available_bytes: gib(10.9),
+            })
+        );
+        assert_eq!(
+            (p.system_total_bytes, p.system_free_bytes),
+            (gib(30.9), gib(25.4))
+        );
+        // An Intel Mac whose GPU Ollama could not use: an estimate for the CPU alone.
+        let intel = rows(include_str!(
+            "../tests/fixtures/macos-intel-2024-07-offload-to-cpu-then-start.log"
+        ));
+        let e = plan(&intel, 61564, 0, u64::MAX).unwrap().estimate.unwrap();
+        assert_eq!(
+            (e.library.as_str(), e.layers, e.of, e.full_bytes),
+            ("cpu", Some(0), Some(33), gib(5.8))
+        );
+    }
+
+    /// From v0.11.5 the load follows the runner's start: what the scheduler saw of the machine
+    /// (and up to v0.12.10 its estimate) comes after the start line. Two real logs, v0.17 from
+    /// Homebrew on a Mac and v0.33 in Docker; and v0.12's lines as a Mac's log had them (see
+    /// the fixture's `.source`), after a start line of the same form.
+    #[test]
+    fn from_v0_11_5_what_the_scheduler_saw_comes_after_the_start() {
+        for (log, total, free) in [
+            (
+                include_str!(
+                    "../tests/fixtures/macos-homebrew-v0.17.0-cellar-ollama-runner-short.log"
+                ),
+                32.0,
+                13.8,
+            ),
+            (
+                include_str!("../tests/fixtures/linux-docker-v0.33.2-llama-server-mmproj.log"),
+                6.7,
+                6.1,
+            ),
+        ] {
+            let rows = rows(log);
+            let start = rows
+                .iter()
+                .find(|r| r.event == LogEvent::RunnerStart)
+                .unwrap();
+            let p = plan(&rows, start.port.unwrap(), 0, u64::MAX).unwrap();
+            assert_eq!(
+                (p.system_total_bytes, p.system_free_bytes),
+                (gib(total), gib(free)),
+                "{log}"
+            );
+        }
+        let v0_12: Vec<&str> =
+            include_str!("../tests/fixtures/ollama-offload-lines-v0.1.45-to-v0.12.txt")
+                .lines()
+                .skip(3)
+                .collect();
+        let start =
+            include_str!("../tests/fixtures/macos-homebrew-v0.17.0-cellar-ollama-runner-short.log")
+                .lines()
+                .next()
+                .unwrap();
+        let loaded = rows(&format!("{start}\n{}\n", v0_12.join("\n")));
+        let port = loaded[0].port.unwrap();
+        let p = plan(&loaded, port, 0, u64::MAX).unwrap();
+        let e = p.estimate.expect("the estimate after the start");
+        assert_eq!(
+            (e.layers, e.of, e.full_bytes),
+            (Some(10), Some(29), gib(5.1))
+        );
+        assert_eq!(p.system_total_bytes, gib(16.0));
+        // The runner's answer ends its load: a later load's lines are not this one's.
+        let later = format!(
+            "{start}\ntime=2026-02-25T18:14:36.000+08:00 level=INFO source=server.go:1310 msg=\"llama runner started in 1.74 seconds\"\n{}\n",
+            v0_12.join("\n")
+        );
+        let p = plan(&rows(&later), port, 0, u64::MAX).unwrap();
+        assert_eq!((p.estimate, p.system_total_bytes), (None, None));
+        assert_eq!(p.ready_seconds.as_deref(), Some("1.74 s"));
     }
 }

@@ -146,7 +146,7 @@ pub fn build(tl: &Timeline, opts: &events::Options) -> Report {
                         &tl.ollama_log,
                         port,
                         p.first_ms?
-                            .saturating_sub(crate::ollama_log::PLAN_BEFORE_MS),
+                            .saturating_sub(crate::ollama_log::PLAN_WINDOW_MS),
                         p.last_ms?,
                     )
                 }),

@@ -444,15 +444,33 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                     },
                     runner(r)
                 ),
-                (None, _) => match (plan.system_free_bytes, plan.system_total_bytes) {
-                    (Some(free), Some(total)) => format!(
-                        "Ollama started {} with {} of {} free",
-                        runner(r),
-                        format_bytes(free),
-                        format_bytes(total)
-                    ),
-                    _ => format!("Ollama started {}", runner(r)),
-                },
+                (None, _) => {
+                    let free = match (plan.system_free_bytes, plan.system_total_bytes) {
+                        (Some(free), Some(total)) => Some((free, total)),
+                        _ => None,
+                    };
+                    match (&plan.estimate, free) {
+                        (Some(e), free) => {
+                            let mut s = estimated(e, &runner(r));
+                            if let Some((free, total)) = free {
+                                let _ = write!(
+                                    s,
+                                    "; the machine had {} of {} free",
+                                    format_bytes(free),
+                                    format_bytes(total)
+                                );
+                            }
+                            s
+                        }
+                        (None, Some((free, total))) => format!(
+                            "Ollama started {} with {} of {} free",
+                            runner(r),
+                            format_bytes(free),
+                            format_bytes(total)
+                        ),
+                        (None, None) => format!("Ollama started {}", runner(r)),
+                    }
+                }
             };
             if let Some(why) = &plan.mmap_off {
                 let _ = write!(
@@ -901,6 +919,45 @@ fn table(o: &mut String, header: &[&str], rows: &[Vec<String>], md: bool) {
     }
 }
 
+/// Ollama's estimate of a load in words (its `offload` line, v0.1.33 to v0.12.10): what the
+/// model would take with every layer on the GPU, what the GPU had available, and how many
+/// layers Ollama gave the GPU (the `--n-gpu-layers` it started the runner with).
+fn estimated(e: &memtide_model::ollama_log::Estimate, runner: &str) -> String {
+    let at = e
+        .full_bytes
+        .map(|b| format!(" at {}", format_bytes(b)))
+        .unwrap_or_default();
+    // Ollama estimates for the CPU alone when it found no GPU or was asked for no GPU layer.
+    if e.library.eq_ignore_ascii_case("cpu") {
+        return format!("Ollama estimated {runner}{at}, for the CPU alone");
+    }
+    // Before v0.1.45 Ollama wrote `gpu`, which names no library.
+    let library = match e.library.to_ascii_lowercase().as_str() {
+        "" | "gpu" => String::new(),
+        "metal" => " (Metal)".to_owned(),
+        "cuda" => " (CUDA)".to_owned(),
+        "rocm" => " (ROCm)".to_owned(),
+        _ => format!(" ({})", e.library),
+    };
+    let available = e
+        .available_bytes
+        .map(|b| format!(", with {} available there", format_bytes(b)))
+        .unwrap_or_default();
+    let gave = match (e.layers, e.of) {
+        (Some(0), _) => ", and gave the GPU none of its layers".to_owned(),
+        (Some(n), Some(m)) if n >= m => format!(", and gave the GPU all {m} layers"),
+        (Some(n), Some(m)) => format!(
+            ", and gave the GPU {n} of its {m} layers{}",
+            e.partial_bytes
+                .map(|b| format!(" ({})", format_bytes(b)))
+                .unwrap_or_default()
+        ),
+        (Some(n), None) => format!(", and gave the GPU {n} layers"),
+        (None, _) => String::new(),
+    };
+    format!("Ollama estimated {runner}{at} with every layer on the GPU{library}{available}{gave}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -999,6 +1056,43 @@ mod tests {
         assert!(
             said.contains("was still alive while runner PID 2 for b:1b started"),
             "{said}"
+        );
+    }
+
+    /// Ollama's estimate in words, with the figures of a Mac's v0.12 load that did not fit on
+    /// the GPU, one that did, and one for the CPU alone (the estimates of
+    /// `crates/model/tests/fixtures/ollama-offload-lines-v0.1.45-to-v0.12.txt` and
+    /// `macos-intel-2024-07-offload-to-cpu-then-start.log`).
+    #[test]
+    fn ollamas_estimate_says_what_it_gave_the_gpu() {
+        use memtide_model::ollama_log::Estimate;
+        let gib = |x: f64| Some((x * (1u64 << 30) as f64).round() as u64);
+        let e = |library: &str, layers, of, full, partial, available| Estimate {
+            library: library.into(),
+            layers,
+            of,
+            full_bytes: gib(full),
+            partial_bytes: gib(partial),
+            available_bytes: gib(available),
+        };
+        assert_eq!(
+            estimated(&e("Metal", Some(10), Some(29), 5.1, 2.6, 2.7), "runner PID 7 for qwen3:4b"),
+            "Ollama estimated runner PID 7 for qwen3:4b at 5.10 GiB with every layer on the GPU \
+             (Metal), with 2.70 GiB available there, and gave the GPU 10 of its 29 layers (2.60 GiB)"
+        );
+        assert_eq!(
+            estimated(&e("metal", Some(33), Some(33), 6.3, 6.3, 16.0), "r"),
+            "Ollama estimated r at 6.30 GiB with every layer on the GPU (Metal), with 16.0 GiB \
+             available there, and gave the GPU all 33 layers"
+        );
+        assert_eq!(
+            estimated(&e("cpu", Some(0), Some(33), 5.8, 0.0, 65.5), "r"),
+            "Ollama estimated r at 5.80 GiB, for the CPU alone"
+        );
+        assert_eq!(
+            estimated(&e("gpu", Some(33), None, 6.3, 6.3, 16.0), "r"),
+            "Ollama estimated r at 6.30 GiB with every layer on the GPU, with 16.0 GiB \
+             available there, and gave the GPU 33 layers"
         );
     }
 }

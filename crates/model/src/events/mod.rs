@@ -957,7 +957,7 @@ pub fn analyze(tl: &Timeline, opts: &Options) -> Analysis {
             crate::ollama_log::plan(
                 &tl.ollama_log,
                 port,
-                first.saturating_sub(crate::ollama_log::PLAN_BEFORE_MS),
+                first.saturating_sub(crate::ollama_log::PLAN_WINDOW_MS),
                 last,
             )
         }) {
