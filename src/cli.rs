@@ -579,7 +579,7 @@ pub(crate) struct WatchArgs {
     /// exits).
     #[arg(long, default_value = "1s", value_parser = interval)]
     pub(crate) ollama_interval: Duration,
-    /// Ollama's server log, to record what Ollama predicted and llama.cpp allocated for each
+    /// Ollama's server log, to record what Ollama planned and each runner allocated for each
     /// load [default on macOS: the app's ~/.ollama/logs/server.log or Homebrew's
     /// var/log/ollama.log, whichever was written last]
     #[arg(long, value_name = "PATH")]

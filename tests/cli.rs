@@ -1363,7 +1363,7 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     );
     let text = std::fs::read_to_string(dir.path().join("d/report.txt")).unwrap();
     assert!(
-        text.contains("What llama.cpp allocated, by Ollama's log"),
+        text.contains("What the runners allocated, by Ollama's log"),
         "{text}"
     );
     assert!(

@@ -27,6 +27,12 @@
 //!   `load_tensors: loading model tensors, this can take a while... (load_mode = …)`, which
 //!   starts each load of the weights (llama.cpp `src/llama-model.cpp`, `load_tensors`).
 //!
+//! - Ollama's own engine (`ollama runner --ollama-engine`, v0.11.5 to v0.2x) prints no buffer
+//!   lines: Ollama sums what it allocated by device once the load is done (`BackendMemory.Log`,
+//!   `ml/device.go` l.235-274 of v0.24: `model weights`, `kv cache`, `compute graph` with
+//!   `device` and `size`, then `total memory`), and its runner says `offloaded N/M layers to
+//!   GPU` as a line of its own (`ml/backend/ggml/ggml.go` l.502).
+//!
 //! What a runner allocated is the sum of its buffer lines after its last `loading model
 //! tensors` line. Ollama instead keeps the last line of each component, backend and kind
 //! (`llm/llama_server.go` l.2802-2812), which drops one of the two KV caches of a model with
@@ -40,6 +46,11 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 pub use memtide_trace::BufferKind;
+
+/// The component of a buffer row that Ollama's own sum of what its engine allocated gave
+/// (`model weights`, `kv cache`, `compute graph` with `device=`), rather than a line of
+/// llama.cpp.
+pub const OLLAMA_ENGINE: &str = "ollama";
 
 /// What the scheduler predicted for a load and what it had (`sched.go` l.551, l.562).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +105,7 @@ pub enum Line {
         /// How long the load took, as Ollama says.
         seconds: f64,
     },
-    /// llama.cpp allocated a buffer.
+    /// llama.cpp allocated a buffer, or Ollama summed what its own engine allocated on a device.
     Buffer {
         /// Who printed it (`load_tensors`, `llama_kv_cache`, `sched_reserve`, ...). A later line
         /// of the same component, backend and kind replaces an earlier one (a probe, then the
@@ -232,6 +243,25 @@ pub fn parse(text: &str) -> Option<Parsed> {
             m if m.starts_with("runtime OOM detected") => Line::RuntimeOom {
                 model: get("model").map_or_else(String::new, |v| v.to_string()),
             },
+            // The Ollama engine's runner (`ml/backend/ggml/ggml.go` l.502 of v0.24).
+            m if m.starts_with("offloaded ") => offloaded(m)?,
+            // What the Ollama engine allocated, as Ollama sums it once its load is done
+            // (`BackendMemory.Log`, `ml/device.go` l.235-274 of v0.24, at INFO from
+            // `ollamaServer.Load`, `llm/server.go` l.788; at DEBUG for each try before it).
+            "model weights" | "kv cache" | "compute graph"
+                if get("level").is_some_and(|l| l == "INFO") =>
+            {
+                Line::Buffer {
+                    component: OLLAMA_ENGINE.to_owned(),
+                    backend: get("device")?.to_string(),
+                    kind: match msg.as_ref() {
+                        "model weights" => BufferKind::Model,
+                        "kv cache" => BufferKind::Kv,
+                        _ => BufferKind::Compute,
+                    },
+                    bytes: bytes("size")?,
+                }
+            }
             m => {
                 let rest = m
                     .strip_prefix("llama-server started in ")
@@ -515,9 +545,9 @@ pub fn row(line: &Line, time_utc: String, t_ms: u64, port: Option<u16>) -> Ollam
     r
 }
 
-/// What llama.cpp allocated for one runner, by its lines in Ollama's log: the sum of its buffer
-/// lines after its last `loading model tensors` line (see the module's note on how Ollama's
-/// own count differs).
+/// What one runner allocated, by Ollama's log: the sum of llama.cpp's buffer lines after its
+/// last `loading model tensors` line (see the module's note on how Ollama's own count
+/// differs), or for a runner of Ollama's own engine, Ollama's sums of what it allocated.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocated {
     /// Every buffer: `(backend, kind, bytes)`, in the order printed.
@@ -596,19 +626,17 @@ fn runner_rows(
     Some(&rows[start..end])
 }
 
-/// What llama.cpp allocated for the runner on `port` whose start was read in
-/// `[from_ms, to_ms]`; `None` without its start line or any buffer line.
+/// What the runner on `port` whose start was read in `[from_ms, to_ms]` allocated; `None`
+/// without its start line or any buffer line.
 pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Allocated> {
     let mine = runner_rows(rows, port, from_ms, to_ms)?;
-    let mut last: Vec<(&str, BufferKind, u64)> = Vec::new();
+    let mut last: Vec<(&OllamaLogRow, BufferKind, u64)> = Vec::new();
     let mut a = Allocated::default();
     for r in mine.iter().filter(|r| r.port == Some(port)) {
         match (r.event, r.kind, r.bytes) {
             // A new load: what came before was a probe or an earlier load.
             (LogEvent::LoadStart, _, _) => last.clear(),
-            (LogEvent::Buffer, Some(kind), Some(bytes)) => {
-                last.push((r.backend.as_str(), kind, bytes));
-            }
+            (LogEvent::Buffer, Some(kind), Some(bytes)) => last.push((r, kind, bytes)),
             (LogEvent::Offloaded, _, _) => {
                 let (n, m) = r.detail.split_once('/').unwrap_or_default();
                 a.offloaded = n.parse().ok().zip(m.parse().ok());
@@ -616,10 +644,17 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
             _ => {}
         }
     }
+    // Ollama also sums what it expects of a llama.cpp load, in the same words as what its own
+    // engine allocated (`llamaServer.Load`, `llm/server.go` l.670 of v0.17): where llama.cpp's lines say what was
+    // allocated, those are the runner's, and Ollama's sums are left out.
+    if last.iter().any(|(r, ..)| r.component != OLLAMA_ENGINE) {
+        last.retain(|(r, ..)| r.component != OLLAMA_ENGINE);
+    }
     if last.is_empty() {
         return None;
     }
-    for (backend, kind, bytes) in last {
+    for (r, kind, bytes) in last {
+        let backend = r.backend.as_str();
         match kind {
             BufferKind::Model => {
                 a.weights_bytes = a.weights_bytes.saturating_add(bytes);
@@ -1294,5 +1329,73 @@ time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama r
         let p = plan(&rows(&later), port, 0, u64::MAX).unwrap();
         assert_eq!((p.estimate, p.system_total_bytes), (None, None));
         assert_eq!(p.ready_seconds.as_deref(), Some("1.74 s"));
+    }
+
+    /// What the Ollama engine allocated, as Ollama sums it, after a runner's start (a Mac's
+    /// v0.20 log, see the fixture's `.source`, after the start line of the v0.17 Homebrew log,
+    /// of the same form); the engine's own layer line; and Ollama's sums beside llama.cpp's
+    /// lines, where llama.cpp's are the allocations.
+    #[test]
+    fn what_the_ollama_engine_allocated_as_ollama_sums_it() {
+        let start =
+            include_str!("../tests/fixtures/macos-homebrew-v0.17.0-cellar-ollama-runner-short.log")
+                .lines()
+                .next()
+                .unwrap();
+        let memory = include_str!("../tests/fixtures/macos-v0.20-ollama-engine-load-memory.log");
+        let offloaded = "time=2026-05-20T19:37:18.669-04:00 level=INFO source=ggml.go:494 msg=\"offloaded 27/27 layers to GPU\"";
+        let engine = rows(&format!("{start}\n{memory}{offloaded}\n"));
+        let port = engine[0].port.unwrap();
+        let a = allocated(&engine, port, 0, u64::MAX).expect("Ollama's sums");
+        let mib = |x: f64| (x * MIB as f64).round() as u64;
+        assert_eq!(a.weights_bytes, gib(2.7).unwrap() + mib(315.0));
+        assert_eq!(
+            a.mapped_weights_bytes, 0,
+            "the Ollama engine copies its weights"
+        );
+        assert_eq!(a.kv_bytes, mib(208.0));
+        assert_eq!(a.compute_bytes, mib(748.3) + mib(3.0));
+        // Ollama's own total (4.0 GiB), within the rounding of the figures to one decimal
+        // (2.7 GiB is 2.65 to 2.75).
+        assert!(
+            (a.total_bytes() as f64 / GIB - 4.0).abs() <= 0.1,
+            "{}",
+            a.total_bytes()
+        );
+        assert_eq!(a.offloaded, Some((27, 27)));
+        // The same sums at DEBUG are the tries before the last: left alone.
+        let debug = memory.replace(
+            "level=INFO source=device.go",
+            "level=DEBUG source=device.go",
+        );
+        let rows_debug = rows(&format!("{start}\n{debug}"));
+        assert_eq!(allocated(&rows_debug, port, 0, u64::MAX), None);
+        // From v0.13 Ollama writes the same sums of what it expects before llama.cpp loads
+        // (`llamaServer.Load`): llama.cpp's buffer lines are then what was allocated.
+        let llama = format!(
+            "{start}\n{memory}load_tensors: loading model tensors, this can take a while... (mmap = true)\n\
+load_tensors: Metal_Mapped model buffer size =  1918.35 MiB\n\
+llama_kv_cache:      Metal KV buffer size =   224.00 MiB\n"
+        );
+        let a = allocated(&rows(&llama), port, 0, u64::MAX).unwrap();
+        assert_eq!(
+            (
+                a.weights_bytes,
+                a.mapped_weights_bytes,
+                a.kv_bytes,
+                a.compute_bytes
+            ),
+            (mib(1918.35), mib(1918.35), mib(224.0), 0)
+        );
+        // The older engine's lines by buffer (v0.6 to v0.11.4) are left alone: they come again
+        // at each image's graph.
+        assert_eq!(
+            parse("time=2025-07-18T14:50:57.066Z level=INFO source=ggml.go:365 msg=\"model weights\" buffer=CUDA0 size=\"11.5 GiB\""),
+            None
+        );
+        assert_eq!(
+            line("time=2025-07-18T14:50:57.066Z level=INFO source=ggml.go:362 msg=\"offloaded 41/41 layers to GPU\""),
+            Line::Offloaded { layers: 41, of: 41 }
+        );
     }
 }

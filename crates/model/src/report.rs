@@ -109,7 +109,7 @@ pub struct ModelSummary {
     pub peak_rss_bytes: Option<u64>,
     /// The largest size `/api/ps` reported for its model while it lived.
     pub ollama_size_bytes: Option<u64>,
-    /// What llama.cpp allocated for it, by Ollama's server log, where the trace followed it.
+    /// What it allocated, by Ollama's server log, where the trace followed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated: Option<crate::ollama_log::Allocated>,
 }

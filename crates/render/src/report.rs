@@ -764,7 +764,7 @@ pub fn render(r: &Report, style: Style, clock: &Clock) -> String {
         if !allocated.is_empty() {
             let _ = writeln!(
                 o,
-                "\nWhat llama.cpp allocated, by Ollama's log, beside what memtide measured:\n"
+                "\nWhat the runners allocated, by Ollama's log, beside what memtide measured:\n"
             );
         }
         for (m, a) in allocated {

@@ -15,7 +15,8 @@ pub enum LogEvent {
     LoadStart,
     /// The runner answered; `detail` is the load's seconds.
     RunnerReady,
-    /// llama.cpp allocated a buffer: `component`, `backend`, `kind`, `bytes`.
+    /// llama.cpp allocated a buffer, or Ollama summed what its own engine allocated (component
+    /// `ollama`): `component`, `backend`, `kind`, `bytes`.
     Buffer,
     /// `offloaded N/M layers to GPU`: `detail` is `N/M`.
     Offloaded,
