@@ -585,7 +585,7 @@ pub struct Plan {
     pub prediction: Option<Prediction>,
     /// It predicted the model would not fit and evicted loaded models first.
     pub evicted: bool,
-    /// Its estimate of the load, where it wrote one (v0.1.45 to v0.12).
+    /// Its estimate of the load, where it wrote one (v0.1.33 to v0.12.10).
     #[serde(default)]
     pub estimate: Option<Estimate>,
     /// Why it turned mmap off for this load, if it did.
@@ -601,8 +601,8 @@ pub struct Plan {
 /// How far from a runner's start line the scheduler's lines of its load are looked for: 30 s
 /// either side. They are written within milliseconds of it, but a model's file is read and
 /// checked before the start, and from Ollama v0.11.5 the load that follows the start (and
-/// writes what the scheduler saw of the machine, and up to v0.12 its estimate) waits for the
-/// runner to listen.
+/// writes what the scheduler saw of the machine, and up to v0.12.10 its estimate) waits for
+/// the runner to listen.
 pub const PLAN_WINDOW_MS: u64 = 30_000;
 
 /// The rows of the runner on `port` that started in `[from_ms, to_ms]`: from its start line (the
@@ -645,8 +645,8 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
         }
     }
     // Ollama also sums what it expects of a llama.cpp load, in the same words as what its own
-    // engine allocated (`llamaServer.Load`, `llm/server.go` l.670 of v0.17): where llama.cpp's lines say what was
-    // allocated, those are the runner's, and Ollama's sums are left out.
+    // engine allocated (`llamaServer.Load`, `llm/server.go` l.670 of v0.17): where llama.cpp's
+    // lines say what was allocated, those are the runner's, and Ollama's sums are left out.
     if last.iter().any(|(r, ..)| r.component != OLLAMA_ENGINE) {
         last.retain(|(r, ..)| r.component != OLLAMA_ENGINE);
     }
@@ -678,7 +678,7 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
 /// runner's start (its prediction, whether it turned mmap off, and up to v0.11.4 what it saw of
 /// the machine and its estimate), and those after the start line until the runner answered or
 /// another started, within [`PLAN_WINDOW_MS`] (from v0.11.5 what it saw of the machine, and up
-/// to v0.12 its estimate: `server/sched.go` l.613 of v0.33 logs the machine after
+/// to v0.12.10 its estimate: `server/sched.go` l.613 of v0.33 logs the machine after
 /// `newServerFn` at l.577 has started the runner).
 pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Plan> {
     let mine = runner_rows(rows, port, from_ms, to_ms)?;
@@ -1181,7 +1181,7 @@ time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama r
         Some((x * GIB).round() as u64)
     }
 
-    /// Ollama's `offload` line as users of v0.2 to v0.12 posted it (see the fixture's
+    /// Ollama's `offload` line as users of v0.1.45 to v0.12 posted it (see the fixture's
     /// `.source`), and as v0.1.33 to v0.1.44 wrote it (`llm/memory.go` l.133-172 of v0.1.44).
     #[test]
     fn ollamas_estimate_of_a_load_in_each_generations_words() {

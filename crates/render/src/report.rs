@@ -445,10 +445,7 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                     runner(r)
                 ),
                 (None, _) => {
-                    let free = match (plan.system_free_bytes, plan.system_total_bytes) {
-                        (Some(free), Some(total)) => Some((free, total)),
-                        _ => None,
-                    };
+                    let free = plan.system_free_bytes.zip(plan.system_total_bytes);
                     match (&plan.estimate, free) {
                         (Some(e), free) => {
                             let mut s = estimated(e, &runner(r));
@@ -929,7 +926,7 @@ fn estimated(e: &memtide_model::ollama_log::Estimate, runner: &str) -> String {
         .unwrap_or_default();
     // Ollama estimates for the CPU alone when it found no GPU or was asked for no GPU layer.
     if e.library.eq_ignore_ascii_case("cpu") {
-        return format!("Ollama estimated {runner}{at}, for the CPU alone");
+        return format!("Ollama started {runner}, estimated{at} for the CPU alone");
     }
     // Before v0.1.45 Ollama wrote `gpu`, which names no library.
     let library = match e.library.to_ascii_lowercase().as_str() {
@@ -955,7 +952,7 @@ fn estimated(e: &memtide_model::ollama_log::Estimate, runner: &str) -> String {
         (Some(n), None) => format!(", and gave the GPU {n} layers"),
         (None, _) => String::new(),
     };
-    format!("Ollama estimated {runner}{at} with every layer on the GPU{library}{available}{gave}")
+    format!("Ollama started {runner}, estimated{at} with every layer on the GPU{library}{available}{gave}")
 }
 
 #[cfg(test)]
@@ -1076,22 +1073,26 @@ mod tests {
             available_bytes: gib(available),
         };
         assert_eq!(
-            estimated(&e("Metal", Some(10), Some(29), 5.1, 2.6, 2.7), "runner PID 7 for qwen3:4b"),
-            "Ollama estimated runner PID 7 for qwen3:4b at 5.10 GiB with every layer on the GPU \
-             (Metal), with 2.70 GiB available there, and gave the GPU 10 of its 29 layers (2.60 GiB)"
+            estimated(
+                &e("Metal", Some(10), Some(29), 5.1, 2.6, 2.7),
+                "runner PID 7 for qwen3:4b"
+            ),
+            "Ollama started runner PID 7 for qwen3:4b, estimated at 5.10 GiB with every layer on \
+             the GPU (Metal), with 2.70 GiB available there, and gave the GPU 10 of its 29 layers \
+             (2.60 GiB)"
         );
         assert_eq!(
             estimated(&e("metal", Some(33), Some(33), 6.3, 6.3, 16.0), "r"),
-            "Ollama estimated r at 6.30 GiB with every layer on the GPU (Metal), with 16.0 GiB \
-             available there, and gave the GPU all 33 layers"
+            "Ollama started r, estimated at 6.30 GiB with every layer on the GPU (Metal), with \
+             16.0 GiB available there, and gave the GPU all 33 layers"
         );
         assert_eq!(
             estimated(&e("cpu", Some(0), Some(33), 5.8, 0.0, 65.5), "r"),
-            "Ollama estimated r at 5.80 GiB, for the CPU alone"
+            "Ollama started r, estimated at 5.80 GiB for the CPU alone"
         );
         assert_eq!(
             estimated(&e("gpu", Some(33), None, 6.3, 6.3, 16.0), "r"),
-            "Ollama estimated r at 6.30 GiB with every layer on the GPU, with 16.0 GiB \
+            "Ollama started r, estimated at 6.30 GiB with every layer on the GPU, with 16.0 GiB \
              available there, and gave the GPU 33 layers"
         );
     }
