@@ -590,6 +590,10 @@ pub struct Plan {
     pub estimate: Option<Estimate>,
     /// Why it turned mmap off for this load, if it did.
     pub mmap_off: Option<String>,
+    /// It found the model too large for the machine's memory and ended the load (from
+    /// v0.13: `server/sched.go` l.632 of v0.33, after the load that follows the start).
+    #[serde(default)]
+    pub too_large: bool,
     /// The machine's memory and free memory as the scheduler saw them.
     pub system_total_bytes: Option<u64>,
     /// See `system_total_bytes`.
@@ -677,8 +681,8 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
 /// the scheduler's lines in the [`PLAN_WINDOW_MS`] before its start line, after the previous
 /// runner's start (its prediction, whether it turned mmap off, and up to v0.11.4 what it saw of
 /// the machine and its estimate), and those after the start line until the runner answered or
-/// another started, within [`PLAN_WINDOW_MS`] (from v0.11.5 what it saw of the machine, and up
-/// to v0.12.10 its estimate: `server/sched.go` l.613 of v0.33 logs the machine after
+/// another started, within [`PLAN_WINDOW_MS`] (from v0.11.5 what it saw of the machine, up to
+/// v0.12.10 its estimate, from v0.13 that the model was too large: `server/sched.go` l.613 of v0.33 logs the machine after
 /// `newServerFn` at l.577 has started the runner).
 pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Plan> {
     let mine = runner_rows(rows, port, from_ms, to_ms)?;
@@ -714,6 +718,7 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
                 p.system_total_bytes = r.bytes;
                 p.system_free_bytes = r.system_free_bytes;
             }
+            LogEvent::TooLarge => p.too_large = true,
             _ => {}
         }
     }
@@ -1329,6 +1334,16 @@ time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama r
         let p = plan(&rows(&later), port, 0, u64::MAX).unwrap();
         assert_eq!((p.estimate, p.system_total_bytes), (None, None));
         assert_eq!(p.ready_seconds.as_deref(), Some("1.74 s"));
+        // From v0.13 a load that cannot fit even alone ends after the start, in v0.17's words
+        // (`server/sched.go` l.510).
+        let homebrew =
+            include_str!("../tests/fixtures/macos-homebrew-v0.17.0-cellar-ollama-runner-short.log");
+        let too_large = format!(
+            "{homebrew}time=2026-02-25T18:14:35.100+08:00 level=INFO source=sched.go:510 msg=\"model is too large for system memory\" requireFull=false\n"
+        );
+        let p = plan(&rows(&too_large), port, 0, u64::MAX).unwrap();
+        assert!(p.too_large);
+        assert!(!plan(&rows(homebrew), port, 0, u64::MAX).unwrap().too_large);
     }
 
     /// What the Ollama engine allocated, as Ollama sums it, after a runner's start (a Mac's

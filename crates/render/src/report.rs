@@ -475,6 +475,11 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                     "; it turned mmap off ({why}), so the weights were copied"
                 );
             }
+            if plan.too_large {
+                s.push_str(
+                    "; it then found the model too large for the machine's memory and ended the load",
+                );
+            }
             if let Some(t) = &plan.ready_seconds {
                 let _ = write!(s, "; it answered after {t}");
             }
