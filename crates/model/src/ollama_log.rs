@@ -682,8 +682,8 @@ pub fn allocated(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> 
 /// runner's start (its prediction, whether it turned mmap off, and up to v0.11.4 what it saw of
 /// the machine and its estimate), and those after the start line until the runner answered or
 /// another started, within [`PLAN_WINDOW_MS`] (from v0.11.5 what it saw of the machine, up to
-/// v0.12.10 its estimate, from v0.13 that the model was too large: `server/sched.go` l.613 of v0.33 logs the machine after
-/// `newServerFn` at l.577 has started the runner).
+/// v0.12.10 its estimate, from v0.13 that the model was too large: `server/sched.go` l.613 of
+/// v0.33 logs the machine after `newServerFn` at l.577 has started the runner).
 pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Option<Plan> {
     let mine = runner_rows(rows, port, from_ms, to_ms)?;
     let start = &mine[0];
