@@ -335,6 +335,11 @@ fn attrs(text: &str) -> Vec<(&str, Cow<'_, str>)> {
 /// `13.8 GiB`, `512.0 MiB`, `3.0 KiB`, `0 B` (`format.HumanBytes2`) as bytes.
 fn human_bytes(v: &str) -> Option<u64> {
     let (number, unit) = v.trim().split_once(' ')?;
+    number_unit_bytes(number, unit)
+}
+
+/// A `format.HumanBytes2` figure given as its number and its unit.
+fn number_unit_bytes(number: &str, unit: &str) -> Option<u64> {
     let n: f64 = number.parse().ok()?;
     let scale = match unit {
         "B" => 1.0,
@@ -356,7 +361,7 @@ fn human_bytes_list(v: &str) -> Option<u64> {
         return None;
     }
     words.chunks(2).try_fold(0u64, |sum, pair| {
-        Some(sum.saturating_add(human_bytes(&format!("{} {}", pair[0], pair[1]))?))
+        Some(sum.saturating_add(number_unit_bytes(pair[0], pair[1])?))
     })
 }
 
@@ -602,6 +607,34 @@ pub struct Plan {
     pub ready_seconds: Option<String>,
 }
 
+impl Plan {
+    /// What the scheduler saw of the machine, or its estimate, from `r`, unless a line nearer
+    /// the start gave it already: before the start line up to v0.11.4, after it from v0.11.5.
+    fn machine_or_estimate(&mut self, r: &OllamaLogRow) {
+        match r.event {
+            LogEvent::Estimate if self.estimate.is_none() => {
+                let (layers, of) = r
+                    .detail
+                    .split_once('/')
+                    .map_or((None, None), |(n, m)| (n.parse().ok(), m.parse().ok()));
+                self.estimate = Some(Estimate {
+                    library: r.backend.clone(),
+                    layers,
+                    of,
+                    full_bytes: r.predicted_bytes,
+                    partial_bytes: r.bytes,
+                    available_bytes: r.available_bytes,
+                });
+            }
+            LogEvent::SystemMemory if self.system_total_bytes.is_none() => {
+                self.system_total_bytes = r.bytes;
+                self.system_free_bytes = r.system_free_bytes;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// How far from a runner's start line the scheduler's lines of its load are looked for: 30 s
 /// either side. They are written within milliseconds of it, but a model's file is read and
 /// checked before the start, and from Ollama v0.11.5 the load that follows the start (and
@@ -692,20 +725,6 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
         start_ms: start.t_ms,
         ..Plan::default()
     };
-    let estimate = |r: &OllamaLogRow| {
-        let (layers, of) = r
-            .detail
-            .split_once('/')
-            .map_or((None, None), |(n, m)| (n.parse().ok(), m.parse().ok()));
-        Estimate {
-            library: r.backend.clone(),
-            layers,
-            of,
-            full_bytes: r.predicted_bytes,
-            partial_bytes: r.bytes,
-            available_bytes: r.available_bytes,
-        }
-    };
     // The lines of this load after its start, nearest first.
     for r in mine[1..]
         .iter()
@@ -713,13 +732,8 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
         .take_while(|r| !(r.event == LogEvent::RunnerReady && r.port == Some(port)))
     {
         match r.event {
-            LogEvent::Estimate if p.estimate.is_none() => p.estimate = Some(estimate(r)),
-            LogEvent::SystemMemory if p.system_total_bytes.is_none() => {
-                p.system_total_bytes = r.bytes;
-                p.system_free_bytes = r.system_free_bytes;
-            }
             LogEvent::TooLarge => p.too_large = true,
-            _ => {}
+            _ => p.machine_or_estimate(r),
         }
     }
     for r in rows[..at]
@@ -744,13 +758,8 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
                 }
                 p.evicted = true;
             }
-            LogEvent::Estimate if p.estimate.is_none() => p.estimate = Some(estimate(r)),
             LogEvent::MmapOff if p.mmap_off.is_none() => p.mmap_off = Some(r.detail.clone()),
-            LogEvent::SystemMemory if p.system_total_bytes.is_none() => {
-                p.system_total_bytes = r.bytes;
-                p.system_free_bytes = r.system_free_bytes;
-            }
-            _ => {}
+            _ => p.machine_or_estimate(r),
         }
     }
     p.ready_seconds = mine

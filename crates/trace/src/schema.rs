@@ -137,7 +137,8 @@ pub struct Meta {
     /// The Ollama server polled, if any.
     pub ollama: Option<OllamaMeta>,
     /// What wrote the trace: `memtide record`, or `memtide import` for a trace converted from
-    /// the files of the shell loops of the Ollama macOS Memory Trace Guide. Absent means `memtide record`.
+    /// the files of the shell loops of the Ollama macOS Memory Trace Guide. Absent means
+    /// `memtide record`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// With `record --burst`: the faster interval, ms, used for `burst_hold_ms` after each

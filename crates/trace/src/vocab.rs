@@ -32,8 +32,8 @@ pub enum LogEvent {
     Fits,
     /// The next model would not fit; Ollama evicts first: the prediction columns.
     Evict,
-    /// Ollama's estimate of a load (its `offload` line, v0.1.45 to v0.12): `backend` the GPU
-    /// library, `detail` `N/M` layers it put on the GPU, `predicted_bytes` the whole model on
+    /// Ollama's estimate of a load (its `offload` line, v0.1.33 to v0.12.10): `backend` the GPU
+    /// library, `detail` `N/M` layers it gave the GPU, `predicted_bytes` the whole model on
     /// the GPU, `bytes` the `N` layers, `available_bytes` what the GPUs had available.
     Estimate,
     /// Ollama turned mmap off for the next load: `detail` is why.
