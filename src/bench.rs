@@ -45,33 +45,33 @@ impl Drop for IdleRunners {
 }
 
 fn spawn_idle(n: usize) -> Result<IdleRunners> {
-    spawn_idle_as(n, "models", false)
+    spawn_idle_as(n, BenchDir::Models, false)
 }
 
-/// [`spawn_idle`], in a directory of its own named `what`; with `as_ollama`, each runner runs
+/// [`spawn_idle`], in the directory `what`; with `as_ollama`, each runner runs
 /// memtide under the name `ollama` (a link to it), so that the kernel names the process as it
 /// names Ollama's runners and the default selection finds it.
-fn spawn_idle_as(n: usize, what: &str, as_ollama: bool) -> Result<IdleRunners> {
-    let dir = tempfile_dir(what)?;
-    let exe = if as_ollama {
-        let link = dir.join("ollama");
-        std::os::unix::fs::symlink(std::env::current_exe()?, &link)?;
-        link
-    } else {
-        std::env::current_exe()?
-    };
-    let model = dir.join(format!("sha256-{}", "c".repeat(64)));
-    // A MiB at a time: a child forked while this process held the whole file in its heap would
-    // carry that resident size into its peak (the kernel counts the image an exec replaces),
-    // and the recorder's peak RSS below would be this process's, not its own.
-    {
+fn spawn_idle_as(n: usize, what: BenchDir, as_ollama: bool) -> Result<IdleRunners> {
+    let (dir, (exe, model)) = tempfile_dir(what, |dir| {
+        let exe = if as_ollama {
+            let link = dir.join("ollama");
+            std::os::unix::fs::symlink(std::env::current_exe()?, &link)?;
+            link
+        } else {
+            std::env::current_exe()?
+        };
+        let model = dir.join(format!("sha256-{}", "c".repeat(64)));
+        // A MiB at a time: a child forked while this process held the whole file in its heap
+        // would carry that resident size into its peak (the kernel counts the image an exec
+        // replaces), and the recorder's peak RSS below would be this process's, not its own.
         use std::io::Write;
         let mut f = std::fs::File::create(&model)?;
         let mib = vec![3u8; 1 << 20];
         for _ in 0..IDLE_MODEL_MIB {
             f.write_all(&mib)?;
         }
-    }
+        Ok((exe, model))
+    })?;
     let mut idle = IdleRunners {
         kids: Children(Vec::new()),
         dir,
@@ -236,6 +236,7 @@ pub fn run(
     age_table: bool,
 ) -> Result<()> {
     let ticks = ticks.max(10);
+    remove_dirs_on_stop()?;
     outln!(
         "memtide bench: {processes} idle processes, on {} {}",
         memtide_trace::Os::current().display_name(),
@@ -356,9 +357,11 @@ const WEIGHTS_BENCH_MIB: usize = 256;
 /// 256 MiB file and reads all of it; a sample that counts (the count made due by watching the
 /// file again before it) against one that does not. Where the OS has no count, it says so.
 fn weights_row(ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
-    let dir = tempfile_dir("weights")?;
-    let file = dir.join(format!("sha256-{}", "b".repeat(64)));
-    std::fs::write(&file, vec![5u8; WEIGHTS_BENCH_MIB << 20])?;
+    let (dir, file) = tempfile_dir(BenchDir::Weights, |dir| {
+        let file = dir.join(format!("sha256-{}", "b".repeat(64)));
+        std::fs::write(&file, vec![5u8; WEIGHTS_BENCH_MIB << 20])?;
+        Ok(file)
+    })?;
     let exe = std::env::current_exe()?;
     let runner = Command::new(&exe)
         .args(["runner", "--model"])
@@ -411,15 +414,80 @@ fn weights_row(ticks: usize, rows: &mut Vec<Row>) -> Result<()> {
 }
 
 /// A path of this bench's (this process's) in the system's temporary directory.
-fn bench_path(what: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("memtide-bench-{what}-{}", std::process::id()))
+fn bench_path(what: BenchDir) -> std::path::PathBuf {
+    let name = what.name();
+    std::env::temp_dir().join(format!("memtide-bench-{name}-{}", std::process::id()))
 }
 
-/// A new directory at [`bench_path`].
-fn tempfile_dir(what: &str) -> Result<std::path::PathBuf> {
+/// The bench's directories, each in the temporary directory and named by this process's ID.
+#[derive(Debug, Clone, Copy)]
+enum BenchDir {
+    /// The idle runners' model file.
+    Models,
+    /// The model file of the idle runners named as Ollama's.
+    OllamaModels,
+    /// The model file whose resident pages are counted.
+    Weights,
+    /// The files the appends alone are timed on.
+    Appends,
+    /// The recorders' traces.
+    Records,
+}
+
+impl BenchDir {
+    const ALL: [BenchDir; 5] = [
+        BenchDir::Models,
+        BenchDir::OllamaModels,
+        BenchDir::Weights,
+        BenchDir::Appends,
+        BenchDir::Records,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            BenchDir::Models => "models",
+            BenchDir::OllamaModels => "ollama-models",
+            BenchDir::Weights => "weights",
+            BenchDir::Appends => "appends",
+            BenchDir::Records => "records",
+        }
+    }
+}
+
+/// On a signal that stops a program (those of `crate::stop_signals`), removes the bench's
+/// directories (a 256 MiB model file among them) and ends as the signal asks, with the
+/// shell's status for it (128 + its number). The idle runners end when their standard input
+/// closes with this process; a recorder the bench started ends at its `--duration`.
+fn remove_dirs_on_stop() -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("cannot install the Ctrl-C handler")?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            // Held until the exit: no directory is made once the removal has begun.
+            let _making = MAKING_DIRS.lock();
+            for what in BenchDir::ALL {
+                let _ = std::fs::remove_dir_all(bench_path(what));
+            }
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
+}
+
+/// Taken to make one of the bench's directories, and by a signal's removal of them all.
+static MAKING_DIRS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A new directory at [`bench_path`], filled by `fill` before a signal's removal can begin.
+fn tempfile_dir<T>(
+    what: BenchDir,
+    fill: impl FnOnce(&std::path::Path) -> Result<T>,
+) -> Result<(std::path::PathBuf, T)> {
+    let _making = MAKING_DIRS.lock();
     let dir = bench_path(what);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
+    let filled = fill(&dir)?;
+    Ok((dir, filled))
 }
 
 /// Runs `round` `n` times, one every 100 ms from a sleeping process as the recorder paces
@@ -640,19 +708,20 @@ fn part_of_cost(us: f64) -> String {
 /// writes a tick's rows (one write to each file, in the temporary directory).
 fn appends_cost(pacing: Pacing, sizes: (usize, usize)) -> Result<Spread> {
     use std::io::Write;
-    let dir = tempfile_dir("appends")?;
-    let open = |name: &str| {
-        let path = dir.join(name);
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))
-    };
-    let (mut a, mut b) = (
-        open(memtide_trace::SYSTEM_FILE)?,
-        open(memtide_trace::PROCESSES_FILE)?,
-    );
+    let (dir, (mut a, mut b)) = tempfile_dir(BenchDir::Appends, |dir| {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))
+        };
+        Ok((
+            open(memtide_trace::SYSTEM_FILE)?,
+            open(memtide_trace::PROCESSES_FILE)?,
+        ))
+    })?;
     let (ra, rb) = (vec![b'0'; sizes.0], vec![b'0'; sizes.1]);
     let spread = marginal_paced(pacing, &mut || {
         a.write_all(&ra)?;
@@ -704,11 +773,11 @@ fn recorder_cost(
     let began = Instant::now();
     let load_before = machine_load();
     let kids = spawn_idle(processes * 2)?;
-    let ollama_named = spawn_idle_as(processes, "ollama-models", true)?;
+    let ollama_named = spawn_idle_as(processes, BenchDir::OllamaModels, true)?;
     std::thread::sleep(Duration::from_millis(300));
     let pids: Vec<u32> = kids.kids.0.iter().map(Child::id).collect();
     let mine = &pids[..processes];
-    let dir = bench_path("records");
+    let dir = bench_path(BenchDir::Records);
     let table = table_size()?;
     outln!()?;
     outln!(

@@ -1408,25 +1408,31 @@ fn the_demo_shows_the_overlap_and_cleans_up_on_ctrl_c_and_kill() {
     }
 }
 
+/// `memtide bench` as short as it goes, three idle processes, leading a process group of its
+/// own.
+fn short_bench() -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut bench = memtide();
+    bench.process_group(0).args([
+        "bench",
+        "--processes",
+        "3",
+        "--samples",
+        "20",
+        "--rounds",
+        "1",
+        "--seconds",
+        "0.5",
+    ]);
+    bench
+}
+
 #[test]
 fn bench_prints_every_measurement_and_leaves_no_child_behind() {
-    use std::os::unix::process::CommandExt;
     // The bench leads a process group of its own, which its children (the idle runners, the
     // `sleep`s that fill the table, the recorders, the Guide's pipeline) join: what it leaves
     // behind is whatever is in that group once it has exited, and nothing else on the machine.
-    let o = memtide()
-        .process_group(0)
-        .args([
-            "bench",
-            "--processes",
-            "3",
-            "--samples",
-            "20",
-            "--rounds",
-            "1",
-            "--seconds",
-            "0.5",
-        ])
+    let o = short_bench()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1513,6 +1519,51 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         Err(rustix::io::Errno::SRCH),
         "processes the bench started are left"
     );
+}
+
+#[test]
+fn bench_stopped_by_a_signal_removes_its_files_and_leaves_no_child_behind() {
+    // Its own temporary directory, so that only this bench's files are looked at; its own
+    // process group (`short_bench`), so that what it started can be found once it has gone.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bench = short_bench()
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = rustix::process::Pid::from_raw(bench.id() as i32).unwrap();
+    let bench_files = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("memtide-bench-"))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bench_files().is_empty() {
+        assert!(Instant::now() < deadline, "the bench made no directory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The bench alone, as `kill -INT` gives it; not its children.
+    signal(bench.id(), "-INT");
+    let status = bench.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        bench_files(),
+        Vec::<String>::new(),
+        "left in the temporary directory"
+    );
+    // The idle runners end as their input closes, a recorder at its --duration.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rustix::process::test_kill_process_group(group).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "processes the bench started are left"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A stand-in runner whose blob no manifest names.
