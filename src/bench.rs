@@ -454,14 +454,12 @@ impl BenchDir {
     }
 }
 
-/// On a signal that stops a program (those of `crate::stop_signals`), removes the bench's
+/// On a signal that stops a program (see `crate::catch_stop_signals`), removes the bench's
 /// directories (a 256 MiB model file among them) and ends as the signal asks, with the
 /// shell's status for it (128 + its number). The idle runners end when their standard input
 /// closes with this process; a recorder the bench started ends at its `--duration`.
 fn remove_dirs_on_stop() -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("cannot install the Ctrl-C handler")?;
+    let mut signals = crate::catch_stop_signals()?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             // Held until the exit: no directory is made once the removal has begun.

@@ -286,9 +286,7 @@ fn raise_fd_limit() {
 /// (a closed terminal, a lost ssh session), SIGQUIT (Ctrl-\). Each ends a recording cleanly,
 /// its files finished. The handlers only write to a pipe; a thread turns that into messages.
 pub(crate) fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("cannot install the Ctrl-C handler")?;
+    let mut signals = catch_stop_signals()?;
     let (tx, stop) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for _ in signals.forever() {
@@ -298,6 +296,14 @@ pub(crate) fn stop_signals() -> Result<std::sync::mpsc::Receiver<()>> {
         }
     });
     Ok(stop)
+}
+
+/// The signals [`stop_signals`] names, caught: each arrives on the iterator (its handler only
+/// writes to a pipe) instead of ending the program.
+pub(crate) fn catch_stop_signals() -> Result<signal_hook::iterator::Signals> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("cannot install the Ctrl-C handler")
 }
 
 #[cfg(test)]

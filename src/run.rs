@@ -129,10 +129,8 @@ fn pass_on(pid: u32, sig: i32) {
 
 /// Records while `opts.command` runs; returns the status memtide should exit with.
 pub fn run(opts: Options) -> Result<i32> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let (tx, wake) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("cannot install the Ctrl-C handler")?;
+    let mut signals = crate::catch_stop_signals()?;
     let signal_tx = tx.clone();
     std::thread::spawn(move || {
         for sig in signals.forever() {
