@@ -237,6 +237,18 @@ pub fn run(
 ) -> Result<()> {
     let ticks = ticks.max(10);
     remove_dirs_on_stop()?;
+    let swept = sweep_stale_dirs();
+    if swept > 0 {
+        say!(
+            "memtide bench: removed {swept} {} that a bench killed earlier left in {}",
+            if swept == 1 {
+                "directory"
+            } else {
+                "directories"
+            },
+            std::env::temp_dir().display()
+        );
+    }
     outln!(
         "memtide bench: {processes} idle processes, on {} {}",
         memtide_trace::Os::current().display_name(),
@@ -471,6 +483,44 @@ fn remove_dirs_on_stop() -> Result<()> {
         }
     });
     Ok(())
+}
+
+/// Removes the directories of benches that did not live to remove them (killed with
+/// `SIGKILL`, or the machine stopped under them): those in the temporary directory named as
+/// [`bench_path`] names them, for a process ID no process has now. A directory of a bench
+/// still running, or of a process that took a dead bench's ID, is left. Returns how many were
+/// removed.
+fn sweep_stale_dirs() -> usize {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&tmp) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(stale_bench_pid) else {
+            continue;
+        };
+        let gone = rustix::process::Pid::from_raw(pid)
+            .is_some_and(|p| rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH));
+        if gone && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process ID in the name of a bench's directory (`memtide-bench-<what>-<PID>`), for any
+/// of [`BenchDir`]'s names; `None` for any other name.
+fn stale_bench_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix("memtide-bench-")?;
+    BenchDir::ALL.iter().find_map(|what| {
+        let pid = rest.strip_prefix(what.name())?.strip_prefix('-')?;
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        pid.parse().ok()
+    })
 }
 
 /// Taken to make one of the bench's directories, and by a signal's removal of them all.
@@ -1014,7 +1064,7 @@ fn recorder_cost(
         let recorder = default.median();
         let rest = recorder - reads - sampler - appends;
         outln!(
-            "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping, {} the trace's two appends, {} the rest (rows, live state)",
+            "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping (by PID), {} the trace's two appends, {} the rest (finding Ollama's processes by name, the rows, the live state, the recorder's loop)",
             recorder - reads,
             part_of_cost(sampler),
             part_of_cost(appends),
@@ -1067,6 +1117,33 @@ fn recorder_cost(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_names_a_bench_gives_its_directories_are_read_as_a_bench_s() {
+        // Every name the bench gives, read back to its process ID.
+        for what in BenchDir::ALL {
+            assert_eq!(
+                stale_bench_pid(&format!("memtide-bench-{}-4242", what.name())),
+                Some(4242)
+            );
+        }
+        // `ollama-models` is not `models` with something before it, nor the other way round.
+        assert_eq!(stale_bench_pid("memtide-bench-ollama-models-7"), Some(7));
+        for other in [
+            "memtide-bench-models",
+            "memtide-bench-models-",
+            "memtide-bench-models-12a",
+            "memtide-bench-models-+12",
+            "memtide-bench-models-99999999999",
+            "memtide-bench-matches-nothing",
+            "memtide-bench-traces-12",
+            "memtide-bench-models12",
+            "my-memtide-bench-models-12",
+            "memtide-trace-12",
+        ] {
+            assert_eq!(stale_bench_pid(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn a_figure_past_its_target_is_a_miss() {

@@ -172,7 +172,9 @@ Examples:
     /// Measure what a sample costs on this machine, against the bare kernel reads, sysinfo and
     /// the `ps | awk` pipeline of the Ollama macOS Memory Trace Guide's shell loop, then the
     /// recorder's own CPU and memory at 10 Hz. Each ratio is printed with its target and
-    /// whether it meets it; with --check, a missed target makes the exit status 1.
+    /// whether it meets it; with --check, a missed target makes the exit status 1. Its files
+    /// go in the temporary directory and are removed when it ends, also on Ctrl-C; those of a
+    /// bench killed outright are removed at the next run.
     #[command(
         after_help = "Examples:\n  memtide bench\n  memtide bench --processes 50 --samples 2000 --check"
     )]

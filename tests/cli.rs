@@ -1461,8 +1461,9 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
         "waking at 10 Hz, reading nothing",
         "memtide's sampler alone (no trace, no live state)",
         "two appends of a sample's rows (",
-        " the sampler's parsing and bookkeeping, ",
+        " the sampler's parsing and bookkeeping (by PID), ",
         " the trace's two appends, ",
+        " the rest (finding Ollama's processes by name, the rows, the live state, the recorder's loop)",
         "the pressure level poller, per read (10 a second)",
         "memtide record ÷ the cheapest reads",
         "the Guide's shell loop ÷ memtide record",
@@ -1564,6 +1565,65 @@ fn bench_stopped_by_a_signal_removes_its_files_and_leaves_no_child_behind() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn bench_removes_what_a_killed_bench_left_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A bench killed outright left its model file under a process ID that no process has now
+    // (PIDs are given in turn: the one of a child just reaped is not given again soon).
+    let mut ended = Command::new("true").spawn().unwrap();
+    ended.wait().unwrap();
+    let left = tmp
+        .path()
+        .join(format!("memtide-bench-models-{}", ended.id()));
+    std::fs::create_dir(&left).unwrap();
+    std::fs::write(left.join("model"), b"weights").unwrap();
+    // A running bench's directory (this test is alive), and names that are not a bench's.
+    let kept = [
+        format!("memtide-bench-records-{}", std::process::id()),
+        format!("memtide-bench-models-{}x", ended.id()),
+        "memtide-bench-matches-nothing".to_string(),
+        "notes".to_string(),
+    ];
+    for k in &kept {
+        std::fs::create_dir(tmp.path().join(k)).unwrap();
+    }
+    let bench = short_bench()
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the bench has made a directory of its own, the old one was removed (or never will
+    // be); then it is stopped, as a person would, and cleans up its own.
+    let own = format!("-{}", bench.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with(&own))
+    {
+        assert!(Instant::now() < deadline, "the bench made no directory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(bench.id(), "-INT");
+    let out = bench.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!left.exists(), "a killed bench's directory is left");
+    assert!(
+        stderr.contains("removed 1 directory that a bench killed earlier left"),
+        "{stderr}"
+    );
+    let mut now: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    now.sort();
+    let mut expected = kept.to_vec();
+    expected.sort();
+    assert_eq!(now, expected);
 }
 
 /// A stand-in runner whose blob no manifest names.
