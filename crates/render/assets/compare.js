@@ -17,9 +17,9 @@
   // The same binary units, digits and rounding as memtide's text report (assets/units.js).
   function fmtBytes(v) { return memtideUnits.fmtBytes(v, "–"); }
 
-  // Time ticks at round steps of seconds, minutes and hours (the data are in seconds).
-  var TIME_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
-    10800, 21600, 43200, 86400, 172800, 604800];
+  // Time ticks at round steps of seconds, minutes and hours (the data are in seconds), to a
+  // tenth of a second: the ticks say two decimals of the axis's unit.
+  var TIME_STEPS = memtideUnits.TIME_STEPS.filter(function (s) { return s >= 0.1; });
   // A tick in the axis's unit, as short as it can be said: 4, 2.5, 0.25, −1.5.
   function tick(v) { return String(Math.round(v / D.time.seconds * 100) / 100 + 0).replace("-", "−"); }
   // A moment for the readout and the range: 12.5 s, 2 min 5.0 s, 1 h 2 min 3.4 s; before

@@ -24,5 +24,11 @@ var memtideUnits = (function () {
   var MIB = 1048576, BYTE_STEPS = [];
   [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].forEach(function (m) { BYTE_STEPS.push(m * MIB); });
   [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].forEach(function (g) { BYTE_STEPS.push(g * 1024 * MIB); });
-  return { fixed: fixed, fmtBytes: fmtBytes, BYTE_STEPS: BYTE_STEPS };
+  // Round steps of time, in seconds, for an axis to choose from: milliseconds, then seconds,
+  // minutes, hours and days, each with the steps between (2 s, 2 min) that uPlot's own list
+  // leaves out, so that a short window on a narrow chart still gets several labels.
+  var TIME_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30,
+    60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400,
+    14 * 86400, 28 * 86400];
+  return { fixed: fixed, fmtBytes: fmtBytes, BYTE_STEPS: BYTE_STEPS, TIME_STEPS: TIME_STEPS };
 })();

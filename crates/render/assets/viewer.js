@@ -153,15 +153,26 @@
   }
   function timeAxis(show) {
     return {
-      space: 90,
+      // Room per label, by how long the labels are: 12:34:56.789 below 10 s, 12:34:56 to
+      // 10 min, 12:34 to 36 h, then 12-06 12:34.
+      space: function (u, axis, min, max) {
+        var span = max - min;
+        return span < 10 ? 90 : span <= 600 ? 70 : span <= 36 * 3600 ? 56 : 96;
+      },
+      // Steps with 2 s and 2 min among them: with uPlot's own (1 s, then 5 s), a window of a
+      // few seconds on a laptop-sized chart got a single label.
+      incrs: memtideUnits.TIME_STEPS,
       // Only the bottom panel labels times; the others keep the grid, not the room.
       size: show ? 40 : 6,
       values: function (u, splits) {
         var span = u.scales.x.max - u.scales.x.min;
-        return splits.map(function (s) {
+        var labels = splits.map(function (s) {
           if (!show) return "";
           return span > 36 * 3600 ? fmtDate(s).slice(5) + " " + fmtTime(s).slice(0, 5) : span > 600 ? fmtTime(s).slice(0, 5) : fmtTime(s, span < 10);
         });
+        // For the browser check: how many times the bottom axis labels now.
+        if (show) document.body.setAttribute("data-time-labels", String(labels.length));
+        return labels;
       }
     };
   }
