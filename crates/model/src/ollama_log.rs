@@ -14,6 +14,12 @@
 //!   `available`, `gpu_free`, `system_free`; `model is too large for system memory` (l.632);
 //!   `disabling mmap for llama-server load by default` (l.1147, `reason`) and `… due to host
 //!   memory pressure` (l.1215); `runtime OOM detected; expiring loaded models …` (l.1648).
+//! - Off macOS, from v0.2.2 until v0.30 removed it (`llm/server.go`, behind
+//!   `runtime.GOOS != "darwin"`): `model request too large for system` with `requested`,
+//!   `available` (free memory and free swap), `total`, `free` and `swap`, before the load ends
+//!   with `model requires more system memory`. Up to v0.11.4 it is logged before the runner
+//!   starts (`NewLlamaServer`, l.170 of v0.11.4), with `available` a plain count of bytes; from
+//!   v0.11.5 after its start, by the load (`verifyLayout`, l.989 of v0.12.11).
 //! - The runner (`llm/llama_server.go`): `starting llama-server` (l.433) with `cmd`, the
 //!   command line, whose `--port` (l.371) is the runner's; `llama-server started in N.NN
 //!   seconds` (l.1362). Before v0.30 the same were `starting runner` (from v0.11.5) or
@@ -51,6 +57,16 @@ pub use memtide_trace::BufferKind;
 /// (`model weights`, `kv cache`, `compute graph` with `device=`), rather than a line of
 /// llama.cpp.
 pub const OLLAMA_ENGINE: &str = "ollama";
+
+/// What a load that was too large for the machine needed and had, as Ollama said (`model
+/// request too large for system`: `requested`, `available`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TooLargeBy {
+    /// The memory the model needed outside the GPUs.
+    pub requested_bytes: Option<u64>,
+    /// Free memory and free swap together.
+    pub available_bytes: Option<u64>,
+}
 
 /// What the scheduler predicted for a load and what it had (`sched.go` l.551, l.562).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,8 +179,15 @@ pub enum Line {
         /// Why (`reason`, or `host memory pressure`).
         reason: String,
     },
-    /// `model is too large for system memory`.
-    TooLarge,
+    /// The model is too large for the machine's memory, and the load ends: `model is too large
+    /// for system memory` (the scheduler, from v0.13, no figures), or, off macOS,
+    /// `model request too large for system` (the runner's load, v0.2.2 to v0.2x).
+    TooLarge {
+        /// `requested`: the memory the model needed outside the GPUs.
+        requested_bytes: Option<u64>,
+        /// `available`: free memory and free swap together.
+        available_bytes: Option<u64>,
+    },
     /// `runtime OOM detected; expiring loaded models …`.
     RuntimeOom {
         /// `model`.
@@ -219,7 +242,17 @@ pub fn parse(text: &str) -> Option<Parsed> {
             "llama-server model predicted to exceed available memory, evicting" => {
                 Line::Evict(prediction())
             }
-            "model is too large for system memory" => Line::TooLarge,
+            "model is too large for system memory" => Line::TooLarge {
+                requested_bytes: None,
+                available_bytes: None,
+            },
+            // Up to v0.11.4 `available` is a plain count of bytes (`NewLlamaServer`, l.170 of
+            // v0.11.4); from v0.11.5 a `HumanBytes2` figure (`verifyLayout`, l.989 of v0.12.11).
+            "model request too large for system" => Line::TooLarge {
+                requested_bytes: bytes("requested"),
+                available_bytes: bytes("available")
+                    .or_else(|| get("available").and_then(|v| bytes_within(v.parse().ok()?))),
+            },
             m if m == "offload" || m.starts_with("offload to ") => Line::Estimate(Estimate {
                 library: get("library")
                     .map(|v| v.to_string())
@@ -541,7 +574,14 @@ pub fn row(line: &Line, time_utc: String, t_ms: u64, port: Option<u16>) -> Ollam
             r.event = LogEvent::MmapOff;
             r.detail = reason.clone();
         }
-        Line::TooLarge => r.event = LogEvent::TooLarge,
+        Line::TooLarge {
+            requested_bytes,
+            available_bytes,
+        } => {
+            r.event = LogEvent::TooLarge;
+            r.predicted_bytes = *requested_bytes;
+            r.available_bytes = *available_bytes;
+        }
         Line::RuntimeOom { model } => {
             r.event = LogEvent::RuntimeOom;
             r.detail = model.clone();
@@ -599,6 +639,9 @@ pub struct Plan {
     /// v0.13: `server/sched.go` l.632 of v0.33, after the load that follows the start).
     #[serde(default)]
     pub too_large: bool,
+    /// What it needed and what it had, where it said so (off macOS, up to v0.2x).
+    #[serde(default)]
+    pub too_large_by: Option<TooLargeBy>,
     /// The machine's memory and free memory as the scheduler saw them.
     pub system_total_bytes: Option<u64>,
     /// See `system_total_bytes`.
@@ -732,7 +775,15 @@ pub fn plan(rows: &[OllamaLogRow], port: u16, from_ms: u64, to_ms: u64) -> Optio
         .take_while(|r| !(r.event == LogEvent::RunnerReady && r.port == Some(port)))
     {
         match r.event {
-            LogEvent::TooLarge => p.too_large = true,
+            LogEvent::TooLarge => {
+                p.too_large = true;
+                if r.predicted_bytes.is_some() || r.available_bytes.is_some() {
+                    p.too_large_by = Some(TooLargeBy {
+                        requested_bytes: r.predicted_bytes,
+                        available_bytes: r.available_bytes,
+                    });
+                }
+            }
             _ => p.machine_or_estimate(r),
         }
     }
@@ -867,7 +918,27 @@ mod tests {
         );
         assert_eq!(
             line("time=2026-08-21T18:48:22.123-07:00 level=INFO source=sched.go:632 msg=\"model is too large for system memory\" requireFull=true"),
-            Line::TooLarge
+            Line::TooLarge {
+                requested_bytes: None,
+                available_bytes: None
+            }
+        );
+        // Off macOS, up to v0.2x: the runner's load says what it needed (`verifyLayout`, l.989
+        // of v0.12.11), and up to v0.11.4 gave `available` as a plain count of bytes
+        // (`NewLlamaServer`, l.170 of v0.11.4).
+        assert_eq!(
+            line("time=2026-03-02T10:00:00.000Z level=WARN source=server.go:1044 msg=\"model request too large for system\" requested=\"5.5 GiB\" available=\"3.0 GiB\" total=\"8.0 GiB\" free=\"3.0 GiB\" swap=\"0 B\""),
+            Line::TooLarge {
+                requested_bytes: Some(5905580032),
+                available_bytes: Some(3 << 30)
+            }
+        );
+        assert_eq!(
+            line("time=2025-01-02T10:00:00.000Z level=WARN source=server.go:170 msg=\"model request too large for system\" requested=\"5.5 GiB\" available=3221225472 total=\"8.0 GiB\" free=\"3.0 GiB\" swap=\"0 B\""),
+            Line::TooLarge {
+                requested_bytes: Some(5905580032),
+                available_bytes: Some(3221225472)
+            }
         );
     }
 
@@ -1047,7 +1118,10 @@ mod tests {
         assert_eq!(j.port(&Line::RunnerStart { port: Some(7) }), Some(7));
         assert_eq!(j.port(&Line::Offloaded { layers: 1, of: 1 }), Some(7));
         assert_eq!(
-            j.port(&Line::TooLarge),
+            j.port(&Line::TooLarge {
+                requested_bytes: None,
+                available_bytes: None
+            }),
             None,
             "the scheduler's lines are no runner's"
         );
@@ -1352,7 +1426,30 @@ time=2025-01-21T16:45:55.000-06:00 level=INFO source=server.go:594 msg=\"llama r
         );
         let p = plan(&rows(&too_large), port, 0, u64::MAX).unwrap();
         assert!(p.too_large);
+        assert_eq!(p.too_large_by, None, "v0.13's line gives no figures");
         assert!(!plan(&rows(homebrew), port, 0, u64::MAX).unwrap().too_large);
+        // Off macOS, v0.11.5 to v0.2x: the runner's load found the model too large after its
+        // start, and said by how much (`verifyLayout`, l.989 of v0.12.11).
+        let linux = format!(
+            "{homebrew}time=2026-02-25T18:14:35.100+08:00 level=WARN source=server.go:1044 msg=\"model request too large for system\" requested=\"615.4 MiB\" available=\"415.9 MiB\" total=\"916.8 MiB\" free=\"415.9 MiB\" swap=\"0 B\"\n"
+        );
+        let p = plan(&rows(&linux), port, 0, u64::MAX).unwrap();
+        assert!(p.too_large);
+        let mib = |m: f64| Some((m * 1048576.0).round() as u64);
+        assert_eq!(
+            p.too_large_by,
+            Some(TooLargeBy {
+                requested_bytes: mib(615.4),
+                available_bytes: mib(415.9)
+            })
+        );
+        // Up to v0.11.4 the line came before any runner started, and its load never started
+        // one: it is not the next runner's.
+        let before = format!(
+            "time=2026-02-25T18:14:30.000+08:00 level=WARN source=server.go:170 msg=\"model request too large for system\" requested=\"615.4 MiB\" available=436104396 total=\"916.8 MiB\" free=\"415.9 MiB\" swap=\"0 B\"\n{homebrew}"
+        );
+        let p = plan(&rows(&before), port, 0, u64::MAX).unwrap();
+        assert_eq!((p.too_large, p.too_large_by), (false, None));
     }
 
     /// What the Ollama engine allocated, as Ollama sums it, after a runner's start (a Mac's

@@ -476,9 +476,26 @@ pub fn sentence(e: &Event, clock: &Clock) -> String {
                 );
             }
             if plan.too_large {
-                s.push_str(
-                    "; it then found the model too large for the machine's memory and ended the load",
-                );
+                s.push_str("; it then found the model too large for the machine's memory");
+                let by = plan.too_large_by.unwrap_or_default();
+                match (by.requested_bytes, by.available_bytes) {
+                    (Some(n), Some(a)) => {
+                        let _ = write!(
+                            s,
+                            " (it needed {}; {} of memory and swap was free)",
+                            format_bytes(n),
+                            format_bytes(a)
+                        );
+                    }
+                    (Some(n), None) => {
+                        let _ = write!(s, " (it needed {})", format_bytes(n));
+                    }
+                    (None, Some(a)) => {
+                        let _ = write!(s, " ({} of memory and swap was free)", format_bytes(a));
+                    }
+                    (None, None) => {}
+                }
+                s.push_str(" and ended the load");
             }
             if let Some(t) = &plan.ready_seconds {
                 let _ = write!(s, "; it answered after {t}");
@@ -1024,6 +1041,52 @@ mod tests {
         assert_eq!(
             notification("dispatch", Some("critical"), "a change of level"),
             "macOS sent a memory-pressure notification (level critical): a change of level."
+        );
+    }
+
+    #[test]
+    fn a_load_too_large_for_the_machine_is_told_with_what_it_needed_where_ollama_said() {
+        use memtide_model::ollama_log::{Plan, TooLargeBy};
+        let told = |too_large_by: Option<TooLargeBy>| {
+            let e = Event {
+                t_ms: 0,
+                time_utc: "2026-12-06T07:00:00.000Z".into(),
+                end_ms: None,
+                end_utc: None,
+                kind: EventKind::OllamaPlan {
+                    runner: RunnerRef {
+                        pid: 7,
+                        model: Some("qwen3:8b".into()),
+                        peak_bytes: None,
+                        peak_metric: Measure::ModelMemory,
+                    },
+                    plan: Plan {
+                        too_large: true,
+                        too_large_by,
+                        ..Plan::default()
+                    },
+                    swap_growth_bytes: None,
+                    swap_after_ms: 5000,
+                },
+            };
+            sentence(&e, &Clock::new(jiff::tz::TimeZone::UTC))
+        };
+        // From v0.13, the scheduler's line, which gives no figures.
+        assert!(
+            told(None).contains(
+                "; it then found the model too large for the machine's memory and ended the load"
+            ),
+            "{}",
+            told(None)
+        );
+        // Off macOS, up to v0.2x, the load's own line, with what it needed and had.
+        let by = told(Some(TooLargeBy {
+            requested_bytes: Some(615 << 20),
+            available_bytes: Some(416 << 20),
+        }));
+        assert!(
+            by.contains("; it then found the model too large for the machine's memory (it needed 615 MiB; 416 MiB of memory and swap was free) and ended the load"),
+            "{by}"
         );
     }
 
