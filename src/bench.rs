@@ -809,9 +809,9 @@ const OLD_TABLE_AGE: Duration = Duration::from_secs(600);
 
 /// The recorder's CPU per sample at 10 Hz, paced and marginal, by the default selection, by
 /// PID and by pattern, against the same reads paced the same way, the cheapest reads of the
-/// same figures, waking alone, the sampler alone and the trace's appends alone (where the cost
-/// above the reads goes), the Guide's shell loop, more followed processes, and a large
-/// table young and (with `age_table`) old; every ratio with its target.
+/// same figures, waking alone, the sampler alone (by PID and by name) and the trace's appends
+/// alone (where the cost above the reads goes), the Guide's shell loop, more followed
+/// processes, and a large table young and (with `age_table`) old; every ratio with its target.
 fn recorder_cost(
     processes: usize,
     pacing: Pacing,
@@ -916,6 +916,18 @@ fn recorder_cost(
         "  {:<w$} {}",
         "memtide's sampler alone (no trace, no live state)",
         sampler_alone.show()
+    )?;
+    drop(sampler);
+    // The same, finding Ollama's processes by name as the default selection does (the
+    // runners named as Ollama's above, and any Ollama process this machine runs).
+    let mut by_name = Sampler::new(ProcessSelector::Ollama)?;
+    by_name.tick()?;
+    let sampler_by_name = marginal_paced(pacing, &mut || Ok(by_name.tick().map(|_| ())?))?;
+    drop(by_name);
+    outln!(
+        "  {:<w$} {}",
+        "the same, finding Ollama's processes by name",
+        sampler_by_name.show()
     )?;
     let appends = match row_bytes {
         Some(sizes) => {
@@ -1057,16 +1069,18 @@ fn recorder_cost(
         v.judge(what, ratio(r, floor), "×", Target::AtMost(target))?;
     }
     if let (Some(reads), Some(appends)) = (own_reads, &appends) {
-        let (sampler, appends) = (
+        let (sampler, by_name, appends) = (
             sampler_alone.median() - reads,
+            sampler_by_name.median() - sampler_alone.median(),
             appends.median() - waking.median(),
         );
         let recorder = default.median();
-        let rest = recorder - reads - sampler - appends;
+        let rest = recorder - reads - sampler - by_name - appends;
         outln!(
-            "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping (by PID), {} the trace's two appends, {} the rest (finding Ollama's processes by name, the rows, the live state, the recorder's loop)",
+            "  of the {:.0} µs above its own reads: {} the sampler's parsing and bookkeeping (by PID), {} finding Ollama's processes by name, {} the trace's two appends, {} the rest (the rows, the live state, the recorder's loop)",
             recorder - reads,
             part_of_cost(sampler),
+            part_of_cost(by_name),
             part_of_cost(appends),
             part_of_cost(rest)
         )?;

@@ -635,8 +635,9 @@ pub struct Plan {
     pub estimate: Option<Estimate>,
     /// Why it turned mmap off for this load, if it did.
     pub mmap_off: Option<String>,
-    /// It found the model too large for the machine's memory and ended the load (from
-    /// v0.13: `server/sched.go` l.632 of v0.33, after the load that follows the start).
+    /// It found the model too large for the machine's memory and ended the load, as a line
+    /// after the start said: from v0.13 the scheduler's (`server/sched.go` l.632 of v0.33);
+    /// off macOS, v0.11.5 to v0.2x, the load's own (`llm/server.go`, l.989 of v0.12.11).
     #[serde(default)]
     pub too_large: bool,
     /// What it needed and what it had, where it said so (off macOS, up to v0.2x).
