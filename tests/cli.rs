@@ -1524,6 +1524,17 @@ fn bench_prints_every_measurement_and_leaves_no_child_behind() {
     );
 }
 
+/// The names of what `dir` holds, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn bench_stopped_by_a_signal_removes_its_files_and_leaves_no_child_behind() {
     // Its own temporary directory, so that only this bench's files are looked at; its own
@@ -1537,10 +1548,8 @@ fn bench_stopped_by_a_signal_removes_its_files_and_leaves_no_child_behind() {
         .unwrap();
     let group = rustix::process::Pid::from_raw(bench.id() as i32).unwrap();
     let bench_files = || {
-        std::fs::read_dir(tmp.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        names_in(tmp.path())
+            .into_iter()
             .filter(|n| n.starts_with("memtide-bench-"))
             .collect::<Vec<_>>()
     };
@@ -1601,11 +1610,7 @@ fn bench_removes_what_a_killed_bench_left_and_nothing_else() {
     // be); then it is stopped, as a person would, and cleans up its own.
     let own = format!("-{}", bench.id());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_dir(tmp.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .any(|e| e.file_name().to_string_lossy().ends_with(&own))
-    {
+    while !names_in(tmp.path()).iter().any(|n| n.ends_with(&own)) {
         assert!(Instant::now() < deadline, "the bench made no directory");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -1617,15 +1622,9 @@ fn bench_removes_what_a_killed_bench_left_and_nothing_else() {
         stderr.contains("removed 1 directory that a bench killed earlier left"),
         "{stderr}"
     );
-    let mut now: Vec<String> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    now.sort();
     let mut expected = kept.to_vec();
     expected.sort();
-    assert_eq!(now, expected);
+    assert_eq!(names_in(tmp.path()), expected);
 }
 
 /// A stand-in runner whose blob no manifest names.

@@ -151,28 +151,28 @@
   function spacerAxis() {
     return { side: 1, size: 56, grid: { show: false }, ticks: { show: false }, values: function (u, s) { return s.map(function () { return ""; }); } };
   }
+  // How the time axis says a time over a window `span` seconds long, and the room each label
+  // takes: 12:34:56.789 below 10 s, 12:34:56 to 10 min, 12:34 to 36 h, then 12-06 12:34.
+  function timeForm(span) {
+    if (span < 10) return { room: 90, say: function (s) { return fmtTime(s, true); } };
+    if (span <= 600) return { room: 70, say: function (s) { return fmtTime(s); } };
+    if (span <= 36 * 3600) return { room: 56, say: function (s) { return fmtTime(s).slice(0, 5); } };
+    return { room: 96, say: function (s) { return fmtDate(s).slice(5) + " " + fmtTime(s).slice(0, 5); } };
+  }
   function timeAxis(show) {
     return {
-      // Room per label, by how long the labels are: 12:34:56.789 below 10 s, 12:34:56 to
-      // 10 min, 12:34 to 36 h, then 12-06 12:34.
-      space: function (u, axis, min, max) {
-        var span = max - min;
-        return span < 10 ? 90 : span <= 600 ? 70 : span <= 36 * 3600 ? 56 : 96;
-      },
+      space: function (u, axis, min, max) { return timeForm(max - min).room; },
       // Steps with 2 s and 2 min among them: with uPlot's own (1 s, then 5 s), a window of a
       // few seconds on a laptop-sized chart got a single label.
       incrs: memtideUnits.TIME_STEPS,
       // Only the bottom panel labels times; the others keep the grid, not the room.
       size: show ? 40 : 6,
       values: function (u, splits) {
-        var span = u.scales.x.max - u.scales.x.min;
-        var labels = splits.map(function (s) {
-          if (!show) return "";
-          return span > 36 * 3600 ? fmtDate(s).slice(5) + " " + fmtTime(s).slice(0, 5) : span > 600 ? fmtTime(s).slice(0, 5) : fmtTime(s, span < 10);
-        });
+        if (!show) return splits.map(function () { return ""; });
+        var say = timeForm(u.scales.x.max - u.scales.x.min).say;
         // For the browser check: how many times the bottom axis labels now.
-        if (show) document.body.setAttribute("data-time-labels", String(labels.length));
-        return labels;
+        document.body.setAttribute("data-time-labels", String(splits.length));
+        return splits.map(say);
       }
     };
   }
